@@ -1,0 +1,230 @@
+"""Stage 2: read articles (YAML front matter + Markdown) and turn their bodies into HTML blocks."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import markdown
+from PIL import Image, UnidentifiedImageError
+
+from .errors import InputError, Problem, collect
+from .sources import Checker, display_path, parse_yaml, read_text
+
+FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
+              "sample", "images")
+IMAGE_KEYS = ("file", "caption", "credit")
+KINDS = ("news", "editorial", "brief")
+MAX_IMAGE_PIXELS = 100_000_000
+SMARTY = {
+    "left-single-quote": "\u2018", "right-single-quote": "\u2019",
+    "left-double-quote": "\u201c", "right-double-quote": "\u201d",
+    "ndash": "\u2013", "mdash": "\u2014", "ellipsis": "\u2026",
+    "left-angle-quote": "\u00ab", "right-angle-quote": "\u00bb",
+}
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A picture that runs with an article."""
+
+    path: Path
+    caption: str
+    credit: str
+    width_px: int
+    height_px: int
+    mode: str
+    """Pillow mode of the source: ``L`` grey, ``CMYK``, ``RGB`` ..."""
+
+    @property
+    def aspect(self) -> float:
+        """Height over width."""
+        return self.height_px / self.width_px
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of body text (a paragraph, crosshead or pull quote) as HTML."""
+
+    tag: str
+    """``p``, ``h2`` (crosshead), ``blockquote`` (pull quote), ``ul`` ..."""
+    html: str
+    """The block's inner HTML (escaped, inline markup only)."""
+    text: str
+    """The block's plain text, for checks."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article, ready for the composer."""
+
+    slug: str
+    path: Path
+    headline: str
+    kicker: str | None
+    standfirst: str | None
+    byline: str | None
+    section: str | None
+    kind: str
+    jumphead: str
+    sample: bool
+    photos: tuple[Photo, ...]
+    blocks: tuple[Block, ...]
+
+    @property
+    def text(self) -> str:
+        """The body's plain text, paragraphs separated by blank lines."""
+        return "\n\n".join(b.text for b in self.blocks)
+
+
+def load_articles(folder: Path, slugs: tuple[str, ...]) -> dict[str, Article]:
+    """Read every article in ``slugs`` from ``folder/articles``; report every problem at once."""
+    problems: list[Problem] = []
+    articles: dict[str, Article] = {}
+    for slug in slugs:
+        try:
+            articles[slug] = load_article(folder, slug)
+        except InputError as error:
+            problems.extend(error.problems or (Problem(display_path(folder / "articles" / f"{slug}.md"),
+                                                       "", error.message),))
+    collect(problems, f"{len(problems)} problem(s) in the articles of {folder.name}")
+    return articles
+
+
+def load_article(folder: Path, slug: str) -> Article:
+    """Read one article and check its front matter, body and photos."""
+    path = folder / "articles" / f"{slug}.md"
+    shown = display_path(path)
+    front_text, body, body_line = split_front_matter(read_text(path, shown), shown)
+    check = Checker(shown)
+    front = check.mapping(parse_yaml(front_text, shown, first_line=2), "front matter", FRONT_KEYS)
+    headline = check.text(front.get("headline"), "headline", required=True)
+    fields = {k: check.text(front.get(k), k) for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
+    kind = front.get("kind", "news")
+    if kind not in KINDS:
+        check.add("kind", f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    sample = front.get("sample", False)
+    if not isinstance(sample, bool):
+        check.add("sample", "expected yes or no", "write sample: true for sample copy")
+    photos = _photos(check, front.get("images"), folder)
+    blocks = _body(check, body, body_line)
+    collect(check.problems, f"{shown}: the article has problems")
+    head = headline or ""
+    return Article(slug, path, smarten(head), _smart(fields["kicker"]), _smart(fields["standfirst"]),
+                   _smart(fields["byline"]), fields["section"], str(kind),
+                   _smart(fields["jumphead"]) or _short(smarten(head)), bool(sample), photos, blocks)
+
+
+def split_front_matter(text: str, shown: str) -> tuple[str, str, int]:
+    """Return (front matter, body, line number where the body starts)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise InputError(f"{shown}: no front matter", (Problem(
+            shown, "line 1", "the article must start with a '---' line, its front matter, and another '---'",
+            "add at the top:\n      ---\n      headline: Your headline\n      ---"),))
+    for index, line in enumerate(lines[1:], start=1):
+        if line.strip() == "---":
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+    raise InputError(f"{shown}: front matter not closed", (Problem(
+        shown, "line 1", "the front matter opened with '---' is never closed",
+        "add a '---' line after the last front-matter key"),))
+
+
+def smarten(text: str) -> str:
+    """Return ``text`` with typographic quotes, dashes and ellipses."""
+    html = markdown.markdown(text, extensions=["smarty"],
+                             extension_configs={"smarty": {"substitutions": SMARTY}})
+    return _plain(ET.fromstring(f"<div>{html}</div>")).strip()
+
+
+def _smart(text: str | None) -> str | None:
+    return smarten(text) if text else None
+
+
+def _short(headline: str) -> str:
+    """A jump head: the headline's first three words."""
+    return " ".join(headline.split()[:3])
+
+
+def _photos(check: Checker, value: Any, folder: Path) -> tuple[Photo, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        check.add("images", "expected a list", "write each image as '- file: images/name.jpg'")
+        return ()
+    photos = []
+    for index, raw in enumerate(value):
+        key = f"images[{index}]"
+        item = check.mapping(raw, key, IMAGE_KEYS)
+        name = check.text(item.get("file"), f"{key}.file", required=True)
+        caption = check.text(item.get("caption"), f"{key}.caption") or ""
+        credit = check.text(item.get("credit"), f"{key}.credit") or ""
+        if name:
+            photo = _photo(check, f"{key}.file", folder, name, smarten(caption) if caption else "", credit)
+            if photo:
+                photos.append(photo)
+    return tuple(photos)
+
+
+def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        check.add(key, f"{name!r} is outside the issue folder", "put the image in the issue's images/ folder")
+        return None
+    if not path.is_file():
+        check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
+        return None
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            mode = image.mode
+            if width * height > MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError("too many pixels")
+            image.verify()
+    except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
+        check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
+        return None
+    except Image.DecompressionBombError:
+        check.add(key, f"{name!r} is too large ({width} x {height} px)",
+                  "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
+        return None
+    return Photo(path, caption, credit, width, height, mode)
+
+
+def _body(check: Checker, body: str, first_line: int) -> tuple[Block, ...]:
+    if re.search(r"!\[[^\]]*\]\(", body):
+        check.add("body", "has an inline image", "put photos in the front matter under 'images:'")
+    md = markdown.Markdown(extensions=["smarty"], extension_configs={"smarty": {"substitutions": SMARTY}})
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    root = ET.fromstring(f"<div>{md.convert(body)}</div>")
+    blocks = []
+    for element in root:
+        if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            element.tag = "h2"
+        if element.tag == "hr":
+            continue
+        inner = _inner_html(element)
+        blocks.append(Block(element.tag, inner, _plain(element).strip()))
+    if not any(b.tag == "p" and b.text for b in blocks):
+        check.add(f"line {first_line}", "the article has no body text",
+                  "write the story below the closing '---' of the front matter")
+    return tuple(blocks)
+
+
+def _inner_html(element: ET.Element) -> str:
+    text = _escape(element.text or "")
+    parts = [text] + [ET.tostring(child, encoding="unicode", method="html") for child in element]
+    return "".join(parts).strip()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(element: ET.Element) -> str:
+    return "".join(element.itertext())

@@ -1,0 +1,83 @@
+"""The command line: parse arguments, call one function, turn errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+
+import typer
+
+from .build import Project, compose_issue, fit_issue
+from .errors import LayoutError
+from .fit import fit_table
+
+app = typer.Typer(
+    help="Compose the New Worker: Markdown articles and a manifest in, print-ready PDF pages out.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+
+ROOT_HELP = "Project folder holding issues/, stylesheets/ and fonts/ (default: $LAYOUT_ROOT or the current folder)."
+
+
+def _project(root: Path | None) -> Project:
+    return Project((root or Path(os.environ.get("LAYOUT_ROOT", "."))).resolve())
+
+
+def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
+    """Run ``action``; a LayoutError becomes its message and exit code (a traceback only with --debug)."""
+    try:
+        action()
+    except LayoutError as error:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: outputs already written are intact", err=True)
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def compose(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/, e.g. issue-2022-04-01."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    strict: bool = typer.Option(False, help="Fail on any WeasyPrint warning (bad CSS, missing glyph)."),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Compose an issue: write build/<issue>/<issue>.pdf and the fit report; fail if copy is overset."""
+
+    def action() -> None:
+        result = compose_issue(_project(root), issue_id, strict=strict)
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        typer.echo(f"Done: {len(result.issue.pages)} pages, {len(result.composition.slots)} slots "
+                   f"in {result.seconds:.1f} s -> {result.issue_pdf}", err=True)
+
+    _run(debug, action)
+
+
+@app.command()
+def fit(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Print the fit report (lines over and short for every slot) without writing plates."""
+
+    def action() -> None:
+        _, _, composition, _ = fit_issue(_project(root), issue_id)
+        typer.echo(fit_table(composition))
+        if composition.overset:
+            raise typer.Exit(3)
+
+    _run(debug, action)
+
+
+def main() -> None:
+    """Entry point of the ``layout`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

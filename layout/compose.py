@@ -1,0 +1,260 @@
+"""Stage 3: fit the articles to each page's grid, measuring with WeasyPrint's own layout.
+
+The composer works in rounds. It measures every slot's top matter and body once (a measuring sheet:
+top matter at the slot's width, body in one column), places the slots in column order, lays out the
+whole issue with fixed-depth frames, and reads back what overflowed. Slots with a natural depth grow
+by the lines they overflowed; jumped stories are cut at the first overset line and the rest goes to
+their continuation. It stops when a round changes nothing; what still does not fit is overset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .articles import Article
+from .cut import START, Cut, cut_point, slice_blocks
+from .grid import GAP_LINES, Placement, Request, holes, place
+from .manifest import Issue, SlotSpec
+from .markup import PageView, PhotoView, Rule, SlotView
+from .measure import Frame, frames, heights, lines_needed
+from .settings import PaperSettings
+
+NAMEPLATE_LINES = 15
+"""Grid lines the front-page nameplate takes (including the line below it)."""
+MAX_ROUNDS = 6
+MAX_PHOTO_ASPECT = 0.8
+"""Photos taller than this (height / width) are cropped to it."""
+
+Renderer = Callable[[list[PageView], str, float | None], Any]
+"""Lays out pages (mode, sheet height) and returns a WeasyPrint Document."""
+
+
+@dataclass(frozen=True)
+class SlotFit:
+    """How one slot's copy fitted: the fit report's row."""
+
+    page: int
+    slot_id: str
+    slug: str
+    columns: int
+    depth: int
+    """Body lines deep."""
+    available: int
+    """Body lines the slot offers (depth x columns, less a jump line)."""
+    used: int
+    over: int
+    """Lines that did not fit and went nowhere (overset)."""
+    short: int
+    """Empty lines left at the bottom of its columns."""
+    column_short: tuple[int, ...]
+    jump_to: int | None
+    continued_from: int | None
+    jumped_lines: int
+    """Lines sent on to the continuation."""
+    capped: bool
+    """True when the page ran out before the slot got the depth it asked for."""
+
+
+@dataclass(frozen=True)
+class PageFit:
+    """Empty lines below the lowest slot in each grid column of a page."""
+
+    page: int
+    holes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Composition:
+    """The composer's result: pages to render and how everything fitted."""
+
+    pages: tuple[PageView, ...]
+    slots: tuple[SlotFit, ...]
+    page_fits: tuple[PageFit, ...]
+    rounds: int
+    document: Any
+    """The WeasyPrint document of the last round (print mode)."""
+
+    @property
+    def overset(self) -> tuple[SlotFit, ...]:
+        """Slots whose copy did not fit."""
+        return tuple(s for s in self.slots if s.over > 0)
+
+
+@dataclass
+class _Slot:
+    """The composer's working state for one slot."""
+
+    spec: SlotSpec
+    page: int
+    article: Article
+    head_lines: int
+    natural: int
+    start: Cut = START
+    end: Cut | None = None
+    continued_from: int | None = None
+
+
+def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], render: Renderer,
+            photo_src: Callable[[Path], str]) -> Composition:
+    """Fit every article of ``issue`` to its page and return the composed pages."""
+    slots = [_Slot(spec, page.number, articles[spec.slug], 0, 0)
+             for page in issue.pages for spec in page.slots]
+    for slot in slots:
+        if slot.spec.continued:
+            slot.continued_from = next(s.page for s in slots if s.spec.slug == slot.spec.slug
+                                       and not s.spec.continued)
+    _measure(slots, issue, paper, render, photo_src)
+    views: list[PageView] = []
+    measured: dict[str, Frame] = {}
+    rounds = 0
+    document = None
+    for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is reported)
+        views = _pages(issue, paper, slots, photo_src)
+        document = render(views, "print", None)
+        measured = frames(document, paper.leading)
+        if not _refit(slots, views, measured, paper):
+            break
+    fits = _report(slots, views, measured, paper)
+    page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
+                                                    paper.grid_lines, v.top_lines))) for v in views)
+    return Composition(tuple(views), fits, page_fits, rounds, document)
+
+
+def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, render: Renderer,
+             photo_src: Callable[[Path], str]) -> None:
+    """Measure top matter at slot width and each body in one column (the measuring sheet)."""
+    sheet = []
+    for slot in slots:
+        blocks = () if slot.spec.continued else slot.article.blocks
+        sheet.append(_view(slot, paper, photo_src, Placement(0, 0, slot.spec.columns, 0, 0, 0), blocks))
+    page = PageView(0, "measure", 0, tuple(sheet))
+    document = render([page], "measure", 14_000.0)
+    tops = heights(document, "mtop-")
+    bodies = heights(document, "mbody-")
+    for slot in slots:
+        slot.head_lines = lines_needed(tops.get(slot.spec.slot_id, 0.0), paper.leading)
+        total = lines_needed(bodies.get(slot.spec.slot_id, 0.0), paper.leading)
+        slot.natural = max(1, math.ceil(total / slot.spec.columns))
+
+
+def _requests(page_slots: list[_Slot]) -> list[Request]:
+    return [Request(s.spec.columns, s.head_lines, s.spec.depth, s.natural) for s in page_slots]
+
+
+def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
+           photo_src: Callable[[Path], str]) -> list[PageView]:
+    views = []
+    for page in issue.pages:
+        top = NAMEPLATE_LINES if page.template == "front" else 0
+        page_slots = [s for s in slots if s.page == page.number]
+        placements = place(_requests(page_slots), paper.columns, paper.grid_lines, top)
+        items = []
+        for slot, placement in zip(page_slots, placements):
+            blocks, mid_start, mid_end = slice_blocks(slot.article.blocks, slot.start, slot.end)
+            items.append(_view(slot, paper, photo_src, placement, blocks, mid_start, mid_end))
+        views.append(PageView(page.number, page.template, top, tuple(items),
+                              _rules(placements, paper, top)))
+    return views
+
+
+def _view(slot: _Slot, paper: PaperSettings, photo_src: Callable[[Path], str], placement: Placement,
+          blocks: tuple, mid_start: bool = False, mid_end: bool = False) -> SlotView:
+    width = paper.span_width(placement.columns)
+    jump = slot.spec.jump if slot.end is not None else None
+    frame_lines = placement.depth - (1 if jump else 0)
+    photos = tuple(PhotoView(photo_src(p.path), width * min(p.aspect, MAX_PHOTO_ASPECT), p.caption,
+                             p.credit) for p in slot.article.photos) if not slot.spec.continued else ()
+    return SlotView(
+        slot_id=slot.spec.slot_id, article=slot.article, columns=placement.columns,
+        x=paper.column_x(placement.column), y=paper.margin_top + placement.line * paper.leading,
+        width=width, column_width=paper.column_width, head_height=placement.head_lines * paper.leading,
+        frame_height=max(frame_lines, 0) * paper.leading, blocks=blocks, first_block=slot.start.block,
+        starts_mid_paragraph=mid_start, ends_mid_paragraph=mid_end,
+        continued_from=slot.continued_from, jump_to=jump, photos=photos)
+
+
+def _rules(placements: list[Placement], paper: PaperSettings, top: int) -> tuple[Rule, ...]:
+    """Column rules between side-by-side slots and rules between stacked ones."""
+    rules = []
+    for p in placements:
+        y = paper.margin_top + p.line * paper.leading
+        height = (p.head_lines + p.depth) * paper.leading
+        if p.column > 0:
+            rules.append(Rule("v", paper.column_x(p.column) - paper.gutter / 2, y, height))
+        if p.line > top:
+            rules.append(Rule("h", paper.column_x(p.column), y - GAP_LINES * paper.leading / 2 - 0.5,
+                              paper.span_width(p.columns)))
+    return tuple(rules)
+
+
+def _placements(view: PageView, paper: PaperSettings) -> list[Placement]:
+    out = []
+    for item in view.slots:
+        column = round((item.x - paper.margin_inside) / (paper.column_width + paper.gutter))
+        line = round((item.y - paper.margin_top) / paper.leading)
+        head = round(item.head_height / paper.leading)
+        depth = round(item.frame_height / paper.leading) + (1 if item.jump_to else 0)
+        out.append(Placement(column, line, item.columns, head, depth, depth))
+    return out
+
+
+def _refit(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
+           paper: PaperSettings) -> bool:
+    """Grow natural slots that overflowed and move jump cuts; return True if anything changed."""
+    changed = False
+    by_id = {item.slot_id: item for view in views for item in view.slots}
+    for slot in slots:
+        frame = measured.get(slot.spec.slot_id)
+        item = by_id[slot.spec.slot_id]
+        if frame is None:
+            continue
+        over = frame.over(slot.spec.columns)
+        if slot.spec.jump is not None and over > 0.5:
+            prefix = f"{slot.spec.slot_id}-b"
+            cut = cut_point(frame.lines, slot.spec.columns, slot.article.blocks, slot.start, prefix)
+            if cut is not None and cut != slot.end:
+                slot.end = cut
+                target = next(s for s in slots if s.spec.continued and s.spec.slug == slot.spec.slug)
+                target.start = cut
+                rest = measured.get(target.spec.slot_id)
+                lines = over + (rest.used(target.spec.columns) + rest.over(target.spec.columns) if rest else 0)
+                target.natural = max(1, math.ceil(lines / target.spec.columns))
+                changed = True
+        elif over > 0.5 and slot.spec.depth is None:
+            wanted = round(item.frame_height / paper.leading)
+            if slot.natural <= wanted + (1 if item.jump_to else 0):
+                slot.natural += math.ceil(over / slot.spec.columns - 0.05)
+                changed = True
+    return changed
+
+
+def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
+            paper: PaperSettings) -> tuple[SlotFit, ...]:
+    fits = []
+    placed = {item.slot_id: (view.number, item) for view in views for item in view.slots}
+    for slot in slots:
+        number, item = placed[slot.spec.slot_id]
+        frame = measured.get(slot.spec.slot_id, Frame(slot.spec.slot_id, (), ()))
+        columns = slot.spec.columns
+        frame_lines = round(item.frame_height / paper.leading)
+        column_used = [frame.column_lines[i] if i < len(frame.column_lines) else 0.0 for i in range(columns)]
+        column_short = tuple(max(0, frame_lines - math.ceil(u - 0.05)) for u in column_used)
+        over = math.ceil(frame.over(columns) - 0.05)
+        wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
+        depth = frame_lines + (1 if item.jump_to else 0)
+        fits.append(SlotFit(
+            page=number, slot_id=slot.spec.slot_id, slug=slot.spec.slug, columns=columns,
+            depth=depth, available=frame_lines * columns,
+            used=round(sum(column_used)), over=over, short=0 if over else sum(column_short),
+            column_short=column_short, jump_to=item.jump_to, continued_from=slot.continued_from,
+            jumped_lines=0, capped=depth < wanted))
+    return tuple(_with_jumped(fits))
+
+
+def _with_jumped(fits: list[SlotFit]) -> list[SlotFit]:
+    used = {f.slug: f.used for f in fits if f.continued_from is not None}
+    return [replace(f, jumped_lines=used.get(f.slug, 0)) if f.jump_to else f for f in fits]

@@ -1,0 +1,68 @@
+"""Stage 5: the fit report: what fitted, what is over, what is short, where text jumped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from .compose import Composition, SlotFit
+
+HOLE_LINES = 2
+"""Empty lines at a column bottom beyond which a hole is reported."""
+
+
+def fit_data(composition: Composition) -> dict:
+    """Return the fit report as plain data (written as ``fit.json``)."""
+    return {
+        "slots": [asdict(s) for s in composition.slots],
+        "pages": [asdict(p) for p in composition.page_fits],
+        "overset": [s.slot_id for s in composition.overset],
+        "holes": holes(composition),
+        "rounds": composition.rounds,
+    }
+
+
+def fit_json(composition: Composition) -> bytes:
+    """Return the fit report as JSON bytes."""
+    return (json.dumps(fit_data(composition), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def holes(composition: Composition) -> list[str]:
+    """Describe every hole deeper than HOLE_LINES: at a slot's column bottom or below a page's slots."""
+    found = []
+    for slot in composition.slots:
+        for column, short in enumerate(slot.column_short):
+            if short > HOLE_LINES and not slot.over and column < slot.columns - 1:
+                found.append(f"p{slot.page} {slot.slot_id}: column {column + 1} ends {short} lines short")
+        if slot.column_short and slot.column_short[-1] > HOLE_LINES and not slot.over:
+            found.append(f"p{slot.page} {slot.slot_id}: last column ends {slot.column_short[-1]} lines short")
+    for page in composition.page_fits:
+        for column, depth in enumerate(page.holes):
+            if depth > HOLE_LINES:
+                found.append(f"p{page.page}: {depth} empty lines at the foot of grid column {column + 1}")
+    return found
+
+
+def _status(slot: SlotFit) -> str:
+    if slot.over:
+        return f"OVER +{slot.over}"
+    if slot.jump_to:
+        return f"jumps to p{slot.jump_to}"
+    if slot.short > HOLE_LINES:
+        return f"short -{slot.short}"
+    return "fits"
+
+
+def fit_table(composition: Composition) -> str:
+    """Return the fit report as a table for the terminal."""
+    header = ("page", "slot", "cols", "depth", "avail", "used", "over", "short", "status")
+    rows = [header] + [
+        (f"p{s.page}", s.slot_id, str(s.columns), str(s.depth), str(s.available), str(s.used),
+         f"+{s.over}" if s.over else "0", f"-{s.short}" if s.short else "0", _status(s))
+        for s in composition.slots]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for hole in holes(composition):
+        lines.append(f"hole: {hole}")
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""Stage 3b: turn placed slots into the HTML of the issue (Jinja2 templates, strict)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from . import __version__
+from .articles import Article, Block
+from .manifest import Issue
+from .settings import PaperSettings
+
+TEMPLATES = Path(__file__).parent / "templates"
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,
+    autoescape=True,
+    trim_blocks=False,
+)
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    """A photo as the template places it."""
+
+    src: str
+    height: float
+    caption: str
+    credit: str
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """One slot (or one part of a jumped story) placed on a page, in points from the trim's corner."""
+
+    slot_id: str
+    article: Article
+    columns: int
+    x: float
+    y: float
+    width: float
+    column_width: float
+    head_height: float
+    frame_height: float
+    blocks: tuple[Block, ...]
+    first_block: int = 0
+    """Index in the article of ``blocks[0]`` (for element ids)."""
+    starts_mid_paragraph: bool = False
+    ends_mid_paragraph: bool = False
+    continued_from: int | None = None
+    jump_to: int | None = None
+    photos: tuple[PhotoView, ...] = ()
+
+    def block_class(self, index: int) -> str:
+        """CSS classes of ``blocks[index]``: first paragraph, continued line, split end."""
+        classes = []
+        if index == 0 and self.first_block == 0 and self.continued_from is None:
+            classes.append("first")
+        if index == 0 and (self.starts_mid_paragraph or self.continued_from is not None):
+            classes.append("cont")
+        if index == len(self.blocks) - 1 and self.ends_mid_paragraph:
+            classes.append("split")
+        return " ".join(classes)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A column rule (``v``) or a rule between stacked stories (``h``)."""
+
+    kind: str
+    x: float
+    y: float
+    length: float
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A proof mark: overset bar or hole (proofs only)."""
+
+    kind: str
+    x: float
+    y: float
+    width: float
+    text: str
+
+
+@dataclass(frozen=True)
+class PageView:
+    """One page for the template."""
+
+    number: int
+    template: str
+    top_lines: int
+    slots: tuple[SlotView, ...]
+    rules: tuple[Rule, ...] = ()
+    marks: tuple[Mark, ...] = field(default=())
+
+
+def long_date(date: dt.date) -> str:
+    """Return the date as the paper prints it: ``Friday 1 April 2022``."""
+    return f"{date:%A} {date.day} {date:%B %Y}"
+
+
+def issue_meta(issue: Issue, paper: PaperSettings, weasyprint_version: str) -> dict[str, str]:
+    """Return the document metadata (title, dates, generator) for ``issue``."""
+    created = dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.UTC)
+    return {
+        "title": f"{paper.title} No. {issue.number}, {long_date(issue.date)}",
+        "description": f"{paper.title}: {paper.tagline}",
+        "keywords": f"{paper.title}, issue {issue.number}, {issue.date.isoformat()}",
+        "generator": f"layout {__version__} (WeasyPrint {weasyprint_version})",
+        "created": created.isoformat().replace("+00:00", "Z"),
+        "date_long": long_date(issue.date),
+    }
+
+
+def issue_html(pages: list[PageView], issue: Issue, paper: PaperSettings, meta: dict[str, str],
+               stylesheets: list[str], mode: str = "print", sheet_height: float | None = None) -> str:
+    """Render the issue (``mode`` print or proof) or a measuring sheet (``measure``) as HTML."""
+    template = _ENV.get_template("issue.html.j2")
+    return template.render(pages=pages, issue=issue, paper=paper, meta=meta, stylesheets=stylesheets,
+                           mode=mode, sheet_height=sheet_height)
