@@ -1,0 +1,27 @@
+"""Shared fixtures: synthetic projects and a way to run the CLI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from layout.cli import app  # noqa: E402
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """Run ``layout`` with arguments; return (exit code, stdout, stderr)."""
+
+    def run(*args: str, root: Path | None = None) -> tuple[int, str, str]:
+        argv = list(args)
+        if root is not None:
+            argv += ["--root", str(root)]
+        result = CliRunner().invoke(app, argv, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
