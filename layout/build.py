@@ -90,7 +90,7 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
         return render(html, issue.folder, allowed, warnings)
 
     progress(f"[2/4] composing {len(issue.pages)} pages, {len(articles)} articles")
-    composition = compose(issue, settings, articles, renderer, lambda p: p.as_uri())
+    composition = compose(issue, settings, articles, renderer, lambda photo, width, height: photo.path.as_uri())
     warnings = sorted(set(warnings))
     if strict and warnings:
         raise RenderError("WeasyPrint reported problems (strict mode)",

@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from .articles import Article
+from .articles import Article, Photo
 from .cut import START, Cut, cut_point, slice_blocks
 from .grid import GAP_LINES, Placement, Request, holes, place
 from .manifest import Issue, SlotSpec
@@ -29,6 +28,8 @@ MAX_ROUNDS = 6
 MAX_PHOTO_ASPECT = 0.8
 """Photos taller than this (height / width) are cropped to it."""
 
+PhotoSource = Callable[[Photo, float, float], str]
+"""Returns the URL of a photo prepared for its placed width and height (points)."""
 Renderer = Callable[[list[PageView], str, float | None], Any]
 """Lays out pages (mode, sheet height) and returns a WeasyPrint Document."""
 
@@ -99,7 +100,7 @@ class _Slot:
 
 
 def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], render: Renderer,
-            photo_src: Callable[[Path], str]) -> Composition:
+            photo_src: PhotoSource) -> Composition:
     """Fit every article of ``issue`` to its page and return the composed pages."""
     slots = [_Slot(spec, page.number, articles[spec.slug], 0, 0)
              for page in issue.pages for spec in page.slots]
@@ -125,7 +126,7 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], re
 
 
 def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, render: Renderer,
-             photo_src: Callable[[Path], str]) -> None:
+             photo_src: PhotoSource) -> None:
     """Measure top matter at slot width and each body in one column (the measuring sheet)."""
     sheet = []
     for slot in slots:
@@ -146,7 +147,7 @@ def _requests(page_slots: list[_Slot]) -> list[Request]:
 
 
 def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
-           photo_src: Callable[[Path], str]) -> list[PageView]:
+           photo_src: PhotoSource) -> list[PageView]:
     views = []
     for page in issue.pages:
         top = NAMEPLATE_LINES if page.template == "front" else 0
@@ -161,13 +162,12 @@ def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
     return views
 
 
-def _view(slot: _Slot, paper: PaperSettings, photo_src: Callable[[Path], str], placement: Placement,
+def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: Placement,
           blocks: tuple, mid_start: bool = False, mid_end: bool = False) -> SlotView:
     width = paper.span_width(placement.columns)
     jump = slot.spec.jump if slot.end is not None else None
     frame_lines = placement.depth - (1 if jump else 0)
-    photos = tuple(PhotoView(photo_src(p.path), width * min(p.aspect, MAX_PHOTO_ASPECT), p.caption,
-                             p.credit) for p in slot.article.photos) if not slot.spec.continued else ()
+    photos = tuple(_photo(p, width, photo_src) for p in slot.article.photos) if not slot.spec.continued else ()
     return SlotView(
         slot_id=slot.spec.slot_id, article=slot.article, columns=placement.columns,
         x=paper.column_x(placement.column), y=paper.margin_top + placement.line * paper.leading,
@@ -175,6 +175,11 @@ def _view(slot: _Slot, paper: PaperSettings, photo_src: Callable[[Path], str], p
         frame_height=max(frame_lines, 0) * paper.leading, blocks=blocks, first_block=slot.start.block,
         starts_mid_paragraph=mid_start, ends_mid_paragraph=mid_end,
         continued_from=slot.continued_from, jump_to=jump, photos=photos)
+
+
+def _photo(photo: Photo, width: float, photo_src: PhotoSource) -> PhotoView:
+    height = width * min(photo.aspect, MAX_PHOTO_ASPECT)
+    return PhotoView(photo_src(photo, width, height), height, photo.caption, photo.credit)
 
 
 def _rules(placements: list[Placement], paper: PaperSettings, top: int) -> tuple[Rule, ...]:
