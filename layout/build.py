@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .articles import load_articles
-from .compose import Composition, compose
+from .compose import Composition, compose, proof_pages
 from .errors import OversetError, Problem, RenderError
 from .fit import fit_json, fit_table
 from .manifest import Issue, find_issue, load_issue
@@ -109,6 +109,15 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
     write_atomic(pdf, pdf_bytes(composition.document, None, warnings))
     report = out / "fit.json"
     write_atomic(report, fit_json(composition))
+    proof = out / f"{issue_id}-proof.pdf"
+    marked = proof_pages(composition, settings)
+    if any(page.marks for page in marked):
+        html = issue_html(marked, issue, settings, issue_meta(issue, settings, WEASYPRINT_VERSION),
+                          [(project.stylesheets / "newspaper.css").as_uri()], "proof")
+        proof_doc = render(html, issue.folder, (issue.folder, project.fonts, project.stylesheets), [])
+        write_atomic(proof, pdf_bytes(proof_doc, None, []))
+    elif proof.exists():
+        proof.unlink()
     progress("[4/4] fit report\n" + fit_table(composition))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report))

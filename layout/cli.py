@@ -36,6 +36,14 @@ def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
     except KeyboardInterrupt:
         typer.echo("interrupted: outputs already written are intact", err=True)
         raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as error:  # a bug in layout, not the user's fault: say so, briefly
+        if debug:
+            raise
+        typer.echo(f"internal error: {type(error).__name__}: {error}\n"
+                   "this is a bug in layout; run again with --debug and report the traceback", err=True)
+        raise typer.Exit(70) from None
 
 
 @app.command()

@@ -18,8 +18,8 @@ from .articles import Article, Photo
 from .cut import START, Cut, cut_point, slice_blocks
 from .grid import GAP_LINES, Placement, Request, holes, place
 from .manifest import Issue, SlotSpec
-from .markup import PageView, PhotoView, Rule, SlotView
-from .measure import Frame, frames, heights, lines_needed
+from .markup import Mark, PageView, PhotoView, Rule, SlotView
+from .measure import Frame, Line, frames, heights, lines_needed
 from .settings import PaperSettings
 
 NAMEPLATE_LINES = 15
@@ -58,6 +58,8 @@ class SlotFit:
     """Lines sent on to the continuation."""
     capped: bool
     """True when the page ran out before the slot got the depth it asked for."""
+    suggestions: tuple[str, ...] = ()
+    """Ways to make it fit, each with its effect in lines (never applied silently)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class _Slot:
     article: Article
     head_lines: int
     natural: int
+    standfirst_lines: int = 0
     start: Cut = START
     end: Cut | None = None
     continued_from: int | None = None
@@ -136,8 +139,10 @@ def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, render: Ren
     document = render([page], "measure", 14_000.0)
     tops = heights(document, "mtop-")
     bodies = heights(document, "mbody-")
+    standfirsts = heights(document, "msf-")
     for slot in slots:
         slot.head_lines = lines_needed(tops.get(slot.spec.slot_id, 0.0), paper.leading)
+        slot.standfirst_lines = int(standfirsts.get(slot.spec.slot_id, 0.0) // paper.leading)
         total = lines_needed(bodies.get(slot.spec.slot_id, 0.0), paper.leading)
         slot.natural = max(1, math.ceil(total / slot.spec.columns))
 
@@ -251,15 +256,84 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
         over = math.ceil(frame.over(columns) - 0.05)
         wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
         depth = frame_lines + (1 if item.jump_to else 0)
-        fits.append(SlotFit(
+        fit = SlotFit(
             page=number, slot_id=slot.spec.slot_id, slug=slot.spec.slug, columns=columns,
             depth=depth, available=frame_lines * columns,
             used=round(sum(column_used)), over=over, short=0 if over else sum(column_short),
             column_short=column_short, jump_to=item.jump_to, continued_from=slot.continued_from,
-            jumped_lines=0, capped=depth < wanted))
+            jumped_lines=0, capped=depth < wanted)
+        fits.append(replace(fit, suggestions=_suggest(fit, slot, frame, paper)))
     return tuple(_with_jumped(fits))
 
 
 def _with_jumped(fits: list[SlotFit]) -> list[SlotFit]:
     used = {f.slug: f.used for f in fits if f.continued_from is not None}
     return [replace(f, jumped_lines=used.get(f.slug, 0)) if f.jump_to else f for f in fits]
+
+
+def _suggest(fit: SlotFit, slot: _Slot, frame: Frame, paper: PaperSettings) -> tuple[str, ...]:
+    """Ways to make an overset or short slot fit, each with its effect in lines."""
+    full = [len(line.text) for line in frame.lines if line.fill > 0.9]
+    per_line = round(sum(full) / len(full)) if full else 35
+    columns = fit.columns
+    if fit.over:
+        out = [f"cut {fit.over} line(s) (about {fit.over * per_line} characters)"]
+        out += _cheap_cuts(frame)
+        if slot.standfirst_lines:
+            out.append(f"drop the standfirst: saves {slot.standfirst_lines * columns} line(s)")
+        if columns < paper.columns:
+            need = math.ceil((fit.used + fit.over) / (columns + 1))
+            out.append(f"take one more column ({columns + 1}): about {need} lines deep instead of {fit.depth}")
+        grow = math.ceil(fit.over / columns)
+        if fit.capped:
+            out.append(f"give it {grow} more line(s) of depth: there is no room below it on this page, "
+                       "so shorten or move what sits below")
+        else:
+            out.append(f"depth: {fit.depth + grow} (+{grow} line(s) of depth)")
+        return tuple(out)
+    if fit.short > 2 and not fit.jump_to:
+        out = [f"add about {fit.short} line(s) of copy (about {fit.short * per_line} characters)"]
+        if fit.short >= columns:
+            out.append(f"depth: {fit.depth - fit.short // columns} (-{fit.short // columns} line(s) of depth)")
+        return tuple(out)
+    return ()
+
+
+def _cheap_cuts(frame: Frame) -> list[str]:
+    """Paragraphs whose last line is nearly empty: trimming a few words there saves a whole line."""
+    last: dict[str, Line] = {}
+    for line in frame.lines:
+        last[line.block_id] = line
+    short = sorted((line for line in last.values() if line.fill < 0.35), key=lambda line: line.fill)
+    return [f"cheap cut: the paragraph ending “{line.text.strip()[-30:]}” has a "
+            f"{round(line.fill * 100)}% last line: trim {max(1, len(line.text.strip()))} characters "
+            f"to save a line" for line in short[:3]]
+
+
+def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView]:
+    """The pages with proof marks: a red bar on each overset slot, a blue one on each hole."""
+    fits = {f.slot_id: f for f in composition.slots}
+    pages = []
+    for view in composition.pages:
+        marks = []
+        for item in view.slots:
+            fit = fits[item.slot_id]
+            bottom = item.y + item.head_height + item.frame_height
+            if fit.over:
+                marks.append(Mark("over", item.x, bottom - paper.leading * 1.4, item.width,
+                                  f"OVERSET +{fit.over} lines: {fit.slug}"))
+            for column, short in enumerate(fit.column_short):
+                if short > 2 and not fit.over:
+                    x = item.x + column * (paper.column_width + paper.gutter)
+                    marks.append(Mark("hole", x, bottom - short * paper.leading, paper.column_width,
+                                      f"HOLE {short} lines"))
+        for fit in composition.page_fits:
+            if fit.page != view.number:
+                continue
+            for column, depth in enumerate(fit.holes):
+                if depth > 2:
+                    y = paper.margin_top + (paper.grid_lines - depth) * paper.leading
+                    marks.append(Mark("hole", paper.column_x(column), y, paper.column_width,
+                                      f"HOLE {depth} lines"))
+        pages.append(replace(view, marks=tuple(marks)))
+    return pages

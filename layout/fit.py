@@ -65,4 +65,9 @@ def fit_table(composition: Composition) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     for hole in holes(composition):
         lines.append(f"hole: {hole}")
+    for slot in composition.slots:
+        if slot.suggestions:
+            lines.append(f"to fit p{slot.page} {slot.slot_id} ({'+' if slot.over else '-'}"
+                         f"{slot.over or slot.short} lines):")
+            lines += [f"    - {s}" for s in slot.suggestions]
     return "\n".join(lines)

@@ -28,6 +28,8 @@ class Line:
     """Column of the frame (0-based); columns at or past the frame's column count are overset."""
     baseline: float
     """Baseline position from the top of the page, in points."""
+    fill: float
+    """How much of the column's width the line's text takes (0-1): a short last line is a cheap cut."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,10 @@ def _lines(box: Any, block_id: str, column: int) -> Iterator[Line]:
     if type(box).__name__ == "LineBox":
         text = "".join(t.text for t in box.descendants() if type(t).__name__ == "TextBox")
         baseline = (box.position_y + box.baseline) * PT_PER_PX
-        yield Line(block_id, text, column, baseline)
+        inline = [c for c in box.children if hasattr(c, "margin_width")]
+        right = max((c.position_x + c.margin_width() for c in inline), default=box.position_x)
+        fill = (right - box.position_x) / box.width if box.width else 1.0
+        yield Line(block_id, text, column, baseline, min(fill, 1.0))
         return
     for child in getattr(box, "children", ()):
         yield from _lines(child, block_id, column)
