@@ -1,0 +1,130 @@
+"""The composer: text reaches the page, overset is caught and measured, jumps keep every word."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from factory import body, make_project, simple_issue, write_article, write_manifest
+from pdftext import body_baselines, letters, page_texts
+from pypdf import PdfReader
+
+from layout.build import Project, compose_issue
+from layout.errors import OversetError
+
+MM = 72 / 25.4
+
+
+def _fit(root, issue_id="test-issue"):
+    return json.loads((root / "build" / issue_id / "fit.json").read_text())
+
+
+def _slot(fit, slot_id):
+    return next(s for s in fit["slots"] if s["slot_id"] == slot_id)
+
+
+def test_every_word_reaches_the_page_in_order(tmp_path):
+    issue = simple_issue(tmp_path, {"lead": 400, "second": 200}, columns={"lead": 3, "second": 2})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    (text,) = page_texts(result.issue_pdf)
+    for slug in ("lead", "second"):
+        source = (issue / "articles" / f"{slug}.md").read_text().split("---\n", 2)[2]
+        assert letters(source) in letters(text)
+
+
+def test_page_boxes_are_the_trim_and_fonts_are_embedded(tmp_path):
+    simple_issue(tmp_path, {"story": 150})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    page = PdfReader(result.issue_pdf).pages[0]
+    trim = [float(v) for v in page.trimbox]
+    assert trim[2] - trim[0] == pytest.approx(280 * MM, abs=0.01)
+    assert trim[3] - trim[1] == pytest.approx(430 * MM, abs=0.01)
+    fonts = page["/Resources"]["/Font"]
+    names = set()
+    for ref in fonts.values():
+        font = ref.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor or "/FontFile3" in descriptor, font["/BaseFont"]
+        names.add(str(font["/BaseFont"]).split("+", 1)[1])
+    assert names and all(n.startswith("NW-") for n in names), names
+
+
+def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
+    # First learn how many lines each story takes in one column, then allot 10 lines too few / too many.
+    simple_issue(tmp_path / "probe", {"long": 180, "short": 120}, columns={"long": 1, "short": 1})
+    compose_issue(Project(tmp_path / "probe"), "test-issue", progress=lambda m: None)
+    natural = {s["slug"]: s["used"] for s in _fit(tmp_path / "probe")["slots"]}
+    simple_issue(tmp_path, {"long": 180, "short": 120}, columns={"long": 1, "short": 1},
+                 depth={"long": natural["long"] - 10, "short": natural["short"] + 10})
+    with pytest.raises(OversetError) as caught:
+        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    fit = _fit(tmp_path)
+    assert _slot(fit, "long")["over"] == pytest.approx(10, abs=1)
+    assert _slot(fit, "short")["short"] == pytest.approx(10, abs=1)
+    assert _slot(fit, "short")["over"] == 0
+    assert fit["overset"] == ["long"]
+    assert "long" in str(caught.value) and "line(s) over" in str(caught.value)
+    assert (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()  # the proof is still written
+    assert any(s.startswith("cut ") for s in _slot(fit, "long")["suggestions"])
+
+
+def test_overset_on_the_command_line(tmp_path, run_cli):
+    simple_issue(tmp_path, {"huge": 3000}, columns={"huge": 2}, depth={"huge": 30})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 3
+    assert "page 1: huge:" in err and "line(s) over" in err
+    assert "Traceback" not in err
+
+
+def _jump_issue(root, continuation_page: int, pages: int = 3):
+    issue = make_project(root)
+    write_article(issue, "lead", body(900, seed=3), headline="The lead story jumps inside")
+    for n in range(pages):
+        write_article(issue, f"filler-{n}", body(150, seed=10 + n))
+    layout = []
+    for number in range(1, pages + 1):
+        slots = [{"slug": f"filler-{number - 1}", "columns": 2}]
+        if number == 1:
+            slots.insert(0, {"slug": "lead", "columns": 3, "depth": 30, "jump": continuation_page})
+        if number == continuation_page:
+            slots.append({"continued": "lead", "columns": 3})
+        layout.append({"page": number, "template": "front" if number == 1 else "inside", "articles": slots})
+    write_manifest(issue, {"pages": layout})
+    return issue
+
+
+@pytest.mark.parametrize("target", [2, 3])
+def test_jump_lines_follow_the_continuation(tmp_path, target):
+    issue = _jump_issue(tmp_path, target)
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    texts = page_texts(result.issue_pdf)
+    assert f"Continued on page {target}" in texts[0]
+    assert "Continued from page 1" in texts[target - 1]
+    others = [t for i, t in enumerate(texts) if i not in (0, target - 1)]
+    assert not any("Continued" in t for t in others)
+    # No word lost or repeated across the jump: the two parts make up the article exactly.
+    source = letters((issue / "articles" / "lead.md").read_text().split("---\n", 2)[2])
+    fit = _fit(tmp_path)
+    assert _slot(fit, "lead")["jump_to"] == target and _slot(fit, "cont-lead")["continued_from"] == 1
+    assert _slot(fit, "lead")["over"] == 0 and _slot(fit, "cont-lead")["over"] == 0
+    first, rest = letters(texts[0]), letters(texts[target - 1])
+    cut = next(i for i in range(len(source), 0, -1) if source[:i] in first)
+    assert source[cut:] in rest
+    assert cut > len(source) // 4  # a real share of the story stayed on the front page
+
+
+def test_baselines_share_one_grid_across_columns_and_slots(tmp_path):
+    issue = make_project(tmp_path)
+    write_article(issue, "a", "## A crosshead\n\n" + body(300, seed=1), headline="Short head",
+                  standfirst="A standfirst that takes a line or two under the headline")
+    write_article(issue, "b", body(200, seed=2) + "\n> A pull quote in the middle of it\n\n" + body(150, seed=4),
+                  headline="A much longer headline that wraps over two or three lines here", kicker="News")
+    write_article(issue, "c", body(250, seed=5), headline="Third")
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "a", "columns": 3}, {"slug": "b", "columns": 2}, {"slug": "c", "columns": 5}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    (baselines,) = body_baselines(result.issue_pdf)
+    assert len(baselines) > 40
+    leading = 10.5
+    offsets = [((y - baselines[0]) / leading) % 1 for y in baselines]
+    assert all(min(o, 1 - o) * leading < 0.5 for o in offsets), offsets
