@@ -97,6 +97,8 @@ class _Slot:
     head_lines: int
     natural: int
     standfirst_lines: int = 0
+    too_shallow: int = 0
+    """The deepest natural depth known to overflow."""
     start: Cut = START
     end: Cut | None = None
     continued_from: int | None = None
@@ -234,12 +236,29 @@ def _refit(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame]
                 lines = over + (rest.used(target.spec.columns) + rest.over(target.spec.columns) if rest else 0)
                 target.natural = max(1, math.ceil(lines / target.spec.columns))
                 changed = True
-        elif over > 0.5 and slot.spec.depth is None:
-            wanted = round(item.frame_height / paper.leading)
-            if slot.natural <= wanted + (1 if item.jump_to else 0):
-                slot.natural += math.ceil(over / slot.spec.columns - 0.05)
-                changed = True
+        elif slot.spec.depth is None:
+            changed |= _balance(slot, frame, round(item.frame_height / paper.leading))
     return changed
+
+
+def _balance(slot: _Slot, frame: Frame, depth: int) -> bool:
+    """Deepen a natural-depth slot that overflowed; make one with a short last column shallower.
+
+    A depth that overflowed once is never tried again, so the rounds cannot oscillate.
+    """
+    columns = slot.spec.columns
+    over = frame.over(columns)
+    if over > 0.5:
+        slot.too_shallow = max(slot.too_shallow, depth)
+        if slot.natural > depth:  # the page ran out: nothing to gain
+            return False
+        slot.natural = depth + math.ceil(over / columns - 0.05)
+        return True
+    balanced = max(math.ceil(frame.used(columns) / columns - 0.05), slot.too_shallow + 1, 1)
+    if balanced < depth and slot.natural != balanced:
+        slot.natural = balanced
+        return True
+    return False
 
 
 def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
