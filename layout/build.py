@@ -98,6 +98,14 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
     return settings, issue, composition, warnings
 
 
+def issue_html_for(project: Project, settings: PaperSettings, issue: Issue, pages: list[PageView] | Composition,
+                   mode: str = "print") -> str:
+    """Return the HTML of composed ``pages`` (print or proof mode), as WeasyPrint lays it out."""
+    views = list(pages.pages) if isinstance(pages, Composition) else pages
+    return issue_html(views, issue, settings, issue_meta(issue, settings, WEASYPRINT_VERSION),
+                      [(project.stylesheets / "newspaper.css").as_uri()], mode)
+
+
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
                   strict: bool = False) -> BuildResult:
     """Compose ``issue_id`` and write the issue PDF and fit report; fail on overset after writing."""
@@ -112,8 +120,7 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
     proof = out / f"{issue_id}-proof.pdf"
     marked = proof_pages(composition, settings)
     if any(page.marks for page in marked):
-        html = issue_html(marked, issue, settings, issue_meta(issue, settings, WEASYPRINT_VERSION),
-                          [(project.stylesheets / "newspaper.css").as_uri()], "proof")
+        html = issue_html_for(project, settings, issue, marked, "proof")
         proof_doc = render(html, issue.folder, (issue.folder, project.fonts, project.stylesheets), [])
         write_atomic(proof, pdf_bytes(proof_doc, None, []))
     elif proof.exists():

@@ -1,0 +1,157 @@
+"""Benchmark: compose synthetic issues of 8, 16 and 64 pages and compare with a naive WeasyPrint run.
+
+Run ``python -m layout.bench`` (``--pages 8 16`` for a subset). Each measurement runs in a fresh
+process so that peak memory (ru_maxrss) is the compose's own. Results: a table and ``bench.json``.
+Targets (issue 6): cold compose <= 0.6 x naive; recompose after one edit <= 0.15 x cold;
+peak memory <= 400 MB at 64 pages; seconds per page flat from 8 to 64 pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+VOCABULARY = (
+    "the a of to and in that for on with as was by at from workers union government council pay strike "
+    "ballot members energy prices housing rents wages employers inflation tenants demanded offer talks "
+    "national local public services hospital teachers nurses railway dockers postal solidarity campaign "
+    "international peace conference committee resolution movement organisation struggle economic crisis "
+    "profits shareholders privatisation nationalisation parliament minister spokesperson statement"
+).split()
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from layout.build import Project, compose_issue
+from layout.errors import OversetError
+start = time.perf_counter()
+try:
+    result = compose_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=lambda m: None)
+except OversetError:
+    pass
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+NAIVE = r"""
+import json, resource, sys, time
+from pathlib import Path
+import weasyprint
+html = Path(sys.argv[1]).read_text()
+start = time.perf_counter()
+weasyprint.HTML(string=html, base_url=sys.argv[2]).write_pdf(sys.argv[3])
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+DUMP = r"""
+import sys
+from pathlib import Path
+from layout.build import Project, fit_issue, issue_html_for
+settings, issue, composition, _ = fit_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=lambda m: None)
+Path(sys.argv[3]).write_text(issue_html_for(Project(Path(sys.argv[1])), settings, issue, composition))
+"""
+
+
+def _paragraph(rng: random.Random) -> str:
+    sentences = []
+    for _ in range(rng.randint(1, 3)):
+        words = [rng.choice(VOCABULARY) for _ in range(rng.randint(10, 26))]
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def make_issue(root: Path, pages: int, seed: int = 1) -> str:
+    """Write a synthetic issue of ``pages`` pages (4 stories a page, a photo on every other page)."""
+    from PIL import Image, ImageFilter
+
+    rng = random.Random(seed)
+    shutil.copytree(REPO / "stylesheets", root / "stylesheets")
+    shutil.copytree(REPO / "fonts", root / "fonts")
+    (root / "issues").mkdir()
+    shutil.copy(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
+    issue = root / "issues" / f"bench-{pages}"
+    (issue / "articles").mkdir(parents=True)
+    (issue / "images").mkdir()
+    photo = Image.effect_noise((1200, 800), 60).filter(ImageFilter.GaussianBlur(3))
+    photo.save(issue / "images" / "photo.jpg", quality=85)
+    layout = []
+    for number in range(1, pages + 1):
+        slots = []
+        for k, (columns, words) in enumerate(((3, 380), (2, 300), (3, 300), (2, 260))):
+            slug = f"p{number}-s{k}"
+            front = {"headline": " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(4, 8))).capitalize(),
+                     "byline": "by a staff reporter", "sample": True}
+            if k == 0 and number % 2:
+                front["images"] = [{"file": "images/photo.jpg", "caption": "A synthetic photo", "credit": "Bench"}]
+            paragraphs, count = [], 0
+            while count < words:
+                paragraphs.append(_paragraph(rng))
+                count += len(paragraphs[-1].split())
+            text = "---\n" + yaml.safe_dump(front) + "---\n" + "\n\n".join(paragraphs) + "\n"
+            (issue / "articles" / f"{slug}.md").write_text(text)
+            slots.append({"slug": slug, "columns": columns})
+        layout.append({"page": number, "template": "front" if number == 1 else "inside", "articles": slots})
+    (issue / "issue.yaml").write_text(yaml.safe_dump({"date": "2022-04-01", "number": 1, "pages": layout},
+                                                     sort_keys=False))
+    return issue.name
+
+
+def _child(code: str, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(pages: int, work: Path) -> dict:
+    """Measure one synthetic issue of ``pages`` pages."""
+    root = work / f"p{pages}"
+    root.mkdir()
+    issue_id = make_issue(root, pages)
+    cold = _child(CHILD, str(root), issue_id)
+    article = root / "issues" / issue_id / "articles" / "p2-s1.md"
+    article.write_text(article.read_text().replace("\n\n", "\n\nEdited. ", 1))
+    warm = _child(CHILD, str(root), issue_id)
+    html = work / f"p{pages}.html"
+    _child(DUMP + "\nprint('{}')", str(root), issue_id, str(html))  # the final HTML, for the naive run
+    naive = _child(NAIVE, str(html), str(root / "issues" / issue_id) + "/", str(work / f"naive{pages}.pdf"))
+    pdf = root / "build" / issue_id / f"{issue_id}.pdf"
+    return {
+        "pages": pages, "cold_s": round(cold["seconds"], 2), "recompose_s": round(warm["seconds"], 2),
+        "naive_s": round(naive["seconds"], 2), "cold_vs_naive": round(cold["seconds"] / naive["seconds"], 2),
+        "recompose_vs_cold": round(warm["seconds"] / cold["seconds"], 2),
+        "peak_mb": round(max(cold["peak_mb"], warm["peak_mb"])), "pdf_kb": round(pdf.stat().st_size / 1024),
+        "s_per_page": round(cold["seconds"] / pages, 3), "cores": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print a table; write bench.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, nargs="*", default=[8, 16, 64])
+    parser.add_argument("--json", type=Path, default=Path("bench.json"))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="layout-bench-") as tmp:
+        for pages in args.pages:
+            rows.append(bench(pages, Path(tmp)))
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    keys = list(rows[0])
+    print("  ".join(k.rjust(12) for k in keys))
+    for row in rows:
+        print("  ".join(str(row[k]).rjust(12) for k in keys))
+    args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
