@@ -122,7 +122,8 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], re
         views = _pages(issue, paper, slots, photo_src)
         document = render(views, "print", None)
         measured = frames(document, paper.leading)
-        if not _refit(slots, views, measured, paper):
+        grown = _grow_tops(slots, views, heights(document, "topin-"), paper)
+        if not _refit(slots, views, measured, paper) and not grown:
             break
     fits = _report(slots, views, measured, paper)
     page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
@@ -238,6 +239,18 @@ def _refit(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame]
                 changed = True
         elif slot.spec.depth is None:
             changed |= _balance(slot, frame, round(item.frame_height / paper.leading))
+    return changed
+
+
+def _grow_tops(slots: list[_Slot], views: list[PageView], tops: dict[str, float], paper: PaperSettings) -> bool:
+    """Give more lines to any top matter that came out taller than measured (never clip a headline)."""
+    allotted = {item.slot_id: item.head_height for view in views for item in view.slots}
+    changed = False
+    for slot in slots:
+        height = tops.get(slot.spec.slot_id, 0.0)
+        if height > allotted[slot.spec.slot_id] + 0.5:
+            slot.head_lines = lines_needed(height, paper.leading)
+            changed = True
     return changed
 
 

@@ -121,5 +121,6 @@ def issue_html(pages: list[PageView], issue: Issue, paper: PaperSettings, meta: 
                stylesheets: list[str], mode: str = "print", sheet_height: float | None = None) -> str:
     """Render the issue (``mode`` print or proof) or a measuring sheet (``measure``) as HTML."""
     template = _ENV.get_template("issue.html.j2")
+    page_templates = {s.slot_id: p.template for p in issue.pages for s in p.slots}
     return template.render(pages=pages, issue=issue, paper=paper, meta=meta, stylesheets=stylesheets,
-                           mode=mode, sheet_height=sheet_height)
+                           mode=mode, sheet_height=sheet_height, page_templates=page_templates)

@@ -128,3 +128,15 @@ def test_baselines_share_one_grid_across_columns_and_slots(tmp_path):
     leading = 10.5
     offsets = [((y - baselines[0]) / leading) % 1 for y in baselines]
     assert all(min(o, 1 - o) * leading < 0.5 for o in offsets), offsets
+
+
+def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
+    # The front page sets a 5-column headline bigger than inside pages: it must be measured as such.
+    issue = make_project(tmp_path)
+    headline = "Russians makes goodwill gesture as talks resume in Istanbul"
+    write_article(issue, "lead", body(300), headline=headline, byline="by our correspondent")
+    write_manifest(issue, {"pages": [{"page": 1, "template": "front", "articles": [{"slug": "lead"}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    (text,) = page_texts(result.issue_pdf)
+    assert letters(headline) in letters(text)
+    assert "BY OUR CORRESPONDENT" in text
