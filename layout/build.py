@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pypdf import PdfReader, PdfWriter
+
 from .articles import load_articles
-from .compose import Composition, compose, proof_pages
+from .compose import Composition, Sheet, compose, proof_pages
 from .errors import OversetError, Problem, RenderError
 from .fit import fit_json, fit_table
 from .manifest import Issue, find_issue, load_issue
 from .markup import PageView, issue_html, issue_meta
-from .render import WEASYPRINT_VERSION, check_version, pdf_bytes, render, write_atomic
+from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
 
@@ -74,55 +77,92 @@ def load(project: Project, issue_id: str) -> tuple[PaperSettings, Issue, dict]:
     return settings, issue, articles
 
 
-def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
-              strict: bool = False) -> tuple[PaperSettings, Issue, Composition, list[str]]:
-    """Read and compose the issue without writing anything; return the composition and warnings."""
+@dataclass
+class Session:
+    """One run's view of an issue: its sources, and the renderer that lays its pages out."""
+
+    project: Project
+    settings: PaperSettings
+    issue: Issue
+    articles: dict
+    renderer: PageRenderer
+
+    def lay_out(self, sheets: list[Sheet], pdf: bool) -> list[PageResult]:
+        """Lay out documents of pages (see ``compose.Layouter``)."""
+        meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
+        sheet_urls = [(self.project.stylesheets / "newspaper.css").as_uri()]
+        allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets))
+        jobs = [Job(issue_html(views, self.issue, self.settings, meta, sheet_urls, mode, height),
+                    str(self.issue.folder), allowed, self.settings.leading, None, pdf)
+                for views, mode, height in sheets]
+        return self.renderer.run(jobs)
+
+
+def open_session(project: Project, issue_id: str, workers: int | None = None) -> Session:
+    """Read the paper settings, the manifest and the articles, and start a page renderer."""
     check_version()
-    progress(f"[1/4] reading {issue_id}: paper settings, manifest, articles")
     settings, issue, articles = load(project, issue_id)
-    meta = issue_meta(issue, settings, WEASYPRINT_VERSION)
-    sheets = [(project.stylesheets / "newspaper.css").as_uri()]
-    allowed = (issue.folder, project.fonts, project.stylesheets)
-    warnings: list[str] = []
-
-    def renderer(pages: list[PageView], mode: str, sheet_height: float | None):
-        html = issue_html(pages, issue, settings, meta, sheets, mode, sheet_height)
-        return render(html, issue.folder, allowed, warnings)
-
-    progress(f"[2/4] composing {len(issue.pages)} pages, {len(articles)} articles")
-    composition = compose(issue, settings, articles, renderer, lambda photo, width, height: photo.path.as_uri())
-    warnings = sorted(set(warnings))
-    if strict and warnings:
-        raise RenderError("WeasyPrint reported problems (strict mode)",
-                          tuple(Problem("(layout)", "", w, "fix the stylesheet or source") for w in warnings))
-    return settings, issue, composition, warnings
+    static = tuple(sorted(p for d in (project.stylesheets, project.fonts) for p in d.rglob("*") if p.is_file()))
+    renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers)
+    return Session(project, settings, issue, articles, renderer)
 
 
-def issue_html_for(project: Project, settings: PaperSettings, issue: Issue, pages: list[PageView] | Composition,
-                   mode: str = "print") -> str:
-    """Return the HTML of composed ``pages`` (print or proof mode), as WeasyPrint lays it out."""
+def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
+              strict: bool = False) -> tuple[Session, Composition]:
+    """Read and compose the issue; return the session and the composition (nothing is written but the cache)."""
+    progress(f"[1/4] reading {issue_id}: paper settings, manifest, articles")
+    session = open_session(project, issue_id)
+    issue = session.issue
+    progress(f"[2/4] composing {len(issue.pages)} pages, {len(session.articles)} articles "
+             f"on {session.renderer.workers} cores")
+    try:
+        composition = compose(issue, session.settings, session.articles, session.lay_out,
+                              lambda photo, width, height: photo.path.as_uri())
+    finally:
+        session.renderer.close()
+    if strict and composition.warnings:
+        raise RenderError("WeasyPrint reported problems (strict mode)", tuple(
+            Problem("(layout)", "", w, "fix the stylesheet or source") for w in composition.warnings))
+    return session, composition
+
+
+def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "print") -> str:
+    """Return the HTML of composed ``pages`` as one document (for the benchmark's naive baseline)."""
     views = list(pages.pages) if isinstance(pages, Composition) else pages
-    return issue_html(views, issue, settings, issue_meta(issue, settings, WEASYPRINT_VERSION),
-                      [(project.stylesheets / "newspaper.css").as_uri()], mode)
+    return issue_html(views, session.issue, session.settings,
+                      issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),
+                      [(session.project.stylesheets / "newspaper.css").as_uri()], mode)
+
+
+def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
+    """Return one PDF of all the pages (each page keeps its own font subsets)."""
+    writer = PdfWriter()
+    for data in pdfs:
+        writer.append(PdfReader(io.BytesIO(data)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
                   strict: bool = False) -> BuildResult:
     """Compose ``issue_id`` and write the issue PDF and fit report; fail on overset after writing."""
     started = time.monotonic()
-    settings, issue, composition, warnings = fit_issue(project, issue_id, progress, strict)
+    session, composition = fit_issue(project, issue_id, progress, strict)
+    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
-    progress(f"[3/4] writing {out.relative_to(project.root) if out.is_relative_to(project.root) else out}")
+    progress(f"[3/4] writing {out.relative_to(project.root) if out.is_relative_to(project.root) else out}"
+             f" ({session.renderer.misses} pages laid out, {session.renderer.hits} from the cache)")
     pdf = out / f"{issue_id}.pdf"
-    write_atomic(pdf, pdf_bytes(composition.document, None, warnings))
+    write_atomic(pdf, join_pages(composition.page_pdfs))
     report = out / "fit.json"
     write_atomic(report, fit_json(composition))
     proof = out / f"{issue_id}-proof.pdf"
     marked = proof_pages(composition, settings)
     if any(page.marks for page in marked):
-        html = issue_html_for(project, settings, issue, marked, "proof")
-        proof_doc = render(html, issue.folder, (issue.folder, project.fonts, project.stylesheets), [])
-        write_atomic(proof, pdf_bytes(proof_doc, None, []))
+        results = session.lay_out([([page], "print", None) for page in marked], True)
+        session.renderer.close()
+        write_atomic(proof, join_pages(tuple(r.pdf or b"" for r in results)))
     elif proof.exists():
         proof.unlink()
     progress("[4/4] fit report\n" + fit_table(composition))

@@ -74,7 +74,7 @@ def fit(
     """Print the fit report (lines over and short for every slot) without writing plates."""
 
     def action() -> None:
-        _, _, composition, _ = fit_issue(_project(root), issue_id)
+        _, composition = fit_issue(_project(root), issue_id)
         typer.echo(fit_table(composition))
         if composition.overset:
             raise typer.Exit(3)

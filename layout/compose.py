@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from .articles import Article, Photo
 from .cut import START, Cut, cut_point, slice_blocks
 from .grid import GAP_LINES, Placement, Request, holes, place
 from .manifest import Issue, SlotSpec
 from .markup import Mark, PageView, PhotoView, Rule, SlotView
-from .measure import Frame, Line, frames, heights, lines_needed
+from .measure import Frame, Line, lines_needed
+from .render import PageResult
 from .settings import PaperSettings
 
 NAMEPLATE_LINES = 15
@@ -30,8 +30,10 @@ MAX_PHOTO_ASPECT = 0.8
 
 PhotoSource = Callable[[Photo, float, float], str]
 """Returns the URL of a photo prepared for its placed width and height (points)."""
-Renderer = Callable[[list[PageView], str, float | None], Any]
-"""Lays out pages (mode, sheet height) and returns a WeasyPrint Document."""
+Sheet = tuple[list[PageView], str, float | None]
+"""One document to lay out: its pages, the mode (print, proof, measure) and a sheet height."""
+Layouter = Callable[[list[Sheet], bool], list[PageResult]]
+"""Lays out documents (in parallel, cached), writing their PDFs if asked; one result per document."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,10 @@ class Composition:
     slots: tuple[SlotFit, ...]
     page_fits: tuple[PageFit, ...]
     rounds: int
-    document: Any
-    """The WeasyPrint document of the last round (print mode)."""
+    page_pdfs: tuple[bytes, ...]
+    """Each page as a PDF, as WeasyPrint wrote it in the last round."""
+    warnings: tuple[str, ...] = ()
+    """What WeasyPrint said while laying the pages out."""
 
     @property
     def overset(self) -> tuple[SlotFit, ...]:
@@ -104,7 +108,7 @@ class _Slot:
     continued_from: int | None = None
 
 
-def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], render: Renderer,
+def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], lay_out: Layouter,
             photo_src: PhotoSource) -> Composition:
     """Fit every article of ``issue`` to its page and return the composed pages."""
     slots = [_Slot(spec, page.number, articles[spec.slug], 0, 0)
@@ -113,41 +117,46 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], re
         if slot.spec.continued:
             slot.continued_from = next(s.page for s in slots if s.spec.slug == slot.spec.slug
                                        and not s.spec.continued)
-    _measure(slots, issue, paper, render, photo_src)
+    warnings = set(_measure(slots, issue, paper, lay_out, photo_src))
     views: list[PageView] = []
     measured: dict[str, Frame] = {}
+    results: list[PageResult] = []
     rounds = 0
-    document = None
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is reported)
         views = _pages(issue, paper, slots, photo_src)
-        document = render(views, "print", None)
-        measured = frames(document, paper.leading)
-        grown = _grow_tops(slots, views, heights(document, "topin-"), paper)
+        results = lay_out([([view], "print", None) for view in views], True)
+        measured = {k: f for r in results for k, f in r.frames.items()}
+        tops = {k[len("topin-"):]: h for r in results for k, h in r.heights.items() if k.startswith("topin-")}
+        grown = _grow_tops(slots, views, tops, paper)
         if not _refit(slots, views, measured, paper) and not grown:
             break
+    warnings.update(w for r in results for w in r.warnings)
     fits = _report(slots, views, measured, paper)
     page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
                                                     paper.grid_lines, v.top_lines))) for v in views)
-    return Composition(tuple(views), fits, page_fits, rounds, document)
+    pdfs = tuple(r.pdf or b"" for r in results)
+    return Composition(tuple(views), fits, page_fits, rounds, pdfs, tuple(sorted(warnings)))
 
 
-def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, render: Renderer,
-             photo_src: PhotoSource) -> None:
-    """Measure top matter at slot width and each body in one column (the measuring sheet)."""
-    sheet = []
+def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+             photo_src: PhotoSource) -> list[str]:
+    """Measure top matter at slot width and each body in one column: one measuring sheet a page."""
+    sheets: list[Sheet] = []
+    for page in issue.pages:
+        items = []
+        for slot in (s for s in slots if s.page == page.number):
+            blocks = () if slot.spec.continued else slot.article.blocks
+            items.append(_view(slot, paper, photo_src, Placement(0, 0, slot.spec.columns, 0, 0, 0), blocks))
+        sheets.append(([PageView(0, "measure", 0, tuple(items))], "measure", 14_000.0))
+    results = lay_out(sheets, False)
+    found = {k: h for r in results for k, h in r.heights.items()}
     for slot in slots:
-        blocks = () if slot.spec.continued else slot.article.blocks
-        sheet.append(_view(slot, paper, photo_src, Placement(0, 0, slot.spec.columns, 0, 0, 0), blocks))
-    page = PageView(0, "measure", 0, tuple(sheet))
-    document = render([page], "measure", 14_000.0)
-    tops = heights(document, "mtop-")
-    bodies = heights(document, "mbody-")
-    standfirsts = heights(document, "msf-")
-    for slot in slots:
-        slot.head_lines = lines_needed(tops.get(slot.spec.slot_id, 0.0), paper.leading)
-        slot.standfirst_lines = int(standfirsts.get(slot.spec.slot_id, 0.0) // paper.leading)
-        total = lines_needed(bodies.get(slot.spec.slot_id, 0.0), paper.leading)
+        key = slot.spec.slot_id
+        slot.head_lines = lines_needed(found.get("mtop-" + key, 0.0), paper.leading)
+        slot.standfirst_lines = int(found.get("msf-" + key, 0.0) // paper.leading)
+        total = lines_needed(found.get("mbody-" + key, 0.0), paper.leading)
         slot.natural = max(1, math.ceil(total / slot.spec.columns))
+    return [w for r in results for w in r.warnings]
 
 
 def _requests(page_slots: list[_Slot]) -> list[Request]:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import hashlib
+import json
 import logging
+import multiprocessing
 import os
+import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
+from . import __version__
 from .errors import InputError, Problem, RenderError
+from .measure import Frame, Line, frames, heights
 
 WEASYPRINT_VERSION = weasyprint.__version__
 PINNED_WEASYPRINT = "70.0"
@@ -114,3 +121,142 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+
+
+HEIGHT_PREFIXES = ("mtop-", "mbody-", "msf-", "topin-")
+"""Elements whose heights the composer reads: measured top matter and bodies, standfirsts, placed tops."""
+_FILE_URL = re.compile(r"""file://[^"')\s]+""")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One HTML document (one page, or one page's measuring sheet) to lay out."""
+
+    html: str
+    base: str
+    """Folder that relative URLs resolve against."""
+    allowed: tuple[str, ...]
+    """Folders WeasyPrint may read from."""
+    leading: float
+    variant: str | None
+    """PDF variant to write (``pdf/x-1a`` ...), or None for plain PDF."""
+    pdf: bool
+    """Write the PDF (False for measuring sheets)."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What the layout of one job gave: measured frames and heights, the PDF, WeasyPrint's warnings."""
+
+    frames: dict[str, Frame]
+    heights: dict[str, float]
+    pdf: bytes | None
+    warnings: tuple[str, ...]
+
+
+def lay_out(job: Job) -> PageResult:
+    """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
+    messages: list[str] = []
+    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages)
+    found: dict[str, float] = {}
+    for prefix in HEIGHT_PREFIXES:
+        found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None
+    return PageResult(frames(document, job.leading), found, pdf, tuple(messages))
+
+
+class PageRenderer:
+    """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
+
+    The key hashes the page's HTML (which holds its articles, positions and settings), the files it
+    references (photos, stylesheets, fonts) and the versions of layout and WeasyPrint: an unchanged
+    page is never laid out twice, in one run or across runs.
+    """
+
+    def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None) -> None:
+        self.cache = cache
+        self.workers = workers or os.cpu_count() or 1
+        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        for path in sorted(static_files):
+            digest.update(str(path.name).encode() + _file_hash(path).encode())
+        self.static_key = digest.hexdigest()
+        self.memory: dict[str, PageResult] = {}
+        self.hits = self.misses = 0
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def run(self, jobs: list[Job]) -> list[PageResult]:
+        """Return the result of every job, laying out only those not seen before."""
+        keys = [self._key(job) for job in jobs]
+        todo = {}
+        for key, job in zip(keys, jobs):
+            if key not in self.memory and key not in todo:
+                cached = self._load(key)
+                if cached is not None:
+                    self.memory[key] = cached
+                else:
+                    todo[key] = job
+            self.hits += key not in todo
+        self.misses += len(todo)
+        for key, result in zip(todo, self._map(list(todo.values()))):
+            self.memory[key] = result
+            self._store(key, result)
+        return [self.memory[key] for key in keys]
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _map(self, jobs: list[Job]) -> list[PageResult]:
+        if len(jobs) <= 1 or self.workers <= 1:
+            return [lay_out(job) for job in jobs]
+        if self._pool is None:
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
+        try:
+            return list(self._pool.map(lay_out, jobs))
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
+
+    def _key(self, job: Job) -> str:
+        digest = hashlib.sha256(self.static_key.encode())
+        digest.update(json.dumps([job.html, job.base, job.allowed, job.leading, job.variant, job.pdf]).encode())
+        for url in sorted(set(_FILE_URL.findall(job.html))):
+            path = Path(unquote(urlparse(url).path))
+            if path.is_file():
+                digest.update(_file_hash(path).encode())
+        return digest.hexdigest()
+
+    def _load(self, key: str) -> PageResult | None:
+        if self.cache is None:
+            return None
+        meta = self.cache / f"{key}.json"
+        try:
+            data = json.loads(meta.read_text())
+            pdf = (self.cache / f"{key}.pdf").read_bytes() if data["pdf"] else None
+        except (OSError, ValueError, KeyError):
+            return None
+        found = {k: Frame(f["slot_id"], tuple(f["column_lines"]), tuple(Line(**x) for x in f["lines"]))
+                 for k, f in data["frames"].items()}
+        return PageResult(found, data["heights"], pdf, tuple(data["warnings"]))
+
+    def _store(self, key: str, result: PageResult) -> None:
+        if self.cache is None:
+            return
+        if result.pdf is not None:
+            write_atomic(self.cache / f"{key}.pdf", result.pdf)
+        data = {"frames": {k: asdict(f) for k, f in result.frames.items()}, "heights": result.heights,
+                "pdf": result.pdf is not None, "warnings": list(result.warnings)}
+        write_atomic(self.cache / f"{key}.json", json.dumps(data).encode())
+
+
+_HASHES: dict[tuple[str, float, int], str] = {}
+
+
+def _file_hash(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _HASHES:
+        _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _HASHES[key]
