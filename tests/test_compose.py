@@ -149,3 +149,24 @@ def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
     body_top = min(w["top"] for w in words if "NW-Text" in w["fontname"] and abs(w["size"] - 9) < 0.01)
     assert last_head["top"] + 0.7 * last_head["size"] < byline["top"]  # below the head's baseline area
     assert byline["bottom"] <= body_top
+
+
+def test_proof_marks_overset_but_print_output_never_does(tmp_path):
+    simple_issue(tmp_path, {"long": 600, "fine": 80}, columns={"long": 2, "fine": 3}, depth={"long": 20})
+    with pytest.raises(OversetError):
+        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    out = tmp_path / "build" / "test-issue"
+    over = _slot(_fit(tmp_path), "long")["over"]
+    (proof,) = page_texts(out / "test-issue-proof.pdf")
+    (printed,) = page_texts(out / "test-issue.pdf")
+    assert f"OVERSET +{over} lines: long" in proof
+    assert "OVERSET" not in printed and "HOLE" not in printed
+
+
+def test_fit_command_prints_the_table_and_suggestions(tmp_path, run_cli):
+    simple_issue(tmp_path, {"long": 600}, columns={"long": 2}, depth={"long": 20})
+    code, out, _ = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 3
+    assert "p1    long" in out and "OVER +" in out
+    assert "to fit p1 long" in out and "take one more column (3)" in out
+    assert not (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()
