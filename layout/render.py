@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import contextlib
 import hashlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -17,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from . import __version__
@@ -87,12 +91,41 @@ def check_version() -> None:
                      "which changes between versions", f"pip install weasyprint=={PINNED_WEASYPRINT}"),))
 
 
+_FONTS: dict[int, FontConfiguration] = {}
+_INHERITED: list[FontConfiguration] = []
+"""Configurations a forked child inherited: kept alive so that their clean-up never runs in the child."""
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration a process: @font-face files are loaded once, not once a page.
+
+    WeasyPrint copies each @font-face file into a temporary folder that it removes only when the
+    configuration is garbage-collected; worker processes may never get there, so remove it at exit.
+    """
+    pid = os.getpid()
+    if pid not in _FONTS:
+        _INHERITED.extend(_FONTS.values())  # a forked child must not use, nor delete, its parent's
+        _FONTS.clear()
+        _FONTS[pid] = FontConfiguration()
+        atexit.register(_drop_fonts, pid)  # a normal process
+        multiprocessing.util.Finalize(None, _drop_fonts, args=(pid,), exitpriority=10)  # a pool worker
+    return _FONTS[pid]
+
+
+def _drop_fonts(pid: int) -> None:
+    config = _FONTS.pop(pid, None)
+    folder = getattr(config, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str]) -> weasyprint.Document:
     """Lay out ``html`` (relative URLs against ``base``); WeasyPrint's warnings go to ``messages``."""
     fetcher = ConfinedFetcher(allowed)
     with _captured(messages):
         try:
-            return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render()
+            return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render(
+                font_config=_font_config())
         except FatalURLFetchingError as exc:
             cause = exc.__cause__ or exc
             raise InputError("a file or address outside the issue was referenced", (Problem(
