@@ -82,6 +82,21 @@ def fit(
     _run(debug, action)
 
 
+@app.command()
+def watch(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    interval: float = typer.Option(0.5, help="Seconds between looks at the files."),
+) -> None:
+    """Recompose the issue (PDF, fit report, proofs) every time a source file is saved; Ctrl-C stops."""
+    from .watch import watch as run_watch
+
+    try:
+        run_watch(_project(root), issue_id, lambda line: typer.echo(line, err=True), interval)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
 def main() -> None:
     """Entry point of the ``layout`` command."""
     app()

@@ -170,3 +170,24 @@ def test_fit_command_prints_the_table_and_suggestions(tmp_path, run_cli):
     assert "p1    long" in out and "OVER +" in out
     assert "to fit p1 long" in out and "take one more column (3)" in out
     assert not (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()
+
+
+def test_watch_recomposes_after_a_save(tmp_path):
+    import threading
+    import time
+
+    from layout.watch import watch
+
+    issue = simple_issue(tmp_path, {"story": 120})
+    lines: list[str] = []
+    thread = threading.Thread(target=watch, args=(Project(tmp_path), "test-issue", lines.append, 0.1, 2))
+    thread.start()
+    for _ in range(300):
+        if lines:
+            break
+        time.sleep(0.05)
+    write_article(issue, "story", body(140, seed=9), headline="Edited headline")
+    thread.join(timeout=60)
+    assert len(lines) == 2 and "start: 1 pages composed" in lines[0]
+    assert "story.md: 1 pages composed" in lines[1]
+    assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
