@@ -58,6 +58,10 @@ class BuildResult:
     warnings: tuple[str, ...]
     seconds: float
     outputs: tuple[Path, ...] = field(default=())
+    laid_out: int = 0
+    """Documents (pages and measuring sheets) WeasyPrint laid out in this run."""
+    cached: int = 0
+    """Documents taken from the per-page cache instead."""
 
 
 Progress = Callable[[str], None]
@@ -167,7 +171,7 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
         proof.unlink()
     progress("[4/4] fit report\n" + fit_table(composition))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
-                         (pdf, report))
+                         (pdf, report), session.renderer.misses, session.renderer.hits)
     if composition.overset:
         raise OversetError(
             f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "

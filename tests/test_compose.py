@@ -191,3 +191,20 @@ def test_watch_recomposes_after_a_save(tmp_path):
     assert len(lines) == 2 and "start: 1 pages composed" in lines[0]
     assert "story.md: 1 pages composed" in lines[1]
     assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
+
+
+def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
+    issue = _jump_issue(tmp_path, 2, pages=3)
+    first = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert first.laid_out >= 6  # 3 measuring sheets + 3 pages at least
+    again = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert again.laid_out == 0  # nothing changed: every page from the cache
+    write_article(issue, "filler-2", body(160, seed=99))  # only page 3 changes
+    edited = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert edited.laid_out in (2, 3)  # page 3's measuring sheet and page 3 (once more if it regrew)
+    assert page_texts(edited.issue_pdf)[:2] == page_texts(first.issue_pdf)[:2]
+    # Moving the continuation re-lays the front page too: its jump line must follow.
+    _jump_issue(tmp_path, 3, pages=3)
+    moved = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    texts = page_texts(moved.issue_pdf)
+    assert "Continued on page 3" in texts[0] and "Continued from page 1" in texts[2]
