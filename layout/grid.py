@@ -17,7 +17,7 @@ class Request:
     head_lines: int
     """Lines taken by the headline, standfirst, photos and byline above the body."""
     depth: int | None
-    """Body lines asked for, or None to take ``natural`` lines."""
+    """Body lines asked for, None to take ``natural`` lines, 0 to reach the foot of the page."""
     natural: int
     """Body lines the text needs when balanced across its columns."""
 
@@ -54,8 +54,9 @@ def place(requests: list[Request], columns: int, lines: int, top: int = 0) -> li
         starts = range(columns - width + 1)
         column = min(starts, key=lambda c: (max(skyline[c:c + width]), c))
         line = max(skyline[column:column + width])
-        wanted = request.depth if request.depth is not None else request.natural
         room = max(0, lines - line - request.head_lines)
+        wanted = request.depth if request.depth is not None else request.natural
+        wanted = wanted or room
         depth = min(wanted, room)
         placement = Placement(column, line, width, request.head_lines, depth, wanted)
         placements.append(placement)

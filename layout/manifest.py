@@ -30,7 +30,9 @@ class SlotSpec:
     columns: int
     """Width in grid columns."""
     depth: int | None
-    """Body lines allotted, or None for the text's natural (balanced) depth."""
+    """Body lines allotted, or None for the text's natural (balanced) depth.
+
+    ``depth: foot`` in the manifest gives FOOT: down to the foot of the page."""
     jump: int | None = None
     """Page that takes the text that does not fit here."""
     continued: bool = False
@@ -208,15 +210,22 @@ def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
     return value
 
 
+FOOT = 0
+"""``depth: foot``: the slot reaches down to the foot of the page."""
+
+
 def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int | None:
     if value is None:
         return None
+    if value == "foot":
+        return FOOT
     if isinstance(value, int) and not isinstance(value, bool):
         return check.integer(value, key, 1, settings.grid_lines)
     try:
         lines = math.floor(parse_length(value) / settings.leading + 1e-6)
     except ValueError:
-        check.add(key, f"{value!r} is not a depth", "give body lines (70) or a length (120mm)")
+        check.add(key, f"{value!r} is not a depth",
+                  "give body lines (70), a length (120mm), or foot (down to the foot of the page)")
         return None
     return check.integer(lines, key, 1, settings.grid_lines)
 

@@ -30,3 +30,8 @@ def test_natural_depth_is_cut_to_the_space_left():
 def test_holes_count_empty_lines_below_slots():
     placements = place([Request(3, 0, 60, 0)], 5, 100)
     assert holes(placements, 5, 100) == [40, 40, 40, 100, 100]
+
+
+def test_depth_zero_reaches_the_foot_of_the_page():
+    placements = place([Request(5, 4, None, 30), Request(3, 3, 0, 10), Request(2, 2, 0, 10)], 5, 100)
+    assert [(p.line, p.depth, p.bottom) for p in placements[1:]] == [(35, 62, 100), (35, 63, 100)]
