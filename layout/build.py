@@ -27,6 +27,9 @@ class Project:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", self.root.resolve())
+
     @property
     def issues(self) -> Path:
         """Folder of issue folders (and ``paper.yaml``)."""

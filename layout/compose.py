@@ -101,6 +101,8 @@ class _Slot:
     head_lines: int
     natural: int
     standfirst_lines: int = 0
+    total_lines: int = 0
+    """Lines the slot's text takes in one column (what is overset if the slot gets no room at all)."""
     too_shallow: int = 0
     """The deepest natural depth known to overflow."""
     start: Cut = START
@@ -155,6 +157,7 @@ def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: La
         slot.head_lines = lines_needed(found.get("mtop-" + key, 0.0), paper.leading)
         slot.standfirst_lines = int(found.get("msf-" + key, 0.0) // paper.leading)
         total = lines_needed(found.get("mbody-" + key, 0.0), paper.leading)
+        slot.total_lines = total
         slot.natural = max(1, math.ceil(total / slot.spec.columns))
     return [w for r in results for w in r.warnings]
 
@@ -245,6 +248,7 @@ def _refit(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame]
                 rest = measured.get(target.spec.slot_id)
                 lines = over + (rest.used(target.spec.columns) + rest.over(target.spec.columns) if rest else 0)
                 target.natural = max(1, math.ceil(lines / target.spec.columns))
+                target.total_lines = math.ceil(lines)
                 changed = True
         elif slot.spec.depth is None:
             changed |= _balance(slot, frame, round(item.frame_height / paper.leading))
@@ -295,6 +299,9 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
         column_used = [frame.column_lines[i] if i < len(frame.column_lines) else 0.0 for i in range(columns)]
         column_short = tuple(max(0, frame_lines - math.ceil(u - 0.05)) for u in column_used)
         over = math.ceil(frame.over(columns) - 0.05)
+        if slot.spec.slot_id not in measured or frame_lines <= 0:
+            # No room on the page at all: the frame was not laid out, so all of its text is over.
+            over = max(over, slot.total_lines if item.blocks else 0)
         wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
         depth = frame_lines + (1 if item.jump_to else 0)
         fit = SlotFit(

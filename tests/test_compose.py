@@ -208,3 +208,17 @@ def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
     moved = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     texts = page_texts(moved.issue_pdf)
     assert "Continued on page 3" in texts[0] and "Continued from page 1" in texts[2]
+
+
+def test_a_slot_left_without_room_is_overset_not_dropped(tmp_path):
+    issue = make_project(tmp_path)
+    write_article(issue, "filler", body(200, seed=1))
+    write_article(issue, "squeezed", body(120, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "filler", "columns": 5, "depth": "foot"}, {"slug": "squeezed", "columns": 2}]}]})
+    with pytest.raises(OversetError) as caught:
+        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert "squeezed" in str(caught.value)
+    squeezed = _slot(_fit(tmp_path), "squeezed")
+    assert squeezed["depth"] == 0 and squeezed["over"] > 10
+    assert len(PdfReader(tmp_path / "build" / "test-issue" / "test-issue.pdf").pages) == 1
