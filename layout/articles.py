@@ -17,7 +17,7 @@ from .sources import Checker, display_path, parse_yaml, read_text
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
               "sample", "images")
 IMAGE_KEYS = ("file", "caption", "credit")
-KINDS = ("news", "editorial", "brief")
+KINDS = ("news", "editorial", "brief", "advert")
 MAX_IMAGE_PIXELS = 100_000_000
 SMARTY = {
     "left-single-quote": "\u2018", "right-single-quote": "\u2019",

@@ -310,6 +310,8 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
             used=round(sum(column_used)), over=over, short=0 if over else sum(column_short),
             column_short=column_short, jump_to=item.jump_to, continued_from=slot.continued_from,
             jumped_lines=0, capped=depth < wanted)
+        if slot.article.kind == "advert":  # an advert is a box: its white space is its design, not a hole
+            fit = replace(fit, short=0, column_short=tuple(0 for _ in column_short))
         fits.append(replace(fit, suggestions=_suggest(fit, slot, frame, paper)))
     return tuple(_with_jumped(fits))
 
