@@ -1,0 +1,122 @@
+"""The sample issue, end to end: golden page text, the seed lead word for word, grid, boxes, fonts.
+
+The golden text in tests/golden/ is the normalised text of each page. After an intended change to
+the composer, the stylesheet or the sample copy, regenerate it with
+``UPDATE_GOLDEN=1 python -m pytest tests/test_sample_issue.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from factory import REPO, make_project
+from pdftext import body_baselines, letters, page_texts
+from pypdf import PdfReader
+
+from layout.articles import split_front_matter
+from layout.build import Project, compose_issue
+
+ISSUE = "issue-2022-04-01"
+GOLDEN = Path(__file__).parent / "golden" / ISSUE
+SEED = REPO.parent / "shared" / "seed" / "new-worker-2022-04-01-lead.txt"
+MM = 72 / 25.4
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """Compose a copy of the sample issue (so the repository's build/ is left alone)."""
+    root = tmp_path_factory.mktemp("sample")
+    make_project(root)
+    shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
+    shutil.copytree(REPO / "issues" / ISSUE, root / "issues" / ISSUE, dirs_exist_ok=True)
+    result = compose_issue(Project(root), ISSUE, progress=lambda m: None)
+    return root, result
+
+
+def _normalise(text: str) -> str:
+    return "\n".join(re.sub(r"\s+", " ", line).strip() for line in text.splitlines() if line.strip()) + "\n"
+
+
+def test_golden_page_text(sample):
+    _, result = sample
+    texts = [_normalise(t) for t in page_texts(result.issue_pdf)]
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for old in GOLDEN.glob("p*.txt"):
+            old.unlink()
+        for number, text in enumerate(texts, start=1):
+            (GOLDEN / f"p{number:02d}.txt").write_text(text, encoding="utf-8")
+    golden = sorted(GOLDEN.glob("p*.txt"))
+    assert [p.name for p in golden] == [f"p{n:02d}.txt" for n in range(1, len(texts) + 1)]
+    for path, text in zip(golden, texts):
+        assert text == path.read_text(encoding="utf-8"), f"{path.name} differs from the golden text"
+
+
+def test_composes_four_tabloid_pages_with_no_overset_or_holes(sample):
+    root, result = sample
+    reader = PdfReader(result.issue_pdf)
+    assert len(reader.pages) == 4
+    for page in reader.pages:
+        box = [float(v) for v in page.trimbox]
+        assert (box[2] - box[0], box[3] - box[1]) == pytest.approx((280 * MM, 430 * MM), abs=0.01)
+    assert result.composition.overset == ()
+    assert all(s.short <= 2 for s in result.composition.slots), [
+        (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
+
+
+def test_the_seed_lead_runs_word_for_word_and_jumps_to_page_3(sample):
+    _, result = sample
+    paragraphs = [p.strip() for p in SEED.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    headline, byline, body = paragraphs[2], paragraphs[3], paragraphs[4:]
+    texts = page_texts(result.issue_pdf)
+    front, inside = letters(texts[0]), letters(texts[2])
+    assert letters("New Worker") in front and letters(paragraphs[1]) in front  # nameplate and tagline
+    assert letters(headline) in front and letters(byline) in front
+    story = letters(" ".join(body))
+    cut = max(i for i in range(len(story) + 1) if story[:i] in front)
+    assert cut > len(story) // 2, "most of the lead belongs on the front page"
+    assert story[cut:] in inside, "the rest of the lead continues on page 3"
+    assert "Continued on page 3" in texts[0] and "Continued from page 1" in texts[2]
+
+
+def test_every_article_is_on_the_page_in_full(sample):
+    root, result = sample
+    texts = [letters(t) for t in page_texts(result.issue_pdf)]
+    issue = root / "issues" / ISSUE
+    for page in result.issue.pages:
+        for slot in page.slots:
+            if slot.continued:
+                continue
+            _, body, _ = split_front_matter((issue / "articles" / f"{slot.slug}.md").read_text(), slot.slug)
+            source = letters(re.sub(r"^#+ |^> |\*", "", body, flags=re.M))
+            pages = [texts[page.number - 1]] + ([texts[slot.jump - 1]] if slot.jump else [])
+            if slot.jump:
+                cut = max(i for i in range(len(source) + 1) if source[:i] in pages[0])
+                assert source[cut:] in pages[1], slot.slug
+            else:
+                assert source in pages[0], slot.slug
+
+
+def test_baselines_align_across_every_column_of_every_page(sample):
+    _, result = sample
+    for number, baselines in enumerate(body_baselines(result.issue_pdf), start=1):
+        assert len(baselines) > 50, number
+        offsets = [((y - baselines[0]) / 10.5) % 1 for y in baselines]
+        worst = max(min(o, 1 - o) * 10.5 for o in offsets)
+        assert worst < 0.5, f"page {number}: a body line is {worst:.2f} pt off the grid"
+
+
+def test_fonts_are_the_papers_and_all_embedded(sample):
+    _, result = sample
+    reader = PdfReader(result.issue_pdf)
+    for page in reader.pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            name = str(font["/BaseFont"])
+            assert re.match(r"^/[A-Z]{6}\+NW-", name), name  # subset of one of our faces
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            assert "/FontFile2" in descriptor, name
