@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +16,16 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
-from .articles import load_articles
+from . import __version__
+from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
-from .errors import OversetError, Problem, RenderError
+from .errors import InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
+from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
 from .markup import PageView, issue_html, issue_meta
+from .plates import PlateInfo, finish, join, weasyprint_variant
+from .preflight import Finding, check_issue, report_json, report_table
 from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
@@ -65,6 +74,8 @@ class BuildResult:
     """Documents (pages and measuring sheets) WeasyPrint laid out in this run."""
     cached: int = 0
     """Documents taken from the per-page cache instead."""
+    plates: Path | None = None
+    """The folder the plates went to: ``plates/`` if preflight passed, else ``plates-draft/``."""
 
 
 Progress = Callable[[str], None]
@@ -93,16 +104,43 @@ class Session:
     issue: Issue
     articles: dict
     renderer: PageRenderer
+    photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
+    """Photos prepared for print this run, by source and placed size."""
+
+    @property
+    def images(self) -> Path:
+        """Where prepared photos go."""
+        return self.project.build(self.issue.issue_id) / "images"
 
     def lay_out(self, sheets: list[Sheet], pdf: bool) -> list[PageResult]:
-        """Lay out documents of pages (see ``compose.Layouter``)."""
+        """Lay out documents of pages (see ``compose.Layouter``); PDFs are written as PDF/X."""
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         sheet_urls = [(self.project.stylesheets / "newspaper.css").as_uri()]
-        allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets))
+        allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets,
+                                         self.images))
+        variant = weasyprint_variant(self.settings)
         jobs = [Job(issue_html(views, self.issue, self.settings, meta, sheet_urls, mode, height),
-                    str(self.issue.folder), allowed, self.settings.leading, None, pdf)
+                    str(self.issue.folder), allowed, self.settings.leading, variant, pdf)
                 for views, mode, height in sheets]
         return self.renderer.run(jobs)
+
+    def photo_src(self, photo: Photo, width: float, height: float) -> str:
+        """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
+        key = (str(photo.path), round(width, 2), round(height, 2))
+        if key not in self.photos:
+            self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
+        return self.photos[key].path.as_uri()
+
+    def inputs_hash(self) -> str:
+        """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
+        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        files = [self.settings.source, *sorted(p for p in self.issue.folder.rglob("*") if p.is_file())]
+        for folder in (self.project.stylesheets, self.project.fonts):
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
 
 
 def open_session(project: Project, issue_id: str, workers: int | None = None) -> Session:
@@ -117,14 +155,13 @@ def open_session(project: Project, issue_id: str, workers: int | None = None) ->
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
               strict: bool = False) -> tuple[Session, Composition]:
     """Read and compose the issue; return the session and the composition (nothing is written but the cache)."""
-    progress(f"[1/4] reading {issue_id}: paper settings, manifest, articles")
+    progress(f"[1/5] reading {issue_id}: paper settings, manifest, articles")
     session = open_session(project, issue_id)
     issue = session.issue
-    progress(f"[2/4] composing {len(issue.pages)} pages, {len(session.articles)} articles "
+    progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
     try:
-        composition = compose(issue, session.settings, session.articles, session.lay_out,
-                              lambda photo, width, height: photo.path.as_uri())
+        composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
     finally:
         session.renderer.close()
     if strict and composition.warnings:
@@ -153,34 +190,111 @@ def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
                   strict: bool = False) -> BuildResult:
-    """Compose ``issue_id`` and write the issue PDF and fit report; fail on overset after writing."""
+    """Compose ``issue_id``: plates, issue PDF, fit and preflight reports; fail on overset or preflight."""
     started = time.monotonic()
     session, composition = fit_issue(project, issue_id, progress, strict)
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
-    progress(f"[3/4] writing {out.relative_to(project.root) if out.is_relative_to(project.root) else out}"
-             f" ({session.renderer.misses} pages laid out, {session.renderer.hits} from the cache)")
+    progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
+             f"{session.renderer.hits} from the cache)")
+    inputs = session.inputs_hash()
+    plates = [finish(pdf, PlateInfo(issue, settings, inputs, n)) for n, pdf in enumerate(composition.page_pdfs, 1)]
+    whole = join(tuple(plates), PlateInfo(issue, settings, inputs))
     pdf = out / f"{issue_id}.pdf"
-    write_atomic(pdf, join_pages(composition.page_pdfs))
+    write_atomic(pdf, whole)
     report = out / "fit.json"
     write_atomic(report, fit_json(composition))
     proof = out / f"{issue_id}-proof.pdf"
     marked = proof_pages(composition, settings)
     if any(page.marks for page in marked):
         results = session.lay_out([([page], "print", None) for page in marked], True)
-        session.renderer.close()
         write_atomic(proof, join_pages(tuple(r.pdf or b"" for r in results)))
     elif proof.exists():
         proof.unlink()
-    progress("[4/4] fit report\n" + fit_table(composition))
+    session.renderer.close()
+    progress("[4/5] fit report\n" + fit_table(composition))
+    progress("[5/5] preflight")
+    findings, plate_dir = write_plates(out, issue_id, plates, whole, settings, json.loads(fit_json(composition)))
+    progress(report_table(findings))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
-                         (pdf, report), session.renderer.misses, session.renderer.hits)
+                         (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
         raise OversetError(
             f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "
             "but these do not fit",
-            tuple(Problem(str(issue.manifest.relative_to(project.root)) if issue.manifest.is_relative_to(project.root)
-                          else str(issue.manifest), f"page {s.page}: {s.slug}",
+            tuple(Problem(_shown(project, issue.manifest), f"page {s.page}: {s.slug}",
                           f"{s.over} line(s) over", "cut the copy, give the slot more depth or columns, "
                           "or jump it to a later page (jump: N)") for s in composition.overset))
+    errors = [f for f in findings if not f.ok]
+    if errors:
+        raise PreflightError(
+            f"preflight failed: {len(errors)} problem(s); the plates are in {_shown(project, plate_dir)}, "
+            "not in plates/", tuple(Problem(f.plate, f.check, f.message, PREFLIGHT_FIXES.get(f.check, ""))
+                                    for f in errors))
     return result
+
+
+PREFLIGHT_FIXES = {
+    "colour": "use device-cmyk() colours in stylesheets and greyscale or CMYK images",
+    "image resolution": "use a larger original of the photo, or place it smaller",
+    "fonts": "use only the fonts in fonts/ through @font-face",
+    "total ink": "lighten the colour build: the paper's ink limit is in issues/paper.yaml (ink_limit)",
+    "type size": "set no type below 6 pt",
+    "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
+    "page boxes": "check trim and bleed in issues/paper.yaml",
+    "overset": "make the overset copy fit (see the fit report)",
+}
+
+
+def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, settings: PaperSettings,
+                 fit: dict) -> tuple[list[Finding], Path]:
+    """Preflight the plates in a staging folder, then publish them to plates/ or plates-draft/."""
+    staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
+    staging.chmod(0o755)
+    try:
+        paths = []
+        for number, data in enumerate(plates, start=1):
+            paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
+            paths[-1].write_bytes(data)
+        (staging / f"{issue_id}.pdf").write_bytes(whole)
+        findings = check_issue(paths, settings, fit)
+        passed = all(f.ok for f in findings)
+        (staging / "preflight.json").write_bytes(report_json(findings))
+        write_atomic(out / "preflight.json", report_json(findings))
+        target = out / ("plates" if passed else "plates-draft")
+        _replace_dir(staging, target)
+        if passed:
+            shutil.rmtree(out / "plates-draft", ignore_errors=True)
+        return findings, target
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``: the old one stays whole until the new one is in place."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], Path]:
+    """Preflight the plates already written for ``issue_id`` (``layout check``)."""
+    settings = load_settings(project.issues / "paper.yaml")
+    find_issue(project.issues, issue_id)
+    out = project.build(issue_id)
+    folder = next((out / name for name in ("plates", "plates-draft") if (out / name).is_dir()), None)
+    if folder is None:
+        raise InputError(f"no plates for {issue_id} yet", (Problem(
+            _shown(project, out), "", "nothing has been composed", f"run: layout compose {issue_id}"),))
+    plates = sorted(folder.glob(f"{issue_id}-p*.pdf"))
+    fit = json.loads((out / "fit.json").read_text()) if (out / "fit.json").exists() else None
+    findings = check_issue(plates, settings, fit)
+    write_atomic(out / "preflight.json", report_json(findings))
+    return findings, folder
+
+
+def _shown(project: Project, path: Path) -> str:
+    return str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)

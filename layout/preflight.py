@@ -1,0 +1,275 @@
+"""Stage 7: preflight the plates, from the PDFs themselves, before a printer does.
+
+Checks: page boxes and size, fonts embedded, colour spaces (no RGB, Lab, spot or ICC-RGB, in
+content streams and images), image resolution at placed size, total ink coverage (Ghostscript's
+CMYK rendering, when Ghostscript is installed), smallest type, PDF/X identification and output
+intent, transparency (PDF/X-1a), and that no copy was overset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+from .settings import PaperSettings
+
+MIN_TYPE_PT = 6.0
+BOX_TOLERANCE = 0.5
+INK_DPI = 20
+"""Resolution of the ink-coverage rendering: coarse, but wide enough to catch solids over the limit."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result."""
+
+    plate: str
+    check: str
+    ok: bool
+    message: str
+
+
+def _resolve(value):  # type: ignore[no-untyped-def]
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _colour_space_name(space) -> str:  # type: ignore[no-untyped-def]
+    space = _resolve(space)
+    if isinstance(space, ArrayObject):
+        kind = str(_resolve(space[0]))
+        if kind == "/ICCBased":
+            n = int(_resolve(space[1]).get("/N", 0))
+            return {1: "/DeviceGray", 3: "/ICCBased-RGB", 4: "/DeviceCMYK"}.get(n, "/ICCBased")
+        if kind == "/Indexed":
+            return _colour_space_name(space[1])
+        return kind
+    return str(space)
+
+
+BAD_SPACES = {"/DeviceRGB": "RGB", "/ICCBased-RGB": "RGB (ICC)", "/CalRGB": "RGB (calibrated)", "/Lab": "Lab",
+              "/Separation": "spot colour", "/DeviceN": "spot colour (DeviceN)"}
+
+
+def _walk_resources(resources, seen: set[int]):  # type: ignore[no-untyped-def]
+    """Yield (resources dict, content-bearing object) for a page's resources and nested forms."""
+    resources = _resolve(resources) or DictionaryObject()
+    yield resources
+    for ref in (_resolve(resources.get("/XObject")) or {}).values():
+        obj = _resolve(ref)
+        key = id(obj)
+        if key in seen:
+            continue
+        seen.add(key)
+        if obj.get("/Subtype") == "/Form" and "/Resources" in obj:
+            yield from _walk_resources(obj["/Resources"], seen)
+
+
+def _colour_findings(reader: PdfReader) -> list[str]:
+    problems = []
+    for number, page in enumerate(reader.pages, start=1):
+        seen: set[int] = set()
+        contents = page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        for operator in (b" rg", b" RG"):
+            if operator + b"\n" in data or operator + b" " in data:
+                problems.append(f"page {number}: RGB colour in the page content ({operator.decode().strip()})")
+        for resources in _walk_resources(page.get("/Resources"), seen):
+            for name, space in (_resolve(resources.get("/ColorSpace")) or {}).items():
+                kind = _colour_space_name(space)
+                if kind in BAD_SPACES:
+                    problems.append(f"page {number}: {BAD_SPACES[kind]} colour space {name}")
+            for name, ref in (_resolve(resources.get("/XObject")) or {}).items():
+                obj = _resolve(ref)
+                if obj.get("/Subtype") == "/Image":
+                    kind = _colour_space_name(obj.get("/ColorSpace", "/DeviceGray"))
+                    if kind in BAD_SPACES:
+                        problems.append(f"page {number}: image {name} is {BAD_SPACES[kind]} "
+                                        f"({obj.get('/Width')} x {obj.get('/Height')} px)")
+            for name, ref in (_resolve(resources.get("/Shading")) or {}).items():
+                kind = _colour_space_name(_resolve(ref).get("/ColorSpace"))
+                if kind in BAD_SPACES:
+                    problems.append(f"page {number}: shading {name} is {BAD_SPACES[kind]}")
+    return sorted(set(problems))
+
+
+def _transparency(reader: PdfReader) -> list[str]:
+    problems = []
+    for number, page in enumerate(reader.pages, start=1):
+        for resources in _walk_resources(page.get("/Resources"), set()):
+            for name, ref in (_resolve(resources.get("/ExtGState")) or {}).items():
+                state = _resolve(ref)
+                if float(state.get("/ca", 1)) < 1 or float(state.get("/CA", 1)) < 1 or \
+                        str(state.get("/SMask", "/None")) != "/None":
+                    problems.append(f"page {number}: transparency in graphics state {name}")
+            for name, ref in (_resolve(resources.get("/XObject")) or {}).items():
+                obj = _resolve(ref)
+                if obj.get("/Subtype") == "/Image" and ("/SMask" in obj or "/SMaskInData" in obj):
+                    problems.append(f"page {number}: image {name} has a soft mask (transparency)")
+                if obj.get("/Subtype") == "/Form" and "/Group" in obj:
+                    problems.append(f"page {number}: transparency group in form {name}")
+    return sorted(set(problems))
+
+
+def _fonts(reader: PdfReader) -> list[str]:
+    problems = []
+    for number, page in enumerate(reader.pages, start=1):
+        for resources in _walk_resources(page.get("/Resources"), set()):
+            for name, ref in (_resolve(resources.get("/Font")) or {}).items():
+                font = _resolve(ref)
+                base = str(font.get("/BaseFont", name))
+                if font.get("/Subtype") == "/Type3":
+                    continue
+                target = _resolve(font["/DescendantFonts"][0]) if "/DescendantFonts" in font else font
+                descriptor = _resolve(target.get("/FontDescriptor")) or {}
+                if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                    problems.append(f"page {number}: font {base} is not embedded")
+    return sorted(set(problems))
+
+
+def _min_type(reader: PdfReader) -> float:
+    smallest = math.inf
+    for page in reader.pages:
+        def visit(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
+            nonlocal smallest
+            if text.strip() and size:
+                scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+                smallest = min(smallest, size * scale)
+        page.extract_text(visitor_text=visit)
+    return smallest
+
+
+def _images_ppi(path: Path) -> list[tuple[int, float]] | None:
+    """(page, ppi) of every image, from poppler's pdfimages; None if it is not installed."""
+    if shutil.which("pdfimages") is None:
+        return None
+    out = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=False)
+    found = []
+    for line in out.stdout.splitlines()[2:]:
+        parts = line.split()
+        if len(parts) >= 14 and parts[2] == "image":
+            found.append((int(parts[0]), min(float(parts[12]), float(parts[13]))))
+    return found
+
+
+def ink_coverage(path: Path) -> float | None:
+    """Largest total ink (C+M+Y+K, percent) anywhere on the plate; None without Ghostscript."""
+    gs = shutil.which("gs")
+    if gs is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "ink-%03d.tif"
+        subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiff32nc", f"-r{INK_DPI}",
+                        f"-sOutputFile={target}", str(path)], check=True, capture_output=True)
+        worst = 0.0
+        for tif in sorted(Path(folder).glob("ink-*.tif")):
+            with Image.open(tif) as image:
+                channels = [c.getdata() for c in image.convert("CMYK").split()]
+                for c, m, y, k in zip(*channels):
+                    total = c + m + y + k
+                    if total > worst:
+                        worst = total
+        return worst / 255 * 100
+
+
+def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
+    """Preflight one plate (or the whole issue) from the PDF."""
+    name = path.name
+    reader = PdfReader(path)
+    findings: list[Finding] = []
+
+    def add(check: str, problems: list[str], ok_message: str) -> None:
+        if problems:
+            findings.extend(Finding(name, check, False, p) for p in problems)
+        else:
+            findings.append(Finding(name, check, True, ok_message))
+
+    boxes = []
+    for number, page in enumerate(reader.pages, start=1):
+        trim = [float(v) for v in page.trimbox]
+        media = [float(v) for v in page.mediabox]
+        size = (trim[2] - trim[0], trim[3] - trim[1])
+        if "/TrimBox" not in page:
+            boxes.append(f"page {number}: no TrimBox")
+        elif abs(size[0] - paper.trim_width) > BOX_TOLERANCE or abs(size[1] - paper.trim_height) > BOX_TOLERANCE:
+            boxes.append(f"page {number}: trim {size[0] / 2.8346:.1f} x {size[1] / 2.8346:.1f} mm, the paper is "
+                         f"{paper.trim_width / 2.8346:.1f} x {paper.trim_height / 2.8346:.1f} mm")
+        bleed = (media[2] - media[0] - size[0]) / 2
+        if abs(bleed - paper.bleed) > BOX_TOLERANCE:
+            boxes.append(f"page {number}: bleed {bleed:.1f} pt, the paper asks {paper.bleed:.1f} pt")
+        if paper.bleed and "/BleedBox" not in page:
+            boxes.append(f"page {number}: bleed is set but there is no BleedBox")
+    add("page boxes", boxes, f"{len(reader.pages)} page(s), trim and bleed as the paper settings say")
+    add("fonts", _fonts(reader), "every font embedded")
+    add("colour", _colour_findings(reader), "CMYK and grey only")
+    root = reader.trailer["/Root"]
+    intents = [_resolve(i) for i in _resolve(root.get("/OutputIntents", ArrayObject()))]
+    pdfx = []
+    if not any(str(i.get("/S")) == "/GTS_PDFX" for i in intents):
+        pdfx.append("no PDF/X OutputIntent")
+    version = str((reader.metadata or {}).get("/GTS_PDFXVersion", ""))
+    if not version.startswith("PDF/X"):
+        pdfx.append("no GTS_PDFXVersion in the document information")
+    add("PDF/X", pdfx, f"{version}, output intent {paper.output_condition}")
+    if paper.pdfx == "x-1a":
+        add("transparency", _transparency(reader), "none (PDF/X-1a)")
+    smallest = _min_type(reader)
+    add("type size", [f"text set at {smallest:.1f} pt, below {MIN_TYPE_PT:g} pt"] if smallest < MIN_TYPE_PT - 0.05
+        else [], f"smallest type {smallest:.1f} pt" if smallest < math.inf else "no text")
+    images = _images_ppi(path)
+    if images is None:
+        findings.append(Finding(name, "image resolution", True, "not checked: poppler's pdfimages is not installed"))
+    else:
+        low = [f"page {p}: an image at {ppi:.0f} ppi, below {paper.min_image_ppi} ppi" for p, ppi in images
+               if ppi < paper.min_image_ppi]
+        add("image resolution", low, f"{len(images)} image(s), all at least {paper.min_image_ppi} ppi")
+    ink = ink_coverage(path)
+    if ink is None:
+        findings.append(Finding(name, "total ink", True, "not checked: Ghostscript is not installed"))
+    else:
+        add("total ink", [f"{ink:.0f}% ink at the darkest point, over the {paper.ink_limit}% limit"]
+            if ink > paper.ink_limit + 0.5 else [], f"at most {ink:.0f}% (limit {paper.ink_limit}%)")
+    return findings
+
+
+def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None) -> list[Finding]:
+    """Preflight every plate and the fit report; return every finding."""
+    findings = []
+    if fit is not None:
+        over = fit.get("overset", [])
+        findings.append(Finding("fit.json", "overset", not over,
+                                f"overset: {', '.join(over)}" if over else "no copy overset"))
+    for plate in plates:
+        findings.extend(check_plate(plate, paper))
+    return findings
+
+
+def report_json(findings: list[Finding]) -> bytes:
+    """The preflight report as JSON."""
+    errors = [f for f in findings if not f.ok]
+    data = {"passed": not errors, "errors": len(errors), "findings": [asdict(f) for f in findings]}
+    return (json.dumps(data, indent=2) + "\n").encode()
+
+
+def report_table(findings: list[Finding]) -> str:
+    """The preflight report for the terminal: errors in full, passes summarised."""
+    lines = []
+    errors = [f for f in findings if not f.ok]
+    for f in errors:
+        lines.append(f"FAIL  {f.plate}: {f.check}: {f.message}")
+    checks = sorted({f.check for f in findings})
+    for check in checks:
+        passed = [f for f in findings if f.check == check and f.ok]
+        if passed and not any(f.check == check for f in errors):
+            lines.append(f"ok    {check}: {passed[0].message}" + (f" ({len(passed)} files)" if len(passed) > 1 else ""))
+    lines.append(f"preflight: {'FAILED, ' + str(len(errors)) + ' error(s)' if errors else 'passed'}")
+    return "\n".join(lines)
+
