@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from .build import Project, compose_issue, fit_issue
+from .build import Project, check_issue_plates, compose_issue, fit_issue
 from .errors import LayoutError
 from .fit import fit_table
+from .preflight import report_table
 
 app = typer.Typer(
     help="Compose the New Worker: Markdown articles and a manifest in, print-ready PDF pages out.",
@@ -78,6 +79,24 @@ def fit(
         typer.echo(fit_table(composition))
         if composition.overset:
             raise typer.Exit(3)
+
+    _run(debug, action)
+
+
+@app.command()
+def check(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Preflight the plates already composed: boxes, fonts, colour, ppi, ink, type size, PDF/X."""
+
+    def action() -> None:
+        findings, folder = check_issue_plates(_project(root), issue_id)
+        typer.echo(f"checking {folder}")
+        typer.echo(report_table(findings))
+        if not all(f.ok for f in findings):
+            raise typer.Exit(5)
 
     _run(debug, action)
 

@@ -27,6 +27,7 @@ from pypdf.generic import (
     DictionaryObject,
     NameObject,
     NumberObject,
+    RectangleObject,
     TextStringObject,
 )
 
@@ -82,6 +83,8 @@ def finish(pdf: bytes, info: PlateInfo) -> bytes:
     writer.pdf_header = reader.pdf_header
     for page in writer.pages:
         _prune_colour_spaces(page)
+        if info.paper.crop_marks and info.page is not None:
+            _crop_marks(page, info.paper)
     root = writer._root_object
     root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer, info.paper))])
     root[NameObject("/Metadata")] = writer._add_object(_xmp(info))
@@ -115,6 +118,30 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return finish(out.getvalue(), info)
+
+
+SLUG = 12 * 72 / 25.4
+"""Room outside the bleed for crop marks, when they are asked for."""
+
+
+def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-def]
+    """Draw crop marks in registration colour outside the bleed, widening the MediaBox to hold them.
+
+    WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a forbids.
+    """
+    x0, y0, x1, y1 = (float(v) for v in page.trimbox)
+    gap, length = paper.bleed + 3, 9 * 72 / 25.4
+    ops = ["q 0.25 w 1 1 1 1 K"]
+    for x, y, dx, dy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
+        ops.append(f"{x + dx * gap:.3f} {y:.3f} m {x + dx * (gap + length):.3f} {y:.3f} l S")
+        ops.append(f"{x:.3f} {y + dy * gap:.3f} m {x:.3f} {y + dy * (gap + length):.3f} l S")
+    ops.append("Q")
+    contents = page.get_contents()
+    contents.set_data(contents.get_data() + ("\n" + "\n".join(ops) + "\n").encode())
+    page.replace_contents(contents)
+    margin = paper.bleed + SLUG
+    page.mediabox = RectangleObject((x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    page.bleedbox = RectangleObject((x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed))
 
 
 def _prune_colour_spaces(page) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ intent, transparency (PDF/X-1a), and that no copy was overset.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
@@ -127,12 +129,27 @@ def _fonts(reader: PdfReader) -> list[str]:
                 font = _resolve(ref)
                 base = str(font.get("/BaseFont", name))
                 if font.get("/Subtype") == "/Type3":
+                    problems.append(f"page {number}: font {base} is a Type 3 (bitmap) font")
                     continue
                 target = _resolve(font["/DescendantFonts"][0]) if "/DescendantFonts" in font else font
                 descriptor = _resolve(target.get("/FontDescriptor")) or {}
-                if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                files = [k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor]
+                if not files:
                     problems.append(f"page {number}: font {base} is not embedded")
+                elif _restricted(_resolve(descriptor[files[0]]).get_data()):
+                    problems.append(f"page {number}: font {base} is embedded but its licence forbids "
+                                    "embedding (OS/2 fsType: restricted)")
     return sorted(set(problems))
+
+
+def _restricted(data: bytes) -> bool:
+    """True if a font program's OS/2 fsType says it may not be embedded (restricted licence)."""
+    try:
+        font = TTFont(io.BytesIO(data), lazy=True)
+        fs_type = font["OS/2"].fsType if "OS/2" in font else 0
+    except Exception:  # not a TrueType/OpenType program (CFF, Type 1): nothing to read
+        return False
+    return fs_type & 0x000F == 0x0002
 
 
 def _min_type(reader: PdfReader) -> float:
@@ -161,22 +178,21 @@ def _images_ppi(path: Path) -> list[tuple[int, float]] | None:
 
 
 def ink_coverage(path: Path) -> float | None:
-    """Largest total ink (C+M+Y+K, percent) anywhere on the plate; None without Ghostscript."""
+    """Largest total ink (C+M+Y+K, percent) anywhere inside the trim; None without Ghostscript.
+
+    Crop and registration marks outside the trim are printed in every ink by design: not counted."""
     gs = shutil.which("gs")
     if gs is None:
         return None
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "ink-%03d.tif"
-        subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiff32nc", f"-r{INK_DPI}",
-                        f"-sOutputFile={target}", str(path)], check=True, capture_output=True)
-        worst = 0.0
+        subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox", "-sDEVICE=tiff32nc",
+                        f"-r{INK_DPI}", f"-sOutputFile={target}", str(path)], check=True, capture_output=True)
+        worst = 0
         for tif in sorted(Path(folder).glob("ink-*.tif")):
             with Image.open(tif) as image:
-                channels = [c.getdata() for c in image.convert("CMYK").split()]
-                for c, m, y, k in zip(*channels):
-                    total = c + m + y + k
-                    if total > worst:
-                        worst = total
+                data = image.convert("CMYK").tobytes()
+            worst = max(worst, max((sum(data[i:i + 4]) for i in range(0, len(data), 4)), default=0))
         return worst / 255 * 100
 
 
@@ -202,7 +218,8 @@ def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
         elif abs(size[0] - paper.trim_width) > BOX_TOLERANCE or abs(size[1] - paper.trim_height) > BOX_TOLERANCE:
             boxes.append(f"page {number}: trim {size[0] / 2.8346:.1f} x {size[1] / 2.8346:.1f} mm, the paper is "
                          f"{paper.trim_width / 2.8346:.1f} x {paper.trim_height / 2.8346:.1f} mm")
-        bleed = (media[2] - media[0] - size[0]) / 2
+        outer = [float(v) for v in page.bleedbox] if "/BleedBox" in page else media
+        bleed = (outer[2] - outer[0] - size[0]) / 2
         if abs(bleed - paper.bleed) > BOX_TOLERANCE:
             boxes.append(f"page {number}: bleed {bleed:.1f} pt, the paper asks {paper.bleed:.1f} pt")
         if paper.bleed and "/BleedBox" not in page:
