@@ -26,6 +26,7 @@ from .manifest import Issue, find_issue, load_issue
 from .markup import PageView, issue_html, issue_meta
 from .plates import PlateInfo, finish, join, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
+from .proofs import write_flat_plan, write_proofs
 from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
@@ -189,17 +190,19 @@ def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
 
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
-                  strict: bool = False) -> BuildResult:
-    """Compose ``issue_id``: plates, issue PDF, fit and preflight reports; fail on overset or preflight."""
+                  strict: bool = False, plates: bool = True) -> BuildResult:
+    """Compose ``issue_id``: issue PDF, proofs, fit report and (unless ``plates`` is False) preflighted
+    plates; fail on overset or preflight after writing what helps to fix it."""
     started = time.monotonic()
     session, composition = fit_issue(project, issue_id, progress, strict)
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
+    _keep_previous(out)
     progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
              f"{session.renderer.hits} from the cache)")
     inputs = session.inputs_hash()
-    plates = [finish(pdf, PlateInfo(issue, settings, inputs, n)) for n, pdf in enumerate(composition.page_pdfs, 1)]
-    whole = join(tuple(plates), PlateInfo(issue, settings, inputs))
+    pages = [finish(pdf, PlateInfo(issue, settings, inputs, n)) for n, pdf in enumerate(composition.page_pdfs, 1)]
+    whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
     pdf = out / f"{issue_id}.pdf"
     write_atomic(pdf, whole)
     report = out / "fit.json"
@@ -212,10 +215,18 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
     elif proof.exists():
         proof.unlink()
     session.renderer.close()
+    write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
+    write_proofs(proof if proof.exists() else pdf, out / "proofs")
+    write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
+                    out / "proofs" / "flatplan.png")
     progress("[4/5] fit report\n" + fit_table(composition))
-    progress("[5/5] preflight")
-    findings, plate_dir = write_plates(out, issue_id, plates, whole, settings, json.loads(fit_json(composition)))
-    progress(report_table(findings))
+    findings: list[Finding] = []
+    plate_dir = None
+    if plates:
+        progress("[5/5] preflight")
+        findings, plate_dir = write_plates(out, issue_id, pages, whole, settings,
+                                           json.loads(fit_json(composition)))
+        progress(report_table(findings))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
@@ -244,6 +255,25 @@ PREFLIGHT_FIXES = {
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
 }
+
+
+def slot_texts(composition: Composition) -> dict[str, str]:
+    """The text of every slot as it was set (for ``layout diff``)."""
+    return {item.slot_id: " ".join(b.text for b in item.blocks) for page in composition.pages for item in page.slots}
+
+
+def _keep_previous(out: Path) -> None:
+    """Keep the last round's fit report, text and proofs in ``previous/`` for ``layout diff``."""
+    if not (out / "fit.json").exists():
+        return
+    previous = out / "previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    previous.mkdir(parents=True)
+    for name in ("fit.json", "text.json"):
+        if (out / name).exists():
+            shutil.copy2(out / name, previous / name)
+    if (out / "proofs").is_dir():
+        shutil.copytree(out / "proofs", previous / "proofs")
 
 
 def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, settings: PaperSettings,

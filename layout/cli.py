@@ -9,9 +9,13 @@ from pathlib import Path
 import typer
 
 from .build import Project, check_issue_plates, compose_issue, fit_issue
-from .errors import LayoutError
+from .diff import compare
+from .diff import report as diff_report
+from .diff import report_json as diff_json
+from .errors import InputError, LayoutError, Problem
 from .fit import fit_table
 from .preflight import report_table
+from .render import write_atomic
 
 app = typer.Typer(
     help="Compose the New Worker: Markdown articles and a manifest in, print-ready PDF pages out.",
@@ -79,6 +83,41 @@ def fit(
         typer.echo(fit_table(composition))
         if composition.overset:
             raise typer.Exit(3)
+
+    _run(debug, action)
+
+
+@app.command()
+def proof(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Compose and write proofs only: PNG pages and the flat plan in build/<issue>/proofs/, no plates."""
+
+    def action() -> None:
+        result = compose_issue(_project(root), issue_id, plates=False)
+        typer.echo(f"proofs in {result.issue_pdf.parent / 'proofs'}", err=True)
+
+    _run(debug, action)
+
+
+@app.command()
+def diff(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Compare this compose with the previous one: reflowed articles, changed pages, moved jumps."""
+
+    def action() -> None:
+        out = _project(root).build(issue_id)
+        if not (out / "previous" / "fit.json").exists():
+            raise InputError(f"nothing to compare for {issue_id}", (Problem(
+                str(out), "", "there is no previous compose", f"compose twice: layout compose {issue_id}"),))
+        changes = compare(out / "previous", out, out / "diff")
+        write_atomic(out / "diff.json", diff_json(changes))
+        typer.echo(diff_report(changes))
 
     _run(debug, action)
 

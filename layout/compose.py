@@ -62,6 +62,9 @@ class SlotFit:
     """True when the page ran out before the slot got the depth it asked for."""
     suggestions: tuple[str, ...] = ()
     """Ways to make it fit, each with its effect in lines (never applied silently)."""
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """Where the slot is on its page: x, y, width, height in points from the trim's top-left corner."""
+    headline: str = ""
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,10 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
             depth=depth, available=frame_lines * columns,
             used=round(sum(column_used)), over=over, short=0 if over else sum(column_short),
             column_short=column_short, jump_to=item.jump_to, continued_from=slot.continued_from,
-            jumped_lines=0, capped=depth < wanted)
+            jumped_lines=0, capped=depth < wanted,
+            box=(round(item.x, 2), round(item.y, 2), round(item.width, 2),
+                 round(item.head_height + depth * paper.leading, 2)),
+            headline=slot.article.headline)
         if slot.article.kind == "advert":  # an advert is a box: its white space is its design, not a hole
             fit = replace(fit, short=0, column_short=tuple(0 for _ in column_short))
         fits.append(replace(fit, suggestions=_suggest(fit, slot, frame, paper)))

@@ -1,0 +1,101 @@
+"""Stage 8: proofs to look at: a PNG of every page and a flat plan of the whole issue."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2
+from PIL import Image, ImageDraw, ImageFont
+
+from .render import write_atomic
+
+PROOF_DPI = 60
+PLAN_SCALE = 0.36
+"""Flat plan pixels per point: a 280 x 430 mm page is about 286 x 439 px."""
+PLAN_GAP = 40
+
+
+def page_pngs(pdf: Path, dpi: int = PROOF_DPI) -> list[bytes]:
+    """Render every page of ``pdf`` to PNG bytes (pypdfium2, no shell-out)."""
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        out = []
+        for index in range(len(document)):
+            image = document[index].render(scale=dpi / 72).to_pil().convert("RGB")
+            buffer = io.BytesIO()
+            image.save(buffer, "PNG", optimize=False)
+            out.append(buffer.getvalue())
+        return out
+    finally:
+        document.close()
+
+
+def write_proofs(pdf: Path, folder: Path) -> list[Path]:
+    """Write ``folder/p01.png`` ... for every page of ``pdf``; remove proofs of pages that are gone."""
+    paths = []
+    for number, data in enumerate(page_pngs(pdf), start=1):
+        paths.append(folder / f"p{number:02d}.png")
+        write_atomic(paths[-1], data)
+    for stale in folder.glob("p*.png"):
+        if stale not in paths:
+            stale.unlink()
+    return paths
+
+
+@dataclass(frozen=True)
+class Label:
+    """Where the flat plan wrote a slot's label (for tests and for the diff)."""
+
+    slot_id: str
+    page: int
+    box: tuple[int, int, int, int]
+
+
+def flat_plan(fit: dict, trim: tuple[float, float], fonts: Path) -> tuple[Image.Image, list[Label]]:
+    """Draw every page side by side, each slot a labelled box with its lines over or short and jumps."""
+    pages = sorted({s["page"] for s in fit["slots"]} | {p["page"] for p in fit["pages"]})
+    width, height = round(trim[0] * PLAN_SCALE), round(trim[1] * PLAN_SCALE)
+    image = Image.new("RGB", (PLAN_GAP + len(pages) * (width + PLAN_GAP), height + 2 * PLAN_GAP), "white")
+    draw = ImageDraw.Draw(image)
+    bold = ImageFont.truetype(str(fonts / "PTS75F.ttf"), 12)
+    small = ImageFont.truetype(str(fonts / "PTS55F.ttf"), 10)
+    origin = {n: (PLAN_GAP + i * (width + PLAN_GAP), PLAN_GAP) for i, n in enumerate(pages)}
+    labels = []
+    for number in pages:
+        x0, y0 = origin[number]
+        draw.rectangle([x0, y0, x0 + width, y0 + height], outline=(0, 0, 0), width=2)
+        draw.text((x0, y0 - 18), f"page {number}", font=bold, fill=(0, 0, 0))
+    centres = {}
+    for slot in fit["slots"]:
+        x0, y0 = origin[slot["page"]]
+        x, y, w, h = (v * PLAN_SCALE for v in slot["box"])
+        box = (round(x0 + x), round(y0 + y), round(x0 + x + w), round(y0 + y + h))
+        colour = (255, 225, 225) if slot["over"] else (225, 235, 255) if slot["short"] > 2 else (235, 235, 235)
+        draw.rectangle(box, fill=colour, outline=(90, 90, 90))
+        status = f"+{slot['over']} over" if slot["over"] else f"-{slot['short']} short" if slot["short"] > 2 else "fits"
+        if slot["jump_to"]:
+            status += f", jumps to p{slot['jump_to']}"
+        text_box = draw.textbbox((box[0] + 4, box[1] + 4), slot["slot_id"], font=bold)
+        draw.text((box[0] + 4, box[1] + 4), slot["slot_id"], font=bold, fill=(0, 0, 0))
+        draw.text((box[0] + 4, text_box[3] + 3), status, font=small,
+                  fill=(200, 0, 0) if slot["over"] else (0, 0, 0))
+        labels.append(Label(slot["slot_id"], slot["page"], tuple(text_box)))  # type: ignore[arg-type]
+        centres[slot["slot_id"]] = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+    for slot in fit["slots"]:
+        if slot["jump_to"] and f"cont-{slot['slug']}" in centres:
+            start, end = centres[slot["slot_id"]], centres[f"cont-{slot['slug']}"]
+            draw.line([start, end], fill=(200, 0, 0), width=3)
+            draw.ellipse([end[0] - 6, end[1] - 6, end[0] + 6, end[1] + 6], fill=(200, 0, 0))
+    return image, labels
+
+
+def write_flat_plan(fit_path: Path, trim: tuple[float, float], fonts: Path, target: Path) -> list[Label]:
+    """Draw the flat plan of the fit report at ``fit_path`` into ``target`` (PNG)."""
+    image, labels = flat_plan(json.loads(fit_path.read_text()), trim, fonts)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    write_atomic(target, buffer.getvalue())
+    return labels
