@@ -287,7 +287,7 @@ def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, se
             paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
             paths[-1].write_bytes(data)
         (staging / f"{issue_id}.pdf").write_bytes(whole)
-        findings = check_issue(paths, settings, fit)
+        findings = check_issue(paths, settings, fit, out / ".cache")
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

@@ -8,6 +8,7 @@ intent, transparency (PDF/X-1a), and that no copy was overset.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -22,6 +23,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from .render import write_atomic
 from .settings import PaperSettings
 
 MIN_TYPE_PT = 6.0
@@ -257,15 +259,32 @@ def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
     return findings
 
 
-def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None) -> list[Finding]:
-    """Preflight every plate and the fit report; return every finding."""
+def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None,
+                cache: Path | None = None) -> list[Finding]:
+    """Preflight every plate and the fit report; return every finding.
+
+    With ``cache``, a plate whose bytes (and paper settings) were checked before is not checked again.
+    """
     findings = []
     if fit is not None:
         over = fit.get("overset", [])
         findings.append(Finding("fit.json", "overset", not over,
                                 f"overset: {', '.join(over)}" if over else "no copy overset"))
     for plate in plates:
-        findings.extend(check_plate(plate, paper))
+        findings.extend(_cached_check(plate, paper, cache))
+    return findings
+
+
+def _cached_check(plate: Path, paper: PaperSettings, cache: Path | None) -> list[Finding]:
+    if cache is None:
+        return check_plate(plate, paper)
+    digest = hashlib.sha256(plate.read_bytes())
+    digest.update(repr(sorted(asdict(paper).items())).encode())
+    stored = cache / f"preflight-{digest.hexdigest()}.json"
+    if stored.exists():
+        return [Finding(plate.name, *row[1:]) for row in json.loads(stored.read_text())]
+    findings = check_plate(plate, paper)
+    write_atomic(stored, json.dumps([[f.plate, f.check, f.ok, f.message] for f in findings]).encode())
     return findings
 
 
