@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -130,7 +131,9 @@ class Session:
         key = (str(photo.path), round(width, 2), round(height, 2))
         if key not in self.photos:
             self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
-        return self.photos[key].path.as_uri()
+        # A data: URL, not a file path: WeasyPrint names images by a hash of their URL, and a path
+        # would make the PDF depend on where the project happens to be checked out.
+        return "data:image/jpeg;base64," + base64.b64encode(self.photos[key].path.read_bytes()).decode()
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""

@@ -123,6 +123,37 @@ def diff(
 
 
 @app.command()
+def archive(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/ (composed, preflight passed)."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Archive the issue: PDF/A-3b with its sources, plates, reports and metadata as a BagIt bag."""
+    from .archive import archive_issue
+
+    def action() -> None:
+        result = archive_issue(_project(root), issue_id)
+        typer.echo(f"{'archived' if result.created else 'already archived (unchanged)'}: {result.path}")
+
+    _run(debug, action)
+
+
+@app.command()
+def verify(
+    path: Path = typer.Argument(..., help="An archived issue: archive/<year>/<issue-id>."),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Re-check an archive's SHA-256 and SHA-512 checksums; exit 7 if any file changed."""
+    from .archive import verify as verify_bag
+
+    def action() -> None:
+        files = verify_bag(path)
+        typer.echo(f"{path}: valid, {len(files)} files match their checksums")
+
+    _run(debug, action)
+
+
+@app.command()
 def check(
     issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
     root: Path | None = typer.Option(None, help=ROOT_HELP),

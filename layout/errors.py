@@ -64,6 +64,12 @@ class PreflightError(LayoutError):
     exit_code = 5
 
 
+class ArchiveError(LayoutError):
+    """An archive is unreadable or its checksums no longer match."""
+
+    exit_code = 7
+
+
 class BusyError(LayoutError):
     """Another ``layout`` run is working on the same issue."""
 
