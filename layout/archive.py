@@ -21,9 +21,10 @@ import bagit
 from weasyprint import Attachment
 
 from . import __version__
-from .build import Project, Session, fit_issue, issue_html_for, stderr_progress
+from .build import Project, Session, fit_issue, issue_html_for, issue_lock, stderr_progress
 from .compose import Composition
 from .errors import ArchiveError, InputError, Problem
+from .manifest import find_issue
 from .render import WEASYPRINT_VERSION, render
 
 CHECKSUMS = ["sha256", "sha512"]
@@ -39,6 +40,12 @@ class ArchiveResult:
 
 def archive_issue(project: Project, issue_id: str, progress=stderr_progress) -> ArchiveResult:  # type: ignore[no-untyped-def]
     """Archive the composed issue ``issue_id``; its plates must be current and have passed preflight."""
+    find_issue(project.issues, issue_id)
+    with issue_lock(project, issue_id):
+        return _archive_issue(project, issue_id, progress)
+
+
+def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult:  # type: ignore[no-untyped-def]
     session, composition = fit_issue(project, issue_id, progress)
     issue = session.issue
     inputs = session.inputs_hash()

@@ -177,22 +177,29 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
     if not path.is_file():
         check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
         return None
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            mode = image.mode
-            if width * height > MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombError("too many pixels")
-            image.verify()
+        width, height, mode = _image_header(path)
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
         check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
         return None
-    except Image.DecompressionBombError:
+    if width * height > MAX_IMAGE_PIXELS:
         check.add(key, f"{name!r} is too large ({width} x {height} px)",
                   "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
         return None
     return Photo(path, caption, credit, width, height, mode)
+
+
+def _image_header(path: Path) -> tuple[int, int, str]:
+    """Read an image's size and mode from its header (no pixels decoded), then verify the file."""
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked by the caller
+    try:
+        with Image.open(path) as image:
+            size, mode = image.size, image.mode
+            if size[0] * size[1] <= MAX_IMAGE_PIXELS:
+                image.verify()
+        return size[0], size[1], mode
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def _body(check: Checker, body: str, first_line: int) -> tuple[Block, ...]:

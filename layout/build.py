@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from . import __version__
 from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
-from .errors import InputError, OversetError, PreflightError, Problem, RenderError
+from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
 from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
@@ -168,6 +171,12 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
         composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
     finally:
         session.renderer.close()
+    fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
+    if fonts:
+        raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(
+            _shown(project, project.stylesheets / "newspaper.css"), f"@font-face {name}",
+            "the font file is missing, damaged or not a font (WeasyPrint would silently use another face)",
+            "point src: at a TrueType or OpenType file in fonts/") for name in fonts))
     if strict and composition.warnings:
         raise RenderError("WeasyPrint reported problems (strict mode)", tuple(
             Problem("(layout)", "", w, "fix the stylesheet or source") for w in composition.warnings))
@@ -192,10 +201,53 @@ def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
     return out.getvalue()
 
 
+@contextlib.contextmanager
+def issue_lock(project: Project, issue_id: str) -> Iterator[None]:
+    """Hold the issue's lock: a second run on the same issue refuses at once, never interleaves.
+
+    The lock is an advisory ``flock`` on ``build/<issue>/.lock``: the kernel drops it when the
+    process ends, however it ends, so a killed run never leaves the issue locked.
+    """
+    out = project.build(issue_id)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise BusyError(f"{issue_id} is being composed by another layout run ({holder})", (Problem(
+                _shown(project, out), "", "two runs on one issue would mix their outputs",
+                "wait for the other run to finish (or stop it), then run again"),)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        _clean_leftovers(out)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove what an interrupted run left half-done: temporary files and staging folders."""
+    for leftover in out.rglob(".*.part"):
+        leftover.unlink(missing_ok=True)
+    for staging in out.glob(".plates-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
                   strict: bool = False, plates: bool = True) -> BuildResult:
     """Compose ``issue_id``: issue PDF, proofs, fit report and (unless ``plates`` is False) preflighted
-    plates; fail on overset or preflight after writing what helps to fix it."""
+    plates; fail on overset or preflight after writing what helps to fix it. One run an issue at a time."""
+    find_issue(project.issues, issue_id)
+    with issue_lock(project, issue_id):
+        return _compose_issue(project, issue_id, progress, strict, plates)
+
+
+def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: bool, plates: bool) -> BuildResult:
     started = time.monotonic()
     session, composition = fit_issue(project, issue_id, progress, strict)
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)

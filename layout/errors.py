@@ -30,7 +30,7 @@ class LayoutError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
-        super().__init__(message)
+        super().__init__(message, problems)  # both in args: the error survives pickling from a worker
         self.message = message
         self.problems = problems
 

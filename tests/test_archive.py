@@ -25,7 +25,8 @@ def _issue(root):
                   images=[{"file": "images/docks.jpg", "caption": "Cranes", "credit": "Test"}])
     write_article(issue, "second", body(200, seed=2), headline="Second story")
     write_manifest(issue, {"pages": [
-        {"page": 1, "template": "front", "articles": [{"slug": "lead", "columns": 3}, {"slug": "second", "columns": 2}]},
+        {"page": 1, "template": "front",
+         "articles": [{"slug": "lead", "columns": 3}, {"slug": "second", "columns": 2}]},
         {"page": 2, "template": "back", "articles": [{"slug": "second-page", "columns": 5}]}]})
     write_article(issue, "second-page", body(250, seed=3), headline="Back page")
     return issue
