@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ def display_path(path: Path, root: Path | None = None) -> str:
     return str(path)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def read_text(path: Path, shown: str) -> str:
     """Return the text of ``path`` as UTF-8 with Unix line endings, or raise an InputError."""
     try:
@@ -42,7 +46,14 @@ def read_text(path: Path, shown: str) -> str:
             (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8",
                      "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"),),
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(text)
+    if control:
+        line = text[: control.start()].count("\n") + 1
+        raise InputError(f"{shown}: an invisible control character", (Problem(
+            shown, f"line {line}", f"contains the control character U+{ord(control[0]):04X}, which cannot be printed",
+            "delete it: it is invisible in most editors, and often comes from pasting out of a word processor"),))
+    return text
 
 
 def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
@@ -113,6 +124,11 @@ class Checker:
             return str(value)
         if not isinstance(value, str) or not value.strip():
             self.add(key, f"expected text, found {_kind(value)}", "write it as plain text")
+            return None
+        control = _CONTROL.search(value)
+        if control:
+            self.add(key, f"contains the control character U+{ord(control[0]):04X}, which cannot be printed",
+                     "remove the escape sequence (such as \\x1f) from the text")
             return None
         return value.strip()
 

@@ -135,6 +135,8 @@ CASES = [
      ["the article has no body text"]),
     ("not utf-8", _article_text("---\nheadline: Caf\xe9\n---\nText.\n".encode("latin-1")), 2,
      ["story.md: line 2: byte 0xe9 is not UTF-8", "save the file as UTF-8"]),
+    ("control character", _article_text("---\nheadline: A story\n---\nPasted\x0btext.\n"), 2,
+     ["story.md: line 4: contains the control character U+000B", "delete it"]),
     ("inline image", _article_text("---\nheadline: A story\n---\nText ![x](file:///etc/passwd) more.\n"), 2,
      ["story.md: body: has an inline image", "put photos in the front matter"]),
     ("missing image", lambda issue: write_article(issue, "story", body(100), images=[{"file": "images/none.jpg"}]),
