@@ -264,14 +264,15 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     write_atomic(report, fit_json(composition))
     proof = out / f"{issue_id}-proof.pdf"
     marked = proof_pages(composition, settings)
+    proof_pdfs = composition.page_pdfs
     if any(page.marks for page in marked):
-        results = session.lay_out([([page], "print", None) for page in marked], True)
-        write_atomic(proof, join_pages(tuple(r.pdf or b"" for r in results)))
+        proof_pdfs = tuple(r.pdf or b"" for r in session.lay_out([([page], "print", None) for page in marked], True))
+        write_atomic(proof, join_pages(proof_pdfs))
     elif proof.exists():
         proof.unlink()
     session.renderer.close()
     write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-    write_proofs(proof if proof.exists() else pdf, out / "proofs")
+    write_proofs(proof_pdfs, out / "proofs")
     write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
                     out / "proofs" / "flatplan.png")
     progress("[4/5] fit report\n" + fit_table(composition))
@@ -280,7 +281,7 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     if plates:
         progress("[5/5] preflight")
         findings, plate_dir = write_plates(out, issue_id, pages, whole, settings,
-                                           json.loads(fit_json(composition)))
+                                           json.loads(fit_json(composition)), composition.page_pdfs)
         progress(report_table(findings))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
@@ -332,7 +333,7 @@ def _keep_previous(out: Path) -> None:
 
 
 def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, settings: PaperSettings,
-                 fit: dict) -> tuple[list[Finding], Path]:
+                 fit: dict, contents: tuple[bytes, ...] = ()) -> tuple[list[Finding], Path]:
     """Preflight the plates in a staging folder, then publish them to plates/ or plates-draft/."""
     staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
     staging.chmod(0o755)
@@ -342,7 +343,8 @@ def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, se
             paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
             paths[-1].write_bytes(data)
         (staging / f"{issue_id}.pdf").write_bytes(whole)
-        findings = check_issue(paths, settings, fit, out / ".cache")
+        keys = [hashlib.sha256(c).hexdigest() for c in contents] if contents else None
+        findings = check_issue(paths, settings, fit, out / ".cache", keys)
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

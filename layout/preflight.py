@@ -260,25 +260,27 @@ def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
 
 
 def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None,
-                cache: Path | None = None) -> list[Finding]:
+                cache: Path | None = None, keys: list[str] | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding.
 
-    With ``cache``, a plate whose bytes (and paper settings) were checked before is not checked again.
+    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (a hash of
+    the page as laid out, before its issue-wide metadata was added) or else by its own bytes, and the
+    paper settings.
     """
     findings = []
     if fit is not None:
         over = fit.get("overset", [])
         findings.append(Finding("fit.json", "overset", not over,
                                 f"overset: {', '.join(over)}" if over else "no copy overset"))
-    for plate in plates:
-        findings.extend(_cached_check(plate, paper, cache))
+    for index, plate in enumerate(plates):
+        findings.extend(_cached_check(plate, paper, cache, keys[index] if keys else None))
     return findings
 
 
-def _cached_check(plate: Path, paper: PaperSettings, cache: Path | None) -> list[Finding]:
+def _cached_check(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> list[Finding]:
     if cache is None:
         return check_plate(plate, paper)
-    digest = hashlib.sha256(plate.read_bytes())
+    digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
     digest.update(repr(sorted(asdict(paper).items())).encode())
     stored = cache / f"preflight-{digest.hexdigest()}.json"
     if stored.exists():

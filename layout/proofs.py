@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -20,7 +21,11 @@ PLAN_GAP = 40
 
 def page_pngs(pdf: Path, dpi: int = PROOF_DPI) -> list[bytes]:
     """Render every page of ``pdf`` to PNG bytes (pypdfium2, no shell-out)."""
-    document = pypdfium2.PdfDocument(str(pdf))
+    return _pngs(pdf.read_bytes(), dpi)
+
+
+def _pngs(data: bytes, dpi: int = PROOF_DPI) -> list[bytes]:
+    document = pypdfium2.PdfDocument(data)
     try:
         out = []
         for index in range(len(document)):
@@ -33,15 +38,24 @@ def page_pngs(pdf: Path, dpi: int = PROOF_DPI) -> list[bytes]:
         document.close()
 
 
-def write_proofs(pdf: Path, folder: Path) -> list[Path]:
-    """Write ``folder/p01.png`` ... for every page of ``pdf``; remove proofs of pages that are gone."""
-    paths = []
-    for number, data in enumerate(page_pngs(pdf), start=1):
-        paths.append(folder / f"p{number:02d}.png")
-        write_atomic(paths[-1], data)
+def write_proofs(pages: tuple[bytes, ...], folder: Path) -> list[Path]:
+    """Write ``folder/p01.png`` ... from each page's PDF; a page whose PDF did not change is not
+    rendered again. Proofs of pages that are gone are removed."""
+    index_path = folder / ".pages.json"
+    known = json.loads(index_path.read_text()) if index_path.exists() else {}
+    paths, index = [], {}
+    for number, data in enumerate(pages, start=1):
+        path = folder / f"p{number:02d}.png"
+        digest = hashlib.sha256(data).hexdigest()
+        if known.get(path.name) != digest or not path.exists():
+            (png,) = _pngs(data)
+            write_atomic(path, png)
+        paths.append(path)
+        index[path.name] = digest
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
+    write_atomic(index_path, json.dumps(index, indent=1).encode())
     return paths
 
 
