@@ -22,7 +22,9 @@ from layout.build import Project, compose_issue
 
 ISSUE = "issue-2022-04-01"
 GOLDEN = Path(__file__).parent / "golden" / ISSUE
-SEED = REPO.parent / "shared" / "seed" / "new-worker-2022-04-01-lead.txt"
+SEED = Path(__file__).parent / "golden" / "seed-lead-2022-04-01.txt"
+"""A copy of ../shared/seed/new-worker-2022-04-01-lead.txt, the lead as the paper ran it."""
+SHARED_SEED = REPO.parent / "shared" / "seed" / "new-worker-2022-04-01-lead.txt"
 MM = 72 / 25.4
 
 
@@ -66,6 +68,19 @@ def test_composes_four_tabloid_pages_with_no_overset_or_holes(sample):
     assert result.composition.overset == ()
     assert all(s.short <= 2 for s in result.composition.slots), [
         (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
+
+
+def test_the_seed_copy_is_the_shared_seed():
+    if SHARED_SEED.exists():  # beside the repository on developers' machines and in CI
+        assert SEED.read_bytes() == SHARED_SEED.read_bytes()
+
+
+def test_the_seed_article_is_the_seed_word_for_word():
+    paragraphs = [p.strip() for p in SEED.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    article = (REPO / "issues" / ISSUE / "articles" / "russians-goodwill-gesture.md").read_text(encoding="utf-8")
+    front, body, _ = split_front_matter(article, "lead")
+    assert f"headline: {paragraphs[2]}" in front and f"byline: {paragraphs[3]}" in front
+    assert body.strip().split("\n\n") == paragraphs[4:]
 
 
 def test_the_seed_lead_runs_word_for_word_and_jumps_to_page_3(sample):
