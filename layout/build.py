@@ -30,7 +30,7 @@ from .manifest import Issue, find_issue, load_issue
 from .markup import PageView, issue_html, issue_meta
 from .plates import PlateInfo, finish, join, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
-from .proofs import write_flat_plan, write_proofs
+from .proofs import mark_pages, write_flat_plan, write_proofs
 from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
@@ -266,7 +266,7 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     marked = proof_pages(composition, settings)
     proof_pdfs = composition.page_pdfs
     if any(page.marks for page in marked):
-        proof_pdfs = tuple(r.pdf or b"" for r in session.lay_out([([page], "print", None) for page in marked], True))
+        proof_pdfs = mark_pages(composition.page_pdfs, [page.marks for page in marked])
         write_atomic(proof, join_pages(proof_pdfs))
     elif proof.exists():
         proof.unlink()

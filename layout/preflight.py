@@ -8,10 +8,14 @@ intent, transparency (PDF/X-1a), and that no copy was overset.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import io
 import json
 import math
+import multiprocessing
+import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -154,15 +158,43 @@ def _restricted(data: bytes) -> bool:
     return fs_type & 0x000F == 0x0002
 
 
+_TF = re.compile(rb"([0-9.]+) Tf\b")
+_TM = re.compile(rb"([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+) [-0-9.]+ [-0-9.]+ Tm\b")
+_CM = re.compile(rb"([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+) [-0-9.]+ [-0-9.]+ cm\b")
+
+
 def _min_type(reader: PdfReader) -> float:
+    """The smallest type on the pages, in points.
+
+    WeasyPrint's pages have one scale (CSS px to pt) and unscaled text matrices, so the sizes can be
+    read from the ``Tf`` operators; any other page is measured the slow way, through pypdf's visitor.
+    """
     smallest = math.inf
     for page in reader.pages:
-        def visit(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
-            nonlocal smallest
-            if text.strip() and size:
-                scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-                smallest = min(smallest, size * scale)
-        page.extract_text(visitor_text=visit)
+        contents = page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        matrices = [m for m in _CM.finditer(data) if b" Do" not in data[m.end():m.end() + 40]]  # not images
+        scales = {(abs(float(m[1])), abs(float(m[4]))) for m in matrices}
+        text_matrices = {tuple(abs(float(v)) for v in m.groups()) for m in _TM.finditer(data)}
+        if scales <= {(1.0, 1.0), (0.75, 0.75)} and text_matrices <= {(1.0, 0.0, 0.0, 1.0)} and \
+                all(float(m[2]) == 0 and float(m[3]) == 0 for m in matrices):
+            scale = 0.75 if (0.75, 0.75) in scales else 1.0
+            sizes = [float(m[1]) * scale for m in _TF.finditer(data) if float(m[1]) > 0]
+            smallest = min([smallest, *sizes])
+        else:
+            smallest = min(smallest, _min_type_slow(page))
+    return smallest
+
+
+def _min_type_slow(page) -> float:  # type: ignore[no-untyped-def]
+    smallest = math.inf
+    def visit(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
+        nonlocal smallest
+        if text.strip() and size:
+            scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+            smallest = min(smallest, size * scale)
+
+    page.extract_text(visitor_text=visit)
     return smallest
 
 
@@ -272,9 +304,21 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None,
         over = fit.get("overset", [])
         findings.append(Finding("fit.json", "overset", not over,
                                 f"overset: {', '.join(over)}" if over else "no copy overset"))
-    for index, plate in enumerate(plates):
-        findings.extend(_cached_check(plate, paper, cache, keys[index] if keys else None))
+    jobs = [(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+            results = list(pool.map(_cached_check_job, jobs))
+    else:
+        results = [_cached_check_job(job) for job in jobs]
+    for result in results:
+        findings.extend(result)
     return findings
+
+
+def _cached_check_job(job: tuple) -> list[Finding]:
+    """One plate's checks (a worker process runs this: the plates are checked on every core)."""
+    return _cached_check(*job)
 
 
 def _cached_check(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> list[Finding]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject
 
 from .render import write_atomic
 
@@ -113,3 +115,44 @@ def write_flat_plan(fit_path: Path, trim: tuple[float, float], fonts: Path, targ
     image.save(buffer, "PNG")
     write_atomic(target, buffer.getvalue())
     return labels
+
+
+MARK_COLOURS = {"over": (0.85, 0.0, 0.0), "hole": (0.0, 0.35, 0.85)}
+MARK_HEIGHT = 13.0
+
+
+def mark_pages(pages: tuple[bytes, ...], marks: list[tuple]) -> tuple[bytes, ...]:
+    """Return the pages with proof marks drawn on top: a bar with its text for each mark.
+
+    ``marks`` holds, for each page, its ``Mark``s (x, y from the trim's top-left corner, points). The
+    marks are drawn straight into a copy of each laid-out page, so a proof costs no second layout. They
+    are in RGB with a standard font on purpose: proofs are never sent to press.
+    """
+    out = []
+    for data, page_marks in zip(pages, marks):
+        if not page_marks:
+            out.append(data)
+            continue
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+        page = writer.pages[0]
+        left, _, _, top = (float(v) for v in page.trimbox)
+        resources = page["/Resources"].get_object()
+        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
+        fonts[NameObject("/ProofMark")] = writer._add_object(DictionaryObject({
+            NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica-Bold")}))
+        ops = []
+        for mark in page_marks:
+            r, g, b = MARK_COLOURS.get(mark.kind, (0.85, 0.0, 0.0))
+            x, y = left + mark.x, top - mark.y - MARK_HEIGHT
+            text = mark.text.encode("latin-1", "replace").decode("latin-1")
+            text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"q {r} {g} {b} rg {x:.2f} {y:.2f} {mark.width:.2f} {MARK_HEIGHT} re f "
+                       f"BT 1 1 1 rg /ProofMark 9 Tf {x + 4:.2f} {y + 3.5:.2f} Td ({text}) Tj ET Q")
+        contents = page.get_contents()
+        contents.set_data(contents.get_data() + ("\n" + "\n".join(ops) + "\n").encode("latin-1"))
+        page.replace_contents(contents)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return tuple(out)

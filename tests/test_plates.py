@@ -64,6 +64,11 @@ def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(tmp_path):
         assert "<layout:inputsSHA256>" in xmp and f"<layout:page>{number}</layout:page>" in xmp
     report = json.loads((tmp_path / "build" / "test-issue" / "preflight.json").read_text())
     assert report["passed"] and report["errors"] == 0
+    # The fast reading of type sizes agrees with pypdf's full text visitor.
+    from layout.preflight import _min_type, _min_type_slow
+
+    reader = PdfReader(plates / "test-issue-p02.pdf")
+    assert _min_type(reader) == pytest.approx(_min_type_slow(reader.pages[0])) == pytest.approx(6.5, abs=0.01)
 
 
 def test_plates_read_cleanly_in_poppler_and_qpdf(tmp_path):
