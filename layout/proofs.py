@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,9 @@ def flat_plan(fit: dict, trim: tuple[float, float], fonts: Path) -> tuple[Image.
         status = f"+{slot['over']} over" if slot["over"] else f"-{slot['short']} short" if slot["short"] > 2 else "fits"
         if slot["jump_to"]:
             status += f", jumps to p{slot['jump_to']}"
-        text_box = draw.textbbox((box[0] + 4, box[1] + 4), slot["slot_id"], font=bold)
-        draw.text((box[0] + 4, box[1] + 4), slot["slot_id"], font=bold, fill=(0, 0, 0))
+        text = "\n".join(_wrap_slug(draw, slot["slot_id"], bold, box[2] - box[0] - 8))
+        text_box = draw.multiline_textbbox((box[0] + 4, box[1] + 4), text, font=bold, spacing=2)
+        draw.multiline_text((box[0] + 4, box[1] + 4), text, font=bold, fill=(0, 0, 0), spacing=2)
         draw.text((box[0] + 4, text_box[3] + 3), status, font=small,
                   fill=(200, 0, 0) if slot["over"] else (0, 0, 0))
         labels.append(Label(slot["slot_id"], slot["page"], tuple(text_box)))  # type: ignore[arg-type]
@@ -106,6 +108,20 @@ def flat_plan(fit: dict, trim: tuple[float, float], fonts: Path) -> tuple[Image.
             draw.line([start, end], fill=(200, 0, 0), width=3)
             draw.ellipse([end[0] - 6, end[1] - 6, end[0] + 6, end[1] + 6], fill=(200, 0, 0))
     return image, labels
+
+
+def _wrap_slug(draw: ImageDraw.ImageDraw, slug: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Break a slug after its hyphens so that every line fits ``width`` pixels (a part that is
+    still too wide is broken between letters): the whole slug stays readable inside its box."""
+    lines = [""]
+    for part in re.findall(r"[^-]+-?|-", slug):
+        if lines[-1] and draw.textlength(lines[-1] + part, font=font) > width:
+            lines.append("")
+        for letter in part:
+            if lines[-1] and draw.textlength(lines[-1] + letter, font=font) > width:
+                lines.append("")
+            lines[-1] += letter
+    return lines
 
 
 def write_flat_plan(fit_path: Path, trim: tuple[float, float], fonts: Path, target: Path) -> list[Label]:

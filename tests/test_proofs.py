@@ -8,7 +8,7 @@ from factory import body, simple_issue, write_article
 from PIL import Image
 
 from layout.build import Project, compose_issue
-from layout.proofs import flat_plan
+from layout.proofs import PLAN_GAP, PLAN_SCALE, flat_plan
 
 MM = 72 / 25.4
 
@@ -25,12 +25,18 @@ def test_every_compose_writes_page_proofs_and_a_flat_plan(tmp_path):
 
 
 def test_flat_plan_labels_every_slot_in_its_box(tmp_path):
-    simple_issue(tmp_path, {"alpha-story": 200, "beta-story": 150, "gamma": 120},
-                 columns={"alpha-story": 3, "beta-story": 2, "gamma": 5})
+    long_slug = "beta-story-with-a-slug-far-too-long-for-its-box"
+    simple_issue(tmp_path, {"alpha-story": 200, long_slug: 150, "gamma": 120},
+                 columns={"alpha-story": 3, long_slug: 1, "gamma": 5})
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
     image, labels = flat_plan(fit, (280 * MM, 430 * MM), tmp_path / "fonts")
-    assert sorted(label.slot_id for label in labels) == ["alpha-story", "beta-story", "gamma"]
+    assert sorted(label.slot_id for label in labels) == ["alpha-story", long_slug, "gamma"]
+    slots = {s["slot_id"]: s for s in fit["slots"]}
+    for label in labels:  # the whole slug is written inside its own box, however long it is
+        x, _, w, _ = (v * PLAN_SCALE for v in slots[label.slot_id]["box"])
+        left = PLAN_GAP + x
+        assert left <= label.box[0] and label.box[2] <= left + w + 1, label
     grey = image.convert("L")
     for label in labels:
         x0, y0, x1, y1 = label.box
