@@ -85,13 +85,21 @@ def flat_plan(fit: dict, trim: tuple[float, float], fonts: Path) -> tuple[Image.
         x0, y0 = origin[number]
         draw.rectangle([x0, y0, x0 + width, y0 + height], outline=(0, 0, 0), width=2)
         draw.text((x0, y0 - 18), f"page {number}", font=bold, fill=(0, 0, 0))
-    centres = {}
+    boxes = {}
     for slot in fit["slots"]:
         x0, y0 = origin[slot["page"]]
         x, y, w, h = (v * PLAN_SCALE for v in slot["box"])
-        box = (round(x0 + x), round(y0 + y), round(x0 + x + w), round(y0 + y + h))
+        boxes[slot["slot_id"]] = box = (round(x0 + x), round(y0 + y), round(x0 + x + w), round(y0 + y + h))
         colour = (255, 225, 225) if slot["over"] else (225, 235, 255) if slot["short"] > 2 else (235, 235, 235)
         draw.rectangle(box, fill=colour, outline=(90, 90, 90))
+    for slot in fit["slots"]:  # jump arrows under the labels, from the story's foot to its continuation
+        if slot["jump_to"] and (target := boxes.get(f"cont-{slot['slug']}")):
+            box = boxes[slot["slot_id"]]
+            start, end = ((box[0] + box[2]) // 2, box[3] - 6), ((target[0] + target[2]) // 2, target[3] - 6)
+            draw.line([start, end], fill=(200, 0, 0), width=3)
+            draw.ellipse([end[0] - 6, end[1] - 6, end[0] + 6, end[1] + 6], fill=(200, 0, 0))
+    for slot in fit["slots"]:
+        box = boxes[slot["slot_id"]]
         status = f"+{slot['over']} over" if slot["over"] else f"-{slot['short']} short" if slot["short"] > 2 else "fits"
         if slot["jump_to"]:
             status += f", jumps to p{slot['jump_to']}"
@@ -101,12 +109,6 @@ def flat_plan(fit: dict, trim: tuple[float, float], fonts: Path) -> tuple[Image.
         draw.text((box[0] + 4, text_box[3] + 3), status, font=small,
                   fill=(200, 0, 0) if slot["over"] else (0, 0, 0))
         labels.append(Label(slot["slot_id"], slot["page"], tuple(text_box)))  # type: ignore[arg-type]
-        centres[slot["slot_id"]] = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
-    for slot in fit["slots"]:
-        if slot["jump_to"] and f"cont-{slot['slug']}" in centres:
-            start, end = centres[slot["slot_id"]], centres[f"cont-{slot['slug']}"]
-            draw.line([start, end], fill=(200, 0, 0), width=3)
-            draw.ellipse([end[0] - 6, end[1] - 6, end[0] + 6, end[1] + 6], fill=(200, 0, 0))
     return image, labels
 
 
