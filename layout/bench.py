@@ -208,5 +208,6 @@ def table(rows: list[dict]) -> str:
     lines += [f"{'met' if ok else 'NOT MET':8} {name}: {value}" for name, ok, value in checks]
     return "\n".join(lines)
 
+
 if __name__ == "__main__":
     main()
