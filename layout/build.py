@@ -125,7 +125,10 @@ class Session:
                                          self.images))
         variant = weasyprint_variant(self.settings)
         jobs = [Job(issue_html(views, self.issue, self.settings, meta, sheet_urls, mode, height),
-                    str(self.issue.folder), allowed, self.settings.leading, variant, pdf)
+                    str(self.issue.folder), allowed, self.settings.leading,
+                    None if mode == "galley" else variant, pdf,
+                    tuple(item.slot_id for view in views for item in view.slots if item.blocks)
+                    if mode == "galley" else ())
                 for views, mode, height in sheets]
         return self.renderer.run(jobs)
 
@@ -183,8 +186,9 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
     return session, composition
 
 
-def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "print") -> str:
-    """Return the HTML of composed ``pages`` as one document (for the benchmark's naive baseline)."""
+def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "full") -> str:
+    """Return the HTML of composed ``pages`` as one document, with each body in a multi-column frame
+    (the one-pass HTML: the benchmark's naive baseline, and the archive copy)."""
     views = list(pages.pages) if isinstance(pages, Composition) else pages
     return issue_html(views, session.issue, session.settings,
                       issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),

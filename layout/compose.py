@@ -1,20 +1,25 @@
-"""Stage 3: fit the articles to each page's grid, measuring with WeasyPrint's own layout.
+"""Stage 3: fit the articles to each page's grid.
 
-The composer works in rounds. It measures every slot's top matter and body once (a measuring sheet:
-top matter at the slot's width, body in one column), places the slots in column order, lays out the
-whole issue with fixed-depth frames, and reads back what overflowed. Slots with a natural depth grow
-by the lines they overflowed; jumped stories are cut at the first overset line and the rest goes to
-their continuation. It stops when a round changes nothing; what still does not fit is overset.
+Every story's body is set once, as a galley (``galley.py``): one column at its column width, with
+its top matter measured beside it. From then on fitting is arithmetic on the galleys' rows: each
+slot is placed in column order (``grid.py``), its columns are filled with whole rows where the
+stylesheet allows a column to end, a slot of natural depth gets the fewest rows that hold its text
+balanced, and a jumped story is cut at the first row that does not fit, the rest going to its
+continuation. Then each page is laid out once with empty body frames, and the galleys' rows are
+drawn into their columns (``assemble.py``). A top matter that comes out taller on the page than
+measured gets more lines and the pages are placed again; what still does not fit is overset.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .articles import Article, Photo
+from .assemble import ParsedGalley, Piece, assemble, parse
 from .cut import START, Cut, cut_point, slice_blocks
+from .galley import Columns, Galley, fill, frame_of, natural_depth
 from .grid import GAP_LINES, Placement, Request, holes, place
 from .manifest import Issue, SlotSpec
 from .markup import Mark, PageView, PhotoView, Rule, SlotView
@@ -27,11 +32,13 @@ NAMEPLATE_LINES = 15
 MAX_ROUNDS = 6
 MAX_PHOTO_ASPECT = 0.8
 """Photos taller than this (height / width) are cropped to it."""
+GALLEY_SHEET = 14_000.0
+"""Height in points of a galley sheet (PDF pages end at 14,400): about 1,300 lines of body."""
 
 PhotoSource = Callable[[Photo, float, float], str]
 """Returns the URL of a photo prepared for its placed width and height (points)."""
 Sheet = tuple[list[PageView], str, float | None]
-"""One document to lay out: its pages, the mode (print, proof, measure) and a sheet height."""
+"""One document to lay out: its pages, the mode (print, proof, galley) and a sheet height."""
 Layouter = Callable[[list[Sheet], bool], list[PageResult]]
 """Lays out documents (in parallel, cached), writing their PDFs if asked; one result per document."""
 
@@ -101,68 +108,202 @@ class _Slot:
     spec: SlotSpec
     page: int
     article: Article
-    head_lines: int
-    natural: int
+    head_lines: int = 0
     standfirst_lines: int = 0
-    total_lines: int = 0
-    """Lines the slot's text takes in one column (what is overset if the slot gets no room at all)."""
-    too_shallow: int = 0
-    """The deepest natural depth known to overflow."""
+    natural: int = 1
+    """Body lines the slot needs to hold its text balanced across its columns."""
+    galley: Galley | None = None
+    """The galley its rows come from: its own, or (for a continuation) its story's."""
+    start_row: int = 0
+    """The first row of the galley it sets."""
+    columns: Columns = field(default_factory=lambda: Columns((), 0))
+    """What its columns hold after the last fitting pass."""
+    frame_lines: int = 0
+    jumps: bool = False
+    """True when its story continues on another page (a jump line takes its last line)."""
     start: Cut = START
+    """Where its text starts in the article (words), and where it ends (None: at the end)."""
     end: Cut | None = None
     continued_from: int | None = None
+    parent: _Slot | None = None
+    """The slot a continuation continues."""
+    own_galley: bool = True
+    """False when a continuation draws from its story's galley (same column width)."""
+
+    @property
+    def stop_row(self) -> int:
+        """The row after its last: where a jump cut it, else the end of the galley."""
+        if self.galley is None:
+            return 0
+        return self.columns.next_row if self.jumps else self.galley.rows
 
 
 def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], lay_out: Layouter,
             photo_src: PhotoSource) -> Composition:
     """Fit every article of ``issue`` to its page and return the composed pages."""
-    slots = [_Slot(spec, page.number, articles[spec.slug], 0, 0)
-             for page in issue.pages for spec in page.slots]
+    slots = [_Slot(spec, page.number, articles[spec.slug]) for page in issue.pages for spec in page.slots]
     for slot in slots:
         if slot.spec.continued:
-            slot.continued_from = next(s.page for s in slots if s.spec.slug == slot.spec.slug
-                                       and not s.spec.continued)
-    warnings = set(_measure(slots, issue, paper, lay_out, photo_src))
+            slot.parent = next(s for s in slots if s.spec.slug == slot.spec.slug and not s.spec.continued)
+            slot.continued_from = slot.parent.page
+    galley_pdfs: dict[str, bytes] = {}
+    warnings = set(_set_galleys(slots, issue, paper, lay_out, photo_src, galley_pdfs))
     views: list[PageView] = []
-    measured: dict[str, Frame] = {}
     results: list[PageResult] = []
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is reported)
+        _fit(slots, issue, paper)
+        warnings.update(_set_continuation_galleys(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         views = _pages(issue, paper, slots, photo_src)
         results = lay_out([([view], "print", None) for view in views], True)
-        measured = {k: f for r in results for k, f in r.frames.items()}
         tops = {k[len("topin-"):]: h for r in results for k, h in r.heights.items() if k.startswith("topin-")}
-        grown = _grow_tops(slots, views, tops, paper)
-        if not _refit(slots, views, measured, paper) and not grown:
+        if not _grow_tops(slots, views, tops, paper):
             break
     warnings.update(w for r in results for w in r.warnings)
+    measured = {slot.spec.slot_id: _frame(slot, view, paper) for view in views for slot in slots
+                if slot.page == view.number}
     fits = _report(slots, views, measured, paper)
     page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
                                                     paper.grid_lines, v.top_lines))) for v in views)
-    pdfs = tuple(r.pdf or b"" for r in results)
+    pdfs = _assemble(slots, views, results, galley_pdfs, paper)
     return Composition(tuple(views), fits, page_fits, rounds, pdfs, tuple(sorted(warnings)))
 
 
-def _measure(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
-             photo_src: PhotoSource) -> list[str]:
-    """Measure top matter at slot width and each body in one column: one measuring sheet a page."""
+def _galley_view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, blocks: tuple = (),
+                 first_block: int = 0, mid_start: bool = False) -> SlotView:
+    """The slot as a galley sheet shows it: top matter at the slot's width, and ``blocks`` as its galley."""
+    view = _view(slot, paper, photo_src, Placement(0, 0, slot.spec.columns, 0, 0, 0), blocks, mid_start)
+    return replace(view, first_block=first_block)
+
+
+def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+                 photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
+    """Set every story's galley and measure every slot's top matter: one galley sheet a page."""
     sheets: list[Sheet] = []
     for page in issue.pages:
-        items = []
-        for slot in (s for s in slots if s.page == page.number):
-            blocks = () if slot.spec.continued else slot.article.blocks
-            items.append(_view(slot, paper, photo_src, Placement(0, 0, slot.spec.columns, 0, 0, 0), blocks))
-        sheets.append(([PageView(0, "measure", 0, tuple(items))], "measure", 14_000.0))
-    results = lay_out(sheets, False)
+        items = [_galley_view(s, paper, photo_src, () if s.spec.continued else s.article.blocks)
+                 for s in slots if s.page == page.number]
+        sheets.append(([PageView(0, "galley", 0, tuple(items))], "galley", GALLEY_SHEET))
+    results = lay_out(sheets, True)
     found = {k: h for r in results for k, h in r.heights.items()}
+    for result in results:
+        for slot_id in result.galleys:
+            galley_pdfs[slot_id] = result.pdf or b""
+    galleys = {k: g for r in results for k, g in r.galleys.items()}
     for slot in slots:
         key = slot.spec.slot_id
         slot.head_lines = lines_needed(found.get("mtop-" + key, 0.0), paper.leading)
         slot.standfirst_lines = int(found.get("msf-" + key, 0.0) // paper.leading)
-        total = lines_needed(found.get("mbody-" + key, 0.0), paper.leading)
-        slot.total_lines = total
-        slot.natural = max(1, math.ceil(total / slot.spec.columns))
+        if not slot.spec.continued:
+            slot.galley = galleys.get(key)
+    for slot in slots:
+        if slot.parent is not None and slot.parent.galley is not None:
+            parent = slot.parent.galley
+            inset = _inset(parent, slot.parent.spec.columns, paper)
+            width = (paper.span_width(slot.spec.columns) - inset - (slot.spec.columns - 1) * paper.gutter) \
+                / slot.spec.columns
+            slot.own_galley = abs(width - parent.width) > 0.01
+            if not slot.own_galley:
+                slot.galley = parent
     return [w for r in results for w in r.warnings]
+
+
+def _inset(galley: Galley, columns: int, paper: PaperSettings) -> float:
+    """The frame's horizontal padding, from the galley's column width."""
+    return paper.span_width(columns) - columns * galley.width - (columns - 1) * paper.gutter
+
+
+def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+                              photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
+    """Set the galley of each continuation whose column width differs from its story's (from the cut on),
+    and fit again; repeat while the cuts move."""
+    warnings: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        todo = [s for s in slots if s.parent is not None and s.own_galley
+                and (s.galley is None or s.galley.slot_id != _galley_key(s))]
+        if not todo:
+            break
+        sheets: list[Sheet] = []
+        for slot in todo:
+            blocks, mid_start, _ = slice_blocks(slot.article.blocks, slot.start, None)
+            view = _galley_view(slot, paper, photo_src, blocks, slot.start.block, mid_start)
+            sheets.append(([PageView(0, "galley", 0, (replace(view, slot_id=_galley_key(slot)),))], "galley",
+                           GALLEY_SHEET))
+        results = lay_out(sheets, True)
+        for slot, result in zip(todo, results):
+            key = _galley_key(slot)
+            slot.galley = result.galleys.get(key, Galley(key, 0, (), ()))
+            galley_pdfs[key] = result.pdf or b""
+            warnings += result.warnings
+        _fit(slots, issue, paper)
+    return warnings
+
+
+def _galley_key(slot: _Slot) -> str:
+    """The id of a continuation's own galley: it changes with where the story was cut."""
+    return f"{slot.spec.slot_id}-from-{slot.start.block}-{slot.start.word}"
+
+
+def _fit(slots: list[_Slot], issue: Issue, paper: PaperSettings) -> None:
+    """Place the slots and fill their columns until nothing moves (arithmetic on the galleys' rows)."""
+    for _ in range(4 * MAX_ROUNDS):
+        changed = False
+        placements = {}
+        for page in issue.pages:
+            top = NAMEPLATE_LINES if page.template == "front" else 0
+            page_slots = [s for s in slots if s.page == page.number]
+            for slot, placement in zip(page_slots, place(_requests(page_slots), paper.columns,
+                                                         paper.grid_lines, top)):
+                placements[slot.spec.slot_id] = placement
+        for slot in slots:
+            placement = placements[slot.spec.slot_id]
+            if slot.parent is not None and not slot.own_galley:
+                start = slot.parent.stop_row if slot.parent.jumps else (slot.galley.rows if slot.galley else 0)
+                changed |= start != slot.start_row
+                slot.start_row = start
+            galley, columns = slot.galley, slot.spec.columns
+            if galley is None:
+                slot.columns, slot.frame_lines, slot.jumps = Columns((), 0), placement.depth, False
+                continue
+            slot.frame_lines, slot.jumps = placement.depth, False
+            slot.columns = fill(galley, slot.start_row, columns, placement.depth)
+            if slot.spec.jump is not None and slot.columns.next_row < galley.rows:
+                slot.frame_lines, slot.jumps = placement.depth - 1, True
+                slot.columns = fill(galley, slot.start_row, columns, placement.depth - 1)
+            natural = natural_depth(galley, slot.start_row, columns)
+            changed |= natural != slot.natural
+            slot.natural = natural
+        _cut_words(slots, paper)
+        if not changed:
+            return
+
+
+def _cut_words(slots: list[_Slot], paper: PaperSettings) -> None:
+    """Turn each jump's cut row into a place in the article's words (for the continuation's text)."""
+    for slot in slots:
+        if slot.spec.continued or slot.spec.jump is None:
+            continue
+        target = next(s for s in slots if s.parent is slot)
+        cut = None
+        if slot.jumps and slot.galley is not None:
+            frame = frame_of(slot.galley, slot.spec.slot_id, slot.columns, slot.frame_lines,
+                             slot.spec.columns, 0.0, paper.leading)
+            cut = cut_point(frame.lines, slot.spec.columns, slot.article.blocks, slot.start,
+                            f"{slot.galley.slot_id}-b")
+        slot.end = cut
+        target.start = cut if cut is not None else Cut(len(slot.article.blocks), 0)
+
+
+def _frame(slot: _Slot, view: PageView, paper: PaperSettings) -> Frame:
+    """What the slot's frame holds, as the fit report reads it."""
+    item = next(i for i in view.slots if i.slot_id == slot.spec.slot_id)
+    if slot.galley is None:
+        return Frame(slot.spec.slot_id, (), ())
+    galley = slot.galley
+    if slot.jumps:  # the rows past the cut are the continuation's, not this slot's
+        galley = replace(galley, rows=slot.columns.next_row)
+    return frame_of(galley, slot.spec.slot_id, slot.columns, slot.frame_lines, slot.spec.columns,
+                    item.y + item.head_height, paper.leading)
 
 
 def _requests(page_slots: list[_Slot]) -> list[Request]:
@@ -181,14 +322,15 @@ def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
             blocks, mid_start, mid_end = slice_blocks(slot.article.blocks, slot.start, slot.end)
             items.append(_view(slot, paper, photo_src, placement, blocks, mid_start, mid_end))
         views.append(PageView(page.number, page.template, top, tuple(items),
-                              _rules(placements, paper, top)))
+                              _rules(placements, paper, top),
+                              column_rules=_column_rules(page_slots, items, paper)))
     return views
 
 
 def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: Placement,
           blocks: tuple, mid_start: bool = False, mid_end: bool = False) -> SlotView:
     width = paper.span_width(placement.columns)
-    jump = slot.spec.jump if slot.end is not None else None
+    jump = slot.spec.jump if slot.jumps else None
     frame_lines = placement.depth - (1 if jump else 0)
     photos = tuple(_photo(p, width, photo_src) for p in slot.article.photos) if not slot.spec.continued else ()
     return SlotView(
@@ -219,6 +361,47 @@ def _rules(placements: list[Placement], paper: PaperSettings, top: int) -> tuple
     return tuple(rules)
 
 
+def _column_left(slot: _Slot, item: SlotView, column: int, paper: PaperSettings) -> float:
+    galley = slot.galley
+    assert galley is not None
+    return item.x + galley.left + column * (galley.width + paper.gutter)
+
+
+def _column_rules(page_slots: list[_Slot], items: list[SlotView], paper: PaperSettings) -> tuple[Rule, ...]:
+    """Rules between a story's columns (where its stylesheet asks for them), beside columns with text."""
+    rules = []
+    for slot, item in zip(page_slots, items):
+        if slot.galley is None or not slot.galley.rules:
+            continue
+        for column in range(1, len(slot.columns.ranges)):
+            x = _column_left(slot, item, column, paper) - paper.gutter / 2 - 0.5
+            rules.append(Rule("v", x, item.y + item.head_height, item.frame_height))
+    return tuple(rules)
+
+
+def _assemble(slots: list[_Slot], views: list[PageView], results: list[PageResult],
+              galley_pdfs: dict[str, bytes], paper: PaperSettings) -> tuple[bytes, ...]:
+    """Draw every slot's rows into its columns on the page WeasyPrint laid out."""
+    parsed: dict[str, ParsedGalley] = {}
+    galleys: dict[str, Galley] = {}
+    pdfs = []
+    for view, result in zip(views, results):
+        pieces = []
+        for slot in (s for s in slots if s.page == view.number):
+            galley = slot.galley
+            if galley is None or not slot.columns.ranges:
+                continue
+            item = next(i for i in view.slots if i.slot_id == slot.spec.slot_id)
+            if galley.slot_id not in parsed:
+                parsed[galley.slot_id] = parse(galley_pdfs[galley.slot_id], galley, paper.leading)
+                galleys[galley.slot_id] = galley
+            for column, (first, end) in enumerate(slot.columns.ranges):
+                pieces.append(Piece(galley.slot_id, first, end, _column_left(slot, item, column, paper),
+                                    item.y + item.head_height, galley.width))
+        pdfs.append(assemble(result.pdf or b"", pieces, galley_pdfs, parsed, galleys, paper.leading))
+    return tuple(pdfs)
+
+
 def _placements(view: PageView, paper: PaperSettings) -> list[Placement]:
     out = []
     for item in view.slots:
@@ -228,34 +411,6 @@ def _placements(view: PageView, paper: PaperSettings) -> list[Placement]:
         depth = round(item.frame_height / paper.leading) + (1 if item.jump_to else 0)
         out.append(Placement(column, line, item.columns, head, depth, depth))
     return out
-
-
-def _refit(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
-           paper: PaperSettings) -> bool:
-    """Grow natural slots that overflowed and move jump cuts; return True if anything changed."""
-    changed = False
-    by_id = {item.slot_id: item for view in views for item in view.slots}
-    for slot in slots:
-        frame = measured.get(slot.spec.slot_id)
-        item = by_id[slot.spec.slot_id]
-        if frame is None:
-            continue
-        over = frame.over(slot.spec.columns)
-        if slot.spec.jump is not None and over > 0.5:
-            prefix = f"{slot.spec.slot_id}-b"
-            cut = cut_point(frame.lines, slot.spec.columns, slot.article.blocks, slot.start, prefix)
-            if cut is not None and cut != slot.end:
-                slot.end = cut
-                target = next(s for s in slots if s.spec.continued and s.spec.slug == slot.spec.slug)
-                target.start = cut
-                rest = measured.get(target.spec.slot_id)
-                lines = over + (rest.used(target.spec.columns) + rest.over(target.spec.columns) if rest else 0)
-                target.natural = max(1, math.ceil(lines / target.spec.columns))
-                target.total_lines = math.ceil(lines)
-                changed = True
-        elif slot.spec.depth is None:
-            changed |= _balance(slot, frame, round(item.frame_height / paper.leading))
-    return changed
 
 
 def _grow_tops(slots: list[_Slot], views: list[PageView], tops: dict[str, float], paper: PaperSettings) -> bool:
@@ -270,26 +425,6 @@ def _grow_tops(slots: list[_Slot], views: list[PageView], tops: dict[str, float]
     return changed
 
 
-def _balance(slot: _Slot, frame: Frame, depth: int) -> bool:
-    """Deepen a natural-depth slot that overflowed; make one with a short last column shallower.
-
-    A depth that overflowed once is never tried again, so the rounds cannot oscillate.
-    """
-    columns = slot.spec.columns
-    over = frame.over(columns)
-    if over > 0.5:
-        slot.too_shallow = max(slot.too_shallow, depth)
-        if slot.natural > depth:  # the page ran out: nothing to gain
-            return False
-        slot.natural = depth + math.ceil(over / columns - 0.05)
-        return True
-    balanced = max(math.ceil(frame.used(columns) / columns - 0.05), slot.too_shallow + 1, 1)
-    if balanced < depth and slot.natural != balanced:
-        slot.natural = balanced
-        return True
-    return False
-
-
 def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
             paper: PaperSettings) -> tuple[SlotFit, ...]:
     fits = []
@@ -302,9 +437,6 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
         column_used = [frame.column_lines[i] if i < len(frame.column_lines) else 0.0 for i in range(columns)]
         column_short = tuple(max(0, frame_lines - math.ceil(u - 0.05)) for u in column_used)
         over = math.ceil(frame.over(columns) - 0.05)
-        if slot.spec.slot_id not in measured or frame_lines <= 0:
-            # No room on the page at all: the frame was not laid out, so all of its text is over.
-            over = max(over, slot.total_lines if item.blocks else 0)
         wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
         depth = frame_lines + (1 if item.jump_to else 0)
         fit = SlotFit(

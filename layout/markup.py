@@ -97,6 +97,8 @@ class PageView:
     slots: tuple[SlotView, ...]
     rules: tuple[Rule, ...] = ()
     marks: tuple[Mark, ...] = field(default=())
+    column_rules: tuple[Rule, ...] = ()
+    """Rules between a story's columns: drawn by the page when its bodies are drawn in afterwards."""
 
 
 def long_date(date: dt.date) -> str:
@@ -119,7 +121,8 @@ def issue_meta(issue: Issue, paper: PaperSettings, weasyprint_version: str) -> d
 
 def issue_html(pages: list[PageView], issue: Issue, paper: PaperSettings, meta: dict[str, str],
                stylesheets: list[str], mode: str = "print", sheet_height: float | None = None) -> str:
-    """Render the issue (``mode`` print or proof) or a measuring sheet (``measure``) as HTML."""
+    """Render the issue as HTML: ``print`` or ``proof`` (empty body frames, for the galleys to be drawn
+    into), ``full`` (bodies in multi-column frames: the one-pass HTML) or a galley sheet (``galley``)."""
     template = _ENV.get_template("issue.html.j2")
     page_templates = {s.slot_id: p.template for p in issue.pages for s in p.slots}
     return template.render(pages=pages, issue=issue, paper=paper, meta=meta, stylesheets=stylesheets,

@@ -1,9 +1,9 @@
-"""Stage 3c: read WeasyPrint's layout tree: heights of top matter, lines of text, what overflowed.
+"""Read WeasyPrint's layout tree: the heights of top matter; and the record of a frame's lines.
 
 This reads WeasyPrint's private box tree (``page._page_box``), which is why its version is pinned.
-A fixed-height multi-column box with ``column-fill: auto`` puts text that does not fit into extra
-columns to the right, off the slot (and off the page), and says nothing: counting those columns and
-their lines is how overset is found, never by guessing from character counts.
+A frame's lines come from its story's galley (``galley.py``); lines that did not fit are counted
+in columns past the frame's last, as an overflowing ``column-fill: auto`` frame would set them:
+overset is found from the set lines, never guessed from character counts.
 """
 
 from __future__ import annotations
@@ -77,38 +77,3 @@ def lines_needed(height: float, leading: float) -> int:
     """Whole grid lines needed to hold ``height`` points."""
     whole = int(height / leading)
     return whole + (1 if height / leading - whole > EPSILON else 0)
-
-
-def _bottom(box: Any) -> float:
-    children = [c for c in getattr(box, "children", ()) if hasattr(c, "margin_height")]
-    if not children:
-        return box.position_y
-    return max(c.position_y + c.margin_height() for c in children)
-
-
-def _lines(box: Any, block_id: str, column: int) -> Iterator[Line]:
-    element = getattr(box, "element", None)
-    own = element.get("id") if element is not None and box.element_tag != "html" else None
-    block_id = own or block_id
-    if type(box).__name__ == "LineBox":
-        text = "".join(t.text for t in box.descendants() if type(t).__name__ == "TextBox")
-        baseline = (box.position_y + box.baseline) * PT_PER_PX
-        inline = [c for c in box.children if hasattr(c, "margin_width")]
-        right = max((c.position_x + c.margin_width() for c in inline), default=box.position_x)
-        fill = (right - box.position_x) / box.width if box.width else 1.0
-        yield Line(block_id, text, column, baseline, min(fill, 1.0))
-        return
-    for child in getattr(box, "children", ()):
-        yield from _lines(child, block_id, column)
-
-
-def frames(document: Any, leading: float, prefix: str = "frame-") -> dict[str, Frame]:
-    """Measure every body frame (multi-column box) whose id starts with ``prefix``."""
-    found = {}
-    for box in _all_boxes(document, prefix):
-        slot_id = box.element.get("id")[len(prefix):]
-        columns = [c for c in box.children if hasattr(c, "children")]
-        used = tuple((_bottom(c) - c.position_y) * PT_PER_PX / leading for c in columns)
-        lines = tuple(line for i, c in enumerate(columns) for line in _lines(c, "", i))
-        found[slot_id] = Frame(slot_id, used, lines)
-    return found

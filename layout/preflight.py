@@ -85,11 +85,10 @@ def _colour_findings(reader: PdfReader) -> list[str]:
     problems = []
     for number, page in enumerate(reader.pages, start=1):
         seen: set[int] = set()
-        contents = page.get_contents()
-        data = contents.get_data() if contents is not None else b""
-        for operator in (b" rg", b" RG"):
-            if operator + b"\n" in data or operator + b" " in data:
-                problems.append(f"page {number}: RGB colour in the page content ({operator.decode().strip()})")
+        for data in _streams(page):
+            for operator in (b" rg", b" RG"):
+                if operator + b"\n" in data or operator + b" " in data:
+                    problems.append(f"page {number}: RGB colour in the page content ({operator.decode().strip()})")
         for resources in _walk_resources(page.get("/Resources"), seen):
             for name, space in (_resolve(resources.get("/ColorSpace")) or {}).items():
                 kind = _colour_space_name(space)
@@ -171,19 +170,33 @@ def _min_type(reader: PdfReader) -> float:
     """
     smallest = math.inf
     for page in reader.pages:
-        contents = page.get_contents()
-        data = contents.get_data() if contents is not None else b""
-        matrices = [m for m in _CM.finditer(data) if b" Do" not in data[m.end():m.end() + 40]]  # not images
-        scales = {(abs(float(m[1])), abs(float(m[4]))) for m in matrices}
-        text_matrices = {tuple(abs(float(v)) for v in m.groups()) for m in _TM.finditer(data)}
-        if scales <= {(1.0, 1.0), (0.75, 0.75)} and text_matrices <= {(1.0, 0.0, 0.0, 1.0)} and \
-                all(float(m[2]) == 0 and float(m[3]) == 0 for m in matrices):
-            scale = 0.75 if (0.75, 0.75) in scales else 1.0
-            sizes = [float(m[1]) * scale for m in _TF.finditer(data) if float(m[1]) > 0]
-            smallest = min([smallest, *sizes])
-        else:
-            smallest = min(smallest, _min_type_slow(page))
+        smallest = min([smallest, *(_min_type_in(data, page) for data in _streams(page))])
     return smallest
+
+
+def _streams(page) -> list[bytes]:  # type: ignore[no-untyped-def]
+    """The page's content and that of every form it draws (the galleys' columns are forms)."""
+    contents = page.get_contents()
+    out = [contents.get_data() if contents is not None else b""]
+    seen: set[int] = set()
+    for resources in _walk_resources(page.get("/Resources"), seen):
+        for ref in (_resolve(resources.get("/XObject")) or {}).values():
+            obj = _resolve(ref)
+            if obj.get("/Subtype") == "/Form":
+                out.append(obj.get_data())
+    return out
+
+
+def _min_type_in(data: bytes, page) -> float:  # type: ignore[no-untyped-def]
+    """The smallest type set by one content stream (forms are moved, never scaled, by ``Do``)."""
+    matrices = [m for m in _CM.finditer(data) if b" Do" not in data[m.end():m.end() + 40]]  # not images
+    scales = {(abs(float(m[1])), abs(float(m[4]))) for m in matrices}
+    text_matrices = {tuple(abs(float(v)) for v in m.groups()) for m in _TM.finditer(data)}
+    if scales <= {(1.0, 1.0), (0.75, 0.75)} and text_matrices <= {(1.0, 0.0, 0.0, 1.0)} and \
+            all(float(m[2]) == 0 and float(m[3]) == 0 for m in matrices):
+        scale = 0.75 if (0.75, 0.75) in scales else 1.0
+        return min((float(m[1]) * scale for m in _TF.finditer(data) if float(m[1]) > 0), default=math.inf)
+    return _min_type_slow(page)
 
 
 def _min_type_slow(page) -> float:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -25,7 +25,8 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from . import __version__
 from .errors import InputError, Problem, RenderError
-from .measure import Frame, Line, frames, heights
+from .galley import Galley, read_galleys
+from .measure import heights
 
 WEASYPRINT_VERSION = weasyprint.__version__
 PINNED_WEASYPRINT = "70.0"
@@ -156,7 +157,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-HEIGHT_PREFIXES = ("mtop-", "mbody-", "msf-", "topin-")
+HEIGHT_PREFIXES = ("mtop-", "msf-", "topin-")
 """Elements whose heights the composer reads: measured top matter and bodies, standfirsts, placed tops."""
 _FILE_URL = re.compile(r"""file://[^"')\s]+""")
 
@@ -174,17 +175,20 @@ class Job:
     variant: str | None
     """PDF variant to write (``pdf/x-1a`` ...), or None for plain PDF."""
     pdf: bool
-    """Write the PDF (False for measuring sheets)."""
+    """Write the PDF."""
+    galleys: tuple[str, ...] = ()
+    """Slots whose galleys the document sets, one a page from its first (then only those pages are
+    written to the PDF)."""
 
 
 @dataclass(frozen=True)
 class PageResult:
-    """What the layout of one job gave: measured frames and heights, the PDF, WeasyPrint's warnings."""
+    """What the layout of one job gave: measured heights, the PDF, WeasyPrint's warnings, galleys."""
 
-    frames: dict[str, Frame]
     heights: dict[str, float]
     pdf: bytes | None
     warnings: tuple[str, ...]
+    galleys: dict[str, Galley] = field(default_factory=dict)
 
 
 def lay_out(job: Job) -> PageResult:
@@ -194,8 +198,15 @@ def lay_out(job: Job) -> PageResult:
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    galleys = {}
+    if job.galleys:
+        if len(document.pages) > len(job.galleys) + 1:
+            raise RenderError("a story is longer than a galley sheet holds (about 1,300 lines): "
+                              "split it into two articles")
+        galleys = read_galleys(document, list(job.galleys), job.leading)
+        document = document.copy(document.pages[:len(job.galleys)])
     pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None
-    return PageResult(frames(document, job.leading), found, pdf, tuple(messages))
+    return PageResult(found, pdf, tuple(messages), galleys)
 
 
 class PageRenderer:
@@ -254,7 +265,8 @@ class PageRenderer:
 
     def _key(self, job: Job) -> str:
         digest = hashlib.sha256(self.static_key.encode())
-        digest.update(json.dumps([job.html, job.base, job.allowed, job.leading, job.variant, job.pdf]).encode())
+        digest.update(json.dumps([job.html, job.base, job.allowed, job.leading, job.variant, job.pdf,
+                                  job.galleys]).encode())
         for url in sorted(set(_FILE_URL.findall(job.html))):
             path = Path(unquote(urlparse(url).path))
             if path.is_file():
@@ -270,17 +282,17 @@ class PageRenderer:
             pdf = (self.cache / f"{key}.pdf").read_bytes() if data["pdf"] else None
         except (OSError, ValueError, KeyError):
             return None
-        found = {k: Frame(f["slot_id"], tuple(f["column_lines"]), tuple(Line(**x) for x in f["lines"]))
-                 for k, f in data["frames"].items()}
-        return PageResult(found, data["heights"], pdf, tuple(data["warnings"]))
+        galleys = {k: Galley.from_json(g) for k, g in data.get("galleys", {}).items()}
+        return PageResult(data["heights"], pdf, tuple(data["warnings"]), galleys)
 
     def _store(self, key: str, result: PageResult) -> None:
         if self.cache is None:
             return
         if result.pdf is not None:
             write_atomic(self.cache / f"{key}.pdf", result.pdf)
-        data = {"frames": {k: asdict(f) for k, f in result.frames.items()}, "heights": result.heights,
-                "pdf": result.pdf is not None, "warnings": list(result.warnings)}
+        data = {"heights": result.heights,
+                "pdf": result.pdf is not None, "warnings": list(result.warnings),
+                "galleys": {k: g.to_json() for k, g in result.galleys.items()}}
         write_atomic(self.cache / f"{key}.json", json.dumps(data).encode())
 
 

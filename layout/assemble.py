@@ -1,0 +1,208 @@
+"""Stage 4b: draw each column's rows of a galley onto its page.
+
+WeasyPrint lays out the page itself (furniture, heads, photos, rules, empty body frames) and each
+story's galley (see ``galley.py``). This stage reads the galley's content stream, keeps, for each
+column, the text and rules of the column's rows (every other drawing is dropped, so no hidden text
+is left in the PDF) and places them on the page as a Form XObject moved to the column's place. The
+galley's fonts go with it, as the form's resources.
+
+The content streams WeasyPrint 70 writes have one operator a line, which is what is parsed here;
+anything else is refused (the version is pinned).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+)
+
+from .errors import RenderError
+from .galley import Galley
+
+STATE = {b"q", b"Q", b"cm", b"w", b"J", b"j", b"M", b"d", b"ri", b"i", b"gs", b"CS", b"cs", b"SC", b"SCN",
+         b"sc", b"scn", b"G", b"g", b"RG", b"rg", b"K", b"k", b"BT", b"ET", b"Tc", b"Tw", b"Tz", b"TL",
+         b"Tf", b"Tr", b"Ts", b"BMC", b"BDC", b"EMC", b"MP", b"DP"}
+PATH = {b"m", b"l", b"c", b"v", b"y", b"re", b"h"}
+PAINT = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"n"}
+CLIP = {b"W", b"W*"}
+SHOW = {b"TJ", b"Tj"}
+CLIP_MARGIN = 2.0
+"""Points the form's box reaches beyond the column's rows and width (descenders, rules' ends)."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows of one galley set in one column of a page."""
+
+    galley: str
+    """Slot id of the galley."""
+    first: int
+    end: int
+    """Rows [first, end) of the galley."""
+    x: float
+    y: float
+    """Left of the column and top of its first row, in points from the trim's top-left corner."""
+    width: float
+    """Width of the column, in points."""
+
+
+@dataclass(frozen=True)
+class ParsedGalley:
+    """A galley's content stream, a line an operator, each painting line with its grid row."""
+
+    height: float
+    """Height of the galley sheet, in points."""
+    lines: tuple[bytes, ...]
+    rows: tuple[int | None, ...]
+    """Row of each line, or None for state that every column keeps."""
+
+
+def parse(pdf: bytes, galley: Galley, leading: float) -> ParsedGalley:
+    """Read the galley's content stream and give each text and path its grid row."""
+    page = PdfReader(io.BytesIO(pdf)).pages[galley.page]
+    height = float(page.mediabox.top)
+    lines = [line for line in page.get_contents().get_data().split(b"\n") if line.strip()]
+    rows: list[int | None] = []
+    stack: list[tuple[float, ...]] = []
+    ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    text_row: int | None = None
+    path: list[int] = []  # indexes of the current path's lines
+    points: list[float] = []
+
+    def row_of(y_user: float) -> int:
+        return int((height - y_user - galley.top) // leading)
+
+    for index, line in enumerate(lines):
+        parts = line.rsplit(None, 1)
+        operator = parts[-1]
+        operands = parts[0].split() if len(parts) > 1 and operator not in SHOW else []
+        rows.append(None)
+        if operator == b"q":
+            stack.append(ctm)
+        elif operator == b"Q":
+            ctm = stack.pop() if stack else ctm
+        elif operator == b"cm":
+            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+        elif operator == b"Tm":
+            e, f = float(operands[4]), float(operands[5])
+            text_row = row_of(ctm[1] * e + ctm[3] * f + ctm[5])
+            rows[-1] = text_row
+        elif operator in SHOW:
+            rows[-1] = text_row
+        elif operator in PATH:
+            path.append(index)
+            numbers = [float(v) for v in operands]
+            if operator == b"re":
+                x, y, w, h = numbers
+                points += [_apply(ctm, x, y)[1], _apply(ctm, x + w, y + h)[1]]
+            else:
+                points += [_apply(ctm, numbers[i], numbers[i + 1])[1] for i in range(0, len(numbers) - 1, 2)]
+        elif operator in CLIP:
+            path.append(index)
+        elif operator in PAINT:
+            path.append(index)
+            row = row_of((min(points) + max(points)) / 2) if points else None
+            for i in path:
+                rows[i] = row
+            path, points = [], []
+        elif operator not in STATE:
+            raise RenderError(f"the galley of {galley.slot_id} has a drawing layout cannot place "
+                              f"({operator.decode(errors='replace')!r}): set the body without it")
+    return ParsedGalley(height, tuple(lines), tuple(rows))
+
+
+def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
+            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+
+
+def _apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:
+    """The galley's content with only rows [first, end) painted (all graphics state kept)."""
+    return b"\n".join(line for line, row in zip(parsed.lines, parsed.rows)
+                      if row is None or first <= row < end) + b"\n"
+
+
+def assemble(page_pdf: bytes, pieces: list[Piece], galley_pdfs: dict[str, bytes],
+             parsed: dict[str, ParsedGalley], galleys: dict[str, Galley], leading: float) -> bytes:
+    """Return ``page_pdf`` with each piece's rows drawn in its column."""
+    if not pieces:
+        return page_pdf
+    reader = PdfReader(io.BytesIO(page_pdf))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header
+    page = writer.pages[0]
+    trim = page.trimbox if "/TrimBox" in page else page.mediabox
+    left, top = float(trim.left), float(trim.top)
+    resources: dict[str, object] = {}
+    xobjects = page["/Resources"].get_object().setdefault(NameObject("/XObject"), DictionaryObject())
+    xobjects = xobjects.get_object()
+    calls = [b"q"]
+    for number, piece in enumerate(pieces):
+        galley, source = galleys[piece.galley], parsed[piece.galley]
+        if piece.galley not in resources:
+            galley_page = PdfReader(io.BytesIO(galley_pdfs[piece.galley])).pages[galley.page]
+            resources[piece.galley] = writer._add_object(_resources(galley_page, source, writer))
+        row_top = galley.top + piece.first * leading
+        tx = left + piece.x - galley.left
+        ty = top - piece.y + row_top - source.height
+        form = DecodedStreamObject()
+        form.set_data(column_content(source, piece.first, piece.end))
+        form.update({
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): _numbers([galley.left - CLIP_MARGIN,
+                                           source.height - galley.top - piece.end * leading - CLIP_MARGIN,
+                                           galley.left + piece.width + CLIP_MARGIN,
+                                           source.height - row_top + CLIP_MARGIN]),
+            NameObject("/Matrix"): _numbers([1, 0, 0, 1, tx, ty]),
+            NameObject("/Resources"): resources[piece.galley],
+        })
+        name = f"/NWcol{number}"
+        xobjects[NameObject(name)] = writer._add_object(form.flate_encode())
+        calls.append(f"{name} Do".encode())
+    calls.append(b"Q")
+    original = page.get_contents().get_data()
+    content = DecodedStreamObject()
+    content.set_data(b"q\n" + original + b"\nQ\n" + b"\n".join(calls) + b"\n")
+    page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _resources(page, parsed: ParsedGalley, writer: PdfWriter) -> DictionaryObject:  # type: ignore[no-untyped-def]
+    """The galley page's resources, cloned into ``writer``, without the colour spaces it never uses
+    (WeasyPrint declares two Lab spaces on every page, which a PDF/X preflight would report)."""
+    source = page["/Resources"].get_object()
+    out = DictionaryObject()
+    for key, value in source.items():
+        if key == "/ColorSpace":
+            spaces = value.get_object()
+            used = DictionaryObject({NameObject(name): spaces.raw_get(name).clone(writer) for name in spaces
+                                     if any(line.endswith((f"{name} cs".encode(), f"{name} CS".encode()))
+                                            for line in parsed.lines)})
+            if used:
+                out[NameObject(key)] = used
+        else:
+            out[NameObject(key)] = value.clone(writer)
+    return out
+
+
+def _numbers(values: list[float]) -> ArrayObject:
+    return ArrayObject(NumberObject(v) if float(v).is_integer() else FloatObject(round(v, 4)) for v in values)
+

@@ -1,0 +1,242 @@
+"""Stage 3c: set each story's body once, as a galley, and cut the galley's rows into columns.
+
+A galley is the body of one story set in a single column at its column width, on one tall sheet.
+WeasyPrint breaks its lines once; the composer then fills the slot's columns with whole rows of
+the galley (a row is one line of the baseline grid) and the assembler draws each column's rows at
+its place on the page. A story is never set twice, whatever its depth, its columns or its jump.
+
+The rules for where a column may end are the stylesheet's own, read from the box tree (``orphans``,
+``widows``, ``break-inside: avoid``, ``break-after: avoid``), as a CSS multi-column layout with
+``column-fill: auto`` applies them. This reads WeasyPrint's private box tree, which is why its
+version is pinned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .measure import PT_PER_PX, Frame, Line
+
+GALLEY_PREFIX = "gal-"
+FRAME_PREFIX = "galframe-"
+ROW_EPSILON = 0.05
+"""Fractions of a row below this are layout rounding, not a row."""
+
+
+@dataclass(frozen=True)
+class GalleyLine:
+    """One line of a galley."""
+
+    block_id: str
+    text: str
+    row: int
+    """The grid row (0-based from the galley's top) the line's box starts on."""
+    baseline: float
+    """Baseline in points from the galley's top."""
+    fill: float
+    """How much of the column's width the line's text takes (0-1)."""
+
+
+@dataclass(frozen=True)
+class Galley:
+    """A story's body set in one column: its rows, its lines and where a column may end."""
+
+    slot_id: str
+    rows: int
+    lines: tuple[GalleyLine, ...]
+    breaks: tuple[int, ...]
+    """Rows a column may start at (besides row 0): the allowed column breaks, in order."""
+    left: float = 0.0
+    """Where the column's text starts, in points from the galley sheet's left edge (the frame's padding)."""
+    top: float = 0.0
+    """Where row 0 starts, in points from the galley sheet's top."""
+    page: int = 0
+    """The galley's page in its sheet's PDF."""
+    width: float = 0.0
+    """The column's width, in points."""
+    rules: bool = False
+    """Whether the stylesheet rules the gaps between this story's columns (``column-rule``)."""
+
+    def to_json(self) -> dict:
+        """A plain dict (for the layout cache)."""
+        return {"slot_id": self.slot_id, "rows": self.rows, "breaks": list(self.breaks), "left": self.left,
+                "top": self.top, "page": self.page, "width": self.width,
+                "rules": self.rules, "lines": [[x.block_id, x.text, x.row, x.baseline, x.fill] for x in self.lines]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Galley:
+        """The inverse of ``to_json``."""
+        return cls(data["slot_id"], data["rows"], tuple(GalleyLine(*x) for x in data["lines"]),
+                   tuple(data["breaks"]), data["left"], data["top"], data["page"],
+                   data["width"], data["rules"])
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A run of a galley's rows cut into a frame's columns."""
+
+    ranges: tuple[tuple[int, int], ...]
+    """Rows [first, end) of the galley set in each column, left to right (empty columns left out)."""
+    next_row: int
+    """The first row that did not fit (the galley's ``rows`` if everything fitted)."""
+
+
+def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
+    """Fill ``columns`` columns ``depth`` rows deep with the galley's rows from ``start`` on.
+
+    Each column ends at the last allowed break that fits, as ``column-fill: auto`` does; where no
+    break is allowed within the column (a pull quote deeper than the frame), the rows are cut.
+    """
+    ranges = []
+    row = start
+    for _ in range(columns):
+        if row >= galley.rows or depth <= 0:
+            break
+        end = row + depth
+        if end >= galley.rows:
+            ranges.append((row, galley.rows))
+            row = galley.rows
+            break
+        allowed = [b for b in galley.breaks if row < b <= end]
+        stop = allowed[-1] if allowed else end
+        ranges.append((row, stop))
+        row = stop
+    return Columns(tuple(ranges), row)
+
+
+def natural_depth(galley: Galley, start: int, columns: int) -> int:
+    """The fewest rows a frame of ``columns`` columns needs to hold the galley from ``start`` (balanced)."""
+    rows = galley.rows - start
+    if rows <= 0:
+        return 1
+    depth = max(1, math.ceil(rows / columns))
+    while fill(galley, start, columns, depth).next_row < galley.rows:
+        depth += 1
+    return depth
+
+
+def frame_of(galley: Galley, slot_id: str, cut: Columns, depth: int, columns: int, top: float,
+             leading: float) -> Frame:
+    """What the columns hold, as the fit report reads it: lines per column, then the overset rows
+    as further columns of ``depth`` rows (as an overflowing ``column-fill: auto`` frame makes them)."""
+    used = [float(end - first) for first, end in cut.ranges]
+    placed: list[Line] = []
+    for column, (first, end) in enumerate(cut.ranges):
+        placed += [Line(x.block_id, x.text, column, round(top + x.baseline - first * leading - galley.top, 3),
+                        x.fill) for x in galley.lines if first <= x.row < end]
+    rest = galley.rows - cut.next_row
+    if rest > 0:
+        used += [0.0] * (columns - len(used))
+        per = max(depth, 1)
+        for extra in range(math.ceil(rest / per)):
+            first = cut.next_row + extra * per
+            used.append(float(min(per, galley.rows - first)))
+            placed += [Line(x.block_id, x.text, columns + extra, 0.0, x.fill)
+                       for x in galley.lines if first <= x.row < first + per]
+    return Frame(slot_id, tuple(used), tuple(placed))
+
+
+# ---- Reading a galley from WeasyPrint's box tree (runs in a page worker) ---------------------------
+
+
+def _find(box: Any, element_id: str) -> Any:
+    element = getattr(box, "element", None)
+    if element is not None and element.get("id") == element_id and box.element_tag != "html":
+        return box
+    for child in getattr(box, "children", ()):
+        found = _find(child, element_id)
+        if found is not None:
+            return found
+    return None
+
+
+def read_galleys(document: Any, slot_ids: list[str], leading: float) -> dict[str, Galley]:
+    """Read the galley of each of ``slot_ids`` from the laid-out ``document``: one a page, in order."""
+    found = {}
+    for index, slot_id in enumerate(slot_ids):
+        box = _find(document.pages[index]._page_box, GALLEY_PREFIX + slot_id)
+        if box is None:
+            raise ValueError(f"galley {slot_id} is not on page {index + 1} of its sheet")
+        frame = _find(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
+        rules = frame is not None and frame.style["column_rule_style"] not in ("none", "hidden") \
+            and frame.style["column_rule_width"] > 0
+        found[slot_id] = replace(_read(box, slot_id, leading / PT_PER_PX), page=index,
+                                 width=round(box.width * PT_PER_PX, 3), rules=rules)
+    return found
+
+
+def _read(frame: Any, slot_id: str, row_px: float) -> Galley:
+    top = frame.content_box_y()
+    height = sum(child.margin_height() for child in frame.children) if frame.children else 0.0
+    rows = _rows(height / row_px)
+    lines: list[GalleyLine] = []
+    breaks: set[int] = set()
+    forbidden: set[int] = set()
+    _blocks(frame, top, row_px, "", lines, breaks, forbidden, keep=False)
+    allowed = tuple(sorted(b for b in breaks - forbidden if 0 < b < rows))
+    return Galley(slot_id, rows, tuple(lines), allowed, round(frame.content_box_x() * PT_PER_PX, 3),
+                  round(top * PT_PER_PX, 3))
+
+
+def _rows(value: float) -> int:
+    whole = int(value)
+    return whole + (1 if value - whole > ROW_EPSILON else 0)
+
+
+def _row_at(y: float, top: float, row_px: float) -> int:
+    return int((y - top) / row_px + ROW_EPSILON)
+
+
+def _blocks(container: Any, top: float, row_px: float, block_id: str, lines: list[GalleyLine],
+            breaks: set[int], forbidden: set[int], keep: bool) -> None:
+    """Collect the lines of ``container``'s block children and the rows a column may start at."""
+    children = [c for c in container.children if hasattr(c, "children")]
+    avoid_after = False
+    for child in children:
+        element = getattr(child, "element", None)
+        own = element.get("id") if element is not None and child.element_tag != "html" else None
+        child_id = own or block_id
+        start = _row_at(child.position_y, top, row_px)
+        style = child.style
+        if not keep:
+            (forbidden if avoid_after or style["break_before"] == "avoid" else breaks).add(start)
+        if avoid_after:
+            forbidden.add(start)
+        keep_inside = keep or style["break_inside"] in ("avoid", "avoid-column")
+        line_boxes = [c for c in child.children if type(c).__name__ == "LineBox"]
+        if line_boxes:
+            rows = []
+            for line in line_boxes:
+                row = _row_at(line.position_y, top, row_px)
+                rows.append(row)
+                lines.append(_line(line, child_id, row, top))
+            if keep_inside:
+                forbidden.update(rows[1:])
+            else:
+                orphans, widows = style["orphans"], style["widows"]
+                breaks.update(row for index, row in enumerate(rows) if orphans <= index <= len(rows) - widows)
+        else:
+            _blocks(child, top, row_px, child_id, lines, breaks, forbidden, keep_inside)
+            if keep_inside:
+                first = start + 1
+                last = _row_at(child.position_y + child.margin_height(), top, row_px)
+                forbidden.update(range(first, last))
+        avoid_after = style["break_after"] == "avoid"
+
+
+def _line(box: Any, block_id: str, row: int, top: float) -> GalleyLine:
+    text = "".join(t.text for t in _text_boxes(box))
+    inline = [c for c in box.children if hasattr(c, "margin_width")]
+    right = max((c.position_x + c.margin_width() for c in inline), default=box.position_x)
+    fill = (right - box.position_x) / box.width if box.width else 1.0
+    baseline = (box.position_y + box.baseline - top) * PT_PER_PX
+    return GalleyLine(block_id, text, row, round(baseline, 3), round(min(fill, 1.0), 4))
+
+
+def _text_boxes(box: Any) -> Iterator[Any]:
+    for child in box.descendants():
+        if type(child).__name__ == "TextBox":
+            yield child
