@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -133,11 +134,27 @@ def split_front_matter(text: str, shown: str) -> tuple[str, str, int]:
         "add a '---' line after the last front-matter key"),))
 
 
+@functools.cache
+def _markdown(body: bool) -> markdown.Markdown:
+    """One Markdown converter a process (making one costs more than converting a headline)."""
+    md = markdown.Markdown(extensions=["smarty"], extension_configs={"smarty": {"substitutions": SMARTY}})
+    if body:
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+    return md
+
+
+def _convert(text: str, body: bool = False) -> str:
+    md = _markdown(body)
+    try:
+        return md.convert(text)
+    finally:
+        md.reset()
+
+
 def smarten(text: str) -> str:
     """Return ``text`` with typographic quotes, dashes and ellipses."""
-    html = markdown.markdown(text, extensions=["smarty"],
-                             extension_configs={"smarty": {"substitutions": SMARTY}})
-    return _plain(ET.fromstring(f"<div>{html}</div>")).strip()
+    return _plain(ET.fromstring(f"<div>{_convert(text)}</div>")).strip()
 
 
 def _smart(text: str | None) -> str | None:
@@ -205,10 +222,7 @@ def _image_header(path: Path) -> tuple[int, int, str]:
 def _body(check: Checker, body: str, first_line: int) -> tuple[Block, ...]:
     if re.search(r"!\[[^\]]*\]\(", body):
         check.add("body", "has an inline image", "put photos in the front matter under 'images:'")
-    md = markdown.Markdown(extensions=["smarty"], extension_configs={"smarty": {"substitutions": SMARTY}})
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    root = ET.fromstring(f"<div>{md.convert(body)}</div>")
+    root = ET.fromstring(f"<div>{_convert(body, body=True)}</div>")
     blocks = []
     for element in root:
         if element.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):

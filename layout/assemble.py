@@ -137,15 +137,11 @@ def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:
                       if row is None or first <= row < end) + b"\n"
 
 
-def assemble(page_pdf: bytes, pieces: list[Piece], galley_pdfs: dict[str, bytes],
-             parsed: dict[str, ParsedGalley], galleys: dict[str, Galley], leading: float) -> bytes:
-    """Return ``page_pdf`` with each piece's rows drawn in its column."""
+def draw(writer: PdfWriter, page, pieces: list[Piece], galley_pdfs: dict[str, bytes],  # type: ignore[no-untyped-def]
+         parsed: dict[str, ParsedGalley], galleys: dict[str, Galley], leading: float) -> None:
+    """Draw each piece's rows in its column on ``page`` (a page of ``writer``)."""
     if not pieces:
-        return page_pdf
-    reader = PdfReader(io.BytesIO(page_pdf))
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header
-    page = writer.pages[0]
+        return
     trim = page.trimbox if "/TrimBox" in page else page.mediabox
     left, top = float(trim.left), float(trim.top)
     resources: dict[str, object] = {}
@@ -180,9 +176,6 @@ def assemble(page_pdf: bytes, pieces: list[Piece], galley_pdfs: dict[str, bytes]
     content = DecodedStreamObject()
     content.set_data(b"q\n" + original + b"\nQ\n" + b"\n".join(calls) + b"\n")
     page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def _resources(page, parsed: ParsedGalley, writer: PdfWriter) -> DictionaryObject:  # type: ignore[no-untyped-def]

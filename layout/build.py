@@ -28,9 +28,9 @@ from .fit import fit_json, fit_table
 from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
 from .markup import PageView, issue_html, issue_meta
-from .plates import PlateInfo, finish, join, weasyprint_variant
+from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
-from .proofs import mark_pages, write_flat_plan, write_proofs
+from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
 from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
@@ -172,8 +172,9 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
              f"on {session.renderer.workers} cores")
     try:
         composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
-    finally:
+    except BaseException:
         session.renderer.close()
+        raise
     fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
     if fonts:
         raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(
@@ -254,13 +255,42 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
 def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: bool, plates: bool) -> BuildResult:
     started = time.monotonic()
     session, composition = fit_issue(project, issue_id, progress, strict)
+    try:
+        return _write_issue(project, issue_id, progress, plates, started, session, composition)
+    finally:
+        session.renderer.close()
+
+
+def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[PlateJob]:
+    """What each plate is made from, named by the hash of its own inputs (so an unchanged page's
+    plate is never made twice, and its bytes do not change when another page does)."""
+    issue, settings = session.issue, session.settings
+    jobs = []
+    for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
+        galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
+        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
+        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number)))
+    return jobs
+
+
+def _plate_and_proof(job: PlateJob) -> bytes:
+    """A plate and its proof PNG, in one blob: 8 bytes of plate length, the plate, the PNG."""
+    plate = make_plate(job)
+    return len(plate).to_bytes(8, "big") + plate + page_png(plate)
+
+
+def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bool, started: float,
+                 session: Session, composition: Composition) -> BuildResult:
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
     _keep_previous(out)
     progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
              f"{session.renderer.hits} from the cache)")
     inputs = session.inputs_hash()
-    pages = [finish(pdf, PlateInfo(issue, settings, inputs, n)) for n, pdf in enumerate(composition.page_pdfs, 1)]
+    jobs = plate_jobs(session, composition, inputs)
+    blobs = session.renderer.cached("plate", [job.info.inputs for job in jobs], _plate_and_proof, jobs)
+    pages = [blob[8:8 + int.from_bytes(blob[:8], "big")] for blob in blobs]
+    pngs = [blob[8 + int.from_bytes(blob[:8], "big"):] for blob in blobs]
     whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
     pdf = out / f"{issue_id}.pdf"
     write_atomic(pdf, whole)
@@ -268,15 +298,16 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     write_atomic(report, fit_json(composition))
     proof = out / f"{issue_id}-proof.pdf"
     marked = proof_pages(composition, settings)
-    proof_pdfs = composition.page_pdfs
+    proof_pdfs: tuple[bytes, ...] = tuple(pages)
+    proof_pngs: list[bytes | None] = list(pngs)
     if any(page.marks for page in marked):
-        proof_pdfs = mark_pages(composition.page_pdfs, [page.marks for page in marked])
+        proof_pdfs = mark_pages(proof_pdfs, [page.marks for page in marked])
+        proof_pngs = [None if page.marks else png for page, png in zip(marked, pngs)]
         write_atomic(proof, join_pages(proof_pdfs))
     elif proof.exists():
         proof.unlink()
-    session.renderer.close()
     write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-    write_proofs(proof_pdfs, out / "proofs")
+    write_proofs(proof_pdfs, out / "proofs", proof_pngs)
     write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
                     out / "proofs" / "flatplan.png")
     progress("[4/5] fit report\n" + fit_table(composition))
@@ -285,7 +316,8 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     if plates:
         progress("[5/5] preflight")
         findings, plate_dir = write_plates(out, issue_id, pages, whole, settings,
-                                           json.loads(fit_json(composition)), composition.page_pdfs)
+                                           json.loads(fit_json(composition)), [job.info.inputs for job in jobs],
+                                           session.renderer)
         progress(report_table(findings))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
@@ -337,7 +369,8 @@ def _keep_previous(out: Path) -> None:
 
 
 def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, settings: PaperSettings,
-                 fit: dict, contents: tuple[bytes, ...] = ()) -> tuple[list[Finding], Path]:
+                 fit: dict, keys: list[str] | None = None,
+                 renderer: PageRenderer | None = None) -> tuple[list[Finding], Path]:
     """Preflight the plates in a staging folder, then publish them to plates/ or plates-draft/."""
     staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
     staging.chmod(0o755)
@@ -347,8 +380,7 @@ def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, se
             paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
             paths[-1].write_bytes(data)
         (staging / f"{issue_id}.pdf").write_bytes(whole)
-        keys = [hashlib.sha256(c).hexdigest() for c in contents] if contents else None
-        findings = check_issue(paths, settings, fit, out / ".cache", keys)
+        findings = check_issue(paths, settings, fit, out / ".cache", keys, renderer.map if renderer else None)
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .articles import Article, Photo
-from .assemble import ParsedGalley, Piece, assemble, parse
+from .assemble import Piece
 from .cut import START, Cut, cut_point, slice_blocks
 from .galley import Columns, Galley, fill, frame_of, natural_depth
 from .grid import GAP_LINES, Placement, Request, holes, place
@@ -91,9 +91,13 @@ class Composition:
     page_fits: tuple[PageFit, ...]
     rounds: int
     page_pdfs: tuple[bytes, ...]
-    """Each page as a PDF, as WeasyPrint wrote it in the last round."""
+    """Each page as WeasyPrint laid it out: furniture, top matter, rules and empty body frames."""
     warnings: tuple[str, ...] = ()
     """What WeasyPrint said while laying the pages out."""
+    pieces: tuple[tuple[Piece, ...], ...] = ()
+    """For each page, the galley rows to draw into its columns."""
+    galleys: dict[str, tuple[Galley, bytes]] = field(default_factory=dict)
+    """Every galley drawn, with the PDF of its galley sheet."""
 
     @property
     def overset(self) -> tuple[SlotFit, ...]:
@@ -165,8 +169,9 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
     fits = _report(slots, views, measured, paper)
     page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
                                                     paper.grid_lines, v.top_lines))) for v in views)
-    pdfs = _assemble(slots, views, results, galley_pdfs, paper)
-    return Composition(tuple(views), fits, page_fits, rounds, pdfs, tuple(sorted(warnings)))
+    pieces, galleys = _pieces(slots, views, galley_pdfs, paper)
+    return Composition(tuple(views), fits, page_fits, rounds, tuple(r.pdf or b"" for r in results),
+                       tuple(sorted(warnings)), pieces, galleys)
 
 
 def _galley_view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, blocks: tuple = (),
@@ -379,27 +384,24 @@ def _column_rules(page_slots: list[_Slot], items: list[SlotView], paper: PaperSe
     return tuple(rules)
 
 
-def _assemble(slots: list[_Slot], views: list[PageView], results: list[PageResult],
-              galley_pdfs: dict[str, bytes], paper: PaperSettings) -> tuple[bytes, ...]:
-    """Draw every slot's rows into its columns on the page WeasyPrint laid out."""
-    parsed: dict[str, ParsedGalley] = {}
-    galleys: dict[str, Galley] = {}
-    pdfs = []
-    for view, result in zip(views, results):
+def _pieces(slots: list[_Slot], views: list[PageView], galley_pdfs: dict[str, bytes],
+            paper: PaperSettings) -> tuple[tuple[tuple[Piece, ...], ...], dict[str, tuple[Galley, bytes]]]:
+    """The rows of each page's galleys, column by column; and every galley drawn, with its sheet's PDF."""
+    pages = []
+    used: dict[str, tuple[Galley, bytes]] = {}
+    for view in views:
         pieces = []
         for slot in (s for s in slots if s.page == view.number):
             galley = slot.galley
             if galley is None or not slot.columns.ranges:
                 continue
             item = next(i for i in view.slots if i.slot_id == slot.spec.slot_id)
-            if galley.slot_id not in parsed:
-                parsed[galley.slot_id] = parse(galley_pdfs[galley.slot_id], galley, paper.leading)
-                galleys[galley.slot_id] = galley
+            used[galley.slot_id] = (galley, galley_pdfs[galley.slot_id])
             for column, (first, end) in enumerate(slot.columns.ranges):
                 pieces.append(Piece(galley.slot_id, first, end, _column_left(slot, item, column, paper),
                                     item.y + item.head_height, galley.width))
-        pdfs.append(assemble(result.pdf or b"", pieces, galley_pdfs, parsed, galleys, paper.leading))
-    return tuple(pdfs)
+        pages.append(tuple(pieces))
+    return tuple(pages), used
 
 
 def _placements(view: PageView, paper: PaperSettings) -> list[Placement]:

@@ -32,6 +32,8 @@ from pypdf.generic import (
 )
 
 from . import __version__
+from .assemble import Piece, draw, parse
+from .galley import Galley
 from .manifest import Issue
 from .markup import long_date
 from .render import WEASYPRINT_VERSION
@@ -81,6 +83,11 @@ def finish(pdf: bytes, info: PlateInfo) -> bytes:
     reader = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header
+    return _finished(writer, info)
+
+
+def _finished(writer: PdfWriter, info: PlateInfo) -> bytes:
+    """Finish the document in ``writer`` as a plate (or the whole issue) and return its bytes."""
     for page in writer.pages:
         _prune_colour_spaces(page)
         if info.paper.crop_marks and info.page is not None:
@@ -110,14 +117,52 @@ def finish(pdf: bytes, info: PlateInfo) -> bytes:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class PlateJob:
+    """Everything one plate is made from: WeasyPrint's page, the galley rows drawn into its columns,
+    and what identifies it (``info.inputs`` is the hash of all of this: see ``key``)."""
+
+    page: bytes
+    pieces: tuple[Piece, ...]
+    galleys: tuple[tuple[Galley, bytes], ...]
+    """Each galley drawn on the page, with its galley sheet's PDF."""
+    info: PlateInfo
+
+    @staticmethod
+    def key(page: bytes, pieces: tuple[Piece, ...], galleys: tuple[tuple[Galley, bytes], ...],
+            info: PlateInfo) -> str:
+        """SHA-256 of everything the plate is made from (its ``inputs``)."""
+        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} plate".encode())
+        digest.update(hashlib.sha256(page).digest())
+        digest.update(repr(pieces).encode())
+        for galley, pdf in galleys:
+            digest.update(repr(galley).encode() + hashlib.sha256(pdf).digest())
+        settings = sorted((k, v) for k, v in vars(info.paper).items() if not isinstance(v, os.PathLike))
+        digest.update(repr((info.title, info.page, info.issue.number, info.issue.date, info.when, settings)).encode())
+        return digest.hexdigest()
+
+
+def make_plate(job: PlateJob) -> bytes:
+    """Draw the galleys' rows into the page and finish it as a plate (runs in a page worker)."""
+    reader = PdfReader(io.BytesIO(job.page))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header
+    sheets = {galley.slot_id: pdf for galley, pdf in job.galleys}
+    galleys = {galley.slot_id: galley for galley, _ in job.galleys}
+    leading = job.info.paper.leading
+    parsed = {key: parse(sheets[key], galley, leading) for key, galley in galleys.items()}
+    draw(writer, writer.pages[0], list(job.pieces), sheets, parsed, galleys, leading)
+    return _finished(writer, job.info)
+
+
 def join(pdfs: tuple[bytes, ...], info: PlateInfo) -> bytes:
     """Return the whole issue: every page in order, finished like a plate."""
     writer = PdfWriter()
     for data in pdfs:
         writer.append(PdfReader(io.BytesIO(data)))
-    out = io.BytesIO()
-    writer.write(out)
-    return finish(out.getvalue(), info)
+    if pdfs:
+        writer.pdf_header = PdfReader(io.BytesIO(pdfs[0])).pdf_header
+    return _finished(writer, info)
 
 
 SLUG = 12 * 72 / 25.4

@@ -19,11 +19,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
-from PIL import Image
+from PIL import Image, ImageMath
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
@@ -228,23 +229,56 @@ def ink_coverage(path: Path) -> float | None:
     """Largest total ink (C+M+Y+K, percent) anywhere inside the trim; None without Ghostscript.
 
     Crop and registration marks outside the trim are printed in every ink by design: not counted."""
+    found = ink_coverages([path])
+    return found[0] if found else None
+
+
+def ink_coverages(paths: list[Path]) -> list[float | None] | None:
+    """``ink_coverage`` of each PDF, with one Ghostscript run for them all (its start-up costs more
+    than rendering a page this coarsely); None without Ghostscript. A PDF Ghostscript cannot read
+    fails the run, so then each is rendered alone, and an unreadable one gets None."""
     gs = shutil.which("gs")
     if gs is None:
         return None
+    if not paths:
+        return []
+    counts = []
+    for path in paths:
+        try:
+            counts.append(len(PdfReader(path).pages))
+        except Exception:  # noqa: BLE001 (any damage: Ghostscript will say; counted as one page)
+            counts.append(1)
     with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "ink-%03d.tif"
-        subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox", "-sDEVICE=tiff32nc",
-                        f"-r{INK_DPI}", f"-sOutputFile={target}", str(path)], check=True, capture_output=True)
-        worst = 0
-        for tif in sorted(Path(folder).glob("ink-*.tif")):
-            with Image.open(tif) as image:
-                data = image.convert("CMYK").tobytes()
-            worst = max(worst, max((sum(data[i:i + 4]) for i in range(0, len(data), 4)), default=0))
-        return worst / 255 * 100
+        target = Path(folder) / "ink-%05d.tif"
+        done = subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox", "-sDEVICE=tiff32nc",
+                               f"-r{INK_DPI}", f"-sOutputFile={target}", *map(str, paths)],
+                              capture_output=True, check=False)
+        tifs = sorted(Path(folder).glob("ink-*.tif"))
+        if done.returncode != 0 or len(tifs) != sum(counts):
+            if len(paths) == 1:
+                return [None]
+            return [(ink_coverages([path]) or [None])[0] for path in paths]
+        out: list[float | None] = []
+        for count in counts:
+            out.append(max((_darkest(tif) for tif in tifs[:count]), default=0.0))
+            tifs = tifs[count:]
+        return out
 
 
-def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
-    """Preflight one plate (or the whole issue) from the PDF."""
+def _darkest(tif: Path) -> float:
+    """Total ink, percent, of the darkest pixel of a CMYK rendering."""
+    with Image.open(tif) as image:
+        channels = image.convert("CMYK").split()
+    total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
+                                  c=channels[0], m=channels[1], y=channels[2], k=channels[3])
+    return total.getextrema()[1] / 255 * 100
+
+
+UNSET = -1.0
+
+
+def check_plate(path: Path, paper: PaperSettings, ink: float | None = UNSET) -> list[Finding]:
+    """Preflight one plate (or the whole issue) from the PDF; ``ink`` if its coverage is known."""
     name = path.name
     reader = PdfReader(path)
     findings: list[Finding] = []
@@ -295,7 +329,8 @@ def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
         low = [f"page {p}: an image at {ppi:.0f} ppi, below {paper.min_image_ppi} ppi" for p, ppi in images
                if ppi < paper.min_image_ppi]
         add("image resolution", low, f"{len(images)} image(s), all at least {paper.min_image_ppi} ppi")
-    ink = ink_coverage(path)
+    if ink == UNSET:
+        ink = ink_coverage(path)
     if ink is None:
         findings.append(Finding(name, "total ink", True, "not checked: Ghostscript is not installed"))
     else:
@@ -304,47 +339,75 @@ def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
     return findings
 
 
-def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None,
-                cache: Path | None = None, keys: list[str] | None = None) -> list[Finding]:
+def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
+                keys: list[str] | None = None, mapper: Callable | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding.
 
-    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (a hash of
-    the page as laid out, before its issue-wide metadata was added) or else by its own bytes, and the
-    paper settings.
+    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
+    of its own inputs) or else by its own bytes, and the paper settings. The plates are checked on
+    every core (``mapper``, or a pool of our own), while one Ghostscript run renders their inks.
     """
     findings = []
     if fit is not None:
         over = fit.get("overset", [])
         findings.append(Finding("fit.json", "overset", not over,
                                 f"overset: {', '.join(over)}" if over else "no copy overset"))
-    jobs = [(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
-    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-            results = list(pool.map(_cached_check_job, jobs))
-    else:
-        results = [_cached_check_job(job) for job in jobs]
-    for result in results:
-        findings.extend(result)
+    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    results: list[list[Finding] | None] = [_load(path) for path in stored]
+    todo = [index for index, result in enumerate(results) if result is None]
+    with concurrent.futures.ThreadPoolExecutor(1) as background:
+        inks = background.submit(ink_coverages, [plates[index] for index in todo])
+        jobs = [(plates[index], paper) for index in todo]
+        if mapper is not None:
+            checked = mapper(_check_job, jobs)
+        elif len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+                checked = list(pool.map(_check_job, jobs))
+        else:
+            checked = [_check_job(job) for job in jobs]
+        ink = inks.result()
+    for position, (index, plate_findings) in enumerate(zip(todo, checked)):
+        plate_findings += _ink_findings(plates[index].name, ink[position] if ink is not None else None, paper)
+        results[index] = plate_findings
+        if stored[index] is not None:
+            write_atomic(stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
+                                                    for f in plate_findings]).encode())
+    for plate, result in zip(plates, results):
+        findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
     return findings
 
 
-def _cached_check_job(job: tuple) -> list[Finding]:
-    """One plate's checks (a worker process runs this: the plates are checked on every core)."""
-    return _cached_check(*job)
+def _check_job(job: tuple) -> list[Finding]:
+    """One plate's checks but its ink (a worker process runs this: the plates are checked on every core)."""
+    path, paper = job
+    return [f for f in check_plate(path, paper, ink=None) if f.check != "total ink"]
 
 
-def _cached_check(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> list[Finding]:
+def _ink_findings(name: str, ink: float | None, paper: PaperSettings) -> list[Finding]:
+    if ink is None:
+        return [Finding(name, "total ink", True, "not checked: Ghostscript is not installed")]
+    if ink > paper.ink_limit + 0.5:
+        return [Finding(name, "total ink", False,
+                        f"{ink:.0f}% ink at the darkest point, over the {paper.ink_limit}% limit")]
+    return [Finding(name, "total ink", True, f"at most {ink:.0f}% (limit {paper.ink_limit}%)")]
+
+
+def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> Path | None:
     if cache is None:
-        return check_plate(plate, paper)
+        return None
     digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
     digest.update(repr(sorted(asdict(paper).items())).encode())
-    stored = cache / f"preflight-{digest.hexdigest()}.json"
-    if stored.exists():
-        return [Finding(plate.name, *row[1:]) for row in json.loads(stored.read_text())]
-    findings = check_plate(plate, paper)
-    write_atomic(stored, json.dumps([[f.plate, f.check, f.ok, f.message] for f in findings]).encode())
-    return findings
+    return cache / f"preflight-{digest.hexdigest()}.json"
+
+
+def _load(path: Path | None) -> list | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return None
 
 
 def report_json(findings: list[Finding]) -> bytes:

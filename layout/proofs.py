@@ -34,16 +34,21 @@ def _pngs(data: bytes, dpi: int = PROOF_DPI) -> list[bytes]:
         for index in range(len(document)):
             image = document[index].render(scale=dpi / 72).to_pil().convert("RGB")
             buffer = io.BytesIO()
-            image.save(buffer, "PNG", optimize=False)
+            image.save(buffer, "PNG", compress_level=1)
             out.append(buffer.getvalue())
         return out
     finally:
         document.close()
 
 
-def write_proofs(pages: tuple[bytes, ...], folder: Path) -> list[Path]:
-    """Write ``folder/p01.png`` ... from each page's PDF; a page whose PDF did not change is not
-    rendered again. Proofs of pages that are gone are removed."""
+def page_png(pdf: bytes, dpi: int = PROOF_DPI) -> bytes:
+    """The first page of ``pdf`` as a PNG."""
+    return _pngs(pdf, dpi)[0]
+
+
+def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: list[bytes | None] | None = None) -> list[Path]:
+    """Write ``folder/p01.png`` ... from each page's PDF (or its PNG in ``pngs``, already rendered);
+    a page whose PDF did not change is not written again. Proofs of pages that are gone are removed."""
     index_path = folder / ".pages.json"
     known = json.loads(index_path.read_text()) if index_path.exists() else {}
     paths, index = [], {}
@@ -51,7 +56,7 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path) -> list[Path]:
         path = folder / f"p{number:02d}.png"
         digest = hashlib.sha256(data).hexdigest()
         if known.get(path.name) != digest or not path.exists():
-            (png,) = _pngs(data)
+            png = pngs[number - 1] if pngs is not None and pngs[number - 1] is not None else page_png(data)
             write_atomic(path, png)
         paths.append(path)
         index[path.name] = digest

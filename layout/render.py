@@ -14,9 +14,10 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 import weasyprint
@@ -30,6 +31,8 @@ from .measure import heights
 
 WEASYPRINT_VERSION = weasyprint.__version__
 PINNED_WEASYPRINT = "70.0"
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ConfinedFetcher(URLFetcher):
@@ -253,15 +256,35 @@ class PageRenderer:
             self._pool = None
 
     def _map(self, jobs: list[Job]) -> list[PageResult]:
-        if len(jobs) <= 1 or self.workers <= 1:
-            return [lay_out(job) for job in jobs]
+        return self.map(lay_out, jobs)
+
+    def map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
+        """``function`` of each item, on every core (the worker processes are started once a run)."""
+        if len(items) <= 1 or self.workers <= 1:
+            return [function(item) for item in items]
         if self._pool is None:
             context = multiprocessing.get_context("fork")
             self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
         try:
-            return list(self._pool.map(lay_out, jobs))
+            return list(self._pool.map(function, items))
         except concurrent.futures.process.BrokenProcessPool as exc:
             raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
+
+    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]) -> list[bytes]:
+        """``function`` of each item (bytes), kept on disk as ``<kind>-<key>``: only new keys are computed."""
+        out: dict[str, bytes] = {}
+        todo = {}
+        for key, item in zip(keys, items):
+            path = self.cache / f"{kind}-{key}" if self.cache is not None else None
+            if path is not None and path.is_file():
+                out[key] = path.read_bytes()
+            elif key not in todo:
+                todo[key] = item
+        for key, data in zip(todo, self.map(function, list(todo.values()))):
+            out[key] = data
+            if self.cache is not None:
+                write_atomic(self.cache / f"{kind}-{key}", data)
+        return [out[key] for key in keys]
 
     def _key(self, job: Job) -> str:
         digest = hashlib.sha256(self.static_key.encode())
