@@ -91,7 +91,7 @@ def archive_pdf(session: Session, composition: Composition) -> bytes:
                                       created=when, modified=when, relationship="Source"))
     html = issue_html_for(session, composition)
     allowed = (issue.folder, session.project.fonts, session.project.stylesheets, session.images)
-    document = render(html, issue.folder, allowed, [])
+    document = render(html, issue.folder, allowed, [], session.images)
     return document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments)
 
 

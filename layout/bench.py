@@ -70,9 +70,15 @@ NAIVE = r"""
 import json, resource, sys, time
 from pathlib import Path
 import weasyprint
+from weasyprint.urls import URLFetcher
 html = Path(sys.argv[1]).read_text()
+class Fetcher(URLFetcher):  # the prepared photos, as the composer names them (layout-photo:<file>)
+    def fetch(self, url, headers=None):
+        if url.startswith("layout-photo:"):
+            url = (Path(sys.argv[4]) / url.split(":", 1)[1]).as_uri()
+        return super().fetch(url, headers)
 start = time.perf_counter()
-weasyprint.HTML(string=html, base_url=sys.argv[2]).write_pdf(sys.argv[3])
+weasyprint.HTML(string=html, base_url=sys.argv[2], url_fetcher=Fetcher()).write_pdf(sys.argv[3])
 print(json.dumps({"seconds": time.perf_counter() - start,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -156,7 +162,8 @@ def bench(pages: int, work: Path) -> dict:
     warm = _child(CHILD, str(root), issue_id, str(article))
     html = work / f"p{pages}.html"
     _child(DUMP + "\nprint('{}')", str(root), issue_id, str(html))  # the final HTML, for the naive run
-    naive = _child(NAIVE, str(html), str(root / "issues" / issue_id) + "/", str(work / f"naive{pages}.pdf"))
+    naive = _child(NAIVE, str(html), str(root / "issues" / issue_id) + "/", str(work / f"naive{pages}.pdf"),
+                   str(root / "build" / issue_id / "images"))
     pdf = root / "build" / issue_id / f"{issue_id}.pdf"
     return {
         "pages": pages, "cold_s": round(cold["seconds"], 2), "recompose_s": round(warm["seconds"], 2),

