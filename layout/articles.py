@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import markdown
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
+from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
@@ -81,21 +84,53 @@ class Article:
         return "\n\n".join(b.text for b in self.blocks)
 
 
-def load_articles(folder: Path, slugs: tuple[str, ...]) -> dict[str, Article]:
-    """Read every article in ``slugs`` from ``folder/articles``; report every problem at once."""
+def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = None) -> dict[str, Article]:
+    """Read every article in ``slugs`` from ``folder/articles``; report every problem at once.
+
+    With ``cache``, a body whose Markdown was converted before is read back from there."""
     problems: list[Problem] = []
     articles: dict[str, Article] = {}
+    bodies = _BodyCache(cache)
     for slug in slugs:
         try:
-            articles[slug] = load_article(folder, slug)
+            articles[slug] = load_article(folder, slug, bodies)
         except InputError as error:
             problems.extend(error.problems or (Problem(display_path(folder / "articles" / f"{slug}.md"),
                                                        "", error.message),))
     collect(problems, f"{len(problems)} problem(s) in the articles of {folder.name}")
+    bodies.save()
     return articles
 
 
-def load_article(folder: Path, slug: str) -> Article:
+class _BodyCache:
+    """Article bodies converted from Markdown, by the hash of their text (one JSON file an issue)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / "bodies.json" if folder is not None else None
+        self.known: dict[str, list] = {}
+        self.used: dict[str, list] = {}
+        if self.path is not None and self.path.exists():
+            try:
+                self.known = json.loads(self.path.read_text())
+            except ValueError:
+                self.known = {}
+        self.loaded = set(self.known)
+
+    def blocks(self, body: str) -> tuple[Block, ...]:
+        """The blocks of ``body``, converted now or before."""
+        key = hashlib.sha256(f"{markdown.__version__} {SMARTY} {body}".encode()).hexdigest()
+        if key not in self.known:
+            self.known[key] = [[b.tag, b.html, b.text] for b in _convert_body(body)]
+        self.used[key] = self.known[key]
+        return tuple(Block(*row) for row in self.known[key])
+
+    def save(self) -> None:
+        """Keep the bodies of this run (those of older runs are dropped)."""
+        if self.path is not None and self.used.keys() != self.loaded:
+            write_atomic(self.path, json.dumps(self.used).encode())
+
+
+def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> Article:
     """Read one article and check its front matter, body and photos."""
     path = folder / "articles" / f"{slug}.md"
     shown = display_path(path)
@@ -111,7 +146,7 @@ def load_article(folder: Path, slug: str) -> Article:
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
     photos = _photos(check, front.get("images"), folder)
-    blocks = _body(check, body, body_line)
+    blocks = _body(check, body, body_line, bodies or _BodyCache(None))
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
     return Article(slug, path, smarten(head), _smart(fields["kicker"]), _smart(fields["standfirst"]),
@@ -219,9 +254,18 @@ def _image_header(path: Path) -> tuple[int, int, str]:
         Image.MAX_IMAGE_PIXELS = limit
 
 
-def _body(check: Checker, body: str, first_line: int) -> tuple[Block, ...]:
+def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tuple[Block, ...]:
     if re.search(r"!\[[^\]]*\]\(", body):
         check.add("body", "has an inline image", "put photos in the front matter under 'images:'")
+    blocks = bodies.blocks(body)
+    if not any(b.tag == "p" and b.text for b in blocks):
+        check.add(f"line {first_line}", "the article has no body text",
+                  "write the story below the closing '---' of the front matter")
+    return tuple(blocks)
+
+
+def _convert_body(body: str) -> list[Block]:
+    """The body's blocks: paragraphs, crossheads (any heading), pull quotes, lists."""
     root = ET.fromstring(f"<div>{_convert(body, body=True)}</div>")
     blocks = []
     for element in root:
@@ -229,12 +273,8 @@ def _body(check: Checker, body: str, first_line: int) -> tuple[Block, ...]:
             element.tag = "h2"
         if element.tag == "hr":
             continue
-        inner = _inner_html(element)
-        blocks.append(Block(element.tag, inner, _plain(element).strip()))
-    if not any(b.tag == "p" and b.text for b in blocks):
-        check.add(f"line {first_line}", "the article has no body text",
-                  "write the story below the closing '---' of the front matter")
-    return tuple(blocks)
+        blocks.append(Block(element.tag, _inner_html(element), _plain(element).strip()))
+    return blocks
 
 
 def _inner_html(element: ET.Element) -> str:

@@ -66,9 +66,17 @@ class ParsedGalley:
     """Row of each line, or None for state that every column keeps."""
 
 
-def parse(pdf: bytes, galley: Galley, leading: float) -> ParsedGalley:
-    """Read the galley's content stream and give each text and path its grid row."""
-    page = PdfReader(io.BytesIO(pdf)).pages[galley.page]
+def galley_page(pdf: bytes, galley: Galley, readers: dict[int, PdfReader] | None = None):  # type: ignore[no-untyped-def]
+    """The galley's page of its sheet's PDF (``readers`` keeps each sheet read once)."""
+    readers = {} if readers is None else readers
+    if id(pdf) not in readers:
+        readers[id(pdf)] = PdfReader(io.BytesIO(pdf))
+    return readers[id(pdf)].pages[galley.page]
+
+
+def parse(page, galley: Galley, leading: float) -> ParsedGalley:  # type: ignore[no-untyped-def]
+    """Read the galley's content stream (``page``, see ``galley_page``) and give each text and path
+    its grid row."""
     height = float(page.mediabox.top)
     lines = [line for line in page.get_contents().get_data().split(b"\n") if line.strip()]
     rows: list[int | None] = []
@@ -137,9 +145,10 @@ def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:
                       if row is None or first <= row < end) + b"\n"
 
 
-def draw(writer: PdfWriter, page, pieces: list[Piece], galley_pdfs: dict[str, bytes],  # type: ignore[no-untyped-def]
+def draw(writer: PdfWriter, page, pieces: list[Piece], galley_pages: dict,  # type: ignore[no-untyped-def]
          parsed: dict[str, ParsedGalley], galleys: dict[str, Galley], leading: float) -> None:
-    """Draw each piece's rows in its column on ``page`` (a page of ``writer``)."""
+    """Draw each piece's rows in its column on ``page`` (a page of ``writer``); ``galley_pages`` holds
+    each galley's page (``galley_page``)."""
     if not pieces:
         return
     trim = page.trimbox if "/TrimBox" in page else page.mediabox
@@ -151,8 +160,7 @@ def draw(writer: PdfWriter, page, pieces: list[Piece], galley_pdfs: dict[str, by
     for number, piece in enumerate(pieces):
         galley, source = galleys[piece.galley], parsed[piece.galley]
         if piece.galley not in resources:
-            galley_page = PdfReader(io.BytesIO(galley_pdfs[piece.galley])).pages[galley.page]
-            resources[piece.galley] = writer._add_object(_resources(galley_page, source, writer))
+            resources[piece.galley] = writer._add_object(_resources(galley_pages[piece.galley], source, writer))
         row_top = galley.top + piece.first * leading
         tx = left + piece.x - galley.left
         ty = top - piece.y + row_top - source.height

@@ -93,7 +93,7 @@ def load(project: Project, issue_id: str) -> tuple[PaperSettings, Issue, dict]:
     settings = load_settings(project.issues / "paper.yaml")
     folder = find_issue(project.issues, issue_id)
     issue = load_issue(folder, settings)
-    articles = load_articles(folder, issue.slugs)
+    articles = load_articles(folder, issue.slugs, project.build(issue_id) / ".cache")
     return settings, issue, articles
 
 
@@ -117,13 +117,13 @@ class Session:
     def lay_out(self, sheets: list[Sheet], pdf: bool) -> list[PageResult]:
         """Lay out documents of pages (see ``compose.Layouter``); PDFs are written as PDF/X."""
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
-        sheet_urls = [(self.project.stylesheets / "newspaper.css").as_uri()]
+        css = (str(self.project.stylesheets / "newspaper.css"),)
         allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets,
                                          self.images))
         variant = weasyprint_variant(self.settings)
-        jobs = [Job(issue_html(views, self.issue, self.settings, meta, sheet_urls, mode, height),
+        jobs = [Job(issue_html(views, self.issue, self.settings, meta, [], mode, height),
                     str(self.issue.folder), allowed, self.settings.leading,
-                    None if mode == "galley" else variant, pdf, str(self.images),
+                    None if mode == "galley" else variant, pdf, str(self.images), css,
                     tuple(item.slot_id for view in views for item in view.slots if item.blocks)
                     if mode == "galley" else ())
                 for views, mode, height in sheets]

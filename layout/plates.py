@@ -33,7 +33,7 @@ from pypdf.generic import (
 )
 
 from . import __version__
-from .assemble import Piece, draw, parse
+from .assemble import Piece, draw, galley_page, parse
 from .galley import Galley
 from .manifest import Issue
 from .markup import long_date
@@ -136,11 +136,12 @@ def make_plate(job: PlateJob) -> bytes:
     reader = PdfReader(io.BytesIO(job.page))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header
-    sheets = {galley.slot_id: pdf for galley, pdf in job.galleys}
+    readers: dict = {}
+    pages = {galley.slot_id: galley_page(pdf, galley, readers) for galley, pdf in job.galleys}
     galleys = {galley.slot_id: galley for galley, _ in job.galleys}
     leading = job.info.paper.leading
-    parsed = {key: parse(sheets[key], galley, leading) for key, galley in galleys.items()}
-    draw(writer, writer.pages[0], list(job.pieces), sheets, parsed, galleys, leading)
+    parsed = {key: parse(pages[key], galley, leading) for key, galley in galleys.items()}
+    draw(writer, writer.pages[0], list(job.pieces), pages, parsed, galleys, leading)
     return _finished(writer, job.info)
 
 

@@ -136,15 +136,34 @@ def _drop_fonts(pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_SHEETS: dict[tuple, tuple[weasyprint.CSS, tuple[str, ...]]] = {}
+"""Stylesheets parsed in this process, with what WeasyPrint said while parsing them."""
+
+
+def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> weasyprint.CSS:
+    """``path`` parsed once a process (and its @font-face fonts loaded once), not once a document."""
+    stat = path.stat()
+    key = (os.getpid(), str(path), stat.st_mtime_ns, stat.st_size, fetcher.allowed)
+    if key not in _SHEETS:
+        said: list[str] = []
+        with _captured(said):
+            css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=_font_config())
+        _SHEETS[key] = (css, tuple(said))
+    css, said = _SHEETS[key]
+    messages.extend(said)
+    return css
+
+
 def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str],
-           photos: Path | None = None) -> weasyprint.Document:
-    """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``); WeasyPrint's
-    warnings go to ``messages``."""
+           photos: Path | None = None, stylesheets: tuple[Path, ...] = ()) -> weasyprint.Document:
+    """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``) with the
+    ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``."""
     fetcher = ConfinedFetcher(allowed, photos)
     with _captured(messages):
         try:
+            sheets = [_stylesheet(path, fetcher, messages) for path in stylesheets]
             return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render(
-                font_config=_font_config())
+                font_config=_font_config(), stylesheets=sheets)
         except FatalURLFetchingError as exc:
             cause = exc.__cause__ or exc
             raise InputError("a file or address outside the issue was referenced", (Problem(
@@ -197,6 +216,8 @@ class Job:
     """Write the PDF."""
     photos: str = ""
     """Folder of the prepared photos (``layout-photo:`` URLs)."""
+    stylesheets: tuple[str, ...] = ()
+    """The house stylesheets, applied to the document (parsed once a worker, not once a document)."""
     galleys: tuple[str, ...] = ()
     """Slots whose galleys the document sets, one a page from its first (then only those pages are
     written to the PDF)."""
@@ -216,7 +237,7 @@ def lay_out(job: Job) -> PageResult:
     """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
     messages: list[str] = []
     document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
-                      Path(job.photos) if job.photos else None)
+                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets))
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
@@ -308,7 +329,7 @@ class PageRenderer:
     def _key(self, job: Job) -> str:
         digest = hashlib.sha256(self.static_key.encode())
         digest.update(json.dumps([job.html, job.base, job.allowed, job.leading, job.variant, job.pdf,
-                                  job.galleys]).encode())
+                                  job.galleys, job.stylesheets]).encode())
         for url in sorted(set(_FILE_URL.findall(job.html))):
             path = Path(unquote(urlparse(url).path))
             if path.is_file():
