@@ -124,6 +124,16 @@ class _BodyCache:
         self.used[key] = self.known[key]
         return tuple(Block(*row) for row in self.known[key])
 
+    def smarten(self, text: str | None) -> str | None:
+        """``smarten(text)``, converted now or before."""
+        if not text:
+            return None
+        key = hashlib.sha256(f"{markdown.__version__} {SMARTY} inline {text}".encode()).hexdigest()
+        if key not in self.known:
+            self.known[key] = smarten(text)
+        self.used[key] = self.known[key]
+        return self.used[key]
+
     def save(self) -> None:
         """Keep the bodies of this run (those of older runs are dropped)."""
         if self.path is not None and self.used.keys() != self.loaded:
@@ -149,9 +159,10 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     blocks = _body(check, body, body_line, bodies or _BodyCache(None))
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
-    return Article(slug, path, smarten(head), _smart(fields["kicker"]), _smart(fields["standfirst"]),
-                   _smart(fields["byline"]), fields["section"], str(kind),
-                   _smart(fields["jumphead"]) or _short(smarten(head)), bool(sample), photos, blocks)
+    smart = bodies.smarten if bodies is not None else _smart
+    return Article(slug, path, smart(head) or "", smart(fields["kicker"]), smart(fields["standfirst"]),
+                   smart(fields["byline"]), fields["section"], str(kind),
+                   smart(fields["jumphead"]) or _short(smart(head) or ""), bool(sample), photos, blocks)
 
 
 def split_front_matter(text: str, shown: str) -> tuple[str, str, int]:

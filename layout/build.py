@@ -326,13 +326,15 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     marked = proof_pages(composition, settings)
     report = out / "fit.json"
     fit = fit_json(composition)
-    with concurrent.futures.ThreadPoolExecutor(1) as background:
+    with concurrent.futures.ThreadPoolExecutor(2) as background:
         checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
                                     keys, session.renderer.map) if staged else None
         whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
         pdf = out / f"{issue_id}.pdf"
         write_atomic(pdf, whole)
         write_atomic(report, fit)
+        plan = background.submit(write_flat_plan, report, (settings.trim_width, settings.trim_height),
+                                 project.fonts, out / "proofs" / "flatplan.png")
         proof = out / f"{issue_id}-proof.pdf"
         proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
         if any(page.marks for page in marked):
@@ -341,8 +343,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
         write_proofs(proof_pdfs, out / "proofs", [png for _, _, png in made])
-        write_flat_plan(report, (settings.trim_width, settings.trim_height), project.fonts,
-                        out / "proofs" / "flatplan.png")
+        plan.result()
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []
         plate_dir = None

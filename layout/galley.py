@@ -13,6 +13,7 @@ version is pinned.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -82,6 +83,9 @@ class Columns:
     """Rows [first, end) of the galley set in each column, left to right (empty columns left out)."""
     next_row: int
     """The first row that did not fit (the galley's ``rows`` if everything fitted)."""
+    forced: int = 0
+    """Columns that had to end where the stylesheet does not allow it (a block kept together that is
+    deeper than the frame)."""
 
 
 def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
@@ -92,6 +96,7 @@ def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
     """
     ranges = []
     row = start
+    forced = 0
     for _ in range(columns):
         if row >= galley.rows or depth <= 0:
             break
@@ -100,22 +105,29 @@ def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
             ranges.append((row, galley.rows))
             row = galley.rows
             break
-        allowed = [b for b in galley.breaks if row < b <= end]
-        stop = allowed[-1] if allowed else end
+        index = bisect.bisect_right(galley.breaks, end) - 1
+        allowed = index >= 0 and galley.breaks[index] > row
+        stop = galley.breaks[index] if allowed else end
+        forced += not allowed
         ranges.append((row, stop))
         row = stop
-    return Columns(tuple(ranges), row)
+    return Columns(tuple(ranges), row, forced)
 
 
 def natural_depth(galley: Galley, start: int, columns: int) -> int:
-    """The fewest rows a frame of ``columns`` columns needs to hold the galley from ``start`` (balanced)."""
+    """The fewest rows a frame of ``columns`` columns needs to hold the galley from ``start``, balanced,
+    and with no column ended where the stylesheet forbids it if any depth allows that."""
     rows = galley.rows - start
     if rows <= 0:
         return 1
-    depth = max(1, math.ceil(rows / columns))
-    while fill(galley, start, columns, depth).next_row < galley.rows:
-        depth += 1
-    return depth
+    first_fit = None
+    for depth in range(max(1, math.ceil(rows / columns)), rows + 1):
+        cut = fill(galley, start, columns, depth)
+        if cut.next_row >= galley.rows:
+            if not cut.forced:
+                return depth
+            first_fit = first_fit or depth
+    return first_fit or rows
 
 
 def frame_of(galley: Galley, slot_id: str, cut: Columns, depth: int, columns: int, top: float,
