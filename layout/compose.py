@@ -188,7 +188,7 @@ def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
     for page in issue.pages:
         items = [_galley_view(s, paper, photo_src, () if s.spec.continued else s.article.blocks)
                  for s in slots if s.page == page.number]
-        sheets.append(([PageView(0, "galley", 0, tuple(items))], "galley", GALLEY_SHEET))
+        sheets.append(([PageView(page.number, page.template, 0, tuple(items))], "galley", GALLEY_SHEET))
     results = lay_out(sheets, True)
     found = {k: h for r in results for k, h in r.heights.items()}
     for result in results:
@@ -232,8 +232,9 @@ def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSett
         for slot in todo:
             blocks, mid_start, _ = slice_blocks(slot.article.blocks, slot.start, None)
             view = _galley_view(slot, paper, photo_src, blocks, slot.start.block, mid_start)
-            sheets.append(([PageView(0, "galley", 0, (replace(view, slot_id=_galley_key(slot)),))], "galley",
-                           GALLEY_SHEET))
+            template = next(page.template for page in issue.pages if page.number == slot.page)
+            sheets.append(([PageView(slot.page, template, 0, (replace(view, slot_id=_galley_key(slot)),))],
+                           "galley", GALLEY_SHEET))
         results = lay_out(sheets, True)
         for slot, result in zip(todo, results):
             key = _galley_key(slot)

@@ -124,6 +124,5 @@ def issue_html(pages: list[PageView], issue: Issue, paper: PaperSettings, meta: 
     """Render the issue as HTML: ``print`` or ``proof`` (empty body frames, for the galleys to be drawn
     into), ``full`` (bodies in multi-column frames: the one-pass HTML) or a galley sheet (``galley``)."""
     template = _ENV.get_template("issue.html.j2")
-    page_templates = {s.slot_id: p.template for p in issue.pages for s in p.slots}
     return template.render(pages=pages, issue=issue, paper=paper, meta=meta, stylesheets=stylesheets,
-                           mode=mode, sheet_height=sheet_height, page_templates=page_templates)
+                           mode=mode, sheet_height=sheet_height)

@@ -175,3 +175,33 @@ def test_galley_breaks_follow_the_stylesheet_rules(tmp_path):
             assert not inside & breaks, block_id  # never split
             checked["blockquote"] += 1
     assert checked["p"] >= 4 and checked["h2"] == 3 and checked["blockquote"] == 3
+
+
+def test_a_continuation_narrower_than_its_story_is_set_in_a_galley_of_its_own(tmp_path):
+    """An editorial's frame is padded, so its columns are narrower in three columns than in two: the
+    rest of the story is set again at the continuation's width, from the word where the jump cut it."""
+    issue = make_project(tmp_path)
+    text = body(700, seed=21)
+    write_article(issue, "leader", text, headline="Our view", kind="editorial")
+    write_article(issue, "other", body(200, seed=22), headline="Other")
+    write_manifest(issue, {"pages": [
+        {"page": 1, "articles": [{"slug": "leader", "columns": 3, "depth": 30, "jump": 2},
+                                 {"slug": "other", "columns": 2}]},
+        {"page": 2, "articles": [{"continued": "leader", "columns": 2}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert not result.composition.overset
+    keys = sorted(result.composition.galleys)
+    assert any("-from-" in key for key in keys), keys  # the continuation's own galley
+    first, second = (letters(t) for t in page_texts(result.issue_pdf))
+    source = letters(text)
+    cut = max(k for k in range(0, len(source), 25) if source[:k] in first)
+    cut = max(k for k in range(cut, min(cut + 25, len(source))) if source[:k] in first)
+    assert 1000 < cut < len(source) - 1000
+    assert source[cut:] in second  # every word in order: what page 1 does not hold, page 2 does
+    session, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    session.renderer.close()
+    allowed = (session.issue.folder, session.project.fonts, session.project.stylesheets, session.images)
+    multicol = render(issue_html_for(session, composition), session.issue.folder, allowed, [],
+                      session.images).write_pdf()
+    for ours, theirs in zip(word_places(result.issue_pdf.read_bytes()), word_places(multicol)):
+        assert same_places(ours, theirs)
