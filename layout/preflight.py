@@ -233,13 +233,28 @@ def ink_coverage(path: Path) -> float | None:
     return found[0] if found else None
 
 
+INK_BATCH = 8
+"""Plates a Ghostscript run renders: its start-up costs more than rendering a page this coarsely,
+so plates are rendered in batches, one batch a core."""
+
+
 def ink_coverages(paths: list[Path]) -> list[float | None] | None:
-    """``ink_coverage`` of each PDF, with one Ghostscript run for them all (its start-up costs more
-    than rendering a page this coarsely); None without Ghostscript. A PDF Ghostscript cannot read
-    fails the run, so then each is rendered alone, and an unreadable one gets None."""
+    """``ink_coverage`` of each PDF, a Ghostscript run a batch of them, the batches on every core;
+    None without Ghostscript. A PDF Ghostscript cannot read fails its run, so then each of that
+    batch is rendered alone, and an unreadable one gets None."""
     gs = shutil.which("gs")
     if gs is None:
         return None
+    if len(paths) <= INK_BATCH:
+        return _ink_batch(gs, paths)
+    cores = os.cpu_count() or 1
+    size = max(INK_BATCH, math.ceil(len(paths) / cores))
+    batches = [paths[i:i + size] for i in range(0, len(paths), size)]
+    with concurrent.futures.ThreadPoolExecutor(len(batches)) as pool:
+        return [ink for found in pool.map(lambda batch: _ink_batch(gs, batch), batches) for ink in found]
+
+
+def _ink_batch(gs: str, paths: list[Path]) -> list[float | None]:
     if not paths:
         return []
     counts = []
@@ -257,7 +272,7 @@ def ink_coverages(paths: list[Path]) -> list[float | None] | None:
         if done.returncode != 0 or len(tifs) != sum(counts):
             if len(paths) == 1:
                 return [None]
-            return [(ink_coverages([path]) or [None])[0] for path in paths]
+            return [_ink_batch(gs, [path])[0] for path in paths]
         out: list[float | None] = []
         for count in counts:
             out.append(max((_darkest(tif) for tif in tifs[:count]), default=0.0))
