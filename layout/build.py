@@ -28,7 +28,16 @@ from .markup import Mark, PageView, issue_html, issue_meta
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
 from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
-from .render import PHOTO_SCHEME, WEASYPRINT_VERSION, Job, PageRenderer, PageResult, check_version, write_atomic
+from .render import (
+    PARENT_ONLY_FILES,
+    PHOTO_SCHEME,
+    WEASYPRINT_VERSION,
+    Job,
+    PageRenderer,
+    PageResult,
+    check_version,
+    write_atomic,
+)
 from .settings import PaperSettings, load_settings
 
 
@@ -149,11 +158,19 @@ class Session:
 
 
 def open_session(project: Project, issue_id: str, workers: int | None = None) -> Session:
-    """Read the paper settings, the manifest and the articles, and start a page renderer."""
+    """Start a page renderer (in a new process its workers warm up meanwhile), then read the paper
+    settings, the manifest and the articles."""
     check_version()
-    settings, issue, articles = load(project, issue_id)
+    folder = find_issue(project.issues, issue_id)
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts) for p in d.rglob("*") if p.is_file()))
-    renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers)
+    allowed = tuple(str(p) for p in (folder, project.fonts, project.stylesheets, project.build(issue_id) / "images"))
+    renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers,
+                            ((str(project.stylesheets / "newspaper.css"),), allowed))
+    try:
+        settings, issue, articles = load(project, issue_id)
+    except BaseException:
+        renderer.close()
+        raise
     return Session(project, settings, issue, articles, renderer)
 
 
@@ -219,9 +236,11 @@ def issue_lock(project: Project, issue_id: str) -> Iterator[None]:
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         _clean_leftovers(out)
+        PARENT_ONLY_FILES.add(handle.fileno())
         try:
             yield
         finally:
+            PARENT_ONLY_FILES.discard(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

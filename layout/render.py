@@ -69,7 +69,7 @@ class ConfinedFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-@dataclass
+@dataclass(eq=False)  # handlers are told apart by identity (logging tests ``in`` before adding one)
 class WeasyLog(logging.Handler):
     """Collects what WeasyPrint says (bad CSS, missing images, missing glyphs) during one render."""
 
@@ -81,9 +81,6 @@ class WeasyLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Keep the message."""
         self.messages.append(record.getMessage())
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 @contextlib.contextmanager
@@ -233,8 +230,38 @@ class PageResult:
     galleys: dict[str, Galley] = field(default_factory=dict)
 
 
+_RENDERED = False
+"""Whether this process has laid a document out (and so paid WeasyPrint's first-use costs)."""
+PARENT_ONLY_FILES: set[int] = set()
+"""Descriptors a worker must close when it starts (the issue's lock: were a worker to keep it open,
+a killed run's workers would hold the issue locked until they noticed their parent had gone)."""
+
+
+def _start_worker(warm: tuple[tuple[str, ...], tuple[str, ...]] | None) -> None:
+    for descriptor in PARENT_ONLY_FILES:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    if warm is not None:
+        warm_up(*warm)
+
+
+def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    """Get a page worker ready: fonts loaded, stylesheets parsed, hyphenation patterns read and
+    WeasyPrint's first-use costs paid, while the main process reads the sources."""
+    global _RENDERED
+    fetcher = ConfinedFetcher(tuple(Path(p) for p in allowed))
+    with _captured([]):
+        sheets = [_stylesheet(Path(path), fetcher, []) for path in stylesheets]
+        weasyprint.HTML(string='<html lang="en-GB"><body><p style="width: 4em; hyphens: auto; '
+                        'text-align: justify">Internationalisation of <b>the</b> <i>workers</i></p>').render(
+            font_config=_font_config(), stylesheets=sheets).write_pdf()
+    _RENDERED = True
+
+
 def lay_out(job: Job) -> PageResult:
     """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
+    global _RENDERED
+    _RENDERED = True
     messages: list[str] = []
     document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
                       Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets))
@@ -260,7 +287,8 @@ class PageRenderer:
     page is never laid out twice, in one run or across runs.
     """
 
-    def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None) -> None:
+    def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
+                 warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
         self.cache = cache
         self.workers = workers or os.cpu_count() or 1
         digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
@@ -270,6 +298,18 @@ class PageRenderer:
         self.memory: dict[str, PageResult] = {}
         self.hits = self.misses = 0
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._warm = warm
+        if warm is not None and self.workers > 1 and not _RENDERED:
+            # A new process: start the workers now, so that they warm up (fonts, stylesheet,
+            # hyphenation patterns, WeasyPrint's first-use costs) while the sources are read.
+            self._start().submit(int)
+
+    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_start_worker, initargs=(self._warm,))
+        return self._pool
 
     def run(self, jobs: list[Job]) -> list[PageResult]:
         """Return the result of every job, laying out only those not seen before."""
@@ -299,14 +339,14 @@ class PageRenderer:
         return self.map(lay_out, jobs)
 
     def map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
-        """``function`` of each item, on every core (the worker processes are started once a run)."""
-        if len(items) <= 1 or self.workers <= 1:
+        """``function`` of each item, on every core (the worker processes are started once a run).
+
+        A single item runs here if this process has laid pages out before (``layout watch``), or
+        if no worker has been started; otherwise on a worker, which is warm."""
+        if not items or self.workers <= 1 or (len(items) == 1 and (_RENDERED or self._pool is None)):
             return [function(item) for item in items]
-        if self._pool is None:
-            context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
         try:
-            return list(self._pool.map(function, items))
+            return list(self._start().map(function, items))
         except concurrent.futures.process.BrokenProcessPool as exc:
             raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
 
