@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
@@ -24,7 +24,7 @@ from .errors import BusyError, InputError, OversetError, PreflightError, Problem
 from .fit import fit_json, fit_table
 from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
-from .markup import Mark, PageView, issue_html, issue_meta
+from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
 from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
@@ -124,19 +124,34 @@ class Session:
         return self.project.build(self.issue.issue_id) / "images"
 
     def lay_out(self, sheets: list[Sheet], pdf: bool) -> list[PageResult]:
-        """Lay out documents of pages (see ``compose.Layouter``); PDFs are written as PDF/X."""
+        """Lay out documents of pages (see ``compose.Layouter``); PDFs are written as PDF/X.
+
+        A document's cache key is made from what its HTML is made from (the pages' views, the issue,
+        the settings, the metadata, the mode; the templates are among the renderer's static files),
+        so the HTML is made only for the documents not in the cache."""
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         css = (str(self.project.stylesheets / "newspaper.css"),)
         allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets,
                                          self.images))
         variant = weasyprint_variant(self.settings)
-        jobs = [Job(issue_html(views, self.issue, self.settings, meta, [], mode, height),
-                    str(self.issue.folder), allowed, self.settings.leading,
+        jobs = [Job("", str(self.issue.folder), allowed, self.settings.leading,
                     None if mode == "galley" else variant, pdf, str(self.images), css,
                     tuple(item.slot_id for view in views for item in view.slots if item.blocks)
                     if mode == "galley" else ())
                 for views, mode, height in sheets]
-        return self.renderer.run(jobs)
+        context = repr((self.issue, self.settings, meta)).encode()
+        sources = []
+        for views, mode, height in sheets:
+            digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
+            for photo in (p for view in views for item in view.slots for p in item.photos):
+                digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
+            sources.append(digest.hexdigest())
+
+        def complete(index: int) -> Job:
+            views, mode, height = sheets[index]
+            return replace(jobs[index], html=issue_html(views, self.issue, self.settings, meta, [], mode, height))
+
+        return self.renderer.run(jobs, sources, complete)
 
     def photo_src(self, photo: Photo, width: float, height: float) -> str:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
@@ -162,7 +177,8 @@ def open_session(project: Project, issue_id: str, workers: int | None = None) ->
     settings, the manifest and the articles."""
     check_version()
     folder = find_issue(project.issues, issue_id)
-    static = tuple(sorted(p for d in (project.stylesheets, project.fonts) for p in d.rglob("*") if p.is_file()))
+    static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
+                          if p.is_file()))
     allowed = tuple(str(p) for p in (folder, project.fonts, project.stylesheets, project.build(issue_id) / "images"))
     renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers,
                             ((str(project.stylesheets / "newspaper.css"),), allowed))

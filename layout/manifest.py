@@ -223,7 +223,7 @@ def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int
         return check.integer(value, key, 1, settings.grid_lines)
     try:
         lines = math.floor(parse_length(value) / settings.leading + 1e-6)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a length too large to be a number of lines
         check.add(key, f"{value!r} is not a depth",
                   "give body lines (70), a length (120mm), or foot (down to the foot of the page)")
         return None

@@ -311,17 +311,25 @@ class PageRenderer:
                 self.workers, mp_context=context, initializer=_start_worker, initargs=(self._warm,))
         return self._pool
 
-    def run(self, jobs: list[Job]) -> list[PageResult]:
-        """Return the result of every job, laying out only those not seen before."""
-        keys = [self._key(job) for job in jobs]
-        todo = {}
-        for key, job in zip(keys, jobs):
+    def run(self, jobs: list[Job], sources: list[str] | None = None,
+            complete: Callable[[int], Job] | None = None) -> list[PageResult]:
+        """Return the result of every job, laying out only those not seen before.
+
+        With ``sources`` (a description of everything each job's HTML is made from), the jobs may
+        come without their HTML: ``complete(i)`` makes job ``i`` whole, and is called only for the
+        jobs not found in the cache (making the HTML of every page costs more than finding it)."""
+        if sources is not None:
+            keys = [self._key(job, source) for job, source in zip(jobs, sources)]
+        else:
+            keys = [self._key(job) for job in jobs]
+        todo: dict[str, Job] = {}
+        for index, (key, job) in enumerate(zip(keys, jobs)):
             if key not in self.memory and key not in todo:
                 cached = self._load(key)
                 if cached is not None:
                     self.memory[key] = cached
                 else:
-                    todo[key] = job
+                    todo[key] = complete(index) if complete is not None else job
             self.hits += key not in todo
         self.misses += len(todo)
         for key, result in zip(todo, self._map(list(todo.values()))):
@@ -366,10 +374,10 @@ class PageRenderer:
                 write_atomic(self.cache / f"{kind}-{key}", data)
         return [out[key] for key in keys]
 
-    def _key(self, job: Job) -> str:
+    def _key(self, job: Job, source: str | None = None) -> str:
         digest = hashlib.sha256(self.static_key.encode())
-        digest.update(json.dumps([job.html, job.base, job.allowed, job.leading, job.variant, job.pdf,
-                                  job.galleys, job.stylesheets]).encode())
+        digest.update(json.dumps([source if source is not None else job.html, job.base, job.allowed, job.leading,
+                                  job.variant, job.pdf, job.galleys, job.stylesheets]).encode())
         for url in sorted(set(_FILE_URL.findall(job.html))):
             path = Path(unquote(urlparse(url).path))
             if path.is_file():
