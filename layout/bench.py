@@ -41,14 +41,16 @@ import json, resource, sys, time
 from pathlib import Path
 from layout.build import Project, compose_issue
 from layout.errors import OversetError
+from layout.render import Workers
 stages, overset = {}, False
+workers = Workers()  # what `layout watch` keeps from save to save
 start = time.perf_counter()
 def progress(message):
     stages[message.split("]")[0].strip("[")] = time.perf_counter() - start
 def compose():
     global overset
     try:
-        return compose_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=progress)
+        return compose_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=progress, shared=workers)
     except OversetError:
         overset = True
 result = compose()
@@ -60,6 +62,7 @@ if len(sys.argv) > 3:  # then edit one article and compose again in this process
     again = time.perf_counter()
     compose()
     warm = time.perf_counter() - again
+workers.close()  # a worker's peak memory is counted once it has ended
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "overset": overset, "warm": warm,
                   "laid_out": result.laid_out if result else None, "cached": result.cached if result else None,

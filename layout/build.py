@@ -35,6 +35,7 @@ from .render import (
     Job,
     PageRenderer,
     PageResult,
+    Workers,
     check_version,
     write_atomic,
 )
@@ -172,7 +173,8 @@ class Session:
         return digest.hexdigest()
 
 
-def open_session(project: Project, issue_id: str, workers: int | None = None) -> Session:
+def open_session(project: Project, issue_id: str, workers: int | None = None,
+                 shared: Workers | None = None) -> Session:
     """Start a page renderer (in a new process its workers warm up meanwhile), then read the paper
     settings, the manifest and the articles."""
     check_version()
@@ -181,7 +183,7 @@ def open_session(project: Project, issue_id: str, workers: int | None = None) ->
                           if p.is_file()))
     allowed = tuple(str(p) for p in (folder, project.fonts, project.stylesheets, project.build(issue_id) / "images"))
     renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers,
-                            ((str(project.stylesheets / "newspaper.css"),), allowed))
+                            ((str(project.stylesheets / "newspaper.css"),), allowed), shared)
     try:
         settings, issue, articles = load(project, issue_id)
     except BaseException:
@@ -191,10 +193,10 @@ def open_session(project: Project, issue_id: str, workers: int | None = None) ->
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
-              strict: bool = False) -> tuple[Session, Composition]:
+              strict: bool = False, shared: Workers | None = None) -> tuple[Session, Composition]:
     """Read and compose the issue; return the session and the composition (nothing is written but the cache)."""
     progress(f"[1/5] reading {issue_id}: paper settings, manifest, articles")
-    session = open_session(project, issue_id)
+    session = open_session(project, issue_id, shared=shared)
     issue = session.issue
     progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
@@ -269,17 +271,19 @@ def _clean_leftovers(out: Path) -> None:
 
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
-                  strict: bool = False, plates: bool = True) -> BuildResult:
+                  strict: bool = False, plates: bool = True, shared: Workers | None = None) -> BuildResult:
     """Compose ``issue_id``: issue PDF, proofs, fit report and (unless ``plates`` is False) preflighted
-    plates; fail on overset or preflight after writing what helps to fix it. One run an issue at a time."""
+    plates; fail on overset or preflight after writing what helps to fix it. One run an issue at a time.
+    ``shared``: worker processes kept from run to run (``layout watch``)."""
     find_issue(project.issues, issue_id)
     with issue_lock(project, issue_id):
-        return _compose_issue(project, issue_id, progress, strict, plates)
+        return _compose_issue(project, issue_id, progress, strict, plates, shared)
 
 
-def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: bool, plates: bool) -> BuildResult:
+def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: bool, plates: bool,
+                   shared: Workers | None) -> BuildResult:
     started = time.monotonic()
-    session, composition = fit_issue(project, issue_id, progress, strict)
+    session, composition = fit_issue(project, issue_id, progress, strict, shared)
     try:
         return _write_issue(project, issue_id, progress, plates, started, session, composition)
     finally:

@@ -279,6 +279,38 @@ def lay_out(job: Job) -> PageResult:
     return PageResult(found, pdf, tuple(messages), galleys)
 
 
+class Workers:
+    """The worker processes. A run starts its own; ``layout watch`` keeps one set for all its runs,
+    so that a save is laid out by workers that are already warm."""
+
+    def __init__(self, count: int | None = None) -> None:
+        self.count = count or os.cpu_count() or 1
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the processes are running."""
+        return self._pool is not None
+
+    def start(self, warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+              ) -> concurrent.futures.ProcessPoolExecutor:
+        """Start the processes (warming each up with ``warm``: stylesheets, readable folders) if they
+        are not running."""
+        if self._pool is None:
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.count, mp_context=context, initializer=_start_worker, initargs=(warm,))
+            if warm is not None:
+                self._pool.submit(int)  # a pool starts its processes with its first task
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the processes."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
@@ -288,28 +320,21 @@ class PageRenderer:
     """
 
     def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
-                 warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+                 warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None, shared: Workers | None = None) -> None:
         self.cache = cache
-        self.workers = workers or os.cpu_count() or 1
         digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
         for path in sorted(static_files):
             digest.update(str(path.name).encode() + _file_hash(path).encode())
         self.static_key = digest.hexdigest()
         self.memory: dict[str, PageResult] = {}
         self.hits = self.misses = 0
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._warm = warm
+        self._owned = shared is None
+        self._workers = shared if shared is not None else Workers(workers)
+        self.workers = self._workers.count
         if warm is not None and self.workers > 1 and not _RENDERED:
-            # A new process: start the workers now, so that they warm up (fonts, stylesheet,
-            # hyphenation patterns, WeasyPrint's first-use costs) while the sources are read.
-            self._start().submit(int)
-
-    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_start_worker, initargs=(self._warm,))
-        return self._pool
+            # Start the workers now, so that they warm up (fonts, stylesheet, hyphenation patterns,
+            # WeasyPrint's first-use costs) while the sources are read.
+            self._workers.start(warm)
 
     def run(self, jobs: list[Job], sources: list[str] | None = None,
             complete: Callable[[int], Job] | None = None) -> list[PageResult]:
@@ -338,10 +363,9 @@ class PageRenderer:
         return [self.memory[key] for key in keys]
 
     def close(self) -> None:
-        """Stop the worker processes."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Stop the worker processes (unless they are shared: see ``Workers``)."""
+        if self._owned:
+            self._workers.close()
 
     def _map(self, jobs: list[Job]) -> list[PageResult]:
         return self.map(lay_out, jobs)
@@ -351,11 +375,12 @@ class PageRenderer:
 
         A single item runs here if this process has laid pages out before (``layout watch``), or
         if no worker has been started; otherwise on a worker, which is warm."""
-        if not items or self.workers <= 1 or (len(items) == 1 and (_RENDERED or self._pool is None)):
+        if not items or self.workers <= 1 or (len(items) == 1 and (_RENDERED or not self._workers.started)):
             return [function(item) for item in items]
         try:
-            return list(self._start().map(function, items))
+            return list(self._workers.start().map(function, items))
         except concurrent.futures.process.BrokenProcessPool as exc:
+            self._workers.close()
             raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]) -> list[bytes]:

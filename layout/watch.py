@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .build import Project, compose_issue
 from .errors import LayoutError
+from .render import Workers
 
 
 def sources(project: Project, issue_id: str) -> Iterator[Path]:
@@ -32,6 +33,15 @@ def snapshot(project: Project, issue_id: str) -> dict[Path, tuple[float, int]]:
 def watch(project: Project, issue_id: str, say: Callable[[str], None], interval: float = 0.5,
           rounds: int | None = None) -> None:
     """Compose now and after every change; ``rounds`` limits the number of composes (for tests)."""
+    workers = Workers()  # kept warm from save to save
+    try:
+        _watch(project, issue_id, say, interval, rounds, workers)
+    finally:
+        workers.close()
+
+
+def _watch(project: Project, issue_id: str, say: Callable[[str], None], interval: float, rounds: int | None,
+           workers: Workers) -> None:
     seen: dict[Path, tuple[float, int]] = {}
     done = 0
     while rounds is None or done < rounds:
@@ -42,7 +52,7 @@ def watch(project: Project, issue_id: str, say: Callable[[str], None], interval:
             seen = current
             started = time.monotonic()
             try:
-                result = compose_issue(project, issue_id, progress=lambda m: None)
+                result = compose_issue(project, issue_id, progress=lambda m: None, shared=workers)
                 status = f"{len(result.issue.pages)} pages composed"
             except LayoutError as error:
                 status = f"error: {error}"
