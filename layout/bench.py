@@ -7,8 +7,9 @@ its stages (layout, writing PDFs and proofs, preflight) and the documents WeasyP
 recompose in a new process after editing one article; a recompose in a warm process after a second
 edit (what ``layout watch`` does on every save); and a naive one-pass WeasyPrint render of the same
 final HTML. Results: a table and ``bench.json``.
-Each measurement is made ``--repeat`` times (3), interleaved, and the fastest kept: on a shared machine
-noise only ever adds time, and it comes and goes.
+Each measurement is made ``--repeat`` times (3), interleaved: times are the fastest of each (on a shared
+machine noise only ever adds time), ratios the median of each round's ratios (its runs follow one
+another, so the machine's slow and fast spells cancel).
 Targets (issue 6): cold compose <= 0.6 x naive; recompose after one edit <= 0.15 x cold;
 peak memory <= 400 MB at 64 pages; seconds per page flat from 8 to 64 pages.
 """
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -158,8 +160,8 @@ def _child(code: str, *args: str) -> dict:
 
 def bench(pages: int, work: Path, repeat: int = 3) -> dict:
     """Measure one synthetic issue of ``pages`` pages: each measurement ``repeat`` times, interleaved
-    (cold, recompose, naive, then again), keeping the fastest of each (a shared machine's noise only
-    ever adds time)."""
+    (cold, recompose, naive, then again). Times are the fastest of each (a shared machine's noise
+    only ever adds time); ratios are the median of the ratios of each round's runs."""
     root = work / f"p{pages}"
     root.mkdir()
     issue_id = make_issue(root, pages)
@@ -180,12 +182,19 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
     watch = min(r["warm"] for r in warms)
     naive = min(r["seconds"] for r in naives)
     pdf = root / "build" / issue_id / f"{issue_id}.pdf"
+
+    def paired(top: list[float], bottom: list[float]) -> float:
+        """The median ratio of runs made one after the other: the machine's slow and fast spells,
+        which last longer than a pair of runs, cancel out."""
+        return round(statistics.median(a / b for a, b in zip(top, bottom)), 2)
+
+    cold_all = [r["seconds"] for r in colds]
     return {
         "pages": pages, "cold_s": round(cold["seconds"], 2), "recompose_s": round(recompose, 2),
         "watch_recompose_s": round(watch, 2),
-        "naive_s": round(naive, 2), "cold_vs_naive": round(cold["seconds"] / naive, 2),
-        "recompose_vs_cold": round(recompose / cold["seconds"], 2),
-        "watch_vs_cold": round(watch / cold["seconds"], 2),
+        "naive_s": round(naive, 2), "cold_vs_naive": paired(cold_all, [r["seconds"] for r in naives]),
+        "recompose_vs_cold": paired([r["seconds"] for r in warms], cold_all),
+        "watch_vs_cold": paired([r["warm"] for r in warms], cold_all),
         "peak_mb": round(max(r["peak_mb"] for r in colds + warms)), "pdf_kb": round(pdf.stat().st_size / 1024),
         "s_per_page": round(cold["seconds"] / pages, 3),
         "cold_layout_s": round(cold["layout_s"], 2), "cold_write_s": round(cold["write_s"], 2),
