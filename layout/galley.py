@@ -154,12 +154,13 @@ def frame_of(galley: Galley, slot_id: str, cut: Columns, depth: int, columns: in
 # ---- Reading a galley from WeasyPrint's box tree (runs in a page worker) ---------------------------
 
 
-def _find(box: Any, element_id: str) -> Any:
+def find_box(box: Any, element_id: str) -> Any:
+    """The box of the element with ``element_id`` under ``box``, or None."""
     element = getattr(box, "element", None)
     if element is not None and element.get("id") == element_id and box.element_tag != "html":
         return box
     for child in getattr(box, "children", ()):
-        found = _find(child, element_id)
+        found = find_box(child, element_id)
         if found is not None:
             return found
     return None
@@ -169,10 +170,10 @@ def read_galleys(document: Any, slot_ids: list[str], leading: float) -> dict[str
     """Read the galley of each of ``slot_ids`` from the laid-out ``document``: one a page, in order."""
     found = {}
     for index, slot_id in enumerate(slot_ids):
-        box = _find(document.pages[index]._page_box, GALLEY_PREFIX + slot_id)
+        box = find_box(document.pages[index]._page_box, GALLEY_PREFIX + slot_id)
         if box is None:
             raise ValueError(f"galley {slot_id} is not on page {index + 1} of its sheet")
-        frame = _find(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
+        frame = find_box(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
         rules = frame is not None and frame.style["column_rule_style"] not in ("none", "hidden") \
             and frame.style["column_rule_width"] > 0
         found[slot_id] = replace(_read(box, slot_id, leading / PT_PER_PX), page=index,

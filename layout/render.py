@@ -26,7 +26,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from . import __version__
 from .errors import InputError, Problem, RenderError
-from .galley import Galley, read_galleys
+from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
 from .measure import heights
 
 WEASYPRINT_VERSION = weasyprint.__version__
@@ -271,8 +271,12 @@ def lay_out(job: Job) -> PageResult:
     galleys = {}
     if job.galleys:
         if len(document.pages) > len(job.galleys) + 1:
-            raise RenderError("a story is longer than a galley sheet holds (about 1,300 lines): "
-                              "split it into two articles")
+            long = [slot for slot in job.galleys
+                    if sum(bool(find_box(page._page_box, GALLEY_PREFIX + slot)) for page in document.pages) > 1]
+            slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long or job.galleys)
+            raise InputError("a story is longer than a galley sheet holds (about 1,300 lines)", tuple(
+                Problem(f"articles/{slug}.md", "body", "the story is too long to set in one piece",
+                        "split it into two articles (or cut it)") for slug in slugs))
         galleys = read_galleys(document, list(job.galleys), job.leading)
         document = document.copy(document.pages[:len(job.galleys)])
     pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import pdfplumber
 import pytest
-from factory import body, make_project, write_article, write_manifest
+from factory import body, make_project, one_pass_pdf, write_article, write_manifest
 from pdftext import letters, page_texts, same_places, word_places
 
-from layout.build import Project, compose_issue, fit_issue, issue_html_for
+from layout.build import Project, compose_issue, fit_issue
 from layout.galley import Galley, GalleyLine, fill, natural_depth
-from layout.render import render
 
 
 def _galley(rows: int, breaks: tuple[int, ...]) -> Galley:
@@ -72,11 +71,7 @@ def ruled(tmp_path_factory):
 
 
 def test_plates_set_every_word_where_css_multicolumn_layout_would(ruled):
-    session, composition = fit_issue(Project(ruled), "test-issue", progress=lambda m: None)
-    session.renderer.close()
-    allowed = (session.issue.folder, session.project.fonts, session.project.stylesheets, session.images)
-    multicol = render(issue_html_for(session, composition), session.issue.folder, allowed, [],
-                      session.images).write_pdf()
+    multicol = one_pass_pdf(ruled, "test-issue")
     plates = (ruled / "build" / "test-issue" / "test-issue.pdf").read_bytes()
     ours, theirs = word_places(plates), word_places(multicol)
     assert sum(len(xs) for xs in ours[0].values()) > 800
@@ -103,24 +98,30 @@ def test_a_crosshead_never_ends_a_column_and_a_pull_quote_is_never_split(ruled):
                        and w["x0"] - start["x0"] < 200 and w["x0"] >= start["x0"] - 150 for w in quotes), start
 
 
-def test_no_text_is_hidden_in_the_plates(tmp_path):
-    """Each column draws only its own rows of the galley: every word is in the PDF once."""
-    issue = make_project(tmp_path)
-    text = body(900, seed=11)
-    write_article(issue, "lead", text, headline="Lead")
+def _jumped(root, words: int, depth: int, **front: object):
+    """A 3-column story of ``words`` words on page 1, ``depth`` lines deep, jumping to 2 columns on page 2
+    (and a 300-word story beside it); return its text and the compose."""
+    issue = make_project(root)
+    text = body(words, seed=11)
+    write_article(issue, "lead", text, headline="Lead", **front)
     write_article(issue, "other", body(300, seed=12), headline="Other")
     write_manifest(issue, {"pages": [
-        {"page": 1, "articles": [{"slug": "lead", "columns": 3, "depth": 40, "jump": 2},
+        {"page": 1, "articles": [{"slug": "lead", "columns": 3, "depth": depth, "jump": 2},
                                  {"slug": "other", "columns": 2}]},
         {"page": 2, "articles": [{"continued": "lead", "columns": 2}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    return text, compose_issue(Project(root), "test-issue", progress=lambda m: None)
+
+
+def test_no_text_is_hidden_in_the_plates(tmp_path):
+    """Each column draws only its own rows of the galley: every word is in the PDF once."""
+    text, result = _jumped(tmp_path, 900, 40)
     pages = page_texts(result.issue_pdf)
     everything = letters("".join(pages))
     source = letters(text)
     assert everything.count(source[:200]) == 1 and everything.count(source[-200:]) == 1
     assert source[:200] in letters(pages[0]) and source[-200:] in letters(pages[1])
     body_letters = sum(len(letters(t)) for t in pages)
-    assert body_letters < (len(source) + len(letters(body(300, seed=12)))) * 1.1
+    assert body_letters < (len(source) + len(letters(body(300, seed=12)))) * 1.1  # "other": 300 words
 
 
 def test_column_rules_only_beside_columns_with_text(tmp_path):
@@ -180,15 +181,7 @@ def test_galley_breaks_follow_the_stylesheet_rules(tmp_path):
 def test_a_continuation_narrower_than_its_story_is_set_in_a_galley_of_its_own(tmp_path):
     """An editorial's frame is padded, so its columns are narrower in three columns than in two: the
     rest of the story is set again at the continuation's width, from the word where the jump cut it."""
-    issue = make_project(tmp_path)
-    text = body(700, seed=21)
-    write_article(issue, "leader", text, headline="Our view", kind="editorial")
-    write_article(issue, "other", body(200, seed=22), headline="Other")
-    write_manifest(issue, {"pages": [
-        {"page": 1, "articles": [{"slug": "leader", "columns": 3, "depth": 30, "jump": 2},
-                                 {"slug": "other", "columns": 2}]},
-        {"page": 2, "articles": [{"continued": "leader", "columns": 2}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    text, result = _jumped(tmp_path, 700, 30, kind="editorial")
     assert not result.composition.overset
     keys = sorted(result.composition.galleys)
     assert any("-from-" in key for key in keys), keys  # the continuation's own galley
@@ -198,10 +191,15 @@ def test_a_continuation_narrower_than_its_story_is_set_in_a_galley_of_its_own(tm
     cut = max(k for k in range(cut, min(cut + 25, len(source))) if source[:k] in first)
     assert 1000 < cut < len(source) - 1000
     assert source[cut:] in second  # every word in order: what page 1 does not hold, page 2 does
-    session, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    session.renderer.close()
-    allowed = (session.issue.folder, session.project.fonts, session.project.stylesheets, session.images)
-    multicol = render(issue_html_for(session, composition), session.issue.folder, allowed, [],
-                      session.images).write_pdf()
+    multicol = one_pass_pdf(tmp_path, "test-issue")
     for ours, theirs in zip(word_places(result.issue_pdf.read_bytes()), word_places(multicol)):
         assert same_places(ours, theirs)
+
+
+def test_a_story_longer_than_a_galley_sheet_is_named(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    write_article(issue, "endless", body(9500, seed=5), headline="Endless")
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "endless", "columns": 1}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2 and "longer than a galley sheet" in err and "articles/endless.md" in err, err
+    assert "Traceback" not in err

@@ -13,13 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from factory import REPO, make_project
+from factory import REPO, make_project, one_pass_pdf
 from pdftext import body_baselines, letters, page_texts, same_places, word_places
 from pypdf import PdfReader
 
 from layout.articles import split_front_matter
-from layout.build import Project, compose_issue, fit_issue, issue_html_for
-from layout.render import render
+from layout.build import Project, compose_issue
 
 ISSUE = "issue-2022-04-01"
 GOLDEN = Path(__file__).parent / "golden" / ISSUE
@@ -142,11 +141,7 @@ def test_every_page_sets_every_word_where_css_multicolumn_layout_would(sample):
     """The plates are drawn from galleys; WeasyPrint's own multi-column layout of the same composition
     (the one-pass HTML) must put every word of every page in the same place."""
     root, result = sample
-    session, composition = fit_issue(Project(root), ISSUE, progress=lambda m: None)
-    session.renderer.close()
-    allowed = (session.issue.folder, session.project.fonts, session.project.stylesheets, session.images)
-    multicol = render(issue_html_for(session, composition), session.issue.folder, allowed, [],
-                      session.images).write_pdf()
+    multicol = one_pass_pdf(root, ISSUE)
     ours, theirs = word_places(result.issue_pdf.read_bytes()), word_places(multicol)
     assert len(ours) == len(theirs) == 4
     for number, (page, reference) in enumerate(zip(ours, theirs), start=1):
