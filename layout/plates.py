@@ -142,7 +142,38 @@ def make_plate(job: PlateJob) -> bytes:
     leading = job.info.paper.leading
     parsed = {key: parse(pages[key], galley, leading) for key, galley in galleys.items()}
     draw(writer, writer.pages[0], list(job.pieces), pages, parsed, galleys, leading)
+    name_subsets(writer.pages[0])
     return _finished(writer, job.info)
+
+
+def name_subsets(page) -> None:  # type: ignore[no-untyped-def]
+    """Tag every embedded font subset by its own font program.
+
+    WeasyPrint tags a subset by the font's name, not by its glyphs: the page's NW Sans Bold and a
+    galley's would be two different fonts called ``JSBFFT+NW-Sans-Bold`` on one plate, which a RIP
+    or a preflight tool that goes by names may mix up. The PDF standard asks for a tag a subset."""
+    resources = [page["/Resources"].get_object()]
+    for ref in (resources[0].get("/XObject") or {}).values():
+        form = ref.get_object()
+        if form.get("/Subtype") == "/Form" and "/Resources" in form:
+            resources.append(form["/Resources"].get_object())
+    for found in resources:
+        for ref in (found.get("/Font") or DictionaryObject()).get_object().values():
+            font = ref.get_object()
+            target = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = target.get("/FontDescriptor")
+            if descriptor is None:
+                continue
+            descriptor = descriptor.get_object()
+            program = next((descriptor[k] for k in ("/FontFile2", "/FontFile3", "/FontFile") if k in descriptor), None)
+            if program is None:
+                continue
+            digest = hashlib.sha256(program.get_object().get_data()).digest()
+            tag = "".join(chr(ord("A") + b % 26) for b in digest[:6])
+            for obj, key in ((font, "/BaseFont"), (target, "/BaseFont"), (descriptor, "/FontName")):
+                name = str(obj.get(key, ""))
+                if "+" in name:
+                    obj[NameObject(key)] = NameObject(f"/{tag}+{name.split('+', 1)[1]}")
 
 
 def _info(info: PlateInfo, producer: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ the composer, the stylesheet or the sample copy, regenerate it with
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -147,3 +148,21 @@ def test_every_page_sets_every_word_where_css_multicolumn_layout_would(sample):
     for number, (page, reference) in enumerate(zip(ours, theirs), start=1):
         assert sum(len(xs) for xs in page.values()) > 900, number
         assert same_places(page, reference), f"page {number}"
+
+
+def test_each_font_subset_has_a_name_of_its_own(sample):
+    """Two different subsets of one font (a page's and a galley's) never share a tagged name."""
+    root, _ = sample
+    programs: dict[str, set[str]] = {}
+    for plate in sorted((root / "build" / ISSUE / "plates").glob(f"{ISSUE}-p*.pdf")):
+        page = PdfReader(plate).pages[0]
+        forms = [x.get_object() for x in page["/Resources"]["/XObject"].values()]
+        resources = [page["/Resources"]] + [x["/Resources"] for x in forms if x["/Subtype"] == "/Form"]
+        for ref in (ref for r in resources for ref in r.get_object().get("/Font", {}).values()):
+            font = ref.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            data = descriptor["/FontFile2"].get_object().get_data()
+            assert str(descriptor["/FontName"]) == str(font["/BaseFont"])
+            programs.setdefault(str(font["/BaseFont"]), set()).add(hashlib.sha256(data).hexdigest())
+    assert len(programs) > 10
+    assert all(len(found) == 1 for found in programs.values()), programs
