@@ -156,10 +156,11 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
     photos = _photos(check, front.get("images"), folder)
-    blocks = _body(check, body, body_line, bodies or _BodyCache(None))
+    bodies = bodies or _BodyCache(None)
+    blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
-    smart = bodies.smarten if bodies is not None else _smart
+    smart = bodies.smarten
     return Article(slug, path, smart(head) or "", smart(fields["kicker"]), smart(fields["standfirst"]),
                    smart(fields["byline"]), fields["section"], str(kind),
                    smart(fields["jumphead"]) or _short(smart(head) or ""), bool(sample), photos, blocks)
@@ -201,10 +202,6 @@ def _convert(text: str, body: bool = False) -> str:
 def smarten(text: str) -> str:
     """Return ``text`` with typographic quotes, dashes and ellipses."""
     return _plain(ET.fromstring(f"<div>{_convert(text)}</div>")).strip()
-
-
-def _smart(text: str | None) -> str | None:
-    return smarten(text) if text else None
 
 
 def _short(headline: str) -> str:

@@ -131,9 +131,8 @@ class Session:
         the settings, the metadata, the mode; the templates are among the renderer's static files),
         so the HTML is made only for the documents not in the cache."""
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
-        css = (str(self.project.stylesheets / "newspaper.css"),)
-        allowed = tuple(str(p) for p in (self.issue.folder, self.project.fonts, self.project.stylesheets,
-                                         self.images))
+        css = _house_stylesheets(self.project)
+        allowed = _readable(self.project, self.issue.folder, self.issue.issue_id)
         variant = weasyprint_variant(self.settings)
         jobs = [Job("", str(self.issue.folder), allowed, self.settings.leading,
                     None if mode == "galley" else variant, pdf, str(self.images), css,
@@ -173,17 +172,28 @@ class Session:
         return digest.hexdigest()
 
 
-def open_session(project: Project, issue_id: str, workers: int | None = None,
-                 shared: Workers | None = None) -> Session:
+def _house_stylesheets(project: Project) -> tuple[str, ...]:
+    """The stylesheets every document is laid out with."""
+    return (str(project.stylesheets / "newspaper.css"),)
+
+
+def _readable(project: Project, folder: Path, issue_id: str) -> tuple[str, ...]:
+    """The folders WeasyPrint may read: the issue's, fonts, stylesheets and the prepared photos."""
+    return tuple(str(p) for p in (folder, project.fonts, project.stylesheets, project.build(issue_id) / "images"))
+
+
+def open_session(project: Project, issue_id: str, workers: int | None = None, shared: Workers | None = None,
+                 progress: Progress | None = None) -> Session:
     """Start a page renderer (in a new process its workers warm up meanwhile), then read the paper
-    settings, the manifest and the articles."""
+    settings, the manifest and the articles. The caller closes the session's renderer."""
     check_version()
+    if progress is not None:
+        progress(f"[1/5] reading {issue_id}: paper settings, manifest, articles")
     folder = find_issue(project.issues, issue_id)
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
-    allowed = tuple(str(p) for p in (folder, project.fonts, project.stylesheets, project.build(issue_id) / "images"))
     renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers,
-                            ((str(project.stylesheets / "newspaper.css"),), allowed), shared)
+                            (_house_stylesheets(project), _readable(project, folder, issue_id)), shared)
     try:
         settings, issue, articles = load(project, issue_id)
     except BaseException:
@@ -193,18 +203,22 @@ def open_session(project: Project, issue_id: str, workers: int | None = None,
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
-              strict: bool = False, shared: Workers | None = None) -> tuple[Session, Composition]:
-    """Read and compose the issue; return the session and the composition (nothing is written but the cache)."""
-    progress(f"[1/5] reading {issue_id}: paper settings, manifest, articles")
-    session = open_session(project, issue_id, shared=shared)
-    issue = session.issue
+              strict: bool = False) -> tuple[Session, Composition]:
+    """Read and compose the issue; return the session (its workers stopped) and the composition
+    (nothing is written but the cache)."""
+    session = open_session(project, issue_id, progress=progress)
+    try:
+        return session, _fit(session, progress, strict)
+    finally:
+        session.renderer.close()
+
+
+def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
+    """Compose the session's issue (its workers stay up, for the plates)."""
+    issue, project = session.issue, session.project
     progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
-    try:
-        composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
-    except BaseException:
-        session.renderer.close()
-        raise
+    composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
     fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
     if fonts:
         raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(
@@ -214,7 +228,7 @@ def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progr
     if strict and composition.warnings:
         raise RenderError("WeasyPrint reported problems (strict mode)", tuple(
             Problem("(layout)", "", w, "fix the stylesheet or source") for w in composition.warnings))
-    return session, composition
+    return composition
 
 
 def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "full") -> str:
@@ -224,11 +238,6 @@ def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: 
     return issue_html(views, session.issue, session.settings,
                       issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),
                       [(session.project.stylesheets / "newspaper.css").as_uri()], mode)
-
-
-def join_pages(pdfs: tuple[bytes, ...]) -> bytes:
-    """Return one PDF of all the pages (each page keeps its own font subsets)."""
-    return join(pdfs)
 
 
 @contextlib.contextmanager
@@ -283,9 +292,9 @@ def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_p
 def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: bool, plates: bool,
                    shared: Workers | None) -> BuildResult:
     started = time.monotonic()
-    session, composition = fit_issue(project, issue_id, progress, strict, shared)
+    session = open_session(project, issue_id, shared=shared, progress=progress)
     try:
-        return _write_issue(project, issue_id, progress, plates, started, session, composition)
+        return _write_issue(project, issue_id, progress, plates, started, session, _fit(session, progress, strict))
     finally:
         session.renderer.close()
 
@@ -345,8 +354,7 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
     made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs], _plate_and_proof, jobs)]
-    pages = [plate for plate, _, _ in made]
-    staged = _stage_plates(out, issue_id, pages) if plates else None
+    staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
     try:
         return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
                              [job.plate.info.inputs for job in jobs])
@@ -377,7 +385,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         proof = out / f"{issue_id}-proof.pdf"
         proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
         if any(page.marks for page in marked):
-            write_atomic(proof, join_pages(proof_pdfs))
+            write_atomic(proof, join(proof_pdfs))
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())

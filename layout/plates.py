@@ -79,14 +79,6 @@ class PlateInfo:
         return uuid.UUID(hashlib.sha256(f"{self.inputs} {self.page}".encode()).hexdigest()[:32])
 
 
-def finish(pdf: bytes, info: PlateInfo) -> bytes:
-    """Return ``pdf`` with output intent, metadata and stable IDs for printing as a plate."""
-    reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header
-    return _finished(writer, info)
-
-
 def _finished(writer: PdfWriter, info: PlateInfo) -> bytes:
     """Finish the document in ``writer`` as a plate (or the whole issue) and return its bytes."""
     for page in writer.pages:

@@ -289,11 +289,13 @@ def _darkest(tif: Path) -> float:
     return total.getextrema()[1] / 255 * 100
 
 
-UNSET = -1.0
+def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
+    """Preflight one plate (or the whole issue) from the PDF."""
+    return _checks_but_ink(path, paper) + _ink_findings(path.name, ink_coverage(path), paper)
 
 
-def check_plate(path: Path, paper: PaperSettings, ink: float | None = UNSET) -> list[Finding]:
-    """Preflight one plate (or the whole issue) from the PDF; ``ink`` if its coverage is known."""
+def _checks_but_ink(path: Path, paper: PaperSettings) -> list[Finding]:
+    """Every check of ``check_plate`` but the ink (which ``check_issue`` renders for all plates at once)."""
     name = path.name
     reader = PdfReader(path)
     findings: list[Finding] = []
@@ -344,13 +346,6 @@ def check_plate(path: Path, paper: PaperSettings, ink: float | None = UNSET) -> 
         low = [f"page {p}: an image at {ppi:.0f} ppi, below {paper.min_image_ppi} ppi" for p, ppi in images
                if ppi < paper.min_image_ppi]
         add("image resolution", low, f"{len(images)} image(s), all at least {paper.min_image_ppi} ppi")
-    if ink == UNSET:
-        ink = ink_coverage(path)
-    if ink is None:
-        findings.append(Finding(name, "total ink", True, "not checked: Ghostscript is not installed"))
-    else:
-        add("total ink", [f"{ink:.0f}% ink at the darkest point, over the {paper.ink_limit}% limit"]
-            if ink > paper.ink_limit + 0.5 else [], f"at most {ink:.0f}% (limit {paper.ink_limit}%)")
     return findings
 
 
@@ -395,8 +390,7 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cach
 
 def _check_job(job: tuple) -> list[Finding]:
     """One plate's checks but its ink (a worker process runs this: the plates are checked on every core)."""
-    path, paper = job
-    return [f for f in check_plate(path, paper, ink=None) if f.check != "total ink"]
+    return _checks_but_ink(*job)
 
 
 def _ink_findings(name: str, ink: float | None, paper: PaperSettings) -> list[Finding]:

@@ -11,7 +11,6 @@ import logging
 import multiprocessing
 import multiprocessing.util
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -193,8 +192,6 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 HEIGHT_PREFIXES = ("mtop-", "msf-", "topin-")
 """Elements whose heights the composer reads: measured top matter and bodies, standfirsts, placed tops."""
-_FILE_URL = re.compile(r"""file://[^"')\s]+""")
-_PHOTO_URL = re.compile(PHOTO_SCHEME + r""":([^"')\s/]+)""")
 
 
 @dataclass(frozen=True)
@@ -340,25 +337,22 @@ class PageRenderer:
             # WeasyPrint's first-use costs) while the sources are read.
             self._workers.start(warm)
 
-    def run(self, jobs: list[Job], sources: list[str] | None = None,
-            complete: Callable[[int], Job] | None = None) -> list[PageResult]:
+    def run(self, jobs: list[Job], sources: list[str], complete: Callable[[int], Job]) -> list[PageResult]:
         """Return the result of every job, laying out only those not seen before.
 
-        With ``sources`` (a description of everything each job's HTML is made from), the jobs may
-        come without their HTML: ``complete(i)`` makes job ``i`` whole, and is called only for the
-        jobs not found in the cache (making the HTML of every page costs more than finding it)."""
-        if sources is not None:
-            keys = [self._key(job, source) for job, source in zip(jobs, sources)]
-        else:
-            keys = [self._key(job) for job in jobs]
+        ``sources`` hash everything each job's HTML is made from (the files it references among
+        them), so the jobs come without their HTML: ``complete(i)`` makes job ``i`` whole, and is
+        called only for the jobs not in the cache (making the HTML of every page costs more than
+        finding it)."""
+        keys = [self._key(job, source) for job, source in zip(jobs, sources)]
         todo: dict[str, Job] = {}
-        for index, (key, job) in enumerate(zip(keys, jobs)):
+        for index, key in enumerate(keys):
             if key not in self.memory and key not in todo:
                 cached = self._load(key)
                 if cached is not None:
                     self.memory[key] = cached
                 else:
-                    todo[key] = complete(index) if complete is not None else job
+                    todo[key] = complete(index)
             self.hits += key not in todo
         self.misses += len(todo)
         for key, result in zip(todo, self._map(list(todo.values()))):
@@ -403,17 +397,10 @@ class PageRenderer:
                 write_atomic(self.cache / f"{kind}-{key}", data)
         return [out[key] for key in keys]
 
-    def _key(self, job: Job, source: str | None = None) -> str:
+    def _key(self, job: Job, source: str) -> str:
         digest = hashlib.sha256(self.static_key.encode())
-        digest.update(json.dumps([source if source is not None else job.html, job.base, job.allowed, job.leading,
-                                  job.variant, job.pdf, job.galleys, job.stylesheets]).encode())
-        for url in sorted(set(_FILE_URL.findall(job.html))):
-            path = Path(unquote(urlparse(url).path))
-            if path.is_file():
-                digest.update(_file_hash(path).encode())
-        for name in sorted(set(_PHOTO_URL.findall(job.html))):
-            path = Path(job.photos) / name
-            digest.update(_file_hash(path).encode() if path.is_file() else b"missing")
+        digest.update(json.dumps([source, job.base, job.allowed, job.leading, job.variant, job.pdf, job.galleys,
+                                  job.stylesheets]).encode())
         return digest.hexdigest()
 
     def _load(self, key: str) -> PageResult | None:
