@@ -66,12 +66,9 @@ class ParsedGalley:
     """Row of each line, or None for state that every column keeps."""
 
 
-def galley_page(pdf: bytes, galley: Galley, readers: dict[int, PdfReader] | None = None):  # type: ignore[no-untyped-def]
-    """The galley's page of its sheet's PDF (``readers`` keeps each sheet read once)."""
-    readers = {} if readers is None else readers
-    if id(pdf) not in readers:
-        readers[id(pdf)] = PdfReader(io.BytesIO(pdf))
-    return readers[id(pdf)].pages[galley.page]
+def galley_page(pdf: bytes):  # type: ignore[no-untyped-def]
+    """The page of a galley's PDF (each galley is written as a PDF of its own, one page)."""
+    return PdfReader(io.BytesIO(pdf)).pages[0]
 
 
 def parse(page, galley: Galley, leading: float) -> ParsedGalley:  # type: ignore[no-untyped-def]

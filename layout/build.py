@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -29,9 +30,11 @@ from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
 from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
 from .render import (
+    HEIGHT_PREFIXES,
     PARENT_ONLY_FILES,
     PHOTO_SCHEME,
     WEASYPRINT_VERSION,
+    Batch,
     Job,
     PageRenderer,
     PageResult,
@@ -129,7 +132,8 @@ class Session:
 
         A document's cache key is made from what its HTML is made from (the pages' views, the issue,
         the settings, the metadata, the mode; the templates are among the renderer's static files),
-        so the HTML is made only for the documents not in the cache."""
+        so the HTML is made only for the documents not in the cache. The galley sheets of one page
+        that are not in the cache are laid out as one document (see ``_galley_batches``)."""
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         css = _house_stylesheets(self.project)
         allowed = _readable(self.project, self.issue.folder, self.issue.issue_id)
@@ -147,11 +151,15 @@ class Session:
                 digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
             sources.append(digest.hexdigest())
 
-        def complete(index: int) -> Job:
-            views, mode, height = sheets[index]
-            return replace(jobs[index], html=issue_html(views, self.issue, self.settings, meta, [], mode, height))
+        def html(views: list[PageView], mode: str, height: float | None) -> str:
+            return issue_html(views, self.issue, self.settings, meta, [], mode, height)
 
-        return self.renderer.run(jobs, sources, complete)
+        def plan(indices: list[int]) -> list[Batch]:
+            alone = [i for i in indices if sheets[i][1] != "galley"]
+            batches = [Batch([i], replace(jobs[i], html=html(*sheets[i]))) for i in alone]
+            return batches + _galley_batches(sheets, jobs, [i for i in indices if i not in set(alone)], html)
+
+        return self.renderer.run(jobs, sources, plan)
 
     def photo_src(self, photo: Photo, width: float, height: float) -> str:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
@@ -170,6 +178,39 @@ class Session:
             digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()
+
+
+def _galley_batches(sheets: list[Sheet], jobs: list[Job], indices: list[int],
+                    html: Callable[[list[PageView], str, float | None], str]) -> list[Batch]:
+    """The galley sheets ``indices`` (each of one page, holding one galley or one top matter), laid
+    out as one document a page: one layout's start-up a page, not one a story. Each galley is
+    written as a PDF of its own, so what shares its document never changes its bytes."""
+    pages: dict[tuple, list[int]] = {}
+    for index in indices:
+        views, _, height = sheets[index]
+        pages.setdefault((views[0].number, views[0].template, height), []).append(index)
+    batches = []
+    for (number, template, height), members in pages.items():
+        items = [item for index in members for item in sheets[index][0][0].slots]
+        view = PageView(number, template, 0, tuple(items))
+        job = replace(jobs[members[0]], html=html([view], "galley", height),
+                      galleys=tuple(item.slot_id for item in items if item.blocks))
+        batches.append(Batch(members, job, functools.partial(_split_sheet, [sheets[i][0][0] for i in members])))
+    return batches
+
+
+def _split_sheet(views: list[PageView], result: PageResult) -> list[PageResult]:
+    """A galley document's result, one a sheet of ``views``: its galley (a sheet of a body), or its
+    top matter's heights (a sheet of a slot without its body). A slot's two sheets share its id."""
+    out = []
+    for view in views:
+        bodies = {item.slot_id for item in view.slots if item.blocks}
+        measured = {prefix + item.slot_id for prefix in HEIGHT_PREFIXES for item in view.slots if not item.blocks}
+        out.append(PageResult(
+            {key: value for key, value in result.heights.items() if key in measured}, None, result.warnings,
+            {key: galley for key, galley in result.galleys.items() if key in bodies},
+            {key: pdf for key, pdf in result.galley_pdfs.items() if key in bodies}))
+    return out
 
 
 def _house_stylesheets(project: Project) -> tuple[str, ...]:
@@ -192,8 +233,9 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     folder = find_issue(project.issues, issue_id)
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
-    renderer = PageRenderer(project.build(issue_id) / ".cache", static, workers,
-                            (_house_stylesheets(project), _readable(project, folder, issue_id)), shared)
+    cache = project.build(issue_id) / ".cache"
+    renderer = PageRenderer(cache, static, workers,
+                            (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
         settings, issue, articles = load(project, issue_id)
     except BaseException:

@@ -159,7 +159,7 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
         _fit(slots, issue, paper)
         warnings.update(_set_continuation_galleys(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         views = _pages(issue, paper, slots, photo_src)
-        results = lay_out([([view], "print", None) for view in views], True)
+        results = lay_out([([_frames_only(view)], "print", None) for view in views], True)
         tops = {k[len("topin-"):]: h for r in results for k, h in r.heights.items() if k.startswith("topin-")}
         if not _grow_tops(slots, views, tops, paper):
             break
@@ -174,6 +174,27 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
                        tuple(sorted(warnings)), pieces, galleys)
 
 
+def _frames_only(view: PageView) -> PageView:
+    """The page as it is laid out for print: its frames are empty (the galleys are drawn into them
+    afterwards), so it is made without the bodies, and an edit to a body alone does not change it
+    (nor its cache key)."""
+    return replace(view, slots=tuple(_top_only(item) for item in view.slots))
+
+
+def _top_only(item: SlotView) -> SlotView:
+    """A slot without its body: its top matter does not change when its body does."""
+    return replace(item, article=replace(item.article, blocks=()), blocks=(), first_block=0,
+                   starts_mid_paragraph=False, ends_mid_paragraph=False)
+
+
+def _body_only(item: SlotView) -> SlotView:
+    """A story's body, as its galley is set: without its top matter, photos and jump line, so that
+    an edit to a headline does not set its body again."""
+    article = replace(item.article, headline="", kicker=None, standfirst=None, byline=None, jumphead="",
+                      photos=())
+    return replace(item, article=article, photos=(), jump_to=None)
+
+
 def _galley_view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, blocks: tuple = (),
                  first_block: int = 0, mid_start: bool = False) -> SlotView:
     """The slot as a galley sheet shows it: top matter at the slot's width, and ``blocks`` as its galley."""
@@ -183,17 +204,22 @@ def _galley_view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, bloc
 
 def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
                  photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
-    """Set every story's galley and measure every slot's top matter: one galley sheet a page."""
+    """Set every story's galley and measure every slot's top matter.
+
+    Each galley and each top matter is a sheet of its own, so that each is kept in the cache by
+    itself: an edit to one story sets that story again, not its page's. (The renderer lays the
+    sheets of a page out as one document.)"""
     sheets: list[Sheet] = []
     for page in issue.pages:
-        items = [_galley_view(s, paper, photo_src, () if s.spec.continued else s.article.blocks)
-                 for s in slots if s.page == page.number]
-        sheets.append(([PageView(page.number, page.template, 0, tuple(items))], "galley", GALLEY_SHEET))
+        for slot in (s for s in slots if s.page == page.number):
+            view = _galley_view(slot, paper, photo_src, () if slot.spec.continued else slot.article.blocks)
+            if view.blocks:
+                sheets.append(([PageView(page.number, page.template, 0, (_body_only(view),))], "galley", GALLEY_SHEET))
+            sheets.append(([PageView(page.number, page.template, 0, (_top_only(view),))], "galley", GALLEY_SHEET))
     results = lay_out(sheets, True)
     found = {k: h for r in results for k, h in r.heights.items()}
     for result in results:
-        for slot_id in result.galleys:
-            galley_pdfs[slot_id] = result.pdf or b""
+        galley_pdfs.update(result.galley_pdfs)
     galleys = {k: g for r in results for k, g in r.galleys.items()}
     for slot in slots:
         key = slot.spec.slot_id
@@ -233,13 +259,13 @@ def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSett
             blocks, mid_start, _ = slice_blocks(slot.article.blocks, slot.start, None)
             view = _galley_view(slot, paper, photo_src, blocks, slot.start.block, mid_start)
             template = next(page.template for page in issue.pages if page.number == slot.page)
-            sheets.append(([PageView(slot.page, template, 0, (replace(view, slot_id=_galley_key(slot)),))],
+            sheets.append(([PageView(slot.page, template, 0, (replace(_body_only(view), slot_id=_galley_key(slot)),))],
                            "galley", GALLEY_SHEET))
         results = lay_out(sheets, True)
         for slot, result in zip(todo, results):
             key = _galley_key(slot)
             slot.galley = result.galleys.get(key, Galley(key, 0, (), ()))
-            galley_pdfs[key] = result.pdf or b""
+            galley_pdfs[key] = result.galley_pdfs.get(key, b"")
             warnings += result.warnings
         _fit(slots, issue, paper)
     return warnings

@@ -54,8 +54,6 @@ class Galley:
     """Where the column's text starts, in points from the galley sheet's left edge (the frame's padding)."""
     top: float = 0.0
     """Where row 0 starts, in points from the galley sheet's top."""
-    page: int = 0
-    """The galley's page in its sheet's PDF."""
     width: float = 0.0
     """The column's width, in points."""
     rules: bool = False
@@ -64,14 +62,14 @@ class Galley:
     def to_json(self) -> dict:
         """A plain dict (for the layout cache)."""
         return {"slot_id": self.slot_id, "rows": self.rows, "breaks": list(self.breaks), "left": self.left,
-                "top": self.top, "page": self.page, "width": self.width,
+                "top": self.top, "width": self.width,
                 "rules": self.rules, "lines": [[x.block_id, x.text, x.row, x.baseline, x.fill] for x in self.lines]}
 
     @classmethod
     def from_json(cls, data: dict) -> Galley:
         """The inverse of ``to_json``."""
         return cls(data["slot_id"], data["rows"], tuple(GalleyLine(*x) for x in data["lines"]),
-                   tuple(data["breaks"]), data["left"], data["top"], data["page"],
+                   tuple(data["breaks"]), data["left"], data["top"],
                    data["width"], data["rules"])
 
 
@@ -176,7 +174,7 @@ def read_galleys(document: Any, slot_ids: list[str], leading: float) -> dict[str
         frame = find_box(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
         rules = frame is not None and frame.style["column_rule_style"] not in ("none", "hidden") \
             and frame.style["column_rule_width"] > 0
-        found[slot_id] = replace(_read(box, slot_id, leading / PT_PER_PX), page=index,
+        found[slot_id] = replace(_read(box, slot_id, leading / PT_PER_PX),
                                  width=round(box.width * PT_PER_PX, 3), rules=rules)
     return found
 

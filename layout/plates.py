@@ -128,8 +128,7 @@ def make_plate(job: PlateJob) -> bytes:
     reader = PdfReader(io.BytesIO(job.page))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header
-    readers: dict = {}
-    pages = {galley.slot_id: galley_page(pdf, galley, readers) for galley, pdf in job.galleys}
+    pages = {galley.slot_id: galley_page(pdf) for galley, pdf in job.galleys}
     galleys = {galley.slot_id: galley for galley, _ in job.galleys}
     leading = job.info.paper.leading
     parsed = {key: parse(pages[key], galley, leading) for key, galley in galleys.items()}

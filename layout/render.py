@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
+import pyphen
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
@@ -213,8 +214,8 @@ class Job:
     stylesheets: tuple[str, ...] = ()
     """The house stylesheets, applied to the document (parsed once a worker, not once a document)."""
     galleys: tuple[str, ...] = ()
-    """Slots whose galleys the document sets, one a page from its first (then only those pages are
-    written to the PDF)."""
+    """Slots whose galleys the document sets, one a page from its first (each is written as a PDF of
+    its own; the pages after them, of measured top matter, are not written)."""
 
 
 @dataclass(frozen=True)
@@ -223,18 +224,65 @@ class PageResult:
 
     heights: dict[str, float]
     pdf: bytes | None
+    """The document's PDF; for a galley sheet, None (see ``galley_pdfs``)."""
     warnings: tuple[str, ...]
     galleys: dict[str, Galley] = field(default_factory=dict)
+    galley_pdfs: dict[str, bytes] = field(default_factory=dict)
+    """Each galley's own PDF (one page): its bytes depend on nothing else on its sheet."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One document to lay out for jobs not in the cache: which jobs it holds, and how to split its
+    result into one a job (in the order of ``indices``)."""
+
+    indices: list[int]
+    job: Job
+    split: Callable[[PageResult], list[PageResult]] = lambda result: [result]
 
 
 _RENDERED = False
 """Whether this process has laid a document out (and so paid WeasyPrint's first-use costs)."""
+Warm = tuple[tuple[str, ...], tuple[str, ...], str]
+"""How to warm a worker up: the stylesheets, the folders it may read, the cache folder."""
 PARENT_ONLY_FILES: set[int] = set()
 """Descriptors a worker must close when it starts (the issue's lock: were a worker to keep it open,
 a killed run's workers would hold the issue locked until they noticed their parent had gone)."""
 
 
-def _start_worker(warm: tuple[tuple[str, ...], tuple[str, ...]] | None) -> None:
+LANGUAGE = "en-GB"
+"""The papers' language (``<html lang>`` in the templates): its hyphenation patterns are loaded at warm-up."""
+
+
+def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
+    """Put ``lang``'s hyphenation patterns in pyphen's cache, from a copy in ``cache`` if there is one.
+
+    pyphen parses its ``hyph_*.dic`` file in every process, which takes 0.15 s (about half of a
+    worker's warm-up); reading back the parsed patterns as JSON takes a third of that. The copy is
+    named by the hash of the dictionary file and pyphen's version; anything wrong with it, and the
+    file is parsed as usual (and the copy written again)."""
+    path = pyphen.LANGUAGES.get(pyphen.language_fallback(lang) or "")
+    if path is None or path in pyphen.hdcache:
+        return
+    if cache is None:
+        pyphen.hdcache[path] = pyphen.HyphDict(path)
+        return
+    digest = hashlib.sha256(f"pyphen {pyphen.VERSION} ".encode() + path.read_bytes()).hexdigest()
+    copy = cache / f"hyphenation-{digest}.json"
+    try:
+        patterns = {key: (int(start), tuple(int(v) for v in values))
+                    for key, (start, values) in json.loads(copy.read_bytes()).items()}
+        hyph = pyphen.HyphDict.__new__(pyphen.HyphDict)
+        hyph.patterns, hyph.cache, hyph.maxlen = patterns, {}, max(map(len, patterns))
+    except (OSError, ValueError, TypeError, AttributeError):
+        hyph = pyphen.HyphDict(path)
+        if all(type(v) is int for _, values in hyph.patterns.values() for v in values):  # no nonstandard hyphens
+            with contextlib.suppress(OSError):
+                write_atomic(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
+    pyphen.hdcache[path] = hyph
+
+
+def _start_worker(warm: Warm | None) -> None:
     for descriptor in PARENT_ONLY_FILES:
         with contextlib.suppress(OSError):
             os.close(descriptor)
@@ -242,10 +290,11 @@ def _start_worker(warm: tuple[tuple[str, ...], tuple[str, ...]] | None) -> None:
         warm_up(*warm)
 
 
-def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...]) -> None:
-    """Get a page worker ready: fonts loaded, stylesheets parsed, hyphenation patterns read and
-    WeasyPrint's first-use costs paid, while the main process reads the sources."""
+def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], cache: str = "") -> None:
+    """Get a page worker ready: fonts loaded, stylesheets parsed, hyphenation patterns read (kept in
+    ``cache``) and WeasyPrint's first-use costs paid, while the main process reads the sources."""
     global _RENDERED
+    load_hyphenation(Path(cache) if cache else None)
     fetcher = ConfinedFetcher(tuple(Path(p) for p in allowed))
     with _captured([]):
         sheets = [_stylesheet(Path(path), fetcher, []) for path in stylesheets]
@@ -265,19 +314,24 @@ def lay_out(job: Job) -> PageResult:
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
-    galleys = {}
+    galleys: dict[str, Galley] = {}
+    pdfs: dict[str, bytes] = {}
     if job.galleys:
-        if len(document.pages) > len(job.galleys) + 1:
-            long = [slot for slot in job.galleys
-                    if sum(bool(find_box(page._page_box, GALLEY_PREFIX + slot)) for page in document.pages) > 1]
-            slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long or job.galleys)
+        pages = document.pages
+        long = [slot for index, slot in enumerate(job.galleys)
+                if index + 1 < len(pages) and find_box(pages[index + 1]._page_box, GALLEY_PREFIX + slot)]
+        if long:
+            slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long)
             raise InputError("a story is longer than a galley sheet holds (about 1,300 lines)", tuple(
                 Problem(f"articles/{slug}.md", "body", "the story is too long to set in one piece",
                         "split it into two articles (or cut it)") for slug in slugs))
         galleys = read_galleys(document, list(job.galleys), job.leading)
-        document = document.copy(document.pages[:len(job.galleys)])
+        if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet
+            pdfs = {slot: pdf_bytes(document.copy([pages[index]]), job.variant, messages)
+                    for index, slot in enumerate(job.galleys)}
+        return PageResult(found, None, tuple(messages), galleys, pdfs)
     pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None
-    return PageResult(found, pdf, tuple(messages), galleys)
+    return PageResult(found, pdf, tuple(messages))
 
 
 class Workers:
@@ -293,7 +347,7 @@ class Workers:
         """Whether the processes are running."""
         return self._pool is not None
 
-    def start(self, warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    def start(self, warm: Warm | None = None
               ) -> concurrent.futures.ProcessPoolExecutor:
         """Start the processes (warming each up with ``warm``: stylesheets, readable folders) if they
         are not running."""
@@ -321,7 +375,7 @@ class PageRenderer:
     """
 
     def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
-                 warm: tuple[tuple[str, ...], tuple[str, ...]] | None = None, shared: Workers | None = None) -> None:
+                 warm: Warm | None = None, shared: Workers | None = None) -> None:
         self.cache = cache
         digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
         for path in sorted(static_files):
@@ -337,27 +391,34 @@ class PageRenderer:
             # WeasyPrint's first-use costs) while the sources are read.
             self._workers.start(warm)
 
-    def run(self, jobs: list[Job], sources: list[str], complete: Callable[[int], Job]) -> list[PageResult]:
+    def run(self, jobs: list[Job], sources: list[str], plan: Callable[[list[int]], list[Batch]]) -> list[PageResult]:
         """Return the result of every job, laying out only those not seen before.
 
         ``sources`` hash everything each job's HTML is made from (the files it references among
-        them), so the jobs come without their HTML: ``complete(i)`` makes job ``i`` whole, and is
-        called only for the jobs not in the cache (making the HTML of every page costs more than
-        finding it)."""
+        them), so the jobs come without their HTML: ``plan(indices)`` is given the jobs that are not
+        in the cache, and returns the documents to lay out for them (making the HTML of every page
+        costs more than finding it). A document may hold several jobs (the galleys of one page are
+        set on one sheet): its batch splits its result into one a job, and each is kept under its
+        job's key. A document of several jobs that drew warnings is not kept: the warnings could be
+        any of its jobs'."""
         keys = [self._key(job, source) for job, source in zip(jobs, sources)]
-        todo: dict[str, Job] = {}
+        todo: dict[str, int] = {}
         for index, key in enumerate(keys):
             if key not in self.memory and key not in todo:
                 cached = self._load(key)
                 if cached is not None:
                     self.memory[key] = cached
                 else:
-                    todo[key] = complete(index)
+                    todo[key] = index
             self.hits += key not in todo
-        self.misses += len(todo)
-        for key, result in zip(todo, self._map(list(todo.values()))):
-            self.memory[key] = result
-            self._store(key, result)
+        batches = plan(list(todo.values()))
+        self.misses += len(batches)
+        for batch, result in zip(batches, self._map([batch.job for batch in batches])):
+            parts = batch.split(result)
+            for index, part in zip(batch.indices, parts, strict=True):
+                self.memory[keys[index]] = part
+                if len(batch.indices) == 1 or not result.warnings:
+                    self._store(keys[index], part)
         return [self.memory[key] for key in keys]
 
     def close(self) -> None:
@@ -366,14 +427,20 @@ class PageRenderer:
             self._workers.close()
 
     def _map(self, jobs: list[Job]) -> list[PageResult]:
+        if self._here(len(jobs)):
+            load_hyphenation(self.cache)
         return self.map(lay_out, jobs)
+
+    def _here(self, count: int) -> bool:
+        """Whether ``count`` items are done in this process (see ``map``)."""
+        return self.workers <= 1 or (count == 1 and (_RENDERED or not self._workers.started))
 
     def map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
         """``function`` of each item, on every core (the worker processes are started once a run).
 
         A single item runs here if this process has laid pages out before (``layout watch``), or
         if no worker has been started; otherwise on a worker, which is warm."""
-        if not items or self.workers <= 1 or (len(items) == 1 and (_RENDERED or not self._workers.started)):
+        if not items or self._here(len(items)):
             return [function(item) for item in items]
         try:
             return list(self._workers.start().map(function, items))
@@ -410,19 +477,24 @@ class PageRenderer:
         try:
             data = json.loads(meta.read_text())
             pdf = (self.cache / f"{key}.pdf").read_bytes() if data["pdf"] else None
-        except (OSError, ValueError, KeyError):
+            pdfs = {slot: (self.cache / f"{key}-g{index}.pdf").read_bytes()
+                    for index, slot in enumerate(data["galley_pdfs"])}
+            galleys = {k: Galley.from_json(g) for k, g in data["galleys"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        galleys = {k: Galley.from_json(g) for k, g in data.get("galleys", {}).items()}
-        return PageResult(data["heights"], pdf, tuple(data["warnings"]), galleys)
+        return PageResult(data["heights"], pdf, tuple(data["warnings"]), galleys, pdfs)
 
     def _store(self, key: str, result: PageResult) -> None:
         if self.cache is None:
             return
         if result.pdf is not None:
             write_atomic(self.cache / f"{key}.pdf", result.pdf)
+        for index, pdf in enumerate(result.galley_pdfs.values()):
+            write_atomic(self.cache / f"{key}-g{index}.pdf", pdf)
         data = {"heights": result.heights,
                 "pdf": result.pdf is not None, "warnings": list(result.warnings),
-                "galleys": {k: g.to_json() for k, g in result.galleys.items()}}
+                "galleys": {k: g.to_json() for k, g in result.galleys.items()},
+                "galley_pdfs": list(result.galley_pdfs)}
         write_atomic(self.cache / f"{key}.json", json.dumps(data).encode())
 
 
