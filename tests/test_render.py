@@ -1,0 +1,79 @@
+"""The renderer's own parts: the hyphenation patterns it keeps, and galleys cached a story."""
+
+from __future__ import annotations
+
+import pyphen
+import pytest
+from factory import body, make_project, write_article, write_manifest
+
+from layout.build import Project, compose_issue
+from layout.render import load_hyphenation
+
+WORDS = ("internationalisation", "nationalisation", "shareholders", "spokesperson", "demonstration",
+         "hyphenation", "Kremlin", "representatives")
+
+
+@pytest.fixture
+def fresh_patterns():
+    """pyphen's cache without the English patterns (and put back afterwards)."""
+    path = pyphen.LANGUAGES[pyphen.language_fallback("en-GB")]
+    kept = pyphen.hdcache.pop(path, None)
+    yield path
+    pyphen.hdcache.pop(path, None)
+    if kept is not None:
+        pyphen.hdcache[path] = kept
+
+
+def test_hyphenation_patterns_read_back_from_the_cache_hyphenate_as_pyphen_does(tmp_path, fresh_patterns):
+    parsed = pyphen.HyphDict(fresh_patterns)
+    load_hyphenation(tmp_path)  # parses, and keeps a copy
+    copies = list(tmp_path.glob("hyphenation-*.json"))
+    assert len(copies) == 1
+    pyphen.hdcache.pop(fresh_patterns)
+    load_hyphenation(tmp_path)  # reads the copy back
+    loaded = pyphen.hdcache[fresh_patterns]
+    assert loaded is not parsed and loaded.patterns == parsed.patterns and loaded.maxlen == parsed.maxlen
+    dictionary = pyphen.Pyphen(lang="en_GB")
+    assert dictionary.hd is loaded
+    assert [dictionary.inserted(w) for w in WORDS] == [w for w in map(_parsed_inserted(parsed), WORDS)]
+    assert dictionary.inserted("internationalisation").count("-") >= 4
+
+
+def _parsed_inserted(parsed: pyphen.HyphDict):
+    def inserted(word: str) -> str:
+        points = [p for p in parsed.positions(word) if 2 <= p <= len(word) - 2]
+        for point in reversed(points):
+            word = word[:point] + "-" + word[point:]
+        return word
+    return inserted
+
+
+def test_a_damaged_copy_of_the_patterns_is_parsed_again(tmp_path, fresh_patterns):
+    load_hyphenation(tmp_path)
+    copy = next(tmp_path.glob("hyphenation-*.json"))
+    copy.write_text('{"ab": [1, "x"]')  # cut short
+    pyphen.hdcache.pop(fresh_patterns)
+    load_hyphenation(tmp_path)
+    assert pyphen.hdcache[fresh_patterns].patterns == pyphen.HyphDict(fresh_patterns).patterns
+    assert copy.read_text().startswith("{") and len(copy.read_bytes()) > 100_000  # written again, whole
+
+
+def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(tmp_path):
+    issue = make_project(tmp_path)
+    for number, slug in enumerate(("left", "middle", "right")):
+        write_article(issue, slug, body(110, seed=number))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": slug, "columns": 2 if slug != "right" else 1, "depth": 40}
+        for slug in ("left", "middle", "right")]}]})
+    project = Project(tmp_path)
+    compose_issue(project, "test-issue", progress=lambda m: None)
+    write_article(issue, "middle", body(110, seed=7))
+    seen = []
+    edited = compose_issue(project, "test-issue", progress=seen.append)
+    # One document: the edited story's galley, set alone (its page is laid out without bodies).
+    assert edited.laid_out == 1, seen[2]
+    plate = (tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes()
+    clean = tmp_path / "clean"
+    (tmp_path / "build").rename(clean)
+    compose_issue(project, "test-issue", progress=lambda m: None)  # the three stories on one sheet
+    assert (tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes() == plate
