@@ -28,7 +28,7 @@ from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
-from .proofs import mark_pages, page_png, write_flat_plan, write_proofs
+from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
 from .render import (
     HEIGHT_PREFIXES,
     PARENT_ONLY_FILES,
@@ -395,35 +395,38 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     inputs = session.inputs_hash()
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
-    made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs], _plate_and_proof, jobs)]
-    staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
-    try:
-        return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
-                             [job.plate.info.inputs for job in jobs])
-    finally:
-        if staged is not None:
-            shutil.rmtree(staged[0], ignore_errors=True)
+    fit = fit_json(composition)
+    with concurrent.futures.ThreadPoolExecutor(1) as drawing:  # while the workers make the plates
+        plan = drawing.submit(flat_plan_png, json.loads(fit), (session.settings.trim_width,
+                                                                session.settings.trim_height), project.fonts)
+        made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs],
+                                                                   _plate_and_proof, jobs)]
+        staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
+        try:
+            return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
+                                 [job.plate.info.inputs for job in jobs], fit, plan)
+        finally:
+            if staged is not None:
+                shutil.rmtree(staged[0], ignore_errors=True)
 
 
 def _finish_issue(project: Project, issue_id: str, progress: Progress, started: float, session: Session,
                   composition: Composition, made: list[list[bytes]], staged: tuple[Path, list[Path]] | None,
-                  inputs: str, keys: list[str]) -> BuildResult:
-    """Write the issue, its fit report and proofs while the plates are preflighted; publish the plates."""
+                  inputs: str, keys: list[str], fit: bytes, plan: concurrent.futures.Future[bytes]) -> BuildResult:
+    """Write the issue, its fit report, flat ``plan`` and proofs while the plates are preflighted;
+    publish the plates."""
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
     pages = [plate for plate, _, _ in made]
     marked = proof_pages(composition, settings)
     report = out / "fit.json"
-    fit = fit_json(composition)
-    with concurrent.futures.ThreadPoolExecutor(2) as background:
+    with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
                                     keys, session.renderer.map) if staged else None
         whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
         pdf = out / f"{issue_id}.pdf"
         write_atomic(pdf, whole)
         write_atomic(report, fit)
-        plan = background.submit(write_flat_plan, report, (settings.trim_width, settings.trim_height),
-                                 project.fonts, out / "proofs" / "flatplan.png")
         proof = out / f"{issue_id}-proof.pdf"
         proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
         if any(page.marks for page in marked):
@@ -432,7 +435,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
         write_proofs(proof_pdfs, out / "proofs", [png for _, _, png in made])
-        plan.result()
+        write_atomic(out / "proofs" / "flatplan.png", plan.result())
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []
         plate_dir = None

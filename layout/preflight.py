@@ -1,9 +1,9 @@
 """Stage 7: preflight the plates, from the PDFs themselves, before a printer does.
 
 Checks: page boxes and size, fonts embedded, colour spaces (no RGB, Lab, spot or ICC-RGB, in
-content streams and images), image resolution at placed size, total ink coverage (Ghostscript's
-CMYK rendering, when Ghostscript is installed), smallest type, PDF/X identification and output
-intent, transparency (PDF/X-1a), and that no copy was overset.
+content streams and images), image resolution at placed size, total ink (read from the plate's
+objects, see ``ink.py``; rendered by Ghostscript where it cannot be), smallest type, PDF/X
+identification and output intent, transparency (PDF/X-1a), and that no copy was overset.
 """
 
 from __future__ import annotations
@@ -15,26 +15,21 @@ import json
 import math
 import multiprocessing
 import os
-import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pikepdf
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageMath
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from .paint import Paint, read_paint, rendered_inks
 from .render import write_atomic
 from .settings import PaperSettings
 
 MIN_TYPE_PT = 6.0
 BOX_TOLERANCE = 0.5
-INK_DPI = 20
-"""Resolution of the ink-coverage rendering: coarse, but wide enough to catch solids over the limit."""
 
 
 @dataclass(frozen=True)
@@ -82,14 +77,10 @@ def _walk_resources(resources, seen: set[int]):  # type: ignore[no-untyped-def]
             yield from _walk_resources(obj["/Resources"], seen)
 
 
-def _colour_findings(reader: PdfReader) -> list[str]:
-    problems = []
+def _colour_findings(reader: PdfReader, paint: Paint) -> list[str]:
+    problems = [f"page {number}: RGB colour in the page content ({operator})" for number, operator in paint.rgb]
     for number, page in enumerate(reader.pages, start=1):
         seen: set[int] = set()
-        for data in _streams(page):
-            for operator in (b" rg", b" RG"):
-                if operator + b"\n" in data or operator + b" " in data:
-                    problems.append(f"page {number}: RGB colour in the page content ({operator.decode().strip()})")
         for resources in _walk_resources(page.get("/Resources"), seen):
             for name, space in (_resolve(resources.get("/ColorSpace")) or {}).items():
                 kind = _colour_space_name(space)
@@ -158,144 +149,25 @@ def _restricted(data: bytes) -> bool:
     return fs_type & 0x000F == 0x0002
 
 
-_TF = re.compile(rb"([0-9.]+) Tf\b")
-_TM = re.compile(rb"([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+) [-0-9.]+ [-0-9.]+ Tm\b")
-_CM = re.compile(rb"([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+) [-0-9.]+ [-0-9.]+ cm\b")
-
-
-def _min_type(reader: PdfReader) -> float:
-    """The smallest type on the pages, in points.
-
-    WeasyPrint's pages have one scale (CSS px to pt) and unscaled text matrices, so the sizes can be
-    read from the ``Tf`` operators; any other page is measured the slow way, through pypdf's visitor.
-    """
-    smallest = math.inf
-    for page in reader.pages:
-        smallest = min([smallest, *(_min_type_in(data, page) for data in _streams(page))])
-    return smallest
-
-
-def _streams(page) -> list[bytes]:  # type: ignore[no-untyped-def]
-    """The page's content and that of every form it draws (the galleys' columns are forms)."""
-    contents = page.get_contents()
-    out = [contents.get_data() if contents is not None else b""]
-    seen: set[int] = set()
-    for resources in _walk_resources(page.get("/Resources"), seen):
-        for ref in (_resolve(resources.get("/XObject")) or {}).values():
-            obj = _resolve(ref)
-            if obj.get("/Subtype") == "/Form":
-                out.append(obj.get_data())
-    return out
-
-
-def _min_type_in(data: bytes, page) -> float:  # type: ignore[no-untyped-def]
-    """The smallest type set by one content stream (forms are moved, never scaled, by ``Do``)."""
-    matrices = [m for m in _CM.finditer(data) if b" Do" not in data[m.end():m.end() + 40]]  # not images
-    scales = {(abs(float(m[1])), abs(float(m[4]))) for m in matrices}
-    text_matrices = {tuple(abs(float(v)) for v in m.groups()) for m in _TM.finditer(data)}
-    if scales <= {(1.0, 1.0), (0.75, 0.75)} and text_matrices <= {(1.0, 0.0, 0.0, 1.0)} and \
-            all(float(m[2]) == 0 and float(m[3]) == 0 for m in matrices):
-        scale = 0.75 if (0.75, 0.75) in scales else 1.0
-        return min((float(m[1]) * scale for m in _TF.finditer(data) if float(m[1]) > 0), default=math.inf)
-    return _min_type_slow(page)
-
-
-def _min_type_slow(page) -> float:  # type: ignore[no-untyped-def]
-    smallest = math.inf
-    def visit(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
-        nonlocal smallest
-        if text.strip() and size:
-            scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-            smallest = min(smallest, size * scale)
-
-    page.extract_text(visitor_text=visit)
-    return smallest
-
-
-def _images_ppi(path: Path) -> list[tuple[int, float]] | None:
-    """(page, ppi) of every image, from poppler's pdfimages; None if it is not installed."""
-    if shutil.which("pdfimages") is None:
-        return None
-    out = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=False)
-    found = []
-    for line in out.stdout.splitlines()[2:]:
-        parts = line.split()
-        if len(parts) >= 14 and parts[2] == "image":
-            found.append((int(parts[0]), min(float(parts[12]), float(parts[13]))))
-    return found
-
-
-def ink_coverage(path: Path) -> float | None:
-    """Largest total ink (C+M+Y+K, percent) anywhere inside the trim; None without Ghostscript.
-
-    Crop and registration marks outside the trim are printed in every ink by design: not counted."""
-    found = ink_coverages([path])
-    return found[0] if found else None
-
-
-INK_BATCH = 8
-"""Plates a Ghostscript run renders: its start-up costs more than rendering a page this coarsely,
-so plates are rendered in batches, one batch a core."""
-
-
-def ink_coverages(paths: list[Path]) -> list[float | None] | None:
-    """``ink_coverage`` of each PDF, a Ghostscript run a batch of them, the batches on every core;
-    None without Ghostscript. A PDF Ghostscript cannot read fails its run, so then each of that
-    batch is rendered alone, and an unreadable one gets None."""
-    gs = shutil.which("gs")
-    if gs is None:
-        return None
-    if len(paths) <= INK_BATCH:
-        return _ink_batch(gs, paths)
-    cores = os.cpu_count() or 1
-    size = max(INK_BATCH, math.ceil(len(paths) / cores))
-    batches = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with concurrent.futures.ThreadPoolExecutor(len(batches)) as pool:
-        return [ink for found in pool.map(lambda batch: _ink_batch(gs, batch), batches) for ink in found]
-
-
-def _ink_batch(gs: str, paths: list[Path]) -> list[float | None]:
-    if not paths:
-        return []
-    counts = []
-    for path in paths:
-        try:
-            counts.append(len(PdfReader(path).pages))
-        except Exception:  # noqa: BLE001 (any damage: Ghostscript will say; counted as one page)
-            counts.append(1)
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "ink-%05d.tif"
-        done = subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox", "-sDEVICE=tiff32nc",
-                               f"-r{INK_DPI}", f"-sOutputFile={target}", *map(str, paths)],
-                              capture_output=True, check=False)
-        tifs = sorted(Path(folder).glob("ink-*.tif"))
-        if done.returncode != 0 or len(tifs) != sum(counts):
-            if len(paths) == 1:
-                return [None]
-            return [_ink_batch(gs, [path])[0] for path in paths]
-        out: list[float | None] = []
-        for count in counts:
-            out.append(max((_darkest(tif) for tif in tifs[:count]), default=0.0))
-            tifs = tifs[count:]
-        return out
-
-
-def _darkest(tif: Path) -> float:
-    """Total ink, percent, of the darkest pixel of a CMYK rendering."""
-    with Image.open(tif) as image:
-        channels = image.convert("CMYK").split()
-    total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
-                                  c=channels[0], m=channels[1], y=channels[2], k=channels[3])
-    return total.getextrema()[1] / 255 * 100
-
-
 def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
     """Preflight one plate (or the whole issue) from the PDF."""
-    return _checks_but_ink(path, paper) + _ink_findings(path.name, ink_coverage(path), paper)
+    findings, ink = _check_job((path, paper))
+    if ink is None:
+        rendered = rendered_inks([path])
+        ink = NO_GHOSTSCRIPT if rendered is None else NOT_RENDERED if rendered[0] is None else rendered[0]
+    return findings + _ink_findings(path.name, ink, paper)
 
 
-def _checks_but_ink(path: Path, paper: PaperSettings) -> list[Finding]:
-    """Every check of ``check_plate`` but the ink (which ``check_issue`` renders for all plates at once)."""
+def _read_paint(path: Path) -> Paint | None:
+    try:
+        return read_paint(path)
+    except (pikepdf.PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError):
+        return None  # reported as a finding
+
+
+def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None) -> list[Finding]:
+    """Every check of ``check_plate`` but the ink; ``paint``: what the plate paints (None if its
+    content streams could not be read)."""
     name = path.name
     reader = PdfReader(path)
     findings: list[Finding] = []
@@ -324,7 +196,8 @@ def _checks_but_ink(path: Path, paper: PaperSettings) -> list[Finding]:
             boxes.append(f"page {number}: bleed is set but there is no BleedBox")
     add("page boxes", boxes, f"{len(reader.pages)} page(s), trim and bleed as the paper settings say")
     add("fonts", _fonts(reader), "every font embedded")
-    add("colour", _colour_findings(reader), "CMYK and grey only")
+    if paint is not None:
+        add("colour", _colour_findings(reader, paint), "CMYK and grey only")
     root = reader.trailer["/Root"]
     intents = [_resolve(i) for i in _resolve(root.get("/OutputIntents", ArrayObject()))]
     pdfx = []
@@ -336,16 +209,16 @@ def _checks_but_ink(path: Path, paper: PaperSettings) -> list[Finding]:
     add("PDF/X", pdfx, f"{version}, output intent {paper.output_condition}")
     if paper.pdfx == "x-1a":
         add("transparency", _transparency(reader), "none (PDF/X-1a)")
-    smallest = _min_type(reader)
+    if paint is None:
+        add("content", ["the content streams could not be read (colour, type size and image resolution not "
+                        "checked): is the PDF damaged?"], "")
+        return findings
+    smallest = paint.smallest_type
     add("type size", [f"text set at {smallest:.1f} pt, below {MIN_TYPE_PT:g} pt"] if smallest < MIN_TYPE_PT - 0.05
         else [], f"smallest type {smallest:.1f} pt" if smallest < math.inf else "no text")
-    images = _images_ppi(path)
-    if images is None:
-        findings.append(Finding(name, "image resolution", True, "not checked: poppler's pdfimages is not installed"))
-    else:
-        low = [f"page {p}: an image at {ppi:.0f} ppi, below {paper.min_image_ppi} ppi" for p, ppi in images
-               if ppi < paper.min_image_ppi]
-        add("image resolution", low, f"{len(images)} image(s), all at least {paper.min_image_ppi} ppi")
+    low = [f"page {p}: an image at {ppi:.0f} ppi, below {paper.min_image_ppi} ppi" for p, ppi in paint.images
+           if ppi < paper.min_image_ppi - 0.5]
+    add("image resolution", low, f"{len(paint.images)} image(s), all at least {paper.min_image_ppi} ppi")
     return findings
 
 
@@ -355,7 +228,8 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cach
 
     With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
     of its own inputs) or else by its own bytes, and the paper settings. The plates are checked on
-    every core (``mapper``, or a pool of our own), while one Ghostscript run renders their inks.
+    every core (``mapper``, or a pool of our own); Ghostscript renders the inks only of plates whose
+    ink cannot be read from their objects (see ``paint.py``).
     """
     findings = []
     if fit is not None:
@@ -365,20 +239,22 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cach
     stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
     results: list[list[Finding] | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
-    with concurrent.futures.ThreadPoolExecutor(1) as background:
-        inks = background.submit(ink_coverages, [plates[index] for index in todo])
-        jobs = [(plates[index], paper) for index in todo]
-        if mapper is not None:
-            checked = mapper(_check_job, jobs)
-        elif len(jobs) > 1 and (os.cpu_count() or 1) > 1:
-            context = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-                checked = list(pool.map(_check_job, jobs))
-        else:
-            checked = [_check_job(job) for job in jobs]
-        ink = inks.result()
-    for position, (index, plate_findings) in enumerate(zip(todo, checked)):
-        plate_findings += _ink_findings(plates[index].name, ink[position] if ink is not None else None, paper)
+    jobs = [(plates[index], paper) for index in todo]
+    if mapper is not None:
+        checked = mapper(_check_job, jobs)
+    elif len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+            checked = list(pool.map(_check_job, jobs))
+    else:
+        checked = [_check_job(job) for job in jobs]
+    unread = [position for position, (_, ink) in enumerate(checked) if ink is None]
+    rendered = rendered_inks([plates[todo[position]] for position in unread]) if unread else []
+    inks: list[float | str] = [NO_GHOSTSCRIPT if ink is None else ink for _, ink in checked]
+    for position, ink in zip(unread, rendered or []):
+        inks[position] = NOT_RENDERED if ink is None else ink
+    for position, (index, (plate_findings, _)) in enumerate(zip(todo, checked)):
+        plate_findings += _ink_findings(plates[index].name, inks[position], paper)
         results[index] = plate_findings
         if stored[index] is not None:
             write_atomic(stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
@@ -388,14 +264,24 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cach
     return findings
 
 
-def _check_job(job: tuple) -> list[Finding]:
-    """One plate's checks but its ink (a worker process runs this: the plates are checked on every core)."""
-    return _checks_but_ink(*job)
+def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
+    """One plate's checks, and its ink if it can be read from its objects (a worker process runs
+    this: the plates are checked on every core)."""
+    path, paper = job
+    paint = _read_paint(path)
+    return _checks_but_ink(path, paper, paint), paint.ink if paint is not None else None
 
 
-def _ink_findings(name: str, ink: float | None, paper: PaperSettings) -> list[Finding]:
-    if ink is None:
-        return [Finding(name, "total ink", True, "not checked: Ghostscript is not installed")]
+NO_GHOSTSCRIPT = "not checked: the plate paints with what only a rendering can measure, and Ghostscript " \
+    "is not installed"
+NOT_RENDERED = "Ghostscript could not render the plate to measure its ink (is the PDF damaged?)"
+
+
+def _ink_findings(name: str, ink: float | str, paper: PaperSettings) -> list[Finding]:
+    """The total-ink finding: ``ink`` is a percentage, or why it is not known (``NO_GHOSTSCRIPT``,
+    ``NOT_RENDERED``)."""
+    if isinstance(ink, str):
+        return [Finding(name, "total ink", ink == NO_GHOSTSCRIPT, ink)]
     if ink > paper.ink_limit + 0.5:
         return [Finding(name, "total ink", False,
                         f"{ink:.0f}% ink at the darkest point, over the {paper.ink_limit}% limit")]

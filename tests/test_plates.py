@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 
@@ -14,6 +15,7 @@ from pypdf import PdfReader
 
 from layout.build import Project, compose_issue
 from layout.errors import PreflightError
+from layout.paint import read_paint
 
 MM = 72 / 25.4
 
@@ -64,11 +66,16 @@ def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(tmp_path):
         assert "<layout:inputsSHA256>" in xmp and f"<layout:page>{number}</layout:page>" in xmp
     report = json.loads((tmp_path / "build" / "test-issue" / "preflight.json").read_text())
     assert report["passed"] and report["errors"] == 0
-    # The fast reading of type sizes agrees with pypdf's full text visitor.
-    from layout.preflight import _min_type, _min_type_slow
+    # The type sizes read from the content streams agree with pypdf's text visitor.
+    sizes = []
 
-    reader = PdfReader(plates / "test-issue-p02.pdf")
-    assert _min_type(reader) == pytest.approx(_min_type_slow(reader.pages[0])) == pytest.approx(6.5, abs=0.01)
+    def visit(text, cm, tm, font, size):  # noqa: ANN001, ANN202
+        if text.strip() and size:
+            sizes.append(size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3]))
+
+    PdfReader(plates / "test-issue-p02.pdf").pages[0].extract_text(visitor_text=visit)
+    smallest = read_paint(plates / "test-issue-p02.pdf").smallest_type
+    assert smallest == pytest.approx(min(sizes)) == pytest.approx(6.5, abs=0.01)
 
 
 def test_plates_read_cleanly_in_poppler_and_qpdf(tmp_path):

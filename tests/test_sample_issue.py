@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from pypdf import PdfReader
 
 from layout.articles import split_front_matter
 from layout.build import Project, compose_issue
+from layout.paint import read_paint, rendered_inks
 
 ISSUE = "issue-2022-04-01"
 GOLDEN = Path(__file__).parent / "golden" / ISSUE
@@ -166,3 +168,21 @@ def test_each_font_subset_has_a_name_of_its_own(sample):
             programs.setdefault(str(font["/BaseFont"]), set()).add(hashlib.sha256(data).hexdigest())
     assert len(programs) > 10
     assert all(len(found) == 1 for found in programs.values()), programs
+
+
+def test_preflight_reads_the_plates_as_ghostscript_and_poppler_do(sample):
+    """Ink, image resolution and type read from the plates' objects agree with Ghostscript's CMYK
+    rendering and poppler's image list: the nameplate's red is the darkest ink (200%)."""
+    root, _ = sample
+    plates = sorted((root / "build" / ISSUE / "plates").glob(f"{ISSUE}-p*.pdf"))
+    assert len(plates) == 4
+    rendered = rendered_inks(plates) if shutil.which("gs") else [None] * len(plates)
+    for plate, ink in zip(plates, rendered):
+        paint = read_paint(plate)
+        assert paint.ink is not None and paint.rgb == ()
+        if ink is not None:
+            assert paint.ink == pytest.approx(ink, abs=1.0)
+        listed = subprocess.run(["pdfimages", "-list", str(plate)], capture_output=True, text=True, check=True)
+        ppis = [min(float(row.split()[12]), float(row.split()[13])) for row in listed.stdout.splitlines()[2:]]
+        assert [round(ppi) for _, ppi in paint.images] == pytest.approx(ppis, abs=1)
+    assert read_paint(plates[0]).ink == pytest.approx(200) and read_paint(plates[0]).images

@@ -1,0 +1,325 @@
+"""Stage 7b: what a plate paints, read from its content streams: ink, type sizes and image resolutions.
+
+One pass over each page's content stream and the forms it draws (pikepdf parses them), following
+the graphics state (``q``/``Q``, ``cm``, colours, ``Tf``, ``Tm``), gives every preflight check that
+depends on what is painted:
+
+- **Total ink** (C+M+Y+K, percent): the colour of everything painted inside the trim (fills,
+  strokes, text) and the darkest pixel of every image. This is how a preflight tool checks objects,
+  and it is exact: a thin rule or small type in a rich black is never averaged away, as it is in a
+  coarse rendering. Knockout painting (what PDF/X-1a plates do unless they ask for overprint) never
+  adds one object's ink to another's, so the darkest thing painted is the darkest point of the page.
+  Paths and images wholly outside the trim (crop marks, drawn in every ink by design) are not
+  counted; text is counted wherever it is, and what is painted and then clipped away is counted too
+  (the check errs on the printer's side). What cannot be read so (overprint, where inks do add up;
+  blending; shadings and patterns; spot colours; inline images; images in anything but grey) is
+  rendered by Ghostscript in CMYK, clipped to the trim, and its darkest pixel measured.
+- **Type sizes**: the size of all text shown, through its text matrix and the CTM.
+- **Image resolutions**: each image's pixels over the size it is drawn at.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageMath
+from pypdf import PdfReader
+
+INK_DPI = 20
+"""Resolution of the Ghostscript rendering: coarse, but wide enough to catch solids over the limit."""
+INK_BATCH = 8
+"""Plates a Ghostscript run renders: its start-up costs more than rendering a page this coarsely,
+so plates are rendered in batches, one batch a core."""
+
+FILL = {"f", "F", "f*", "B", "B*", "b", "b*"}
+STROKE = {"S", "s", "B", "B*", "b", "b*"}
+TEXT = {"Tj", "TJ", "'", '"'}
+DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
+BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
+"""The colour a colour space starts with (``cs``): black."""
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Paint:
+    """What a PDF paints."""
+
+    ink: float | None
+    """The largest total ink inside the trim, percent; None if only a rendering can tell (see
+    ``ink_unread``)."""
+    smallest_type: float
+    """The smallest type shown, in points (infinity if there is no text)."""
+    images: tuple[tuple[int, float], ...]
+    """(page, ppi) of every image drawn: the lower of its two resolutions at its drawn size."""
+    ink_unread: str = ""
+    """Why the ink is not read from the objects (what the PDF paints with)."""
+    rgb: tuple[tuple[int, str], ...] = ()
+    """(page, operator) where an RGB colour is set (``rg``, ``RG``)."""
+
+
+def read_paint(path: Path) -> Paint:
+    """Read what the PDF at ``path`` paints (raises ``pikepdf.PdfError`` if it cannot be opened)."""
+    with pikepdf.open(path) as pdf:
+        reader = _Reader()
+        for number, page in enumerate(pdf.pages, start=1):
+            reader.page = number
+            reader.trim = tuple(float(v) for v in page.obj.get("/TrimBox", page.MediaBox))
+            reader.run(page.obj, page.Resources, IDENTITY, {})
+        return Paint(None if reader.unread else reader.darkest, reader.smallest, tuple(reader.images),
+                     reader.unread, tuple(sorted(reader.rgb)))
+
+
+def object_ink(path: Path) -> float | None:
+    """The largest total ink painted inside the trim, read from the objects (see ``read_paint``);
+    None if it cannot be read so."""
+    try:
+        return read_paint(path).ink
+    except pikepdf.PdfError:
+        return None
+
+
+def _multiply(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF's row-vector convention: the result is m x n)."""
+    return (m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
+            m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
+            m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5])
+
+
+def _point(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
+
+
+class _Reader:
+    """Follows the graphics state through content streams, noting what is painted."""
+
+    def __init__(self) -> None:
+        self.page = 0
+        self.trim: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+        self.darkest = 0.0
+        self.smallest = math.inf
+        self.images: list[tuple[int, float]] = []
+        self.unread = ""
+        self.rgb: set[tuple[int, str]] = set()
+
+    def run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, inherited: dict,
+            seen: frozenset = frozenset()) -> None:
+        """Read one content stream (a page's, or a form's drawn with ``ctm`` and ``inherited`` state)."""
+        if stream.objgen in seen:
+            raise ValueError("a form draws itself")
+        seen = seen | {stream.objgen}
+        state = {"fill": (1, BLACK[1]), "stroke": (1, BLACK[1]), "render": 0, "size": 0.0, **inherited,
+                 "ctm": ctm}
+        stack: list[dict] = []
+        path: list[tuple[float, float]] = []
+        text_matrix = IDENTITY
+        for operands, operator in pikepdf.parse_content_stream(stream):
+            op = str(operator)
+            if op == "q":
+                stack.append(dict(state))
+            elif op == "Q":
+                state = stack.pop() if stack else state
+            elif op == "cm":
+                state["ctm"] = _multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
+            elif op in ("m", "l", "c", "v", "y"):
+                values = [float(v) for v in operands]
+                path += [_point(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
+            elif op == "re":
+                x, y, w, h = (float(v) for v in operands)
+                path += [_point(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
+            elif op in FILL or op in STROKE:
+                self._paint(state, op in FILL, op in STROKE, path)
+                path = []
+            elif op == "n":
+                path = []
+            elif op == "BT":
+                text_matrix = IDENTITY
+            elif op == "Tm":
+                text_matrix = tuple(float(v) for v in operands)  # type: ignore[assignment]
+            elif op == "Tf":
+                state["size"] = abs(float(operands[1]))
+            elif op == "Tr":
+                state["render"] = int(operands[0])
+            elif op in TEXT:
+                self._text(state, text_matrix, operands)
+            elif op == "Do":
+                self._draw(resources.XObject[operands[0]], resources, state, seen)
+            else:
+                self._colour(op, operands, state, resources)
+
+    def _colour(self, op: str, operands: list, state: dict, resources: pikepdf.Object) -> None:
+        """Colour operators, and what makes the ink unreadable from the objects."""
+        if op in ("g", "G", "k", "K"):
+            state["fill" if op.islower() else "stroke"] = (len(operands), tuple(float(v) for v in operands))
+        elif op in ("rg", "RG"):
+            self.rgb.add((self.page, op))
+            self._unread("RGB colour")
+        elif op in ("cs", "CS"):
+            components = _space(operands[0], resources)
+            if components is None:
+                self._unread(f"colour space {operands[0]}")
+                components = 1
+            state["fill" if op == "cs" else "stroke"] = (components, BLACK[components])
+        elif op in ("sc", "scn", "SC", "SCN"):
+            key = "fill" if op.islower() else "stroke"
+            if len(operands) != state[key][0] or any(isinstance(v, pikepdf.Name) for v in operands):
+                self._unread("a pattern, or a colour of another colour space")
+            else:
+                state[key] = (state[key][0], tuple(float(v) for v in operands))
+        elif op == "gs":
+            if not _knockout(resources.ExtGState[operands[0]]):
+                self._unread("overprint or blending")
+        elif op in ("sh", "BI", "INLINE IMAGE"):
+            self._unread("a shading or an inline image")
+
+    def _unread(self, why: str) -> None:
+        self.unread = self.unread or why
+
+    def _text(self, state: dict, text_matrix: Matrix, operands: list) -> None:
+        shown = operands[0] if operands else b""
+        strings = [v for v in shown if isinstance(v, pikepdf.String)] if isinstance(shown, pikepdf.Array) \
+            else [operands[-1]]
+        if not any(len(bytes(v)) for v in strings):
+            return
+        matrix = _multiply(text_matrix, state["ctm"])
+        self.smallest = min(self.smallest, state["size"] * math.hypot(matrix[2], matrix[3]))
+        render = state["render"]
+        self._paint(state, render in (0, 2, 4, 6), render in (1, 2, 5, 6), None)
+
+    def _draw(self, xobject: pikepdf.Object, resources: pikepdf.Object, state: dict, seen: frozenset) -> None:
+        ctm = state["ctm"]
+        if xobject.Subtype == "/Form":
+            matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
+            inherited = {key: state[key] for key in ("fill", "stroke", "render", "size")}
+            self.run(xobject, xobject.get("/Resources", resources), _multiply(matrix, ctm), inherited, seen)  # type: ignore[arg-type]
+            return
+        if xobject.Subtype != "/Image":
+            return
+        width, height = math.hypot(ctm[0], ctm[1]), math.hypot(ctm[2], ctm[3])
+        if not xobject.get("/ImageMask", False) and width > 0 and height > 0:
+            self.images.append((self.page, min(int(xobject.Width) / width, int(xobject.Height) / height) * 72))
+        corners = [_point(ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+        if not self._inside(corners):
+            return
+        if xobject.get("/ImageMask", False):
+            self._paint(state, True, False, None)
+        elif not self.unread:
+            why = _image_unreadable(xobject)
+            if why:
+                self._unread(why)
+            else:
+                self.darkest = max(self.darkest, _grey_image_ink(xobject))
+
+    def _paint(self, state: dict, fill: bool, stroke: bool, path: list[tuple[float, float]] | None) -> None:
+        if path is not None and (not path or not self._inside(path)):
+            return
+        if fill:
+            self.darkest = max(self.darkest, _total(*state["fill"]))
+        if stroke:
+            self.darkest = max(self.darkest, _total(*state["stroke"]))
+
+    def _inside(self, points: list[tuple[float, float]]) -> bool:
+        """Whether the box around ``points`` reaches into the trim."""
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        x0, y0, x1, y1 = self.trim
+        return max(xs) > x0 and min(xs) < x1 and max(ys) > y0 and min(ys) < y1
+
+
+def _space(name: pikepdf.Object, resources: pikepdf.Object) -> int | None:
+    """Components of a colour space that is grey or CMYK (device or ICC); None for any other."""
+    key = str(name)
+    if key in DEVICE:
+        return DEVICE[key]
+    space = resources.ColorSpace.get(key) if "/ColorSpace" in resources else None
+    if isinstance(space, pikepdf.Name) and str(space) in DEVICE:
+        return DEVICE[str(space)]
+    if isinstance(space, pikepdf.Array) and len(space) == 2 and str(space[0]) == "/ICCBased" \
+            and int(space[1].get("/N", 0)) in (1, 4):
+        return int(space[1].N)
+    return None
+
+
+def _knockout(state: pikepdf.Object) -> bool:
+    """Whether a graphics state paints each object over the others (no overprint, blending or mask)."""
+    return not (state.get("/OP", False) or state.get("/op", False)) and str(state.get("/BM", "/Normal")) in (
+        "/Normal", "/Compatible") and str(state.get("/SMask", "/None")) == "/None"
+
+
+def _total(components: int, values: tuple[float, ...]) -> float:
+    if components == 1:
+        return (1.0 - min(max(values[0], 0.0), 1.0)) * 100
+    return sum(min(max(v, 0.0), 1.0) for v in values) * 100
+
+
+def _image_unreadable(image: pikepdf.Object) -> str:
+    """Why an image's ink cannot be read from its samples ("" if it can: plain grey)."""
+    if str(image.get("/ColorSpace")) not in ("/DeviceGray", "/G") or "/Decode" in image or "/SMask" in image \
+            or "/Mask" in image:
+        return "an image that is not plain grey"
+    return ""
+
+
+def _grey_image_ink(image: pikepdf.Object) -> float:
+    """Ink of a grey image's darkest pixel."""
+    darkest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()[0]
+    return (1.0 - darkest_level / 255) * 100
+
+
+def rendered_inks(paths: list[Path]) -> list[float | None] | None:
+    """Largest total ink inside the trim of each PDF, rendered by Ghostscript in CMYK, a run a batch
+    of them, the batches on every core; None without Ghostscript. A PDF Ghostscript cannot read
+    fails its run, so then each of that batch is rendered alone, and an unreadable one gets None."""
+    gs = shutil.which("gs")
+    if gs is None:
+        return None
+    if len(paths) <= INK_BATCH:
+        return _ink_batch(gs, paths)
+    cores = os.cpu_count() or 1
+    size = max(INK_BATCH, math.ceil(len(paths) / cores))
+    batches = [paths[i:i + size] for i in range(0, len(paths), size)]
+    with concurrent.futures.ThreadPoolExecutor(len(batches)) as pool:
+        return [ink for found in pool.map(lambda batch: _ink_batch(gs, batch), batches) for ink in found]
+
+
+def _ink_batch(gs: str, paths: list[Path], retry: bool = False) -> list[float | None]:
+    if not paths:
+        return []
+    counts = []
+    for path in paths:
+        try:
+            counts.append(len(PdfReader(path).pages))
+        except Exception:  # noqa: BLE001 (any damage: Ghostscript will say; counted as one page)
+            counts.append(1)
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "ink-%05d.tif"
+        done = subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-dUseTrimBox", "-sDEVICE=tiff32nc",
+                               f"-r{INK_DPI}", f"-sOutputFile={target}", *map(str, paths)],
+                              capture_output=True, check=False)
+        tifs = sorted(Path(folder).glob("ink-*.tif"))
+        if done.returncode != 0 or len(tifs) != sum(counts):
+            if len(paths) == 1:
+                return [None] if retry else _ink_batch(gs, paths, retry=True)
+            return [_ink_batch(gs, [path])[0] for path in paths]
+        out: list[float | None] = []
+        for count in counts:
+            out.append(max((_darkest(tif) for tif in tifs[:count]), default=0.0))
+            tifs = tifs[count:]
+        return out
+
+
+def _darkest(tif: Path) -> float:
+    """Total ink, percent, of the darkest pixel of a CMYK rendering."""
+    with Image.open(tif) as image:
+        channels = image.convert("CMYK").split()
+    total = ImageMath.lambda_eval(lambda a: a["c"] + a["m"] + a["y"] + a["k"],
+                                  c=channels[0], m=channels[1], y=channels[2], k=channels[3])
+    return total.getextrema()[1] / 255 * 100
+
