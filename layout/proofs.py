@@ -9,10 +9,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DictionaryObject, NameObject
 
 from .render import write_atomic
 
@@ -156,26 +155,23 @@ def mark_pages(pages: tuple[bytes, ...], marks: list[tuple]) -> tuple[bytes, ...
         if not page_marks:
             out.append(data)
             continue
-        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-        page = writer.pages[0]
-        left, _, _, top = (float(v) for v in page.trimbox)
-        resources = page["/Resources"].get_object()
-        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-        fonts[NameObject("/ProofMark")] = writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica-Bold")}))
-        ops = []
-        for mark in page_marks:
-            r, g, b = MARK_COLOURS.get(mark.kind, (0.85, 0.0, 0.0))
-            x, y = left + mark.x, top - mark.y - MARK_HEIGHT
-            text = mark.text.encode("latin-1", "replace").decode("latin-1")
-            text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            ops.append(f"q {r} {g} {b} rg {x:.2f} {y:.2f} {mark.width:.2f} {MARK_HEIGHT} re f "
-                       f"BT 1 1 1 rg /ProofMark 9 Tf {x + 4:.2f} {y + 3.5:.2f} Td ({text}) Tj ET Q")
-        contents = page.get_contents()
-        contents.set_data(contents.get_data() + ("\n" + "\n".join(ops) + "\n").encode("latin-1"))
-        page.replace_contents(contents)
-        buffer = io.BytesIO()
-        writer.write(buffer)
+        with pikepdf.open(io.BytesIO(data)) as pdf:  # pikepdf: a tenth of pypdf's time to copy a page
+            page = pdf.pages[0]
+            left, _, _, top = (float(v) for v in page.obj.get("/TrimBox", page.MediaBox))
+            if "/Font" not in page.Resources:
+                page.Resources.Font = pikepdf.Dictionary()
+            page.Resources.Font.ProofMark = pdf.make_indirect(pikepdf.Dictionary(
+                Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name("/Helvetica-Bold")))
+            ops = []
+            for mark in page_marks:
+                r, g, b = MARK_COLOURS.get(mark.kind, (0.85, 0.0, 0.0))
+                x, y = left + mark.x, top - mark.y - MARK_HEIGHT
+                text = mark.text.encode("latin-1", "replace").decode("latin-1")
+                text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+                ops.append(f"q {r} {g} {b} rg {x:.2f} {y:.2f} {mark.width:.2f} {MARK_HEIGHT} re f "
+                           f"BT 1 1 1 rg /ProofMark 9 Tf {x + 4:.2f} {y + 3.5:.2f} Td ({text}) Tj ET Q")
+            page.contents_add(pdf.make_stream(("\n" + "\n".join(ops) + "\n").encode("latin-1")), prepend=False)
+            buffer = io.BytesIO()
+            pdf.save(buffer, deterministic_id=True)
         out.append(buffer.getvalue())
     return tuple(out)
