@@ -168,9 +168,12 @@ def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str]
                 "remove the reference; put images in the issue's images/ folder"),)) from None
 
 
-def pdf_bytes(document: weasyprint.Document, variant: str | None, messages: list[str]) -> bytes:
+def pdf_bytes(document: weasyprint.Document, variant: str | None, messages: list[str],
+              compressed: bool = True) -> bytes:
     """Return ``document`` as PDF bytes, in PDF ``variant`` (``pdf/x-1a``, ``pdf/a-3b`` ...) if given."""
-    options = {"pdf_variant": variant} if variant else {}
+    options: dict[str, object] = {"pdf_variant": variant} if variant else {}
+    if not compressed:
+        options["uncompressed_pdf"] = True
     with _captured(messages):
         return document.write_pdf(**options)
 
@@ -326,8 +329,9 @@ def lay_out(job: Job) -> PageResult:
                 Problem(f"articles/{slug}.md", "body", "the story is too long to set in one piece",
                         "split it into two articles (or cut it)") for slug in slugs))
         galleys = read_galleys(document, list(job.galleys), job.leading)
-        if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet
-            pdfs = {slot: pdf_bytes(document.copy([pages[index]]), job.variant, messages)
+        if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet;
+            # uncompressed, since its content is filtered and compressed into the plates' columns
+            pdfs = {slot: pdf_bytes(document.copy([pages[index]]), job.variant, messages, compressed=False)
                     for index, slot in enumerate(job.galleys)}
         return PageResult(found, None, tuple(messages), galleys, pdfs)
     pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None
