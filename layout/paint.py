@@ -184,15 +184,16 @@ class _Reader:
         self.unread = self.unread or why
 
     def _text(self, state: dict, text_matrix: Matrix, operands: list) -> None:
-        shown = operands[0] if operands else b""
-        strings = [v for v in shown if isinstance(v, pikepdf.String)] if isinstance(shown, pikepdf.Array) \
-            else [operands[-1]]
-        if not any(len(bytes(v)) for v in strings):
-            return
         matrix = _multiply(text_matrix, state["ctm"])
-        self.smallest = min(self.smallest, state["size"] * math.hypot(matrix[2], matrix[3]))
+        size = state["size"] * math.hypot(matrix[2], matrix[3])
         render = state["render"]
-        self._paint(state, render in (0, 2, 4, 6), render in (1, 2, 5, 6), None)
+        fill, stroke = render in (0, 2, 4, 6), render in (1, 2, 5, 6)
+        darker = (fill and _total(*state["fill"]) > self.darkest) or \
+            (stroke and _total(*state["stroke"]) > self.darkest)
+        if (size >= self.smallest and not darker) or not _shows(operands):  # looking costs: only if it counts
+            return
+        self.smallest = min(self.smallest, size)
+        self._paint(state, fill, stroke, None)
 
     def _draw(self, xobject: pikepdf.Object, resources: pikepdf.Object, state: dict, seen: frozenset) -> None:
         ctm = state["ctm"]
@@ -231,6 +232,14 @@ class _Reader:
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         x0, y0, x1, y1 = self.trim
         return max(xs) > x0 and min(xs) < x1 and max(ys) > y0 and min(ys) < y1
+
+
+def _shows(operands: list) -> bool:
+    """Whether a text-showing operator shows any glyph (not an empty string)."""
+    shown = operands[0] if operands else b""
+    if isinstance(shown, pikepdf.Array):
+        return any(isinstance(v, pikepdf.String) and len(bytes(v)) for v in shown)
+    return bool(operands) and len(bytes(operands[-1])) > 0
 
 
 def _space(name: pikepdf.Object, resources: pikepdf.Object) -> int | None:

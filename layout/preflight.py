@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import io
 import json
 import math
 import multiprocessing
@@ -20,7 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pikepdf
-from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
@@ -141,12 +139,15 @@ def _fonts(reader: PdfReader) -> list[str]:
 
 def _restricted(data: bytes) -> bool:
     """True if a font program's OS/2 fsType says it may not be embedded (restricted licence)."""
-    try:
-        font = TTFont(io.BytesIO(data), lazy=True)
-        fs_type = font["OS/2"].fsType if "OS/2" in font else 0
-    except Exception:  # not a TrueType/OpenType program (CFF, Type 1): nothing to read
-        return False
-    return fs_type & 0x000F == 0x0002
+    if data[:4] not in (b"\x00\x01\x00\x00", b"true", b"OTTO") or len(data) < 12:
+        return False  # not a TrueType/OpenType program (CFF, Type 1): nothing to read
+    tables = int.from_bytes(data[4:6], "big")
+    for record in range(12, min(12 + 16 * tables, len(data) - 15), 16):  # the sfnt table directory
+        if data[record:record + 4] == b"OS/2":
+            offset = int.from_bytes(data[record + 8:record + 12], "big")
+            fs_type = int.from_bytes(data[offset + 8:offset + 10], "big")  # OS/2 version, xAvgCharWidth, ...
+            return fs_type & 0x000F == 0x0002
+    return False
 
 
 def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:

@@ -415,7 +415,8 @@ class PageRenderer:
                 else:
                     todo[key] = index
             self.hits += key not in todo
-        batches = plan(list(todo.values()))
+        # The longest documents first, so that no core is left with a long one at the end.
+        batches = sorted(plan(list(todo.values())), key=lambda batch: -len(batch.job.html))
         self.misses += len(batches)
         for batch, result in zip(batches, self._map([batch.job for batch in batches])):
             parts = batch.split(result)
