@@ -13,17 +13,10 @@ anything else is refused (the version is pinned).
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    FloatObject,
-    NameObject,
-    NumberObject,
-)
+import pikepdf
 
 from .errors import RenderError
 from .galley import Galley
@@ -66,16 +59,26 @@ class ParsedGalley:
     """Row of each line, or None for state that every column keeps."""
 
 
-def galley_page(pdf: bytes):  # type: ignore[no-untyped-def]
-    """The page of a galley's PDF (each galley is written as a PDF of its own, one page)."""
-    return PdfReader(io.BytesIO(pdf)).pages[0]
+def galley_pdf(pdf: bytes) -> pikepdf.Pdf:
+    """A galley's PDF, opened (each galley is written as a PDF of its own, one page)."""
+    return pikepdf.Pdf.open(io.BytesIO(pdf))
 
 
-def parse(page, galley: Galley, leading: float) -> ParsedGalley:  # type: ignore[no-untyped-def]
-    """Read the galley's content stream (``page``, see ``galley_page``) and give each text and path
-    its grid row."""
-    height = float(page.mediabox.top)
-    lines = [line for line in page.get_contents().get_data().split(b"\n") if line.strip()]
+def contents(page: pikepdf.Page) -> bytes:
+    """A page's content, its streams joined."""
+    found = page.obj.get("/Contents")
+    if found is None:
+        return b""
+    if isinstance(found, pikepdf.Array):
+        return b"\n".join(part.read_bytes() for part in found)
+    return found.read_bytes()
+
+
+def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
+    """Read the galley's content stream (``page``, the page of its ``galley_pdf``) and give each
+    text and path its grid row."""
+    height = float(page.MediaBox[3])
+    lines = [line for line in contents(page).split(b"\n") if line.strip()]
     rows: list[int | None] = []
     stack: list[tuple[float, ...]] = []
     ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -142,65 +145,66 @@ def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:
                       if row is None or first <= row < end) + b"\n"
 
 
-def draw(writer: PdfWriter, page, pieces: list[Piece], galley_pages: dict,  # type: ignore[no-untyped-def]
+def draw(pdf: pikepdf.Pdf, page: pikepdf.Page, pieces: list[Piece], galley_pages: dict[str, pikepdf.Page],
          parsed: dict[str, ParsedGalley], galleys: dict[str, Galley], leading: float) -> None:
-    """Draw each piece's rows in its column on ``page`` (a page of ``writer``); ``galley_pages`` holds
-    each galley's page (``galley_page``)."""
+    """Draw each piece's rows in its column on ``page`` (a page of ``pdf``); ``galley_pages`` holds
+    each galley's page."""
     if not pieces:
         return
-    trim = page.trimbox if "/TrimBox" in page else page.mediabox
-    left, top = float(trim.left), float(trim.top)
-    resources: dict[str, object] = {}
-    xobjects = page["/Resources"].get_object().setdefault(NameObject("/XObject"), DictionaryObject())
-    xobjects = xobjects.get_object()
+    trim = [float(v) for v in page.obj.get("/TrimBox", page.MediaBox)]
+    left, top = min(trim[0], trim[2]), max(trim[1], trim[3])
+    resources: dict[str, pikepdf.Object] = {}
+    if "/XObject" not in page.Resources:
+        page.Resources.XObject = pikepdf.Dictionary()
+    xobjects = page.Resources.XObject
     calls = [b"q"]
     for number, piece in enumerate(pieces):
         galley, source = galleys[piece.galley], parsed[piece.galley]
         if piece.galley not in resources:
-            resources[piece.galley] = writer._add_object(_resources(galley_pages[piece.galley], source, writer))
+            resources[piece.galley] = pdf.make_indirect(_resources(pdf, galley_pages[piece.galley], source))
         row_top = galley.top + piece.first * leading
         tx = left + piece.x - galley.left
         ty = top - piece.y + row_top - source.height
-        form = DecodedStreamObject()
-        form.set_data(column_content(source, piece.first, piece.end))
-        form.update({
-            NameObject("/Type"): NameObject("/XObject"),
-            NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): _numbers([galley.left - CLIP_MARGIN,
-                                           source.height - galley.top - piece.end * leading - CLIP_MARGIN,
-                                           galley.left + piece.width + CLIP_MARGIN,
-                                           source.height - row_top + CLIP_MARGIN]),
-            NameObject("/Matrix"): _numbers([1, 0, 0, 1, tx, ty]),
-            NameObject("/Resources"): resources[piece.galley],
-        })
+        form = pdf.make_stream(
+            zlib.compress(column_content(source, piece.first, piece.end)), Filter=pikepdf.Name.FlateDecode,
+            Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+            BBox=_numbers([galley.left - CLIP_MARGIN, source.height - galley.top - piece.end * leading - CLIP_MARGIN,
+                           galley.left + piece.width + CLIP_MARGIN, source.height - row_top + CLIP_MARGIN]),
+            Matrix=_numbers([1, 0, 0, 1, tx, ty]), Resources=resources[piece.galley])
         name = f"/NWcol{number}"
-        xobjects[NameObject(name)] = writer._add_object(form.flate_encode())
+        xobjects[name] = form
         calls.append(f"{name} Do".encode())
     calls.append(b"Q")
-    original = page.get_contents().get_data()
-    content = DecodedStreamObject()
-    content.set_data(b"q\n" + original + b"\nQ\n" + b"\n".join(calls) + b"\n")
-    page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    page.obj.Contents = pdf.make_stream(
+        zlib.compress(b"q\n" + contents(page) + b"\nQ\n" + b"\n".join(calls) + b"\n"),
+        Filter=pikepdf.Name.FlateDecode)
 
 
-def _resources(page, parsed: ParsedGalley, writer: PdfWriter) -> DictionaryObject:  # type: ignore[no-untyped-def]
-    """The galley page's resources, cloned into ``writer``, without the colour spaces it never uses
+def _resources(pdf: pikepdf.Pdf, page: pikepdf.Page, parsed: ParsedGalley) -> pikepdf.Dictionary:
+    """The galley page's resources, copied into ``pdf``, without the colour spaces it never uses
     (WeasyPrint declares two Lab spaces on every page, which a PDF/X preflight would report)."""
-    source = page["/Resources"].get_object()
-    out = DictionaryObject()
-    for key, value in source.items():
+    out = pikepdf.Dictionary()
+    for key, value in page.Resources.items():
         if key == "/ColorSpace":
-            spaces = value.get_object()
-            used = DictionaryObject({NameObject(name): spaces.raw_get(name).clone(writer) for name in spaces
-                                     if any(line.endswith((f"{name} cs".encode(), f"{name} CS".encode()))
-                                            for line in parsed.lines)})
+            used = {name: _copied(pdf, space) for name, space in value.items()
+                    if any(line.endswith((f"{name} cs".encode(), f"{name} CS".encode())) for line in parsed.lines)}
             if used:
-                out[NameObject(key)] = used
+                out[key] = pikepdf.Dictionary(used)
         else:
-            out[NameObject(key)] = value.clone(writer)
+            out[key] = _copied(pdf, value)
     return out
 
 
-def _numbers(values: list[float]) -> ArrayObject:
-    return ArrayObject(NumberObject(v) if float(v).is_integer() else FloatObject(round(v, 4)) for v in values)
+def _copied(pdf: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
+    """``value`` (from another PDF) copied into ``pdf`` with what it refers to."""
+    if isinstance(value, pikepdf.Object) and value.is_indirect:
+        return pdf.copy_foreign(value)
+    if isinstance(value, pikepdf.Dictionary):
+        return pikepdf.Dictionary({key: _copied(pdf, item) for key, item in value.items()})
+    if isinstance(value, pikepdf.Array):
+        return pikepdf.Array([_copied(pdf, item) for item in value])
+    return value
 
+
+def _numbers(values: list[float]) -> pikepdf.Array:
+    return pikepdf.Array([int(v) if float(v).is_integer() else round(float(v), 4) for v in values])
