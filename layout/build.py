@@ -396,18 +396,16 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
     fit = fit_json(composition)
-    with concurrent.futures.ThreadPoolExecutor(1) as drawing:  # while the workers make the plates
-        plan = drawing.submit(flat_plan_png, json.loads(fit), (session.settings.trim_width,
-                                                                session.settings.trim_height), project.fonts)
-        made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs],
-                                                                   _plate_and_proof, jobs)]
-        staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
-        try:
-            return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
-                                 [job.plate.info.inputs for job in jobs], fit, plan)
-        finally:
-            if staged is not None:
-                shutil.rmtree(staged[0], ignore_errors=True)
+    plan = session.renderer.submit(flat_plan_png, json.loads(fit), (session.settings.trim_width,  # with the plates
+                                                                     session.settings.trim_height), project.fonts)
+    made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs], _plate_and_proof, jobs)]
+    staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
+    try:
+        return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
+                             [job.plate.info.inputs for job in jobs], fit, plan)
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged[0], ignore_errors=True)
 
 
 def _finish_issue(project: Project, issue_id: str, progress: Progress, started: float, session: Session,
@@ -423,14 +421,15 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
                                     keys, session.renderer.map) if staged else None
-        whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
+        proof = out / f"{issue_id}-proof.pdf"
+        proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
+        proof_join = session.renderer.submit(join, proof_pdfs) if any(page.marks for page in marked) else None
+        whole = join(tuple(pages), PlateInfo(issue, settings, inputs))  # while a worker joins the proof
         pdf = out / f"{issue_id}.pdf"
         write_atomic(pdf, whole)
         write_atomic(report, fit)
-        proof = out / f"{issue_id}-proof.pdf"
-        proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
-        if any(page.marks for page in marked):
-            write_atomic(proof, join(proof_pdfs))
+        if proof_join is not None:
+            write_atomic(proof, proof_join.result())
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())

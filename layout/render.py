@@ -453,6 +453,15 @@ class PageRenderer:
             self._workers.close()
             raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
 
+    def submit(self, function: Callable[..., R], *args: object) -> concurrent.futures.Future[R]:
+        """``function(*args)`` on a worker, if they are running (so that it takes no time from this
+        process, which is busy writing); else here, at once."""
+        if self.workers > 1 and self._workers.started:
+            return self._workers.start().submit(function, *args)
+        done: concurrent.futures.Future[R] = concurrent.futures.Future()
+        done.set_result(function(*args))
+        return done
+
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]) -> list[bytes]:
         """``function`` of each item (bytes), kept on disk as ``<kind>-<key>``: only new keys are computed."""
         out: dict[str, bytes] = {}
