@@ -20,6 +20,7 @@ import pikepdf
 
 from .errors import RenderError
 from .galley import Galley
+from .units import IDENTITY, multiply, transform
 
 STATE = {b"q", b"Q", b"cm", b"w", b"J", b"j", b"M", b"d", b"ri", b"i", b"gs", b"CS", b"cs", b"SC", b"SCN",
          b"sc", b"scn", b"G", b"g", b"RG", b"rg", b"K", b"k", b"BT", b"ET", b"Tc", b"Tw", b"Tz", b"TL",
@@ -81,7 +82,7 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
     lines = [line for line in contents(page).split(b"\n") if line.strip()]
     rows: list[int | None] = []
     stack: list[tuple[float, ...]] = []
-    ctm = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    ctm = IDENTITY
     text_row: int | None = None
     path: list[int] = []  # indexes of the current path's lines
     points: list[float] = []
@@ -99,7 +100,7 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
         elif operator == b"Q":
             ctm = stack.pop() if stack else ctm
         elif operator == b"cm":
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)
+            ctm = multiply(tuple(float(v) for v in operands), ctm)
         elif operator == b"Tm":
             e, f = float(operands[4]), float(operands[5])
             text_row = row_of(ctm[1] * e + ctm[3] * f + ctm[5])
@@ -111,9 +112,9 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
             numbers = [float(v) for v in operands]
             if operator == b"re":
                 x, y, w, h = numbers
-                points += [_apply(ctm, x, y)[1], _apply(ctm, x + w, y + h)[1]]
+                points += [transform(ctm, x, y)[1], transform(ctm, x + w, y + h)[1]]
             else:
-                points += [_apply(ctm, numbers[i], numbers[i + 1])[1] for i in range(0, len(numbers) - 1, 2)]
+                points += [transform(ctm, numbers[i], numbers[i + 1])[1] for i in range(0, len(numbers) - 1, 2)]
         elif operator in CLIP:
             path.append(index)
         elif operator in PAINT:
@@ -126,17 +127,6 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
             raise RenderError(f"the galley of {galley.slot_id} has a drawing layout cannot place "
                               f"({operator.decode(errors='replace')!r}): set the body without it")
     return ParsedGalley(height, tuple(lines), tuple(rows))
-
-
-def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
-    a, b, c, d, e, f = m
-    a2, b2, c2, d2, e2, f2 = n
-    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
-            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
-
-
-def _apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
-    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
 
 
 def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:

@@ -155,9 +155,9 @@ class Session:
             return issue_html(views, self.issue, self.settings, meta, [], mode, height)
 
         def plan(indices: list[int]) -> list[Batch]:
-            alone = [i for i in indices if sheets[i][1] != "galley"]
-            batches = [Batch([i], replace(jobs[i], html=html(*sheets[i]))) for i in alone]
-            return batches + _galley_batches(sheets, jobs, [i for i in indices if i not in set(alone)], html)
+            galleys = [i for i in indices if sheets[i][1] == "galley"]
+            alone = [Batch([i], replace(jobs[i], html=html(*sheets[i]))) for i in indices if sheets[i][1] != "galley"]
+            return alone + _galley_batches(sheets, jobs, galleys, html)
 
         return self.renderer.run(jobs, sources, plan)
 

@@ -33,6 +33,8 @@ import pikepdf
 from PIL import Image, ImageMath
 from pypdf import PdfReader
 
+from .units import IDENTITY, Matrix, multiply, transform
+
 INK_DPI = 20
 """Resolution of the Ghostscript rendering: coarse, but wide enough to catch solids over the limit."""
 INK_BATCH = 8
@@ -45,8 +47,6 @@ TEXT = {"Tj", "TJ", "'", '"'}
 DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
 BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
 """The colour a colour space starts with (``cs``): black."""
-Matrix = tuple[float, float, float, float, float, float]
-IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -87,17 +87,6 @@ def object_ink(path: Path) -> float | None:
         return None
 
 
-def _multiply(m: Matrix, n: Matrix) -> Matrix:
-    """``m`` then ``n`` (PDF's row-vector convention: the result is m x n)."""
-    return (m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
-            m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
-            m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5])
-
-
-def _point(m: Matrix, x: float, y: float) -> tuple[float, float]:
-    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
-
-
 class _Reader:
     """Follows the graphics state through content streams, noting what is painted."""
 
@@ -128,13 +117,13 @@ class _Reader:
             elif op == "Q":
                 state = stack.pop() if stack else state
             elif op == "cm":
-                state["ctm"] = _multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l", "c", "v", "y"):
                 values = [float(v) for v in operands]
-                path += [_point(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
+                path += [transform(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
             elif op == "re":
                 x, y, w, h = (float(v) for v in operands)
-                path += [_point(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
+                path += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
             elif op in FILL or op in STROKE:
                 self._paint(state, op in FILL, op in STROKE, path)
                 path = []
@@ -184,7 +173,7 @@ class _Reader:
         self.unread = self.unread or why
 
     def _text(self, state: dict, text_matrix: Matrix, operands: list) -> None:
-        matrix = _multiply(text_matrix, state["ctm"])
+        matrix = multiply(text_matrix, state["ctm"])
         size = state["size"] * math.hypot(matrix[2], matrix[3])
         render = state["render"]
         fill, stroke = render in (0, 2, 4, 6), render in (1, 2, 5, 6)
@@ -200,14 +189,14 @@ class _Reader:
         if xobject.Subtype == "/Form":
             matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
             inherited = {key: state[key] for key in ("fill", "stroke", "render", "size")}
-            self.run(xobject, xobject.get("/Resources", resources), _multiply(matrix, ctm), inherited, seen)  # type: ignore[arg-type]
+            self.run(xobject, xobject.get("/Resources", resources), multiply(matrix, ctm), inherited, seen)  # type: ignore[arg-type]
             return
         if xobject.Subtype != "/Image":
             return
         width, height = math.hypot(ctm[0], ctm[1]), math.hypot(ctm[2], ctm[3])
         if not xobject.get("/ImageMask", False) and width > 0 and height > 0:
             self.images.append((self.page, min(int(xobject.Width) / width, int(xobject.Height) / height) * 72))
-        corners = [_point(ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+        corners = [transform(ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
         if not self._inside(corners):
             return
         if xobject.get("/ImageMask", False):

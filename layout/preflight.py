@@ -2,7 +2,7 @@
 
 Checks: page boxes and size, fonts embedded, colour spaces (no RGB, Lab, spot or ICC-RGB, in
 content streams and images), image resolution at placed size, total ink (read from the plate's
-objects, see ``ink.py``; rendered by Ghostscript where it cannot be), smallest type, PDF/X
+objects, see ``paint.py``; rendered by Ghostscript where it cannot be), smallest type, PDF/X
 identification and output intent, transparency (PDF/X-1a), and that no copy was overset.
 """
 
@@ -150,15 +150,6 @@ def _restricted(data: bytes) -> bool:
     return False
 
 
-def check_plate(path: Path, paper: PaperSettings) -> list[Finding]:
-    """Preflight one plate (or the whole issue) from the PDF."""
-    findings, ink = _check_job((path, paper))
-    if ink is None:
-        rendered = rendered_inks([path])
-        ink = NO_GHOSTSCRIPT if rendered is None else NOT_RENDERED if rendered[0] is None else rendered[0]
-    return findings + _ink_findings(path.name, ink, paper)
-
-
 def _read_paint(path: Path) -> Paint | None:
     try:
         return read_paint(path)
@@ -167,7 +158,7 @@ def _read_paint(path: Path) -> Paint | None:
 
 
 def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None) -> list[Finding]:
-    """Every check of ``check_plate`` but the ink; ``paint``: what the plate paints (None if its
+    """Every check of a plate but the ink; ``paint``: what the plate paints (None if its
     content streams could not be read)."""
     name = path.name
     reader = PdfReader(path)

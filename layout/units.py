@@ -1,4 +1,5 @@
-"""Lengths: the paper settings and manifests speak mm and pt; layout works in pt."""
+"""Lengths (the paper settings and manifests speak mm and pt; layout works in pt) and PDF's
+transformation matrices."""
 
 from __future__ import annotations
 
@@ -23,3 +24,20 @@ def parse_length(value: object, default_unit: str = "mm") -> float:
 def mm(points: float) -> float:
     """Return ``points`` in millimetres."""
     return points / PT_PER_UNIT["mm"]
+
+
+Matrix = tuple[float, float, float, float, float, float]
+"""A PDF transformation matrix ``a b c d e f``."""
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def multiply(m: Matrix, n: Matrix) -> Matrix:
+    """``m`` then ``n`` (PDF's row-vector convention: the product m x n, as ``cm`` makes it)."""
+    return (m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
+            m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
+            m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5])
+
+
+def transform(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    """The point (``x``, ``y``) through ``m``."""
+    return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
