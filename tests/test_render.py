@@ -77,3 +77,17 @@ def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(
     (tmp_path / "build").rename(clean)
     compose_issue(project, "test-issue", progress=lambda m: None)  # the three stories on one sheet
     assert (tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes() == plate
+
+
+def test_weasyprints_sized_arrays_are_the_same_arrays_with_their_type_parsed_once():
+    from weasyprint.text.ffi import ffi
+
+    sized = ffi.new("hb_codepoint_t[5]", [5, 4, 3, 2, 1])
+    assert list(sized) == [5, 4, 3, 2, 1] and ffi.sizeof(sized) == 5 * ffi.sizeof("hb_codepoint_t")
+    assert list(ffi.new("hb_codepoint_t[4]", (7,))) == [7, 0, 0, 0]  # fewer items: its length, zero-filled
+    assert ffi.sizeof(ffi.new("char[4]", b"abcd")) == 4  # bytes: as cffi does (no terminating zero)
+    assert ffi.sizeof(ffi.new("hb_codepoint_t[3]")) == 3 * ffi.sizeof("hb_codepoint_t")  # no items
+    parsed = len(ffi._parsed_types)
+    for length in range(40, 60):  # what WeasyPrint's font subsetting asks for, a length at a time
+        assert list(ffi.new(f"hb_codepoint_t[{length}]", list(range(length)))) == list(range(length))
+    assert len(ffi._parsed_types) == parsed  # no new type string parsed (6 ms each)
