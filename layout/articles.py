@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,8 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
-    photos = _photos(check, front.get("images"), folder)
     bodies = bodies or _BodyCache(None)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -209,7 +210,8 @@ def _short(headline: str) -> str:
     return " ".join(headline.split()[:3])
 
 
-def _photos(check: Checker, value: Any, folder: Path) -> tuple[Photo, ...]:
+def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None]
+            ) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -223,7 +225,7 @@ def _photos(check: Checker, value: Any, folder: Path) -> tuple[Photo, ...]:
         caption = check.text(item.get("caption"), f"{key}.caption") or ""
         credit = check.text(item.get("credit"), f"{key}.credit") or ""
         if name:
-            photo = _photo(check, f"{key}.file", folder, name, smarten(caption) if caption else "", credit)
+            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
             if photo:
                 photos.append(photo)
     return tuple(photos)

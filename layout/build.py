@@ -25,7 +25,7 @@ from .errors import BusyError, InputError, OversetError, PreflightError, Problem
 from .fit import fit_json, fit_table
 from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
-from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta
+from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
 from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
@@ -234,6 +234,7 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
     cache = project.build(issue_id) / ".cache"
+    keep_compiled(cache / "templates")
     renderer = PageRenderer(cache, static, workers,
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
