@@ -28,7 +28,7 @@ from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table
-from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
+from .proofs import flat_plan_png, mark_pages, page_png, stale_proofs, write_proofs
 from .render import (
     HEIGHT_PREFIXES,
     PARENT_ONLY_FILES,
@@ -381,10 +381,10 @@ def _unpack(blob: bytes) -> list[bytes]:
 
 
 def _plate_and_proof(job: ProofJob) -> bytes:
-    """A plate, its proof PDF (with marks, if any) and the proof's PNG (runs in a page worker)."""
+    """A plate and its proof PDF (with marks, if any; runs in a page worker). The proof's PNG is
+    rendered later, beside the preflight, and only if the proof changed."""
     plate = make_plate(job.plate)
-    proof = mark_pages((plate,), [job.marks])[0] if job.marks else b""
-    return _pack(plate, proof, page_png(proof or plate))
+    return _pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
 
 
 def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bool, started: float,
@@ -397,10 +397,12 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
     fit = fit_json(composition)
-    plan = session.renderer.submit(flat_plan_png, json.loads(fit), (session.settings.trim_width,  # with the plates
-                                                                     session.settings.trim_height), project.fonts)
-    made = [_unpack(blob) for blob in session.renderer.cached("plate", [j.key for j in jobs], _plate_and_proof, jobs)]
-    staged = _stage_plates(out, issue_id, [plate for plate, _, _ in made]) if plates else None
+    trim = (session.settings.trim_width, session.settings.trim_height)
+    plan_key = hashlib.sha256(f"{session.renderer.static_key} {trim}".encode() + fit).hexdigest()
+    plan = session.renderer.kept(  # drawn on a worker while the plates are made, if the fit changed
+        "flatplan", plan_key, flat_plan_png, json.loads(fit), trim, project.fonts)
+    made = [_unpack(blob) for blob in session.renderer.cached("proofed", [j.key for j in jobs], _plate_and_proof, jobs)]
+    staged = _stage_plates(out, issue_id, [plate for plate, _ in made]) if plates else None
     try:
         return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
                              [job.plate.info.inputs for job in jobs], fit, plan)
@@ -416,14 +418,16 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     publish the plates."""
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
-    pages = [plate for plate, _, _ in made]
+    pages = [plate for plate, _ in made]
     marked = proof_pages(composition, settings)
     report = out / "fit.json"
-    with concurrent.futures.ThreadPoolExecutor(1) as background:
+    proof_pdfs = tuple(marks or plate for plate, marks in made)
+    with concurrent.futures.ThreadPoolExecutor(2) as background:
         checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
                                     keys, session.renderer.map) if staged else None
+        stale = stale_proofs(proof_pdfs, out / "proofs")  # rendered on the workers beside the preflight
+        pngs = background.submit(session.renderer.map, page_png, [proof_pdfs[index] for index in stale])
         proof = out / f"{issue_id}-proof.pdf"
-        proof_pdfs = tuple(marks or plate for plate, marks, _ in made)
         proof_join = session.renderer.submit(join, proof_pdfs) if any(page.marks for page in marked) else None
         whole = join(tuple(pages), PlateInfo(issue, settings, inputs))  # while a worker joins the proof
         pdf = out / f"{issue_id}.pdf"
@@ -434,7 +438,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-        write_proofs(proof_pdfs, out / "proofs", [png for _, _, png in made])
+        write_proofs(proof_pdfs, out / "proofs", dict(zip(stale, pngs.result())))
         write_atomic(out / "proofs" / "flatplan.png", plan.result())
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []

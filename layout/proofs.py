@@ -45,24 +45,32 @@ def page_png(pdf: bytes, dpi: int = PROOF_DPI) -> bytes:
     return _pngs(pdf, dpi)[0]
 
 
-def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: list[bytes | None] | None = None) -> list[Path]:
-    """Write ``folder/p01.png`` ... from each page's PDF (or its PNG in ``pngs``, already rendered);
-    a page whose PDF did not change is not written again. Proofs of pages that are gone are removed."""
+def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
+    """The indices of ``pages`` whose proof PNG in ``folder`` is missing or was made from other bytes
+    (only these are rendered again)."""
     index_path = folder / ".pages.json"
-    known = json.loads(index_path.read_text()) if index_path.exists() else {}
-    paths, index = [], {}
-    for number, data in enumerate(pages, start=1):
-        path = folder / f"p{number:02d}.png"
-        digest = hashlib.sha256(data).hexdigest()
-        if known.get(path.name) != digest or not path.exists():
-            png = pngs[number - 1] if pngs is not None and pngs[number - 1] is not None else page_png(data)
-            write_atomic(path, png)
-        paths.append(path)
-        index[path.name] = digest
+    try:
+        known = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    return [number - 1 for number, data in enumerate(pages, start=1)
+            if known.get(f"p{number:02d}.png") != hashlib.sha256(data).hexdigest()
+            or not (folder / f"p{number:02d}.png").exists()]
+
+
+def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes] | None = None) -> list[Path]:
+    """Write ``folder/p01.png`` ... from each page's PDF (or its PNG in ``pngs``, by page index, if
+    rendered already); a page whose PDF did not change is not written again. Proofs of pages that
+    are gone are removed."""
+    pngs = pngs or {}
+    paths = [folder / f"p{number:02d}.png" for number in range(1, len(pages) + 1)]
+    for index in stale_proofs(pages, folder):
+        write_atomic(paths[index], pngs[index] if index in pngs else page_png(pages[index]))
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
-    write_atomic(index_path, json.dumps(index, indent=1).encode())
+    index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
     return paths
 
 

@@ -500,6 +500,24 @@ class PageRenderer:
         done.set_result(function(*args))
         return done
 
+    def kept(self, kind: str, key: str, function: Callable[..., bytes], *args: object
+             ) -> concurrent.futures.Future[bytes]:
+        """``function(*args)`` (bytes), as ``submit`` runs it, kept on disk as ``<kind>-<key>``: read
+        back if it was made before."""
+        path = self.cache / f"{kind}-{key}" if self.cache is not None else None
+        if path is not None and path.is_file():
+            done: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+            done.set_result(path.read_bytes())
+            return done
+        future = self.submit(function, *args)
+        if path is not None:
+            def keep(made: concurrent.futures.Future[bytes]) -> None:
+                if made.exception() is None:
+                    with contextlib.suppress(OSError):
+                        write_atomic(path, made.result())
+            future.add_done_callback(keep)
+        return future
+
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]) -> list[bytes]:
         """``function`` of each item (bytes), kept on disk as ``<kind>-<key>``: only new keys are computed."""
         out: dict[str, bytes] = {}

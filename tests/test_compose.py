@@ -219,17 +219,27 @@ def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
 
 def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path):
     issue = _jump_issue(tmp_path, 2, pages=3)
-    plates = tmp_path / "build" / "test-issue" / "plates"
+    out = tmp_path / "build" / "test-issue"
+    plates, proofs = out / "plates", out / "proofs"
+
+    def outputs():
+        return {p.name: p.read_bytes() for p in [*plates.glob("*.pdf"), *proofs.glob("*.png")]}
+
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    before = {p.name: p.read_bytes() for p in plates.glob("*.pdf")}
+    before, fit = outputs(), (out / "fit.json").read_bytes()
+    proof_p01 = (proofs / "p01.png").stat()
     write_article(issue, "filler-2", body(160, seed=99))  # page 3 only
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    after = {p.name: p.read_bytes() for p in plates.glob("*.pdf")}
+    after = outputs()
+    assert (out / "fit.json").read_bytes() != fit  # so the flat plan is drawn again
     assert after["test-issue-p01.pdf"] == before["test-issue-p01.pdf"]  # a plate whose page did not change
     assert after["test-issue-p03.pdf"] != before["test-issue-p03.pdf"]
+    assert after["p03.png"] != before["p03.png"] and after["flatplan.png"] != before["flatplan.png"]
+    # An unchanged page's proof is not rendered or written again.
+    assert (proofs / "p01.png").stat().st_mtime_ns == proof_p01.st_mtime_ns
     shutil.rmtree(tmp_path / "build")
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    assert {p.name: p.read_bytes() for p in plates.glob("*.pdf")} == after
+    assert outputs() == after
 
 
 def test_a_slot_left_without_room_is_overset_not_dropped(tmp_path):
