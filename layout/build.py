@@ -27,7 +27,7 @@ from .images import PreparedPhoto, prepare
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
-from .preflight import Finding, check_issue, report_json, report_table
+from .preflight import Finding, check_issue, report_json, report_table, start_checks
 from .proofs import flat_plan_png, mark_pages, page_png, stale_proofs, write_proofs
 from .render import (
     HEIGHT_PREFIXES,
@@ -422,11 +422,14 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     marked = proof_pages(composition, settings)
     report = out / "fit.json"
     proof_pdfs = tuple(marks or plate for plate, marks in made)
-    with concurrent.futures.ThreadPoolExecutor(2) as background:
-        checked = background.submit(check_issue, staged[1], settings, json.loads(fit), out / ".cache",
-                                    keys, session.renderer.map) if staged else None
-        stale = stale_proofs(proof_pdfs, out / "proofs")  # rendered on the workers beside the preflight
-        pngs = background.submit(session.renderer.map, page_png, [proof_pdfs[index] for index in stale])
+    # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
+    # another, they waited for this one to be done joining the issue, which holds the GIL).
+    checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
+                          session.renderer.submit) if staged else None
+    stale = stale_proofs(proof_pdfs, out / "proofs")
+    pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
+    with concurrent.futures.ThreadPoolExecutor(1) as background:
+        checked = background.submit(checks.result) if checks is not None else None  # Ghostscript, if needed
         proof = out / f"{issue_id}-proof.pdf"
         proof_join = session.renderer.submit(join, proof_pdfs) if any(page.marks for page in marked) else None
         whole = join(tuple(pages), PlateInfo(issue, settings, inputs))  # while a worker joins the proof
@@ -438,7 +441,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-        write_proofs(proof_pdfs, out / "proofs", dict(zip(stale, pngs.result())))
+        write_proofs(proof_pdfs, out / "proofs", {index: png.result() for index, png in zip(stale, pngs)})
         write_atomic(out / "proofs" / "flatplan.png", plan.result())
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []

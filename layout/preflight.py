@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pikepdf
 from pypdf import PdfReader
@@ -26,6 +27,7 @@ from .paint import Paint, read_paint, rendered_inks
 from .render import write_atomic
 from .settings import PaperSettings
 
+T = TypeVar("T")
 MIN_TYPE_PT = 6.0
 BOX_TOLERANCE = 0.5
 
@@ -215,45 +217,76 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None) -> li
 
 
 def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                keys: list[str] | None = None, mapper: Callable | None = None) -> list[Finding]:
-    """Preflight every plate and the fit report; return every finding.
-
-    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
-    of its own inputs) or else by its own bytes, and the paper settings. The plates are checked on
-    every core (``mapper``, or a pool of our own); Ghostscript renders the inks only of plates whose
-    ink cannot be read from their objects (see ``paint.py``).
-    """
-    findings = []
-    if fit is not None:
-        over = fit.get("overset", [])
-        findings.append(Finding("fit.json", "overset", not over,
-                                f"overset: {', '.join(over)}" if over else "no copy overset"))
-    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
-    results: list[list[Finding] | None] = [_load(path) for path in stored]
-    todo = [index for index, result in enumerate(results) if result is None]
-    jobs = [(plates[index], paper) for index in todo]
-    if mapper is not None:
-        checked = mapper(_check_job, jobs)
-    elif len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+                keys: list[str] | None = None) -> list[Finding]:
+    """Preflight every plate and the fit report; return every finding (on every core: a pool of
+    its own; see ``start_checks``)."""
+    if len(plates) > 1 and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-            checked = list(pool.map(_check_job, jobs))
-    else:
-        checked = [_check_job(job) for job in jobs]
-    unread = [position for position, (_, ink) in enumerate(checked) if ink is None]
-    rendered = rendered_inks([plates[todo[position]] for position in unread]) if unread else []
-    inks: list[float | str] = [NO_GHOSTSCRIPT if ink is None else ink for _, ink in checked]
-    for position, ink in zip(unread, rendered or []):
-        inks[position] = NOT_RENDERED if ink is None else ink
-    for position, (index, (plate_findings, _)) in enumerate(zip(todo, checked)):
-        plate_findings += _ink_findings(plates[index].name, inks[position], paper)
-        results[index] = plate_findings
-        if stored[index] is not None:
-            write_atomic(stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
-                                                    for f in plate_findings]).encode())
-    for plate, result in zip(plates, results):
-        findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
-    return findings
+            return start_checks(plates, paper, fit, cache, keys, pool.submit).result()
+    return start_checks(plates, paper, fit, cache, keys).result()
+
+
+@dataclass
+class Checks:
+    """The preflight of an issue's plates, under way (``start_checks``)."""
+
+    plates: list[Path]
+    paper: PaperSettings
+    fit: dict | None
+    stored: list[Path | None]
+    results: list[list | None]
+    todo: list[int]
+    checked: list[concurrent.futures.Future[tuple[list[Finding], float | None]]]
+
+    def result(self) -> list[Finding]:
+        """Every finding, once the plates' checks are done (Ghostscript renders the inks of those
+        whose ink cannot be read from their objects)."""
+        plates, paper, results = self.plates, self.paper, self.results
+        findings = []
+        if self.fit is not None:
+            over = self.fit.get("overset", [])
+            findings.append(Finding("fit.json", "overset", not over,
+                                    f"overset: {', '.join(over)}" if over else "no copy overset"))
+        checked = [future.result() for future in self.checked]
+        unread = [position for position, (_, ink) in enumerate(checked) if ink is None]
+        rendered = rendered_inks([plates[self.todo[position]] for position in unread]) if unread else []
+        inks: list[float | str] = [NO_GHOSTSCRIPT if ink is None else ink for _, ink in checked]
+        for position, ink in zip(unread, rendered or []):
+            inks[position] = NOT_RENDERED if ink is None else ink
+        for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
+            plate_findings += _ink_findings(plates[index].name, inks[position], paper)
+            results[index] = plate_findings
+            if self.stored[index] is not None:
+                write_atomic(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
+                                                             for f in plate_findings]).encode())
+        for plate, result in zip(plates, results):
+            findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
+        return findings
+
+
+def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
+                 keys: list[str] | None = None, submit: Callable | None = None) -> Checks:
+    """Start preflighting every plate and the fit report: each plate's checks are handed to
+    ``submit`` (a worker pool's; without one they run here, now) at once, so that they run while
+    the caller goes on.
+
+    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
+    of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
+    inks only of plates whose ink cannot be read from their objects (see ``paint.py``).
+    """
+    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    results: list[list | None] = [_load(path) for path in stored]
+    todo = [index for index, result in enumerate(results) if result is None]
+    checked = [submit(_check_job, (plates[index], paper)) if submit is not None else _done(_check_job(
+        (plates[index], paper))) for index in todo]
+    return Checks(plates, paper, fit, stored, results, todo, checked)
+
+
+def _done(value: T) -> concurrent.futures.Future[T]:
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    future.set_result(value)
+    return future
 
 
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
