@@ -456,7 +456,7 @@ class PageRenderer:
         # The longest documents first, so that no core is left with a long one at the end.
         batches = sorted(plan(list(todo.values())), key=lambda batch: -len(batch.job.html))
         self.misses += len(batches)
-        for batch, result in zip(batches, self._map([batch.job for batch in batches])):
+        for batch, result in zip(batches, self._map([batch.job for batch in batches])):  # kept as they come
             parts = batch.split(result)
             for index, part in zip(batch.indices, parts, strict=True):
                 self.memory[keys[index]] = part
@@ -469,10 +469,10 @@ class PageRenderer:
         if self._owned:
             self._workers.close()
 
-    def _map(self, jobs: list[Job]) -> list[PageResult]:
+    def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
         if self._here(len(jobs)):
             load_hyphenation(self.cache)
-        return self.map(lay_out, jobs)
+        return self.each(lay_out, jobs)
 
     def _here(self, count: int) -> bool:
         """Whether ``count`` items are done in this process (see ``map``)."""
@@ -483,10 +483,16 @@ class PageRenderer:
 
         A single item runs here if this process has laid pages out before (``layout watch``), or
         if no worker has been started; otherwise on a worker, which is warm."""
+        return list(self.each(function, items))
+
+    def each(self, function: Callable[[T], R], items: list[T]) -> Iterator[R]:
+        """``map``, each result given as soon as it and those before it are done (so that the
+        caller can store it while the workers go on)."""
         if not items or self._here(len(items)):
-            return [function(item) for item in items]
+            yield from (function(item) for item in items)
+            return
         try:
-            return list(self._workers.start().map(function, items))
+            yield from self._workers.start().map(function, items)
         except concurrent.futures.process.BrokenProcessPool as exc:
             self._workers.close()
             raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
