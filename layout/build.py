@@ -390,18 +390,19 @@ def _plate_and_proof(job: ProofJob) -> bytes:
 def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bool, started: float,
                  session: Session, composition: Composition) -> BuildResult:
     out = project.build(issue_id)
-    _keep_previous(out)
     progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
              f"{session.renderer.hits} from the cache)")
     inputs = session.inputs_hash()
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
+    plated = session.renderer.cached("proofed", [j.key for j in jobs], _plate_and_proof, jobs)  # the new ones
     fit = fit_json(composition)
     trim = (session.settings.trim_width, session.settings.trim_height)
     plan_key = hashlib.sha256(f"{session.renderer.static_key} {trim}".encode() + fit).hexdigest()
     plan = session.renderer.kept(  # drawn on a worker while the plates are made, if the fit changed
         "flatplan", plan_key, flat_plan_png, json.loads(fit), trim, project.fonts)
-    made = [_unpack(blob) for blob in session.renderer.cached("proofed", [j.key for j in jobs], _plate_and_proof, jobs)]
+    _keep_previous(out)
+    made = [_unpack(blob) for blob in plated()]
     staged = _stage_plates(out, issue_id, [plate for plate, _ in made]) if plates else None
     try:
         return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
@@ -431,13 +432,14 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(checks.result) if checks is not None else None  # Ghostscript, if needed
         proof = out / f"{issue_id}-proof.pdf"
-        proof_join = session.renderer.submit(join, proof_pdfs) if any(page.marks for page in marked) else None
-        whole = join(tuple(pages), PlateInfo(issue, settings, inputs))  # while a worker joins the proof
+        # Joined here while the workers check plates and draw proofs (on a worker, the proof waited
+        # for them to be done).
+        whole = join(tuple(pages), PlateInfo(issue, settings, inputs))
         pdf = out / f"{issue_id}.pdf"
         write_atomic(pdf, whole)
         write_atomic(report, fit)
-        if proof_join is not None:
-            write_atomic(proof, proof_join.result())
+        if any(page.marks for page in marked):
+            write_atomic(proof, join(proof_pdfs))
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())

@@ -524,21 +524,27 @@ class PageRenderer:
             future.add_done_callback(keep)
         return future
 
-    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]) -> list[bytes]:
-        """``function`` of each item (bytes), kept on disk as ``<kind>-<key>``: only new keys are computed."""
+    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]
+               ) -> Callable[[], list[bytes]]:
+        """Start ``function`` of each item (bytes) not kept on disk as ``<kind>-<key>`` (on the
+        workers, as ``submit`` runs it), and return what gives every item's bytes once they are done
+        (kept on disk as they are)."""
         out: dict[str, bytes] = {}
-        todo = {}
+        todo: dict[str, concurrent.futures.Future[bytes]] = {}
         for key, item in zip(keys, items):
             path = self.cache / f"{kind}-{key}" if self.cache is not None else None
             if path is not None and path.is_file():
                 out[key] = path.read_bytes()
             elif key not in todo:
-                todo[key] = item
-        for key, data in zip(todo, self.map(function, list(todo.values()))):
-            out[key] = data
-            if self.cache is not None:
-                write_atomic(self.cache / f"{kind}-{key}", data)
-        return [out[key] for key in keys]
+                todo[key] = self.submit(function, item)
+
+        def done() -> list[bytes]:
+            for key, future in todo.items():
+                out[key] = future.result()
+                if self.cache is not None:
+                    write_atomic(self.cache / f"{kind}-{key}", out[key])
+            return [out[key] for key in keys]
+        return done
 
     def _key(self, job: Job, source: str) -> str:
         digest = hashlib.sha256(self.static_key.encode())
