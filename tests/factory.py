@@ -65,6 +65,13 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
     return issue
 
 
+def add_photo(issue: Path, name: str = "docks.jpg") -> str:
+    """Copy a photo of the sample issue into ``issue/images``; return its path as articles give it."""
+    (issue / "images").mkdir(exist_ok=True)
+    shutil.copy(REPO / "issues" / "issue-2022-04-01" / "images" / name, issue / "images" / name)
+    return f"images/{name}"
+
+
 def write_manifest(issue: Path, manifest: dict) -> None:
     """Write ``issue.yaml``."""
     data = {"date": "2022-04-01", "number": 1, **manifest}

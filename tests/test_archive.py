@@ -10,7 +10,7 @@ import sys
 
 import bagit
 import pytest
-from factory import REPO, body, make_project, write_article, write_manifest
+from factory import REPO, add_photo, body, make_project, write_article, write_manifest
 from pypdf import PdfReader
 
 from layout.archive import archive_issue
@@ -19,10 +19,8 @@ from layout.build import Project, compose_issue
 
 def _issue(root):
     issue = make_project(root)
-    (issue / "images").mkdir()
-    shutil.copy(REPO / "issues" / "issue-2022-04-01" / "images" / "docks.jpg", issue / "images" / "docks.jpg")
     write_article(issue, "lead", body(300, seed=1), headline="Lead story",
-                  images=[{"file": "images/docks.jpg", "caption": "Cranes", "credit": "Test"}])
+                  images=[{"file": add_photo(issue), "caption": "Cranes", "credit": "Test"}])
     write_article(issue, "second", body(200, seed=2), headline="Second story")
     write_manifest(issue, {"pages": [
         {"page": 1, "template": "front",

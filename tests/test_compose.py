@@ -9,7 +9,7 @@ import shutil
 
 import pdfplumber
 import pytest
-from factory import REPO, body, make_project, simple_issue, write_article, write_manifest
+from factory import add_photo, body, make_project, simple_issue, write_article, write_manifest
 from pdftext import body_baselines, letters, page_texts
 from pypdf import PdfReader
 
@@ -258,10 +258,9 @@ def test_a_slot_left_without_room_is_overset_not_dropped(tmp_path):
 
 def test_captions_get_typographic_quotes_and_dashes_from_a_cold_or_cached_conversion(tmp_path):
     issue = make_project(tmp_path)
-    (issue / "images").mkdir()
-    shutil.copy(REPO / "issues" / "issue-2022-04-01" / "images" / "docks.jpg", issue / "images" / "docks.jpg")
+    photo = add_photo(issue)
     write_article(issue, "lead", body(220, seed=1), headline="Lead story",
-                  images=[{"file": "images/docks.jpg", "caption": "\"Docks\" -- the 'last' stand...", "credit": "T"}])
+                  images=[{"file": photo, "caption": "\"Docks\" -- the 'last' stand...", "credit": "T"}])
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "lead", "columns": 3}]}]})
     for _ in range(2):  # converted, then read back from the cache of conversions
         result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
