@@ -338,6 +338,8 @@ def _compose_issue(project: Project, issue_id: str, progress: Progress, strict: 
     session = open_session(project, issue_id, shared=shared, progress=progress)
     try:
         return _write_issue(project, issue_id, progress, plates, started, session, _fit(session, progress, strict))
+    except concurrent.futures.process.BrokenProcessPool as exc:  # making plates, proofs or checks
+        raise session.renderer.worker_died() from exc
     finally:
         session.renderer.close()
 

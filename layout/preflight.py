@@ -17,17 +17,15 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pikepdf
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from .paint import Paint, read_paint, rendered_inks
-from .render import write_atomic
+from .render import completed, write_atomic
 from .settings import PaperSettings
 
-T = TypeVar("T")
 MIN_TYPE_PT = 6.0
 BOX_TOLERANCE = 0.5
 
@@ -278,15 +276,9 @@ def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cac
     stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
     results: list[list | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
-    checked = [submit(_check_job, (plates[index], paper)) if submit is not None else _done(_check_job(
+    checked = [submit(_check_job, (plates[index], paper)) if submit is not None else completed(_check_job(
         (plates[index], paper))) for index in todo]
     return Checks(plates, paper, fit, stored, results, todo, checked)
-
-
-def _done(value: T) -> concurrent.futures.Future[T]:
-    future: concurrent.futures.Future[T] = concurrent.futures.Future()
-    future.set_result(value)
-    return future
 
 
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:

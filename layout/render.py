@@ -408,6 +408,13 @@ class Workers:
             self._pool = None
 
 
+def completed(value: T) -> concurrent.futures.Future[T]:
+    """A future already done with ``value`` (work done here, or read from a cache)."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+    future.set_result(value)
+    return future
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
@@ -494,17 +501,21 @@ class PageRenderer:
         try:
             yield from self._workers.start().map(function, items)
         except concurrent.futures.process.BrokenProcessPool as exc:
-            self._workers.close()
-            raise RenderError("a page worker died while laying out pages (out of memory?)") from exc
+            raise self.worker_died() from exc
+
+    def worker_died(self) -> RenderError:
+        """The error for a worker that died (out of memory, or killed); its pool is closed, so that
+        the next run (``layout watch``'s next save) starts new workers."""
+        self._workers.close()
+        return RenderError("a worker process died while composing (out of memory, or killed?): "
+                           "no plates were published; compose again")
 
     def submit(self, function: Callable[..., R], *args: object) -> concurrent.futures.Future[R]:
         """``function(*args)`` on a worker, if they are running (so that it takes no time from this
         process, which is busy writing); else here, at once."""
         if self.workers > 1 and self._workers.started:
             return self._workers.start().submit(function, *args)
-        done: concurrent.futures.Future[R] = concurrent.futures.Future()
-        done.set_result(function(*args))
-        return done
+        return completed(function(*args))
 
     def kept(self, kind: str, key: str, function: Callable[..., bytes], *args: object
              ) -> concurrent.futures.Future[bytes]:
@@ -512,9 +523,7 @@ class PageRenderer:
         back if it was made before."""
         path = self.cache / f"{kind}-{key}" if self.cache is not None else None
         if path is not None and path.is_file():
-            done: concurrent.futures.Future[bytes] = concurrent.futures.Future()
-            done.set_result(path.read_bytes())
-            return done
+            return completed(path.read_bytes())
         future = self.submit(function, *args)
         if path is not None:
             def keep(made: concurrent.futures.Future[bytes]) -> None:

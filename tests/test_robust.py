@@ -145,3 +145,28 @@ def test_tiny_issues_compose_or_fail_cleanly(tmp_path_factory, words, columns, d
         compose_issue(Project(root), "test-issue", progress=lambda m: None)
     except LayoutError as error:
         assert error.exit_code in (2, 3, 4, 5)
+
+
+def _die(job):
+    os._exit(3)  # as a worker killed for memory would
+
+
+def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tmp_path, monkeypatch):
+    import layout.build
+    from layout.errors import RenderError
+    from layout.render import Workers
+
+    simple_issue(tmp_path, {"alpha": 150, "beta": 120}, columns={"alpha": 3, "beta": 2})
+    workers = Workers(2)  # kept from run to run, as `layout watch` keeps them
+    plates = tmp_path / "build" / "test-issue" / "plates"
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(layout.build, "_plate_and_proof", _die)  # the workers are forked with it
+            with pytest.raises(RenderError, match="worker process died"):
+                compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None, shared=workers)
+        assert not plates.exists()
+        # The next run (`layout watch`'s next save) starts new workers, forked without the patch.
+        result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None, shared=workers)
+        assert result.plates is not None and sorted(p.name for p in plates.glob("*.pdf"))[0] == "test-issue-p01.pdf"
+    finally:
+        workers.close()
