@@ -280,7 +280,7 @@ def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: 
     views = list(pages.pages) if isinstance(pages, Composition) else pages
     return issue_html(views, session.issue, session.settings,
                       issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),
-                      [(session.project.stylesheets / "newspaper.css").as_uri()], mode)
+                      [Path(sheet).as_uri() for sheet in _house_stylesheets(session.project)], mode)
 
 
 @contextlib.contextmanager
@@ -389,6 +389,11 @@ def _plate_and_proof(job: ProofJob) -> bytes:
     return _pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
 
 
+def _flat_plan(job: tuple[dict, tuple[float, float], Path]) -> bytes:
+    """The flat plan's PNG (runs in a page worker): ``job`` is the fit report, trim and fonts."""
+    return flat_plan_png(*job)
+
+
 def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bool, started: float,
                  session: Session, composition: Composition) -> BuildResult:
     out = project.build(issue_id)
@@ -401,8 +406,8 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     fit = fit_json(composition)
     trim = (session.settings.trim_width, session.settings.trim_height)
     plan_key = hashlib.sha256(f"{session.renderer.static_key} {trim}".encode() + fit).hexdigest()
-    plan = session.renderer.kept(  # drawn on a worker while the plates are made, if the fit changed
-        "flatplan", plan_key, flat_plan_png, json.loads(fit), trim, project.fonts)
+    plan = session.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
+        "flatplan", [plan_key], _flat_plan, [(json.loads(fit), trim, project.fonts)])
     _keep_previous(out)
     made = [_unpack(blob) for blob in plated()]
     staged = _stage_plates(out, issue_id, [plate for plate, _ in made]) if plates else None
@@ -416,20 +421,19 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
 
 def _finish_issue(project: Project, issue_id: str, progress: Progress, started: float, session: Session,
                   composition: Composition, made: list[list[bytes]], staged: tuple[Path, list[Path]] | None,
-                  inputs: str, keys: list[str], fit: bytes, plan: concurrent.futures.Future[bytes]) -> BuildResult:
+                  inputs: str, keys: list[str], fit: bytes, plan: Callable[[], list[bytes]]) -> BuildResult:
     """Write the issue, its fit report, flat ``plan`` and proofs while the plates are preflighted;
     publish the plates."""
     issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
     out = project.build(issue_id)
     pages = [plate for plate, _ in made]
-    marked = proof_pages(composition, settings)
     report = out / "fit.json"
     proof_pdfs = tuple(marks or plate for plate, marks in made)
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
     checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
                           session.renderer.submit) if staged else None
-    stale = stale_proofs(proof_pdfs, out / "proofs")
+    stale = stale_proofs(proof_pdfs, out / "proofs")  # only these are rendered again
     pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
     with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(checks.result) if checks is not None else None  # Ghostscript, if needed
@@ -440,13 +444,13 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         pdf = out / f"{issue_id}.pdf"
         write_atomic(pdf, whole)
         write_atomic(report, fit)
-        if any(page.marks for page in marked):
+        if any(marks for _, marks in made):  # a page with proof marks
             write_atomic(proof, join(proof_pdfs))
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
         write_proofs(proof_pdfs, out / "proofs", {index: png.result() for index, png in zip(stale, pngs)})
-        write_atomic(out / "proofs" / "flatplan.png", plan.result())
+        write_atomic(out / "proofs" / "flatplan.png", plan()[0])
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []
         plate_dir = None

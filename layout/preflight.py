@@ -253,8 +253,7 @@ class Checks:
         for position, ink in zip(unread, rendered or []):
             inks[position] = NOT_RENDERED if ink is None else ink
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
-            plate_findings += _ink_findings(plates[index].name, inks[position], paper)
-            results[index] = plate_findings
+            results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
             if self.stored[index] is not None:
                 write_atomic(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
                                                              for f in plate_findings]).encode())

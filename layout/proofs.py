@@ -58,14 +58,13 @@ def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
             or not (folder / f"p{number:02d}.png").exists()]
 
 
-def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes] | None = None) -> list[Path]:
-    """Write ``folder/p01.png`` ... from each page's PDF (or its PNG in ``pngs``, by page index, if
-    rendered already); a page whose PDF did not change is not written again. Proofs of pages that
-    are gone are removed."""
-    pngs = pngs or {}
+def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
+    """Write the proofs of ``pages`` (each page's PDF) in ``folder``: ``pngs`` holds, by page index,
+    the PNG of each page ``stale_proofs`` named; the other pages' PNGs are left as they are. Proofs
+    of pages that are gone are removed."""
     paths = [folder / f"p{number:02d}.png" for number in range(1, len(pages) + 1)]
-    for index in stale_proofs(pages, folder):
-        write_atomic(paths[index], pngs[index] if index in pngs else page_png(pages[index]))
+    for index, png in pngs.items():
+        write_atomic(paths[index], png)
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()

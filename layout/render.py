@@ -276,7 +276,7 @@ class Batch:
 
 
 _RENDERED = False
-"""Whether this process has laid a document out (and so paid WeasyPrint's first-use costs)."""
+"""Whether this process has laid a document out, or warmed up as a worker."""
 Warm = tuple[tuple[str, ...], tuple[str, ...], str]
 """How to warm a worker up: the stylesheets, the folders it may read, the cache folder."""
 PARENT_ONLY_FILES: set[int] = set()
@@ -436,8 +436,8 @@ class PageRenderer:
         self._workers = shared if shared is not None else Workers(workers)
         self.workers = self._workers.count
         if warm is not None and self.workers > 1 and not _RENDERED:
-            # Start the workers now, so that they warm up (fonts, stylesheet, hyphenation patterns,
-            # WeasyPrint's first-use costs) while the sources are read.
+            # Start the workers now, so that they warm up (hyphenation patterns, stylesheet and its
+            # fonts) while the sources are read.
             self._workers.start(warm)
 
     def run(self, jobs: list[Job], sources: list[str], plan: Callable[[list[int]], list[Batch]]) -> list[PageResult]:
@@ -516,22 +516,6 @@ class PageRenderer:
         if self.workers > 1 and self._workers.started:
             return self._workers.start().submit(function, *args)
         return completed(function(*args))
-
-    def kept(self, kind: str, key: str, function: Callable[..., bytes], *args: object
-             ) -> concurrent.futures.Future[bytes]:
-        """``function(*args)`` (bytes), as ``submit`` runs it, kept on disk as ``<kind>-<key>``: read
-        back if it was made before."""
-        path = self.cache / f"{kind}-{key}" if self.cache is not None else None
-        if path is not None and path.is_file():
-            return completed(path.read_bytes())
-        future = self.submit(function, *args)
-        if path is not None:
-            def keep(made: concurrent.futures.Future[bytes]) -> None:
-                if made.exception() is None:
-                    with contextlib.suppress(OSError):
-                        write_atomic(path, made.result())
-            future.add_done_callback(keep)
-        return future
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]
                ) -> Callable[[], list[bytes]]:
