@@ -14,7 +14,6 @@ from typing import Any
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
-from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
 from .render import write_atomic
@@ -24,7 +23,6 @@ FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "
               "sample", "images")
 IMAGE_KEYS = ("file", "caption", "credit")
 KINDS = ("news", "editorial", "brief", "advert")
-MAX_IMAGE_PIXELS = 100_000_000
 SMARTY = {
     "left-single-quote": "\u2018", "right-single-quote": "\u2019",
     "left-double-quote": "\u201c", "right-double-quote": "\u201d",
@@ -242,29 +240,14 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
     if not path.is_file():
         check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
         return None
-    try:
-        width, height, mode = _image_header(path)
-    except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
-        check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
-        return None
-    if width * height > MAX_IMAGE_PIXELS:
-        check.add(key, f"{name!r} is too large ({width} x {height} px)",
-                  "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
-        return None
-    return Photo(path, caption, credit, width, height, mode)
+    from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
 
-
-def _image_header(path: Path) -> tuple[int, int, str]:
-    """Read an image's size and mode from its header (no pixels decoded), then verify the file."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked by the caller
     try:
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
-            if size[0] * size[1] <= MAX_IMAGE_PIXELS:
-                image.verify()
-        return size[0], size[1], mode
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+        found = inspect(path)
+    except PhotoProblem as problem:
+        check.add(key, f"photo {name!r} {problem.message}", problem.fix)
+        return None
+    return Photo(path, caption, credit, found.width, found.height, found.mode)
 
 
 def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tuple[Block, ...]:

@@ -165,8 +165,13 @@ class Session:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
         key = (str(photo.path), round(width, 2), round(height, 2))
         if key not in self.photos:
-            self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
+            self.photos[key] = prepare(photo, width, height, self.images, self.settings, self.photo_article(photo))
         return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
+
+    def photo_article(self, photo: Photo) -> str:
+        """The slugs of the articles that run ``photo`` (named in preflight's findings on it)."""
+        return ", ".join(slug for slug, article in self.articles.items()
+                         if any(p.path == photo.path for p in article.photos))
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
@@ -479,10 +484,16 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
 
 PREFLIGHT_FIXES = {
     "colour": "use device-cmyk() colours in stylesheets and greyscale or CMYK images",
-    "image resolution": "use a larger original of the photo, or place it smaller",
+    "image resolution": "use a larger original of the photo, or place it smaller (the finding names it)",
     "fonts": "use only the fonts in fonts/ through @font-face",
     "total ink": "lighten the colour build: the paper's ink limit is in issues/paper.yaml (ink_limit)",
-    "type size": "set no type below 6 pt",
+    "type size": "set no type below the paper's min_type_size (7 pt; reversed type min_reversed_type_size, 8 pt)",
+    "hairlines": "draw no rule thinner than the paper's min_rule_width (0.25 pt); 0.5 pt or more holds on newsprint",
+    "trapped": "the plates must say /Trapped True or False: remake them with layout compose",
+    "actions": "remove links, JavaScript and actions (from stylesheets, templates or supplied PDFs)",
+    "registration marks": "crop_marks: true draws them; remake the plates with layout compose",
+    "photo tones": "remake the plates with layout compose: photos are prepared to photo_highlight..photo_shadow",
+    "imprint": "set the real printer's and publisher's names and addresses under imprint: in issues/paper.yaml",
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
