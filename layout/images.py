@@ -17,7 +17,7 @@ Each problem is an input error naming the photo (and, through the article's chec
    (``<output_condition>_gr.icc``, e.g. ``WAN-IFRAnewspaper26v5_gr.icc`` from Debian's
    ``icc-profiles``): its tables hold the measured tone value increase of coldset newsprint, so the
    dot written is the dot that prints the photo's lightness. Without that profile, ``tone_curve``
-   does the same from the ISO 12647-3 figures (see there).
+   does the same from a measured curve of that condition (see ``TONE_CURVE`` for its source).
 3. Cropped to the placed shape, resampled to at most ``max_image_ppi``.
 4. Sharpened with an unsharp mask sized to the screen ruling (``screen_ruling``: the radius is half a
    halftone cell, so detail finer than the screen can hold is not sharpened into noise).
@@ -68,13 +68,14 @@ MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK",
          "I;16", "I;16L", "I;16B", "I;16N", "I"}
 PROFILE_SPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK", "LAB": "LAB"}
 
-# Figures of the fallback tone curve (``tone_curve``), ISO 12647-3:2013 coldset offset on
-# newsprint (the characterisation data behind WAN-IFRAnewspaper26v5): tone value increase 26 % at
-# the 50 % patch; paper L* 82 and solid black L* 31 (CIELAB, D50). Only used when the printing
-# condition's grey profile is not installed.
-TVI_50 = 0.26
-PAPER_L = 82.0
-SOLID_L = 31.0
+TONE_CURVE = ((0, 100.0), (5, 95.3), (10, 91.4), (15, 86.7), (20, 82.4), (25, 77.6), (30, 73.3), (35, 69.0),
+              (40, 64.7), (45, 60.4), (50, 56.1), (55, 51.4), (60, 47.1), (65, 42.7), (70, 38.8), (75, 34.5),
+              (80, 29.8), (85, 24.7), (90, 18.8), (95, 11.4), (100, 0.0))
+"""The fallback tone curve (``tone_curve``): (dot %, CIELAB L* printed, relative to paper white) of
+coldset newsprint. Source: WAN-IFRAnewspaper26v5_gr.icc (WAN-IFRA's grey profile for ISO 12647-3:2013
+coldset offset on newsprint, tone value increase 26 % at 50 %; Debian's icc-profiles), read through
+LittleCMS (relative colorimetric, 8-bit) at every 5 % dot. A 50 % dot prints L* 56 (a plain
+conversion would ask 50 % for L* 50 and print it at about L* 44)."""
 
 
 class PhotoProblem(ValueError):
@@ -133,7 +134,7 @@ def _sniff(head: bytes) -> str:
         return "a BMP image"
     if b"<svg" in head.lower() or head.lstrip().startswith(b"<?xml"):
         return "an SVG drawing"
-    return "not an image layout can read"
+    return ""
 
 
 def _open(path: Path) -> Image.Image:
@@ -143,8 +144,9 @@ def _open(path: Path) -> Image.Image:
     except UnidentifiedImageError:
         with open(path, "rb") as file:
             kind = _sniff(file.read(512))
-        raise PhotoProblem(f"is {kind}, not a JPEG, PNG or TIFF photo",
-                           "export it from your picture editor as JPEG (or PNG or TIFF)") from None
+        message = f"is {kind}: layout prints JPEG, PNG and TIFF photos only" if kind else \
+            "is not an image layout can read (JPEG, PNG or TIFF)"
+        raise PhotoProblem(message, "export it again from your picture editor as JPEG (or PNG or TIFF)") from None
     except Image.DecompressionBombError:
         raise PhotoProblem("has too many pixels to be a photo (a damaged or hostile file?)",
                            "export it again at most 10,000 px on its long side") from None
@@ -301,23 +303,15 @@ def cmyk_profile(paper: PaperSettings) -> Path | None:
 
 def tone_curve(lightness: float) -> float:
     """Dot area (0-1) to write so that newsprint prints CIELAB ``lightness`` (0-100, relative to
-    paper white): the fallback when the printing condition's grey profile is not installed.
-
-    Source: ISO 12647-3:2013 (coldset offset on newsprint, the condition of WAN-IFRAnewspaper26v5):
-    paper L* 82, solid black L* 31, tone value increase 26 % at the 50 % patch. The wanted print
-    (relative colorimetric) is turned into a printed tone value by Murray-Davies, between paper and
-    solid; the dot that prints it is found by inverting a tone value increase of ``TVI_50`` at 50 %,
-    parabolic in the dot (``printed = dot + 4 TVI_50 dot (1 - dot)``, the shape of ISO 12647's
-    curves)."""
-    def luminance(ell: float) -> float:
-        return ((ell + 16) / 116) ** 3 if ell > 8 else ell / 903.3
-
-    paper = luminance(PAPER_L)
-    solid = luminance(SOLID_L) / paper
-    wanted = luminance(min(max(lightness, 0.0), 100.0))  # relative to paper white
-    tone = min(max((1 - wanted) / (1 - solid), 0.0), 1.0)  # Murray-Davies printed tone value
-    k = 4 * TVI_50
-    return ((1 + k) - math.sqrt((1 + k) ** 2 - 4 * k * tone)) / (2 * k)
+    paper white): ``TONE_CURVE`` inverted, linearly between its points. The fallback when the
+    printing condition's grey profile is not installed; dot gain is compensated because the curve
+    is what newsprint prints, gain included."""
+    wanted = min(max(lightness, 0.0), 100.0)
+    for (dot0, light0), (dot1, light1) in zip(TONE_CURVE, TONE_CURVE[1:]):
+        if light1 <= wanted <= light0:
+            share = (light0 - wanted) / (light0 - light1) if light0 != light1 else 0.0
+            return (dot0 + share * (dot1 - dot0)) / 100
+    return 1.0
 
 
 def to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None, paper: PaperSettings
@@ -347,7 +341,7 @@ def to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None, 
                                         flags)
     lightness = ImageCms.applyTransform(image, transform).getchannel("L")
     table = [round(255 * (1 - tone_curve(level / 255 * 100))) for level in range(256)]
-    return lightness.point(table), "ISO 12647-3 tone curve (no grey profile installed)"
+    return lightness.point(table), "newsprint tone curve (no grey profile installed)"
 
 
 def _clamp_table(highlight: float, shadow: float) -> list[int]:
@@ -387,7 +381,7 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
     target = folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
     ppi = min(source_ppi, float(max_ppi))
     grey_name = grey_profile(paper)
-    tone = grey_name.name if grey_name else "ISO 12647-3 tone curve"
+    tone = grey_name.name if grey_name else "newsprint tone curve (no grey profile installed)"
     if target.exists():
         return PreparedPhoto(photo.path, target, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
     label = f"{photo.path.parent.name}/{photo.path.name}" + (f" (article {article})" if article else "")

@@ -197,6 +197,9 @@ class _Reader:
                 text_matrix = IDENTITY
             elif op == "Tm":
                 text_matrix = tuple(float(v) for v in operands)  # type: ignore[assignment]
+            elif op in ("Td", "TD"):  # moves the start of the line (the position findings give)
+                tx, ty = (float(v) for v in operands)
+                text_matrix = multiply((1.0, 0.0, 0.0, 1.0, tx, ty), text_matrix)
             elif op == "Tf":
                 state["size"] = abs(float(operands[1]))
             elif op == "Tr":

@@ -290,8 +290,10 @@ def check_boxes(pdf: pikepdf.Pdf, paper: PaperSettings, pages: list[int]) -> lis
             problems.append(f"{label}: trim {width / MM:.1f} x {height / MM:.1f} mm, the paper is "
                             f"{paper.trim_width / MM:.1f} x {paper.trim_height / MM:.1f} mm")
         outer = bleed or media
-        if not _within(trim, outer):
-            problems.append(f"{label}: the TrimBox reaches outside the " + ("BleedBox" if bleed else "MediaBox"))
+        if not _within(trim, media):
+            problems.append(f"{label}: the TrimBox reaches outside the MediaBox")
+        elif bleed is not None and not _within(trim, bleed):
+            problems.append(f"{label}: the TrimBox reaches outside the BleedBox")
         if bleed is not None and not _within(bleed, media):
             problems.append(f"{label}: the BleedBox reaches outside the MediaBox")
         margin = min(trim[0] - outer[0], trim[1] - outer[1], outer[2] - trim[2], outer[3] - trim[3])
@@ -602,8 +604,16 @@ def _summary(passed: list[Finding]) -> str:
     if all(f.count is not None for f in passed):
         total = sum(f.count or 0 for f in passed)
         return re.sub(r"^\d+", str(total), passed[0].message, count=1) + f", on {plates}"
+    extreme = EXTREMES.get(passed[0].check)
+    numbered = [(float(m[1]), f.message) for f in passed if (m := re.search(r"(\d+(?:\.\d+)?)", f.message))]
+    if extreme is not None and len(numbered) == len(passed):
+        return extreme(numbered)[1] + f", on {plates}"
     messages = {f.message for f in passed}
     return (passed[0].message if len(messages) == 1 else f"{passed[0].message} (first of them)") + f", on {plates}"
+
+
+EXTREMES = {"total ink": max, "type size": min}
+"""Checks whose summary is the plate with the largest (ink) or smallest (type) figure."""
 
 
 def report_table(findings: list[Finding]) -> str:
