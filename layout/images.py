@@ -139,6 +139,7 @@ def _sniff(head: bytes) -> str:
 
 def _open(path: Path) -> Image.Image:
     """Open ``path`` with the JPEG, PNG and TIFF decoders only, its size checked before decoding."""
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read: sized below
     try:
         image = Image.open(path, formats=FORMATS)
     except UnidentifiedImageError:
@@ -152,6 +153,8 @@ def _open(path: Path) -> Image.Image:
                            "export it again at most 10,000 px on its long side") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoProblem(f"cannot be read ({exc})", "export it again as JPEG or PNG") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     width, height = image.size
     if width * height > MAX_PIXELS or width <= 0 or height <= 0:
         image.close()
