@@ -107,6 +107,7 @@ class _BodyCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / "bodies.json" if folder is not None else None
+        self.folder = folder
         self.known: dict[str, list] = {}
         self.used: dict[str, list] = {}
         if self.path is not None and self.path.exists():
@@ -156,7 +157,7 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
     bodies = bodies or _BodyCache(None)
-    photos = _photos(check, front.get("images"), folder, bodies.smarten)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.folder)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -211,8 +212,8 @@ def _short(headline: str) -> str:
     return " ".join(headline.split()[:3])
 
 
-def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None]
-            ) -> tuple[Photo, ...]:
+def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None],
+            cache: Path | None = None) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -226,13 +227,14 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         caption = check.text(item.get("caption"), f"{key}.caption") or ""
         credit = check.text(item.get("credit"), f"{key}.credit") or ""
         if name:
-            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
+            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit, cache)
             if photo:
                 photos.append(photo)
     return tuple(photos)
 
 
-def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
+def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
+           cache: Path | None = None) -> Photo | None:
     path = (folder / name).resolve()
     if not path.is_relative_to(folder.resolve()):
         check.add(key, f"{name!r} is outside the issue folder", "put the image in the issue's images/ folder")
@@ -243,7 +245,7 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
     from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
 
     try:
-        found = inspect(path)
+        found = inspect(path, cache)
     except PhotoProblem as problem:
         check.add(key, f"photo {name!r} {problem.message}", problem.fix)
         return None

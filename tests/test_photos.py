@@ -264,6 +264,27 @@ def test_a_photo_that_cannot_be_printed_is_refused_naming_the_photo_and_article(
     assert "Traceback" not in err and not (tmp_path / "build" / "test-issue" / "plates").exists()
 
 
+def test_a_photo_checked_before_is_checked_again_when_its_bytes_change(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    (issue / "images").mkdir()
+    _scene().save(issue / "images" / "photo.jpg", quality=90)
+    write_article(issue, "story", body(80), images=[{"file": "images/photo.jpg", "caption": "A photo"}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 2}]}]})
+    assert run_cli("compose", "test-issue", root=tmp_path)[0] == 0
+    assert (tmp_path / "build" / "test-issue" / ".cache" / "photo-checks.json").exists()
+    _truncated(issue / "images" / "photo.jpg")  # the same name, cut short
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2 and "photo 'images/photo.jpg' is truncated" in err, err
+
+
+def test_pillow_never_runs_ghostscript():
+    from PIL import EpsImagePlugin
+
+    assert not EpsImagePlugin.has_ghostscript()
+    with pytest.raises(images.PhotoProblem):
+        images._open(Path(__file__))  # not an image: refused by the sniffing, not opened
+
+
 def test_the_tone_curve_without_a_grey_profile_is_close_to_the_newsprint_profile():
     profile = press_profile("WAN-IFRAnewspaper26v5_gr.icc")
     if profile is None:
