@@ -25,7 +25,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
 from .render import completed, write_atomic
-from .settings import SAMPLE_IMPRINT, PaperSettings
+from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
 
 BOX_TOLERANCE = 0.5
 
@@ -181,6 +181,10 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
             f"{len(reader.pages)} page(s), trim and bleed as the paper settings say", len(reader.pages))
         add("trapped", check_trapped(pdf), "/Trapped is set (False) in the document information and XMP")
         add("actions", check_actions(pdf, pages), "no actions, JavaScript, links or forms")
+        add("output intent", check_output_intent(pdf, paper), "one PDF/X output intent, its profile a "
+            "CMYK output profile" if paper.icc_profile else "one PDF/X output intent (registered condition)")
+        add("PDF/X structure", check_pdfx_structure(pdf, paper), "no encryption, LZW, JBIG2, transfer "
+            "functions, named halftones, PostScript, OPI, alternate images or embedded files")
     add("fonts", _fonts(reader), "every font embedded")
     if paint is not None:
         add("colour", _colour_findings(reader, paint), "CMYK and grey only")
@@ -309,6 +313,91 @@ def _within(inner: list[float], outer: list[float]) -> bool:
         inner[2] <= outer[2] + BOX_TOLERANCE and inner[3] <= outer[3] + BOX_TOLERANCE
 
 
+def check_output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
+    """Exactly one GTS_PDFX output intent, with an OutputConditionIdentifier and Info; its embedded
+    profile (if any) an output profile of CMYK or grey whose /N matches (else a RegistryName)."""
+    intents = [i for i in pdf.Root.get("/OutputIntents", []) if isinstance(i, pikepdf.Dictionary)]
+    pdfx = [i for i in intents if str(i.get("/S", "")) == "/GTS_PDFX"]
+    if len(pdfx) != 1:
+        return [f"{len(pdfx)} PDF/X output intents: PDF/X asks exactly one"]
+    intent = pdfx[0]
+    problems = [f"the output intent has no {key[1:]}" for key in ("/OutputConditionIdentifier", "/Info")
+                if key not in intent]
+    profile = intent.get("/DestOutputProfile")
+    if profile is None:
+        if "/RegistryName" not in intent:
+            problems.append("the output intent has neither a profile nor a RegistryName")
+        return problems
+    try:
+        data = profile.read_bytes()
+    except pikepdf.PdfError:
+        return [*problems, "the output intent's profile cannot be read"]
+    why = check_icc(data, paper.pdfx)
+    if why:
+        return [*problems, f"the output intent's profile {why}"]
+    wanted = 1 if data[16:20] == b"GRAY" else 4
+    if int(profile.get("/N", 0)) != wanted:
+        problems.append(f"the output intent's profile says /N {profile.get('/N')}, its colour space has {wanted}")
+    return problems
+
+
+FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2"}
+
+
+def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
+    """What PDF/X-1a (ISO 15930-4) forbids in a file's structure: encryption, a PDF version past 1.4
+    (X-1a), LZW and JBIG2 compression, transfer functions, halftones by name or of a type but 1 and
+    5, PostScript XObjects, OPI, alternate images and embedded files."""
+    problems: set[str] = set()
+    if pdf.is_encrypted:
+        problems.add("the file is encrypted")
+    if paper.pdfx == "x-1a" and pdf.pdf_version > "1.4":
+        problems.add(f"PDF {pdf.pdf_version}: PDF/X-1a:2003 is PDF 1.4 at most")
+    if "/EmbeddedFiles" in pdf.Root.get("/Names", {}):
+        problems.add("embedded files")
+    for target in _dictionaries(pdf):
+        filters = target.get("/Filter")
+        for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
+            if str(name) in FORBIDDEN_FILTERS:
+                problems.add(f"{FORBIDDEN_FILTERS[str(name)]} compression")
+        for key in ("/TR", "/TR2"):
+            if key in target and str(target[key]) != "/Default":
+                problems.add(f"a transfer function ({key[1:]})")
+        halftone = target.get("/HT")
+        if isinstance(halftone, pikepdf.Stream):
+            halftone = halftone.stream_dict
+        if isinstance(halftone, pikepdf.Dictionary) and ("/HalftoneName" in halftone or
+                                                         int(halftone.get("/HalftoneType", 1)) not in (1, 5)):
+            problems.add("a named halftone or one of a type but 1 and 5")
+        if str(target.get("/Subtype", "")) == "/PS" or str(target.get("/Subtype2", "")) == "/PS":
+            problems.add("a PostScript XObject")
+        if "/OPI" in target:
+            problems.add("OPI comments (an image to be swapped)")
+        if "/Alternates" in target:
+            problems.add("alternate images")
+        if "/EF" in target:
+            problems.add("an embedded file")
+    return sorted(problems)
+
+
+def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+    """Every dictionary in the file (a stream's too), indirect or nested in another object."""
+    stack = [obj for obj in pdf.objects if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream))]
+    stack.append(pdf.trailer)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        if isinstance(obj, pikepdf.Dictionary):
+            yield obj
+            values = [obj.get(key) for key in obj]
+        elif isinstance(obj, pikepdf.Array):
+            values = list(obj)
+        else:
+            continue
+        stack.extend(v for v in values if isinstance(v, (pikepdf.Dictionary, pikepdf.Array)) and not v.is_indirect)
+
+
 def check_trapped(pdf: pikepdf.Pdf) -> list[str]:
     """PDF/X asks /Trapped to be True or False (not Unknown, not missing), the XMP agreeing."""
     value = str(pdf.trailer.get("/Info", {}).get("/Trapped", "")) if "/Info" in pdf.trailer else ""
@@ -337,8 +426,14 @@ def check_actions(pdf: pikepdf.Pdf, pages: list[int]) -> list[str]:
     or refuse them): every object is searched, not only the catalog, and every annotation but
     printer's marks is reported with its page."""
     problems: set[str] = set()
-    for obj in pdf.objects:
-        _actions_in(obj, problems, 0)
+    for obj in _dictionaries(pdf):
+        for key in obj:
+            if key in ACTION_KEYS:
+                problems.add(ACTION_KEYS[key])
+        kind = obj.get("/S")
+        if isinstance(kind, pikepdf.Name) and str(kind) in ACTION_TYPES and \
+                str(obj.get("/Type", "/Action")) == "/Action":
+            problems.add(f"a {str(kind)[1:]} action")
     if "/AcroForm" in pdf.Root:
         problems.add("an interactive form (/AcroForm)")
     for index, page in enumerate(pdf.pages):
@@ -355,29 +450,6 @@ def check_actions(pdf: pikepdf.Pdf, pages: list[int]) -> list[str]:
             problems.add(f"page {pages[index] if index < len(pages) else index + 1}: a {subtype[1:] or 'untyped'} "
                          f"annotation{target}")
     return sorted(problems)
-
-
-def _actions_in(obj, problems: set[str], depth: int) -> None:  # type: ignore[no-untyped-def]
-    if depth > 32:
-        return
-    if isinstance(obj, pikepdf.Stream):
-        obj = obj.stream_dict
-    if isinstance(obj, pikepdf.Dictionary):
-        for key in obj:
-            if key in ACTION_KEYS:
-                problems.add(ACTION_KEYS[key])
-        kind = obj.get("/S")
-        if isinstance(kind, pikepdf.Name) and str(kind) in ACTION_TYPES and ("/Type" not in obj or
-                                                                              str(obj.Type) == "/Action"):
-            problems.add(f"a {str(kind)[1:]} action")
-        for key in obj:
-            value = obj.get(key)
-            if isinstance(value, (pikepdf.Dictionary, pikepdf.Array)) and not value.is_indirect:
-                _actions_in(value, problems, depth + 1)
-    elif isinstance(obj, pikepdf.Array):
-        for value in obj:
-            if isinstance(value, (pikepdf.Dictionary, pikepdf.Array)) and not value.is_indirect:
-                _actions_in(value, problems, depth + 1)
 
 
 def _grouped(placed: list[Placed], where: _Where) -> dict[tuple[str, str], list[Placed]]:

@@ -56,7 +56,7 @@ def _findings(root: Path, tmp_path: Path, change: Callable[[pikepdf.Pdf], None] 
     else:
         with pikepdf.open(source) as pdf:
             change(pdf)
-            pdf.save(target)
+            pdf.save(target, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)  # as broken
     paper = load_settings(root / "issues" / "paper.yaml")
     fit = json.loads((root / "build" / "test-issue" / "fit.json").read_text())
     return check_issue([target], paper, fit)
@@ -97,7 +97,7 @@ def test_the_good_plates_pass_every_rule(good, marked, tmp_path):
         assert [f for f in findings if not f.ok] == []
         checks = {f.check for f in findings}
         assert {"page boxes", "trapped", "actions", "type size", "hairlines", "photo tones", "image resolution",
-                "imprint", "PDF/X", "total ink"} <= checks
+                "imprint", "PDF/X", "total ink", "output intent", "PDF/X structure"} <= checks
     assert "registration marks" in {f.check for f in _findings(marked, tmp_path)}
 
 
@@ -179,6 +179,93 @@ def test_actions_javascript_and_links_fail(good, tmp_path, case):
     if case == "open action":
         _passes(good, tmp_path, "actions")
     assert expected in _failed(_findings(good, tmp_path, change), "actions")
+
+
+# -- output intent and PDF/X structure ---------------------------------------------------------
+
+
+def _display_profile(pdf: pikepdf.Pdf) -> None:
+    from PIL import ImageCms
+
+    data = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    pdf.Root.OutputIntents[0].DestOutputProfile = pdf.make_stream(data, N=3)
+
+
+def _two_intents(pdf: pikepdf.Pdf) -> None:
+    pdf.Root.OutputIntents.append(pdf.Root.OutputIntents[0])
+
+
+def _no_info(pdf: pikepdf.Pdf) -> None:
+    del pdf.Root.OutputIntents[0]["/Info"]
+
+
+def _wrong_n(pdf: pikepdf.Pdf) -> None:
+    pdf.Root.OutputIntents[0].DestOutputProfile.N = 3
+
+
+INTENTS = {
+    "a display profile": (_display_profile, "the output intent's profile is an ICC profile of class 'mntr', "
+                                            "not an output (printer) profile"),
+    "two intents": (_two_intents, "2 PDF/X output intents: PDF/X asks exactly one"),
+    "no Info": (_no_info, "the output intent has no Info"),
+    "wrong /N": (_wrong_n, "the output intent's profile says /N 3, its colour space has 4"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INTENTS))
+def test_a_broken_output_intent_fails(good, tmp_path, case):
+    if not load_settings(good / "issues" / "paper.yaml").icc_profile and case in ("a display profile", "wrong /N"):
+        pytest.skip("no output profile installed: the plates carry none")
+    _passes(good, tmp_path, "output intent")
+    change, expected = INTENTS[case]
+    assert _failed(_findings(good, tmp_path, change), "output intent") == [expected]
+
+
+def _lzw(pdf: pikepdf.Pdf) -> None:
+    stream = pdf.make_stream(b"")
+    stream.write(b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01", filter=pikepdf.Name.LZWDecode)  # already encoded
+    pdf.pages[0].obj.Contents = stream
+
+
+def _transfer(pdf: pikepdf.Pdf) -> None:
+    resources = pdf.pages[0].Resources
+    resources.ExtGState = pikepdf.Dictionary(TF=pikepdf.Dictionary(Type=pikepdf.Name.ExtGState,
+                                                                    TR=pikepdf.Name.Identity))
+
+
+def _postscript(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[0].Resources.XObject.PS = pdf.make_stream(b"0 0 moveto", Type=pikepdf.Name.XObject,
+                                                          Subtype=pikepdf.Name.PS)
+
+
+def _halftone(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[0].Resources.ExtGState = pikepdf.Dictionary(H=pikepdf.Dictionary(HT=pdf.make_stream(
+        b"", HalftoneType=6, Width=2, Height=2)))
+
+
+STRUCTURE = {
+    "LZW": (_lzw, "LZW compression"),
+    "transfer function": (_transfer, "a transfer function (TR)"),
+    "PostScript": (_postscript, "a PostScript XObject"),
+    "threshold halftone": (_halftone, "a named halftone or one of a type but 1 and 5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRUCTURE))
+def test_what_pdfx_forbids_in_the_structure_fails(good, tmp_path, case):
+    _passes(good, tmp_path, "PDF/X structure")
+    change, expected = STRUCTURE[case]
+    assert expected in _failed(_findings(good, tmp_path, change), "PDF/X structure")
+
+
+def test_an_encrypted_plate_fails(good, tmp_path):
+    source = good / "build" / "test-issue" / "plates" / PLATE
+    (tmp_path / "broken").mkdir()
+    target = tmp_path / "broken" / PLATE
+    with pikepdf.open(source) as pdf:
+        pdf.save(target, encryption=pikepdf.Encryption(owner="secret", user="", R=4))
+    paper = load_settings(good / "issues" / "paper.yaml")
+    assert "the file is encrypted" in _failed(check_issue([target], paper, None), "PDF/X structure")
 
 
 # -- type sizes, reversed type, hairlines ----------------------------------------------------------
