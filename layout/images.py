@@ -226,10 +226,17 @@ def _profile(image: Image.Image) -> ImageCms.ImageCmsProfile | None:
         raise PhotoProblem("has an embedded ICC colour profile that is damaged",
                            "export it again with its colour profile (or with none: sRGB is assumed)") from None
     space = profile.profile.xcolor_space.strip()
-    wanted = PROFILE_SPACES.get(_base_mode(image.mode))
-    if wanted and space != wanted:
-        raise PhotoProblem(f"is {_base_mode(image.mode)} but its embedded ICC profile is for {space} colour",
+    mode = _base_mode(image.mode)
+    wanted = PROFILE_SPACES.get(mode)
+    if wanted and space.upper() != wanted:
+        raise PhotoProblem(f"is {mode} but its embedded ICC profile is for {space} colour",
                            "export it again with a profile of its own colour space")
+    try:  # a profile that parses may still be unusable (a link, abstract or named-colour profile)
+        ImageCms.buildTransform(profile, _lab(), mode, "LAB")
+    except (ImageCms.PyCMSError, ValueError, OSError):
+        raise PhotoProblem(f"has an embedded ICC profile ({profile.profile.profile_description or space}) that "
+                           "cannot convert its colours", "export it again with a standard profile (sRGB, "
+                           "Adobe RGB) or none") from None
     return profile
 
 
@@ -334,8 +341,20 @@ def grey_profile(paper: PaperSettings) -> Path | None:
 
 
 def cmyk_profile(paper: PaperSettings) -> Path | None:
-    """The CMYK profile assumed for an untagged CMYK photo: the paper's, or the printing condition's."""
-    return paper.icc_profile or press_profile(f"{paper.output_condition}.icc")
+    """The CMYK profile assumed for an untagged CMYK photo: the paper's (if CMYK), the printing
+    condition's, or Ghostscript's default CMYK profile."""
+    candidates = [paper.icc_profile, press_profile(f"{paper.output_condition}.icc"),
+                  *sorted(Path("/usr/share/ghostscript").glob("*/iccprofiles/default_cmyk.icc"))]
+    for candidate in candidates:
+        if candidate is not None and _space_of(candidate) == b"CMYK":
+            return candidate
+    return None
+
+
+@cache
+def _space_of(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(20)[16:20]
 
 
 def tone_curve(lightness: float) -> float:
@@ -358,9 +377,10 @@ def to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None, 
     if profile is None:
         if image.mode == "CMYK":
             cmyk = cmyk_profile(paper)
-            if cmyk is None:
-                return image.convert("L"), "naive CMYK (no CMYK profile installed)"
-            profile = _file_profile(cmyk)
+            if cmyk is None:  # no CMYK profile anywhere: Pillow's plain conversion, then as sRGB
+                image, profile = image.convert("RGB"), _srgb()
+            else:
+                profile = _file_profile(cmyk)
         elif image.mode == "LAB":
             profile = _lab()
         else:
@@ -419,7 +439,7 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
     ppi = min(source_ppi, float(max_ppi))
     grey_name = grey_profile(paper)
     tone = grey_name.name if grey_name else "newsprint tone curve (no grey profile installed)"
-    if target.exists():
+    if _intact(target):
         return PreparedPhoto(photo.path, target, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
     label = f"{photo.path.parent.name}/{photo.path.name}" + (f" (article {article})" if article else "")
     try:
@@ -438,6 +458,16 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
     data = _encode(sharp, paper.photo_highlight / 100, paper.photo_shadow / 100, label)
     write_atomic(target, data)
     return PreparedPhoto(photo.path, target, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
+
+
+def _intact(target: Path) -> bool:
+    """Whether a prepared photo is there and whole (a JPEG from start to end, with its label): a
+    damaged one is made again, never printed."""
+    try:
+        data = target.read_bytes()
+    except OSError:
+        return False
+    return data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9") and bool(label_of(data[:8192]))
 
 
 def _encode(image: Image.Image, highlight: float, shadow: float, label: str) -> bytes:

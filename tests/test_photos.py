@@ -316,6 +316,25 @@ def test_without_a_grey_profile_the_curve_still_keeps_the_range(tmp_path, monkey
     assert 100 * (1 - low / 255) <= paper.photo_shadow and 100 * (1 - high / 255) >= paper.photo_highlight
 
 
+def test_an_untagged_cmyk_photo_prints_right_with_or_without_a_cmyk_profile(tmp_path, monkeypatch):
+    paper = load_settings(REPO / "issues" / "paper.yaml")
+    source = tmp_path / "cmyk.jpg"
+    black = Image.new("L", (400, 300), 0)
+    ink = Image.new("L", (400, 300), 0)
+    ink.paste(255, (0, 0, 200, 300))  # the left half solid K, the right half no ink
+    Image.merge("CMYK", [black, black, black, ink]).save(source, quality=95)
+    for profile in ("installed", None):
+        if profile is None:
+            monkeypatch.setattr(images, "cmyk_profile", lambda paper: None)
+        prepared = images.prepare(Photo(source, "", "", 400, 300, "CMYK"), 150, 100, tmp_path / str(profile),
+                                  paper, "story")
+        with Image.open(prepared.path) as picture:
+            left, right = picture.getpixel((20, 50)), picture.getpixel((picture.width - 20, 50))
+        # Solid K prints near the shadow (K alone is a little lighter than the press's richest black).
+        assert paper.photo_shadow - 8 <= 100 * (1 - left / 255) <= paper.photo_shadow, profile
+        assert 100 * (1 - right / 255) == pytest.approx(paper.photo_highlight, abs=3), profile  # paper
+
+
 def test_the_prepared_photo_follows_its_settings(tmp_path):
     source = tmp_path / "scene.png"
     _scene().save(source)
