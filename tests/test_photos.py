@@ -426,3 +426,20 @@ def test_icc_profile_setting_is_confined_parsed_and_in_the_plates_key(tmp_path, 
     with pikepdf.open(plate) as pdf:
         assert "/DestOutputProfile" not in pdf.Root.OutputIntents[0]
         assert pdf.Root.OutputIntents[0].OutputConditionIdentifier == "WAN-IFRAnewspaper26v5"
+
+
+def test_the_new_paper_settings_are_checked_all_at_once(tmp_path, run_cli):
+    issue = make_project(tmp_path, paper={"photo_highlight": 30, "photo_shadow": "dark", "screen_ruling": 10,
+                                          "min_type_size": "7", "min_rule_width": "9pt",
+                                          "sample_imprint": "maybe", "icc_profile": 12})
+    write_article(issue, "story", body(100))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 5}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2, err
+    for expected in ("photo_highlight: expected a number from 0 to 20, found 30",
+                     "photo_shadow: expected a number from 60 to 100, found 'dark'",
+                     "screen_ruling: expected a number from 50 to 300, found 10",
+                     "min_type_size:", "min_rule_width: 9pt is out of range",
+                     "sample_imprint: expected error or warning, found 'maybe'",
+                     "icc_profile: expected a file name, found 12"):
+        assert expected in err, (expected, err)
