@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 import math
+import struct
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -240,6 +241,15 @@ def _profile(image: Image.Image) -> ImageCms.ImageCmsProfile | None:
     return profile
 
 
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 when there is none, or the EXIF data is damaged)."""
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError, struct.error, TypeError, KeyError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def _base_mode(mode: str) -> str:
     if mode.startswith("I") or mode in ("1", "L", "LA", "La"):
         return "L"
@@ -282,7 +292,7 @@ def _inspect(path: Path) -> Inspected:
     image = _load(path)
     try:
         profile = _profile(image)
-        orientation = image.getexif().get(0x0112, 1)
+        orientation = _orientation(image)
         width, height = image.size
         if orientation in (5, 6, 7, 8):
             width, height = height, width
@@ -297,7 +307,8 @@ def upright(path: Path) -> tuple[Image.Image, ImageCms.ImageCmsProfile | None]:
     and its embedded profile."""
     image = _load(path)
     profile = _profile(image)
-    image = ImageOps.exif_transpose(image)
+    if _orientation(image) != 1:
+        image = ImageOps.exif_transpose(image)
     mode = image.mode
     if mode.startswith("I"):
         # 16-bit grey: scale to 8 bits (a plain convert clips everything above level 255 to white).
@@ -393,7 +404,7 @@ def to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None, 
     if target is not None:
         transform = ImageCms.buildTransform(profile, _file_profile(target), image.mode, "L", intent, flags)
         return ImageCms.applyTransform(image, transform), target.name
-    # No grey profile: to Lab, then the ISO 12647-3 curve on L*.
+    # No grey profile: to Lab, then the measured newsprint curve on L*.
     transform = ImageCms.buildTransform(profile, _lab(), image.mode, "LAB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
                                         flags)
     lightness = ImageCms.applyTransform(image, transform).getchannel("L")
@@ -419,12 +430,12 @@ def settings_key(paper: PaperSettings) -> bytes:
              f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", ImageCms.core.littlecms_version,
              Image.__version__]
     for profile in (grey_profile(paper), cmyk_profile(paper)):
-        parts.append(_digest(profile) if profile else "-")
+        parts.append(_digest(profile, profile.stat().st_mtime_ns) if profile else "-")
     return " ".join(parts).encode()
 
 
 @cache
-def _digest(path: Path) -> str:
+def _digest(path: Path, mtime: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
