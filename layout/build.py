@@ -23,7 +23,7 @@ from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
-from .images import PreparedPhoto, prepare
+from .images import Preparer
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
@@ -119,8 +119,8 @@ class Session:
     issue: Issue
     articles: dict
     renderer: PageRenderer
-    photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
-    """Photos prepared for print this run, by source and placed size."""
+    photos: Preparer = field(default_factory=Preparer)
+    """Photos prepared for print this run (on threads: ``lay_out`` waits for them)."""
 
     @property
     def images(self) -> Path:
@@ -134,6 +134,7 @@ class Session:
         the settings, the metadata, the mode; the templates are among the renderer's static files),
         so the HTML is made only for the documents not in the cache. The galley sheets of one page
         that are not in the cache are laid out as one document (see ``_galley_batches``)."""
+        self.photos.wait()  # the prepared photos' bytes are in the documents' keys
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         css = _house_stylesheets(self.project)
         allowed = _readable(self.project, self.issue.folder, self.issue.issue_id)
@@ -163,10 +164,8 @@ class Session:
 
     def photo_src(self, photo: Photo, width: float, height: float) -> str:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
-        key = (str(photo.path), round(width, 2), round(height, 2))
-        if key not in self.photos:
-            self.photos[key] = prepare(photo, width, height, self.images, self.settings, self.photo_article(photo))
-        return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
+        path = self.photos.start(photo, width, height, self.images, self.settings, self.photo_article(photo))
+        return f"{PHOTO_SCHEME}:{path.name}"
 
     def photo_article(self, photo: Photo) -> str:
         """The slugs of the articles that run ``photo`` (named in preflight's findings on it)."""
@@ -267,6 +266,7 @@ def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
     progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
     composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
+    session.photos.wait()  # any photo started after the last layout (none, as compose goes now)
     fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
     if fonts:
         raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(

@@ -34,10 +34,12 @@ included), so the same photo gives the same bytes on every run and any change ma
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import io
 import json
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -69,7 +71,8 @@ PREPARATION = "newsprint-grey 3"
 """Version of the preparation below: part of every prepared photo's key."""
 COMMENT = PHOTO_COMMENT
 """Start of the JPEG comment that names a prepared photo's source (read back by preflight)."""
-__all__ = ["Inspected", "PhotoProblem", "PreparedPhoto", "inspect", "label_of", "prepare", "upright"]
+__all__ = ["Inspected", "PhotoProblem", "PreparedPhoto", "Preparer", "inspect", "label_of", "prepare", "target",
+           "upright"]
 MODES = {"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB",
          "I;16", "I;16L", "I;16B", "I;16N", "I"}
 PROFILE_SPACES = {"L": "GRAY", "RGB": "RGB", "CMYK": "CMYK", "LAB": "LAB"}
@@ -451,19 +454,62 @@ def _digest(path: Path, mtime: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def target(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
+           article: str = "") -> Path:
+    """Where ``prepare`` writes the photo: named by the hash of all it is made from."""
+    key = hashlib.sha256(photo.path.read_bytes())
+    key.update(f"{width_pt:.3f} {height_pt:.3f} {article}".encode() + settings_key(paper))
+    return folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
+
+
+class Preparer:
+    """Photos prepared on threads while the caller goes on (Pillow and LittleCMS let go of the GIL
+    while they work): ``start`` gives a photo's file name at once, ``wait`` returns once every photo
+    started is written (raising the first problem) and stops the threads, so that none is running
+    when worker processes are forked."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.started: dict[tuple, Path] = {}
+        self.pending: list[concurrent.futures.Future[PreparedPhoto]] = []
+
+    def start(self, photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
+              article: str = "") -> Path:
+        """Start preparing ``photo`` (see ``prepare``) unless it was started before; its file."""
+        key = (str(photo.path), round(width_pt, 2), round(height_pt, 2), article)
+        if key not in self.started:
+            path = target(photo, width_pt, height_pt, folder, paper, article)
+            self.started[key] = path
+            if not _intact(path):
+                if self.pool is None:
+                    self.pool = concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="photo")
+                self.pending.append(self.pool.submit(prepare, photo, width_pt, height_pt, folder, paper, article))
+        return self.started[key]
+
+    def wait(self) -> None:
+        """Wait for every photo started; raise the first problem (an ``InputError``)."""
+        pending, self.pending = self.pending, []
+        try:
+            for future in pending:
+                future.result()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = None
+
+
 def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
             article: str = "") -> PreparedPhoto:
     """Make ``photo`` ready to print in a box of ``width_pt`` x ``height_pt`` (see the module notes)."""
     source_ppi = _ppi(photo.width_px, photo.height_px, width_pt, height_pt)
     max_ppi = paper.max_image_ppi
-    key = hashlib.sha256(photo.path.read_bytes())
-    key.update(f"{width_pt:.3f} {height_pt:.3f} {article}".encode() + settings_key(paper))
-    target = folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
+    target_path = target(photo, width_pt, height_pt, folder, paper, article)
     ppi = min(source_ppi, float(max_ppi))
     grey_name = grey_profile(paper)
     tone = grey_name.name if grey_name else "newsprint tone curve (no grey profile installed)"
-    if _intact(target):
-        return PreparedPhoto(photo.path, target, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
+    if _intact(target_path):
+        return PreparedPhoto(photo.path, target_path, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
     label = f"{photo.path.parent.name}/{photo.path.name}" + (f" (article {article})" if article else "")
     try:
         image, profile = upright(photo.path)
@@ -479,8 +525,8 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
         crop = crop.resize(size, Image.Resampling.LANCZOS)
     sharp = _sharpen(crop, ppi, paper.screen_ruling)
     data = _encode(sharp, paper.photo_highlight / 100, paper.photo_shadow / 100, label)
-    write_atomic(target, data)
-    return PreparedPhoto(photo.path, target, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
+    write_atomic(target_path, data)
+    return PreparedPhoto(photo.path, target_path, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
 
 
 def _intact(target: Path) -> bool:
