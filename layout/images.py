@@ -266,9 +266,14 @@ def inspect(path: Path, cache: Path | None = None) -> Inspected:
 
     With ``cache`` (a folder), a photo whose bytes passed before is not decoded again: decoding
     every photo in full cost 10 ms a photo on every run."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PhotoProblem(f"cannot be read ({exc.strerror})",
+                           "check the file's permissions, or copy it again") from None
     if cache is None:
         return _inspect(path)
-    digest = hashlib.sha256(PREPARATION.encode() + path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(PREPARATION.encode() + data).hexdigest()
     store = cache / "photo-checks.json"
     known = _checked(store)
     if digest in known:
