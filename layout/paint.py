@@ -372,11 +372,6 @@ def _image_unreadable(image: pikepdf.Object) -> str:
     return ""
 
 
-def _grey_image_ink(image: pikepdf.Object) -> float:
-    """Ink of a grey image's darkest pixel."""
-    return _grey_image_dots(image)[1]
-
-
 def _grey_image_dots(image: pikepdf.Object) -> tuple[float, float]:
     """A grey image's lightest and darkest dot, percent."""
     darkest_level, lightest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()
