@@ -95,11 +95,11 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
 
 def _write_payload(staging: Path, session: Session, composition: Composition, plates: Path, out: Path,
                    inputs: str, progress) -> None:  # type: ignore[no-untyped-def]
-    """Everything the bag holds (before it is made a bag): plates, reports, PDF/As, ALTO, images, METS."""
+    """Everything the bag holds (before it is made a bag): reports, PDF/As (each page's carrying its
+    plate as sent), ALTO, images, METS. Every PDF in the bag is a PDF/A: the plates (PDF/X) are kept
+    byte for byte inside their pages' PDF/As, not beside them."""
     issue, paper = session.issue, session.settings
     issue_id = issue.issue_id
-    for plate in sorted(plates.glob("*.pdf")):
-        write_atomic(staging / "plates" / plate.name, plate.read_bytes())
     for name in ("fit.json", "preflight.json"):
         write_atomic(staging / name, (out / name).read_bytes())
     when = _made(issue)
@@ -114,7 +114,9 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
     for number, view in enumerate(composition.pages, start=1):
         stem = f"{issue_id}-p{number:02d}"
         plate = (plates / f"{stem}.pdf").read_bytes()
-        pdf = to_pdfa(plate, profile, (), {**common, "page": str(number)})
+        sent = Attachment(f"{stem}.pdf", plate, "application/pdf",
+                          f"plate of page {number} as sent to the printer (PDF/X)", "Source")
+        pdf = to_pdfa(plate, profile, (sent,), {**common, "page": str(number)})
         image, _ = page_tiff(pdf, when.strftime("%Y:%m:%d %H:%M:%S"), f"layout {__version__}")
         alto = alto_page(pdf, view, paper, number, f"../images/{stem}.tif", stamp, __version__)
         files = {"pages": (f"{stem}.pdf", pdf), "images": (f"{stem}.tif", image), "alto": (f"{stem}.xml", alto)}

@@ -145,6 +145,10 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
             for key in ("/Interpolate", "/Alternates", "/OPI"):
                 if key in obj:
                     del obj[key]
+        elif isinstance(obj, Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/CIDSet" in obj:
+            # WeasyPrint's CIDSet lists the glyphs used, not every glyph of the subset (composite
+            # parts, .notdef): a wrong CIDSet breaks 6.2.11.4.2-2, and PDF/A-2 and -3 need none.
+            del obj["/CIDSet"]
     when = info.get("/CreationDate", "D:19700101000000Z")
     specs = []
     for item in attachments:
@@ -410,6 +414,7 @@ def _base_space(space: object) -> str | None:
 
 
 def _check_fonts(pdf: pikepdf.Pdf) -> list[Violation]:
+    """6.2.11.4.1 fonts embedded; 6.2.11.3.2 CIDToGIDMap; 6.2.11.4.2 CIDSet complete; 6.2.11.5 widths."""
     out, seen = [], set()
     for obj in pdf.objects:
         if not isinstance(obj, Dictionary) or obj.get("/Type") != "/Font" or obj.objgen in seen:
@@ -425,6 +430,45 @@ def _check_fonts(pdf: pikepdf.Pdf) -> list[Violation]:
         if subtype == "/CIDFontType2" and "/CIDToGIDMap" not in obj and descriptor is not None and any(
                 k in descriptor for k in ("/FontFile2",)):
             out.append(Violation("6.2.11.3.2-1", f"CIDFontType2 {name} has no CIDToGIDMap"))
+        if subtype == "/CIDFontType2" and descriptor is not None and "/FontFile2" in descriptor \
+                and obj.get("/CIDToGIDMap") == "/Identity":
+            out += _check_truetype(obj, descriptor, name)
+    return out
+
+
+def _check_truetype(font: Dictionary, descriptor: Dictionary, name: str) -> list[Violation]:
+    """A CID TrueType font (CID = glyph ID): every glyph of the program in its CIDSet (if it has
+    one), and every width of /W the program's own (to 1/1000 em)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        program = TTFont(io.BytesIO(descriptor.FontFile2.read_bytes()))
+        order, hmtx = program.getGlyphOrder(), program["hmtx"]
+        scale = 1000 / program["head"].unitsPerEm
+        glyf = program.get("glyf")
+    except Exception as exc:  # noqa: BLE001 (a font program fontTools cannot read is the finding)
+        return [Violation("6.2.11.4.1-1", f"font {name}: its program cannot be read ({exc})")]
+    out = []
+    if "/CIDSet" in descriptor and glyf is not None:
+        bits = descriptor.CIDSet.read_bytes()
+        listed = {i for i in range(len(bits) * 8) if bits[i // 8] & (0x80 >> (i % 8))}
+        present = {gid for gid, glyph in enumerate(order) if gid and glyf[glyph].numberOfContours != 0}
+        if present - listed:
+            out.append(Violation("6.2.11.4.2-2", f"font {name}: its CIDSet lacks {len(present - listed)} "
+                                 "glyph(s) of the font program"))
+    widths = font.get("/W", Array())
+    i, wrong = 0, 0
+    while i + 1 < len(widths):
+        first = int(widths[i])
+        if isinstance(widths[i + 1], Array):
+            pairs = [(first + k, float(w)) for k, w in enumerate(widths[i + 1])]
+            i += 2
+        else:
+            pairs = [(cid, float(widths[i + 2])) for cid in range(first, int(widths[i + 1]) + 1)]
+            i += 3
+        wrong += sum(1 for cid, w in pairs if cid < len(order) and abs(w - hmtx[order[cid]][0] * scale) > 1)
+    if wrong:
+        out.append(Violation("6.2.11.5-1", f"font {name}: {wrong} width(s) in /W differ from the font program's"))
     return out
 
 
