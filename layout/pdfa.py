@@ -344,7 +344,8 @@ def _content_objects(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
 
 
 def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Violation]:
-    """6.2.4.3 device colour against the output intent; 6.2.8 images (Interpolate, Alternates, OPI)."""
+    """6.2.4.3 device colour against the output intent; 6.2.8 images (Interpolate, Alternates, OPI);
+    6.2.11.8 text showing .notdef (glyph 0 of an Identity-encoded font)."""
     allowed = {"/DeviceGray"} | ({"/DeviceCMYK"} if intent_n == 4 else set()) | (
         {"/DeviceRGB"} if intent_n == 3 else set())
     rule = {"/DeviceRGB": "6.2.4.3-2", "/DeviceCMYK": "6.2.4.3-3", "/DeviceGray": "6.2.4.3-4"}
@@ -367,9 +368,21 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Vio
         except pikepdf.PdfError as exc:
             out.append(Violation("6.1.7", f"{where}: content stream cannot be read ({exc})"))
             continue
+        fonts = resources.get("/Font", Dictionary()) if isinstance(resources, Dictionary) else Dictionary()
+        identity = False
+        notdef = 0
         for operands, operator in instructions:
             op = str(operator)
-            if op in DEVICE_OPERATORS:
+            if op == "Tf" and operands:
+                font = fonts.get(operands[0])
+                identity = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0" and str(
+                    font.get("/Encoding")) in ("/Identity-H", "/Identity-V")
+            elif identity and op in ("Tj", "TJ", "'", '"'):
+                strings = [o for o in (operands[-1] if op == "TJ" else operands[-1:])
+                           if isinstance(o, String)] if operands else []
+                notdef += sum(1 for text in strings for i in range(0, len(bytes(text)) - 1, 2)
+                              if bytes(text)[i:i + 2] == b"\0\0")
+            elif op in DEVICE_OPERATORS:
                 use(DEVICE_OPERATORS[op], where)
             elif op in ("cs", "CS") and operands:
                 name = operands[0]
@@ -381,6 +394,8 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Vio
                     use(_inline_space(cs), f"{where} (inline image)")
                 if bool(image.obj.get("/Interpolate", image.obj.get("/I", False))):
                     out.append(Violation("6.2.8-3", f"{where}: an inline image has /Interpolate true"))
+        if notdef:
+            out.append(Violation("6.2.11.8-1", f"{where}: text shows the .notdef glyph {notdef} time(s)"))
         for name, obj in resources.get("/XObject", Dictionary()).items() if isinstance(resources, Dictionary) else ():
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
                 use(obj.get("/ColorSpace"), f"{where} image {name}")

@@ -291,12 +291,18 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
     def no_id(pdf):
         del pdf.trailer["/ID"]
 
+    def notdef(pdf):
+        page = pdf.pages[0]
+        name = next(k for k, f in page.Resources.Font.items() if f.Subtype == "/Type0")
+        page.contents_add(pikepdf.Stream(pdf, f"BT {name} 9 Tf 100 100 Td <0000> Tj ET".encode()))
+
     assert _rules(good) == set()
     assert "6.2.8-3" in _rules(_broken(good, tmp_path / "i.pdf", interpolate))
     assert {"6.2.4.3-3"} <= _rules(_broken(good, tmp_path / "c.pdf", srgb))
     assert {"6.6.1-1", "layout-links"} <= _rules(_broken(good, tmp_path / "a.pdf", actions))
     assert {"6.8-1", "6.8-3", "6.8-5"} <= _rules(_broken(good, tmp_path / "e.pdf", attachment))
     assert {"6.6.4-1", "6.6.3-1", "6.6.2.3.1-1"} <= _rules(_broken(good, tmp_path / "m.pdf", metadata))
+    assert _rules(_broken(good, tmp_path / "g.pdf", notdef)) == {"6.2.11.8-1"}
     with pikepdf.open(good) as pdf:  # qpdf always writes an /ID: take it out of the bytes
         out = io.BytesIO()
         pdf.save(out, static_id=True)
