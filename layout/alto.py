@@ -8,11 +8,12 @@ caption, byline: told apart by matching the article's own texts in order), in th
 (split into one text block per column), below it the jump line; outside every slot it is the page's
 furniture (nameplate, folio, imprint). Each run of words with one article, role and column is a
 ``TextBlock`` tagged with the article (``StructureTag``, ID ``ART_<slug>``) and its role
-(``LayoutTag``, ID ``ROLE_<role>``), each line a ``TextLine``, each word a ``String`` with its box
+(``LayoutTag``, ID ``ROLE_<role>``), styled by its role (``ParagraphStyle`` ``PS_<role>``) and its
+first word's font, each line a ``TextLine``, each word a ``String`` with its box
 and font (``TextStyle``). A word hyphenated at a line end (found in the article's text whole) is
-``SUBS_TYPE`` HypPart1 / HypPart2 with ``SUBS_CONTENT``, the hyphen a ``HYP``. Photos are
-``Illustration`` blocks. Measurements are in 1/10 mm (``mm10``) from the page's top-left corner
-(the page image's origin).
+``SUBS_TYPE`` HypPart1 / HypPart2 with ``SUBS_CONTENT``, the hyphen a ``HYP`` with its own box (the
+first part's box is the word as printed, hyphen included). Photos are ``Illustration`` blocks.
+Measurements are in 1/10 mm (``mm10``) from the page's top-left corner (the page image's origin).
 """
 
 from __future__ import annotations
@@ -229,6 +230,9 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     for (family, size, style, kind), sid in styles.items():
         out.append(f'<TextStyle ID="{sid}" FONTFAMILY={quoteattr(family)} FONTTYPE="{kind}" FONTSIZE="{size}"'
                    + (f' FONTSTYLE="{style}"' if style else "") + "/>")
+    for role in sorted({k[1] for k in roles}):
+        align = {"body": "Block", "jump": None, "furniture": None}.get(role, "Left")
+        out.append(f'<ParagraphStyle ID="PS_{role}"' + (f' ALIGN="{align}"' if align else "") + "/>")
     out.append("</Styles><Tags>")
     for role in used_roles:
         out.append(f'<LayoutTag ID="ROLE_{role}" TYPE="role" LABEL="{role}"/>')
@@ -245,7 +249,8 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
         members = [words[i] for i in block.words]
         tags = (f"ART_{_id(slug)} " if slug else "") + f"ROLE_{role}"
         box = _box(members)
-        out.append(f'<TextBlock ID="{prefix}_TB{b + 1:04d}" TAGREFS="{tags}" {box}>')
+        style = f"{styles[_style(members[0].font, members[0].size)]} PS_{role}"
+        out.append(f'<TextBlock ID="{prefix}_TB{b + 1:04d}" STYLEREFS="{style}" TAGREFS="{tags}" {box}>')
         for line in lines[b]:
             line_no += 1
             out.append(f'<TextLine ID="{prefix}_TL{line_no:05d}" {_box([words[i] for i in line])}>')
@@ -259,9 +264,10 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
                 sid = styles[_style(w.font, w.size)]
                 first = index in split and n == len(line) - 1 and w.hyphen_x0 is not None
                 content = w.text[:-1] if first else w.text
-                right = w.hyphen_x0 if first else w.x1
+                # The box of a hyphenated word's first part is the word as printed, hyphen included
+                # (its HYP gives the hyphen's own box): where a reader finds the word on the page.
                 attrs = (f'ID="{prefix}_ST{string_no:06d}" STYLEREFS="{sid}" HPOS="{_fmt(w.x0)}" VPOS="{_fmt(w.top)}" '
-                         f'WIDTH="{_fmt(right - w.x0)}" HEIGHT="{_fmt(w.bottom - w.top)}" CONTENT={quoteattr(content)}')
+                         f'WIDTH="{_fmt(w.x1 - w.x0)}" HEIGHT="{_fmt(w.bottom - w.top)}" CONTENT={quoteattr(content)}')
                 if index in split:
                     part = "HypPart1" if first else "HypPart2"
                     attrs += f' SUBS_TYPE="{part}" SUBS_CONTENT={quoteattr(split[index])}'

@@ -288,7 +288,12 @@ def check_contents(data: Path) -> list[Problem]:
     problems: list[Problem] = []
     fix = "archive the issue again (layout archive ISSUE) with this version of layout"
     for pdf in sorted(data.glob("*-archive.pdf")) + sorted((data / "pages").glob("*.pdf")):
-        for violation in check_pdfa(pdf):
+        try:
+            violations = check_pdfa(pdf)
+        except Exception as exc:  # noqa: BLE001 (a file the checker cannot read is the finding)
+            problems.append(Problem(str(pdf), "", f"cannot be read as a PDF: {exc}", fix))
+            continue
+        for violation in violations:
             problems.append(Problem(str(pdf), violation.rule, f"PDF/A-3b: {violation.message}", fix))
     mets_path = data / "mets.xml"
     if not mets_path.exists():
@@ -306,15 +311,19 @@ def check_contents(data: Path) -> list[Problem]:
     alto_schema = schema("alto-4-4.xsd")
     for group in mets.iterfind(".//m:fileGrp", ns):
         for file in group.iterfind("m:file", ns):
-            href = file.find("m:FLocat", ns).get("{http://www.w3.org/1999/xlink}href")
-            target = data / href
-            if not target.is_file():
+            location = file.find("m:FLocat", ns)
+            href = location.get("{http://www.w3.org/1999/xlink}href") if location is not None else None
+            target = (data / href).resolve() if href else data
+            if not href or not target.is_relative_to(data.resolve()) or not target.is_file():
                 problems.append(Problem(str(mets_path), file.get("ID"), f"names {href}, which is missing", fix))
                 continue
             if file.get("CHECKSUM") != hashlib.sha256(target.read_bytes()).hexdigest():
                 problems.append(Problem(str(target), file.get("ID"), "its SHA-256 is not the one METS gives", fix))
             if group.get("USE") == "FULLTEXT":
-                problems += _check_alto(target, alto_schema, data, fix)
+                try:
+                    problems += _check_alto(target, alto_schema, data, fix)
+                except Exception as exc:  # noqa: BLE001 (a damaged page PDF or ALTO is the finding)
+                    problems.append(Problem(str(target), "", f"cannot be held to its page: {exc}", fix))
     return problems
 
 

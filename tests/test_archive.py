@@ -166,15 +166,25 @@ def test_alto_blocks_are_grouped_by_article_with_roles_styles_hyphens_and_photos
     head = next(iter(blocks(p1, ["ART_lead", "ROLE_headline"]))).find(f".//{ALTO}String")
     assert styles[head.get("STYLEREFS")].get("FONTSIZE") == "36"
     assert styles[head.get("STYLEREFS")].get("FONTFAMILY") == "NW Head"
+    for block in blocks(p1, ["ROLE_headline"]) + blocks(p1, ["ROLE_caption"]):
+        role = next(t for t in block.get("TAGREFS").split() if t.startswith("ROLE_"))[5:]
+        assert f"PS_{role}" in block.get("STYLEREFS").split()
+    assert {p.get("ID") for p in p1.iter(f"{ALTO}ParagraphStyle")} >= {"PS_headline", "PS_caption", "PS_body"}
     photos = [i for i in p1.iter(f"{ALTO}Illustration") if "ART_lead" in i.get("TAGREFS")]
     assert len(photos) == 1 and float(photos[0].get("WIDTH")) > 1000
     source = (path.parent.parent.parent / "issues" / "test-issue" / "articles" / "lead.md").read_text()
-    hyphens = [h for h in p1.iter(f"{ALTO}HYP")]
+    hyphens = list(p1.iter(f"{ALTO}HYP"))
+    strings = list(p1.iter(f"{ALTO}String"))
     assert hyphens
     for hyp in hyphens:
         first = hyp.getprevious()
         assert first.get("SUBS_TYPE") == "HypPart1" and first.get("SUBS_CONTENT").strip(".,").lower() in source.lower()
         assert not first.get("CONTENT").endswith("-")
+        end = float(first.get("HPOS")) + float(first.get("WIDTH"))  # the word as printed, hyphen included
+        assert abs(end - float(hyp.get("HPOS")) - float(hyp.get("WIDTH"))) < 0.2
+        second = strings[strings.index(first) + 1]  # the next word printed: the head of the next line
+        assert second.get("SUBS_TYPE") == "HypPart2" and second.get("SUBS_CONTENT") == first.get("SUBS_CONTENT")
+        assert first.get("CONTENT") + second.get("CONTENT") == first.get("SUBS_CONTENT")
 
 
 def test_page_images_are_greyscale_tiffs_at_300ppi_named_by_alto_and_mets(archived):
