@@ -76,7 +76,10 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
     base = project.root / "archive" / str(issue.date.year)
     for existing in sorted(base.glob(f"{issue_id}*")):
         meta = existing / "data" / "metadata.json"
-        if meta.exists() and json.loads(meta.read_text()).get("inputs_sha256") == inputs:
+        # An archive made before METS, ALTO and page PDF/As were written is not the archive this
+        # version makes: a new revision is written beside it.
+        if meta.exists() and json.loads(meta.read_text()).get("inputs_sha256") == inputs \
+                and (existing / "data" / "mets.xml").exists():
             progress(f"already archived, unchanged: {existing}")
             return ArchiveResult(existing, False)
     target = _next_revision(base, issue_id)
@@ -284,9 +287,13 @@ def schema(name: str) -> etree.XMLSchema:
 
 def check_contents(data: Path) -> list[Problem]:
     """What is wrong inside an archive's ``data/`` (see ``verify``); [] if all holds. An archive
-    made before METS and ALTO were written (no ``mets.xml``) has only its PDF/A checked."""
+    made by an earlier version (no ``mets.xml``: no ALTO, a PDF/A that was not one) has its
+    checksums checked only; archiving the issue again writes a new revision beside it."""
     problems: list[Problem] = []
     fix = "archive the issue again (layout archive ISSUE) with this version of layout"
+    mets_path = data / "mets.xml"
+    if not mets_path.exists():
+        return problems
     for pdf in sorted(data.glob("*-archive.pdf")) + sorted((data / "pages").glob("*.pdf")):
         try:
             violations = check_pdfa(pdf)
@@ -295,9 +302,6 @@ def check_contents(data: Path) -> list[Problem]:
             continue
         for violation in violations:
             problems.append(Problem(str(pdf), violation.rule, f"PDF/A-3b: {violation.message}", fix))
-    mets_path = data / "mets.xml"
-    if not mets_path.exists():
-        return problems
     parser = etree.XMLParser(no_network=True, resolve_entities=False)
     try:
         mets = etree.parse(str(mets_path), parser)

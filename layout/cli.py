@@ -153,6 +153,9 @@ def verify(
         if (path / "data" / "mets.xml").exists():
             typer.echo(f"{path}: METS and ALTO valid against their schemas, ALTO words and boxes as the pages "
                        "print them, PDF/A-3b rules pass")
+        else:
+            typer.echo(f"{path}: made by an earlier layout (no METS or ALTO): checksums checked only; "
+                       "layout archive ISSUE writes a full archive beside it")
 
     _run(debug, action)
 

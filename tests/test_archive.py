@@ -399,7 +399,7 @@ def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(tmp_pa
     assert info["Bagging-Date"] == "2022-04-01"  # from SOURCE_DATE_EPOCH, not the (fake) clock
 
 
-def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path):
+def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path, run_cli):
     issue = _issue(tmp_path)
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     first = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None).path
@@ -413,6 +413,12 @@ def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_p
     second = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     assert second.created and second.path.name == "test-issue.r2"
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
+    (second.path / "data" / "mets.xml").unlink()  # as an archive made before METS and ALTO were written
+    bagit.Bag(str(second.path)).save(manifests=True)
+    code, out, _ = run_cli("verify", str(second.path))
+    assert code == 0 and "earlier layout" in out and "checksums checked only" in out
+    third = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert third.created and third.path.name == "test-issue.r3" and (third.path / "data" / "mets.xml").exists()
 
 
 def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_path, run_cli):
