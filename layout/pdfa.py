@@ -82,9 +82,10 @@ class Violation:
 
 
 def cmyk_profile(configured: Path | None = None) -> Path:
-    """The CMYK profile for the archive's output intent: the paper's ``icc_profile`` if set, else the
-    newsprint profile if Debian's ``icc-profiles`` is installed, else Ghostscript's CMYK profile."""
-    if configured is not None:
+    """The CMYK profile for the archive's output intent: the paper's ``icc_profile`` if set (and a
+    CMYK profile), else the newsprint profile if Debian's ``icc-profiles`` is installed, else
+    Ghostscript's CMYK profile."""
+    if configured is not None and configured.read_bytes()[16:20] == b"CMYK":
         return configured
     for pattern in (*NEWSPRINT_PROFILES, *FALLBACK_PROFILES):
         found = sorted(glob.glob(pattern))
