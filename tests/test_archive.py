@@ -325,6 +325,24 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
     assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-3"} <= _rules(plates[0])  # a PDF/X plate is no PDF/A
 
 
+def test_without_the_newsprint_profile_the_pdfa_takes_ghostscripts_cmyk_profile_and_still_passes(
+        archived, monkeypatch):
+    import layout.pdfa as pdfa
+
+    root, _ = archived
+    monkeypatch.setattr(pdfa, "NEWSPRINT_PROFILES", ("/nonexistent/WAN-IFRAnewspaper26v5.icc",))
+    profile = pdfa.cmyk_profile()
+    assert "ghostscript" in str(profile) and profile.read_bytes()[16:20] == b"CMYK"
+    plate = (root / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes()
+    made = pdfa.to_pdfa(plate, profile.read_bytes())
+    assert pdfa.check_pdfa(made) == []
+    with pikepdf.open(io.BytesIO(made)) as pdf:
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.DestOutputProfile.read_bytes() == profile.read_bytes()
+        assert str(intent.OutputConditionIdentifier) == pdfa.profile_description(profile.read_bytes()) != ""
+    assert made == pdfa.to_pdfa(plate, profile.read_bytes())  # same plate, same bytes
+
+
 def test_verify_catches_a_changed_byte_and_an_alto_that_no_longer_matches_its_page(archived, tmp_path, run_cli):
     _, original = archived
     path = tmp_path / "copy"
