@@ -321,6 +321,13 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
     stripped = data[:start] + b" " * (data.index(b"]", start) + 1 - start) + data[data.index(b"]", start) + 1:]
     assert "6.1.3-1" in {v.rule for v in check_pdfa(stripped)}
     assert "6.1.3-1" not in _rules(_broken(good, tmp_path / "n.pdf", no_id))  # qpdf put one back
+    inline = pikepdf.new()
+    inline.add_blank_page()
+    inline.pages[0].obj.Contents = inline.make_stream(
+        b"q 10 0 0 10 0 0 cm BI /W 1 /H 1 /CS /RGB /BPC 8 /I true ID \xff\x00\x00 EI Q")
+    out = io.BytesIO()
+    inline.save(out)
+    assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-2", "6.6.2.1-1"} <= {v.rule for v in check_pdfa(out.getvalue())}
     plates = sorted((path.parent.parent.parent / "build" / "test-issue" / "plates").glob("*-p01.pdf"))
     assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-3"} <= _rules(plates[0])  # a PDF/X plate is no PDF/A
 
