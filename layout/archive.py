@@ -328,7 +328,35 @@ def check_contents(data: Path) -> list[Problem]:
                     problems += _check_alto(target, alto_schema, data, fix)
                 except Exception as exc:  # noqa: BLE001 (a damaged page PDF or ALTO is the finding)
                     problems.append(Problem(str(target), "", f"cannot be held to its page: {exc}", fix))
-    return problems
+    return problems + _check_areas(mets, data, mets_path, fix)
+
+
+def _check_areas(mets: etree._ElementTree, data: Path, mets_path: Path, fix: str) -> list[Problem]:
+    """Every ``area`` of the structure maps names a file of the fileSec, and every block it begins
+    at is in that (ALTO) file."""
+    ns = {"m": METS_NS, "x": "http://www.w3.org/1999/xlink"}
+    files = {f.get("ID"): f.find("m:FLocat", ns) for f in mets.iterfind(".//m:file", ns)}
+    ids: dict[str, set[str]] = {}
+    out = []
+    for area in mets.iterfind(".//m:structMap//m:area", ns):
+        location = files.get(area.get("FILEID"))
+        if location is None:
+            out.append(Problem(str(mets_path), area.get("FILEID") or "area", "an area names no file of the fileSec",
+                               fix))
+            continue
+        if area.get("BETYPE") != "IDREF":
+            continue
+        href = location.get("{http://www.w3.org/1999/xlink}href")
+        if href not in ids:
+            try:
+                tree = etree.parse(str(data / href), etree.XMLParser(no_network=True, resolve_entities=False))
+                ids[href] = {e.get("ID") for e in tree.iter() if isinstance(e.tag, str) and e.get("ID")}
+            except (OSError, etree.XMLSyntaxError):
+                ids[href] = set()
+        if area.get("BEGIN") not in ids[href]:
+            out.append(Problem(str(mets_path), f"{area.get('FILEID')} {area.get('BEGIN')}",
+                               f"an article begins at block {area.get('BEGIN')}, which {href} does not have", fix))
+    return out
 
 
 def _check_alto(alto: Path, alto_schema: etree.XMLSchema, data: Path, fix: str) -> list[Problem]:

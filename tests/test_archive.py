@@ -369,6 +369,13 @@ def test_verify_catches_a_changed_byte_and_an_alto_that_no_longer_matches_its_pa
     bagit.Bag(str(path)).save(manifests=True)  # the checksums agree again: the contents must not
     code, _, err = run_cli("verify", str(path))
     assert code == 7 and "test-issue-p02.xml" in err and "'Front'" in err and "'Back'" in err
+    alto.write_text(text)
+    mets = path / "data" / "mets.xml"
+    mets.write_text(mets.read_text().replace('BEGIN="P2_TB0', 'BEGIN="P9_TB0', 1))
+    bagit.Bag(str(path)).save(manifests=True)
+    problems = check_contents(path / "data")
+    assert [p.message for p in problems if "P9_TB0" in p.message] and all(
+        "P9_TB0" in p.message for p in problems)
     alto.write_text(text.replace("<Layout>", "<Layout><Bogus/>", 1))
     bagit.Bag(str(path)).save(manifests=True)
     problems = check_contents(path / "data")
