@@ -7,7 +7,8 @@ slot's box belongs to that article; above the frame it is top matter (kicker, he
 caption, byline: told apart by matching the article's own texts in order), in the frame it is body
 (split into one text block per column), below it the jump line; outside every slot it is the page's
 furniture (nameplate, folio, imprint). Each run of words with one article, role and column is a
-``TextBlock`` tagged with the article (``StructureTag``, ID ``ART_<slug>``) and its role
+``TextBlock`` (in the plate's order; ``IDNEXT`` links each article's blocks in reading order)
+tagged with the article (``StructureTag``, ID ``ART_<slug>``) and its role
 (``LayoutTag``, ID ``ROLE_<role>``), styled by its role (``ParagraphStyle`` ``PS_<role>``) and its
 first word's font, each line a ``TextLine``, each word a ``String`` with its box
 and font (``TextStyle``). A word hyphenated at a line end (found in the article's text whole) is
@@ -243,6 +244,13 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     out.append(f'<Page ID="{prefix}" PHYSICAL_IMG_NR="{number}" PRINTED_IMG_NR="{number}" '
                f'WIDTH="{_fmt(width)}" HEIGHT="{_fmt(height)}">')
     out.append(f'<PrintSpace HPOS="0" VPOS="0" WIDTH="{_fmt(width)}" HEIGHT="{_fmt(height)}">')
+    photos = []
+    for n, (x0, top, x1, bottom) in enumerate(images, start=1):
+        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
+        item = next((i for i in view.slots if corner[0] + i.x <= cx <= corner[0] + i.x + i.width
+                     and corner[1] + i.y <= cy <= corner[1] + i.y + i.head_height), None)
+        photos.append((f"{prefix}_IL{n:03d}", item.article.slug if item else "", (x0, top, x1, bottom)))
+    following = _reading_order(blocks, words, photos, prefix)
     line_no = string_no = 0
     for b, block in enumerate(blocks):
         slug, role, _ = block.key
@@ -250,7 +258,9 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
         tags = (f"ART_{_id(slug)} " if slug else "") + f"ROLE_{role}"
         box = _box(members)
         style = f"{styles[_style(members[0].font, members[0].size)]} PS_{role}"
-        out.append(f'<TextBlock ID="{prefix}_TB{b + 1:04d}" STYLEREFS="{style}" TAGREFS="{tags}" {box}>')
+        block_id = f"{prefix}_TB{b + 1:04d}"
+        nxt = f' IDNEXT="{following[block_id]}"' if block_id in following else ""
+        out.append(f'<TextBlock ID="{block_id}" STYLEREFS="{style}" TAGREFS="{tags}" {box}{nxt}>')
         for line in lines[b]:
             line_no += 1
             out.append(f'<TextLine ID="{prefix}_TL{line_no:05d}" {_box([words[i] for i in line])}>')
@@ -277,15 +287,44 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
                                f'WIDTH="{_fmt(w.x1 - w.hyphen_x0)}" CONTENT="-"/>')
             out.append("</TextLine>")
         out.append("</TextBlock>")
-    for n, (x0, top, x1, bottom) in enumerate(images, start=1):
-        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
-        item = next((i for i in view.slots if corner[0] + i.x <= cx <= corner[0] + i.x + i.width
-                     and corner[1] + i.y <= cy <= corner[1] + i.y + i.head_height), None)
-        tags = (f"ART_{_id(item.article.slug)} " if item else "") + "ROLE_photo"
-        out.append(f'<Illustration ID="{prefix}_IL{n:03d}" TYPE="photo" TAGREFS="{tags}" HPOS="{_fmt(x0)}" '
-                   f'VPOS="{_fmt(top)}" WIDTH="{_fmt(x1 - x0)}" HEIGHT="{_fmt(bottom - top)}"/>')
+    for photo_id, slug, (x0, top, x1, bottom) in photos:
+        tags = (f"ART_{_id(slug)} " if slug else "") + "ROLE_photo"
+        nxt = f' IDNEXT="{following[photo_id]}"' if photo_id in following else ""
+        out.append(f'<Illustration ID="{photo_id}" TYPE="photo" TAGREFS="{tags}" HPOS="{_fmt(x0)}" '
+                   f'VPOS="{_fmt(top)}" WIDTH="{_fmt(x1 - x0)}" HEIGHT="{_fmt(bottom - top)}"{nxt}/>')
     out.append("</PrintSpace></Page></Layout></alto>\n")
     return "\n".join(out).encode()
+
+
+def _reading_order(blocks: list[_Block], words: list[Word], photos: list, prefix: str) -> dict[str, str]:  # type: ignore[type-arg]
+    """Each article block's next block in the article's reading order on the page (``IDNEXT``): its
+    top matter and photos top to bottom, then its columns left to right, then its jump line. The
+    file itself keeps the order the plate prints the words in."""
+    entries: dict[str, list[tuple[tuple[float, ...], str]]] = {}
+    body_top: dict[str, float] = {}
+    for block in blocks:
+        if block.key[1] == "body":
+            body_top[block.key[0]] = min(body_top.get(block.key[0], 1e9), min(words[i].top for i in block.words))
+    for b, block in enumerate(blocks):
+        slug, role, column = block.key
+        if not slug:
+            continue
+        top, x0 = min(words[i].top for i in block.words), min(words[i].x0 for i in block.words)
+        if role == "body":
+            key: tuple[float, ...] = (1, column, top)
+        elif role == "jump" and top > body_top.get(slug, 1e9):
+            key = (2, 0, top)
+        else:
+            key = (0, top, x0)
+        entries.setdefault(slug, []).append((key, f"{prefix}_TB{b + 1:04d}"))
+    for photo_id, slug, (x0, top, _, _) in photos:
+        if slug:
+            entries.setdefault(slug, []).append(((0, top, x0), photo_id))
+    following = {}
+    for parts in entries.values():
+        ordered = [block_id for _, block_id in sorted(parts)]
+        following.update(zip(ordered, ordered[1:]))
+    return following
 
 
 def _box(members: Iterable[Word]) -> str:

@@ -170,15 +170,25 @@ def _sources(session: Session) -> tuple[Attachment, ...]:
 
 
 def _article_blocks(alto: bytes) -> list[tuple[str, str]]:
-    """(slug, block ID) of every block of an ALTO file that belongs to an article, in order."""
+    """(slug, block ID) of every block of an ALTO file that belongs to an article, each article's
+    in its reading order."""
     tree = etree.fromstring(alto)
     ns = {"a": ALTO_NS}
     slugs = {t.get("ID"): t.get("LABEL") for t in tree.iterfind(".//a:StructureTag", ns)}
-    out = []
+    found: dict[str, list] = {}
     for block in tree.iterfind(".//a:PrintSpace/*", ns):
         slug = next((slugs[t] for t in (block.get("TAGREFS") or "").split() if t in slugs), None)
         if slug is not None:
-            out.append((slug, block.get("ID")))
+            found.setdefault(slug, []).append(block)
+    out = []
+    for slug, members in found.items():  # each article's blocks in reading order: along IDNEXT
+        pointed = {b.get("IDNEXT") for b in members}
+        by_id = {b.get("ID"): b for b in members}
+        for start in (b for b in members if b.get("ID") not in pointed):
+            block = start
+            while block is not None:
+                out.append((slug, block.get("ID")))
+                block = by_id.get(block.get("IDNEXT"))
     return out
 
 

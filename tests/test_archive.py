@@ -225,10 +225,14 @@ def test_mets_describes_the_issue_its_pages_and_its_articles_across_pages(archiv
     assert lead.get("TYPE") == "article" and lead.get("LABEL") == "Lead story"
     areas = [(files[a.get("FILEID")], a.get("BEGIN")) for a in lead.iter(f"{{{METS['m']}}}area")]
     assert {f for f, _ in areas} == {"alto/test-issue-p01.xml", "alto/test-issue-p02.xml"}  # the jump
+    roles = []
     for href, block in areas:
         alto = etree.parse(str(path / "data" / href))
         found = [b for b in alto.iter() if b.get("ID") == block]
         assert len(found) == 1 and "ART_lead" in found[0].get("TAGREFS").split()
+        roles.append((href[-6:-4], next(t[5:] for t in found[0].get("TAGREFS").split() if t.startswith("ROLE_"))))
+    assert roles == [("01", r) for r in ("kicker", "headline", "photo", "caption", "body", "body", "body", "jump")] + [
+        ("02", r) for r in ("jump", "headline", "body", "body")]  # the article's reading order, over the jump
 
 
 def test_pdfas_pass_the_pdfa_rules_carry_sources_once_and_the_plates_as_sent(archived):
