@@ -212,6 +212,9 @@ def xmp_packet(info: dict[str, str], document: str, extra: dict[str, str]) -> by
     if "/ModDate" in info:
         props.append(f"<xmp:MetadataDate>{_xmp_date(info['/ModDate'])}</xmp:MetadataDate>")
     props.append(f"<xmpMM:DocumentID>uuid:{uuid}</xmpMM:DocumentID><xmpMM:InstanceID>uuid:{uuid}</xmpMM:InstanceID>")
+    declared = {name for name, _ in EXTENSION_PROPERTIES}
+    if set(extra) - declared:
+        raise ValueError(f"XMP properties not in the layout extension schema: {sorted(set(extra) - declared)}")
     props += [f"<layout:{k}>{e(v)}</layout:{k}>" for k, v in extra.items()]
     schema = "".join(
         f'<rdf:li rdf:parseType="Resource"><pdfaProperty:name>{name}</pdfaProperty:name>'
