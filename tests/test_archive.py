@@ -241,6 +241,8 @@ def test_pdfas_pass_the_pdfa_rules_carry_sources_once_and_the_plates_as_sent(arc
     assert [p for p in (path / "data").rglob("*.pdf") if p not in pdfs] == []  # every PDF is a PDF/A
     for pdf in pdfs:
         assert check_pdfa(pdf) == [], pdf.name
+        check = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True)
+        assert check.returncode == 0 and "No syntax or stream encoding errors" in check.stdout, check.stdout
         with pikepdf.open(pdf) as doc:
             assert doc.pdf_version == "1.7" and doc.Root.OutputIntents[0].S == "/GTS_PDFA1"
             profile = doc.Root.OutputIntents[0].DestOutputProfile.read_bytes()
