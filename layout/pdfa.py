@@ -271,8 +271,9 @@ def check_pdfa(source: Path | bytes) -> list[Violation]:
     with pdf:
         found += _check_trailer(pdf)
         intent_n = _check_output_intent(pdf, found)
-        found += _check_colour_and_images(pdf, intent_n)
-        found += _check_fonts(pdf)
+        used: dict[tuple[int, int], set[int]] = {}
+        found += _check_colour_and_images(pdf, intent_n, used)
+        found += _check_fonts(pdf, used)
         found += _check_actions(pdf)
         found += _check_metadata(pdf)
         found += _check_embedded_files(pdf)
@@ -347,9 +348,11 @@ def _content_objects(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
                     queue.append((f"{where} font {name} {glyph}", proc, font.get("/Resources", resources)))
 
 
-def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Violation]:
+def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
+                             used: dict[tuple[int, int], set[int]]) -> list[Violation]:
     """6.2.4.3 device colour against the output intent; 6.2.8 images (Interpolate, Alternates, OPI);
-    6.2.11.8 text showing .notdef (glyph 0 of an Identity-encoded font)."""
+    6.2.11.8 text showing .notdef (glyph 0 of an Identity-encoded font). ``used`` gets the CIDs each
+    Identity-encoded font's descendant shows (by its object number), for the widths rule."""
     allowed = {"/DeviceGray"} | ({"/DeviceCMYK"} if intent_n == 4 else set()) | (
         {"/DeviceRGB"} if intent_n == 3 else set())
     rule = {"/DeviceRGB": "6.2.4.3-2", "/DeviceCMYK": "6.2.4.3-3", "/DeviceGray": "6.2.4.3-4"}
@@ -381,11 +384,14 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Vio
                 font = fonts.get(operands[0])
                 identity = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0" and str(
                     font.get("/Encoding")) in ("/Identity-H", "/Identity-V")
+                shown = used.setdefault(font.DescendantFonts[0].objgen, set()) if identity else set()
             elif identity and op in ("Tj", "TJ", "'", '"'):
                 strings = [o for o in (operands[-1] if op == "TJ" else operands[-1:])
                            if isinstance(o, String)] if operands else []
-                notdef += sum(1 for text in strings for i in range(0, len(bytes(text)) - 1, 2)
-                              if bytes(text)[i:i + 2] == b"\0\0")
+                cids = [int.from_bytes(bytes(text)[i:i + 2], "big") for text in strings
+                        for i in range(0, len(bytes(text)) - 1, 2)]
+                notdef += cids.count(0)
+                shown.update(cids)
             elif op in DEVICE_OPERATORS:
                 use(DEVICE_OPERATORS[op], where)
             elif op in ("cs", "CS") and operands:
@@ -432,8 +438,9 @@ def _base_space(space: object) -> str | None:
     return None
 
 
-def _check_fonts(pdf: pikepdf.Pdf) -> list[Violation]:
-    """6.2.11.4.1 fonts embedded; 6.2.11.3.2 CIDToGIDMap; 6.2.11.4.2 CIDSet complete; 6.2.11.5 widths."""
+def _check_fonts(pdf: pikepdf.Pdf, used: dict[tuple[int, int], set[int]]) -> list[Violation]:
+    """6.2.11.4.1 fonts embedded; 6.2.11.3.2 CIDToGIDMap; 6.2.11.4.2 CIDSet complete; 6.2.11.5 widths
+    of the glyphs shown."""
     out, seen = [], set()
     for obj in pdf.objects:
         if not isinstance(obj, Dictionary) or obj.get("/Type") != "/Font" or obj.objgen in seen:
@@ -451,13 +458,14 @@ def _check_fonts(pdf: pikepdf.Pdf) -> list[Violation]:
             out.append(Violation("6.2.11.3.2-1", f"CIDFontType2 {name} has no CIDToGIDMap"))
         if subtype == "/CIDFontType2" and descriptor is not None and "/FontFile2" in descriptor \
                 and obj.get("/CIDToGIDMap") == "/Identity":
-            out += _check_truetype(obj, descriptor, name)
+            out += _check_truetype(obj, descriptor, name, used.get(obj.objgen, set()))
     return out
 
 
-def _check_truetype(font: Dictionary, descriptor: Dictionary, name: str) -> list[Violation]:
+def _check_truetype(font: Dictionary, descriptor: Dictionary, name: str, shown: set[int]) -> list[Violation]:
     """A CID TrueType font (CID = glyph ID): every glyph of the program in its CIDSet (if it has
-    one), and every width of /W the program's own (to 1/1000 em)."""
+    one); every glyph ``shown`` in the program (6.2.11.4.1), with the width the PDF gives it (/W,
+    else /DW) the program's own, to 1/1000 em (6.2.11.5)."""
     from fontTools.ttLib import TTFont
 
     try:
@@ -475,19 +483,26 @@ def _check_truetype(font: Dictionary, descriptor: Dictionary, name: str) -> list
         if present - listed:
             out.append(Violation("6.2.11.4.2-2", f"font {name}: its CIDSet lacks {len(present - listed)} "
                                  "glyph(s) of the font program"))
-    widths = font.get("/W", Array())
-    i, wrong = 0, 0
-    while i + 1 < len(widths):
-        first = int(widths[i])
-        if isinstance(widths[i + 1], Array):
-            pairs = [(first + k, float(w)) for k, w in enumerate(widths[i + 1])]
+    widths: dict[int, float] = {}
+    w = font.get("/W", Array())
+    i = 0
+    while i + 1 < len(w):
+        first = int(w[i])
+        if isinstance(w[i + 1], Array):
+            widths.update((first + k, float(v)) for k, v in enumerate(w[i + 1]))
             i += 2
         else:
-            pairs = [(cid, float(widths[i + 2])) for cid in range(first, int(widths[i + 1]) + 1)]
+            widths.update((cid, float(w[i + 2])) for cid in range(first, int(w[i + 1]) + 1))
             i += 3
-        wrong += sum(1 for cid, w in pairs if cid < len(order) and abs(w - hmtx[order[cid]][0] * scale) > 1)
+    default = float(font.get("/DW", 1000))
+    missing = sorted(cid for cid in shown if cid >= len(order))
+    if missing:
+        out.append(Violation("6.2.11.4.1-2", f"font {name}: {len(missing)} glyph(s) shown are not in its program"))
+    wrong = [cid for cid in sorted(shown - {0}) if cid < len(order)  # .notdef: 6.2.11.8
+             and abs(widths.get(cid, default) - hmtx[order[cid]][0] * scale) > 1]
     if wrong:
-        out.append(Violation("6.2.11.5-1", f"font {name}: {wrong} width(s) in /W differ from the font program's"))
+        out.append(Violation("6.2.11.5-1", f"font {name}: {len(wrong)} glyph width(s) differ from the font "
+                             f"program's (CIDs {wrong[:5]})"))
     return out
 
 

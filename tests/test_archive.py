@@ -319,6 +319,13 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
     assert {"6.8-1", "6.8-3", "6.8-5"} <= _rules(_broken(good, tmp_path / "e.pdf", attachment))
     assert {"6.6.4-1", "6.6.3-1", "6.6.2.3.1-1"} <= _rules(_broken(good, tmp_path / "m.pdf", metadata))
     assert _rules(_broken(good, tmp_path / "g.pdf", notdef)) == {"6.2.11.8-1"}
+
+    def widths(pdf):
+        font = next(o for o in pdf.objects
+                    if isinstance(o, pikepdf.Dictionary) and o.get("/Subtype") == "/CIDFontType2")
+        del font["/W"]  # every glyph now 1000 wide (the default), which the program's are not
+
+    assert _rules(_broken(good, tmp_path / "w.pdf", widths)) == {"6.2.11.5-1"}
     with pikepdf.open(good) as pdf:  # qpdf always writes an /ID: take it out of the bytes
         out = io.BytesIO()
         pdf.save(out, static_id=True)
