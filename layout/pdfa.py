@@ -173,6 +173,7 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
     out = io.BytesIO()
     pdf.save(out, min_version="1.7", deterministic_id=True, compress_streams=True,
              object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    pdf.close()
     return out.getvalue()
 
 
