@@ -76,8 +76,8 @@ class Placed:
     """Type size, stroke width or image resolution (ppi)."""
     what: str = ""
     """``reversed`` for reversed type; a photo's source and article; "" otherwise."""
-    dots: tuple[float, float] = (0.0, 0.0)
-    """A grey image's lightest and darkest dot, percent."""
+    dots: tuple[float, float] = (-1.0, -1.0)
+    """A grey image's lightest and darkest dot, percent ((-1, -1) if it is not plain grey)."""
 
 
 def label_of(jpeg: bytes) -> str:
@@ -288,7 +288,7 @@ class _Reader:
             ppi = min(int(xobject.Width) / width, int(xobject.Height) / height) * 72
             self.images.append((self.page, ppi))
             label, dots = self._samples(xobject)
-            x, y = self._from_trim(min(c[0] for c in corners), max(c[1] for c in corners))
+            x, y = self._from_trim(sum(c[0] for c in corners) / 4, sum(c[1] for c in corners) / 4)  # its centre
             self.photos.append(Placed(self.page, x, y, ppi, label, dots))
         if not self._inside(corners):
             return
@@ -309,7 +309,7 @@ class _Reader:
             label = ""
             if str(image.get("/Filter")) == "/DCTDecode":
                 label = label_of(image.read_raw_bytes()[:8192])
-            dots = (0.0, 0.0)
+            dots = (-1.0, -1.0)  # not read: not a plain grey image
             if not _image_unreadable(image):
                 dots = _grey_image_dots(image)
             self.samples[key] = (label, dots)

@@ -211,7 +211,7 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
     add("hairlines", check_hairlines(paint, paper, where), f"no stroke thinner than {paper.min_rule_width:g} pt")
     if paper.crop_marks:
         add("registration marks", check_registration(paint, pages), "crop marks and registration targets present")
-    photos = [placed for placed in paint.photos if placed.what]
+    photos = [placed for placed in paint.photos if _photo_name(placed, where)]
     add("image resolution", check_image_resolution(paint, paper, where),
         f"{len(paint.photos)} image(s), all at least {paper.min_image_ppi} ppi", len(paint.photos))
     add("photo tones", check_photo_tones(paint, paper, where),
@@ -498,13 +498,22 @@ def check_registration(paint: Paint, pages: list[int]) -> list[str]:
     return problems
 
 
+def _photo_name(placed: Placed, where: _Where) -> str:
+    """How a finding names an image that is a photo: by the source file and article its prepared
+    JPEG names, else (an image put in some other way) by the article whose slot holds it; "" for
+    an image outside every article (furniture, line art from a stylesheet)."""
+    if placed.what:
+        return f"photo {placed.what}"
+    place = where(placed.page, placed.x, placed.y)
+    return f"an image in {place.split(', ', 1)[1]}" if ", article " in place else ""
+
+
 def check_image_resolution(paint: Paint, paper: PaperSettings, where: _Where) -> list[str]:
     """Images below ``min_image_ppi`` at their drawn size, a photo named by its file and article."""
     problems = []
     for placed in paint.photos:
         if placed.size < paper.min_image_ppi - 0.5:
-            name = f"photo {placed.what}" if placed.what else \
-                f"an image at {placed.x / MM:.0f} mm, {placed.y / MM:.0f} mm"
+            name = _photo_name(placed, where) or f"an image at {placed.x / MM:.0f} mm, {placed.y / MM:.0f} mm"
             page = where.pages[placed.page - 1] if placed.page <= len(where.pages) else placed.page
             problems.append(f"page {page}: {name} prints at {placed.size:.0f} ppi, below {paper.min_image_ppi} ppi")
     return problems
@@ -515,15 +524,16 @@ def check_photo_tones(paint: Paint, paper: PaperSettings, where: _Where) -> list
     on the plate): lighter dots are lost on newsprint, darker ones fill in to solid."""
     problems = []
     for placed in paint.photos:
-        if not placed.what:
-            continue
+        name = _photo_name(placed, where)
+        if not name or placed.dots[0] < 0:
+            continue  # not a photo; or not plain grey (its colour is the colour rule's)
         lightest, darkest = placed.dots
         page = where.pages[placed.page - 1] if placed.page <= len(where.pages) else placed.page
         if darkest > paper.photo_shadow + 0.2:
-            problems.append(f"page {page}: photo {placed.what} has {darkest:.0f}% dots, above photo_shadow "
+            problems.append(f"page {page}: {name} has {darkest:.0f}% dots, above photo_shadow "
                             f"{paper.photo_shadow:g}% (they print solid)")
         if lightest < paper.photo_highlight - 0.2:
-            problems.append(f"page {page}: photo {placed.what} has {lightest:.0f}% dots, below photo_highlight "
+            problems.append(f"page {page}: {name} has {lightest:.0f}% dots, below photo_highlight "
                             f"{paper.photo_highlight:g}% (newsprint loses them)")
     return problems
 

@@ -360,12 +360,12 @@ def test_plates_with_crop_marks_draw_registration_marks_and_preflight_checks_the
 # -- photos ----------------------------------------------------------------------------------
 
 
-def _replace_photo(level: int) -> Callable[[pikepdf.Pdf], None]:
+def _replace_photo(level: int, labelled: bool = True) -> Callable[[pikepdf.Pdf], None]:
     """Put a flat photo of ``level`` (0 black .. 255 white) in place of the plate's photo, with the
-    prepared photo's label (as an unprepared, too dark or too light photo would be)."""
+    prepared photo's label or none (as an unprepared, too dark or too light photo would be)."""
     def change(pdf: pikepdf.Pdf) -> None:
         (image,) = pdf.pages[0].images.values()
-        label = PHOTO_COMMENT + b"images/docks.jpg (article story)"
+        label = PHOTO_COMMENT + b"images/docks.jpg (article story)" if labelled else b"another program"
         data = io.BytesIO()
         Image.new("L", (int(image.Width), int(image.Height)), level).save(data, "JPEG", comment=label)
         image.write(data.getvalue(), filter=pikepdf.Name.DCTDecode)
@@ -378,6 +378,9 @@ def test_a_photo_darker_than_photo_shadow_or_lighter_than_photo_highlight_fails_
         "page 1: photo images/docks.jpg (article story) has 98% dots, above photo_shadow 85% (they print solid)"]
     assert _failed(_findings(good, tmp_path, _replace_photo(255)), "photo tones") == [
         "page 1: photo images/docks.jpg (article story) has 0% dots, below photo_highlight 4% (newsprint loses them)"]
+    # A photo put on the plate some other way is known by the article whose slot holds it.
+    assert _failed(_findings(good, tmp_path, _replace_photo(5, labelled=False)), "photo tones") == [
+        "page 1: an image in article story has 98% dots, above photo_shadow 85% (they print solid)"]
 
 
 def test_a_low_resolution_photo_is_named_by_its_file_and_article(good, tmp_path):
