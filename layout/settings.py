@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
 ICC_DIRS = (Path("/usr/share/color/icc"), Path("/usr/local/share/color/icc"),
             Path.home() / ".local/share/icc", Path("/usr/share/color/icc/colord"))
 """Where installed ICC profiles are looked for by name (Debian's icc-profiles, colord-data)."""
+MAX_ICC_BYTES = 32_000_000
+"""Largest output profile read (newsprint's is 1.3 MB; the largest CMYK profiles about 10 MB)."""
 SAMPLE_IMPRINT = "sample imprint"
 """Words the sample imprint carries (the one in the repository's paper.yaml)."""
 
@@ -285,6 +287,10 @@ def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None,
         check.add("icc_profile", f"no ICC profile at {value}", "give a path relative to paper.yaml, or remove the key")
         return None, ""
     try:
+        if profile.stat().st_size > MAX_ICC_BYTES:
+            check.add("icc_profile", f"{value} is {profile.stat().st_size // 1_000_000} MB: not an ICC profile",
+                      "give the printer's CMYK output profile (a few MB at most)")
+            return None, ""
         data = profile.read_bytes()
     except OSError as exc:
         check.add("icc_profile", f"{value} cannot be read ({exc.strerror})", "check the file's permissions")
