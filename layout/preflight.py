@@ -176,15 +176,19 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
         else:
             findings.append(Finding(name, check, True, ok_message, count))
 
-    with pikepdf.open(path) as pdf:
-        add("page boxes", check_boxes(pdf, paper, pages),
-            f"{len(reader.pages)} page(s), trim and bleed as the paper settings say", len(reader.pages))
-        add("trapped", check_trapped(pdf), "/Trapped is set (False) in the document information and XMP")
-        add("actions", check_actions(pdf, pages), "no actions, JavaScript, links or forms")
-        add("output intent", check_output_intent(pdf, paper), "one PDF/X output intent, its profile a "
-            "CMYK output profile" if paper.icc_profile else "one PDF/X output intent (registered condition)")
-        add("PDF/X structure", check_pdfx_structure(pdf, paper), "no encryption, LZW, JBIG2, transfer "
-            "functions, named halftones, PostScript, OPI, alternate images or embedded files")
+    try:
+        with pikepdf.open(path) as pdf:
+            add("page boxes", check_boxes(pdf, paper, pages),
+                f"{len(reader.pages)} page(s), trim and bleed as the paper settings say", len(reader.pages))
+            add("trapped", check_trapped(pdf), "/Trapped is set (False) in the document information and XMP")
+            add("actions", check_actions(pdf, pages), "no actions, JavaScript, links or forms")
+            add("output intent", check_output_intent(pdf, paper), "one PDF/X output intent, its profile a "
+                "CMYK output profile" if paper.icc_profile else "one PDF/X output intent (registered condition)")
+            add("PDF/X structure", check_pdfx_structure(pdf, paper), "no encryption, LZW, JBIG2, transfer "
+                "functions, named halftones, PostScript, OPI, alternate images or embedded files")
+    except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        add("PDF/X structure", [f"the file cannot be read to check its boxes, actions and output intent ({exc}): "
+                                "is the PDF damaged?"], "")
     add("fonts", _fonts(reader), "every font embedded")
     if paint is not None:
         add("colour", _colour_findings(reader, paint), "CMYK and grey only")
