@@ -162,8 +162,8 @@ def _read_paint(path: Path, paper: PaperSettings) -> Paint | None:
 def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
                     slots: dict[int, list] | None = None) -> list[Finding]:
     """Every check of a plate but the ink; ``paint``: what the plate paints (None if its
-    content streams could not be read); ``slots``: the fit report's slots by the plate's page
-    (1-based), to name the article a finding comes from."""
+    content streams could not be read); ``slots``: the fit report's slots by the paper's page
+    number, to name the article a finding comes from."""
     name = path.name
     reader = PdfReader(path)
     findings: list[Finding] = []
@@ -180,7 +180,8 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
         with pikepdf.open(path) as pdf:
             add("page boxes", check_boxes(pdf, paper, pages),
                 f"{len(reader.pages)} page(s), trim and bleed as the paper settings say", len(reader.pages))
-            add("trapped", check_trapped(pdf), "/Trapped is set (False) in the document information and XMP")
+            add("trapped", check_trapped(pdf), "/Trapped is True or False, the same in the document information "
+                "and the XMP")
             add("actions", check_actions(pdf, pages), "no actions, JavaScript, links or forms")
             add("output intent", check_output_intent(pdf, paper), "one PDF/X output intent, its profile a "
                 "CMYK output profile" if paper.icc_profile else "one PDF/X output intent (registered condition)")
@@ -620,7 +621,8 @@ def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cac
     results: list[list | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
     slots = _slots_by_page(fit)
-    jobs = [(plates[index], paper, {1: slots.get(_page_numbers(plates[index], 1)[0], [])}) for index in todo]
+    jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)})
+            for index in todo]
     checked = [submit(_check_job, job) if submit is not None else completed(_check_job(job)) for job in jobs]
     return Checks(plates, paper, fit, stored, results, todo, checked)
 

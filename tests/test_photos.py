@@ -443,3 +443,38 @@ def test_the_new_paper_settings_are_checked_all_at_once(tmp_path, run_cli):
                      "sample_imprint: expected error or warning, found 'maybe'",
                      "icc_profile: expected a file name, found 12"):
         assert expected in err, (expected, err)
+
+
+def test_findings_on_a_later_page_name_that_page_and_its_article(photo_issue, tmp_path):
+    """A plate of page 3 broken with small type in its first article's slot, and its photo
+    swapped for a 72 ppi one: both findings name page 3 and the article."""
+    import json
+
+    from layout.paint import PHOTO_COMMENT
+    from layout.preflight import check_issue
+
+    plates = photo_issue / "build" / "test-issue" / "plates"
+    fit = json.loads((photo_issue / "build" / "test-issue" / "fit.json").read_text())
+    (slot,) = [s for s in fit["slots"] if s["page"] == 3 and s["slug"] == "grey"]
+    x, y, width, height = slot["box"]
+    target = tmp_path / "test-issue-p03.pdf"
+    with pikepdf.open(plates / "test-issue-p03.pdf") as pdf:
+        page = pdf.pages[0]
+        trim = [float(v) for v in page.TrimBox]
+        font = next(iter(page.Resources.Font.keys()))
+        px, py = trim[0] + x + width / 2, trim[3] - y - height * 0.9
+        page.contents_add(pdf.make_stream(f"BT {font} 5 Tf {px:.1f} {py:.1f} Td (tiny) Tj ET".encode()))
+        for image in page.images.values():
+            if "grey.jpg" in label_of(image.read_raw_bytes()):
+                data = io.BytesIO()
+                label = PHOTO_COMMENT + b"images/grey.jpg (article grey)"
+                Image.new("L", (60, 40), 128).save(data, "JPEG", comment=label)
+                image.write(data.getvalue(), filter=pikepdf.Name.DCTDecode)
+                image.Width, image.Height = 60, 40
+        pdf.save(target)
+    findings = check_issue([target], load_settings(photo_issue / "issues" / "paper.yaml"), fit)
+    failed = {(f.check, f.message.split(":")[0]) for f in findings if not f.ok}
+    assert ("type size", "page 3, article grey") in failed, failed
+    assert ("image resolution", "page 3") in failed
+    assert any(f.check == "image resolution" and "photo images/grey.jpg (article grey)" in f.message
+               for f in findings if not f.ok)
