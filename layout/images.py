@@ -41,7 +41,7 @@ import json
 import math
 import os
 import struct
-import warnings
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -58,6 +58,7 @@ from .sources import display_path
 if TYPE_CHECKING:
     from .articles import Photo
 
+_LIMIT = threading.Lock()
 EpsImagePlugin.gs_binary = False
 """Pillow never runs Ghostscript on an EPS, in this process or the workers forked from it (photos
 are opened with ``FORMATS`` only; this covers any other image Pillow is handed, e.g. WeasyPrint's)."""
@@ -148,6 +149,7 @@ def _sniff(head: bytes) -> str:
 
 def _open(path: Path) -> Image.Image:
     """Open ``path`` with the JPEG, PNG and TIFF decoders only, its size checked before decoding."""
+    _LIMIT.acquire()  # photos are prepared on threads: the limit is Pillow's global, changed in turn
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read: sized below
     try:
         image = Image.open(path, formats=FORMATS)
@@ -164,6 +166,7 @@ def _open(path: Path) -> Image.Image:
         raise PhotoProblem(f"cannot be read ({exc})", "export it again as JPEG or PNG") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+        _LIMIT.release()
     width, height = image.size
     if width * height > MAX_PIXELS or width <= 0 or height <= 0:
         image.close()
@@ -173,21 +176,16 @@ def _open(path: Path) -> Image.Image:
 
 
 def _load(path: Path) -> Image.Image:
-    """The photo decoded in full (a truncated or damaged file raises ``PhotoProblem``)."""
+    """The photo decoded in full (a truncated or damaged file raises ``PhotoProblem``); its size
+    was checked by ``_open`` from its header, before any pixel was decoded."""
     image = _open(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
-        try:
-            image.load()
-        except Image.DecompressionBombError:
-            raise PhotoProblem("has too many pixels to be a photo", "export it again, smaller") from None
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombWarning) as exc:
-            why = "is truncated or damaged" if "truncated" in str(exc) or isinstance(exc, EOFError) \
-                else f"cannot be decoded ({exc})"
-            raise PhotoProblem(why, "copy or export the photo again (the file is incomplete)") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = limit
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        image.close()
+        why = "is truncated or damaged" if "truncated" in str(exc) or isinstance(exc, EOFError) \
+            else f"cannot be decoded ({exc})"
+        raise PhotoProblem(why, "copy or export the photo again (the file is incomplete)") from None
     if image.format in ("JPEG", "MPO") and not _jpeg_complete(path):
         image.close()
         raise PhotoProblem("is truncated (its JPEG data stops before the end of the picture)",
