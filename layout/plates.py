@@ -3,10 +3,11 @@
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing
 of issues and pages. Here each page is rewritten with pypdf: an OutputIntent naming the newsprint
-printing condition (with the ICC profile when the paper settings give one), Info and XMP metadata
-from the issue (title, number, date, page, the hash of the inputs and the versions used), dates
-from the issue date (or SOURCE_DATE_EPOCH) and IDs from the inputs hash: the same sources give the
-same bytes on any machine, any day.
+printing condition (with its ICC profile: the paper's icc_profile, or the installed profile of that
+condition, checked by settings.py), crop marks and registration targets when asked for, Info and
+XMP metadata from the issue (title, number, date, page, the hash of the inputs and the versions
+used), dates from the issue date (or SOURCE_DATE_EPOCH) and IDs from the inputs hash: the same
+sources give the same bytes on any machine, any day (with the same profiles installed).
 """
 
 from __future__ import annotations
