@@ -268,6 +268,48 @@ def test_an_encrypted_plate_fails(good, tmp_path):
     assert "the file is encrypted" in _failed(check_issue([target], paper, None), "PDF/X structure")
 
 
+# -- the older rules, against a broken plate too ------------------------------------------------
+
+
+def _transparent(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[0].Resources.ExtGState = pikepdf.Dictionary(GSa=pikepdf.Dictionary(ca=0.5))
+    _add_content(pdf, "q /GSa gs 0 0 0 1 k 100 100 50 50 re f Q")
+
+
+def _no_intent(pdf: pikepdf.Pdf) -> None:
+    del pdf.Root["/OutputIntents"]
+
+
+def _unembedded(pdf: pikepdf.Pdf) -> None:
+    pdf.pages[0].Resources.Font.Helv = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                           BaseFont=pikepdf.Name.Helvetica)
+    _add_content(pdf, "BT /Helv 12 Tf 100 100 Td (Helvetica) Tj ET")
+
+
+def _rgb(pdf: pikepdf.Pdf) -> None:
+    _add_content(pdf, "1 0 0 rg 100 100 50 50 re f")
+
+
+def _rich_black(pdf: pikepdf.Pdf) -> None:
+    _add_content(pdf, "0.6 0.6 0.6 1 k 200 200 50 50 re f")
+
+
+OLDER = {
+    "transparency": (_transparent, "transparency", "page 1: transparency in graphics state /GSa"),
+    "no output intent": (_no_intent, "PDF/X", "no PDF/X OutputIntent"),
+    "font not embedded": (_unembedded, "fonts", "page 1: font /Helvetica is not embedded"),
+    "RGB colour": (_rgb, "colour", "page 1: RGB colour in the page content (rg)"),
+    "ink over the limit": (_rich_black, "total ink", "280% ink at the darkest point, over the 220% limit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OLDER))
+def test_the_older_rules_fail_a_broken_plate(good, tmp_path, case):
+    change, check, expected = OLDER[case]
+    _passes(good, tmp_path, check)
+    assert expected in _failed(_findings(good, tmp_path, change), check)
+
+
 # -- type sizes, reversed type, hairlines ----------------------------------------------------------
 
 
