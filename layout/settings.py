@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import collect
+from .errors import InputError, collect
+from .normalise import check_copy, house_codepoints, shorten
 from .sources import Checker, display_path, parse_yaml, read_text
 from .units import parse_length
 
@@ -104,8 +105,15 @@ class PaperSettings:
 def load_settings(path: Path) -> PaperSettings:
     """Read and check ``paper.yaml``; every problem is reported at once."""
     shown = display_path(path)
-    data = parse_yaml(read_text(path, shown), shown) if path.exists() else {}
-    check = Checker(shown)
+    glyphs = house_codepoints(path.parent.parent)
+    data: Any = {}
+    if path.exists():
+        text = read_text(path, shown)
+        problems = check_copy(text, shown, glyphs, prose=False)
+        if problems:
+            raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
+        data = parse_yaml(text, shown)
+    check = Checker(shown, glyphs=glyphs)
     data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
     merged = {**DEFAULTS, **data}
     lengths: dict[str, float] = {}
@@ -113,8 +121,8 @@ def load_settings(path: Path) -> PaperSettings:
     def length(key: str, value: Any, low: float, high: float) -> None:
         try:
             points = parse_length(value)
-        except ValueError as exc:
-            check.add(key, str(exc), "write a length with its unit, such as 280mm or 9pt")
+        except (ValueError, OverflowError):
+            check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
             return
         if not low <= points <= high:
             check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt")
@@ -133,7 +141,7 @@ def load_settings(path: Path) -> PaperSettings:
     length("bleed", merged["bleed"], 0, 15)
     columns = check.integer(merged["columns"], "columns", 1, 12)
     if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {merged['pdfx']!r}",
+        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}",
                   f"use one of {', '.join(PDFX_VARIANTS)}")
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
