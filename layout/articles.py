@@ -214,8 +214,13 @@ def _markdown(body: bool) -> markdown.Markdown:
                  "short_reference", "short_image_ref", "autolink", "automail"):
         if name in md.inlinePatterns:
             md.inlinePatterns.deregister(name)
-    for name in ("code", "reference"):
+    # Numbered lines print as typed: Markdown would renumber them from 1 ("3. Pay" becoming "1.").
+    for name in ("code", "reference", "olist"):
         md.parser.blockprocessors.deregister(name)
+    # A crosshead needs a space after its '#'s: "#MeToo" starting a line stays text, and so does a
+    # closing '#' that is not set off by a space ("C#").
+    md.parser.blockprocessors["hashheader"].RE = re.compile(
+        r"(?:^|\n)(?P<level>#{1,6})[ \t]+(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
     if not body:  # a headline, caption ...: one run of text, never a list, heading or quote
         for name in [p for p in md.parser.blockprocessors._priority]:
             if name.name not in ("empty", "paragraph"):
@@ -349,6 +354,9 @@ def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tup
         blocks = bodies.blocks(unlink(body))
     except RecursionError:
         check.add("body", "the Markdown is nested too deeply to read", "remove the indentation and '>' marks")
+        return ()
+    except ET.ParseError as error:  # not expected: every entity and tag was dealt with before
+        check.add("body", f"the Markdown could not be read ({error})", "simplify the markup around that place")
         return ()
     if not any(b.tag == "p" and b.text for b in blocks):
         check.add(f"line {first_line}", "the article has no body text",

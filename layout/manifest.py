@@ -22,8 +22,14 @@ PAGE_KEYS = ("page", "template", "articles")
 SLOT_KEYS = ("slug", "continued", "columns", "depth", "jump")
 MAX_PAGES = 96
 """Pages in one issue: more than any press run of a weekly tabloid."""
+MAX_SLUG = 80
+"""Characters in an article's name (a file name has at most 255 bytes)."""
 MAX_SLOTS = 40
 """Articles on one page."""
+RESERVED = re.compile(r"^(?:cont|slot|mtop|msf|topin|frame|gal|galframe)-|-b\d+$|-from-\d+-\d+(?:-b\d+)?$")
+"""The shapes of the names layout gives the parts of a page (``cont-<slug>`` is a continuation,
+``<slug>-b3`` its fourth block, ``gal-<slug>`` its galley ...): a slug of that shape would be
+confused with another slot's part and print over it."""
 _ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
@@ -86,11 +92,11 @@ class Issue:
 def find_issue(issues_root: Path, issue_id: str) -> Path:
     """Return the folder of ``issue_id``; if there is none, say which issues exist."""
     folder = issues_root / issue_id
-    if not SLUG.fullmatch(issue_id) or not (folder / "issue.yaml").is_file():
+    if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not (folder / "issue.yaml").is_file():
         known = sorted(q.parent.name for q in issues_root.glob("*/issue.yaml"))
         listing = ", ".join(known) if known else "none"
         raise InputError(
-            f'no issue "{issue_id}" in {display_path(issues_root)}/'
+            f'no issue "{shorten(issue_id)[1:-1]}" in {display_path(issues_root)}/'
             f"{did_you_mean(issue_id, known)}",
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
                      f"give one of those, or create {display_path(folder)}/issue.yaml"),),
@@ -225,9 +231,15 @@ def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
         check.add(key, "is missing" if value is None else f"{shorten(value)} is not an article name",
                   "give the article's file name without .md, e.g. slug: russians-goodwill-gesture")
         return None
-    if not SLUG.fullmatch(value):
-        check.add(key, f"{shorten(value)} is not a valid article name",
+    if len(value) > MAX_SLUG or not SLUG.fullmatch(value):
+        check.add(key, f"{shorten(value)} is not a valid article name" + (
+            f" (longer than {MAX_SLUG} characters)" if len(value) > MAX_SLUG else ""),
                   "use lower-case letters, digits and hyphens only (no spaces, dots or slashes)")
+        return None
+    if RESERVED.search(value):
+        check.add(key, f'"{value}" is not allowed as an article name: layout names parts of a page that way '
+                  "(cont-, gal-, frame-, slot-, mtop-, msf-, topin- at the start; -b<number> or -from-<n>-<n> "
+                  "at the end)", "rename the article file and its slug, e.g. without that start or ending")
         return None
     path = folder / "articles" / f"{value}.md"
     if path.is_file() and not path.resolve().is_relative_to(folder.resolve()):

@@ -38,7 +38,8 @@ BAD = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ufff9-\ufffb]")
 """Characters refused wherever they are: C0 and C1 controls (tab and newline aside), bidi marks,
 embeddings, overrides and isolates (they reorder what the reader sees: "Trojan Source")."""
 
-ENTITY = re.compile(r"&(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});")
+ENTITY = re.compile(r"&(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{0,31});")
+_STRAY_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)")
 TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|!--|![A-Za-z\[]|\?[A-Za-z])")
 """Raw HTML: a start or end tag, a comment, a declaration or a processing instruction. Markdown's
 autolinks (``<http://...>``, ``<name@example.com>``) are not tags: their name runs into ':' or '@'."""
@@ -101,7 +102,8 @@ def decode_entity(match: re.Match[str]) -> str | None:
         code = int(body[2:], 16) if body[1] in "xX" else int(body[1:])
         if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             return None
-        text = html.unescape(match[0])  # numbers 128-159 as Windows-1252, as browsers read them
+        # 128-159 as Windows-1252, as browsers read them; any other number is its character
+        text = html._invalid_charrefs.get(code, chr(code)) if 0x80 <= code <= 0x9F else chr(code)
     else:
         text = html.entities.html5.get(body + ";")
         if text is None:
@@ -132,7 +134,7 @@ def xml_entities(markup: str) -> str:
             return "&amp;" + match[0][1:]
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    return ENTITY.sub(one, markup)
+    return _STRAY_AMP.sub("&amp;", ENTITY.sub(one, markup))  # what is left is an ampersand in the copy
 
 
 @functools.cache

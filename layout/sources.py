@@ -104,6 +104,7 @@ _INDENT = ("this line is indented differently from the ones before it",
            "and start list items with '- ' at the same place")
 _QUOTE_FIX = "put the whole value in quotes, e.g. headline: \"Strike: the vote\""
 _YAML_WORDS = (
+    ("'\\t'", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
     ("tab", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
     ("expected '-' indicator", _INDENT),
     ("expected <block end>", _INDENT),
@@ -162,13 +163,17 @@ def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
         try:
             node = loader.get_single_node()
             if node is not None:
-                _check_yaml_keys(node, problem)
+                _check_yaml_keys(node, problem, first_line)
             return loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in str(exc.problem):  # where it was opened
+            mark = exc.context_mark
         message, fix = _plain_yaml_error(exc)
+        if mark is not None and "\t" in _yaml_line(text, mark.line)[: mark.column + 1]:
+            message, fix = _YAML_WORDS[0][1]  # libyaml does not say which character it could not read
         if mark is None:
             raise InputError(f"{shown}: broken YAML", (Problem(shown, "", f"YAML syntax error: {message}",
                                                                fix),)) from None
@@ -203,7 +208,7 @@ def _check_yaml_tokens(text: str, problem: Callable[[int, str, str], InputError]
             depth -= 1
 
 
-def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError]) -> None:
+def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int) -> None:
     """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe)."""
     stack = [root]
     while stack:
@@ -215,7 +220,7 @@ def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputEr
                 if name is not None:
                     if name in seen:
                         raise problem(key.start_mark.line, f"the key '{shorten(name, 30)[1:-1]}' is given twice "
-                                      f"(first on line {seen[name] + 1 + 0})",
+                                      f"(first on line {seen[name] + first_line})",
                                       "keep one of them: YAML would silently use only the last")
                     seen[name] = key.start_mark.line
                 stack.append(value)
