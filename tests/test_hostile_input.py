@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pdfplumber
 import pytest
 import yaml
 from factory import body, make_project, write_article, write_manifest
@@ -317,6 +318,24 @@ def test_a_word_longer_than_any_line_is_refused_at_once(tmp_path, run_cli):
     assert code == 2 and "story.md: line 4, column 11: a word of 10000 characters ('abcdefghij" in err
     assert "(the limit is 100)" in err and len(err) < 2000
     assert time.monotonic() - started < 60  # not a speed target: it ran for over 10 minutes before
+
+
+def test_a_word_wider_than_its_column_breaks_instead_of_being_clipped(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    number = "1234567890" * 7  # no hyphenation point, no break opportunity: wider than a column
+    data = yaml.safe_load((issue / "issue.yaml").read_text())
+    data["pages"][0]["articles"][0]["columns"] = 1
+    (issue / "issue.yaml").write_text(yaml.safe_dump(data))
+    _story(issue, f"---\nheadline: A{number}\n---\nThe code is {number} and more words after it.\n\n" + body(30))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 0, err
+    text = _text(tmp_path)
+    assert letters(f"The code is {number} and more words after it") in letters(text)
+    assert letters(f"A{number}") in letters(text)
+    with pdfplumber.open(_pdf(tmp_path)) as pdf:
+        page = pdf.pages[0]
+        digits = [c for c in page.chars if c["text"].isdigit() and c["top"] > 60]
+        assert max(c["x1"] for c in digits) < page.width / 2  # all within the story's one column, left half
 
 
 def test_a_long_link_target_is_not_a_long_word(tmp_path, run_cli):
