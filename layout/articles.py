@@ -30,7 +30,7 @@ MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
 MAX_WORDS = 20_000
 """Words in one article: eight full tabloid pages of body type."""
-CONVERTER = "3"
+CONVERTER = "4"
 """Version of the body conversion below, part of the body cache's keys: bump it when it changes."""
 SMARTY = {
     "left-single-quote": "\u2018", "right-single-quote": "\u2019",
@@ -238,7 +238,7 @@ def _convert(text: str, body: bool = False) -> str:
 
 def smarten(text: str) -> str:
     """Return ``text`` (entities already decoded) with typographic quotes, dashes and ellipses."""
-    return _plain(ET.fromstring(f"<div>{_convert(text.replace('&', '&amp;'))}</div>")).strip()
+    return _plain(ET.fromstring(f"<div>{_convert(unlink(text).replace('&', '&amp;'))}</div>")).strip()
 
 
 def _short(headline: str) -> str:

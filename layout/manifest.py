@@ -101,6 +101,11 @@ def find_issue(issues_root: Path, issue_id: str) -> Path:
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
                      f"give one of those, or create {display_path(folder)}/issue.yaml"),),
         )
+    for path, inside in ((folder, issues_root.parent), (folder / "issue.yaml", folder)):
+        if not path.resolve().is_relative_to(inside.resolve()):
+            raise InputError(f"{display_path(path)} is outside the project", (Problem(
+                display_path(path), "", f"is a link to {path.resolve()}, outside {display_path(inside) or '.'}",
+                "copy the issue into the project's issues/ folder instead of linking to it"),))
     return folder
 
 

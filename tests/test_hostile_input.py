@@ -275,6 +275,48 @@ def test_a_symlinked_image_outside_the_issue_is_refused(tmp_path, run_cli):
     assert code == 2 and "images[0].file: 'images/p.jpg' is outside the issue folder" in err
 
 
+def test_a_symlinked_issue_manifest_or_paper_settings_outside_the_project_is_refused(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "issue.yaml").write_text((issue / "issue.yaml").read_text())
+    (issue / "issue.yaml").unlink()
+    (issue / "issue.yaml").symlink_to(elsewhere / "issue.yaml")
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "issue.yaml is outside the project" in err and "is a link to" in err
+    (issue / "issue.yaml").unlink()
+    (issue / "issue.yaml").write_text((elsewhere / "issue.yaml").read_text())
+    paper = tmp_path / "issues" / "paper.yaml"
+    (elsewhere / "paper.yaml").write_text(paper.read_text())
+    paper.unlink()
+    paper.symlink_to(elsewhere / "paper.yaml")
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "paper.yaml is outside the project" in err
+
+
+def test_links_in_a_headline_print_their_text(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: See [the vote](http://example.com/) now\n---\n" + body(40))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 0, err
+    assert "See the vote now" in re.sub(r"\s+", " ", _text(tmp_path))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"columns": 12, "trim": {"width": "210pt", "height": "430mm"}}, "columns: 12 columns on a type area"),
+    ({"margins": {"top": "150pt", "bottom": "150pt", "inside": "12mm", "outside": "12mm"},
+      "trim": {"width": "280mm", "height": "300pt"}}, "trim.height: the margins leave room for 0 body lines"),
+])
+def test_paper_settings_that_leave_no_room_are_refused(tmp_path, run_cli, change, message):
+    _issue(tmp_path)
+    path = tmp_path / "issues" / "paper.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and f"paper.yaml: {message}" in err, err
+
+
 @pytest.mark.parametrize("slug", ["cont-other", "other-b1", "gal-other", "story-from-0-3"])
 def test_a_slug_shaped_like_a_part_of_a_page_is_refused(tmp_path, run_cli, slug):
     issue = _issue(tmp_path)
