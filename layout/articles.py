@@ -17,7 +17,7 @@ from markdown.extensions.smarty import SmartyExtension
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
-from .normalise import check_copy, house_codepoints, xml_entities
+from .normalise import check_copy, house_codepoints, shorten, xml_entities
 from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
@@ -268,11 +268,17 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
 
 
 def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder.resolve()):
+    try:
+        path = (folder / name).resolve()
+        outside = not path.is_relative_to(folder.resolve())
+        found = not outside and path.is_file()
+    except (OSError, RuntimeError):  # a name too long for the file system, a loop of links
+        check.add(key, f"{shorten(name)} is not a file name that can be read", "give the image a short, plain name")
+        return None
+    if outside:
         check.add(key, f"{name!r} is outside the issue folder", "put the image in the issue's images/ folder")
         return None
-    if not path.is_file():
+    if not found:
         check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
         return None
     try:

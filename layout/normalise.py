@@ -164,11 +164,17 @@ def house_codepoints(root: Path) -> frozenset[int] | None:
         except OSError:
             continue
         for url in _FONT_URL.findall(css):
-            path = (sheet.parent / url).resolve()
-            if path.is_file() and path.is_relative_to((root / "fonts").resolve()):
-                files.add(path)
+            try:
+                path = (sheet.parent / url).resolve()
+                if path.is_file() and path.is_relative_to((root / "fonts").resolve()):
+                    files.add(path)
+            except (OSError, RuntimeError, ValueError):
+                continue  # the stylesheet check reports a font it cannot load
     if not files:
-        files = {p for p in (root / "fonts").glob("*") if p.suffix.lower() in (".ttf", ".otf")}
+        try:
+            files = {p for p in (root / "fonts").glob("*") if p.suffix.lower() in (".ttf", ".otf")}
+        except OSError:
+            return None
     key = []
     for path in sorted(files):
         try:
@@ -244,5 +250,5 @@ def check_copy(text: str, shown: str, glyphs: frozenset[int] | None, prose: bool
 def _glyph_fix(char: str) -> str:
     if unicodedata.category(char).startswith("Z") or char in "\u200c\u200d":
         return "replace it with an ordinary space (or delete it)"
-    return ("replace it with a character the fonts have (the house fonts cover Latin, Greek and Cyrillic), "
+    return ("replace it with a character the fonts have (the house fonts cover the Latin alphabets of Europe and Cyrillic, not Greek), "
             "or set it as an image")

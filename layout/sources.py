@@ -284,8 +284,13 @@ class Checker:
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-        if not isinstance(value, str) or not value.strip():
-            self.add(key, f"expected text, found {_kind(value)}", "write it as plain text")
+        if isinstance(value, str) and not value.strip():
+            self.add(key, "is empty", f"write the text after '{key.split('.')[-1]}:', or remove the line")
+            return None
+        if not isinstance(value, str):
+            self.add(key, f"expected text, found {_kind(value)}",
+                     "put it in quotes (yes, no, on, off, true and false are read as yes/no otherwise)"
+                     if isinstance(value, bool) else "write it as plain text")
             return None
         return self.copy(value, key)
 
@@ -310,7 +315,7 @@ class Checker:
             if missing:
                 self.add(key, f"the character {describe(missing[0])} is not in the paper's fonts"
                          + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                         "replace it with a character the fonts have (Latin, Greek and Cyrillic)")
+                         "replace it with a character the fonts have (European Latin letters and Cyrillic, not Greek)")
                 return None
         return text.strip() or None
 
