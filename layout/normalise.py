@@ -250,5 +250,5 @@ def check_copy(text: str, shown: str, glyphs: frozenset[int] | None, prose: bool
 def _glyph_fix(char: str) -> str:
     if unicodedata.category(char).startswith("Z") or char in "\u200c\u200d":
         return "replace it with an ordinary space (or delete it)"
-    return ("replace it with a character the fonts have (the house fonts cover the Latin alphabets of Europe and Cyrillic, not Greek), "
-            "or set it as an image")
+    return ("replace it with a character the fonts have (the house fonts cover the Latin alphabets of Europe "
+            "and Cyrillic, not Greek), or set it as an image")
