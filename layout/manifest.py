@@ -276,6 +276,9 @@ def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int
         check.add(key, f"{shorten(value)} is not a depth",
                   "give body lines (70), a length (120mm), or foot (down to the foot of the page)")
         return None
+    if lines < 1:
+        check.add(key, f"{shorten(value)} is less than one body line", "give at least one line (or 10mm)")
+        return None
     return check.integer(lines, key, 1, settings.grid_lines)
 
 

@@ -125,6 +125,9 @@ _YAML_WORDS = (
                                                 "put the list on the lines below its key, indented")),
     ("unacceptable character", ("a character YAML does not accept", "delete it")),
     ("duplicate", ("a name is defined twice", "delete one of them")),
+    ("another document", ("a second '---' line: YAML reads what follows as another document",
+                          "remove that line (an article's front matter ends at its second '---')")),
+    ("unhashable", ("a key is a list or a mapping", "keys are plain names, such as 'headline:'")),
 )
 
 
@@ -186,8 +189,9 @@ def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
         raise InputError(f"{shown}: broken YAML", (Problem(
             shown, "", "nested too deeply", "a manifest needs at most four levels of indentation"),)) from None
     except (ValueError, OverflowError, TypeError) as exc:  # a value YAML's constructors refused
+        what = "a number thousands of digits long" if "digits" in str(exc) else shorten(str(exc), 80)
         raise InputError(f"{shown}: broken YAML", (Problem(
-            shown, "", f"a value YAML cannot read ({shorten(str(exc), 80)})",
+            shown, "", f"a value YAML cannot read ({what})",
             "put values in quotes if they are meant as text"),)) from None
 
 
