@@ -169,7 +169,7 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     fields = {k: check.text(front.get(k), k) for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
     kind = front.get("kind", "news")
     if kind not in KINDS:
-        check.add("kind", f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+        check.add("kind", f"unknown kind {shorten(kind)}", f"use one of {', '.join(KINDS)}")
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
@@ -276,10 +276,11 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
         check.add(key, f"{shorten(name)} is not a file name that can be read", "give the image a short, plain name")
         return None
     if outside:
-        check.add(key, f"{name!r} is outside the issue folder", "put the image in the issue's images/ folder")
+        check.add(key, f"{shorten(name, 80)} is outside the issue folder",
+                  "put the image in the issue's images/ folder")
         return None
     if not found:
-        check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
+        check.add(key, f"image {shorten(name, 80)} not found", f"put it at {display_path(path)} or correct the path")
         return None
     try:
         width, height, mode = _image_header(path)
