@@ -30,7 +30,7 @@ MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
 MAX_WORDS = 20_000
 """Words in one article: eight full tabloid pages of body type."""
-CONVERTER = "4"
+CONVERTER = "5"
 """Version of the body conversion below, part of the body cache's keys: bump it when it changes."""
 SMARTY = {
     "left-single-quote": "\u2018", "right-single-quote": "\u2019",
@@ -388,7 +388,9 @@ def _convert_body(body: str) -> list[Block]:
         if element.tag not in BLOCK_TAGS:
             element.tag = "p"
         _only_inline(element)
-        blocks.append(Block(element.tag, _inner_html(element), _plain(element).strip()))
+        text = _plain(element).strip()
+        if text:  # a paragraph of no-break spaces (Word pastes "&nbsp;" between paragraphs) sets nothing
+            blocks.append(Block(element.tag, _inner_html(element), text))
     return blocks
 
 

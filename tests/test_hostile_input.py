@@ -92,6 +92,16 @@ def test_entities_are_decoded_everywhere(tmp_path, run_cli):
     assert "&nbsp;" not in text and "&#" not in text
 
 
+def test_paragraphs_of_no_break_spaces_set_nothing(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\n---\nPara one is here.\n\n&nbsp;\n\n\u00a0\n\nPara two is here.\n")
+    from layout.articles import load_article
+    assert [b.text for b in load_article(issue, "story").blocks] == ["Para one is here.", "Para two is here."]
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 0, err
+    assert _in_order("Para one is here. Para two is here.", _text(tmp_path))
+
+
 @pytest.mark.parametrize("entity", ["&#0;", "&#x0;", "&#27;", "&#xD800;", "&#1114112;", "&#x202E;"])
 def test_an_entity_for_no_printable_character_is_refused_with_its_line_and_column(tmp_path, run_cli, entity):
     issue = _issue(tmp_path)
