@@ -173,3 +173,50 @@ def test_a_compose_of_any_body_exits_0_2_or_3_and_prints_every_word(project, tex
         assert _in_order(_words(_strip_targets(text)), printed), (text, printed)
     elif result.exit_code == 2:
         assert "story.md" in result.stderr
+
+
+def _compose(root: Path):
+    result = CliRunner().invoke(app, ["compose", "test-issue", "--root", str(root)], catch_exceptions=False)
+    assert result.exit_code in (0, 2, 3), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr and "internal error" not in result.stderr
+    return result
+
+
+def _printed(root: Path) -> str:
+    pdf = root / "build" / "test-issue" / "test-issue.pdf"
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(headline=st.lists(st.tuples(token, st.just(" ")), min_size=1, max_size=6).map(
+    lambda pairs: "".join(t + s for t, s in pairs)), caption=values)
+def test_a_compose_of_any_front_matter_exits_0_2_or_3_and_prints_the_headline(project, headline, caption):
+    front = {"headline": headline.strip() or "x", "standfirst": caption}
+    (project / "issues" / "test-issue" / "articles" / "story.md").write_text(
+        "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body(30, seed=6), encoding="utf-8")
+    result = _compose(project)
+    if result.exit_code == 0:
+        assert _in_order(_words(_strip_targets(headline)), _printed(project))
+    elif result.exit_code == 2:
+        assert "story.md" in result.stderr
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(columns=st.one_of(st.integers(-1, 7), values), depth=st.one_of(st.integers(-5, 200), st.sampled_from(
+    ("foot", "120mm", "3in", "0mm", "lots")), values), template=st.one_of(st.sampled_from(("front", "inside", "back")),
+                                                                          values))
+def test_a_compose_of_any_slot_exits_0_2_or_3(project, columns, depth, template):
+    issue = project / "issues" / "test-issue"
+    write_article(issue, "story", body(60, seed=7), headline="Zorba quill")
+    before = (issue / "issue.yaml").read_text()
+    try:
+        write_manifest(issue, {"pages": [{"page": 1, "template": template, "articles": [
+            {"slug": "story", "columns": columns, "depth": depth}, {"slug": "other", "columns": 2}]}]})
+        result = _compose(project)
+        if result.exit_code == 0:
+            assert _in_order(["zorba", "quill"] + _words(body(60, seed=7)), _printed(project))
+        elif result.exit_code == 2:
+            assert "issue.yaml" in result.stderr
+    finally:
+        (issue / "issue.yaml").write_text(before)
