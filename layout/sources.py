@@ -105,7 +105,7 @@ _INDENT = ("this line is indented differently from the ones before it",
 _QUOTE_FIX = "put the whole value in quotes, e.g. headline: \"Strike: the vote\""
 _YAML_WORDS = (
     ("'\\t'", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
-    ("tab", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
+    ("tab character", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
     ("expected '-' indicator", _INDENT),
     ("expected <block end>", _INDENT),
     ("did not find expected key", _INDENT),
