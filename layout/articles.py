@@ -28,6 +28,8 @@ KINDS = ("news", "editorial", "brief", "advert")
 MAX_IMAGE_PIXELS = 100_000_000
 MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
+MAX_PHOTOS = 12
+"""Photos with one article."""
 MAX_WORDS = 20_000
 """Words in one article: eight full tabloid pages of body type."""
 CONVERTER = "5"
@@ -256,6 +258,10 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         return ()
     if not isinstance(value, list):
         check.add("images", "expected a list", "write each image as '- file: images/name.jpg'")
+        return ()
+    if len(value) > MAX_PHOTOS:
+        check.add("images", f"lists {len(value)} photos; an article has at most {MAX_PHOTOS}",
+                  "keep the photos that run with the story; make a picture story of several articles")
         return ()
     photos = []
     for index, raw in enumerate(value):
