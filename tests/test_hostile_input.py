@@ -558,3 +558,33 @@ def test_watch_survives_bad_input_and_bugs_and_recomposes_after_the_fix(tmp_path
     assert "waiting for the next save" in said
     assert "story.md: 1 pages composed" in lines[-1]
     assert "Fixed story" in _text(tmp_path)
+
+
+def test_too_many_photos_are_refused(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    write_article(issue, "story", body(30), headline="A story",
+                  images=[{"file": f"images/p{i}.jpg"} for i in range(500)])
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story")
+    assert "images: lists 500 photos; an article has at most 12" in str(caught.value)
+    assert len(str(caught.value)) < 1000  # one problem, not one a photo
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("a: \x01\n", "a character YAML does not accept"),
+    ("a: !!foo x\n", "'!' at the start of a value is a YAML tag"),
+    ('a: "x\\q"\n', "a backslash inside double quotes starts an escape"),
+    ("a: 1\n---\nb: 2\n", "a second '---' line"),
+    ("? [a, b]\n: 1\n", "a key is a list or a mapping"),
+    ("a: [" * 20 + "\n", "nested more than 12 levels deep"),
+])
+def test_more_yaml_errors_in_plain_words(text, words):
+    from layout.errors import InputError
+    from layout.sources import parse_yaml
+
+    with pytest.raises(InputError) as caught:
+        parse_yaml(text, "x.yaml")
+    assert words in str(caught.value), str(caught.value)
