@@ -193,15 +193,15 @@ def check_copy(text: str, shown: str, glyphs: frozenset[int] | None, prose: bool
     """Every problem with the characters of ``text`` (a whole source file, normalised): entities that
     stand for nothing, raw HTML, characters without a glyph in the house fonts and, in ``prose``,
     words too long for any line. Each names its line and column; linear in the text."""
-    problems: list[Problem] = []
+    found: list[tuple[int, int, Problem]] = []
     missing: dict[str, int] = {}
     allowed = glyphs | _ALWAYS if glyphs is not None else None
     more = 0
 
     def add(line: int, column: int, message: str, fix: str) -> None:
         nonlocal more
-        if len(problems) < MAX_PROBLEMS:
-            problems.append(Problem(shown, f"line {line}, column {column}", message, fix))
+        if len(found) < MAX_PROBLEMS:
+            found.append((line, column, Problem(shown, f"line {line}, column {column}", message, fix)))
         else:
             more += 1
 
@@ -241,6 +241,7 @@ def check_copy(text: str, shown: str, glyphs: frozenset[int] | None, prose: bool
                 add(number, match.start() + 1, f"a word of {len(match[0])} characters ({shorten(match[0], 30)}) "
                     f"is longer than any line can hold (the limit is {MAX_WORD})",
                     "break it with spaces or hyphens: pasted data, a long link or a missing space?")
+    problems = [problem for _, _, problem in sorted(found, key=lambda item: item[:2])]
     if more:
         problems.append(Problem(shown, "", f"... and {more} more problem(s) like these",
                                 "fix the ones above and run again"))

@@ -70,7 +70,9 @@ def _watch(project: Project, issue_id: str, say: Callable[[str], None], interval
                           " still watching")
             done += 1
             trigger = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "") if done > 1 else "start"
-            say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {status} in {time.monotonic() - started:.1f} s")
+            first, _, rest = status.partition("\n")  # the time on the first line, the problems below it
+            say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {first} in {time.monotonic() - started:.1f} s"
+                + (f"\n{rest}" if rest else ""))
             if status.startswith(("error", "internal error")):
                 say("waiting for the next save ...")
         time.sleep(interval)
