@@ -117,10 +117,10 @@ def load_issue(folder: Path, settings: PaperSettings) -> Issue:
     check = Checker(shown)
     top = check.mapping(data, "", ISSUE_KEYS)
     date = _date(check, top.get("date"))
-    number = check.integer(top.get("number"), "number", 1) if "number" in top else None
+    number = check.integer(top.get("number"), "number", 1, 999_999) if "number" in top else None
     if "number" not in top:
         check.add("number", "is missing", "add 'number: 2341' (the issue number on the front page)")
-    volume = check.integer(top["volume"], "volume", 1) if "volume" in top else None
+    volume = check.integer(top["volume"], "volume", 1, 9_999) if "volume" in top else None
     pages = _pages(check, top.get("pages"), folder, settings)
     if not check.problems:
         _check_jumps(check, pages)
