@@ -17,7 +17,7 @@ from markdown.extensions.smarty import SmartyExtension
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
-from .normalise import check_copy, house_codepoints, shorten, xml_entities
+from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
 from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
@@ -165,7 +165,7 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     if glyphs is True:
         glyphs = house_codepoints(folder.parent.parent)
     text = read_text(path, shown)
-    problems = check_copy(text, shown, glyphs)
+    problems = check_copy(uncommented(text), shown, glyphs)
     if problems:
         raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
     front_text, body, body_line = split_front_matter(text, shown)
@@ -375,7 +375,10 @@ def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tup
     except ET.ParseError as error:  # not expected: every entity and tag was dealt with before
         check.add("body", f"the Markdown could not be read ({error})", "simplify the markup around that place")
         return ()
-    if not any(b.tag == "p" and b.text for b in blocks):
+    if blocks and not any(b.tag == "p" and b.text for b in blocks):
+        check.add(f"line {first_line}", "the article has no body text: only crossheads, quotes or lists",
+                  "write at least one ordinary paragraph of the story below the front matter")
+    elif not blocks:
         check.add(f"line {first_line}", "the article has no body text",
                   "write the story below the closing '---' of the front matter")
     return tuple(blocks)

@@ -185,6 +185,18 @@ def house_codepoints(root: Path) -> frozenset[int] | None:
     return _font_codepoints(tuple(key)) if key else None
 
 
+def uncommented(text: str, yaml_only: bool = False) -> str:
+    """``text`` with the YAML comment lines of its front matter (of all of it, with ``yaml_only``)
+    blanked: they never print, so what they hold needs no glyph (controls were refused already)."""
+    lines = text.split("\n")
+    end = len(lines)
+    if not yaml_only:
+        end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), 0)
+    if not any(line.lstrip().startswith("#") for line in lines[:end]):
+        return text
+    return "\n".join("" if i < end and line.lstrip().startswith("#") else line for i, line in enumerate(lines))
+
+
 _ALWAYS = frozenset(map(ord, "\n\t "))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Problem, collect
-from .normalise import check_copy, house_codepoints, shorten
+from .normalise import check_copy, house_codepoints, shorten, uncommented
 from .sources import Checker, display_path, parse_yaml, read_text
 from .units import parse_length
 
@@ -143,7 +143,7 @@ def load_settings(path: Path) -> PaperSettings:
             "copy the paper settings into issues/paper.yaml instead of linking to them"),))
     if path.exists():
         text = read_text(path, shown)
-        problems = check_copy(text, shown, glyphs, prose=False)
+        problems = check_copy(uncommented(text, yaml_only=True), shown, glyphs, prose=False)
         if problems:
             raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
         data = parse_yaml(text, shown)

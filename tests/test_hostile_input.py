@@ -588,3 +588,20 @@ def test_more_yaml_errors_in_plain_words(text, words):
     with pytest.raises(InputError) as caught:
         parse_yaml(text, "x.yaml")
     assert words in str(caught.value), str(caught.value)
+
+
+def test_a_front_matter_comment_needs_no_glyphs_but_a_value_does(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    _story(issue, "---\n# notes \U0001f600 \u0645\u0631\u062d\u0628\u0627 <b>\nheadline: A story\n---\n" + body(40))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 0, err
+    _story(issue, "---\nheadline: |\n  # not a comment \U0001f600\n---\n" + body(40))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "story.md: headline: the character" in err and "U+1F600" in err
+
+
+def test_a_body_of_only_lists_or_quotes_says_so(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\n---\n- one\n- two\n\n> a quote\n")
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "story.md: line 4: the article has no body text: only crossheads, quotes or lists" in err
