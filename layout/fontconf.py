@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -35,19 +36,35 @@ def _font_folders() -> list[Path]:
 
 def confine() -> Path | None:
     """Write the confined configuration (once, atomically) and point FONTCONFIG_FILE at it."""
+    dirs = "".join(f"  <dir>{escape(str(folder))}</dir>\n" for folder in _font_folders())
+    for home in _homes():
+        try:
+            text = (f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+                    f"<!-- written by layout: only the paper's own fonts, never a system font -->\n"
+                    f"<fontconfig>\n{dirs}  <cachedir>{escape(str(home / 'cache'))}</cachedir>\n</fontconfig>\n")
+            path = home / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf"
+            if not path.exists() or path.read_text() != text:
+                part = path.with_suffix(f".{os.getpid()}.part")
+                part.write_text(text)
+                os.replace(part, path)
+        except OSError:
+            continue  # not ours, or not writable: the next place
+        os.environ["FONTCONFIG_FILE"] = str(path)
+        return path
+    return None  # no writable temporary folder at all: the input checks still refuse missing glyphs
+
+
+def _homes() -> Iterator[Path]:
+    """Where the configuration may be written: a folder of this user's in the temporary folder, else
+    a new private one."""
+    home = Path(tempfile.gettempdir()) / f"layout-fontconfig-{os.getuid()}"
     try:
-        home = Path(tempfile.gettempdir()) / f"layout-fontconfig-{os.getuid()}"
         home.mkdir(mode=0o700, exist_ok=True)
-        dirs = "".join(f"  <dir>{escape(str(folder))}</dir>\n" for folder in _font_folders())
-        text = (f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-                f"<!-- written by layout: only the paper's own fonts, never a system font -->\n"
-                f"<fontconfig>\n{dirs}  <cachedir>{escape(str(home / 'cache'))}</cachedir>\n</fontconfig>\n")
-        path = home / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf"
-        if not path.exists() or path.read_text() != text:
-            part = path.with_suffix(f".{os.getpid()}.part")
-            part.write_text(text)
-            os.replace(part, path)
+        if home.stat().st_uid == os.getuid():
+            yield home
     except OSError:
-        return None  # an unwritable temporary folder: the input checks still refuse missing glyphs
-    os.environ["FONTCONFIG_FILE"] = str(path)
-    return path
+        pass
+    try:
+        yield Path(tempfile.mkdtemp(prefix="layout-fontconfig-"))
+    except OSError:
+        return
