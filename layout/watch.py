@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,14 +20,18 @@ def sources(project: Project, issue_id: str) -> Iterator[Path]:
 
 
 def snapshot(project: Project, issue_id: str) -> dict[Path, tuple[float, int]]:
-    """Modification time and size of every source."""
+    """Modification time and size of every source (a folder that cannot be read is skipped: the
+    compose reports it)."""
     found = {}
-    for path in sources(project, issue_id):
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        found[path] = (stat.st_mtime, stat.st_size)
+    try:
+        for path in sources(project, issue_id):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found[path] = (stat.st_mtime, stat.st_size)
+    except OSError:
+        pass
     return found
 
 
@@ -56,7 +61,18 @@ def _watch(project: Project, issue_id: str, say: Callable[[str], None], interval
                 status = f"{len(result.issue.pages)} pages composed"
             except LayoutError as error:
                 status = f"error: {error}"
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as error:  # a bug in layout: say so, and keep watching
+                where = traceback.extract_tb(error.__traceback__)[-1]
+                status = (f"internal error: {type(error).__name__}: {str(error)[:200]} (at {Path(where.filename).name}"
+                          f":{where.lineno}); this is a bug in layout: run `layout compose --debug` and report it;"
+                          " still watching")
             done += 1
             trigger = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "") if done > 1 else "start"
-            say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {status} in {time.monotonic() - started:.1f} s")
+            first, _, rest = status.partition("\n")  # the time on the first line, the problems below it
+            say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {first} in {time.monotonic() - started:.1f} s"
+                + (f"\n{rest}" if rest else ""))
+            if status.startswith(("error", "internal error")):
+                say("waiting for the next save ...")
         time.sleep(interval)
