@@ -399,9 +399,11 @@ def _error(error: Exception, project: Project, folder: Path) -> dict:
         for problem in error.problems:
             candidate = (project.root / problem.file).resolve()  # the file may be given absolute
             openable = candidate.is_relative_to(folder) and candidate.is_file()
-            problems.append({"file": problem.file, "key": problem.key, "message": problem.message, "fix": problem.fix,
+            shown = str(candidate.relative_to(project.root)) if candidate.is_relative_to(project.root) else problem.file
+            problems.append({"file": shown, "key": problem.key, "message": problem.message, "fix": problem.fix,
                              "open": str(candidate.relative_to(project.root)) if openable else None})
-        return {"kind": type(error).__name__, "exit_code": error.exit_code, "message": error.message,
+        message = error.message.replace(str(project.root) + os.sep, "")  # paths as the user types them
+        return {"kind": type(error).__name__, "exit_code": error.exit_code, "message": message,
                 "problems": problems}
     return {"kind": "internal error", "exit_code": 70, "problems": [],
             "message": f"{type(error).__name__}: {error} (a bug in layout: run `layout compose --debug` "

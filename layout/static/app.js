@@ -209,9 +209,9 @@ function showError(state) {
       el('strong', {}, p.key ? `${p.file}: ${p.key}` : p.file), ': ', p.message,
       p.fix ? el('span', { class: 'fix' }, ` — fix: ${p.fix}`) : null,
       p.open ? el('button', { type: 'button', onclick: () => openFile(p.open, null) }, 'open') : null))),
-    state.pages.length && !state.wrote
-      ? el('p', { class: 'stale' }, `The pages below are round ${state.pages_round}'s, the last that composed; save a fix and they come back.`)
-      : null);
+    ...(state.pages.length && !state.wrote
+      ? [el('p', { class: 'stale' }, `The pages below are round ${state.pages_round}'s, the last that composed; save a fix and they come back.`)]
+      : []));
 }
 
 function showPlan(state) {
@@ -263,7 +263,7 @@ function select(slotId, scroll) {
   const panel = $('#detail');
   if (!slot) { panel.hidden = true; return; }
   panel.hidden = false;
-  $('#d-status').textContent = `${STATUS_WORD[slot.status]} · ${slotText(slot)}`;
+  $('#d-status').textContent = slot.status === 'fits' ? slotText(slot) : `${STATUS_WORD[slot.status]}: ${slotText(slot)}`;
   $('#d-status').style.color = `var(--${slot.status})`;
   $('#d-headline').textContent = slot.headline || slot.slug;
   $('#d-slug').textContent = `p${slot.page} · ${slot.slot_id}`;
