@@ -116,6 +116,18 @@ def test_the_sample_issue_shows_every_page_and_slot(tmp_path, browser, monkeypat
         until(browser, "return document.getElementById('d-message').textContent.includes('opened in')", 10)
         shot(browser, "sample-detail")
 
+        # Press night: a paragraph more in that story oversets it; the page shows it, beside the round before.
+        article = tmp_path / "issues" / "issue-2022-04-01" / "articles" / "nurses-reject-pay-offer.md"
+        article.write_text(article.read_text() + "\n" + body(90, seed=3))
+        tag = until(browser, "const s = document.querySelector('.slot.over[data-slot=\"nurses-reject-pay-offer\"]');"
+                    "return s && s.textContent", 60, "the overset story")
+        assert "lines over" in tag
+        browser.execute_script("document.getElementById('compare').click()")
+        until(browser, "const p = document.querySelector('#page-1 .sheet.previous img'); return p && p.naturalWidth"
+              " && document.querySelectorAll('#page-1 .area').length >= 2", 30, "the previous round's page 1")
+        assert "Overset" in browser.execute_script("return document.getElementById('error').textContent")
+        shot(browser, "sample-overset-compare")
+
 
 def test_a_saved_edit_updates_the_page_without_a_reload(tmp_path, browser):
     issue = two_story_issue(tmp_path)

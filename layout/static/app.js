@@ -66,31 +66,58 @@ function nearView(node) {
   return box.bottom > -height && box.top < 2 * height;
 }
 
-// Load page ``page`` into ``sheet`` (sharp enough for its size); ``then`` runs once it is shown.
+// Load page ``page`` into ``sheet`` (sharp enough for its size); ``then(fresh)`` runs once it is shown
+// (the last one given while the image loads: a state that came meanwhile may have its own).
 function load(sheet, page, then) {
   const dpi = wantedDpi(sheet, page);
   if (sheet.dataset.key === page.key && Number(sheet.dataset.dpi) >= dpi) {
     if (then) then(false);
     return;
   }
-  if (sheet.dataset.loading === `${page.key}@${dpi}`) return;
-  sheet.dataset.loading = `${page.key}@${dpi}`;
+  const want = `${page.key}@${dpi}`;
+  if (then) sheet.pending = then;
+  if (sheet.dataset.loading === want) return;
+  sheet.dataset.loading = want;
   const image = new Image();
   image.alt = `page ${page.number}`;
   image.src = `/page/${page.key}.png?dpi=${dpi}`;
   image.decode().then(() => {
-    if (sheet.dataset.loading !== `${page.key}@${dpi}`) return; // a newer round's image was asked for
+    if (sheet.dataset.loading !== want) return; // a newer round's image was asked for
     delete sheet.dataset.loading;
     const old = sheet.querySelector('img');
     if (old) old.replaceWith(image); else sheet.prepend(image);
     const fresh = sheet.dataset.key !== page.key;
     sheet.dataset.key = page.key;
     sheet.dataset.dpi = String(dpi);
-    if (then) then(fresh);
+    const callback = sheet.pending;
+    sheet.pending = null;
+    if (callback) callback(fresh);
   }).catch(() => {
+    if (sheet.dataset.loading !== want) return;
     delete sheet.dataset.loading;
-    setTimeout(() => load(sheet, page, then), 1000); // a round may have moved on: try again
+    setTimeout(() => { // the server may have been busy, or restarted: try again while the page is wanted
+      const still = view.state && view.state.pages.find((p) => p.number === page.number);
+      if (still && (still.key === page.key || sheet.classList.contains('previous'))) load(sheet, page, null);
+    }, 1000);
   });
+}
+
+// Page ``number``'s image is on screen: draw the latest state's slots and marks on it.
+function pageShown(number, fresh) {
+  const state = view.state;
+  const page = state && state.pages.find((p) => p.number === number);
+  const figure = document.getElementById(`page-${number}`);
+  if (!page || !figure) return;
+  const current = figure.querySelector('.sheet.current');
+  if (current.dataset.key !== page.key) return; // this round's image is still on its way
+  drawSlots(current, page, state);
+  drawAreas(current, page, state, 'current');
+  figure.dataset.key = page.key;
+  figure.dataset.round = String(state.pages_round);
+  if (fresh) {
+    figure.dataset.readyAt = String(Date.now());
+    window.layoutProofs.ready.push({ page: page.number, key: page.key, round: state.pages_round, at: Date.now() });
+  }
 }
 
 function figureFor(number) {
@@ -154,24 +181,14 @@ function showPages(state) {
     figure.querySelector('.badge').hidden = !page.changed || state.pages_round <= 1;
     figure.querySelector('.badge').textContent = `changed in round ${state.pages_round}`;
     figure.querySelector('.note').textContent = (page.holes || []).length ? `${page.holes.length} hole(s) at the foot` : '';
-    const show = (fresh) => {
-      if (view.state !== state) return; // a newer round came meanwhile: it draws its own
-      drawSlots(current, page, state);
-      drawAreas(current, page, state, 'current');
-      figure.dataset.key = page.key;
-      figure.dataset.round = String(state.pages_round);
-      if (fresh) {
-        figure.dataset.readyAt = String(Date.now());
-        window.layoutProofs.ready.push({ page: page.number, key: page.key, round: state.pages_round, at: Date.now() });
-      }
-    };
+    const show = (fresh) => pageShown(page.number, fresh);
     if (current.dataset.key === page.key) show(false);
     load(current, page, show);
     const old = previous.get(page.number);
     before.hidden = !view.compare || !old;
     if (view.compare && old) {
       before.querySelector('.side-label').textContent = `round ${state.previous.round}${old.key === page.key ? ' (same)' : ''}`;
-      load(before, old, () => drawAreas(before, old, state, 'previous'));
+      load(before, old, () => drawAreas(before, old, view.state, 'previous'));
     }
   }
 }
