@@ -54,8 +54,8 @@ DPIS = (50, 100, 200, 300)
 """Resolutions a page image is drawn at: the browser asks for the smallest that is sharp at its zoom."""
 KEPT_ROUNDS = 4
 """Rounds whose PDFs are kept to draw pages from (the current one, the one to compare, and a margin)."""
-IMAGE_CACHE = 96
-"""Page images kept in memory (a 100 dpi page is about 1 MB)."""
+IMAGE_CACHE = 192 * 1024 * 1024
+"""Bytes of page images kept in memory (a tabloid page is about 1 MB at 100 dpi, 6 MB at 300)."""
 PING_SECONDS = 15.0
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
@@ -81,6 +81,7 @@ class Pages:
         self.lock = threading.Lock()
         self.sets: collections.deque[PageSet] = collections.deque()
         self.images: collections.OrderedDict[tuple[str, int], bytes] = collections.OrderedDict()
+        self.kept = 0
 
     def add(self, round_number: int, pdf: bytes, known: list[str] | None) -> PageSet:
         """Keep the PDF of a round; return its pages (their keys, and each page's boxes)."""
@@ -117,9 +118,11 @@ class Pages:
         image.save(buffer, "PNG", compress_level=1)
         data = buffer.getvalue()
         with self.lock:
-            self.images[(key, dpi)] = data
-            while len(self.images) > IMAGE_CACHE:
-                self.images.popitem(last=False)
+            if (key, dpi) not in self.images:
+                self.images[(key, dpi)] = data
+                self.kept += len(data)
+            while self.kept > IMAGE_CACHE and len(self.images) > 1:
+                self.kept -= len(self.images.popitem(last=False)[1])
         return data
 
     def close(self) -> None:
@@ -566,6 +569,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Accel-Buffering", "no")
         self.end_headers()
+        if self.command == "HEAD":
+            self.close_connection = True
+            return
         proofs = self.server.proofs
         seen, state = -1, None
         with proofs.changed:

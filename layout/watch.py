@@ -15,6 +15,8 @@ from .build import BuildResult, Project, compose_issue
 from .errors import LayoutError
 from .render import Workers
 
+SETTLE = 0.03
+"""Seconds a change must stay as it is before it is composed (a file half written is not)."""
 EDITOR_LEFTOVERS = ("~", ".swp", ".swx", ".tmp")
 """Endings of files editors write beside the one being saved (backups, swap files): never sources."""
 
@@ -91,6 +93,10 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
     done = 0
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         current = snapshot(project, issue_id)
+        if current != seen and seen:
+            time.sleep(SETTLE)  # a save still being written (an editor writing in pieces) is let finish
+            if snapshot(project, issue_id) != current:
+                continue
         if current != seen:
             changed = tuple(sorted(set(current) ^ set(seen) | {p for p in current
                                                              if seen.get(p) not in (None, current[p])}))
