@@ -27,6 +27,7 @@ import mimetypes
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import threading
@@ -680,11 +681,17 @@ def serve(project: Project, issue_id: str, host: str, port: int, say: Callable[[
         say(warning)
     serving = start(project, issue_id, host, port, interval, say)
     say(f"serving {issue_id} at {serving.url} (Ctrl-C stops)")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does: workers too
     try:
         while all(t.is_alive() for t in serving.threads):
             time.sleep(0.5)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         serving.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def events(url: str, timeout: float = 60.0) -> Iterator[dict]:

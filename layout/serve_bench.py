@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if driver is not None:
             driver.quit()
-        process.send_signal(2)  # Ctrl-C: the server stops its workers
+        process.terminate()  # the server stops its workers and ends, as on Ctrl-C
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from factory import REPO, body, write_article
@@ -182,12 +182,18 @@ def test_binding_beyond_this_machine_needs_the_flag_and_warns(tmp_path):
          "--host", "0.0.0.0"], stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        lines = [process.stderr.readline(), process.stderr.readline()]
+        lines = [process.stderr.readline() for _ in range(3)]  # the warning, the address, the first round
+        workers = [int(pid) for task in Path(f"/proc/{process.pid}/task").iterdir()
+                   for pid in (task / "children").read_text().split()]
     finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C: the server stops its workers and ends
-        process.wait(timeout=30)
+        process.terminate()  # `kill` stops the server as Ctrl-C does
+        process.wait(timeout=60)
     assert lines[0].startswith("warning: serving on 0.0.0.0")
     assert "serving test-issue at http://0.0.0.0:" in lines[1]
+    assert "start: 1 pages composed" in lines[2]
+    assert process.returncode == 0 and workers  # and its worker processes went with it:
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
 
 
 def test_slot_status():
