@@ -238,3 +238,22 @@ def test_an_edit_inserts_a_number_in_the_first_sentence():
 
     text = "---\nheadline: A\n---\nOne sentence. Two sentence. Three.\n"
     assert edited(text, 1001) == "---\nheadline: A\n---\nOne sentence. 1001 Two sentence. Three.\n"
+
+
+def test_a_failed_preflight_is_shown_and_its_fix_clears_it(tmp_path):
+    import yaml
+    from factory import make_project, write_manifest
+
+    issue = make_project(tmp_path, paper={"ink_limit": 150})  # the nameplate's red is M100 Y100: 200%
+    write_article(issue, "story", body(150, seed=1))
+    write_manifest(issue, {"pages": [{"page": 1, "template": "front", "articles": [{"slug": "story"}]}]})
+    with serving(tmp_path) as server:
+        state = server.proofs.state
+        assert state["error"]["kind"] == "PreflightError" and state["error"]["exit_code"] == 5
+        assert any(p["key"] == "total ink" for p in state["error"]["problems"])
+        assert state["wrote"] and state["pages"]  # the pages are shown with it
+        paper = tmp_path / "issues" / "paper.yaml"
+        settings = yaml.safe_load(paper.read_text())
+        paper.write_text(yaml.safe_dump({**settings, "ink_limit": 240}))
+        state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] is None)
+        assert state["trigger"] == "paper.yaml" and state["wrote"]

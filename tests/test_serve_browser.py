@@ -192,3 +192,24 @@ def test_errors_show_in_the_page_and_a_fix_restores_it(tmp_path, browser):
               60, "the fixed round")
         assert server.proofs.state["error"] is None
         assert browser.execute_script("return document.querySelectorAll('.slot.over').length") == 0
+
+
+def test_an_issue_that_never_composed_shows_its_error_not_a_blank_page(tmp_path, browser):
+    issue = two_story_issue(tmp_path)
+    manifest = (issue / "issue.yaml").read_text()
+    (issue / "issue.yaml").write_text(manifest.replace("slug: other", "slug: othre"))
+    with serving(tmp_path) as server:
+        assert server.proofs.state["error"] and not server.proofs.state["pages"]
+        browser.get(server.url)
+        text = until(browser, "const e = document.getElementById('error'); return !e.hidden && e.textContent",
+                     30, "the error banner")
+        assert 'no article "othre"' in text and 'did you mean "other"' in text
+        empty = browser.execute_script("const e = document.getElementById('empty'); return !e.hidden && e.textContent")
+        assert empty == "No pages yet: fix the error above and save."
+        shot(browser, "never-composed")
+        (issue / "issue.yaml").write_text(manifest)
+        until(browser, "const img = document.querySelector('#page-1 .sheet.current img');"
+              "return img && img.naturalWidth > 0 && document.querySelectorAll('.slot').length === 2",
+              60, "the pages once fixed")
+        assert browser.execute_script("return document.getElementById('error').hidden")
+        assert browser.execute_script("return document.getElementById('empty').hidden")
