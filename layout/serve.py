@@ -397,21 +397,23 @@ def _read_json(path: Path) -> dict | None:
 
 def _error(error: Exception, project: Project, folder: Path) -> dict:
     """An error as the browser shows it: message, problems (each with the file to open, if it is
-    the issue's), and its exit code."""
-    if isinstance(error, LayoutError):
-        problems = []
-        for problem in error.problems:
-            candidate = (project.root / problem.file).resolve()  # the file may be given absolute
-            openable = candidate.is_relative_to(folder) and candidate.is_file()
-            shown = str(candidate.relative_to(project.root)) if candidate.is_relative_to(project.root) else problem.file
-            problems.append({"file": shown, "key": problem.key, "message": problem.message, "fix": problem.fix,
-                             "open": str(candidate.relative_to(project.root)) if openable else None})
-        message = error.message.replace(str(project.root) + os.sep, "")  # paths as the user types them
-        return {"kind": type(error).__name__, "exit_code": error.exit_code, "message": message,
-                "problems": problems}
-    return {"kind": "internal error", "exit_code": 70, "problems": [],
-            "message": f"{type(error).__name__}: {error} (a bug in layout: run `layout compose --debug` "
-                       "for the traceback)"}
+    the issue's), and its exit code. Paths are shown relative to the project, as the user types them."""
+    if not isinstance(error, LayoutError):
+        return {"kind": "internal error", "exit_code": 70, "problems": [],
+                "message": f"{type(error).__name__}: {error} (a bug in layout: run `layout compose --debug` "
+                           "for the traceback)"}
+    root = str(project.root) + os.sep
+    problems = []
+    for problem in error.problems:
+        candidate = (project.root / problem.file).resolve()  # the file may be given absolute
+        inside_project = candidate.is_relative_to(project.root)
+        openable = candidate.is_relative_to(folder) and candidate.is_file()
+        problems.append({"file": str(candidate.relative_to(project.root)) if inside_project else problem.file,
+                         "key": problem.key, "message": problem.message.replace(root, ""),
+                         "fix": problem.fix.replace(root, ""),
+                         "open": str(candidate.relative_to(project.root)) if openable else None})
+    return {"kind": type(error).__name__, "exit_code": error.exit_code, "message": error.message.replace(root, ""),
+            "problems": problems}
 
 
 # -- HTTP ------------------------------------------------------------------------------------------

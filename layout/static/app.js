@@ -264,7 +264,7 @@ function showLists(state) {
       el('span', { class: `dot ${s.status}` }), `p${s.page} ${s.slug}: ${slotText(s)}`)),
     ...pageHoles.map((h) => el('li', { class: 'item', onclick: () => document.getElementById(`page-${h.page}`)?.scrollIntoView() },
       el('span', { class: 'dot hole' }), `p${h.page}: ${h.lines} empty lines, foot of column ${h.column}`)),
-  ] : [el('li', { class: 'quiet' }, 'every slot fits')]));
+  ] : [el('li', { class: 'quiet' }, state.slots.length ? 'every slot fits' : 'nothing composed yet')]));
   const changes = state.changes || [];
   $('#changes').replaceChildren(...(changes.length
     ? changes.map((c) => el('li', {}, el('span', { class: 'dot changed' }), `${c.kind} ${c.what}: ${c.detail}`))
