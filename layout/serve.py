@@ -274,7 +274,7 @@ class Proofs:
         """Empty lines at the foot of each page's grid columns, as boxes (what the blue bars mark)."""
         try:
             paper = load_settings(self.project.issues / "paper.yaml")
-        except LayoutError:
+        except (LayoutError, OSError):  # changed since the round read it: no hole boxes this round
             return {}
         found: dict[int, list[dict]] = {}
         for page in fit.get("pages", []):

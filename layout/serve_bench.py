@@ -1,7 +1,8 @@
 """Edit-to-page latency of ``layout serve``: save an article, time until the new page is ready.
 
 ``python -m layout.serve_bench [ISSUE] [--edits N] [--browser]`` copies the issue (with the paper
-settings, stylesheets and fonts) to a temporary project, starts ``layout serve`` on it in a process
+settings, stylesheets and fonts) to a temporary project (or, with ``--pages N``, writes the
+benchmark's synthetic issue of N pages there), starts ``layout serve`` on it in a process
 of its own, waits for the first round, then saves one article N times (a different number inserted
 in its first sentence each time, as a sub-editor's fix) and measures, for each save:
 
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("issue", nargs="?", default="issue-2022-04-01")
     parser.add_argument("--root", type=Path, default=Path(os.environ.get("LAYOUT_ROOT", ".")))
+    parser.add_argument("--pages", type=int, help="a synthetic issue of this many pages (the benchmark's) "
+                        "instead of ISSUE")
     parser.add_argument("--edits", type=int, default=8)
     parser.add_argument("--article", help="the slug to edit (default: the first story set in full on page 1)")
     parser.add_argument("--browser", action="store_true", help="time until headless Chromium shows the page")
@@ -136,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="layout-serve-bench-"))
-    copy_project(args.root.resolve(), args.issue, work)
+    if args.pages:
+        from .bench import make_issue
+
+        args.issue = make_issue(work, args.pages)
+    else:
+        copy_project(args.root.resolve(), args.issue, work)
     process, url = start_server(work, args.issue)
     driver = None
     try:
