@@ -194,6 +194,7 @@ class Proofs:
         self._signature: tuple | None = None
         self._current: Outputs | None = None
         self._previous: Outputs | None = None
+        self._diff: threading.Thread | None = None
 
     # -- publishing ---------------------------------------------------------------------------
     def publish(self, **changes: object) -> None:
@@ -218,8 +219,10 @@ class Proofs:
 
     # -- rounds -------------------------------------------------------------------------------
     def composing(self, changed: tuple[Path, ...]) -> None:
-        """A save was seen: the browser says so while the round runs."""
+        """A save was seen: the browser says so while the round runs (the last round's diff, which
+        reads ``previous/``, is let finish before the compose replaces it)."""
         self.publish(phase="composing", saved=[self._shown(p) for p in changed], saved_at=time.time())
+        self.diffed()
 
     def finished(self, done: Round) -> None:
         """Read what the round wrote and publish it; then work out what changed since the round before."""
@@ -239,8 +242,25 @@ class Proofs:
             previous=({"round": previous.round, "pages": previous.pages, "slots": previous.slots}
                       if previous else None),
             changes=self.state["changes"] if not wrote else [])
-        if wrote and previous is not None:
-            self.publish(changes=self._changes())
+        if wrote and previous is not None:  # beside the browser fetching the new pages, not before
+            self._diff = threading.Thread(target=self._publish_changes, args=(done.number,), name="layout-serve-diff",
+                                          daemon=True)
+            self._diff.start()
+
+    def _publish_changes(self, round_number: int) -> None:
+        try:
+            changes = self._changes()
+        except Exception as exc:  # the diff is a help: its failure is said, and the round stands
+            changes = [{"kind": "error", "what": "diff", "detail": f"{type(exc).__name__}: {exc}", "areas": []}]
+        with self.changed:
+            if self.state["round"] == round_number:
+                self.publish(changes=changes)
+
+    def diffed(self) -> None:
+        """Wait for the last round's diff (if it is still being worked out)."""
+        if self._diff is not None:
+            self._diff.join()
+            self._diff = None
 
     def _read_outputs(self, round_number: int) -> bool:
         """Read the outputs if this round wrote them (their files are new); return whether it did."""
@@ -291,10 +311,7 @@ class Proofs:
         change with the areas to mark (slot boxes, and the pixels that changed)."""
         if not (self.out / "previous" / "fit.json").exists():
             return []
-        try:
-            changes = compare(self.out / "previous", self.out, self.out / ".serve" / "diff")
-        except (OSError, ValueError, KeyError) as exc:
-            return [{"kind": "error", "what": "diff", "detail": str(exc), "areas": []}]
+        changes = compare(self.out / "previous", self.out, self.out / ".serve" / "diff")
         slots = {s["slot_id"]: s for s in (self._current.slots if self._current else [])}
         before = {s["slot_id"]: s for s in (self._previous.slots if self._previous else [])}
         out = []
