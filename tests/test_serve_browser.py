@@ -48,12 +48,12 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def until(driver, script: str, timeout: float = 60, what: str = ""):
-    """Poll ``script`` (JavaScript returning a value) until it is truthy; return the value."""
+def until(driver, script: str, timeout: float = 60, what: str = "", *args: object):
+    """Poll ``script`` (JavaScript returning a value, given ``args``) until it is truthy; return the value."""
     end = time.monotonic() + timeout
     value = None
     while time.monotonic() < end:
-        value = driver.execute_script(script)
+        value = driver.execute_script(script, *args)
         if value:
             return value
         time.sleep(0.1)
@@ -134,6 +134,16 @@ def test_a_saved_edit_updates_the_page_without_a_reload(tmp_path, browser):
     with serving(tmp_path) as server:
         browser.get(server.url)
         until(browser, all_shown(1, 1), 60, "the first round drawn")
+        # Zooming in fetches a sharper image: the dpi follows the width shown.
+        small = int(browser.execute_script("return document.querySelector('#page-1 .sheet.current').dataset.dpi"))
+        browser.execute_script("document.getElementById('zoom-in').click(); document.getElementById('zoom-in').click();"
+                               "document.getElementById('zoom-in').click(); document.getElementById('zoom-in').click()")
+        sharp = until(browser, "const s = document.querySelector('#page-1 .sheet.current');"
+                      "return Number(s.dataset.dpi) > arguments[0] && Number(s.dataset.dpi)", 30, "a sharper image",
+                      small)
+        width = browser.execute_script("return document.querySelector('#page-1 .sheet.current').clientWidth")
+        assert sharp >= width / (server.proofs.state["pages"][0]["width"] / 72)  # at least a pixel a pixel
+        browser.execute_script("document.getElementById('zoom-fit').click()")
         before = browser.execute_script(
             "window.__kept = 'same page'; return document.getElementById('page-1').dataset.key")
         write_article(issue, "story", body(200, seed=5), headline="Edited on press night")
