@@ -635,6 +635,8 @@ class Serving:
     proofs: Proofs
     stop_event: threading.Event
     threads: list[threading.Thread] = field(default_factory=list)
+    failure: BaseException | None = None
+    """What ended the rounds, if it was not ``stop`` (a bug: ``serve`` raises it)."""
 
     @property
     def url(self) -> str:
@@ -679,6 +681,8 @@ def start(project: Project, issue_id: str, host: str = "127.0.0.1", port: int = 
                 except Exception as exc:  # reading the outputs failed: say so in the page, go on
                     proofs.publish(phase="done", round=done.number, error=_error(exc, project, proofs.folder))
                 say(done.line())
+        except BaseException as exc:
+            serving.failure = exc
         finally:
             if own:
                 pool.close()
@@ -707,6 +711,8 @@ def serve(project: Project, issue_id: str, host: str, port: int, say: Callable[[
     finally:
         signal.signal(signal.SIGTERM, previous)
         serving.stop()
+    if serving.failure is not None:
+        raise serving.failure
 
 
 def _interrupt(signum: int, frame: object) -> None:
