@@ -207,7 +207,8 @@ def _split_sheet(views: list[PageView], result: PageResult) -> list[PageResult]:
         bodies = {item.slot_id for item in view.slots if item.blocks}
         measured = {prefix + item.slot_id for prefix in HEIGHT_PREFIXES for item in view.slots if not item.blocks}
         out.append(PageResult(
-            {key: value for key, value in result.heights.items() if key in measured}, None, result.warnings,
+            {key: value for key, value in result.heights.items()
+             if key in measured or key.split("--")[0] in measured}, None, result.warnings,
             {key: galley for key, galley in result.galleys.items() if key in bodies},
             {key: pdf for key, pdf in result.galley_pdfs.items() if key in bodies}))
     return out
@@ -424,7 +425,8 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                   inputs: str, keys: list[str], fit: bytes, plan: Callable[[], list[bytes]]) -> BuildResult:
     """Write the issue, its fit report, flat ``plan`` and proofs while the plates are preflighted;
     publish the plates."""
-    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
+    issue, settings = session.issue, session.settings
+    warnings = list(composition.warnings) + list(composition.notes)
     out = project.build(issue_id)
     pages = [plate for plate, _ in made]
     report = out / "fit.json"
@@ -462,12 +464,15 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
-        raise OversetError(
+        overset = OversetError(
             f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "
             "but these do not fit",
-            tuple(Problem(_shown(project, issue.manifest), f"page {s.page}: {s.slug}",
-                          f"{s.over} line(s) over", "cut the copy, give the slot more depth or columns, "
-                          "or jump it to a later page (jump: N)") for s in composition.overset))
+            tuple(Problem(_shown(project, issue.manifest), s.place or f"page {s.page}: {s.slug}",
+                          s.over_words or f"{s.over} line(s) over",
+                          "see the fit report's suggestions: cut the copy, give the slot more depth or "
+                          "columns, or jump it to a later page (jump: N)") for s in composition.overset))
+        overset.composition = composition  # type: ignore[attr-defined]  (watch prints its summary)
+        raise overset
     errors = [f for f in findings if not f.ok]
     if errors:
         raise PreflightError(

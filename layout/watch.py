@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .build import Project, compose_issue
-from .errors import LayoutError
+from .errors import LayoutError, OversetError
+from .fit import summary
 from .render import Workers
 
 
@@ -54,9 +55,14 @@ def _watch(project: Project, issue_id: str, say: Callable[[str], None], interval
             try:
                 result = compose_issue(project, issue_id, progress=lambda m: None, shared=workers)
                 status = f"{len(result.issue.pages)} pages composed"
+                details = summary(result.composition)
+            except OversetError as error:
+                status, details = f"error: {error}", summary(error.composition) if hasattr(error, "composition") else []
             except LayoutError as error:
-                status = f"error: {error}"
+                status, details = f"error: {error}", []
             done += 1
             trigger = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "") if done > 1 else "start"
             say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {status} in {time.monotonic() - started:.1f} s")
+            for line in details:  # each slot over or short and each hole, a line each
+                say(line)
         time.sleep(interval)

@@ -202,7 +202,7 @@ def test_a_ten_times_overset_article_fails_but_writes_the_proof(tmp_path, run_cl
         {"slug": "story", "columns": 3}, {"slug": "other", "columns": 2, "depth": 20}]}]})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 3
-    assert "page 1: other:" in err and "line(s) over" in err and "Traceback" not in err
+    assert "page 1, second slot (other):" in err and "lines) over" in err and "Traceback" not in err
     assert (tmp_path / "build" / "test-issue" / "test-issue-proof.pdf").exists()
 
 
