@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
+from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
@@ -121,6 +122,8 @@ class Session:
     renderer: PageRenderer
     photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
     """Photos prepared for print this run, by source and placed size."""
+    adverts: dict[str, bytes] = field(default_factory=dict)
+    """The supplied adverts' PDFs, preflighted, by slot id."""
 
     @property
     def images(self) -> Path:
@@ -240,10 +243,11 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
         settings, issue, articles = load(project, issue_id)
+        adverts = check_adverts(issue, settings)
     except BaseException:
         renderer.close()
         raise
-    return Session(project, settings, issue, articles, renderer)
+    return Session(project, settings, issue, articles, renderer, adverts=adverts)
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
@@ -352,8 +356,10 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
-        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
-        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number)))
+        ads = composition.adverts[number - 1] if composition.adverts else ()
+        adverts = tuple(PlacedAdvert(session.adverts[a.slot_id], a.x, a.y, a.width, a.height) for a in ads)
+        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number), adverts)
+        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number), adverts))
     return jobs
 
 

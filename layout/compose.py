@@ -120,6 +120,7 @@ class Composition:
 class AdPiece:
     """A supplied advert's PDF placed in its booked box (points from the trim's top-left corner)."""
 
+    slot_id: str
     path: str
     x: float
     y: float
@@ -209,7 +210,7 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
                                                     paper.columns, paper.grid_lines, v.top_lines)))
                       for v in views)
     pieces, galleys = _pieces(slots, views, galley_pdfs, paper)
-    adverts = tuple(tuple(AdPiece(str(s.spec.ad), item.x, item.y, s.spec.ad_size[0], s.spec.ad_size[1])
+    adverts = tuple(tuple(AdPiece(s.spec.slot_id, str(s.spec.ad), item.x, item.y, s.spec.ad_size[0], s.spec.ad_size[1])
                           for s in slots if s.supplied and s.page == view.number
                           for item in view.slots if item.slot_id == s.spec.slot_id) for view in views)
     notes = _notes(slots, views, fits, issue, paper)
