@@ -751,7 +751,7 @@ def _effect(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
         return None
     if over:
         return f"then {over} over"
-    return "then it fits" + (f", {short} lines short" if short > HOLE_SHORT else "")
+    return "then it fits" + (f", about {short} lines short" if short > HOLE_SHORT else "")
 
 
 HOLE_SHORT = 2
@@ -799,10 +799,13 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
     out: list[str] = []
     galley = slot.galley
 
-    def tried(change: _Change) -> str | None:
-        return _effect(before, _trial(slots, issue, paper, slot, change), key)
+    over, short = before[key]
 
-    over = before[key][0]
+    def tried(change: _Change) -> str | None:  # the measured effect, if the change helps this slot
+        after = _trial(slots, issue, paper, slot, change)
+        helps = after[key][0] < over if over else (after[key][0] == 0 and after[key][1] < short)
+        return _effect(before, after, key) if helps else None
+
     if over:
         for rows in range(over, min(over + 6, galley.rows) + 1):  # the fewest rows cut that make it fit
             effect = tried(_Change(cut=rows))
@@ -826,7 +829,6 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
                     out.append(f"depth: {(slot.spec.depth or 0) + grow} (+{_plural(grow, 'line')} of depth): {effect}")
                     break
         return tuple(out)
-    short = before[key][1]
     if short > HOLE_SHORT and not slot.jumps and slot.article.kind not in ("advert", "supplied"):
         if slot.spec.depth is not None:
             best: tuple[int, int, str] | None = None
@@ -839,7 +841,7 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
                 out.append(f"depth: {best[0]} (-{_plural(best[1], 'line')} of depth): {best[2]}")
         full = [x for x in galley.lines if x.fill > 0.9]
         per_line = sum(_words(x.text) for x in full) / len(full) if full else 6.0
-        lines = short - slot.spec.columns  # leave a line a column: copy comes in whole lines
+        lines = math.floor(0.95 * (short - slot.spec.columns))  # copy comes in words, not lines: leave room
         if lines > 0:
             words = max(1, math.floor(lines * per_line))
             out.append(f"add about {_plural(words, 'word')} ({_plural(lines, 'line')}): "
@@ -856,7 +858,13 @@ def _cheap_cuts(slot: _Slot, tried: Callable[[_Change], str | None]) -> list[str
     for line in galley.lines:
         if start <= line.row < stop:
             last[line.block_id] = line
-    short = sorted((x for x in last.values() if x.fill < 0.35 and _words(x.text)), key=lambda x: x.fill)
+    widths = sorted(len(x.text) for x in galley.lines) or [1]
+    typical = widths[len(widths) * 3 // 4] or 1  # a full line's characters (the galley's fill is not always read)
+
+    def fill(line: GalleyLine) -> float:
+        return min(line.fill, len(line.text.strip()) / typical)
+
+    short = sorted((x for x in last.values() if fill(x) < 0.35 and _words(x.text)), key=fill)
     out = []
     for line in short[:3]:
         previous = [x for x in galley.lines if x.block_id == line.block_id and x.row < line.row]

@@ -86,11 +86,19 @@ def place(requests: list[Request], columns: int, lines: int, top: int = 0) -> li
         starts = range(columns - width + 1)
         if request.column is not None:
             starts = range(min(request.column, columns - width), min(request.column, columns - width) + 1)
-        options = [(_free_line(max(skyline[c:c + width]), c, width, pins), c) for c in starts]
-        line, column = min(options)
-        floor = _floor(line, column, width, lines, pins)
-        room = max(0, floor - line - request.head_lines)
         wanted = request.depth if request.depth is not None else request.natural
+        options = []  # (does not fit, line, column, floor): the highest place where it fits, else the highest
+        for c in starts:
+            line = _free_line(max(skyline[c:c + width]), c, width, pins)
+            while True:
+                floor = _floor(line, c, width, lines, pins)
+                fits = not wanted or floor - line - request.head_lines >= wanted
+                options.append((not fits, line, c, floor))
+                if fits or floor >= lines:
+                    break
+                line = _free_line(floor + GAP_LINES, c, width, pins)  # below the pin in the way
+        _, line, column, floor = min(options)
+        room = max(0, floor - line - request.head_lines)
         wanted = wanted or room
         depth = min(wanted, room)
         if request.top == PIN_FOOT:  # sinks to the foot of the space it was given
