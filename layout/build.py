@@ -465,14 +465,17 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         if staged is not None and checked is not None:
             progress("[5/5] preflight")
             findings = checked.result()
-            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings)
+            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings, inputs)
             progress(report_table(findings))
+        if mark_stale_plates(out, inputs):
+            warnings.append(f"{_shown(project, out / 'plates')} holds print plates made from older sources: "
+                            f"marked {STALE_NOTE}; do not send them")
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
         overset = OversetError(
-            f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "
-            "but these do not fit",
+            f"{len(composition.overset)} article(s) overset: the issue PDF ({_shown(project, pdf)}) and the marked "
+            f"proof ({_shown(project, out / (issue_id + '-proof.pdf'))}) were written, but these do not fit",
             tuple(Problem(_shown(project, issue.manifest), s.place or f"page {s.page}: {s.slug}",
                           s.over_words or f"{s.over} line(s) over",
                           "see the fit report's suggestions: cut the copy, give the slot more depth or "
@@ -530,10 +533,34 @@ def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, 
     return staging, paths
 
 
-def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding]) -> Path:
+STALE_NOTE = "STALE.txt"
+SOURCES_FILE = "SOURCES.sha256"
+
+
+def mark_stale_plates(out: Path, inputs: str) -> bool:
+    """Mark ``plates/`` stale (a STALE.txt inside) when the sources have changed since its plates were
+    made and this compose did not replace them; return True if it is stale."""
+    plates = out / "plates"
+    if not plates.is_dir():
+        return False
+    made_from = (plates / SOURCES_FILE).read_text().strip() if (plates / SOURCES_FILE).is_file() else ""
+    if made_from == inputs:
+        (plates / STALE_NOTE).unlink(missing_ok=True)
+        return False
+    write_atomic(plates / STALE_NOTE, (
+        "STALE: these print plates were made from sources that have changed since.\n"
+        "The last compose did not pass (overset copy or preflight), so they were not replaced.\n"
+        "Do not send them to the printer: fix what the last compose reported and compose again;\n"
+        "its pages are in ../plates-draft/ (draft plates) and ../*-proof.pdf (marked proof).\n").encode())
+    return True
+
+
+def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding],
+                    inputs: str = "") -> Path:
     """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
         (staging / f"{issue_id}.pdf").write_bytes(whole)
+        (staging / SOURCES_FILE).write_text(inputs + "\n")
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

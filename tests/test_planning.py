@@ -294,3 +294,48 @@ def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_pa
             tried += 1
     assert tried >= 4
     assert issue.exists()
+
+
+# ---- layout new ------------------------------------------------------------------------------------
+
+
+def test_new_issue_from_last_week(tmp_path, run_cli):
+    issue = make_project(tmp_path, issue_id="issue-2022-04-01")
+    write_article(issue, "story", body(100, seed=1), sample=True)
+    write_article(issue, "real-news", body(100, seed=2))
+    write_article(issue, "fund", "Give to the fund.\n", kind="advert", sample=True)
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "story", "columns": 3}, {"slug": "real-news", "columns": 2},
+        {"slug": "fund", "columns": 2, "depth": 10, "top": "foot"},
+        {"ad": _advert(issue, "bakery.pdf", 2, 80), "columns": 2, "depth": "8cm", "column": 1, "top": "foot"}]}]})
+    code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
+    assert code == 0, err
+    new = tmp_path / "issues" / "issue-2022-04-08"
+    manifest = (new / "issue.yaml").read_text()
+    assert "date: 2022-04-08" in manifest and "number: 2" in manifest  # the factory's number is 1
+    assert (new / "ads" / "bakery.pdf").read_bytes() == (issue / "ads" / "bakery.pdf").read_bytes()
+    assert (new / "articles" / "fund.md").read_text() == (issue / "articles" / "fund.md").read_text()
+    for slug in ("story", "real-news"):
+        text = (new / "articles" / f"{slug}.md").read_text()
+        assert "headline: New headline" in text and "sample: true" in text and "Copy for this slot" in text
+    _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
+    assert len(composition.slots) == 4
+    code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
+    assert code == 2 and "already exists" in err and "never overwrites" in err
+
+
+def test_plates_are_marked_stale_when_a_later_compose_does_not_replace_them(tmp_path):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(120, seed=1))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 2, "depth": 30}]}]})
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    plates = tmp_path / "build" / "test-issue" / "plates"
+    assert (plates / "test-issue-p01.pdf").exists() and not (plates / "STALE.txt").exists()
+    write_article(issue, "story", body(900, seed=1))  # now overset: the plates are not replaced
+    with pytest.raises(OversetError) as caught:
+        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert "the issue PDF (" in str(caught.value) and "marked proof (" in str(caught.value)
+    assert "Do not send them to the printer" in (plates / "STALE.txt").read_text()
+    write_article(issue, "story", body(120, seed=1))
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert not (plates / "STALE.txt").exists()
