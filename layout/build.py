@@ -548,10 +548,10 @@ def mark_stale_plates(out: Path, inputs: str) -> bool:
         (plates / STALE_NOTE).unlink(missing_ok=True)
         return False
     write_atomic(plates / STALE_NOTE, (
-        "STALE: these print plates were made from sources that have changed since.\n"
-        "The last compose did not pass (overset copy or preflight), so they were not replaced.\n"
-        "Do not send them to the printer: fix what the last compose reported and compose again;\n"
-        "its pages are in ../plates-draft/ (draft plates) and ../*-proof.pdf (marked proof).\n").encode())
+        b"STALE: these print plates were made from sources that have changed since.\n"
+        b"The last compose did not pass (overset copy or preflight), so they were not replaced.\n"
+        b"Do not send them to the printer: fix what the last compose reported and compose again;\n"
+        b"its pages are in ../plates-draft/ (draft plates) and ../*-proof.pdf (marked proof).\n"))
     return True
 
 
