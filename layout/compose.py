@@ -768,8 +768,31 @@ def _suggestions(slots: list[_Slot], issue: Issue, paper: PaperSettings, fits: l
             found = _suggest(fit, slot, slots, issue, paper, before)
         except AssertionError:
             found = ()
-        out.append(replace(fit, suggestions=found, over_words=_over_words(fit, slot)))
+        words = _over_words(fit, slot)
+        if fit.over and fit.capped and not slot.supplied:
+            words += _blame(slot, slots, issue, paper)
+        out.append(replace(fit, suggestions=found, over_words=words))
     return out
+
+
+def _blame(slot: _Slot, slots: list[_Slot], issue: Issue, paper: PaperSettings) -> str:
+    """Why a slot got less depth than it asked: the slot that ends just above it on its page."""
+    page_slots = [s for s in slots if s.page == slot.page]
+    placements = _page_placements(slots, slot.page, _template(issue, slot.page), paper)
+    mine = placements[page_slots.index(slot)]
+    above = [(p.bottom, s) for s, p in zip(page_slots, placements) if s is not slot and p.bottom <= mine.line
+             and p.column < mine.column + mine.columns and mine.column < p.column + p.columns]
+    below = [(p.line, s) for s, p in zip(page_slots, placements) if s is not slot and p.line >= mine.bottom
+             and p.column < mine.column + mine.columns and mine.column < p.column + p.columns]
+    asked = mine.wanted
+    if not above:
+        if below:
+            return (f": the slot was cut to {mine.depth} of the {asked} lines it asks by "
+                    f"{min(below, key=lambda item: item[0])[1].spec.place} below it")
+        return f": the page ends {mine.depth} lines below its top; it asks {asked}"
+    culprit = max(above, key=lambda item: item[0])[1]
+    return (f": the slot was cut to {mine.depth} of the {asked} lines it asks, pushed down by {culprit.spec.place} "
+            f"above it ({culprit.head_lines} lines of heads and {culprit.frame_lines} of text)")
 
 
 def _story(slot: _Slot) -> _Slot:

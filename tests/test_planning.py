@@ -339,3 +339,16 @@ def test_plates_are_marked_stale_when_a_later_compose_does_not_replace_them(tmp_
     write_article(issue, "story", body(120, seed=1))
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     assert not (plates / "STALE.txt").exists()
+
+
+def test_overset_is_blamed_on_the_slot_that_pushed_it_down(tmp_path):
+    issue = make_project(tmp_path)
+    paper = _paper(tmp_path)
+    write_article(issue, "above", body(400, seed=1), headline="A long headline above the letters")
+    write_article(issue, "letters", body(2600, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "above", "columns": 5}, {"slug": "letters", "columns": 5, "depth": paper.grid_lines - 10}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    letters = next(s for s in composition.slots if s.slot_id == "letters")
+    assert letters.over and letters.capped
+    assert "pushed down by page 1, first slot (above) above it" in letters.over_words
