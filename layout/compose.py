@@ -23,7 +23,7 @@ from .cut import START, Cut, cut_point, slice_blocks
 from .errors import InputError, Problem
 from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
 from .grid import GAP_LINES, Placement, Request, holes, overlapping, place
-from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec
+from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
 from .render import PageResult
@@ -617,7 +617,7 @@ def _check_overlaps(slots: list[_Slot], issue: Issue, paper: PaperSettings) -> N
         placements = _page_placements(slots, page.number, page.template, paper)
         for i, j in overlapping(placements):
             a, b = page_slots[i].spec, page_slots[j].spec
-            problems.append(Problem(display_path(issue.manifest), b.key,
+            problems.append(Problem(display_path(issue.manifest), human_key(b.key),
                                     f"{b.place} overlaps {a.place}",
                                     "move a pinned slot (column:, top:), or give one of them less depth"))
     if problems:

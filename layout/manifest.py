@@ -22,6 +22,24 @@ SLOT_KEYS = ("slug", "continued", "ad", "columns", "depth", "jump", "column", "t
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 
+_KEY_PATH = re.compile(r"pages\[(\d+)\](?:\.articles\[(\d+)\])?(?:\.(\w+))?")
+
+
+def human_key(text: str) -> str:
+    """Key paths in an editor's words, counted from 1: ``pages[0].articles[1].columns`` ->
+    ``page 1, second slot, columns``."""
+
+    def say(match: re.Match) -> str:
+        if match[2] is None:  # a page entry: its position in the list (its number may be wrong)
+            page, slot = f"the {ordinal(int(match[1]) + 1)} page listed", ""
+        else:
+            page, slot = f"page {int(match[1]) + 1}", f", {ordinal(int(match[2]) + 1)} slot"
+        field = f", {match[3]}" if match[3] is not None else ""
+        return page + slot + field
+
+    return _KEY_PATH.sub(say, text)
+
+
 def ordinal(n: int) -> str:
     """``1`` -> ``first`` ... (``11th`` past ten): positions in an editor's words."""
     return ORDINALS[n - 1] if 1 <= n <= len(ORDINALS) else f"{n}th"
@@ -135,7 +153,8 @@ def load_issue(folder: Path, settings: PaperSettings) -> Issue:
     if not check.problems:
         _check_jumps(check, pages)
         _check_pins(check, pages, settings)
-    collect(check.problems, f"{shown}: the manifest has {len(check.problems)} problem(s)")
+    problems = [Problem(p.file, human_key(p.key), human_key(p.message), p.fix) for p in check.problems]
+    collect(problems, f"{shown}: the manifest has {len(problems)} problem(s)")
     assert date is not None and number is not None
     return Issue(folder.name, folder, path, date, number, volume, pages)
 

@@ -99,9 +99,9 @@ def test_manifest_checks_pins_and_bookings(tmp_path, run_cli):
         {"ad": "ads/x.pdf", "columns": 2, "depth": 40}]}]})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2
-    assert "pages[0].articles[0].column: a slot 3 column(s) wide cannot start in column 4 of 5" in err
+    assert "page 1, first slot, column: a slot 3 column(s) wide cannot start in column 4 of 5" in err
     assert "advert 'ads/missing.pdf' not found" in err
-    assert "pages[0].articles[2].depth: 40 is not a booked depth" in err and "depth: 10cm" in err
+    assert "page 1, third slot, depth: 40 is not a booked depth" in err and "depth: 10cm" in err
 
 
 # ---- Photos, adverts and pins on the plate ------------------------------------------------------
