@@ -22,7 +22,7 @@ from .assemble import Piece
 from .cut import START, Cut, cut_point, slice_blocks
 from .errors import InputError, Problem
 from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
-from .grid import GAP_LINES, Placement, Request, holes, overlapping, place
+from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping, place
 from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
@@ -87,6 +87,8 @@ class PageFit:
 
     page: int
     holes: tuple[int, ...]
+    spans: tuple[tuple[int, int, int], ...] = ()
+    """Each run of empty lines: (grid column, first line, lines)."""
 
 
 @dataclass(frozen=True)
@@ -206,9 +208,9 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
     measured = {slot.spec.slot_id: _frame(slot, view, paper) for view in views for slot in slots
                 if slot.page == view.number}
     fits = _report(slots, views, measured, paper, issue)
-    page_fits = tuple(PageFit(v.number, tuple(holes(_page_placements(slots, v.number, v.template, paper),
-                                                    paper.columns, paper.grid_lines, v.top_lines)))
-                      for v in views)
+    page_fits = tuple(PageFit(v.number, tuple(holes(placed, paper.columns, paper.grid_lines, v.top_lines)),
+                              tuple(hole_spans(placed, paper.columns, paper.grid_lines, v.top_lines)))
+                      for v in views for placed in [_page_placements(slots, v.number, v.template, paper)])
     pieces, galleys = _pieces(slots, views, galley_pdfs, paper)
     adverts = tuple(tuple(AdPiece(s.spec.slot_id, str(s.spec.ad), item.x, item.y, s.spec.ad_size[0], s.spec.ad_size[1])
                           for s in slots if s.supplied and s.page == view.number
@@ -923,9 +925,9 @@ def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView
         for fit in composition.page_fits:
             if fit.page != view.number:
                 continue
-            for column, depth in enumerate(fit.holes):
+            for column, line, depth in fit.spans:
                 if depth > 2:
-                    y = paper.margin_top + (paper.grid_lines - depth) * paper.leading
+                    y = paper.margin_top + line * paper.leading
                     marks.append(Mark("hole", paper.column_x(column), y, paper.column_width,
                                       f"HOLE {depth} lines"))
         pages.append(replace(view, marks=tuple(marks)))

@@ -38,6 +38,12 @@ def holes(composition: Composition) -> list[str]:
         if slot.column_short and slot.column_short[-1] > HOLE_LINES and not slot.over:
             found.append(f"p{slot.page} {slot.slot_id}: last column ends {slot.column_short[-1]} lines short")
     for page in composition.page_fits:
+        if page.spans:
+            for column, line, depth in page.spans:
+                if depth > HOLE_LINES:
+                    found.append(f"p{page.page}: {depth} empty lines in grid column {column + 1}, "
+                                 f"lines {line + 1}-{line + depth}")
+            continue
         for column, depth in enumerate(page.holes):
             if depth > HOLE_LINES:
                 found.append(f"p{page.page}: {depth} empty lines in grid column {column + 1}")

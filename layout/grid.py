@@ -170,3 +170,23 @@ def holes(placements: list[Placement], columns: int, lines: int, top: int = 0) -
         empty += lines - max(bottom for _, bottom in spans)
         found.append(empty)
     return found
+
+
+def hole_spans(placements: list[Placement], columns: int, lines: int, top: int = 0) -> list[tuple[int, int, int]]:
+    """Every run of empty lines on the page, as (grid column, first line, lines): below a column's
+    lowest slot, and past the rule's gap between two stacked slots (counted as ``holes`` counts)."""
+    found = []
+    for c in range(columns):
+        spans = sorted((p.line, p.bottom) for p in placements if p.column <= c < p.column + p.columns)
+        if not spans:
+            found.append((c, top, lines - top))
+            continue
+        if spans[0][0] - top - GAP_LINES > 0:
+            found.append((c, top, spans[0][0] - top - GAP_LINES))
+        for (_, above), (below, _) in zip(spans, spans[1:]):
+            if below - above - GAP_LINES > 0:
+                found.append((c, above + GAP_LINES, below - above - GAP_LINES))
+        last = max(bottom for _, bottom in spans)
+        if lines - last > 0:
+            found.append((c, last, lines - last))
+    return found
