@@ -1,9 +1,9 @@
-"""Make this sample issue's two supplied adverts, as an advertiser's studio would send them.
+"""Make this sample issue's supplied adverts, as an advertiser's studio would send them.
 
     .venv/bin/python issues/issue-2022-04-08/ads/make_ads.py
 
-Each is one page whose trim is the booked size (2 columns x 8 cm, 3 columns x 6 cm on the house
-grid), set by WeasyPrint with the paper's own open fonts (embedded and subset), every colour
+Each is one page whose trim is the booked size (2 columns x 8 cm, 3 x 6 cm, 3 x 12 cm and 2 x 15 cm
+on the house grid), set by WeasyPrint with the paper's own open fonts (embedded and subset), every colour
 DeviceCMYK (black text in K only, a red build M 100 Y 100), marked PDF/X-1a with an output intent, and
 with the Lab colour spaces WeasyPrint declares on every page (and never uses) removed: what a
 Pass4Press-checked PDF/X-1a file carries. The tests call ``make_advert`` to make faulty ones too
@@ -32,6 +32,15 @@ ADVERTS = {
     "rising-tide-books.pdf": (3, 60, "Rising Tide Books", "Radical books, new and second-hand",
                               ["Ten per cent off for trade union members", "81 Marchmont Street, London WC1",
                                "risingtidebooks.example"]),
+    "trades-council.pdf": (3, 120, "May Day in the Park", "Hackney Trades Council invites every union branch",
+                           ["Sunday 1 May, from noon, Clissold Park", "Speakers from the bus, care and rail unions",
+                            "Music, food, children's games and the banners of forty branches",
+                            "Bring your branch banner: assemble at the north gate at 11.30",
+                            "Stewards wanted: write to the Trades Council secretary"]),
+    "folk-festival.pdf": (2, 150, "Songs of Labour", "A festival of working people's music",
+                          ["Three days of song, 20-22 May", "Miners' Welfare Hall, Easington",
+                           "Weekend tickets £25, unwaged £10", "Camping on the welfare field",
+                           "Choirs, brass bands and singarounds", "songsoflabour.example"]),
 }
 
 
