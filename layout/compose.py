@@ -864,9 +864,10 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
                 best = (fit.depth - less, less, effect)
             if best is not None:
                 out.append(f"depth: {best[0]} (-{_plural(best[1], 'line')} of depth): {best[2]}")
-        full = [x for x in galley.lines if x.fill > 0.9]
+        ends = {x.block_id: x for x in galley.lines}  # the last line of each paragraph is not full
+        full = [x for x in galley.lines if x.fill > 0.9 and ends[x.block_id] is not x]
         per_line = sum(_words(x.text) for x in full) / len(full) if full else 6.0
-        lines = math.floor(0.95 * (short - slot.spec.columns))  # copy comes in words, not lines: leave room
+        lines = math.floor(0.75 * (short - slot.spec.columns))  # copy comes in words, not lines: leave room
         if lines > 0:
             words = max(1, math.floor(lines * per_line))
             out.append(f"add about {_plural(words, 'word')} ({_plural(lines, 'line')}): "

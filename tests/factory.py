@@ -144,10 +144,13 @@ def cut_paragraph_end(path: Path, last_line: str, count: int) -> None:
     _write_article_parts(path, front, "\n\n".join(paragraphs))
 
 
-def add_words(path: Path, count: int, seed: int = 77) -> None:
-    """Add ``count`` words of copy at the end of the story, as a paragraph of its own."""
+def add_words(path: Path, count: int) -> None:
+    """Add ``count`` words of copy like the story's own (its words, in order, from its start) at its
+    end, as a paragraph of its own."""
     front, text = _split_article(path)
-    _write_article_parts(path, front, text.rstrip() + "\n\n" + body(count, seed=seed, paragraph=10_000))
+    own = [w.strip("*_") for w in (m[0] for m in _WORD.finditer(text)) if w.strip("*_")]
+    words = [own[i % len(own)] for i in range(count)]
+    _write_article_parts(path, front, text.rstrip() + "\n\n" + " ".join(words).rstrip(".,;:") + ".\n")
 
 
 def set_slot_key(issue: Path, slot_id: str, key: str, value: object) -> None:
