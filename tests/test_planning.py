@@ -406,3 +406,31 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
                 _check_added(suggestion, row, fit, amount)
             for path, data in saved.items():
                 path.write_bytes(data)
+
+
+def test_focus_picks_the_part_of_the_photo_kept_by_the_crop(tmp_path):
+    from PIL import Image
+
+    from layout.articles import Photo
+    from layout.images import prepare
+
+    source = tmp_path / "bands.png"
+    image = Image.new("L", (400, 400), 255)
+    image.paste(0, (0, 0, 400, 100))  # a black band along the top
+    image.save(source)
+    means = {}
+    for focus in ((0.5, 0.0), (0.5, 1.0)):
+        photo = Photo(source, "", "", 400, 400, "L", focus=focus)
+        prepared = prepare(photo, 200.0, 50.0, tmp_path / f"out-{focus[1]}", 400)  # a wide, shallow box
+        with Image.open(prepared.path) as out:
+            means[focus[1]] = sum(out.getdata()) / (out.width * out.height)
+    assert means[0.0] < 40 and means[1.0] > 215  # the top kept (black), then the bottom (white)
+
+
+def test_a_photo_wider_than_its_slot_is_an_input_error(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "story", body(100, seed=1), images=[{"file": photo, "columns": 4}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 2}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2 and "images[0].columns" in err and "is 4 columns wide but its slot" in err
