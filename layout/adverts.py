@@ -15,6 +15,7 @@ and clipped to it. Nothing in it is re-set, recoloured or rasterised.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,8 +88,11 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
         paint = read_paint(path)
     except (pikepdf.PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError):
         paint = None
+    unused = _unused_spaces(path)
     if paint is not None:
         for message in _colour_findings(reader, paint):
+            if any(message.endswith(f"colour space {name}") for name in unused):
+                continue  # declared and never used (WeasyPrint declares two Lab spaces on every page)
             add("colour", message.replace("page 1: ", ""),
                 "ask for the advert in CMYK or grey (no RGB, Lab or spot colours): a PDF/X-1a export")
     for message in _fonts(reader):
@@ -113,6 +117,37 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
         add("total ink", f"its darkest area has {ink:.0f}% total ink; the paper takes {paper.ink_limit}%",
             f"ask for the advert separated for newsprint (total ink at most {paper.ink_limit}%)")
     return problems
+
+
+_SET_SPACE = re.compile(rb"(/[^\s/\[\]()<>{}%]+)\s+(?:cs|CS)\b")
+
+
+def _used_spaces(stream: bytes) -> set[str]:
+    return {m.decode("latin-1") for m in _SET_SPACE.findall(stream)}
+
+
+def _unused_spaces(path: Path) -> set[str]:
+    """Colour spaces the advert's page declares but its content never sets."""
+    try:
+        with pikepdf.open(path) as pdf:
+            page = pdf.pages[0]
+            declared = set(page.Resources.get("/ColorSpace", {}).keys())
+            return declared - _used_spaces(contents(page))
+    except (pikepdf.PdfError, OSError, IndexError):
+        return set()
+
+
+def _prune_spaces(form: pikepdf.Object) -> None:
+    """Drop the colour spaces a form declares and never sets (its content is left as it is)."""
+    resources = form.get("/Resources")
+    spaces = resources.get("/ColorSpace") if resources is not None else None
+    if spaces is None:
+        return
+    used = _used_spaces(form.read_bytes())
+    for name in sorted(set(spaces.keys()) - used):
+        del spaces[name]
+    if not len(spaces.keys()):
+        del resources["/ColorSpace"]
 
 
 def check_adverts(issue: Issue, paper: PaperSettings) -> dict[str, bytes]:
@@ -149,6 +184,7 @@ def draw_adverts(pdf: pikepdf.Pdf, page: pikepdf.Page, adverts: Iterable[PlacedA
             ad_page = source.pages[0]
             box = [float(v) for v in ad_page.obj.get("/TrimBox", ad_page.MediaBox)]
             form = pdf.copy_foreign(ad_page.as_form_xobject())
+        _prune_spaces(form)
         x0, y0 = min(box[0], box[2]), min(box[1], box[3])
         width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
         bottom = top - advert.y - advert.height

@@ -434,3 +434,22 @@ def test_a_photo_wider_than_its_slot_is_an_input_error(tmp_path, run_cli):
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 2}]}]})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2 and "images[0].columns" in err and "is 4 columns wide but its slot" in err
+
+
+def test_a_plain_weasyprint_advert_in_cmyk_is_accepted_and_its_plate_passes(tmp_path):
+    # WeasyPrint declares two Lab colour spaces on every page and never uses them: not a fault.
+    import weasyprint
+
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(100, seed=1))
+    (issue / "ads").mkdir()
+    html = (f"<style>@font-face {{ font-family: X; src: url({(REPO / 'fonts').as_uri()}/PTS55F.ttf) }}"
+            "@page { size: 100mm 80mm; margin: 0 } body { margin: 0; font-family: X; color: device-cmyk(0 0 0 1) }"
+            "div { border: 2pt solid device-cmyk(0 0 0 1); height: 70mm }</style><div>Plain advert</div>")
+    (issue / "ads" / "plain.pdf").write_bytes(weasyprint.HTML(string=html).write_pdf())
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "story", "columns": 3}, {"ad": "ads/plain.pdf", "columns": 2, "depth": "8cm", "top": "foot"}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert result.plates is not None and result.plates.name == "plates"
+    with pdfplumber.open(result.plates / "test-issue-p01.pdf") as pdf:
+        assert "Plain advert" in pdf.pages[0].extract_text()
