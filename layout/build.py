@@ -150,7 +150,8 @@ class Session:
         sources = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
-            for photo in (p for view in views for item in view.slots for p in item.photos):
+            for photo in (p for view in views for item in view.slots
+                          for p in (*item.photos, *(inset.photo for inset in item.insets))):
                 digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
             sources.append(digest.hexdigest())
 

@@ -526,7 +526,8 @@ def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: 
                 inset_width = paper.span_width(photo.columns)
                 view = _photo(photo, inset_width, photo_src, paper)
                 lines = slot.inset_lines.get(index, lines_needed(view.height, paper.leading) + 2)
-                insets.append(InsetView(view, inset_width, lines * paper.leading, index))
+                above = sum(i.height for i in insets)  # narrow photos stack down the first columns
+                insets.append(InsetView(view, inset_width, lines * paper.leading, index, above))
             else:
                 photos.append(_photo(photo, width, photo_src, paper))
     return SlotView(

@@ -50,6 +50,8 @@ class InsetView:
     """Its box on the grid, in points: whole body lines."""
     index: int
     """Its place among the article's photos (for element ids)."""
+    top: float = 0.0
+    """How far below the top of the slot's body it starts (under narrow photos before it), points."""
 
 
 @dataclass(frozen=True)
