@@ -99,10 +99,11 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
         add("fonts", message.replace("page 1: ", ""), "ask for the advert with every font embedded (PDF/X-1a)")
     version = info.get("/GTS_PDFXVersion", "")
     x4 = version.startswith("PDF/X-4") or "PDF/X-4" in xmp
-    if not x4:
+    if not (x4 and paper.pdfx != "x-1a"):  # live transparency only in a PDF/X-4 advert on PDF/X-4 plates
         for message in _transparency(reader):
             add("transparency", message.replace("page 1: ", ""),
-                "ask for a flattened PDF/X-1a (no transparency), or a PDF/X-4 that says so")
+                "ask for a flattened PDF/X-1a (no transparency)" + ("" if paper.pdfx == "x-1a" else
+                                                                   ", or a PDF/X-4 that says so"))
     if paint is None:
         add("content", "its content could not be read", "ask the advertiser for the PDF again")
         return problems

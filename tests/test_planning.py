@@ -180,6 +180,7 @@ def test_photos_adverts_and_pins_are_placed_at_their_sizes(tmp_path):
     ({"width": 90 * MM}, "its trim is 90.0 x 80.0 mm; the booking is 100.0 x 80.0 mm"),
     ({"rgb": True}, "RGB"),
     ({"embed_fonts": False}, "is not embedded"),
+    ({"transparent": True}, "transparency in graphics state"),
 ])
 def test_faulty_adverts_are_refused_with_the_file_named(tmp_path, run_cli, fault, message):
     issue = make_project(tmp_path)
