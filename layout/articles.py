@@ -21,7 +21,7 @@ from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
-              "sample", "images")
+              "sample", "images", "regular")
 IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
 KINDS = ("news", "editorial", "brief", "advert")
 MAX_IMAGE_PIXELS = 100_000_000
@@ -165,6 +165,8 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> A
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
+    if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
+        check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
     photos = _photos(check, front.get("images"), folder, bodies.smarten)
     blocks = _body(check, body, body_line, bodies)

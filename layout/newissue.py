@@ -4,7 +4,9 @@ What is kept, and what is not:
 
 - the manifest (``issue.yaml``): every page, slot, size, pin and jump as it was, its comments too;
   ``date:`` moved on a week and ``number:`` on by one;
-- house adverts (articles with ``kind: advert``) as they are, with the photos they use, and every
+- house adverts (articles with ``kind: advert``) and regular columns (``regular: true``: a
+  standing column that runs every week as it is, such as party contacts) as they are, with the
+  photos they use, and every
   supplied advert in ``ads/`` (its booking stays in the manifest: replace the PDF when the
   advertiser sends a new one);
 - every other article is replaced by a **placeholder** of the same name: ``headline: New
@@ -75,7 +77,8 @@ def new_issue(issues: Path, issue_id: str, previous: str) -> Path:
 
 
 def _carry(path: Path, source: Path, target: Path) -> None:
-    """Keep a house advert (and its photos); replace any other article by a placeholder."""
+    """Keep a house advert or a regular column (and its photos); replace any other article by a
+    placeholder."""
     text = path.read_text(encoding="utf-8")
     front: dict = {}
     if text.startswith("---\n") and "\n---\n" in text[4:]:
@@ -83,7 +86,7 @@ def _carry(path: Path, source: Path, target: Path) -> None:
             front = yaml.safe_load(text[4:text.index("\n---\n", 4)]) or {}
         except yaml.YAMLError:
             front = {}
-    if isinstance(front, dict) and front.get("kind") == "advert":
+    if isinstance(front, dict) and (front.get("kind") == "advert" or front.get("regular") is True):
         shutil.copy2(path, target / "articles" / path.name)
         for image in front.get("images") or []:
             name = image.get("file") if isinstance(image, dict) else None

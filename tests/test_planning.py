@@ -313,9 +313,10 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
     write_article(issue, "story", body(100, seed=1), sample=True)
     write_article(issue, "real-news", body(100, seed=2))
     write_article(issue, "fund", "Give to the fund.\n", kind="advert", sample=True)
+    write_article(issue, "contacts", "Write to the paper.\n", regular=True)
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "story", "columns": 3}, {"slug": "real-news", "columns": 2},
-        {"slug": "fund", "columns": 2, "depth": 10, "top": "foot"},
+        {"slug": "fund", "columns": 2, "depth": 10, "top": "foot"}, {"slug": "contacts", "columns": 1},
         {"ad": _advert(issue, "bakery.pdf", 2, 80), "columns": 2, "depth": "8cm", "column": 1, "top": "foot"}]}]})
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
     assert code == 0, err
@@ -323,12 +324,13 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
     manifest = (new / "issue.yaml").read_text()
     assert "date: 2022-04-08" in manifest and "number: 2" in manifest  # the factory's number is 1
     assert (new / "ads" / "bakery.pdf").read_bytes() == (issue / "ads" / "bakery.pdf").read_bytes()
-    assert (new / "articles" / "fund.md").read_text() == (issue / "articles" / "fund.md").read_text()
+    for kept in ("fund", "contacts"):
+        assert (new / "articles" / f"{kept}.md").read_text() == (issue / "articles" / f"{kept}.md").read_text()
     for slug in ("story", "real-news"):
         text = (new / "articles" / f"{slug}.md").read_text()
         assert "headline: New headline" in text and "sample: true" in text and "Copy for this slot" in text
     _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
-    assert len(composition.slots) == 4
+    assert len(composition.slots) == 5
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
     assert code == 2 and "already exists" in err and "never overwrites" in err
 
