@@ -701,10 +701,19 @@ def _trial(slots: list[_Slot], issue: Issue, paper: PaperSettings, target: _Slot
            change: _Change) -> dict[str, tuple[int, int]]:
     """Fit copies of the slots with ``change`` made to ``target``; return each slot's (over, short)
     in lines. Arithmetic on the galleys, as the composer fits them: no layout."""
+    linked = {target.page}  # its page and every page a story on it jumps to or from, and so on
+    while True:
+        slugs = {s.spec.slug for s in slots if s.page in linked}
+        grown = linked | {s.page for s in slots if s.spec.slug in slugs}
+        if grown == linked:
+            break
+        linked = grown
+    slots = [s for s in slots if s.page in linked]
+    issue = replace(issue, pages=tuple(p for p in issue.pages if p.number in linked))
     copies = {id(s): replace(s) for s in slots}
     for copy in copies.values():
         if copy.parent is not None:
-            copy.parent = copies[id(copy.parent)]
+            copy.parent = copies.get(id(copy.parent), copy.parent)
     slot = copies[id(target)]
     story = slot.parent if slot.parent is not None and not slot.own_galley else slot
     if change.cut or change.drop is not None:

@@ -262,11 +262,14 @@ def _advice_issue(root: Path) -> Path:
     write_article(issue, "short", body(120, seed=6))
     write_article(issue, "fixed", body(300, seed=8))
     write_article(issue, "tall", body(200, seed=7))
+    write_article(issue, "jumper", body(900, seed=9))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "long", "columns": 3, "depth": "foot"},
         {"slug": "short", "columns": 2, "depth": 40},
         {"slug": "fixed", "columns": 2, "depth": 20},
-        {"slug": "tall", "columns": 2, "depth": "foot"}]}]})
+        {"slug": "tall", "columns": 2, "depth": "foot"}]},
+        {"page": 2, "articles": [{"slug": "jumper", "columns": 2, "depth": 30, "jump": 3}]},
+        {"page": 3, "articles": [{"continued": "jumper", "columns": 2, "depth": 40}]}]})
     return issue
 
 
@@ -274,7 +277,7 @@ def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_pa
     issue = _advice_issue(tmp_path / "base")
     _, composition = fit_issue(Project(tmp_path / "base"), "test-issue", progress=lambda m: None)
     rows = [s for s in composition.slots if s.suggestions]
-    assert {s.slot_id for s in rows} >= {"long", "short", "fixed"}
+    assert {s.slot_id for s in rows} >= {"long", "short", "fixed", "cont-jumper"}
     kinds = {x.split()[0] for s in rows for x in s.suggestions}
     assert kinds >= {"cut", "cheap", "drop", "depth:", "add"}, kinds
     long = next(s for s in rows if s.slot_id == "long")
