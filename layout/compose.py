@@ -856,7 +856,7 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
             if effect:
                 out.append(f"drop the standfirst ({_plural(slot.head_lines - head, 'line')} of top matter): {effect}")
         if slot.spec.depth not in (None, FOOT) and not fit.capped:
-            for grow in range(1, over + 1):
+            for grow in range(max(1, math.ceil(over / slot.spec.columns) - 3), over + 1):  # from about the fewest
                 effect = tried(_Change(depth=(slot.spec.depth or 0) + grow))
                 if effect is None:
                     break
