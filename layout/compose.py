@@ -776,10 +776,7 @@ def _suggestions(slots: list[_Slot], issue: Issue, paper: PaperSettings, fits: l
     before = {s.spec.slot_id: _measure(s) for s in slots}
     out = []
     for fit, slot in zip(fits, slots):
-        try:
-            found = _suggest(fit, slot, slots, issue, paper, before)
-        except AssertionError:
-            found = ()
+        found = _suggest(fit, slot, slots, issue, paper, before)
         words = _over_words(fit, slot)
         if fit.over and fit.capped and not slot.supplied:
             words += _blame(slot, slots, issue, paper)
