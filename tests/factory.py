@@ -108,8 +108,8 @@ def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
 
 # ---- Applying the fit report's suggestions as an editor would -------------------------------------
 
-_WORD = __import__("re").compile(r"(?<!\S)(?!#+(?:\s|$)|>(?:\s|$))\S+")
-"""A word of Markdown body text (a crosshead's ``##`` or a quote's ``>`` is not one)."""
+_WORD = __import__("re").compile(r"(?<!\S)(?!(?:#+|>|[-*+]|\d+\.)(?:\s|$))\S+")
+"""A word of Markdown body text (a crosshead's ``##``, a quote's ``>`` or a list's bullet is not one)."""
 
 
 def _split_article(path: Path) -> tuple[dict, str]:
