@@ -459,3 +459,19 @@ def test_a_plain_weasyprint_advert_in_cmyk_is_accepted_and_its_plate_passes(tmp_
     assert result.plates is not None and result.plates.name == "plates"
     with pdfplumber.open(result.plates / "test-issue-p01.pdf") as pdf:
         assert "Plain advert" in pdf.pages[0].extract_text()
+
+
+def test_watch_summary_has_a_line_for_each_slot_over_or_short_and_each_hole(tmp_path):
+    from layout.fit import summary
+
+    issue = make_project(tmp_path)
+    write_article(issue, "over", body(900, seed=1))
+    write_article(issue, "short", body(60, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "over", "columns": 2, "depth": 20}, {"slug": "short", "columns": 2, "depth": 40}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    lines = summary(composition)
+    assert any(line.startswith("  over: page 1, first slot (over): about ") and "lines) over" in line
+               for line in lines), lines
+    assert any(line.startswith("  short: page 1, second slot (short): ") for line in lines), lines
+    assert any(line.startswith("  hole: p1: ") and "grid column 5" in line for line in lines), lines
