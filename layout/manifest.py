@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Problem, collect
+from .normalise import shorten
 from .settings import PaperSettings
 from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
 from .units import PT_PER_UNIT, parse_length
@@ -20,6 +21,18 @@ ISSUE_KEYS = ("date", "number", "volume", "pages")
 PAGE_KEYS = ("page", "template", "articles")
 SLOT_KEYS = ("slug", "continued", "ad", "columns", "depth", "jump", "column", "top", "headline_lines")
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+MAX_PAGES = 96
+"""Pages in one issue: more than any press run of a weekly tabloid."""
+MAX_SLUG = 80
+"""Characters in an article's name (a file name has at most 255 bytes)."""
+MAX_SLOTS = 40
+"""Articles on one page."""
+RESERVED = re.compile(r"^(?:cont|slot|mtop|msf|mfig|topin|frame|gal|galframe|ad|inset)-|--|-b\d+$"
+                      r"|-from-\d+-\d+(?:-b\d+)?$")
+"""The shapes of the names layout gives the parts of a page (``cont-<slug>`` is a continuation,
+``<slug>-b3`` its fourth block, ``gal-<slug>`` its galley ...): a slug of that shape would be
+confused with another slot's part and print over it."""
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
 _KEY_PATH = re.compile(r"pages\[(\d+)\](?:\.articles\[(\d+)\])?(?:\.(\w+))?")
@@ -43,7 +56,6 @@ def human_key(text: str) -> str:
 def ordinal(n: int) -> str:
     """``1`` -> ``first`` ... (``11th`` past ten): positions in an editor's words."""
     return ORDINALS[n - 1] if 1 <= n <= len(ORDINALS) else f"{n}th"
-
 
 
 @dataclass(frozen=True)
@@ -125,15 +137,20 @@ class Issue:
 def find_issue(issues_root: Path, issue_id: str) -> Path:
     """Return the folder of ``issue_id``; if there is none, say which issues exist."""
     folder = issues_root / issue_id
-    if not SLUG.match(issue_id) or not (folder / "issue.yaml").is_file():
+    if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not (folder / "issue.yaml").is_file():
         known = sorted(q.parent.name for q in issues_root.glob("*/issue.yaml"))
         listing = ", ".join(known) if known else "none"
         raise InputError(
-            f'no issue "{issue_id}" in {display_path(issues_root)}/'
+            f'no issue "{shorten(issue_id)[1:-1]}" in {display_path(issues_root)}/'
             f"{did_you_mean(issue_id, known)}",
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
                      f"give one of those, or create {display_path(folder)}/issue.yaml"),),
         )
+    for path, inside in ((folder, issues_root.parent), (folder / "issue.yaml", folder)):
+        if not path.resolve().is_relative_to(inside.resolve()):
+            raise InputError(f"{display_path(path)} is outside the project", (Problem(
+                display_path(path), "", f"is a link to {path.resolve()}, outside {display_path(inside) or '.'}",
+                "copy the issue into the project's issues/ folder instead of linking to it"),))
     return folder
 
 
@@ -145,10 +162,10 @@ def load_issue(folder: Path, settings: PaperSettings) -> Issue:
     check = Checker(shown)
     top = check.mapping(data, "", ISSUE_KEYS)
     date = _date(check, top.get("date"))
-    number = check.integer(top.get("number"), "number", 1) if "number" in top else None
+    number = check.integer(top.get("number"), "number", 1, 999_999) if "number" in top else None
     if "number" not in top:
         check.add("number", "is missing", "add 'number: 2341' (the issue number on the front page)")
-    volume = check.integer(top["volume"], "volume", 1) if "volume" in top else None
+    volume = check.integer(top["volume"], "volume", 1, 9_999) if "volume" in top else None
     pages = _pages(check, top.get("pages"), folder, settings)
     if not check.problems:
         _check_jumps(check, pages)
@@ -164,13 +181,26 @@ def _date(check: Checker, value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    fix = "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01"
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    check.add("date", f"{'is missing' if value is None else f'{value!r} is not a date'}",
-              "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01")
+        day = _ISO_DAY.match(value)
+        if day:
+            year, month, number = (int(part) for part in day.groups())
+            try:
+                return dt.date(year, month, number)
+            except ValueError:
+                if year < 1:
+                    check.add("date", f"{value.strip()} is not a date: there is no year 0", fix)
+                elif not 1 <= month <= 12:
+                    check.add("date", f"{value.strip()} is not a date: there is no month {month}",
+                              f"{fix} (the month comes second)")
+                else:
+                    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day \
+                        if 1 <= year <= 9998 else 31
+                    check.add("date", f"{value.strip()} is not a date: {dt.date(2000, month, 1):%B} {year} "
+                              f"has {days} days", f"{fix}; check the day")
+                return None
+    check.add("date", f"{'is missing' if value is None else f'{shorten(value)} is not a date'}", fix)
     return None
 
 
@@ -178,6 +208,10 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
     if not isinstance(value, list) or not value:
         check.add("pages", "is missing or empty" if not value else "expected a list of pages",
                   "list the pages, each as '- page: 1' with its 'articles:'")
+        return ()
+    if len(value) > MAX_PAGES:
+        check.add("pages", f"lists {len(value)} pages; an issue has at most {MAX_PAGES}",
+                  "split the issue, or check the manifest is the one you meant")
         return ()
     pages: list[PageSpec] = []
     used: dict[str, str] = {}
@@ -192,7 +226,8 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
                       f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
         template = page.get("template", "inside")
         if template not in TEMPLATES:
-            check.add(f"{key}.template", f"unknown template {template!r}{did_you_mean(str(template), TEMPLATES)}",
+            check.add(f"{key}.template", f"unknown template {shorten(template)}"
+                      f"{did_you_mean(str(template), TEMPLATES) if isinstance(template, str) else ''}",
                       f"use one of {', '.join(TEMPLATES)}")
         slots = _slots(check, page.get("articles"), f"{key}.articles", folder, settings, used, index + 1)
         pages.append(PageSpec(index + 1, str(template), slots))
@@ -205,6 +240,9 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
         return ()
     if not isinstance(value, list):
         check.add(key, "expected a list of articles", "write each as '- slug: name-of-article'")
+        return ()
+    if len(value) > MAX_SLOTS:
+        check.add(key, f"lists {len(value)} articles; a page has at most {MAX_SLOTS}", "move some to other pages")
         return ()
     slots = []
     for index, raw in enumerate(value):
@@ -251,14 +289,25 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
 
 def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
     if not isinstance(value, str) or not value:
-        check.add(key, "is missing" if value is None else f"{value!r} is not an article name",
+        check.add(key, "is missing" if value is None else f"{shorten(value)} is not an article name",
                   "give the article's file name without .md, e.g. slug: russians-goodwill-gesture")
         return None
-    if not SLUG.match(value):
-        check.add(key, f"{value!r} is not a valid article name",
+    if len(value) > MAX_SLUG or not SLUG.fullmatch(value):
+        check.add(key, f"{shorten(value)} is not a valid article name" + (
+            f" (longer than {MAX_SLUG} characters)" if len(value) > MAX_SLUG else ""),
                   "use lower-case letters, digits and hyphens only (no spaces, dots or slashes)")
         return None
-    if not (folder / "articles" / f"{value}.md").is_file():
+    if RESERVED.search(value):
+        check.add(key, f'"{value}" is not allowed as an article name: layout names parts of a page that way '
+                  "(cont-, gal-, frame-, slot-, mtop-, msf-, topin- at the start; -b<number> or -from-<n>-<n> "
+                  "at the end)", "rename the article file and its slug, e.g. without that start or ending")
+        return None
+    path = folder / "articles" / f"{value}.md"
+    if path.is_file() and not path.resolve().is_relative_to(folder.resolve()):
+        check.add(key, f'article "{value}" is a link to {path.resolve()}, outside the issue folder',
+                  f"copy the article into {display_path(folder / 'articles')}/ instead of linking to it")
+        return None
+    if not path.is_file():
         known = sorted(p.stem for p in (folder / "articles").glob("*.md"))
         check.add(key, f'no article "{value}"{did_you_mean(value, known)}',
                   f"create {display_path(folder / 'articles' / (value + '.md'))} or correct the slug")
@@ -280,8 +329,11 @@ def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int
     try:
         lines = math.floor(parse_length(value) / settings.leading + 1e-6)
     except (ValueError, OverflowError):  # OverflowError: a length too large to be a number of lines
-        check.add(key, f"{value!r} is not a depth",
+        check.add(key, f"{shorten(value)} is not a depth",
                   "give body lines (70), a length (120mm), or foot (down to the foot of the page)")
+        return None
+    if lines < 1:
+        check.add(key, f"{shorten(value)} is less than one body line", "give at least one line (or 10mm)")
         return None
     return check.integer(lines, key, 1, settings.grid_lines)
 
