@@ -193,11 +193,11 @@ def test_watch_recomposes_after_a_save(tmp_path):
         time.sleep(0.05)
     write_article(issue, "story", body(140, seed=9), headline="Edited headline")
     thread.join(timeout=60)
-    rounds = [line for line in lines if line.startswith("[")]
-    assert len(rounds) == 2 and "start: 1 pages composed" in rounds[0]
-    assert "story.md: 1 pages composed" in rounds[1]
-    assert "  warning: the issue has 1 pages: a newspaper is printed in multiples of 4 (add or remove pages " \
-           "in pages: to make 4)" in lines
+    assert len(lines) == 2 and "start: 1 pages composed" in lines[0]
+    assert "story.md: 1 pages composed" in lines[1]
+    # under each round's line, a line for each slot over or short, each hole and each warning
+    assert "\n  warning: the issue has 1 pages: a newspaper is printed in multiples of 4 (add or remove pages " \
+           "in pages: to make 4)" in lines[1]
     assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
 
 
