@@ -219,6 +219,24 @@ def serve(
     _run(debug, action)
 
 
+@app.command("new")
+def new(
+    issue_id: str = typer.Argument(..., help="The new issue's folder under issues/, e.g. issue-2022-04-08."),
+    previous: str = typer.Option(..., "--from",
+                                 help="Last week's issue, whose plan, adverts and house adverts are kept."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Make a new issue from last week's: same pages and adverts, date and number moved on, copy cleared."""
+    from .newissue import new_issue
+
+    def action() -> None:
+        folder = new_issue(_project(root).issues, issue_id, previous)
+        typer.echo(f"made {folder}: write the stories into its articles/ (each a placeholder), then compose", err=True)
+
+    _run(debug, action)
+
+
 def main() -> None:
     """Entry point of the ``layout`` command."""
     app()

@@ -462,6 +462,8 @@ def target(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper:
     """Where ``prepare`` writes the photo: named by the hash of all it is made from."""
     key = hashlib.sha256(photo.path.read_bytes())
     key.update(f"{width_pt:.3f} {height_pt:.3f} {article}".encode() + settings_key(paper))
+    if photo.focus != (0.5, 0.5):  # the point kept when cropping (``focus:``)
+        key.update(f" focus {photo.focus[0]:.3f} {photo.focus[1]:.3f}".encode())
     return folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
 
 
@@ -480,7 +482,7 @@ class Preparer:
     def start(self, photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
               article: str = "") -> Path:
         """Start preparing ``photo`` (see ``prepare``) unless it was started before; its file."""
-        key = (str(photo.path), round(width_pt, 2), round(height_pt, 2), article)
+        key = (str(photo.path), round(width_pt, 2), round(height_pt, 2), article, photo.focus)
         if key not in self.started:
             path = target(photo, width_pt, height_pt, folder, paper, article)
             self.started[key] = path
@@ -522,7 +524,8 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
             shown, f"article {article}" if article else "", problem.message, problem.fix),)) from None
     with image:
         grey, tone = to_press_grey(image, profile, paper)
-    crop = ImageOps.fit(grey, _crop_size(grey.size, width_pt, height_pt), Image.Resampling.LANCZOS)
+    crop = ImageOps.fit(grey, _crop_size(grey.size, width_pt, height_pt), Image.Resampling.LANCZOS,
+                        centering=photo.focus)
     if source_ppi > max_ppi:
         size = (round(width_pt / 72 * max_ppi), round(height_pt / 72 * max_ppi))
         crop = crop.resize(size, Image.Resampling.LANCZOS)

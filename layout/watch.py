@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .build import BuildResult, Project, compose_issue
 from .errors import LayoutError
+from .fit import summary
 from .render import Workers
 
 SETTLE = 0.03
@@ -87,10 +88,14 @@ class Round:
 
     def line(self) -> str:
         """What ``layout watch`` prints for the round: the time on the first line, any problems below it,
-        and, after a failed round, that it waits for the next save."""
+        a line for each slot over or short, each hole and each warning, and, after a failed round, that
+        it waits for the next save."""
         stamp = time.strftime("%H:%M:%S", time.localtime(self.finished))
         first, _, rest = self.status.partition("\n")
         text = f"[{stamp}] {self.trigger}: {first} in {self.seconds:.1f} s" + (f"\n{rest}" if rest else "")
+        composition = self.result.composition if self.result is not None else getattr(self.error, "composition", None)
+        if composition is not None:  # each slot over or short, each hole and warning: a line each
+            text += "".join(f"\n{line}" for line in summary(composition))
         if self.result is None:
             text += "\nwaiting for the next save ..."
         return text
