@@ -181,6 +181,7 @@ def test_photos_adverts_and_pins_are_placed_at_their_sizes(tmp_path):
     ({"rgb": True}, "RGB"),
     ({"embed_fonts": False}, "is not embedded"),
     ({"transparent": True}, "transparency in graphics state"),
+    ({"small_type": True}, "has text set at 6.5 pt, below 7 pt"),  # the plates' own minimum, not a lower one
 ])
 def test_faulty_adverts_are_refused_with_the_file_named(tmp_path, run_cli, fault, message):
     issue = make_project(tmp_path)
