@@ -84,10 +84,13 @@ class Violation:
 
 def cmyk_profile(configured: Path | None = None) -> Path:
     """The CMYK profile for the archive's output intent: the paper's ``icc_profile`` if set (and a
-    CMYK profile), else the newsprint profile if Debian's ``icc-profiles`` is installed, else
-    Ghostscript's CMYK profile."""
-    if configured is not None and configured.read_bytes()[16:20] == b"CMYK":
-        return configured
+    CMYK output or display profile of ICC version 2 to 4, as PDF/A's output intent must be: 6.2.3-1),
+    else the newsprint profile if Debian's ``icc-profiles`` is installed, else Ghostscript's CMYK
+    profile."""
+    if configured is not None:
+        head = configured.read_bytes()[:40]
+        if head[16:20] == b"CMYK" and head[12:16] in (b"prtr", b"mntr") and 2 <= head[8] < 5 and head[36:40] == b"acsp":
+            return configured
     for pattern in (*NEWSPRINT_PROFILES, *FALLBACK_PROFILES):
         found = sorted(glob.glob(pattern))
         if found:
@@ -1134,7 +1137,8 @@ def _decoded_name(name: Name) -> bytes:
 
 
 def _check_file_structure(data: bytes) -> list[Violation]:
-    """6.1.2-1 the header's EOL; 6.1.3-3 nothing after %%EOF; 6.1.4-2 the xref keyword's EOL."""
+    """6.1.2-1 the header's EOL; 6.1.3-3 nothing after %%EOF; 6.1.4-2 the xref keyword's EOL; 6.1.9-1
+    each object's ``N G obj`` line (of a cross-reference table: streams' offsets are not read)."""
     out = []
     if re.match(rb"%PDF-1\.[0-7]", data) and not re.match(rb"%PDF-1\.[0-7](\r\n|\r|\n)", data):
         out.append(Violation("6.1.2-1", "the %PDF-1.n header is not followed by a single end-of-line"))
@@ -1144,6 +1148,16 @@ def _check_file_structure(data: bytes) -> list[Violation]:
     for m in re.finditer(rb"(?<!start)xref([ \t]*)(\r\n|\r|\n)?(\d+) (\d+)", data):
         if m[1] or not m[2]:
             out.append(Violation("6.1.4-2", f"the xref keyword at byte {m.start()} is not followed by a single EOL"))
+    bad = []
+    for section in re.finditer(rb"(?<!start)xref\s+((?:\d+ \d+\s+(?:\d{10} \d{5} [nf]\s*)+)+)", data):
+        for entry in re.finditer(rb"(\d{10}) \d{5} n", section[1]):
+            offset = int(entry[1])
+            if not re.match(rb"\d+ \d+ obj(\r\n|\r|\n)", data[offset:offset + 32]) or (
+                    offset and data[offset - 1:offset] not in (b"\n", b"\r")):
+                bad.append(offset)
+    if bad:
+        out.append(Violation("6.1.9-1", f"{len(bad)} object(s) whose 'N G obj' line is not spaced and ended as "
+                             f"PDF/A requires (the first at byte {bad[0]})"))
     return out
 
 

@@ -649,6 +649,8 @@ def test_the_pdfa_checker_fails_a_file_broken_for_each_of_veraPDFs_rules(archive
     assert wrong == {}
     data = good.read_bytes()
     assert _rules(data + b"junk\n") == {"6.1.3-3"}  # data after %%EOF
+    first = re.search(rb"\n(1 0 obj)\n", data)
+    assert _rules(data[:first.start(1)] + b"1 0  obj" + data[first.end(1) + 1:]) >= {"6.1.9-1"}
     assert {v.rule for v in check_pdfa(data.replace(b"%PDF-1.7\n", b"%PDF-1.7 ", 1))} >= {"6.1.2-1"}
     length = re.search(rb"/Length (\d+)", data)
     shorter = data[:length.start(1)] + str(int(length[1]) - 5).encode().rjust(len(length[1])) + data[length.end(1):]
@@ -662,3 +664,15 @@ def test_the_pdfa_checker_fails_a_file_broken_for_each_of_veraPDFs_rules(archive
     ) == {"6.2.4.3-2"}
     assert _rules(_broken(good, tmp_path / "ap.pdf", lambda pdf: _annotate(  # an appearance stream in RGB
         pdf, Subtype=N.Square, F=4, AP=pikepdf.Dictionary(N=_form(pdf, b"1 0 0 rg 0 0 5 5 re f"))))) == {"6.2.4.3-2"}
+
+
+def test_a_configured_profile_the_output_intent_cannot_take_is_passed_over(tmp_path):
+    from layout.pdfa import cmyk_profile
+
+    good = next(Path("/usr/share/color/icc/ghostscript").glob("default_cmyk.icc"))
+    assert cmyk_profile(good) == good
+    link = bytearray(good.read_bytes())
+    link[12:16] = b"link"  # a device link profile: CMYK, but no output profile (6.2.3-1)
+    (tmp_path / "link.icc").write_bytes(bytes(link))
+    assert cmyk_profile(tmp_path / "link.icc") != tmp_path / "link.icc"
+    assert cmyk_profile(tmp_path / "link.icc").read_bytes()[12:20] == b"prtrCMYK"
