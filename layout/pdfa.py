@@ -8,10 +8,9 @@ part 3, conformance B, every Info entry mirrored, the ``layout:`` properties dec
 extension schema), the sources attached once each with ``/AFRelationship`` and a MIME type, and
 document IDs made from the content (so the same plate gives the same bytes).
 
-``check_pdfa`` reads a PDF and reports what breaks the rules it knows (named by veraPDF's rule
-numbers for PDF/A-3B: the trailer ID, the output intent, device colour against it, interpolation,
-fonts embedded, actions, metadata, embedded files). It is not veraPDF (which is Java and not
-packaged by Debian, PyPI or npm); it covers the rules that plates finished this way could break.
+``check_pdfa`` reads a PDF and reports what breaks the rules of veraPDF's PDF/A-3B profile
+(PDFA-3B.xml, named by its rule numbers; README "For archivists" lists what it covers and what not).
+It is not veraPDF (which is Java and not packaged by Debian, PyPI or npm).
 """
 
 from __future__ import annotations
