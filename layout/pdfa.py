@@ -522,8 +522,11 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
         font = None
         shown: set[int] = set()
         undefined: set[str] = set()
+        limits: set[str] = set()
         for operands, operator in instructions:
             op = str(operator)
+            if op != "INLINE IMAGE":
+                limits.update(_operand_limits(list(operands)))
             if op == "q":
                 depth += 1
                 deepest = max(deepest, depth)
@@ -578,6 +581,7 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
                     out.append(Violation("6.2.6-1", f"{where}: an inline image's rendering intent {intent}"))
             elif op not in OPERATORS:
                 undefined.add(op)
+        out += [Violation(rule, f"{where}: {LIMITS[rule]} in the content") for rule in sorted(limits)]
         if undefined:
             out.append(Violation("6.2.2-1", f"{where}: operators ISO 32000-1 does not define: {sorted(undefined)}"))
         if deepest > 28:
@@ -592,6 +596,32 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
             out += _check_image(obj)
     return out + spaces.violations()
+
+
+LIMITS = {"6.1.13-1": "an integer out of range", "6.1.13-2": "a real number out of range",
+          "6.1.13-3": "a string longer than 32767 bytes", "6.1.13-4": "a name longer than 127 bytes",
+          "6.1.13-5": "a real number too close to zero"}
+
+
+def _operand_limits(operands: object) -> set[str]:
+    """6.1.13: the implementation limits a content stream's operands break."""
+    found: set[str] = set()
+    for value in operands if isinstance(operands, (list, Array)) else [operands]:
+        if isinstance(value, (list, Array)):
+            found |= _operand_limits(value)
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and not -2147483648 <= value <= 2147483647:
+            found.add("6.1.13-1")
+        elif isinstance(value, (float, Decimal)) and abs(float(value)) > 3.403e38:
+            found.add("6.1.13-2")
+        elif isinstance(value, (float, Decimal)) and value and abs(float(value)) < 1.175e-38:
+            found.add("6.1.13-5")
+        elif isinstance(value, String) and len(bytes(value)) > 32767:
+            found.add("6.1.13-3")
+        elif isinstance(value, Name) and len(_decoded_name(value)) > 127:
+            found.add("6.1.13-4")
+    return found
 
 
 def _check_image(obj: pikepdf.Stream) -> list[Violation]:

@@ -532,6 +532,7 @@ BROKEN = {  # rule: how a PDF/A is broken to break it (and nothing else)
     "6.1.13-3": lambda pdf: pdf.pages[0].obj.__setitem__("/LayoutLong", pikepdf.String("x" * 32768)),
     "6.1.13-4": lambda pdf: pdf.pages[0].obj.__setitem__("/LayoutName", N("/" + "n" * 128)),
     "6.1.13-8": lambda pdf: _draw(pdf, b"q " * 29 + b"Q " * 29),
+    "6.1.13-2": lambda pdf: _draw(pdf, b"1" + b"0" * 39 + b".5 w"),  # a line 10^39 wide
     "6.1.13-11": lambda pdf: pdf.pages[0].obj.__setitem__("/ArtBox", [0, 0, 2, 2]),
     "6.1.12-1": lambda pdf: pdf.Root.__setitem__("/Perms", pikepdf.Dictionary(Other=pikepdf.Dictionary())),
     "6.2.2-1": lambda pdf: _draw(pdf, b"1 2 frobnicate"),
