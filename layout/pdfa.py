@@ -603,6 +603,9 @@ LIMITS = {"6.1.13-1": "an integer out of range", "6.1.13-2": "a real number out 
           "6.1.13-5": "a real number too close to zero"}
 
 
+REAL_MAX, REAL_MIN = Decimal("3.403e38"), Decimal("1.175e-38")
+
+
 def _operand_limits(operands: object) -> set[str]:
     """6.1.13: the implementation limits a content stream's operands break."""
     found: set[str] = set()
@@ -613,10 +616,11 @@ def _operand_limits(operands: object) -> set[str]:
             continue
         elif isinstance(value, int) and not -2147483648 <= value <= 2147483647:
             found.add("6.1.13-1")
-        elif isinstance(value, (float, Decimal)) and abs(float(value)) > 3.403e38:
-            found.add("6.1.13-2")
-        elif isinstance(value, (float, Decimal)) and value and abs(float(value)) < 1.175e-38:
-            found.add("6.1.13-5")
+        elif isinstance(value, Decimal):
+            if abs(value) > REAL_MAX:
+                found.add("6.1.13-2")
+            elif value and abs(value) < REAL_MIN:
+                found.add("6.1.13-5")
         elif isinstance(value, String) and len(bytes(value)) > 32767:
             found.add("6.1.13-3")
         elif isinstance(value, Name) and len(_decoded_name(value)) > 127:
@@ -1174,12 +1178,18 @@ def _check_file_structure(data: bytes) -> list[Violation]:
     end = data.rfind(b"%%EOF")
     if end < 0 or data[end + 5:] not in (b"", b"\n", b"\r", b"\r\n"):
         out.append(Violation("6.1.3-3", "data follows the last %%EOF marker"))
-    for m in re.finditer(rb"(?<!start)xref([ \t]*)(\r\n|\r|\n)?(\d+) (\d+)", data):
-        if m[1] or not m[2]:
-            out.append(Violation("6.1.4-2", f"the xref keyword at byte {m.start()} is not followed by a single EOL"))
+    keywords, at = [], data.find(b"xref")
+    while at >= 0:
+        if data[at - 5:at] != b"start":
+            keywords.append(at)
+        at = data.find(b"xref", at + 4)
     bad = []
-    for section in re.finditer(rb"(?<!start)xref\s+((?:\d+ \d+\s+(?:\d{10} \d{5} [nf]\s*)+)+)", data):
-        for entry in re.finditer(rb"(\d{10}) \d{5} n", section[1]):
+    for at in keywords:
+        m = re.compile(rb"xref([ \t]*)(\r\n|\r|\n)?(\d+) (\d+)").match(data, at)
+        if m and (m[1] or not m[2]):
+            out.append(Violation("6.1.4-2", f"the xref keyword at byte {at} is not followed by a single EOL"))
+        section = re.compile(rb"xref\s+((?:\d+ \d+\s+(?:\d{10} \d{5} [nf]\s*)+)+)").match(data, at)
+        for entry in re.finditer(rb"(\d{10}) \d{5} n", section[1] if section else b""):
             offset = int(entry[1])
             if not re.match(rb"\d+ \d+ obj(\r\n|\r|\n)", data[offset:offset + 32]) or (
                     offset and data[offset - 1:offset] not in (b"\n", b"\r")):
