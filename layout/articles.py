@@ -22,8 +22,8 @@ from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
-              "sample", "images")
-IMAGE_KEYS = ("file", "caption", "credit")
+              "sample", "images", "regular")
+IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
 KINDS = ("news", "editorial", "brief", "advert")
 MAX_IMAGE_PIXELS = 100_000_000
 MAX_DEPTH = 8
@@ -53,6 +53,14 @@ class Photo:
     height_px: int
     mode: str
     """Pillow mode of the source: ``L`` grey, ``CMYK``, ``RGB`` ..."""
+    columns: int | None = None
+    """Width in grid columns (``columns:``); None: the slot's width."""
+    depth_lines: int | None = None
+    """Depth of the picture in body lines (``depth: 20``), or None."""
+    depth_pt: float | None = None
+    """Depth of the picture as a length (``depth: 60mm``), in points, or None."""
+    focus: tuple[float, float] = (0.5, 0.5)
+    """The point kept when the picture is cropped (``focus: [x, y]``, 0-1 from the top left)."""
 
     @property
     def aspect(self) -> float:
@@ -179,6 +187,8 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
+    if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
+        check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
     photos = _photos(check, front.get("images"), folder, bodies.smarten)
     blocks = _body(check, body, body_line, bodies)
@@ -273,8 +283,42 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         if name:
             photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
             if photo:
-                photos.append(photo)
+                photos.append(_photo_size(check, key, item, photo))
     return tuple(photos)
+
+
+def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
+    """The picture's ``columns:``, ``depth:`` (body lines or a length) and ``focus:`` ([x, y], 0 to 1)."""
+    from dataclasses import replace
+
+    from .units import parse_length
+
+    columns = depth_lines = depth_pt = None
+    focus = (0.5, 0.5)
+    if "columns" in item:
+        columns = check.integer(item["columns"], f"{key}.columns", 1, 12)
+    value = item.get("depth")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            depth_lines = check.integer(value, f"{key}.depth", 3, 200)
+        else:
+            try:
+                depth_pt = parse_length(value)
+            except ValueError:
+                depth_pt = None
+            if depth_pt is None or depth_pt < 20:
+                check.add(f"{key}.depth", f"{value!r} is not a picture depth",
+                          "give body lines (20) or a length of at least 7mm (60mm)")
+                depth_pt = None
+    raw = item.get("focus")
+    if raw is not None:
+        if (isinstance(raw, list) and len(raw) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in raw)):
+            focus = (float(raw[0]), float(raw[1]))
+        else:
+            check.add(f"{key}.focus", f"{raw!r} is not a focus point",
+                      "give the point to keep as [x, y], each from 0 to 1 from the top left, e.g. focus: [0.5, 0.3]")
+    return replace(photo, columns=columns, depth_lines=depth_lines, depth_pt=depth_pt, focus=focus)
 
 
 def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:

@@ -270,7 +270,7 @@ def test_a_symlinked_article_outside_the_issue_is_refused(tmp_path, run_cli):
     (issue / "articles" / "story.md").unlink()
     (issue / "articles" / "story.md").symlink_to(outside)
     code, err = _compose(run_cli, tmp_path)
-    assert code == 2 and 'pages[0].articles[0].slug: article "story" is a link to' in err
+    assert code == 2 and 'page 1, first slot, slug: article "story" is a link to' in err
     assert "outside the issue folder" in err and not _pdf(tmp_path).exists()
 
 
@@ -335,7 +335,7 @@ def test_a_slug_shaped_like_a_part_of_a_page_is_refused(tmp_path, run_cli, slug)
     data["pages"][0]["articles"].append({"slug": slug, "columns": 1})
     (issue / "issue.yaml").write_text(yaml.safe_dump(data))
     code, err = _compose(run_cli, tmp_path)
-    assert code == 2 and f'pages[0].articles[2].slug: "{slug}" is not allowed as an article name' in err
+    assert code == 2 and f'page 1, third slot, slug: "{slug}" is not allowed as an article name' in err
 
 
 # ---- bounded work -----------------------------------------------------------------------------
