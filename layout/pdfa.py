@@ -141,7 +141,7 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
         Type=Name.OutputIntent, S=Name.GTS_PDFA1, OutputConditionIdentifier=String(description),
         Info=String(description), DestOutputProfile=pdf.make_indirect(icc)))])
     for page in pdf.pages:
-        for key in ("/Annots", "/AA"):
+        for key in ("/Annots", "/AA", "/Metadata"):
             if key in page.obj:
                 del page.obj[key]
     for obj in pdf.objects:
@@ -149,6 +149,10 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
             for key in ("/Interpolate", "/Alternates", "/OPI"):
                 if key in obj:
                     del obj[key]
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") in ("/Image", "/Form") and "/Metadata" in obj:
+            # a supplied advert's images and forms may carry their own XMP (Photoshop's, InDesign's),
+            # whose properties PDF/A holds to its schemas too (6.6.2.3.1): the archive keeps one XMP
+            del obj["/Metadata"]
         elif isinstance(obj, Dictionary) and obj.get("/Type") == "/FontDescriptor" and "/CIDSet" in obj:
             # WeasyPrint's CIDSet lists the glyphs used, not every glyph of the subset (composite
             # parts, .notdef): a wrong CIDSet breaks 6.2.11.4.2-2, and PDF/A-2 and -3 need none.
@@ -801,46 +805,17 @@ def _check_metadata(pdf: pikepdf.Pdf) -> list[Violation]:
         return [Violation("6.6.2.1-1", "the catalog has no /Metadata stream")]
     if stream.get("/Type") != "/Metadata" or stream.get("/Subtype") != "/XML":
         out.append(Violation("6.6.2.1-1", "the metadata stream's /Type is not /Metadata or its /Subtype not /XML"))
-    for obj in pdf.objects:  # every other metadata stream must be well-formed UTF-8 XMP too
-        if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == "/Metadata" and obj.objgen != stream.objgen:
-            found = _parse_xmp(obj.read_bytes(), f"metadata stream {obj.objgen[0]} {obj.objgen[1]} R")
-            if isinstance(found, list):
-                out += found
     tree = _parse_xmp(stream.read_bytes(), "the XMP metadata")
     if isinstance(tree, list):
         return out + tree
-    values: dict[str, str] = {}
-    properties: list[tuple[str, str, str | None, etree._Element | None]] = []  # (ns, name, prefix, element)
-    for description in tree.iter(f"{{{RDF}}}Description"):
-        prefixes = {v: k for k, v in description.nsmap.items()}
-        for name, value in description.attrib.items():
-            if name.startswith("{"):
-                ns, _, local = name[1:].partition("}")
-                if ns != RDF:
-                    values[name] = value
-                    properties.append((ns, local, prefixes.get(ns), None))
-        for child in description:
-            if not isinstance(child.tag, str):
-                continue
-            ns, _, local = child.tag[1:].partition("}")
-            values[child.tag] = "".join(child.itertext()).strip()
-            properties.append((ns, local, child.prefix, child))
-    declared, types, schema_found = _extension_schemas(tree)
-    out += schema_found
-    for ns, local, prefix, element in properties:
-        key = f"{{{ns}}}{local}"
-        if ns in PREDEFINED_PROPERTIES and local not in PREDEFINED_PROPERTIES[ns] or (
-                ns not in KNOWN_XMP and (ns, local) not in declared):
-            out.append(Violation("6.6.2.3.1-1", f"XMP property {prefix}:{local} ({ns}) is neither predefined "
-                                 "nor declared in an extension schema"))
-            continue
-        kind = XMP_TYPES.get(key) or declared.get((ns, local))
-        if kind and not _value_is(kind, element, values[key], types):
-            out.append(Violation("6.6.2.3.1-2", f"XMP property {prefix}:{local} is not of its type {kind}"))
-        if ns == "http://www.aiim.org/pdfa/ns/id/" and prefix != "pdfaid" and local in (
-                "part", "conformance", "amd", "corr"):
-            rule = {"part": "6.6.4-4", "conformance": "6.6.4-5", "amd": "6.6.4-6", "corr": "6.6.4-7"}[local]
-            out.append(Violation(rule, f"pdfaid:{local} is written with the prefix {prefix!r}"))
+    main, _, _ = _extension_schemas(tree)
+    values, found = _check_xmp_properties(tree, "", {})
+    out += found
+    for obj in pdf.objects:  # every other metadata stream (a page's, an image's...): the same rules
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == "/Metadata" and obj.objgen != stream.objgen:
+            where = f"metadata stream {obj.objgen[0]} {obj.objgen[1]} R: "
+            other = _parse_xmp(obj.read_bytes(), where[:-2])
+            out += other if isinstance(other, list) else _check_xmp_properties(other, where, main)[1]
     part = values.get("{http://www.aiim.org/pdfa/ns/id/}part")
     conformance = values.get("{http://www.aiim.org/pdfa/ns/id/}conformance")
     if part is None and conformance is None:
@@ -1039,6 +1014,47 @@ def _value_is(kind: str, element: etree._Element | None, value: str, types: set[
     if kind == "Real":
         return bool(re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", value))
     return True
+
+
+def _check_xmp_properties(tree: etree._Element, where: str, main: dict[tuple[str, str], str]):  # type: ignore[no-untyped-def]
+    """6.6.2.3 and 6.6.4-4 to -7 on one XMP packet: each property predefined or declared (in this
+    packet's extension schemas or, ``main``, the document's), of its value type. Returns the
+    packet's simple values by ``{namespace}name`` and what breaks the rules."""
+    out = []
+    values: dict[str, str] = {}
+    properties: list[tuple[str, str, str | None, etree._Element | None]] = []  # (ns, name, prefix, element)
+    for description in tree.iter(f"{{{RDF}}}Description"):
+        prefixes = {v: k for k, v in description.nsmap.items()}
+        for name, value in description.attrib.items():
+            if name.startswith("{"):
+                ns, _, local = name[1:].partition("}")
+                if ns != RDF:
+                    values[name] = value
+                    properties.append((ns, local, prefixes.get(ns), None))
+        for child in description:
+            if not isinstance(child.tag, str):
+                continue
+            ns, _, local = child.tag[1:].partition("}")
+            values[child.tag] = "".join(child.itertext()).strip()
+            properties.append((ns, local, child.prefix, child))
+    declared, types, schema_found = _extension_schemas(tree)
+    declared = {**main, **declared}
+    out += [Violation(v.rule, where + v.message) for v in schema_found]
+    for ns, local, prefix, element in properties:
+        key = f"{{{ns}}}{local}"
+        if ns in PREDEFINED_PROPERTIES and local not in PREDEFINED_PROPERTIES[ns] or (
+                ns not in KNOWN_XMP and (ns, local) not in declared):
+            out.append(Violation("6.6.2.3.1-1", f"{where}XMP property {prefix}:{local} ({ns}) is neither "
+                                 "predefined nor declared in an extension schema"))
+            continue
+        kind = XMP_TYPES.get(key) or declared.get((ns, local))
+        if kind and not _value_is(kind, element, values[key], types):
+            out.append(Violation("6.6.2.3.1-2", f"{where}XMP property {prefix}:{local} is not of its type {kind}"))
+        if ns == "http://www.aiim.org/pdfa/ns/id/" and prefix != "pdfaid" and local in (
+                "part", "conformance", "amd", "corr"):
+            rule = {"part": "6.6.4-4", "conformance": "6.6.4-5", "amd": "6.6.4-6", "corr": "6.6.4-7"}[local]
+            out.append(Violation(rule, f"{where}pdfaid:{local} is written with the prefix {prefix!r}"))
+    return values, out
 
 
 def _same_date(a: str, b: str) -> bool:

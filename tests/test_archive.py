@@ -682,3 +682,40 @@ def test_a_configured_profile_the_output_intent_cannot_take_is_passed_over(tmp_p
     (tmp_path / "link.icc").write_bytes(bytes(link))
     assert cmyk_profile(tmp_path / "link.icc") != tmp_path / "link.icc"
     assert cmyk_profile(tmp_path / "link.icc").read_bytes()[12:20] == b"prtrCMYK"
+
+
+def test_metadata_of_images_is_held_to_the_xmp_rules_and_the_archive_keeps_none(archived, tmp_path):
+    """veraPDF checks every XMP packet's properties, not only the catalog's: an advert's photo with
+    Photoshop's XMP breaks 6.6.2.3.1-1, and to_pdfa drops such packets."""
+    from layout.pdfa import cmyk_profile, to_pdfa
+
+    root, path = archived
+    packet = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+              b' xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure="+0.50"/></rdf:RDF>'
+              b'</x:xmpmeta><?xpacket end="r"?>')
+
+    def photo_xmp(pdf):
+        image = next(o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
+        xmp = pikepdf.Stream(pdf, packet)
+        xmp.Type, xmp.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+        image.Metadata = pdf.make_indirect(xmp)
+
+    broken = _broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "x.pdf", photo_xmp)
+    assert [(v.rule, "crs:Exposure" in v.message) for v in check_pdfa(broken)] == [("6.6.2.3.1-1", True)]
+    plate = _broken(root / "build" / "test-issue" / "plates" / "test-issue-p01.pdf", tmp_path / "p.pdf", photo_xmp)
+    assert check_pdfa(to_pdfa(plate.read_bytes(), cmyk_profile().read_bytes())) == []
+
+
+def test_archive_refuses_to_write_a_pdfa_that_breaks_a_rule(archived):
+    from layout.archive import _held_to_pdfa
+    from layout.errors import ArchiveError
+
+    root, path = archived
+    good = (path / "data" / "pages" / "test-issue-p01.pdf").read_bytes()
+    assert _held_to_pdfa("pages/test-issue-p01.pdf", good) == good
+    with pytest.raises(ArchiveError) as caught:
+        _held_to_pdfa("pages/test-issue-p01.pdf", (root / "build" / "test-issue" / "plates" /
+                                                   "test-issue-p01.pdf").read_bytes())  # a PDF/X plate
+    assert "nothing was archived" in str(caught.value)
+    assert {"6.2.3-1", "6.2.8-3"} <= {p.key for p in caught.value.problems}
