@@ -548,6 +548,10 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
                     rendered.add(font.objgen)
                     if "/DescendantFonts" in font:
                         rendered.add(font.DescendantFonts[0].objgen)
+                if isinstance(font, Dictionary) and font.get("/Subtype") in ("/Type1", "/MMType1", "/TrueType"):
+                    for text in (operands[-1] if op == "TJ" else operands[-1:]) if operands else []:
+                        if isinstance(text, String):
+                            used.setdefault(font.objgen, set()).update(bytes(text))
                 if identity:
                     strings = [o for o in (operands[-1] if op == "TJ" else operands[-1:])
                                if isinstance(o, String)] if operands else []
@@ -722,7 +726,7 @@ def _check_fonts(pdf: pikepdf.Pdf, used: dict[tuple[int, int], set[int]],
                  rendered: set[tuple[int, int]] | None = None) -> list[Violation]:
     """6.2.11.4.1 fonts embedded (those shown in a rendering mode other than 3); 6.2.11.3.2
     CIDToGIDMap; 6.2.11.4.2 CIDSet complete; 6.2.11.4.1-2 and 6.2.11.5 the glyphs shown present in
-    the program, with its widths."""
+    the program, with its widths (TrueType and CFF programs; not Type 1's FontFile)."""
     out = []
     for obj in _all_fonts(pdf):
         subtype = obj.get("/Subtype")
@@ -738,6 +742,9 @@ def _check_fonts(pdf: pikepdf.Pdf, used: dict[tuple[int, int], set[int]],
             out.append(Violation("6.2.11.3.2-1", f"CIDFontType2 {name} has no CIDToGIDMap"))
         if subtype == "/CIDFontType2" and embedded and "/FontFile2" in descriptor:
             out += _check_truetype(obj, descriptor, name, used.get(obj.objgen, set()))
+        elif embedded and isinstance(descriptor.get("/FontFile3"), pikepdf.Stream) and str(
+                descriptor.FontFile3.get("/Subtype")) in ("/Type1C", "/CIDFontType0C") and obj.is_indirect:
+            out += _check_cff(obj, descriptor.FontFile3.read_bytes(), name, used.get(obj.objgen, set()))
     return out
 
 
@@ -1727,3 +1734,95 @@ def _check_actions(pdf: pikepdf.Pdf) -> list[Violation]:
                 target = annot.get("/A", Dictionary()).get("/URI", "")
                 out.append(Violation("layout-links", f"page {number}: a link {str(target)!r} (the archive keeps none)"))
     return out
+
+
+def _simple_encoding(font: Dictionary, builtin: list[str] | None) -> list[str]:
+    """The glyph name of each code (0-255) of a simple font: its /Encoding's base (or the program's
+    own encoding, else StandardEncoding) with its /Differences."""
+    from fontTools.agl import UV2AGL
+    from fontTools.encodings.MacRoman import MacRoman
+    from fontTools.encodings.StandardEncoding import StandardEncoding
+
+    encoding = font.get("/Encoding")
+    base = encoding.get("/BaseEncoding") if isinstance(encoding, Dictionary) else encoding
+    if base == "/WinAnsiEncoding":
+        names = [UV2AGL.get(ord(bytes([c]).decode("cp1252", "replace")), ".notdef") for c in range(256)]
+    elif base == "/MacRomanEncoding":
+        names = list(MacRoman)
+    elif builtin is not None:
+        names = list(builtin)
+    else:
+        names = list(StandardEncoding)
+    code = 0
+    for item in encoding.get("/Differences", Array()) if isinstance(encoding, Dictionary) else ():
+        if isinstance(item, int):
+            code = item
+        elif isinstance(item, Name) and 0 <= code < 256:
+            names[code] = str(item)[1:]
+            code += 1
+    return names
+
+
+def _check_cff(font: Dictionary, program: bytes, name: str, shown: set[int]) -> list[Violation]:
+    """A font whose program is CFF (FontFile3 Type1C or CIDFontType0C): every glyph shown present in
+    the program (6.2.11.4.1-2) and as wide in /Widths or /W as the program makes it (6.2.11.5-1)."""
+    from fontTools.cffLib import CFFFontSet
+    from fontTools.misc.psCharStrings import T2WidthExtractor
+
+    try:
+        cff = CFFFontSet()
+        cff.decompile(io.BytesIO(program), None)
+        top = cff.topDictIndex[0]
+        charstrings = top.CharStrings
+        scale = float(top.FontMatrix[0]) * 1000
+    except Exception as exc:  # noqa: BLE001 (a program fontTools cannot read is the finding)
+        return [Violation("6.2.11.4.1-1", f"font {name}: its CFF program cannot be read ({exc})")]
+
+    def advance(glyph: str) -> float:
+        item, selector = charstrings.getItemAndSelector(glyph)
+        private = top.FDArray[selector].Private if selector is not None and hasattr(top, "FDArray") else top.Private
+        extractor = T2WidthExtractor(getattr(private, "Subrs", []), cff.GlobalSubrs, private.nominalWidthX,
+                                     private.defaultWidthX)
+        extractor.execute(item)
+        return float(extractor.width) * scale
+
+    simple = font.get("/Subtype") in ("/Type1", "/MMType1")
+    if simple:
+        builtin = top.Encoding if isinstance(top.Encoding, list) else None
+        names = _simple_encoding(font, builtin)
+        first, widths = int(font.get("/FirstChar", 0)), list(font.get("/Widths", Array()))
+        glyphs = {code: names[code] for code in shown if code < 256}
+        given = {code: float(widths[code - first]) for code in glyphs if 0 <= code - first < len(widths)}
+    else:
+        cid_keyed = hasattr(top, "ROS")
+        glyphs = {cid: (f"cid{cid:05d}" if cid_keyed else (top.charset[cid] if cid < len(top.charset) else ""))
+                  for cid in shown}
+        given = _cid_widths(font)
+        default = float(font.get("/DW", 1000))
+        given = {cid: given.get(cid, default) for cid in glyphs}
+    missing = sorted(code for code, glyph in glyphs.items() if glyph not in charstrings or glyph == ".notdef")
+    out = []
+    if missing:
+        out.append(Violation("6.2.11.4.1-2", f"font {name}: {len(missing)} glyph(s) shown are not in its program "
+                             f"(codes {missing[:5]})"))
+    wrong = [code for code, glyph in sorted(glyphs.items()) if code in given and glyph in charstrings
+             and glyph != ".notdef" and abs(given[code] - advance(glyph)) > 1]
+    if wrong:
+        out.append(Violation("6.2.11.5-1", f"font {name}: {len(wrong)} glyph width(s) differ from the font "
+                             f"program's (codes {wrong[:5]})"))
+    return out
+
+
+def _cid_widths(font: Dictionary) -> dict[int, float]:
+    widths: dict[int, float] = {}
+    w = font.get("/W", Array())
+    i = 0
+    while i + 1 < len(w):
+        first = int(w[i])
+        if isinstance(w[i + 1], Array):
+            widths.update((first + k, float(v)) for k, v in enumerate(w[i + 1]))
+            i += 2
+        else:
+            widths.update((cid, float(w[i + 2])) for cid in range(first, int(w[i + 1]) + 1))
+            i += 3
+    return widths

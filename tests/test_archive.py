@@ -719,3 +719,31 @@ def test_archive_refuses_to_write_a_pdfa_that_breaks_a_rule(archived):
                                                    "test-issue-p01.pdf").read_bytes())  # a PDF/X plate
     assert "nothing was archived" in str(caught.value)
     assert {"6.2.3-1", "6.2.8-3"} <= {p.key for p in caught.value.problems}
+
+
+def test_cff_fonts_widths_and_glyphs_are_checked_against_their_program(archived, tmp_path):
+    """A supplied advert may bring CFF fonts (FontFile3 /Type1C): their /Widths are held to the program's
+    advances (6.2.11.5) and the glyphs shown to the program's glyphs (6.2.11.4.1-2)."""
+    from fontTools.ttLib import TTFont
+
+    otf = Path("/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf")
+    if not otf.exists():
+        pytest.skip("URW's base 35 fonts (with Ghostscript) are not installed")
+    program = TTFont(otf).getTableData("CFF ")
+    _, path = archived
+
+    def cff(width: int, text: bytes):  # type: ignore[no-untyped-def]
+        def change(pdf):  # type: ignore[no-untyped-def]
+            stream = pikepdf.Stream(pdf, program)
+            stream.Subtype = N.Type1C
+            descriptor = _with(pdf, Type=N.FontDescriptor, FontName=N("/NimbusSans-Regular"), Flags=32,
+                               FontBBox=[0, -300, 1000, 1000], ItalicAngle=0, Ascent=900, Descent=-300,
+                               CapHeight=700, StemV=80, FontFile3=pdf.make_indirect(stream))
+            font = _with(pdf, Type=N.Font, Subtype=N.Type1, BaseFont=N("/NimbusSans-Regular"), FirstChar=65,
+                         LastChar=66, Widths=[width, 667], Encoding=N.WinAnsiEncoding, FontDescriptor=descriptor)
+            _draw(pdf, b"BT /C0 9 Tf 100 100 Td (" + text + b") Tj ET", Font={"C0": font})
+        return _rules(_broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "cff.pdf", change))
+
+    assert cff(667, b"AB") == set()  # Nimbus Sans's A and B are 667 wide
+    assert cff(600, b"AB") == {"6.2.11.5-1"}
+    assert cff(667, b"A\\201") == {"6.2.11.4.1-2"}  # code 129: no glyph in WinAnsi
