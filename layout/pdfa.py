@@ -287,7 +287,7 @@ def check_pdfa(source: Path | bytes) -> list[Violation]:
         found += _check_colour_and_images(pdf, intent_n, used, rendered)
         found += _check_graphics_states(pdf, intent_n)
         found += _check_fonts(pdf, used, rendered)
-        found += _check_font_dictionaries(pdf, rendered)
+        found += _check_font_dictionaries(pdf, rendered, used)
         found += _check_annotations_and_forms(pdf)
         found += _check_actions(pdf)
         found += _check_metadata(pdf)
@@ -1459,7 +1459,8 @@ def _all_fonts(pdf: pikepdf.Pdf) -> list[Dictionary]:
     return fonts
 
 
-def _check_font_dictionaries(pdf: pikepdf.Pdf, rendered: set[tuple[int, int]]) -> list[Violation]:
+def _check_font_dictionaries(pdf: pikepdf.Pdf, rendered: set[tuple[int, int]],
+                             used: dict[tuple[int, int], set[int]] | None = None) -> list[Violation]:
     """6.2.11.2 font dictionaries; 6.2.11.3.1 and 6.2.11.3.3 CIDSystemInfo and CMaps; 6.1.13-10 CIDs;
     6.2.11.6 TrueType encodings and cmaps; 6.2.11.4.1-1 for fonts not seen by ``_check_fonts``."""
     out = []
@@ -1491,7 +1492,7 @@ def _check_font_dictionaries(pdf: pikepdf.Pdf, rendered: set[tuple[int, int]]) -
         if subtype == "/Type0":
             out += _check_cmap(font, name)
         if subtype == "/TrueType" and embedded and "/FontFile2" in descriptor:
-            out += _check_simple_truetype(font, descriptor, name)
+            out += _check_simple_truetype(font, descriptor, name, used.get(font.objgen, set()) if used else set())
     return out
 
 
@@ -1547,8 +1548,11 @@ def _predefined_ordering(cmap: str) -> str:
     return "Japan1"
 
 
-def _check_simple_truetype(font: Dictionary, descriptor: Dictionary, name: str) -> list[Violation]:
-    """6.2.11.6: a simple TrueType font's encoding against its symbolic flag and its program's cmap."""
+def _check_simple_truetype(font: Dictionary, descriptor: Dictionary, name: str,
+                           shown: set[int] | None = None) -> list[Violation]:
+    """6.2.11.6: a simple TrueType font's encoding against its symbolic flag and its program's cmap;
+    6.2.11.4.1-2 and 6.2.11.5-1: the codes ``shown`` mapped to glyphs of the program (ISO 32000-1
+    9.6.6.4), as wide in /Widths as there."""
     from fontTools.agl import AGL2UV
     from fontTools.ttLib import TTFont
 
@@ -1560,6 +1564,7 @@ def _check_simple_truetype(font: Dictionary, descriptor: Dictionary, name: str) 
     symbolic = bool(int(descriptor.get("/Flags", 0)) & 4)
     encoding = font.get("/Encoding")
     out = []
+    out += _truetype_glyphs(font, program, name, symbolic, shown or set())
     if symbolic:
         if encoding is not None:
             out.append(Violation("6.2.11.6-3", f"symbolic TrueType font {name} has an /Encoding"))
@@ -1826,3 +1831,36 @@ def _cid_widths(font: Dictionary) -> dict[int, float]:
             widths.update((cid, float(w[i + 2])) for cid in range(first, int(w[i + 1]) + 1))
             i += 3
     return widths
+
+
+def _truetype_glyphs(font: Dictionary, program, name: str, symbolic: bool, shown: set[int]) -> list[Violation]:  # type: ignore[no-untyped-def]
+    """The glyph of each code shown of a simple TrueType font (ISO 32000-1 9.6.6.4), and its width."""
+    from fontTools.agl import toUnicode
+
+    tables = {(t.platformID, t.platEncID): t.cmap for t in program["cmap"].tables} if "cmap" in program else {}
+    names = _simple_encoding(font, None) if not symbolic else None
+    order, hmtx, scale = program.getGlyphOrder(), program["hmtx"], 1000 / program["head"].unitsPerEm
+    first, widths = int(font.get("/FirstChar", 0)), list(font.get("/Widths", Array()))
+    missing, wrong = [], []
+    for code in sorted(c for c in shown if c < 256):
+        glyph = None
+        if names is not None and (3, 1) in tables:
+            text = toUnicode(names[code])
+            glyph = tables[(3, 1)].get(ord(text)) if len(text) == 1 else None
+        if glyph is None and (3, 0) in tables:
+            glyph = next((tables[(3, 0)][c] for c in (code, 0xF000 + code, 0xF100 + code, 0xF200 + code)
+                          if c in tables[(3, 0)]), None)
+        if glyph is None and (1, 0) in tables:
+            glyph = tables[(1, 0)].get(code)
+        if glyph is None or glyph == ".notdef":
+            missing.append(code)
+        elif 0 <= code - first < len(widths) and abs(float(widths[code - first]) - hmtx[glyph][0] * scale) > 1:
+            wrong.append(code)
+    out = []
+    if missing and order:
+        out.append(Violation("6.2.11.4.1-2", f"font {name}: {len(missing)} code(s) shown map to no glyph of its "
+                             f"program (codes {missing[:5]})"))
+    if wrong:
+        out.append(Violation("6.2.11.5-1", f"font {name}: {len(wrong)} glyph width(s) differ from the font "
+                             f"program's (codes {wrong[:5]})"))
+    return out

@@ -563,6 +563,7 @@ BROKEN = {  # rule: how a PDF/A is broken to break it (and nothing else)
         "/Encoding", N("/Layout-Private-H")),
     "6.2.11.4.1-1": lambda pdf: _simple_font(pdf, embedded=False),
     "6.2.11.6-3": lambda pdf: _simple_font(pdf),
+    "6.2.11.5-1": lambda pdf: _simple_font(pdf, wider=20),
     "6.3.1-1": lambda pdf: _annotate(pdf, Subtype=N("/3D"), F=4, AP=pikepdf.Dictionary(N=_form(pdf, b""))),
     "6.3.2-2": lambda pdf: _annotate(pdf, Subtype=N.Square, F=6, AP=pikepdf.Dictionary(N=_form(pdf, b""))),
     "6.3.3-1": lambda pdf: _annotate(pdf, Subtype=N.Square, F=4),
@@ -591,7 +592,8 @@ BROKEN = {  # rule: how a PDF/A is broken to break it (and nothing else)
 }
 
 
-ALSO = {"6.2.11.6-3": {"6.2.11.6-4"}}  # the symbolic font's program has two cmap subtables, neither (3,0)
+ALSO = {"6.2.11.6-3": {"6.2.11.6-4", "6.2.11.4.1-2"}}  # the symbolic font's program has no (3,0) or (1,0)
+# cmap subtable (6.2.11.6-4), so its code maps to no glyph (6.2.11.4.1-2)
 
 
 def _with_bad_icc(pdf):  # type: ignore[no-untyped-def]
@@ -613,18 +615,24 @@ def _page_fonts(pdf):  # type: ignore[no-untyped-def]
     return list(pdf.pages[0].Resources.Font.values())
 
 
-def _simple_font(pdf, widths: int = 1, embedded: bool = True) -> None:  # type: ignore[no-untyped-def]
-    """A simple TrueType font (from the program of one of the page's CID fonts), symbolic and with an
-    /Encoding, drawing one glyph."""
+def _simple_font(pdf, widths: int = 1, embedded: bool = True, wider: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """A simple TrueType font (from the program of one of the page's CID fonts) drawing one letter it
+    has, with the program's width: symbolic and with an /Encoding (``widths`` 1), or not (with
+    ``widths`` widths, LastChar - FirstChar + 1 being 1; or ``wider`` than the program says)."""
+    from fontTools.ttLib import TTFont
+
     cid = next(f for f in _page_fonts(pdf) if f.Subtype == "/Type0").DescendantFonts[0]
+    program = TTFont(io.BytesIO(cid.FontDescriptor.FontFile2.read_bytes()))
+    code, glyph = next((c, g) for c, g in sorted(program.getBestCmap().items()) if 65 <= c < 91)
+    width = round(program["hmtx"][glyph][0] * 1000 / program["head"].unitsPerEm)
     descriptor = pikepdf.Dictionary({k: v for k, v in cid.FontDescriptor.items()})
-    descriptor.Flags = 4 if widths == 1 else 32  # symbolic (with an /Encoding: 6.2.11.6-3), or not
+    descriptor.Flags = 4 if widths == 1 and not wider else 32  # symbolic (with an /Encoding: 6.2.11.6-3), or not
     if not embedded:
         del descriptor["/FontFile2"]
-    font = _with(pdf, Type=N.Font, Subtype=N.TrueType, BaseFont=cid.BaseFont, FirstChar=3, LastChar=3,
-                 Widths=[cid.W[1][0]] * widths, FontDescriptor=pdf.make_indirect(descriptor),
+    font = _with(pdf, Type=N.Font, Subtype=N.TrueType, BaseFont=cid.BaseFont, FirstChar=code, LastChar=code,
+                 Widths=[width + wider] * widths, FontDescriptor=pdf.make_indirect(descriptor),
                  **({"Encoding": N.WinAnsiEncoding} if embedded else {}))
-    _draw(pdf, b"BT /TT0 9 Tf 100 100 Td <03> Tj ET", Font={"TT0": font})
+    _draw(pdf, b"BT /TT0 9 Tf 100 100 Td <%02x> Tj ET" % code, Font={"TT0": font})
 
 
 def _annotate(pdf, **entries) -> None:  # type: ignore[no-untyped-def]
