@@ -479,3 +479,25 @@ def test_watch_summary_has_a_line_for_each_slot_over_or_short_and_each_hole(tmp_
                for line in lines), lines
     assert any(line.startswith("  short: page 1, second slot (short): ") for line in lines), lines
     assert any(line.startswith("  hole: p1: ") and "grid column 5" in line for line in lines), lines
+
+
+def _encrypt(path: Path, user: str) -> None:
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(owner="owner", user=user))
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda p: _encrypt(p, "secret"), "is protected by a password"),
+    (lambda p: _encrypt(p, ""), "is encrypted (security settings"),  # opens without a password: still refused
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "is damaged"),  # cut short in transfer
+])
+def test_encrypted_or_damaged_adverts_are_refused_not_a_crash(tmp_path, run_cli, spoil, message):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(100, seed=1))
+    ad = _advert(issue, "spoilt.pdf", 2, 80)
+    spoil(issue / ad)
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "story", "columns": 3}, {"ad": ad, "columns": 2, "depth": "80mm", "top": "foot"}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2, err
+    assert "issues/test-issue/ads/spoilt.pdf" in err and message in err and "fix: ask" in err
