@@ -501,3 +501,17 @@ def test_encrypted_or_damaged_adverts_are_refused_not_a_crash(tmp_path, run_cli,
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2, err
     assert "issues/test-issue/ads/spoilt.pdf" in err and message in err and "fix: ask" in err
+
+
+def test_a_pin_off_the_page_is_an_input_error_in_the_editors_terms(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(120, seed=1))
+    lines = _paper(tmp_path).grid_lines
+    for pin, message in [({"top": "500mm"}, f"page 1, first slot, top: '500mm' (134 lines) is off the page: the "
+                                            f"type area has {lines} lines"),
+                         ({"top": lines - 7, "depth": 30}, f"page 1, first slot, top: {lines - 7} with depth: 30 "
+                                                          f"(lines) runs 23 line(s) off the foot")]:
+        write_manifest(issue, {"pages": [{"page": 1, "articles": [
+            {"slug": "story", "columns": 2, "column": 1, **pin}]}]})
+        code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+        assert code == 2 and message in err and "Traceback" not in err, err
