@@ -515,3 +515,22 @@ def test_a_pin_off_the_page_is_an_input_error_in_the_editors_terms(tmp_path, run
             {"slug": "story", "columns": 2, "column": 1, **pin}]}]})
         code, _, err = run_cli("compose", "test-issue", root=tmp_path)
         assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_a_narrow_photo_deeper_than_its_slot_is_held_by_the_slot_not_drawn_over_the_next(tmp_path):
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "inset", body(120, seed=1), images=[{"file": photo, "columns": 2, "depth": "100mm"}])
+    write_article(issue, "below", body(100, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "inset", "columns": 3, "depth": 12}, {"slug": "below", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    paper = _paper(tmp_path)
+    fit = _fits(tmp_path)
+    lines = _slot(fit, "inset")["depth"]
+    assert lines >= 100 * MM / paper.leading  # the slot holds its 100 mm photo, not the 12 lines asked
+    assert any("(inset): its photo is" in n and f"give depth: {lines} or more" in n for n in fit["notes"])
+    with pdfplumber.open(result.issue_pdf) as pdf:
+        (image,) = pdf.pages[0].images
+    assert abs(image["height"] - 100 * MM) < 0.5 * MM
+    assert image["bottom"] <= _slot(fit, "below")["box"][1] + 0.5  # the next slot starts below it
