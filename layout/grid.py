@@ -101,10 +101,14 @@ def place(requests: list[Request], columns: int, lines: int, top: int = 0) -> li
         room = max(0, floor - line - request.head_lines)
         wanted = wanted or room
         depth = min(wanted, room)
+        sunk = request.top == PIN_FOOT and line < floor - request.head_lines - depth
         if request.top == PIN_FOOT:  # sinks to the foot of the space it was given
             line = max(line, floor - request.head_lines - depth)
         placement = Placement(column, line, width, request.head_lines, depth, wanted, request.column is not None)
         out[index] = placement
+        if sunk:  # the space above it stays free: later slots fill it, ending above it as above a pin
+            pins.append(placement)
+            continue
         for c in range(column, column + width):
             skyline[c] = placement.bottom + GAP_LINES
     return [p for p in out if p is not None]

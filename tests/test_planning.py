@@ -77,6 +77,18 @@ def test_a_slot_above_a_foot_pin_is_cut_to_the_space_left_and_pins_may_not_overl
     assert overlapping(clash) == [(0, 1)]
 
 
+def test_space_above_slots_sunk_to_the_foot_in_column_order_stays_free_for_later_slots():
+    # A 3-column and a 1-column advert sunk to the foot (top: foot, no column:), then a 1-column
+    # story with depth: foot: it takes column 4 down to the advert there, not the foot below everything.
+    placed = place([Request(3, 0, 40, 0), Request(3, 0, 14, 14, top=PIN_FOOT), Request(1, 0, 14, 14, top=PIN_FOOT),
+                    Request(1, 0, 0, 0), Request(2, 0, 10, 10)], 4, 100)
+    lead, wide, one, side, last = placed
+    assert (wide.column, wide.bottom, one.column, one.bottom) == (0, 100, 3, 100)
+    assert (side.column, side.line, side.bottom) == (3, 0, one.line - 1)  # ends a rule's gap above the advert
+    assert (last.column, last.line) == (0, lead.bottom + 1) and last.bottom < wide.line  # above the sunk advert
+    assert not [(a, b) for i, a in enumerate(placed) for b in placed[i + 1:] if a.overlaps(b)]
+
+
 def test_overlapping_pins_are_an_input_error_naming_both_slots(tmp_path):
     issue = make_project(tmp_path)
     for slug in ("one", "two"):
