@@ -843,7 +843,8 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
         return _effect(before, after, key) if helps else None
 
     if over:
-        for rows in range(over, min(over + 6, galley.rows) + 1):  # the fewest rows cut that make it fit
+        # the fewest rows cut that make it fit; never the whole story (a slot with no room is not a cut)
+        for rows in range(over, min(over + 6, galley.rows - 1) + 1):
             effect = tried(_Change(cut=rows))
             if effect and effect.startswith("then it fits"):
                 words = _last_words(_story(slot).galley or galley, rows)

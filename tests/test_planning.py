@@ -546,3 +546,15 @@ def test_a_narrow_photo_deeper_than_its_slot_is_held_by_the_slot_not_drawn_over_
         (image,) = pdf.pages[0].images
     assert abs(image["height"] - 100 * MM) < 0.5 * MM
     assert image["bottom"] <= _slot(fit, "below")["box"][1] + 0.5  # the next slot starts below it
+
+
+def test_no_cut_of_the_whole_story_is_suggested_for_a_slot_the_page_has_no_room_for(tmp_path):
+    issue = make_project(tmp_path)
+    write_article(issue, "full", body(200, seed=1))
+    write_article(issue, "squeezed", body(60, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "full", "columns": 5, "depth": "foot"}, {"slug": "squeezed", "columns": 2}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    row = next(s for s in composition.slots if s.slot_id == "squeezed")
+    assert row.over > 0
+    assert not [x for x in row.suggestions if x.startswith("cut about")], row.suggestions
