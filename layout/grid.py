@@ -121,7 +121,7 @@ def _pinned(request: Request, columns: int, lines: int, top: int, pins: list[Pla
         depth = natural or max(0, lines - top - request.head_lines)
         line = max(top, lines - request.head_lines - depth)
     else:
-        line = max(top, request.top or 0)
+        line = top + (request.top or 0)  # counted from the first free line (under a front page's nameplate)
         depth = natural or max(0, lines - line - request.head_lines)
     depth = min(depth, max(0, lines - line - request.head_lines))
     wanted = natural or depth

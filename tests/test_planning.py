@@ -89,6 +89,15 @@ def test_space_above_slots_sunk_to_the_foot_in_column_order_stays_free_for_later
     assert not [(a, b) for i, a in enumerate(placed) for b in placed[i + 1:] if a.overlaps(b)]
 
 
+def test_a_pinned_top_on_the_front_page_counts_from_under_the_nameplate():
+    # top: 8 on a page whose first free line is 15 (the nameplate): line 23, not the nameplate's foot
+    # (where top: 0 sits: the two pins were the same place).
+    placed = place([Request(3, 0, 20, 0), Request(2, 0, 10, 0, column=3, top=8), Request(2, 0, 10, 0, column=0, top=0)],
+                   5, 100, 15)
+    assert (placed[1].column, placed[1].line) == (3, 23)
+    assert (placed[2].line, placed[0].line) == (15, 26)  # the column-order slot goes below the top: 0 pin
+
+
 def test_overlapping_pins_are_an_input_error_naming_both_slots(tmp_path):
     issue = make_project(tmp_path)
     for slug in ("one", "two"):
