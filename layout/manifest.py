@@ -464,14 +464,20 @@ def _check_pins(check: Checker, pages: tuple[PageSpec, ...], settings: PaperSett
     """Pinned slots whose boxes overlap (those with a fixed depth and both pins) are an input error."""
     for page in pages:
         boxes = []
+        from .compose import NAMEPLATE_LINES  # noqa: PLC0415 (compose imports this module)
+
+        free = settings.grid_lines - (NAMEPLATE_LINES if page.template == "front" else 0)
+        under = " under the nameplate" if page.template == "front" else ""
         for slot in page.slots:
-            if slot.top not in (None, PIN_FOOT) and slot.depth not in (None, FOOT) \
-                    and slot.top + slot.depth > settings.grid_lines:
-                past = slot.top + slot.depth - settings.grid_lines
+            if slot.top not in (None, PIN_FOOT) and slot.top >= free:
+                check.add(f"{slot.key}.top", f"{slot.top} lines is off the page: the type area has {free} "
+                          f"lines{under}", f"pin it higher (top: {free - 1} or less), or use top: foot")
+            elif slot.top not in (None, PIN_FOOT) and slot.depth not in (None, FOOT) and slot.top + slot.depth > free:
+                past = slot.top + slot.depth - free
                 check.add(f"{slot.key}.top", f"{slot.top} with depth: {slot.depth} (lines) runs {past} line(s) "
-                          f"off the foot of the type area "
-                          f"({settings.grid_lines} lines)", f"pin it higher (top: {settings.grid_lines - slot.depth} "
-                          "or less), give it less depth, or use top: foot")
+                          f"off the foot of the type area ({free} lines{under})",
+                          f"pin it higher (top: {max(0, free - slot.depth)} or less), give it less depth, "
+                          "or use top: foot")
             if slot.column is None or slot.top is None or slot.depth in (None, FOOT):
                 continue
             top = settings.grid_lines - slot.depth if slot.top == PIN_FOOT else slot.top

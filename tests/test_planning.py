@@ -531,8 +531,11 @@ def test_a_pin_off_the_page_is_an_input_error_in_the_editors_terms(tmp_path, run
     for pin, message in [({"top": "500mm"}, f"page 1, first slot, top: '500mm' (134 lines) is off the page: the "
                                             f"type area has {lines} lines"),
                          ({"top": lines - 7, "depth": 30}, f"page 1, first slot, top: {lines - 7} with depth: 30 "
-                                                          f"(lines) runs 23 line(s) off the foot")]:
-        write_manifest(issue, {"pages": [{"page": 1, "articles": [
+                                                          f"(lines) runs 23 line(s) off the foot"),
+                         ({"top": lines - 10, "template": "front"}, f"top: {lines - 10} lines is off the page: the "
+                                                                    "type area has 92 lines under the nameplate")]:
+        template = pin.pop("template", "inside")
+        write_manifest(issue, {"pages": [{"page": 1, "template": template, "articles": [
             {"slug": "story", "columns": 2, "column": 1, **pin}]}]})
         code, _, err = run_cli("compose", "test-issue", root=tmp_path)
         assert code == 2 and message in err and "Traceback" not in err, err
