@@ -364,7 +364,8 @@ def _natural(galley: Galley, start: int, columns: int, insets: tuple[int, ...] =
     if rows <= 0:
         return max(insets) + 1
     first_fit = None
-    for depth in range(max(1, math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
+    # never shallower than its deepest photo: the photo is drawn in the slot, not over what is below
+    for depth in range(max(1, max(insets), math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
         cut = _fill(galley, start, columns, depth, insets)
         if cut.next_row >= galley.rows:
             if not cut.forced:

@@ -570,3 +570,17 @@ def test_no_cut_of_the_whole_story_is_suggested_for_a_slot_the_page_has_no_room_
     row = next(s for s in composition.slots if s.slot_id == "squeezed")
     assert row.over > 0
     assert not [x for x in row.suggestions if x.startswith("cut about")], row.suggestions
+
+
+def test_a_slot_of_natural_depth_is_never_shallower_than_its_narrow_photo(tmp_path):
+    # 60 words beside a 60 mm photo 2 of 3 columns wide: the text needs fewer lines than the photo.
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "short", body(60, seed=1), images=[{"file": photo, "columns": 2, "depth": "60mm"}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "short", "columns": 3, "column": 1, "top": "foot"}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    (row,) = composition.slots
+    lines = 60 * MM / _paper(tmp_path).leading
+    assert row.depth >= lines and row.over == 0, row
+    assert not [n for n in composition.notes if "its photo is" in n], composition.notes
