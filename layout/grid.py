@@ -97,7 +97,10 @@ def place(requests: list[Request], columns: int, lines: int, top: int = 0) -> li
                 if fits or floor >= lines:
                     break
                 line = _free_line(floor + GAP_LINES, c, width, pins)  # below the pin in the way
-        _, line, column, floor = min(options)
+        if request.top == PIN_FOOT:  # on the page's foot where it can be (beside another foot slot, not on it)
+            _, line, column, floor = min(options, key=lambda o: (o[0], o[3] < lines, o[1], o[2]))
+        else:
+            _, line, column, floor = min(options)
         room = max(0, floor - line - request.head_lines)
         wanted = wanted or room
         depth = min(wanted, room)

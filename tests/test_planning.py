@@ -87,6 +87,10 @@ def test_space_above_slots_sunk_to_the_foot_in_column_order_stays_free_for_later
     assert (side.column, side.line, side.bottom) == (3, 0, one.line - 1)  # ends a rule's gap above the advert
     assert (last.column, last.line) == (0, lead.bottom + 1) and last.bottom < wide.line  # above the sunk advert
     assert not [(a, b) for i, a in enumerate(placed) for b in placed[i + 1:] if a.overlaps(b)]
+    # two foot adverts after a story: side by side on the foot, not the second stacked on the first
+    story, left, right = place([Request(5, 0, 20, 20), Request(2, 0, 14, 14, top=PIN_FOOT),
+                                Request(3, 0, 14, 14, top=PIN_FOOT)], 5, 100)
+    assert (left.column, left.bottom, right.column, right.bottom) == (0, 100, 2, 100)
 
 
 def test_a_pinned_top_on_the_front_page_counts_from_under_the_nameplate():
