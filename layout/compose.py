@@ -572,14 +572,26 @@ def _column_left(slot: _Slot, item: SlotView, column: int, paper: PaperSettings)
 
 
 def _column_rules(page_slots: list[_Slot], items: list[SlotView], paper: PaperSettings) -> tuple[Rule, ...]:
-    """Rules between a story's columns (where its stylesheet asks for them), beside columns with text."""
+    """Rules between a story's columns (where its stylesheet asks for them), beside columns with text:
+    a gutter's rule starts below any narrow photo that spans it (the photo and its caption take the top
+    lines of both columns beside it) and ends at the foot of the deeper of the two columns' text."""
     rules = []
     for slot, item in zip(page_slots, items):
         if slot.galley is None or not slot.galley.rules:
             continue
-        for column in range(1, len(slot.columns.ranges)):
+        ranges = slot.columns.ranges
+        taken = slot.insets or (0,) * max(len(ranges), 1)
+        frame_lines = item.frame_height / paper.leading
+        for column in range(1, len(ranges)):
+            pair = (column - 1, column)
+            top = min(taken[c] for c in pair)  # lines of a photo across this gutter
+            bottom = min(frame_lines, max((taken[c] + ranges[c][1] - ranges[c][0] for c in pair
+                                           if ranges[c][1] > ranges[c][0]), default=0))
+            if bottom <= top:
+                continue
             x = _column_left(slot, item, column, paper) - paper.gutter / 2 - 0.5
-            rules.append(Rule("v", x, item.y + item.head_height, item.frame_height))
+            rules.append(Rule("v", x, item.y + item.head_height + top * paper.leading,
+                              (bottom - top) * paper.leading))
     return tuple(rules)
 
 

@@ -176,6 +176,48 @@ def test_photos_adverts_and_pins_are_placed_at_their_sizes(tmp_path):
     assert result.plates is not None and result.plates.name == "plates"  # preflight passed
 
 
+def _rules_and_photos(plate: Path, paper) -> tuple[list[dict], list[dict]]:
+    """The plate's drawn vertical rules (thin filled rects or lines more than two lines long) and its
+    photos' boxes."""
+    with pdfplumber.open(plate) as pdf:
+        page = pdf.pages[0]
+        rules = [r for r in page.rects + page.lines
+                 if r["width"] <= 1.5 and r["height"] > 2 * paper.leading]
+        return rules, list(page.images)
+
+
+def test_column_rules_run_beside_text_and_never_across_a_photo(tmp_path):
+    """A photo 3 of its story's 5 columns wide (text beside and below it) and a photo as wide as its
+    story: no rule between the story's columns crosses either photo or its caption, and the gutters
+    below and beside the narrow photo are ruled."""
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "lead", body(520, seed=5), images=[
+        {"file": photo, "caption": "Dockers at the gates", "columns": 3, "depth": "60mm"}])
+    write_article(issue, "second", body(260, seed=6), images=[{"file": photo, "caption": "The docks",
+                                                                "depth": 14}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "lead", "columns": 5},
+                                                             {"slug": "second", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert not result.composition.overset
+    paper = _paper(tmp_path)
+    rules, images = _rules_and_photos(result.plates / "test-issue-p01.pdf", paper)
+    assert len(images) == 2
+    caption = 2 * paper.leading  # the caption's lines under each photo
+    for image in images:
+        for rule in rules:
+            inside = image["x0"] + 1 < rule["x0"] and rule["x1"] < image["x1"] - 1
+            overlaps = rule["top"] < image["bottom"] + caption and rule["bottom"] > image["top"] + 1
+            assert not (inside and overlaps), (image["x0"], image["top"], image["x1"], image["bottom"], rule)
+    narrow = min(images, key=lambda i: i["width"])
+    gutters = [paper.column_x(c) - paper.gutter / 2 for c in range(1, 5)]
+    for x in gutters:  # every gutter of the lead is ruled beside its text
+        assert [r for r in rules if abs((r["x0"] + r["x1"]) / 2 - x) < 1.5 and r["bottom"] > narrow["bottom"]], x
+    # the gutters under the photo start below it; the one at its edge runs from the top of the body
+    edge = [r for r in rules if abs((r["x0"] + r["x1"]) / 2 - gutters[2]) < 1.5]
+    assert min(r["top"] for r in edge) < narrow["top"] + paper.leading
+
+
 @pytest.mark.parametrize("fault, message", [
     ({"width": 90 * MM}, "its trim is 90.0 x 80.0 mm; the booking is 100.0 x 80.0 mm"),
     ({"rgb": True}, "RGB"),
