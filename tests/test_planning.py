@@ -23,6 +23,7 @@ from factory import (
 
 from layout.build import Project, compose_issue, fit_issue
 from layout.errors import InputError, OversetError
+from layout.fit import holes
 from layout.grid import PIN_FOOT, Request, overlapping, place
 from layout.settings import load_settings
 
@@ -426,6 +427,10 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
     result = compose_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
     assert result.plates is not None and result.plates.name == "plates"
     assert not result.composition.overset and not result.composition.notes
+    # a sample is what staff copy from: its pages are full (no hole deeper than 2 lines, no slot short)
+    assert holes(result.composition) == []
+    assert all(s.short <= 2 for s in result.composition.slots), [
+        (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
     paper = _paper(tmp_path)
     booked = {"ad-coop-bakery": (2, 80), "ad-trades-council": (3, 120), "ad-rising-tide-books": (3, 60),
               "ad-folk-festival": (2, 150)}
