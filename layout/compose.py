@@ -26,6 +26,7 @@ from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping,
 from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
+from .newissue import is_placeholder
 from .render import PageResult
 from .settings import PaperSettings
 from .sources import display_path
@@ -838,7 +839,7 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
              before: dict[str, tuple[int, int]]) -> tuple[str, ...]:
     """The suggestions for one slot, each tried."""
     key = slot.spec.slot_id
-    if slot.supplied or slot.galley is None:
+    if slot.supplied or slot.galley is None or is_placeholder(slot.article):  # a placeholder: write the story
         return ()
     out: list[str] = []
     galley = slot.galley
@@ -960,10 +961,17 @@ def _notes(slots: list[_Slot], views: list[PageView], fits: tuple[SlotFit, ...],
     headline that does not fit its slot or its ``headline_lines:``, a headline whose last line is
     one word, a page count that is not a multiple of 4."""
     notes = []
+    by_id = {f.slot_id: f for f in fits}
     for slot in slots:
         spec = slot.spec
         if slot.supplied:
             continue
+        if not spec.continued and is_placeholder(slot.article):
+            fit = by_id.get(spec.slot_id)
+            room = (" (its slot will be as deep as the story)" if spec.depth is None else
+                    f" (its slot holds {_plural(fit.available, 'line')})" if fit is not None and fit.available else "")
+            notes.append(f"{spec.place}: still the placeholder `layout new` wrote{room}: write the story and "
+                         f"its headline in {display_path(slot.article.path)}")
         if slot.galley is not None and slot.galley.rows > slot.start_row and not any(
                 end > first for first, end in slot.columns.ranges):
             notes.append(f"{spec.place}: the story gets no body lines on page {slot.page}, only its "

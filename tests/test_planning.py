@@ -361,7 +361,7 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
     write_article(issue, "fund", "Give to the fund.\n", kind="advert", sample=True)
     write_article(issue, "contacts", "Write to the paper.\n", regular=True)
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
-        {"slug": "story", "columns": 3}, {"slug": "real-news", "columns": 2},
+        {"slug": "story", "columns": 3, "depth": "foot"}, {"slug": "real-news", "columns": 2},
         {"slug": "fund", "columns": 2, "depth": 10, "top": "foot"}, {"slug": "contacts", "columns": 1},
         {"ad": _advert(issue, "bakery.pdf", 2, 80), "columns": 2, "depth": "8cm", "column": 1, "top": "foot"}]}]})
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
@@ -377,6 +377,13 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
         assert "headline: New headline" in text and "sample: true" in text and "Copy for this slot" in text
     _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
     assert len(composition.slots) == 5
+    # composing the new folder shows the plan: each placeholder is a warning naming its slot and file,
+    # and gets no fit suggestions (a depth of 1 line would "fit" a placeholder: the fix is the story)
+    placeholders = [n for n in composition.notes if "still the placeholder" in n]
+    assert len(placeholders) == 2, composition.notes
+    assert any("first slot (story)" in n and "articles/story.md" in n for n in placeholders)
+    assert any("second slot (real-news)" in n and "articles/real-news.md" in n for n in placeholders)
+    assert not [s for s in composition.slots if s.suggestions and s.slug in ("story", "real-news")]
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
     assert code == 2 and "already exists" in err and "never overwrites" in err
 
