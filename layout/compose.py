@@ -751,7 +751,20 @@ def _trial(slots: list[_Slot], issue: Issue, paper: PaperSettings, target: _Slot
         slot.head_lines = change.head
     trial = list(copies.values())
     _fit(trial, issue, paper)
-    return {s.spec.slot_id: _measure(s) for s in trial}
+    out = {s.spec.slot_id: _measure(s) for s in trial}
+    out[PAGE_EMPTY] = (_page_empty(trial, issue, paper, target.page), 0)
+    return out
+
+
+PAGE_EMPTY = "--page-empty"
+"""The key of a trial's result holding the empty lines of the target's page grid (``--``: no slot's id)."""
+
+
+def _page_empty(slots: list[_Slot], issue: Issue, paper: PaperSettings, number: int) -> int:
+    """Empty lines on page ``number``'s grid, outside every slot (what ``PageFit.holes`` counts)."""
+    template = _template(issue, number)
+    top = NAMEPLATE_LINES if template == "front" else 0
+    return sum(holes(_page_placements(slots, number, template, paper), paper.columns, paper.grid_lines, top))
 
 
 def _measure(slot: _Slot) -> tuple[int, int]:
@@ -771,7 +784,7 @@ def _effect(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
     """What a tried change did: to the slot, and to any other slot it pushed over; None if it made
     anything else worse."""
     over, short = after[slot_id]
-    worse = [k for k in after if k != slot_id and after[k][0] > before.get(k, (0, 0))[0]]
+    worse = [k for k in after if k != slot_id and k != PAGE_EMPTY and after[k][0] > before.get(k, (0, 0))[0]]
     if worse:
         return None
     if over:
@@ -846,8 +859,12 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
 
     over, short = before[key]
 
+    last: dict[str, tuple[int, int]] = {}
+
     def tried(change: _Change) -> str | None:  # the measured effect, if the change helps this slot
         after = _trial(slots, issue, paper, slot, change)
+        last.clear()
+        last.update(after)
         helps = after[key][0] < over if over else (after[key][0] == 0 and after[key][1] < short)
         return _effect(before, after, key) if helps else None
 
@@ -877,9 +894,15 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
     if short > HOLE_SHORT and not slot.jumps and slot.article.kind not in ("advert", "supplied"):
         if slot.spec.depth is not None:
             best: tuple[int, int, str] | None = None
+            empty = _page_empty(slots, issue, paper, slot.page)
             for less in range(1, fit.depth):
-                effect = tried(_Change(depth=fit.depth - less))
+                change = _Change(depth=fit.depth - less)
+                effect = tried(change)
                 if effect is None or not effect.startswith("then it fits"):
+                    break
+                # less depth that only moves the white space out of the slot onto the page (nothing
+                # below takes it up) fixes nothing: not suggested
+                if last[PAGE_EMPTY][0] > empty:
                     break
                 best = (fit.depth - less, less, effect)
             if best is not None:

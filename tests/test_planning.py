@@ -351,6 +351,27 @@ def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_pa
     assert issue.exists()
 
 
+def test_less_depth_is_not_suggested_when_it_only_moves_the_white_space_onto_the_page(tmp_path):
+    """A short story taken to the foot (nothing below it): less depth would leave the same white
+    space under it on the page, a hole the fit report lists, so only more copy is suggested; a short
+    story with a foot story below it (which takes up the lines) still gets its depth suggestion."""
+    issue = make_project(tmp_path)
+    write_article(issue, "footed", body(150, seed=11))
+    write_article(issue, "boxed", body(120, seed=12))
+    write_article(issue, "below", body(500, seed=13))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "footed", "columns": 3, "depth": "foot"},
+        {"slug": "boxed", "columns": 2, "depth": 40},
+        {"slug": "below", "columns": 2, "depth": "foot"}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    footed = next(s for s in composition.slots if s.slot_id == "footed")
+    boxed = next(s for s in composition.slots if s.slot_id == "boxed")
+    assert footed.short > 20 and boxed.short > 20
+    assert not [x for x in footed.suggestions if x.startswith("depth:")], footed.suggestions
+    assert [x for x in footed.suggestions if x.startswith("add about")]
+    assert [x for x in boxed.suggestions if x.startswith("depth:")], boxed.suggestions
+
+
 # ---- layout new ------------------------------------------------------------------------------------
 
 
