@@ -224,6 +224,7 @@ def test_column_rules_run_beside_text_and_never_across_a_photo(tmp_path):
     ({"rgb": True}, "RGB"),
     ({"embed_fonts": False}, "is not embedded"),
     ({"transparent": True}, "transparency in graphics state"),
+    ({"small_type": True}, "has text set at 6.5 pt, below 7 pt"),  # the plates' own minimum, not a lower one
 ])
 def test_faulty_adverts_are_refused_with_the_file_named(tmp_path, run_cli, fault, message):
     issue = make_project(tmp_path)
@@ -494,6 +495,7 @@ def test_focus_picks_the_part_of_the_photo_kept_by_the_crop(tmp_path):
 
     from layout.articles import Photo
     from layout.images import prepare
+    from layout.settings import load_settings
 
     source = tmp_path / "bands.png"
     image = Image.new("L", (400, 400), 255)
@@ -502,10 +504,12 @@ def test_focus_picks_the_part_of_the_photo_kept_by_the_crop(tmp_path):
     means = {}
     for focus in ((0.5, 0.0), (0.5, 1.0)):
         photo = Photo(source, "", "", 400, 400, "L", focus=focus)
-        prepared = prepare(photo, 200.0, 50.0, tmp_path / f"out-{focus[1]}", 400)  # a wide, shallow box
+        paper = load_settings(REPO / "issues" / "paper.yaml")
+        prepared = prepare(photo, 200.0, 50.0, tmp_path / f"out-{focus[1]}", paper)  # a wide, shallow box
         with Image.open(prepared.path) as out:
             means[focus[1]] = ImageStat.Stat(out).mean[0]
-    assert means[0.0] < 40 and means[1.0] > 215  # the top kept (black), then the bottom (white)
+    # The top kept (black: the photo_shadow dot), then the bottom (white: the photo_highlight dot).
+    assert means[0.0] < 60 and means[1.0] > 215
 
 
 def test_a_photo_wider_than_its_slot_is_an_input_error(tmp_path, run_cli):
