@@ -167,7 +167,8 @@ def _broken(root: Path, tmp_path: Path, change) -> Path:  # noqa: ANN001
     target = tmp_path / "broken.pdf"
     with pikepdf.open(source) as pdf:
         change(pdf)
-        pdf.save(target, min_version=pdf.pdf_version)
+        pdf.save(target, min_version=pdf.pdf_version, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                 compress_streams=False)  # as broken: qpdf would otherwise decode an LZW stream
     return target
 
 
@@ -225,10 +226,16 @@ def _two_versions(pdf: pikepdf.Pdf) -> None:
     pdf.trailer.Info.GTS_PDFXVersion = pikepdf.String("PDF/X-1:2001")
 
 
+def _lzw(pdf: pikepdf.Pdf) -> None:
+    form = pdf.make_stream(b"", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form, BBox=[0, 0, 1, 1])
+    form.write(b"\x80\x0b\x60\x50\x22\x0c\x0c\x85\x01", filter=pikepdf.Name.LZWDecode)
+    pdf.pages[0].Resources.XObject.Lzw = form
+
+
 BREAKS = {
     "X25-xmp": _xmp_conformance, "X12-colour": _rgb, "X14-transparency": _soft_mask, "X10-page-boxes": _no_trim,
     "X07-trapped": _unknown_trapped, "X13-fonts": _unembedded, "X15-actions": _javascript,
-    "X16-annotations": _link, "X04-pdfx-version": _two_versions,
+    "X16-annotations": _link, "X04-pdfx-version": _two_versions, "X20-filters": _lzw,
 }
 
 
