@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
+from .accounting import copy_of
 from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
@@ -432,7 +433,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
     checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
-                          session.renderer.submit) if staged else None
+                          session.renderer.submit, copy_of(composition, settings)) if staged else None
     stale = stale_proofs(proof_pdfs, out / "proofs")  # only these are rendered again
     pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
     with concurrent.futures.ThreadPoolExecutor(1) as background:
@@ -486,6 +487,8 @@ PREFLIGHT_FIXES = {
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
+    "copy": "shorten the headline or give the slot more columns; check the article's Markdown (a code block, "
+            "a word too long for a column) and that no two slots share a slug (cont-x beside continued: x)",
 }
 
 

@@ -22,6 +22,7 @@ import pikepdf
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from .accounting import PlateCopy, copy_findings
 from .paint import Paint, read_paint, rendered_inks
 from .render import completed, write_atomic
 from .settings import PaperSettings
@@ -263,29 +264,36 @@ class Checks:
 
 
 def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                 keys: list[str] | None = None, submit: Callable | None = None) -> Checks:
+                 keys: list[str] | None = None, submit: Callable | None = None,
+                 copies: list[PlateCopy] | None = None) -> Checks:
     """Start preflighting every plate and the fit report: each plate's checks are handed to
     ``submit`` (a worker pool's; without one they run here, now) at once, so that they run while
-    the caller goes on.
+    the caller goes on. With ``copies`` (what each plate must show), every word of every article is
+    accounted for on its plate (``accounting.py``).
 
     With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
     of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
     inks only of plates whose ink cannot be read from their objects (see ``paint.py``).
     """
-    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    expected = copies if copies is not None and len(copies) == len(plates) else [None] * len(plates)
+    stored = [_stored(plate, paper, cache, keys[index] if keys else None, copy.digest if copy else "")
+              for index, (plate, copy) in enumerate(zip(plates, expected))]
     results: list[list | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
-    checked = [submit(_check_job, (plates[index], paper)) if submit is not None else completed(_check_job(
-        (plates[index], paper))) for index in todo]
+    checked = [submit(_check_job, (plates[index], paper, expected[index])) if submit is not None else completed(
+        _check_job((plates[index], paper, expected[index]))) for index in todo]
     return Checks(plates, paper, fit, stored, results, todo, checked)
 
 
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
     """One plate's checks, and its ink if it can be read from its objects (a worker process runs
     this: the plates are checked on every core)."""
-    path, paper = job
+    path, paper, copy = job
     paint = _read_paint(path)
-    return _checks_but_ink(path, paper, paint), paint.ink if paint is not None else None
+    findings = _checks_but_ink(path, paper, paint)
+    if copy is not None:
+        findings += copy_findings(path, copy)
+    return findings, paint.ink if paint is not None else None
 
 
 NO_GHOSTSCRIPT = "not checked: the plate paints with what only a rendering can measure, and Ghostscript " \
@@ -304,10 +312,12 @@ def _ink_findings(name: str, ink: float | str, paper: PaperSettings) -> list[Fin
     return [Finding(name, "total ink", True, f"at most {ink:.0f}% (limit {paper.ink_limit}%)")]
 
 
-def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> Path | None:
+def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None, expected: str = ""
+            ) -> Path | None:
     if cache is None:
         return None
     digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
+    digest.update(expected.encode())
     digest.update(repr(sorted(asdict(paper).items())).encode())
     return cache / f"preflight-{digest.hexdigest()}.json"
 
