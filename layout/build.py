@@ -21,6 +21,7 @@ from pathlib import Path
 from . import __version__
 from .accounting import copy_of
 from .articles import Photo, load_articles
+from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
@@ -144,7 +145,7 @@ class Session:
                     tuple(item.slot_id for view in views for item in view.slots if item.blocks)
                     if mode == "galley" else ())
                 for views, mode, height in sheets]
-        context = repr((self.issue, self.settings, meta)).encode()
+        context = repr((self.issue, self.settings, meta, files_digest(settings_files(self.settings)))).encode()
         sources = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
@@ -171,7 +172,8 @@ class Session:
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
-        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION} "
+                                f"{files_digest(settings_files(self.settings))}".encode())
         files = [self.settings.source, *sorted(p for p in self.issue.folder.rglob("*") if p.is_file())]
         for folder in (self.project.stylesheets, self.project.fonts):
             files += sorted(p for p in folder.rglob("*") if p.is_file())
@@ -349,10 +351,12 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     """What each plate is made from, named by the hash of its own inputs (so an unchanged page's
     plate is never made twice, and its bytes do not change when another page does)."""
     issue, settings = session.issue, session.settings
+    files = f"{code_digest()} {files_digest(settings_files(settings))}"
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
-        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
+        key = hashlib.sha256((PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
+                              + files).encode()).hexdigest()  # and the bytes of the files settings name
         jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number)))
     return jobs
 

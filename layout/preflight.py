@@ -23,8 +23,9 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from .accounting import PlateCopy, copy_findings
+from .cache import read_sealed, write_sealed
 from .paint import Paint, read_paint, rendered_inks
-from .render import completed, write_atomic
+from .render import completed
 from .settings import PaperSettings
 
 MIN_TYPE_PT = 6.0
@@ -256,7 +257,7 @@ class Checks:
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
             if self.stored[index] is not None:
-                write_atomic(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
+                write_sealed(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message]
                                                              for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
@@ -323,12 +324,14 @@ def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | No
 
 
 def _load(path: Path | None) -> list | None:
-    if path is None or not path.exists():
+    if path is None:
         return None
+    kept = read_sealed(path)  # sealed (see cache.py): a damaged result is checked again
     try:
-        return json.loads(path.read_text())
+        found = json.loads(kept) if kept is not None else None
     except ValueError:
         return None
+    return found if isinstance(found, list) else None
 
 
 def report_json(findings: list[Finding]) -> bytes:

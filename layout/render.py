@@ -28,6 +28,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from . import __version__
+from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, RenderError
 from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
 from .measure import heights
@@ -304,15 +305,18 @@ def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
     digest = hashlib.sha256(f"pyphen {pyphen.VERSION} ".encode() + path.read_bytes()).hexdigest()
     copy = cache / f"hyphenation-{digest}.json"
     try:
+        kept = read_sealed(copy)
+        if kept is None:
+            raise ValueError("no copy")
         patterns = {key: (int(start), tuple(int(v) for v in values))
-                    for key, (start, values) in json.loads(copy.read_bytes()).items()}
+                    for key, (start, values) in json.loads(kept).items()}
         hyph = pyphen.HyphDict.__new__(pyphen.HyphDict)
         hyph.patterns, hyph.cache, hyph.maxlen = patterns, {}, max(map(len, patterns))
     except (OSError, ValueError, TypeError, AttributeError):
         hyph = pyphen.HyphDict(path)
         if all(type(v) is int for _, values in hyph.patterns.values() for v in values):  # no nonstandard hyphens
             with contextlib.suppress(OSError):
-                write_atomic(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
+                write_sealed(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
     pyphen.hdcache[path] = hyph
 
 
@@ -426,7 +430,7 @@ class PageRenderer:
     def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
                  warm: Warm | None = None, shared: Workers | None = None) -> None:
         self.cache = cache
-        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION}".encode())
         for path in sorted(static_files):
             digest.update(str(path.name).encode() + _file_hash(path).encode())
         self.static_key = digest.hexdigest()
@@ -525,17 +529,19 @@ class PageRenderer:
         out: dict[str, bytes] = {}
         todo: dict[str, concurrent.futures.Future[bytes]] = {}
         for key, item in zip(keys, items):
-            path = self.cache / f"{kind}-{key}" if self.cache is not None else None
-            if path is not None and path.is_file():
-                out[key] = path.read_bytes()
-            elif key not in todo:
+            if key in out or key in todo:
+                continue
+            kept = read_sealed(self.cache / f"{kind}-{key}") if self.cache is not None else None
+            if kept is not None:  # sealed: a damaged entry reads as missing and is made again
+                out[key] = kept
+            else:
                 todo[key] = self.submit(function, item)
 
         def done() -> list[bytes]:
             for key, future in todo.items():
                 out[key] = future.result()
                 if self.cache is not None:
-                    write_atomic(self.cache / f"{kind}-{key}", out[key])
+                    write_sealed(self.cache / f"{kind}-{key}", out[key])
             return [out[key] for key in keys]
         return done
 
@@ -548,37 +554,51 @@ class PageRenderer:
     def _load(self, key: str) -> PageResult | None:
         if self.cache is None:
             return None
-        meta = self.cache / f"{key}.json"
+        # Every file of the entry is sealed (see ``cache.py``), and the JSON holds the SHA-256 of each
+        # PDF: a damaged file, or one from another entry, makes the whole entry missing.
         try:
-            data = json.loads(meta.read_text())
-            pdf = (self.cache / f"{key}.pdf").read_bytes() if data["pdf"] else None
-            pdfs = {slot: (self.cache / f"{key}-g{index}.pdf").read_bytes()
-                    for index, slot in enumerate(data["galley_pdfs"])}
+            meta = read_sealed(self.cache / f"{key}.json")
+            if meta is None:
+                return None
+            data = json.loads(meta)
+            names = ([f"{key}.pdf"] if data["pdf"] else []) + [f"{key}-g{index}.pdf"
+                                                              for index in range(len(data["galley_pdfs"]))]
+            blobs = {name: read_sealed(self.cache / name) for name in names}
+            if any(blob is None or hashlib.sha256(blob).hexdigest() != data["sha256"][name]
+                   for name, blob in blobs.items()):
+                return None
+            pdf = blobs[f"{key}.pdf"] if data["pdf"] else None
+            pdfs = {slot: blobs[f"{key}-g{index}.pdf"] for index, slot in enumerate(data["galley_pdfs"])}
             galleys = {k: Galley.from_json(g) for k, g in data["galleys"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
+            result = PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys, pdfs)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
-        return PageResult(data["heights"], pdf, tuple(data["warnings"]), galleys, pdfs)
+        return result
 
     def _store(self, key: str, result: PageResult) -> None:
         if self.cache is None:
             return
+        sums = {}
         if result.pdf is not None:
-            write_atomic(self.cache / f"{key}.pdf", result.pdf)
+            write_sealed(self.cache / f"{key}.pdf", result.pdf)
+            sums[f"{key}.pdf"] = hashlib.sha256(result.pdf).hexdigest()
         for index, pdf in enumerate(result.galley_pdfs.values()):
-            write_atomic(self.cache / f"{key}-g{index}.pdf", pdf)
+            write_sealed(self.cache / f"{key}-g{index}.pdf", pdf)
+            sums[f"{key}-g{index}.pdf"] = hashlib.sha256(pdf).hexdigest()
         data = {"heights": result.heights,
                 "pdf": result.pdf is not None, "warnings": list(result.warnings),
                 "galleys": {k: g.to_json() for k, g in result.galleys.items()},
-                "galley_pdfs": list(result.galley_pdfs)}
-        write_atomic(self.cache / f"{key}.json", json.dumps(data).encode())
+                "galley_pdfs": list(result.galley_pdfs), "sha256": sums}
+        write_sealed(self.cache / f"{key}.json", json.dumps(data).encode())  # last: the entry is whole
 
 
-_HASHES: dict[tuple[str, float, int], str] = {}
+_HASHES: dict[tuple, str] = {}
 
 
 def _file_hash(path: Path) -> str:
+    """SHA-256 of ``path``'s bytes (remembered in this process while the file is unchanged)."""
     stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
     if key not in _HASHES:
         _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return _HASHES[key]
