@@ -12,13 +12,12 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__
+from . import __version__, publish
 from .accounting import copy_of
 from .articles import Photo, load_articles
 from .cache import code_digest, files_digest, settings_files
@@ -318,11 +317,8 @@ def issue_lock(project: Project, issue_id: str) -> Iterator[None]:
 
 
 def _clean_leftovers(out: Path) -> None:
-    """Remove what an interrupted run left half-done: temporary files and staging folders."""
-    for leftover in out.rglob(".*.part"):
-        leftover.unlink(missing_ok=True)
-    for staging in out.glob(".plates-*"):
-        shutil.rmtree(staging, ignore_errors=True)
+    """Put back what a crash left aside and remove what it left half-done (see ``publish.clean``)."""
+    publish.clean(out)
 
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
@@ -454,8 +450,13 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-        write_proofs(proof_pdfs, out / "proofs", {index: png.result() for index, png in zip(stale, pngs)})
-        write_atomic(out / "proofs" / "flatplan.png", plan()[0])
+        proofs = publish.staged_copy(out / "proofs")  # published whole, with the flat plan
+        try:
+            write_proofs(proof_pdfs, proofs, {index: png.result() for index, png in zip(stale, pngs)})
+            write_atomic(proofs / "flatplan.png", plan()[0])
+            publish.replace_folder(proofs, out / "proofs")
+        finally:
+            shutil.rmtree(proofs, ignore_errors=True)
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []
         plate_dir = None
@@ -505,51 +506,42 @@ def _keep_previous(out: Path) -> None:
     """Keep the last round's fit report, text and proofs in ``previous/`` for ``layout diff``."""
     if not (out / "fit.json").exists():
         return
-    previous = out / "previous"
-    shutil.rmtree(previous, ignore_errors=True)
-    previous.mkdir(parents=True)
-    for name in ("fit.json", "text.json"):
-        if (out / name).exists():
-            shutil.copy2(out / name, previous / name)
-    if (out / "proofs").is_dir():
-        shutil.copytree(out / "proofs", previous / "proofs")
+    previous = publish.staging(out / "previous")  # published whole
+    try:
+        for name in ("fit.json", "text.json"):
+            if (out / name).exists():
+                shutil.copy2(out / name, previous / name)
+        if (out / "proofs").is_dir():
+            shutil.copytree(out / "proofs", previous / "proofs")
+        publish.replace_folder(previous, out / "previous")
+    finally:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, list[Path]]:
     """Write the plates to a staging folder (for preflight); ``_publish_plates`` puts it in place."""
-    staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
-    staging.chmod(0o755)
+    staging = publish.staging(out / "plates")
     paths = []
     for number, data in enumerate(plates, start=1):
         paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
-        paths[-1].write_bytes(data)
+        publish.write_file(paths[-1], data)
     return staging, paths
 
 
 def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding]) -> Path:
     """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
-        (staging / f"{issue_id}.pdf").write_bytes(whole)
+        publish.write_file(staging / f"{issue_id}.pdf", whole)
         passed = all(f.ok for f in findings)
-        (staging / "preflight.json").write_bytes(report_json(findings))
+        publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
-        _replace_dir(staging, target)
+        publish.replace_folder(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)
         return target
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``: the old one stays whole until the new one is in place."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], Path]:

@@ -25,7 +25,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from .accounting import PlateCopy, copy_findings
 from .cache import read_sealed, write_sealed
 from .paint import Paint, read_paint, rendered_inks
-from .render import completed
+from .render import completed, guard_worker
 from .settings import PaperSettings
 
 MIN_TYPE_PT = 6.0
@@ -222,7 +222,8 @@ def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cach
     its own; see ``start_checks``)."""
     if len(plates) > 1 and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=guard_worker,
+                                                    initargs=(os.getpid(),)) as pool:
             return start_checks(plates, paper, fit, cache, keys, pool.submit).result()
     return start_checks(plates, paper, fit, cache, keys).result()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import ctypes
 import gc
 import hashlib
 import json
@@ -14,7 +15,10 @@ import multiprocessing.util
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +36,7 @@ from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, RenderError
 from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
 from .measure import heights
+from .publish import umask
 
 if TYPE_CHECKING:
     import cffi
@@ -215,6 +220,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(handle, 0o666 & ~umask())  # mkstemp makes it 0600: outputs are for others to read too
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -320,7 +326,42 @@ def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
     pyphen.hdcache[path] = hyph
 
 
-def _start_worker(warm: Warm | None) -> None:
+PR_SET_PDEATHSIG = 1
+WATCH_PARENT_S = 0.5
+"""How often a worker looks whether its parent is still there (beside the kernel's death signal)."""
+
+
+def guard_worker(parent: int, death_signal: bool = True) -> None:
+    """Make this worker process end when its parent ``parent`` does, however the parent ends.
+
+    The kernel sends the worker SIGTERM when the thread that forked it ends (``PR_SET_PDEATHSIG``,
+    set only when that thread is the parent's main thread, which ends with the process); and a
+    thread of the worker's own looks every ``WATCH_PARENT_S`` whether it has been given to another
+    parent (for a parent killed before the signal was set, or on systems without ``prctl``). Either
+    way the worker removes its temporary font folder and exits at once. A pool of workers blocked on
+    their task queue would otherwise live for ever after a ``kill -9`` of their parent."""
+    def leave(*_: object) -> None:
+        _drop_fonts(os.getpid())
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, leave)
+    if death_signal:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        leave()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        leave()
+
+    threading.Thread(target=watch, name="layout-parent-watch", daemon=True).start()
+
+
+def _start_worker(warm: Warm | None, parent: int | None = None, death_signal: bool = True) -> None:
+    if parent is not None:
+        guard_worker(parent, death_signal)
     for descriptor in PARENT_ONLY_FILES:
         with contextlib.suppress(OSError):
             os.close(descriptor)
@@ -398,8 +439,12 @@ class Workers:
             # allocation, took 0.1-0.3 s in a worker instead of 0.05 s.
             gc.freeze()
             try:
+                # The pool forks every worker from this thread (fork: all at its first task); the kernel's
+                # death signal follows the forking thread, so it is asked for only from the main thread.
+                main = threading.current_thread() is threading.main_thread()
                 self._pool = concurrent.futures.ProcessPoolExecutor(
-                    self.count, mp_context=context, initializer=_start_worker, initargs=(warm,))
+                    self.count, mp_context=context, initializer=_start_worker,
+                    initargs=(warm, os.getpid(), main))
                 self._pool.submit(int)  # a pool forks its processes with its first task
             finally:
                 gc.unfreeze()  # in this process only: it collects as before

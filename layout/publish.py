@@ -1,0 +1,147 @@
+"""Publishing outputs so that a crash at any instant leaves the complete old set or the complete new one.
+
+A folder of outputs (``plates/``, ``plates-draft/``, ``proofs/``, ``previous/``) is written whole
+under a staging name (``.<name>-XXXX``, files written and synced), then swapped with the published
+folder in one step: ``renameat2(RENAME_EXCHANGE)``, which the kernel does atomically, so that at
+every instant the published name holds one complete set. Where the file system cannot exchange
+(``EINVAL``, ``ENOSYS``...), the old folder is renamed aside (``.<name>.old``) and the new one put in
+its place; a crash between those two renames leaves both whole, and the next run (or ``layout
+check`` and ``archive``, which call ``recover``) puts the old one back before anything else. Single
+files are replaced atomically (``render.write_atomic``). Whatever a killed run left half-done
+(``.*.part`` files, staging folders, old folders) is removed by the next run (``clean``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+FOLDERS = ("plates", "plates-draft", "proofs", "previous")
+"""The folders of outputs published whole."""
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EPERM}
+_LIBC: list = []
+
+
+def _renameat2():  # type: ignore[no-untyped-def]
+    if not _LIBC:
+        try:
+            function = ctypes.CDLL(None, use_errno=True).renameat2
+            function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            _LIBC.append(function)
+        except (AttributeError, OSError):
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap ``a`` and ``b`` in one atomic step; False if the system cannot (nothing was changed)."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def staging(target: Path) -> Path:
+    """A new, empty staging folder for ``target`` (beside it, mode 0777 less the umask)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    folder.chmod(0o777 & ~_umask())
+    return folder
+
+
+def staged_copy(target: Path) -> Path:
+    """A staging folder holding what ``target`` holds now (hard links where the system allows:
+    files are replaced, never changed in place, so the published ones are not touched)."""
+    folder = staging(target)
+    if target.is_dir():
+        for path in target.iterdir():
+            if path.is_file():
+                try:
+                    os.link(path, folder / path.name)
+                except OSError:
+                    shutil.copy2(path, folder / path.name)
+    return folder
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write a file in a staging folder (synced: it will be published by a rename)."""
+    with open(path, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Publish folder ``new`` as ``target``: at every instant ``target`` is the old or the new set."""
+    _sync_folder(new)
+    if not target.exists() and not target.is_symlink():
+        os.rename(new, target)
+    elif exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # now the old set
+    else:
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(target, old)
+        os.rename(new, target)  # a crash before this: ``recover`` puts the old set back
+        shutil.rmtree(old, ignore_errors=True)
+    _sync_folder(target.parent)
+
+
+def recover(out: Path) -> None:
+    """Put back a published folder that a crash between two renames left aside (see ``replace_folder``)."""
+    for name in FOLDERS:
+        old, target = out / f".{name}.old", out / name
+        if old.is_dir() and not target.exists():
+            with contextlib.suppress(OSError):
+                os.rename(old, target)
+
+
+def clean(out: Path) -> None:
+    """Remove what an interrupted run left half-done: temporary files, staging and old folders (after
+    ``recover``). The caller holds the issue's lock, so no other run is writing them."""
+    recover(out)
+    for leftover in out.rglob(".*.part"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    for name in FOLDERS:
+        for folder in [*out.glob(f".{name}-*"), out / f".{name}.old"]:
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _umask() -> int:
+    try:  # thread-safe: setting the umask to read it is not
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def umask() -> int:
+    """The process's umask (read without changing it for long)."""
+    return _umask()
