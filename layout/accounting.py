@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pikepdf
@@ -575,3 +576,17 @@ def copy_findings(path: Path, plate: PlateCopy) -> list:
         return [Finding(path.name, "copy", True, f"every word on its plate, in its slot, visible ({words} words)")]
     return [Finding(path.name, "copy", False, f"page {p.page}: {p.source} (slot {p.slot_id}): {p.message}")
             for p in problems]
+
+
+def copies_json(copies: list[PlateCopy]) -> bytes:
+    """What each plate must show, as JSON (kept with the plates, for ``layout check``)."""
+    return json.dumps([asdict(copy) for copy in copies], ensure_ascii=False).encode()
+
+
+def copies_from_json(data: bytes) -> list[PlateCopy]:
+    """``copies_json``'s plates back (raises ValueError if ``data`` is not what it writes)."""
+    try:
+        return [PlateCopy(int(plate["page"]), tuple(SlotCopy(**slot) for slot in plate["slots"]))
+                for plate in json.loads(data)]
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a copy account: {error}") from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import bagit
 from weasyprint import Attachment
 
-from . import __version__
+from . import __version__, publish
 from .build import Project, Session, fit_issue, issue_html_for, issue_lock, stderr_progress
 from .compose import Composition
 from .errors import ArchiveError, InputError, Problem
@@ -54,10 +53,11 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
     _check_plates(plates, issue_id, inputs)
     base = project.root / "archive" / str(issue.date.year)
     for existing in sorted(base.glob(f"{issue_id}*")):
-        meta = existing / "data" / "metadata.json"
-        if meta.exists() and json.loads(meta.read_text()).get("inputs_sha256") == inputs:
+        if _archived_inputs(existing / "data" / "metadata.json") == inputs:
             progress(f"already archived, unchanged: {existing}")
             return ArchiveResult(existing, False)
+    for leftover in base.glob(f".{issue_id}-*"):  # what a killed archive run left half-made
+        shutil.rmtree(leftover, ignore_errors=True)
     target = _next_revision(base, issue_id)
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{issue_id}-", dir=base))
@@ -67,13 +67,16 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
         for plate in sorted(plates.glob("*.pdf")):
             shutil.copy2(plate, staging / "plates" / plate.name)
         for name in ("fit.json", "preflight.json"):
+            if not (out / name).is_file():
+                raise InputError(f"no {name} for {issue_id}", (Problem(
+                    str(out / name), "", "the compose's report is missing", f"run layout compose {issue_id} again"),))
             shutil.copy2(out / name, staging / name)
         (staging / f"{issue_id}-archive.pdf").write_bytes(archive_pdf(session, composition))
         (staging / "metadata.json").write_text(json.dumps(_metadata(session, composition, inputs),
                                                           indent=2, ensure_ascii=False) + "\n")
         _bag(staging, session)
-        staging.chmod(0o755)
-        os.rename(staging, target)  # never replaces: target does not exist
+        publish.normal_permissions(staging)  # bagit's data/ is made by mkdtemp: 0700
+        publish.rename_new(staging, target)  # never replaces an archive, even an empty folder
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ArchiveResult(target, True)
@@ -103,11 +106,26 @@ def _check_plates(plates: Path, issue_id: str, inputs: str) -> None:
             f"run layout compose {issue_id} until preflight passes"),))
     from pypdf import PdfReader
 
-    xmp = PdfReader(whole).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    try:
+        xmp = PdfReader(whole).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    except Exception:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        raise InputError(f"the plates of {issue_id} are damaged", (Problem(
+            str(whole), "", "the issue PDF in plates/ cannot be read (truncated or changed?)",
+            f"run layout compose {issue_id} again, then archive"),)) from None
     if f"<layout:inputsSHA256>{inputs}<" not in xmp:
         raise InputError(f"the plates of {issue_id} are older than its sources", (Problem(
             str(plates), "", "sources changed since the plates were made",
             f"run layout compose {issue_id} again, then archive"),))
+
+
+def _archived_inputs(meta: Path) -> str | None:
+    """The inputs' hash an archive was made from (None if its metadata is missing or damaged: then
+    it is not this issue's, and a new revision is made beside it)."""
+    try:
+        data = json.loads(meta.read_bytes())
+    except (OSError, ValueError, UnicodeError):
+        return None
+    return data.get("inputs_sha256") if isinstance(data, dict) else None
 
 
 def _next_revision(base: Path, issue_id: str) -> Path:
@@ -150,9 +168,12 @@ def _bag(folder: Path, session: Session) -> None:
 
 def verify(path: Path) -> list[str]:
     """Re-check an archive's checksums; return what changed (raises ArchiveError if anything did)."""
+    if not path.is_dir():
+        raise ArchiveError(f"{path} is not an archive", (Problem(
+            str(path), "", "no such folder", "give the folder of one archived issue (archive/<year>/<issue-id>)"),))
     try:
         bag = bagit.Bag(str(path))
-    except bagit.BagError as exc:
+    except (bagit.BagError, ValueError, UnicodeError, LookupError) as exc:
         raise ArchiveError(f"{path} is not a readable archive", (Problem(
             str(path), "", str(exc), "give the folder of one archived issue (archive/<year>/<issue-id>)"),)) from None
     try:
@@ -161,5 +182,8 @@ def verify(path: Path) -> list[str]:
         details = [str(d) for d in exc.details] or [str(exc.message)]
         raise ArchiveError(f"{path}: the archive has changed since it was made", tuple(
             Problem(str(path), "", d, "restore the file from a good copy") for d in details)) from None
+    except (bagit.BagError, ValueError, UnicodeError, LookupError) as exc:  # a damaged manifest or tag file
+        raise ArchiveError(f"{path}: the archive is damaged", (Problem(
+            str(path), "", str(exc), "restore the archive from a good copy"),)) from None
     return sorted(bag.payload_entries())
 

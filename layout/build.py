@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, publish
-from .accounting import copy_of
+from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .articles import Photo, load_articles
 from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
@@ -432,8 +432,11 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     proof_pdfs = tuple(marks or plate for plate, marks in made)
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
+    copies = copy_of(composition, settings)  # what each plate must show (see accounting.py)
     checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
-                          session.renderer.submit, copy_of(composition, settings)) if staged else None
+                          session.renderer.submit, copies) if staged else None
+    if staged is not None:
+        publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates
     stale = stale_proofs(proof_pdfs, out / "proofs")  # only these are rendered again
     pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
     with concurrent.futures.ThreadPoolExecutor(1) as background:
@@ -549,15 +552,41 @@ def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], 
     settings = load_settings(project.issues / "paper.yaml")
     find_issue(project.issues, issue_id)
     out = project.build(issue_id)
-    folder = next((out / name for name in ("plates", "plates-draft") if (out / name).is_dir()), None)
+    # plates/, or the old set a crash between two renames left aside (see publish.py), or the drafts
+    folder = next((out / name for name in ("plates", ".plates.old", "plates-draft") if (out / name).is_dir()), None)
     if folder is None:
         raise InputError(f"no plates for {issue_id} yet", (Problem(
             _shown(project, out), "", "nothing has been composed", f"run: layout compose {issue_id}"),))
     plates = sorted(folder.glob(f"{issue_id}-p*.pdf"))
-    fit = json.loads((out / "fit.json").read_text()) if (out / "fit.json").exists() else None
-    findings = check_issue(plates, settings, fit)
+    if not plates:
+        raise InputError(f"no plates in {_shown(project, folder)}", (Problem(
+            _shown(project, folder), "", "the folder holds no plate", f"run: layout compose {issue_id}"),))
+    fit = None
+    if (out / "fit.json").exists():
+        try:
+            fit = json.loads((out / "fit.json").read_bytes())
+        except (ValueError, UnicodeError):
+            fit = None
+        if not isinstance(fit, dict) or not isinstance(fit.get("overset", []), list):
+            raise InputError(f"{_shown(project, out / 'fit.json')} is damaged", (Problem(
+                _shown(project, out / "fit.json"), "", "it is not the fit report layout writes",
+                f"run: layout compose {issue_id} (it writes the fit report again)"),))
+    copies = _expected_copy(folder / "copy.json", len(plates))
+    findings = check_issue(plates, settings, fit, copies=copies)
     write_atomic(out / "preflight.json", report_json(findings))
     return findings, folder
+
+
+def _expected_copy(path: Path, plates: int) -> list[PlateCopy] | None:
+    """What the plates beside ``path`` must show (written with them), if it is there and whole."""
+    if not path.exists():
+        return None
+    try:
+        copies = copies_from_json(path.read_bytes())
+    except (ValueError, UnicodeError):
+        raise InputError(f"{path} is damaged", (Problem(str(path), "", "it is not the copy account layout "
+                         "writes with the plates", "compose the issue again"),)) from None
+    return copies if len(copies) == plates else None
 
 
 def _shown(project: Project, path: Path) -> str:

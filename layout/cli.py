@@ -12,7 +12,7 @@ from .build import Project, check_issue_plates, compose_issue, fit_issue
 from .diff import compare
 from .diff import report as diff_report
 from .diff import report_json as diff_json
-from .errors import InputError, LayoutError, Problem
+from .errors import InputError, LayoutError, Problem, environment_fault, is_environment
 from .fit import fit_table
 from .preflight import report_table
 from .render import write_atomic
@@ -43,12 +43,25 @@ def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
-    except Exception as error:  # a bug in layout, not the user's fault: say so, briefly
+    except (OSError, MemoryError) as error:
+        if not is_environment(error):
+            _bug(debug, error)
         if debug:
-            raise
-        typer.echo(f"internal error: {type(error).__name__}: {error}\n"
-                   "this is a bug in layout; run again with --debug and report the traceback", err=True)
-        raise typer.Exit(70) from None
+            traceback.print_exc()
+        fault = environment_fault(error)
+        typer.echo(f"error: {fault}", err=True)
+        raise typer.Exit(fault.exit_code) from None
+    except Exception as error:  # a bug in layout, not the user's fault: say so, briefly
+        _bug(debug, error)
+
+
+def _bug(debug: bool, error: BaseException) -> None:
+    """Report a bug in layout (exit 70), with its traceback only under --debug."""
+    if debug:
+        raise error
+    typer.echo(f"internal error: {type(error).__name__}: {error}\n"
+               "this is a bug in layout; run again with --debug and report the traceback", err=True)
+    raise typer.Exit(70) from None
 
 
 @app.command()

@@ -217,15 +217,15 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None) -> li
 
 
 def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                keys: list[str] | None = None) -> list[Finding]:
+                keys: list[str] | None = None, copies: list[PlateCopy] | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding (on every core: a pool of
-    its own; see ``start_checks``)."""
+    its own, whose workers end with this process; see ``start_checks``)."""
     if len(plates) > 1 and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=guard_worker,
                                                     initargs=(os.getpid(),)) as pool:
-            return start_checks(plates, paper, fit, cache, keys, pool.submit).result()
-    return start_checks(plates, paper, fit, cache, keys).result()
+            return start_checks(plates, paper, fit, cache, keys, pool.submit, copies).result()
+    return start_checks(plates, paper, fit, cache, keys, copies=copies).result()
 
 
 @dataclass
@@ -292,7 +292,11 @@ def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
     this: the plates are checked on every core)."""
     path, paper, copy = job
     paint = _read_paint(path)
-    findings = _checks_but_ink(path, paper, paint)
+    try:
+        findings = _checks_but_ink(path, paper, paint)
+    except Exception as error:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        return [Finding(path.name, "readable", False, f"the plate cannot be read as a PDF ({type(error).__name__}: "
+                        f"{str(error)[:120]}): is it damaged or truncated? compose again")], None
     if copy is not None:
         findings += copy_findings(path, copy)
     return findings, paint.ink if paint is not None else None

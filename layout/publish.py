@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 AT_FDCWD = -100
+RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 FOLDERS = ("plates", "plates-draft", "proofs", "previous")
 """The folders of outputs published whole."""
@@ -51,6 +52,35 @@ def exchange(a: Path, b: Path) -> bool:
     if code in _UNSUPPORTED:
         return False
     raise OSError(code, os.strerror(code), str(b))
+
+
+def rename_new(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``, which must not exist: never replaces anything (an archive).
+
+    ``renameat2(RENAME_NOREPLACE)`` makes the check and the rename one step; without it, a plain
+    rename would replace an empty folder, so ``target`` is looked for first (the caller holds the
+    issue's lock)."""
+    function = _renameat2()
+    if function is not None:
+        if function(AT_FDCWD, os.fsencode(source), AT_FDCWD, os.fsencode(target), RENAME_NOREPLACE) == 0:
+            _sync_folder(target.parent)
+            return
+        code = ctypes.get_errno()
+        if code not in _UNSUPPORTED:
+            raise OSError(code, os.strerror(code), str(target))
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(errno.EEXIST, "an archive is already there", str(target))
+    os.rename(source, target)
+    _sync_folder(target.parent)
+
+
+def normal_permissions(folder: Path) -> None:
+    """Give ``folder`` and the folders in it mode 0777 less the umask (``mkdtemp`` makes them 0700)."""
+    mode = 0o777 & ~_umask()
+    folder.chmod(mode)
+    for path in folder.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(mode)
 
 
 def _sync_folder(folder: Path) -> None:
