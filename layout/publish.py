@@ -116,10 +116,15 @@ def staged_copy(target: Path) -> Path:
 
 def write_file(path: Path, data: bytes) -> None:
     """Write a file in a staging folder (synced: it will be published by a rename)."""
-    with open(path, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as error:
+        if error.filename is None:  # fsync, write: name the file
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
 
 
 def replace_folder(new: Path, target: Path) -> None:

@@ -226,9 +226,11 @@ def write_atomic(path: Path, data: bytes) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+        if isinstance(error, OSError) and error.filename is None:  # fsync, write: name the file
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 

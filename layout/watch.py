@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .build import Project, compose_issue
-from .errors import LayoutError
+from .errors import LayoutError, environment_fault, is_environment
 from .render import Workers
 
 
@@ -56,6 +56,11 @@ def _watch(project: Project, issue_id: str, say: Callable[[str], None], interval
                 status = f"{len(result.issue.pages)} pages composed"
             except LayoutError as error:
                 status = f"error: {error}"
+            except (OSError, MemoryError) as error:  # the machine's fault: say which path, keep watching
+                status = f"error: {environment_fault(error) if is_environment(error) else error}"
+            except Exception as error:  # noqa: BLE001 - a bug must not end the watch: the next save may work
+                status = (f"internal error: {type(error).__name__}: {error} (a bug in layout; run layout compose "
+                          "--debug for the traceback)")
             done += 1
             trigger = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "") if done > 1 else "start"
             say(f"[{time.strftime('%H:%M:%S')}] {trigger}: {status} in {time.monotonic() - started:.1f} s")
