@@ -488,19 +488,24 @@ def _words_at(text: str, position: int) -> str:
     return ""
 
 
-def _compare(slot: SlotCopy, zone: str, expected: str, found: str, hidden: str) -> str | None:
+def _compare(slot: SlotCopy, zone: str, expected: str, found: str, drawn: str) -> str | None:
+    """What is wrong with a zone that should show ``expected`` and shows ``found`` (``drawn``: with
+    what is drawn but cannot be seen), or None."""
     want, got = key(expected), key(found)
-    if want == got or (zone == "body" and slot.overset and want.startswith(got)):
+
+    def fits(text: str) -> bool:
+        return text == want or (zone == "body" and slot.overset and want.startswith(text))
+    if fits(got):
         return None
     at = len(_common(want, got))
     if at == len(want):
         extra = got[at:at + 40]
         return (f"{zone}: text that is not this article's is printed in its box after "
                 f"'{_words_at(expected, max(at - 1, 0))}' (overprinted by another slot? '{extra}...')")
-    missing = _words_at(expected, at)
-    where = "hidden (clipped, covered or invisible)" if key(hidden) and key(missing)[:6] in key(hidden) \
-        else "missing or out of place"
-    return f"{zone}: words {where}, from: '{missing}'"
+    if fits(key(drawn)):
+        return (f"{zone}: words drawn but hidden (clipped, covered, paper-coloured or invisible), "
+                f"from: '{_words_at(expected, at)}'")
+    return f"{zone}: words missing, clipped or out of place, from: '{_words_at(expected, at)}'"
 
 
 def _common(a: str, b: str) -> str:
@@ -530,32 +535,25 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source,
                                             f"its box overlaps {other.slot_id}'s ({other.source}): "
                                             "two stories would be printed over each other"))
-    zones: dict[str, dict[str, list[Glyph]]] = {slot.slot_id: {"top": [], "body": [], "bottom": [], "hidden": []}
-                                                for slot in slots}
+    zones: dict[str, dict[str, list[Glyph]]] = {slot.slot_id: {"top": [], "body": [], "bottom": []} for slot in slots}
     t = BOX_TOLERANCE
     for glyph in glyphs:
         for slot in slots:
             if slot.x - t <= glyph.x <= slot.x + slot.width + t and slot.y - t <= glyph.y <= slot.y + slot.height + t:
-                if not glyph.visible:
-                    zones[slot.slot_id]["hidden"].append(glyph)
-                elif glyph.y < slot.y + slot.head_height:
+                if glyph.y < slot.y + slot.head_height:
                     zones[slot.slot_id]["top"].append(glyph)
                 elif glyph.y <= slot.y + slot.head_height + slot.frame_height:
                     zones[slot.slot_id]["body"].append(glyph)
                 else:
                     zones[slot.slot_id]["bottom"].append(glyph)
                 break
-        else:
-            if not glyph.visible:
-                continue
-    hidden_all = "".join(g.text for g in glyphs if not g.visible)
     for slot in slots:
         found = zones[slot.slot_id]
-        for zone, expected, text in (
-                ("top matter", slot.top, _zone_text(found["top"], None, 0)),
-                ("body", slot.body, _zone_text(found["body"], slot.x, slot.column_step)),
-                ("jump line", slot.bottom, _zone_text(found["bottom"], None, 0))):
-            message = _compare(slot, zone, expected, text, hidden_all)
+        for zone, expected, glyphs_in, columns in (("top matter", slot.top, found["top"], None),
+                                                   ("body", slot.body, found["body"], slot.x),
+                                                   ("jump line", slot.bottom, found["bottom"], None)):
+            shown = _zone_text([g for g in glyphs_in if g.visible], columns, slot.column_step)
+            message = _compare(slot, zone, expected, shown, _zone_text(glyphs_in, columns, slot.column_step))
             if message:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source, message))
                 break

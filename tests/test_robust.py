@@ -94,7 +94,7 @@ def _kill_at(root, marker: str, delay: float) -> tuple[list[int], bool]:
     return workers, not finished
 
 
-INSTANTS = [("[1/5]", 0.0), ("[2/5]", 0.15), ("[3/5]", 0.0), ("[3/5]", 0.1), ("[5/5]", 0.0), ("[5/5]", 0.05)]
+INSTANTS = [("[1/5]", 0.0), ("[2/5]", 0.15), ("[3/5]", 0.0), ("[5/5]", 0.0), ("[5/5]", 0.05)]
 """When the kill test kills a compose: after each stage line, with a delay (reading, laying out,
 writing and publishing, preflight)."""
 
