@@ -21,13 +21,16 @@ were broken, so the check holds whatever the line breaker does."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
+import itertools
 import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pikepdf
 
@@ -205,19 +208,28 @@ def _font(font: pikepdf.Object) -> _Font:
     return _Font(to_unicode, widths, 0.0, False)
 
 
-@dataclass(frozen=True)
-class Glyph:
-    """A glyph shown: its text, where its centre is (points from the trim's top-left), its size,
-    whether it can be seen, and when it was painted (for what is painted over it later)."""
+class Run(NamedTuple):
+    """Glyphs shown in one go on one baseline (a string of a ``TJ``): each glyph's text, the x of its
+    centre and whether it can be seen; where the run is (points from the trim's top-left), its size,
+    and when it was painted (for what is painted over it later)."""
 
-    text: str
-    x: float
+    texts: tuple[str, ...]
+    xs: tuple[float, ...]
+    visible: tuple[bool, ...]
     y: float
+    """The centre of the run's glyphs, from the trim's top."""
     baseline: float
     size: float
-    visible: bool
     order: int
-    box: tuple[float, float, float, float]
+    spans: tuple[tuple[float, float], ...]
+    """Each glyph's left and right, in user space (for what covers it)."""
+    band: tuple[float, float]
+    """The run's bottom and top, in user space."""
+
+    def part(self, index: int) -> Run:
+        """The run of glyph ``index`` alone."""
+        return Run((self.texts[index],), (self.xs[index],), (self.visible[index],), self.y, self.baseline,
+                   self.size, self.order, (self.spans[index],), self.band)
 
 
 Rect = tuple[float, float, float, float]
@@ -256,30 +268,33 @@ class PlateText:
     """Reads the glyphs a plate prints (``read``)."""
 
     def __init__(self) -> None:
-        self.glyphs: list[Glyph] = []
+        self.glyphs: list[Run] = []
         self.covers: list[tuple[int, Rect]] = []
         self.fonts: dict[tuple[int, int], _Font] = {}
         self.order = 0
         self.page: Rect = (0.0, 0.0, 0.0, 0.0)
         self.origin = (0.0, 0.0)
 
-    def read(self, page: pikepdf.Page) -> list[Glyph]:
+    def read(self, page: pikepdf.Page) -> list[Run]:
         """Every glyph ``page`` shows, in the order painted, with what covers it applied."""
         box = [float(v) for v in page.obj.get("/MediaBox")]
         trim = [float(v) for v in page.obj.get("/TrimBox", page.obj.get("/MediaBox"))]
         self.page = (min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3]))
         self.origin = (min(trim[0], trim[2]), max(trim[1], trim[3]))
         self._run(page.obj, page.obj.get("/Resources", pikepdf.Dictionary()), IDENTITY, self.page, {}, frozenset())
-        covers = [c for c in self.covers if c[1][2] > c[1][0] and c[1][3] > c[1][1]]
+        # What can hide a glyph: a fill at least as tall as small type (not a rule), painted after it.
+        covers = sorted((order, r) for order, r in self.covers if r[2] - r[0] >= 1.0 and r[3] - r[1] >= 3.0)
         if not covers:
             return self.glyphs
+        orders = [order for order, _ in covers]
         out = []
-        for glyph in self.glyphs:
-            x0, y0, x1, y1 = glyph.box
-            hidden = any(order > glyph.order and r[0] <= x0 and r[1] <= y0 and r[2] >= x1 and r[3] >= y1
-                         for order, r in covers)
-            out.append(Glyph(glyph.text, glyph.x, glyph.y, glyph.baseline, glyph.size,
-                             glyph.visible and not hidden, glyph.order, glyph.box) if hidden else glyph)
+        for run in self.glyphs:
+            later = [r for _, r in covers[bisect.bisect_right(orders, run.order):]
+                     if r[1] <= run.band[0] and r[3] >= run.band[1]]
+            if later:
+                run = run._replace(visible=tuple(shown and not any(r[0] <= left and r[2] >= right for r in later)
+                                                 for shown, (left, right) in zip(run.visible, run.spans)))
+            out.append(run)
         return out
 
     def _font(self, resources: pikepdf.Object, name: str) -> _Font | None:
@@ -408,39 +423,83 @@ class PlateText:
                               {"fill": state["fill"]}, seen)
 
     def _show(self, items: list, state: dict, tm: Matrix) -> Matrix:
+        """Note the glyphs of a text-showing operator's ``items`` (one run); return the text matrix after them."""
         font: _Font | None = state["font"]
-        size, th = state["size"], state["th"]
-        mode = state["mode"]
-        visible_paint = mode not in (3, 7) and _ink(*state["fill"]) >= LIGHT
-        ctm = state["ctm"]
+        size, th, rise, tc, tw = state["size"], state["th"], state["rise"], state["tc"], state["tw"]
+        visible_paint = state["mode"] not in (3, 7) and _ink(*state["fill"]) >= LIGHT
+        a, b, c, d, e, f = multiply(tm, state["ctm"])  # text space to user space
+        upright = b == 0 and c == 0
+        drawn = size * (abs(d) if upright else (a * a + b * b) ** 0.5)
+        clip, page, (left, top) = state["clip"], self.page, self.origin
+        mid, low, high = rise + size * 0.3, rise - size * 0.15, rise + size * 0.65
+        scale, space = size / 1000 * th, tc * th
+        moved = 0.0
+        texts: list[str] = []
+        starts: list[float] = []
+        ends: list[float] = []
+        if font is not None:
+            widths_of, default, unicode_of, two = font.widths, font.default_width, font.to_unicode, font.two_bytes
         for item in items:
-            if isinstance(item, pikepdf.String):
-                data = bytes(item)
-                if font is None:
-                    continue
-                codes = ([int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
-                         if font.two_bytes else list(data))
-                for code in codes:
-                    width = font.widths.get(code, font.default_width) / 1000 * size
-                    advance = (width + state["tc"] + (state["tw"] if code == 32 and not font.two_bytes else 0.0)) * th
-                    text = font.to_unicode.get(code, "\ufffd")
-                    if text.strip():
-                        full = multiply(tm, ctm)
-                        cx, cy = transform(full, width * th / 2, state["rise"] + size * 0.3)
-                        x0, y0 = transform(full, 0, state["rise"] - size * 0.15)
-                        x1, y1 = transform(full, width * th, state["rise"] + size * 0.65)
-                        drawn = abs(full[3]) * size if full[1] == 0 else size * (full[0] ** 2 + full[1] ** 2) ** 0.5
-                        visible = (visible_paint and drawn >= MIN_SIZE and _inside(state["clip"], cx, cy)
-                                   and _inside(self.page, cx, cy))
-                        self.order += 1
-                        bx, by = transform(full, 0, 0)
-                        self.glyphs.append(Glyph(text, cx - self.origin[0], self.origin[1] - cy,
-                                                 self.origin[1] - by, drawn, visible, self.order,
-                                                 (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
-                    tm = multiply((1, 0, 0, 1, advance, 0), tm)
+            if not isinstance(item, pikepdf.String):
+                moved -= float(item) * scale
+                continue
+            if font is None:
+                continue
+            data = bytes(item)
+            if two and len(data) == 2:  # one glyph: most of what WeasyPrint writes (a string a glyph)
+                code = data[0] << 8 | data[1]
+                width = widths_of.get(code, default) * scale
+                text = unicode_of.get(code, "\ufffd")
+                if text.strip():
+                    texts.append(text)
+                    starts.append(moved)
+                    ends.append(moved + width)
+                moved += width + space
+                continue
+            if font.two_bytes:
+                codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
+                widths = [font.widths.get(code, font.default_width) * scale for code in codes]
+                steps = [w + space for w in widths]
             else:
-                tm = multiply((1, 0, 0, 1, -float(item) / 1000 * size * th, 0), tm)
-        return tm
+                codes = list(data)
+                widths = [font.widths.get(code, font.default_width) * scale for code in codes]
+                steps = [w + space + (tw * th if code == 32 else 0.0) for w, code in zip(widths, codes)]
+            at = list(itertools.accumulate(steps, initial=moved))
+            moved = at.pop()
+            for code, start, width in zip(codes, at, widths):
+                text = font.to_unicode.get(code, "\ufffd")
+                if text.strip():
+                    texts.append(text)
+                    starts.append(start)
+                    ends.append(start + width)
+        if not texts:
+            return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        self.order += 1
+        if not upright:  # turned or slanted text: glyph by glyph
+            for text, start, end in zip(texts, starts, ends):
+                u = (start + end) / 2
+                cx, cy = a * u + c * mid + e, b * u + d * mid + f
+                seen = visible_paint and drawn >= MIN_SIZE and _inside(clip, cx, cy) and _inside(page, cx, cy)
+                self.glyphs.append(Run((text,), (cx - left,), (seen,), top - cy, top - (b * u + f), drawn,
+                                       self.order, ((cx - 0.1, cx + 0.1),), (cy - 0.1, cy + 0.1)))
+        else:
+            cy = d * mid + f
+            lefts = [a * u + e for u in starts]
+            rights = [a * u + e for u in ends]
+            xs = [(x0 + x1) / 2 for x0, x1 in zip(lefts, rights)]
+            low_x, high_x = min(xs), max(xs)
+            if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
+                    and page[1] <= cy <= page[3]):
+                visible = (False,) * len(xs)
+            elif clip[0] - 0.01 <= low_x and high_x <= clip[2] + 0.01 and page[0] <= low_x and high_x <= page[2]:
+                visible = (True,) * len(xs)
+            else:
+                visible = tuple(clip[0] - 0.01 <= x <= clip[2] + 0.01 and page[0] <= x <= page[2] for x in xs)
+            y0, y1 = sorted((d * low + f, d * high + f))
+            spans = tuple(zip(lefts, rights)) if a > 0 else tuple(zip(rights, lefts))
+            self.glyphs.append(Run(tuple(texts), tuple(x - left for x in xs), visible, top - cy, top - f, drawn,
+                                   self.order, spans, (y0, y1)))
+        return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
 
 
 # --- comparing -------------------------------------------------------------------------------------
@@ -455,24 +514,26 @@ class CopyProblem:
     message: str
 
 
-def _zone_text(glyphs: list[Glyph], columns_from: float | None, step: float) -> str:
-    """The glyphs' text in reading order: by column (if ``columns_from``), line, then left to right."""
-    def column(glyph: Glyph) -> int:
-        return int((glyph.x - columns_from) // step) if columns_from is not None and step > 0 else 0
+def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden: bool = False) -> str:
+    """The runs' text in reading order (by column, if ``columns_from``; then line, then left to right):
+    what can be seen, or (``hidden``) everything drawn."""
+    def column(run: Run) -> int:
+        return int((run.xs[0] - columns_from) // step) if columns_from is not None and step > 0 else 0
     out = []
-    by_column: dict[int, list[Glyph]] = {}
-    for glyph in glyphs:
-        by_column.setdefault(column(glyph), []).append(glyph)
+    by_column: dict[int, list[Run]] = {}
+    for run in runs:
+        by_column.setdefault(column(run), []).append(run)
     for number in sorted(by_column):
-        ordered = sorted(by_column[number], key=lambda g: (g.baseline, g.x))
-        lines: list[list[Glyph]] = []
-        for glyph in ordered:
-            if lines and glyph.baseline - lines[-1][0].baseline < 0.1 * min(glyph.size, lines[-1][0].size) + 0.3:
-                lines[-1].append(glyph)
+        ordered = sorted(by_column[number], key=lambda r: (r.baseline, r.xs[0]))
+        lines: list[list[Run]] = []
+        for run in ordered:
+            if lines and run.baseline - lines[-1][0].baseline < 0.1 * min(run.size, lines[-1][0].size) + 0.3:
+                lines[-1].append(run)
             else:
-                lines.append([glyph])
+                lines.append([run])
         for row in lines:
-            out.extend(g.text for g in sorted(row, key=lambda g: g.x))
+            for run in sorted(row, key=lambda r: r.xs[0]):
+                out.extend(text for text, seen in zip(run.texts, run.visible) if seen or hidden)
     return "".join(out)
 
 
@@ -524,7 +585,7 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
     with pikepdf.open(path) as pdf:
         if len(pdf.pages) != 1:
             return [CopyProblem(plate.page, "", "", f"the plate has {len(pdf.pages)} pages, not 1")]
-        glyphs = PlateText().read(pdf.pages[0])
+        runs = PlateText().read(pdf.pages[0])
     problems = []
     slots = plate.slots
     for index, slot in enumerate(slots):
@@ -535,25 +596,35 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source,
                                             f"its box overlaps {other.slot_id}'s ({other.source}): "
                                             "two stories would be printed over each other"))
-    zones: dict[str, dict[str, list[Glyph]]] = {slot.slot_id: {"top": [], "body": [], "bottom": []} for slot in slots}
-    t = BOX_TOLERANCE
-    for glyph in glyphs:
+    zones: dict[str, dict[str, list[Run]]] = {slot.slot_id: {"top": [], "body": [], "bottom": []} for slot in slots}
+
+    def place(x: float, y: float) -> tuple[str, str, int] | None:
+        """The slot, zone and column at (x, y), if a slot is there."""
+        t = BOX_TOLERANCE
         for slot in slots:
-            if slot.x - t <= glyph.x <= slot.x + slot.width + t and slot.y - t <= glyph.y <= slot.y + slot.height + t:
-                if glyph.y < slot.y + slot.head_height:
-                    zones[slot.slot_id]["top"].append(glyph)
-                elif glyph.y <= slot.y + slot.head_height + slot.frame_height:
-                    zones[slot.slot_id]["body"].append(glyph)
-                else:
-                    zones[slot.slot_id]["bottom"].append(glyph)
-                break
+            if slot.x - t <= x <= slot.x + slot.width + t and slot.y - t <= y <= slot.y + slot.height + t:
+                if y < slot.y + slot.head_height:
+                    return slot.slot_id, "top", 0
+                if y <= slot.y + slot.head_height + slot.frame_height:
+                    step = slot.column_step or 1.0
+                    return slot.slot_id, "body", int((x - slot.x) // step)
+                return slot.slot_id, "bottom", 0
+        return None
+
+    for run in runs:
+        first, last = place(run.xs[0], run.y), place(run.xs[-1], run.y)
+        parts = [run] if first == last else [run.part(i) for i in range(len(run.xs))]  # across a box's edge
+        for part in parts:
+            where = first if part is run else place(part.xs[0], part.y)
+            if where is not None:
+                zones[where[0]][where[1]].append(part)
     for slot in slots:
         found = zones[slot.slot_id]
-        for zone, expected, glyphs_in, columns in (("top matter", slot.top, found["top"], None),
-                                                   ("body", slot.body, found["body"], slot.x),
-                                                   ("jump line", slot.bottom, found["bottom"], None)):
-            shown = _zone_text([g for g in glyphs_in if g.visible], columns, slot.column_step)
-            message = _compare(slot, zone, expected, shown, _zone_text(glyphs_in, columns, slot.column_step))
+        for zone, expected, runs_in, columns in (("top matter", slot.top, found["top"], None),
+                                                 ("body", slot.body, found["body"], slot.x),
+                                                 ("jump line", slot.bottom, found["bottom"], None)):
+            message = _compare(slot, zone, expected, _zone_text(runs_in, columns, slot.column_step),
+                               _zone_text(runs_in, columns, slot.column_step, hidden=True))
             if message:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source, message))
                 break
