@@ -20,7 +20,7 @@ from pathlib import Path
 from . import __version__, publish
 from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .articles import Photo, load_articles
-from .cache import code_digest, files_digest, settings_files
+from .cache import code_digest, files_digest, read_sealed, settings_files, write_sealed
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
@@ -166,8 +166,21 @@ class Session:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
         key = (str(photo.path), round(width, 2), round(height, 2))
         if key not in self.photos:
-            self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
+            self.photos[key] = self._prepared(photo, width, height)
         return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
+
+    def _prepared(self, photo: Photo, width: float, height: float) -> PreparedPhoto:
+        """``prepare``'s photo, checked against the SHA-256 noted (sealed, in the cache) when it was
+        made: a prepared photo is a cache entry too, and a damaged one is made again, never printed."""
+        before = {p.name for p in self.images.glob("*")} if self.images.is_dir() else set()
+        prepared = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
+        note = self.project.build(self.issue.issue_id) / ".cache" / f"photo-{prepared.path.name}.sha256"
+        if prepared.path.name in before and read_sealed(note) != _sha256(prepared.path):
+            prepared.path.unlink(missing_ok=True)  # damaged, or of unknown origin: made again
+            prepared = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
+        if read_sealed(note) != _sha256(prepared.path):
+            write_sealed(note, _sha256(prepared.path))
+        return prepared
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
@@ -180,6 +193,10 @@ class Session:
             digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()
+
+
+def _sha256(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).hexdigest().encode()
 
 
 def _galley_batches(sheets: list[Sheet], jobs: list[Job], indices: list[int],

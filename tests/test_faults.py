@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from factory import simple_issue, write_article
+from factory import add_photo, body, simple_issue, write_article
 
 from layout.build import Project, compose_issue
 from layout.cache import read_sealed, seal, unseal, write_sealed
@@ -27,7 +27,7 @@ def _plates(root) -> dict[str, str]:
 
 
 def _kind(path: Path) -> str:
-    return re.sub(r"[0-9a-f]{40,64}", "H", path.name)
+    return re.sub(r"[0-9a-f]{16,64}", "H", path.name)
 
 
 # --- the cache ---------------------------------------------------------------------------------------
@@ -45,17 +45,18 @@ def test_a_seal_holds_only_for_the_bytes_and_the_name_it_was_made_for(tmp_path):
 
 def test_every_kind_of_damaged_cache_entry_is_made_again_never_published(tmp_path):
     issue = simple_issue(tmp_path, {"story": 220, "other": 120}, columns={"story": 3, "other": 2})
+    write_article(issue, "story", body(220), images=[{"file": add_photo(issue), "caption": "The docks"}])
     _compose(tmp_path)
     clean, text = _plates(tmp_path), (tmp_path / "build" / "test-issue" / "text.json").read_bytes()
-    cache = tmp_path / "build" / "test-issue" / ".cache"
+    build = tmp_path / "build" / "test-issue"
     kinds: dict[str, Path] = {}
-    for path in sorted(cache.rglob("*")):
+    for path in sorted([*(build / ".cache").rglob("*"), *(build / "images").glob("*")]):
         if path.is_file():
             kinds.setdefault(_kind(path), path)
     # layout results, page and galley PDFs, plates, the flat plan, preflight results, hyphenation,
     # Markdown conversions, compiled templates
     assert {"H.json", "H.pdf", "H-g0.pdf", "proofed-H", "flatplan-H", "preflight-H.json", "bodies.json",
-            "hyphenation-H.json"} <= set(kinds), sorted(kinds)
+            "hyphenation-H.json", "docks-H.jpg"} <= set(kinds), sorted(kinds)  # and the prepared photo
     for kind, path in kinds.items():
         data = bytearray(path.read_bytes())
         for at in (len(data) // 3, len(data) // 2):  # a flipped bit in the middle of the entry
