@@ -28,6 +28,7 @@ import itertools
 import json
 import re
 import unicodedata
+import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -88,12 +89,28 @@ def _plain(value: str | None) -> str:
 
 
 def _block_text(block) -> str:  # type: ignore[no-untyped-def]
-    """A body block's text as printed (an ordered list's items get their numbers)."""
-    if block.tag == "ol":
-        items = re.split(r"<li\b[^>]*>", block.html)
-        return " ".join([_plain(items[0])] + [f"{number} {_plain(item)}" for number, item in
-                                             enumerate(items[1:], start=1)])
-    return block.text
+    """A body block's text as printed: the items of ordered lists get their numbers (list markers
+    are drawn as text), nested lists numbered on their own."""
+    if "<ol" not in block.html and block.tag != "ol":
+        return block.text
+    try:
+        root = ET.fromstring(f"<{block.tag}>{block.html}</{block.tag}>")
+    except ET.ParseError:
+        return block.text
+    parts: list[str] = []
+
+    def walk(element: ET.Element) -> None:
+        number = int(element.get("start", "1")) if element.tag == "ol" and element.get("start", "1").isdigit() else 1
+        parts.append(element.text or "")
+        for child in element:
+            if element.tag == "ol" and child.tag == "li":
+                parts.append(f" {number} ")
+                number += 1
+            walk(child)
+            parts.append(child.tail or "")
+
+    walk(root)
+    return "".join(parts)
 
 
 def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # type: ignore[no-untyped-def]

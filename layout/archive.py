@@ -182,7 +182,9 @@ def verify(path: Path) -> list[str]:
         details = [str(d) for d in exc.details] or [str(exc.message)]
         raise ArchiveError(f"{path}: the archive has changed since it was made", tuple(
             Problem(str(path), "", d, "restore the file from a good copy") for d in details)) from None
-    except (bagit.BagError, ValueError, UnicodeError, LookupError) as exc:  # a damaged manifest or tag file
+    except PermissionError:
+        raise  # the machine's (exit 8), not the archive's
+    except (bagit.BagError, ValueError, UnicodeError, LookupError, OSError) as exc:  # a damaged file of the bag
         raise ArchiveError(f"{path}: the archive is damaged", (Problem(
             str(path), "", str(exc), "restore the archive from a good copy"),)) from None
     return sorted(bag.payload_entries())

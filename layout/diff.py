@@ -86,7 +86,7 @@ def _changed_area(before: Path, after: Path) -> tuple[int, int, int, int] | None
 
 def _damaged(*paths: Path) -> InputError:
     shown = " or ".join(str(p) for p in paths)
-    return InputError(f"{shown}: damaged, or not written by this version of layout", tuple(Problem(
+    return InputError(f"{shown}: missing, damaged, or not written by this version of layout", tuple(Problem(
         str(p), "", "cannot be read as what layout writes there", "compose the issue twice again to compare "
         "(layout compose ISSUE), or delete build/ISSUE/previous") for p in paths))
 
@@ -95,7 +95,7 @@ def _report(path: Path) -> dict:
     """A fit report (``fit.json``), checked to be one."""
     try:
         data = json.loads(path.read_bytes())
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, FileNotFoundError, IsADirectoryError):
         raise _damaged(path) from None
     if not isinstance(data, dict) or not isinstance(data.get("slots"), list) or not all(
             isinstance(s, dict) and isinstance(s.get("slot_id"), str) for s in data["slots"]):
@@ -109,7 +109,7 @@ def _texts(path: Path) -> dict[str, str]:
         return {}
     try:
         data = json.loads(path.read_bytes())
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, IsADirectoryError):
         raise _damaged(path) from None
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise _damaged(path)

@@ -133,7 +133,7 @@ def replace_folder(new: Path, target: Path) -> None:
     if not target.exists() and not target.is_symlink():
         os.rename(new, target)
     elif exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)  # now the old set
+        _remove(new)  # now the old set
     else:
         old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -161,8 +161,19 @@ def clean(out: Path) -> None:
             leftover.unlink()
     for name in FOLDERS:
         for folder in [*out.glob(f".{name}-*"), out / f".{name}.old"]:
-            if folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
+    cache = out / ".cache"
+    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):  # the cache is ours: made again
+        _remove(cache)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, a symbolic link (not what it points to) or a folder, if it is there."""
+    if path.is_symlink() or path.is_file():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _umask() -> int:
