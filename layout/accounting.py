@@ -43,6 +43,9 @@ LIGHT = 0.06
 """Text whose ink (its darkest separation, 0-1) is below this is paper-coloured: hidden."""
 MIN_SIZE = 2.0
 """Text smaller than this (points, as drawn) is not readable: hidden."""
+INK_TOLERANCE = 3.0
+"""Points a slot's pictures and boxes may reach beyond its box (a body column's drawing is clipped
+2 pt beyond its rows, for descenders)."""
 SHOWN_WORDS = 8
 
 
@@ -602,9 +605,11 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
     with pikepdf.open(path) as pdf:
         if len(pdf.pages) != 1:
             return [CopyProblem(plate.page, "", "", f"the plate has {len(pdf.pages)} pages, not 1")]
-        runs = PlateText().read(pdf.pages[0])
+        reader = PlateText()
+        runs = reader.read(pdf.pages[0])
     problems = []
     slots = plate.slots
+    problems += _ink_across_boxes(plate, reader)
     for index, slot in enumerate(slots):
         for other in slots[index + 1:]:
             if (slot.x < other.x + other.width - BOX_TOLERANCE and other.x < slot.x + slot.width - BOX_TOLERANCE
@@ -646,6 +651,29 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source, message))
                 break
     return problems
+
+
+def _ink_across_boxes(plate: PlateCopy, reader: PlateText) -> list[CopyProblem]:
+    """Slots into whose box a picture or a solid box reaches from outside it: two slots' ink over each
+    other (what lies wholly in one box, or in none, is that slot's or the page's)."""
+    problems = []
+    left, top = reader.origin
+    t = INK_TOLERANCE
+    for _, (x0, y0, x1, y1) in reader.covers:
+        if x1 - x0 < 1.0 or y1 - y0 < 3.0:
+            continue  # rules and hairlines
+        box = (x0 - left, top - y1, x1 - left, top - y0)  # from the trim's top-left
+        for slot in plate.slots:
+            inside = (slot.x - t <= box[0] and box[2] <= slot.x + slot.width + t and slot.y - t <= box[1]
+                      and box[3] <= slot.y + slot.height + t)
+            meets = (box[0] < slot.x + slot.width - t and slot.x + t < box[2] and box[1] < slot.y + slot.height - t
+                     and slot.y + t < box[3])
+            if meets and not inside:
+                problems.append(CopyProblem(plate.page, slot.slot_id, slot.source, (
+                    f"a picture or box {box[2] - box[0]:.0f} x {box[3] - box[1]:.0f} pt at ({box[0]:.0f}, "
+                    f"{box[1]:.0f}) reaches into its box from outside it: two slots' ink overlaps")))
+                break
+    return problems[:5]
 
 
 def copy_findings(path: Path, plate: PlateCopy) -> list:

@@ -173,3 +173,14 @@ def test_the_account_is_kept_with_the_plates_for_layout_check(tmp_path, run_cli)
     shutil.copy(other / "build" / "test-issue" / "plates" / "test-issue-p01.pdf", plates / "test-issue-p01.pdf")
     code, out, _ = run_cli("check", "test-issue", root=tmp_path)
     assert code == 5 and "FAIL  test-issue-p01.pdf: copy:" in out
+
+
+def test_a_box_reaching_into_a_slot_from_outside_is_overlapping_ink(plate, tmp_path):
+    slot = next(s for s in plate[1].slots if s.slot_id == "story")
+
+    def reach(pdf):  # painted first, under the text: hides nothing, but two things' ink overlaps
+        page = pdf.pages[0]
+        y = float(page.TrimBox[3]) - (slot.y + 60)
+        page.contents_add(pdf.make_stream(f"q 0.5 g 5 {y:.2f} {slot.x + 40:.2f} 20 re f Q".encode()), prepend=True)
+    problems = _damaged(plate, tmp_path, reach)
+    assert len(problems) == 1 and "story.md" in problems[0].message and "ink overlaps" in problems[0].message
