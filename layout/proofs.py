@@ -53,9 +53,18 @@ def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
         known = json.loads(index_path.read_text())
     except (OSError, ValueError):
         known = {}
-    return [number - 1 for number, data in enumerate(pages, start=1)
-            if known.get(f"p{number:02d}.png") != hashlib.sha256(data).hexdigest()
-            or not (folder / f"p{number:02d}.png").exists()]
+    if not isinstance(known, dict):
+        known = {}
+
+    def whole(number: int, data: bytes) -> bool:  # made from these bytes, and not damaged since
+        entry = known.get(f"p{number:02d}.png")
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == hashlib.sha256(data).hexdigest()):
+            return False
+        try:
+            return hashlib.sha256((folder / f"p{number:02d}.png").read_bytes()).hexdigest() == entry[1]
+        except OSError:
+            return False
+    return [number - 1 for number, data in enumerate(pages, start=1) if not whole(number, data)]
 
 
 def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
@@ -68,7 +77,8 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes])
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
-    index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    index = {path.name: [hashlib.sha256(data).hexdigest(), hashlib.sha256(path.read_bytes()).hexdigest()]
+             for path, data in zip(paths, pages)}  # the page's PDF and the PNG made from it
     write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
     return paths
 

@@ -236,3 +236,13 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_a_damaged_proof_is_drawn_again(tmp_path):
+    simple_issue(tmp_path, {"story": 150})
+    _compose(tmp_path)
+    proof = tmp_path / "build" / "test-issue" / "proofs" / "p01.png"
+    clean = proof.read_bytes()
+    proof.write_bytes(clean[:len(clean) // 2])  # the page did not change, its proof did
+    _compose(tmp_path)
+    assert proof.read_bytes() == clean
