@@ -88,7 +88,7 @@ class PlateCopy:
 
 
 def _plain(value: str | None) -> str:
-    return html.unescape(re.sub(r"<[^>]*>", " ", value or ""))
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", value or "")).split())
 
 
 def _block_text(block) -> str:  # type: ignore[no-untyped-def]
@@ -116,17 +116,37 @@ def _block_text(block) -> str:  # type: ignore[no-untyped-def]
     return "".join(parts)
 
 
+def _rendered(item, paper) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+    """The text of a slot's top matter and of what follows its body frame (the jump line), from the
+    templates that print them (so that the account follows any change to them); None if the
+    templates cannot be called so."""
+    try:
+        from .markup import _ENV
+
+        module = _ENV.get_template("slot.html.j2").module
+        top = _plain(str(module.top_matter(item, paper)))
+        whole = str(module.slot_box(item, paper, False))
+    except Exception:  # noqa: BLE001 - the templates changed shape: the account's own copy is used
+        return None
+    frame = re.search(r'<div class="frame"[^>]*>\s*</div>', whole)
+    return top, _plain(whole[frame.end():]) if frame else ""
+
+
 def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # type: ignore[no-untyped-def]
     """What the composer put in slot ``item`` (a ``markup.SlotView``), as ``slot.html.j2`` prints it."""
     article = item.article
-    if item.continued_from:
+    rendered = _rendered(item, paper)
+    if rendered is not None:
+        top, bottom = [rendered[0]], rendered[1]
+    elif item.continued_from:
         top = [f"Continued from page {item.continued_from}", article.jumphead]
     else:
         top = [article.kicker, article.headline, article.standfirst]
         for photo in item.photos:
             top += [photo.caption, photo.credit]
         top += [article.byline, "Sample copy" if article.sample else ""]
-    bottom = f"Continued on page {item.jump_to}" if item.jump_to else ""
+    if rendered is None:
+        bottom = f"Continued on page {item.jump_to}" if item.jump_to else ""
     body = " ".join(_block_text(block) for block in item.blocks)
     depth = item.frame_height + (paper.leading if item.jump_to else 0.0)
     try:
