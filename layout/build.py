@@ -295,7 +295,7 @@ def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
 
 def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "full") -> str:
     """Return the HTML of composed ``pages`` as one document, with each body in a multi-column frame
-    (the one-pass HTML: the benchmark's naive baseline, and the archive copy)."""
+    (the one-pass HTML: the benchmark's naive baseline)."""
     views = list(pages.pages) if isinstance(pages, Composition) else pages
     return issue_html(views, session.issue, session.settings,
                       issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),

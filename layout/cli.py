@@ -156,12 +156,19 @@ def verify(
     path: Path = typer.Argument(..., help="An archived issue: archive/<year>/<issue-id>."),
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
 ) -> None:
-    """Re-check an archive's SHA-256 and SHA-512 checksums; exit 7 if any file changed."""
+    """Re-check an archive: checksums, METS and ALTO against their schemas, ALTO against the pages'
+    text, PDF/A-3b rules; exit 7 if anything changed or does not hold."""
     from .archive import verify as verify_bag
 
     def action() -> None:
         files = verify_bag(path)
         typer.echo(f"{path}: valid, {len(files)} files match their checksums")
+        if (path / "data" / "mets.xml").exists():
+            typer.echo(f"{path}: METS and ALTO valid against their schemas, ALTO words and boxes as the pages "
+                       "print them, PDF/A-3b rules pass")
+        else:
+            typer.echo(f"{path}: made by an earlier layout (no METS or ALTO): checksums checked only; "
+                       "layout archive ISSUE writes a full archive beside it")
 
     _run(debug, action)
 

@@ -74,15 +74,6 @@ def rename_new(source: Path, target: Path) -> None:
     _sync_folder(target.parent)
 
 
-def normal_permissions(folder: Path) -> None:
-    """Give ``folder`` and the folders in it mode 0777 less the umask (``mkdtemp`` makes them 0700)."""
-    mode = 0o777 & ~_umask()
-    folder.chmod(mode)
-    for path in folder.rglob("*"):
-        if path.is_dir() and not path.is_symlink():
-            path.chmod(mode)
-
-
 def _sync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "min_image_ppi": 200,
     "max_image_ppi": 400,
     "issn": None,
+    "volume": None,
 }
 
 
@@ -74,6 +76,9 @@ class PaperSettings:
     min_image_ppi: int
     max_image_ppi: int
     issn: str | None
+    """The paper's ISSN (``NNNN-NNNC``, check digit verified), for the archive's METS and metadata."""
+    volume: int | None
+    """The paper's current volume, for issues whose manifest gives none (archive METS and metadata)."""
     source: Path
     """The settings file itself (part of every page's cache key)."""
 
@@ -148,6 +153,8 @@ def load_settings(path: Path) -> PaperSettings:
                       "give a path relative to paper.yaml, or remove the key")
     texts = {k: check.text(merged[k], k, required=k in ("title",)) for k in
              ("title", "tagline", "price", "imprint", "output_condition", "issn")}
+    issn = _issn(texts["issn"], check)
+    volume = check.integer(merged["volume"], "volume", 1, 100000) if merged["volume"] is not None else None
     if "body.size" in lengths and "body.leading" in lengths and lengths["body.leading"] < lengths["body.size"]:
         check.add("body.leading", "leading is smaller than the type size", "make leading at least the size")
     collect(check.problems, f"{shown}: the paper settings have problems")
@@ -161,5 +168,23 @@ def load_settings(path: Path) -> PaperSettings:
         imprint=texts["imprint"] or "", pdfx=merged["pdfx"],
         output_condition=texts["output_condition"] or "", icc_profile=profile,
         ink_limit=ink or 240, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
-        issn=texts["issn"], source=path,
+        issn=issn, volume=volume, source=path,
     )
+
+
+def _issn(value: str | None, check: Checker) -> str | None:
+    """An ISSN as ``NNNN-NNNC`` (C a digit or X), its check digit verified (ISO 3297)."""
+    if not value:
+        return None
+    compact = value.strip().upper().replace("-", "").replace(" ", "")
+    if not re.fullmatch(r"\d{7}[\dX]", compact):
+        check.add("issn", f"{value!r} is not an ISSN", "write it as eight characters NNNN-NNNC, e.g. 1234-5679")
+        return None
+    total = sum(int(d) * w for d, w in zip(compact[:7], range(8, 1, -1)))
+    digit = (11 - total % 11) % 11
+    expected = "X" if digit == 10 else str(digit)
+    if compact[7] != expected:
+        check.add("issn", f"{value}: the check digit should be {expected}, not {compact[7]}",
+                  "copy the ISSN again from the ISSN register or the paper's masthead")
+        return None
+    return f"{compact[:4]}-{compact[4:]}"
