@@ -212,6 +212,11 @@ def _check_plates(plates: Path, issue_id: str, inputs: str) -> None:
         raise InputError(f"no plates to archive for {issue_id}", (Problem(
             str(plates), "", "the issue has no plates that passed preflight",
             f"run layout compose {issue_id} until preflight passes"),))
+    changed = publish.changed_files(plates)
+    if changed:
+        raise InputError(f"the plates of {issue_id} are damaged", tuple(Problem(
+            str(plates / name), "", "changed or damaged since it was composed (it does not match SHA256SUMS)",
+            f"run layout compose {issue_id} again, then archive") for name in changed))
     from pypdf import PdfReader
 
     try:

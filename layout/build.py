@@ -512,6 +512,7 @@ PREFLIGHT_FIXES = {
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
+    "checksums": "compose the issue again: a file in the plates folder was changed or damaged after it was written",
     "copy": "shorten the headline or give the slot more columns; check the article's Markdown (a code block, "
             "a word too long for a column) and that no two slots share a slug (cont-x beside continued: x)",
 }
@@ -556,6 +557,7 @@ def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findi
         publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
+        publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
         publish.replace_folder(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)
@@ -590,6 +592,11 @@ def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], 
                 f"run: layout compose {issue_id} (it writes the fit report again)"),))
     copies = _expected_copy(folder / "copy.json", len(plates))
     findings = check_issue(plates, settings, fit, copies=copies)
+    changed = publish.changed_files(folder)
+    if changed is not None:
+        findings.append(Finding(publish.SUMS, "checksums", not changed,
+                                f"changed since they were composed: {', '.join(changed)}" if changed else
+                                "every file as it was composed"))
     write_atomic(out / "preflight.json", report_json(findings))
     return findings, folder
 

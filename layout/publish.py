@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -72,6 +73,40 @@ def rename_new(source: Path, target: Path) -> None:
         raise FileExistsError(errno.EEXIST, "an archive is already there", str(target))
     os.rename(source, target)
     _sync_folder(target.parent)
+
+
+SUMS = "SHA256SUMS"
+"""The checksums of a published folder's files (``sha256sum -c`` reads them), written last."""
+
+
+def write_sums(folder: Path) -> None:
+    """Write ``SHA256SUMS`` for every file in ``folder`` (a staging folder, before it is published)."""
+    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+             for path in sorted(folder.iterdir()) if path.is_file() and path.name != SUMS]
+    write_file(folder / SUMS, "".join(lines).encode())
+
+
+def changed_files(folder: Path) -> list[str] | None:
+    """The files of a published ``folder`` that are missing or no longer match its ``SHA256SUMS``
+    (damaged since they were written); None if the folder has no checksums (an older compose)."""
+    try:
+        text = (folder / SUMS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeError):
+        return [SUMS]
+    changed = []
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if not name or "/" in name:
+            changed.append(SUMS)
+            continue
+        try:
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                changed.append(name)
+        except (FileNotFoundError, IsADirectoryError):
+            changed.append(name)
+    return changed
 
 
 def _sync_folder(folder: Path) -> None:

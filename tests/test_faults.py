@@ -187,6 +187,7 @@ def test_truncated_plates_fail_check_clearly(composed, run_cli):
     code, out, err = run_cli("check", "test-issue", root=composed)
     assert code == 5, err
     assert "FAIL  test-issue-p01.pdf" in out and "internal error" not in err
+    assert "FAIL  SHA256SUMS: checksums: changed since they were composed: test-issue-p01.pdf" in out
     (composed / "build" / "test-issue" / "plates" / "copy.json").write_text("{")
     code, _, err = run_cli("check", "test-issue", root=composed)
     assert code == 2 and "copy.json" in err
@@ -214,7 +215,12 @@ def test_archive_and_verify_read_damaged_files_clearly(composed, run_cli):
     code, out, err = run_cli("archive", "test-issue", root=composed)
     assert code == 0 and "test-issue.r2" in out, err
     assert meta.read_text() == "{"
-    # Truncated plates are refused, not archived.
+    # Truncated plates are refused, not archived: a page's plate (against the folder's SHA256SUMS) ...
+    plate = composed / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
+    plate.write_bytes(plate.read_bytes()[:-100])
+    code, _, err = run_cli("archive", "test-issue", root=composed)
+    assert code == 2 and "test-issue-p01.pdf" in err and "SHA256SUMS" in err, err
+    (plate.parent / "SHA256SUMS").unlink()  # ... or, in plates without checksums, the issue's PDF
     whole = composed / "build" / "test-issue" / "plates" / "test-issue.pdf"
     whole.write_bytes(whole.read_bytes()[:1000])
     code, _, err = run_cli("archive", "test-issue", root=composed)
