@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import traceback
 from pathlib import Path
 
@@ -41,6 +42,9 @@ def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
     except KeyboardInterrupt:
         typer.echo("interrupted: outputs already written are intact", err=True)
         raise typer.Exit(130) from None
+    except Terminated:
+        typer.echo("terminated: outputs already written are intact", err=True)
+        raise typer.Exit(143) from None
     except typer.Exit:
         raise
     except (OSError, MemoryError) as error:
@@ -202,12 +206,23 @@ def watch(
 
     try:
         run_watch(_project(root), issue_id, lambda line: typer.echo(line, err=True), interval)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         raise typer.Exit(0) from None
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """SIGTERM arrived: unwind (staging folders removed, workers stopped), then exit 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def main() -> None:
     """Entry point of the ``layout`` command."""
+    signal.signal(signal.SIGTERM, _terminate)  # unwind as for Ctrl-C: nothing half-done is left
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) is an error to report, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     app()
 
 

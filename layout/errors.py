@@ -106,6 +106,8 @@ _FIXES = {
     errno.EROFS: "run layout where the build/ folder can be written",
     errno.EMFILE: "close other programs, or raise the limit (ulimit -n), then run again",
     errno.ENOMEM: "close other programs, or compose on a machine with more memory",
+    errno.EFBIG: "raise the limit on file sizes (ulimit -f) or free disk space, then run again",
+    errno.EIO: "the disk may be failing: copy the project elsewhere and run again",
 }
 
 
@@ -120,11 +122,14 @@ def environment_fault(error: BaseException) -> EnvironmentFault:
         return EnvironmentFault("out of memory", (Problem("(memory)", "", "the machine ran out of memory",
                                                           _FIXES[errno.ENOMEM]),))
     assert isinstance(error, OSError)
-    path = error.filename if error.filename is not None else "(unknown path)"
     what = ENVIRONMENT_ERRNOS.get(error.errno or 0, error.strerror or str(error))
     name = errno.errorcode.get(error.errno or 0, "")
-    target = f"{path} -> {error.filename2}" if error.filename2 else str(path)
     fix = _FIXES.get(error.errno or 0, "check the path, its permissions and the disk, then run again")
+    if error.filename is None:  # raised where no path was given (a library's temporary file)
+        return EnvironmentFault(f"a file could not be written or read: {what}" + (f" ({name})" if name else ""),
+                                (Problem("(a temporary or output file)", "", what, fix),))
+    path = error.filename
+    target = f"{path} -> {error.filename2}" if error.filename2 else str(path)
     return EnvironmentFault(f"cannot use {target}: {what}" + (f" ({name})" if name else ""),
                             (Problem(str(path), "", what, fix),))
 

@@ -368,7 +368,10 @@ def _start_worker(warm: Warm | None, parent: int | None = None, death_signal: bo
         with contextlib.suppress(OSError):
             os.close(descriptor)
     if warm is not None:
-        warm_up(*warm)
+        # Warming up only saves time: a fault met here (a full disk ...) is met again by the first
+        # job, whose future carries it to the run as an error (an initializer's kills the pool).
+        with contextlib.suppress(Exception):
+            warm_up(*warm)
 
 
 def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], cache: str = "") -> None:

@@ -252,3 +252,21 @@ def test_a_damaged_proof_is_drawn_again(tmp_path):
     proof.write_bytes(clean[:len(clean) // 2])  # the page did not change, its proof did
     _compose(tmp_path)
     assert proof.read_bytes() == clean
+
+
+def test_a_file_size_limit_is_an_environment_fault_not_a_kill(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    from factory import REPO
+
+    simple_issue(tmp_path, {"story": 150})
+
+    def limit():  # ulimit -f 200: the fonts WeasyPrint copies, and the plates, are larger
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    done = subprocess.run([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(tmp_path)],
+                          capture_output=True, text=True, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 8, done.stderr
+    assert "file too large (EFBIG)" in done.stderr and "ulimit -f" in done.stderr and "Traceback" not in done.stderr

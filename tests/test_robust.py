@@ -127,6 +127,21 @@ def test_kill_9_at_any_instant_leaves_the_old_or_the_new_outputs_and_no_workers(
             assert data in (old.get(name), new.get(name)), (INSTANTS[number], name)
 
 
+def test_sigterm_unwinds_a_compose_and_its_workers(tmp_path):
+    simple_issue(tmp_path, {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
+    process = _start_compose(tmp_path)
+    for line in process.stderr:
+        if line.startswith(b"[2/5]"):
+            break
+    workers = _descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 143
+    assert b"terminated: outputs already written are intact" in process.stderr.read()
+    assert not _wait_gone(workers)
+    out = tmp_path / "build" / "test-issue"
+    assert not [p for p in out.iterdir() if p.name.startswith((".plates", ".proofs", ".previous"))]
+
+
 def test_a_crash_between_the_fallback_renames_is_undone_by_the_next_run(tmp_path, monkeypatch):
     from layout import publish
 
