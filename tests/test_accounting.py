@@ -184,3 +184,12 @@ def test_a_box_reaching_into_a_slot_from_outside_is_overlapping_ink(plate, tmp_p
         page.contents_add(pdf.make_stream(f"q 0.5 g 5 {y:.2f} {slot.x + 40:.2f} 20 re f Q".encode()), prepend=True)
     problems = _damaged(plate, tmp_path, reach)
     assert len(problems) == 1 and "story.md" in problems[0].message and "ink overlaps" in problems[0].message
+
+
+def test_an_ordered_list_of_more_than_nine_items_prints_every_number(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    items = "\n".join(f"{number}. item number {number} of the list" for number in range(1, 13))
+    write_article(issue, "story", body(60) + "\n" + items + "\n\n" + body(60, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 1}]}]})
+    code, _, err = _compose(tmp_path, run_cli)  # "10." and "11." hung out of the column and were clipped
+    assert code == 0, err
