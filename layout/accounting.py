@@ -37,8 +37,9 @@ import pikepdf
 
 from .units import IDENTITY, Matrix, multiply, transform
 
-BOX_TOLERANCE = 1.0
-"""Points a glyph's centre may lie outside its slot's box (rounding of the composer's boxes)."""
+BOX_TOLERANCE = 2.5
+"""Points a glyph's centre may lie outside its slot's box: a justified line may overhang its column a
+little, and a column's drawing is clipped 2 pt beyond it."""
 LIGHT = 0.06
 """Text whose ink (its darkest separation, 0-1) is below this is paper-coloured: hidden."""
 MIN_SIZE = 2.0
@@ -317,8 +318,8 @@ class PlateText:
 
     def read(self, page: pikepdf.Page) -> list[Run]:
         """Every glyph ``page`` shows, in the order painted, with what covers it applied."""
-        box = [float(v) for v in page.obj.get("/MediaBox")]
-        trim = [float(v) for v in page.obj.get("/TrimBox", page.obj.get("/MediaBox"))]
+        box = [float(v) for v in page.mediabox]  # inherited from the page tree if need be
+        trim = [float(v) for v in page.trimbox]
         self.page = (min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3]))
         self.origin = (min(trim[0], trim[2]), max(trim[1], trim[3]))
         self._run(page.obj, page.obj.get("/Resources", pikepdf.Dictionary()), IDENTITY, self.page, {}, frozenset())
@@ -640,17 +641,17 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
                                             "two stories would be printed over each other"))
     zones: dict[str, dict[str, list[Run]]] = {slot.slot_id: {"top": [], "body": [], "bottom": []} for slot in slots}
 
-    def place(x: float, y: float) -> tuple[str, str, int] | None:
-        """The slot, zone and column at (x, y), if a slot is there."""
+    def place(x: float, y: float) -> tuple[str, str] | None:
+        """The slot and zone at (x, y), if a slot is there (a run's column is its first glyph's: a
+        line may reach a little into the gutter; what reaches further is clipped)."""
         t = BOX_TOLERANCE
         for slot in slots:
             if slot.x - t <= x <= slot.x + slot.width + t and slot.y - t <= y <= slot.y + slot.height + t:
                 if y < slot.y + slot.head_height:
-                    return slot.slot_id, "top", 0
+                    return slot.slot_id, "top"
                 if y <= slot.y + slot.head_height + slot.frame_height:
-                    step = slot.column_step or 1.0
-                    return slot.slot_id, "body", int((x - slot.x) // step)
-                return slot.slot_id, "bottom", 0
+                    return slot.slot_id, "body"
+                return slot.slot_id, "bottom"
         return None
 
     for run in runs:
