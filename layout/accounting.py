@@ -73,6 +73,9 @@ class SlotCopy:
     """The text of the top matter, the body and the jump line below the frame."""
     overset: bool = False
     """The body did not all fit (reported as overset): only what fitted is expected, in order."""
+    jumped: bool = False
+    """The story runs on in another slot (it jumps, or is a continuation): its body is compared over
+    all its slots together."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,8 @@ def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # typ
         source = str(article.path)
     return SlotCopy(item.slot_id, article.slug, source, item.x, item.y, item.width, item.head_height,
                     item.frame_height, item.head_height + depth, paper.column_width + paper.gutter,
-                    " ".join(_plain(t) for t in top if t), body, bottom, overset)
+                    " ".join(_plain(t) for t in top if t), body, bottom, overset,
+                    bool(item.jump_to or item.continued_from))
 
 
 def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-def]
@@ -621,8 +625,13 @@ def _common(a: str, b: str) -> str:
     return a[:low]
 
 
-def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
-    """Every slot of ``plate`` whose text the plate at ``path`` does not show as it should."""
+def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | None = None
+            ) -> list[CopyProblem]:
+    """Every slot of ``plate`` whose text the plate at ``path`` does not show as it should. The body
+    of a jumped story is not compared here but put in ``bodies`` (what its frame shows, and draws),
+    for ``story_problems`` to compare over all its slots: where a story is cut between its pages
+    is a detail of line breaking, which the account does not depend on."""
+    bodies = {} if bodies is None else bodies
     with pikepdf.open(path) as pdf:
         if len(pdf.pages) != 1:
             return [CopyProblem(plate.page, "", "", f"the plate has {len(pdf.pages)} pages, not 1")]
@@ -666,8 +675,12 @@ def account(path: Path, plate: PlateCopy) -> list[CopyProblem]:
         for zone, expected, runs_in, columns in (("top matter", slot.top, found["top"], None),
                                                  ("body", slot.body, found["body"], slot.x),
                                                  ("jump line", slot.bottom, found["bottom"], None)):
-            message = _compare(slot, zone, expected, _zone_text(runs_in, columns, slot.column_step),
-                               _zone_text(runs_in, columns, slot.column_step, hidden=True))
+            shown = _zone_text(runs_in, columns, slot.column_step)
+            drawn = _zone_text(runs_in, columns, slot.column_step, hidden=True)
+            if zone == "body" and slot.jumped:  # compared over the whole story (``story_problems``)
+                bodies[slot.slot_id] = (shown, drawn)
+                continue
+            message = _compare(slot, zone, expected, shown, drawn)
             if message:
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source, message))
                 break
@@ -697,20 +710,78 @@ def _ink_across_boxes(plate: PlateCopy, reader: PlateText) -> list[CopyProblem]:
     return problems[:5]
 
 
-def copy_findings(path: Path, plate: PlateCopy) -> list:
-    """The preflight findings of copy accounting for the plate at ``path`` (``account``)."""
+BODIES = "copy (story bodies)"
+"""The check under which a plate's findings carry the bodies of its jumped stories (``story_findings``
+turns them into findings)."""
+
+
+def story_problems(copies: list[PlateCopy], bodies: dict[str, tuple[str, str]]) -> list[CopyProblem]:
+    """The jumped stories whose bodies, read over all their slots in order (``bodies``: each slot's
+    shown and drawn text), are not their text: a word lost or printed twice at a cut is caught, and
+    where the cut falls is not looked at."""
+    stories: dict[str, list[tuple[int, SlotCopy]]] = {}
+    for plate in copies:
+        for slot in plate.slots:
+            if slot.jumped:
+                stories.setdefault(slot.slug, []).append((plate.page, slot))
+    problems = []
+    for slots in stories.values():
+        if any(slot.slot_id not in bodies for _, slot in slots):
+            continue  # a plate not read (damaged): its own finding says so
+        page, first = slots[0]
+        whole = SlotCopy(first.slot_id, first.slug, first.source, 0, 0, 0, 0, 0, 0, 0, "",
+                         " ".join(slot.body for _, slot in slots), "", any(slot.overset for _, slot in slots))
+        shown = "".join(bodies[slot.slot_id][0] for _, slot in slots)
+        drawn = "".join(bodies[slot.slot_id][1] for _, slot in slots)
+        message = _compare(whole, "body", whole.body, shown, drawn)
+        if message:
+            at = len(_common(key(whole.body), key(shown)))
+            ends = list(itertools.accumulate(len(key(slot.body)) for _, slot in slots))
+            page, slot = slots[min(bisect.bisect_right(ends, at), len(slots) - 1)]  # where it goes wrong
+            pages = ", ".join(str(p) for p, _ in slots)
+            problems.append(CopyProblem(page, slot.slot_id, slot.source,
+                                        f"{message} (the story runs on pages {pages})"))
+    return problems
+
+
+def story_findings(copies: list[PlateCopy], findings: list) -> list:
+    """``findings`` with the bodies of jumped stories (``BODIES``) compared over each story."""
     from .preflight import Finding
 
+    bodies: dict[str, tuple[str, str]] = {}
+    names = {}
+    out = []
+    for finding in findings:
+        if finding.check == BODIES:
+            for slot_id, texts in json.loads(finding.message).items():
+                bodies[slot_id] = (texts[0], texts[1])
+                names[slot_id] = finding.plate
+        else:
+            out.append(finding)
+    for problem in story_problems(copies, bodies):
+        out.append(Finding(names.get(problem.slot_id, ""), "copy", False,
+                           f"page {problem.page}: {problem.source} (slot {problem.slot_id}): {problem.message}"))
+    return out
+
+
+def copy_findings(path: Path, plate: PlateCopy) -> list:
+    """The preflight findings of copy accounting for the plate at ``path`` (``account``); the bodies
+    of jumped stories go in a finding of their own (``BODIES``), for ``story_findings``."""
+    from .preflight import Finding
+
+    bodies: dict[str, tuple[str, str]] = {}
     try:
-        problems = account(path, plate)
+        problems = account(path, plate, bodies)
     except (pikepdf.PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
         return [Finding(path.name, "copy", False, f"page {plate.page}: the plate's text could not be read "
                                                   f"({type(error).__name__}): is the PDF damaged?")]
+    carried = [Finding(path.name, BODIES, True, json.dumps(bodies, ensure_ascii=False))] if bodies else []
     if not problems:
         words = sum(len((s.top + " " + s.body + " " + s.bottom).split()) for s in plate.slots)
-        return [Finding(path.name, "copy", True, f"every word on its plate, in its slot, visible ({words} words)")]
+        return [Finding(path.name, "copy", True, f"every word on its plate, in its slot, visible ({words} words)"),
+                *carried]
     return [Finding(path.name, "copy", False, f"page {p.page}: {p.source} (slot {p.slot_id}): {p.message}")
-            for p in problems]
+            for p in problems] + carried
 
 
 def copies_json(copies: list[PlateCopy]) -> bytes:

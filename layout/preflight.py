@@ -22,7 +22,7 @@ import pikepdf
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from .accounting import PlateCopy, copy_findings
+from .accounting import PlateCopy, copy_findings, story_findings
 from .cache import read_sealed, write_sealed
 from .paint import Paint, read_paint, rendered_inks
 from .render import completed, guard_worker
@@ -239,6 +239,8 @@ class Checks:
     results: list[list | None]
     todo: list[int]
     checked: list[concurrent.futures.Future[tuple[list[Finding], float | None]]]
+    copies: list[PlateCopy] | None = None
+    """What each plate must show: jumped stories are accounted for over all their plates."""
 
     def result(self) -> list[Finding]:
         """Every finding, once the plates' checks are done (Ghostscript renders the inks of those
@@ -262,7 +264,7 @@ class Checks:
                                                              for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
-        return findings
+        return story_findings(self.copies, findings) if self.copies else findings
 
 
 def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
@@ -284,7 +286,8 @@ def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cac
     todo = [index for index, result in enumerate(results) if result is None]
     checked = [submit(_check_job, (plates[index], paper, expected[index])) if submit is not None else completed(
         _check_job((plates[index], paper, expected[index]))) for index in todo]
-    return Checks(plates, paper, fit, stored, results, todo, checked)
+    return Checks(plates, paper, fit, stored, results, todo, checked,
+                  copies if copies is not None and len(copies) == len(plates) else None)
 
 
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:

@@ -193,3 +193,25 @@ def test_an_ordered_list_of_more_than_nine_items_prints_every_number(tmp_path, r
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 1}]}]})
     code, _, err = _compose(tmp_path, run_cli)  # "10." and "11." hung out of the column and were clipped
     assert code == 0, err
+
+
+def test_a_jumped_story_is_accounted_for_across_its_pages(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(600, seed=4), headline="A long story")
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3, "depth": 15, "jump": 2}]},
+                                     {"page": 2, "articles": [{"continued": "story", "columns": 4}]}]})
+    code, _, err = _compose(tmp_path, run_cli)
+    assert code == 0, err
+    plates = tmp_path / "build" / "test-issue" / "plates"
+    code, out, _ = run_cli("check", "test-issue", root=tmp_path)
+    assert code == 0 and "ok    copy: every word on its plate" in out
+    with pikepdf.open(plates / "test-issue-p02.pdf", allow_overwriting_input=True) as pdf:
+        form = sorted(_forms(pdf).values(), key=lambda f: float(f.Matrix[4]))[0]  # the continuation's first column
+        lines = form.read_bytes().split(b"\n")
+        del lines[[i for i, line in enumerate(lines) if line.endswith(b"TJ")][0]]  # its first line, at the cut
+        form.write(b"\n".join(lines))
+        pdf.save(plates / "test-issue-p02.pdf")
+    code, out, _ = run_cli("check", "test-issue", root=tmp_path)
+    assert code == 5
+    assert "copy: page 2: issues/test-issue/articles/story.md (slot cont-story): body: words missing" in out
+    assert "(the story runs on pages 1, 2)" in out
