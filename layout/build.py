@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__, publish
 from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
+from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
 from .cache import code_digest, files_digest, read_sealed, settings_files, write_sealed
 from .compose import Composition, Sheet, compose, proof_pages
@@ -122,6 +123,8 @@ class Session:
     renderer: PageRenderer
     photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
     """Photos prepared for print this run, by source and placed size."""
+    adverts: dict[str, bytes] = field(default_factory=dict)
+    """The supplied adverts' PDFs, preflighted, by slot id."""
 
     @property
     def images(self) -> Path:
@@ -148,7 +151,8 @@ class Session:
         sources = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
-            for photo in (p for view in views for item in view.slots for p in item.photos):
+            for photo in (p for view in views for item in view.slots
+                          for p in (*item.photos, *(inset.photo for inset in item.insets))):
                 digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
             sources.append(digest.hexdigest())
 
@@ -226,7 +230,8 @@ def _split_sheet(views: list[PageView], result: PageResult) -> list[PageResult]:
         bodies = {item.slot_id for item in view.slots if item.blocks}
         measured = {prefix + item.slot_id for prefix in HEIGHT_PREFIXES for item in view.slots if not item.blocks}
         out.append(PageResult(
-            {key: value for key, value in result.heights.items() if key in measured}, None, result.warnings,
+            {key: value for key, value in result.heights.items()
+             if key in measured or key.split("--")[0] in measured}, None, result.warnings,
             {key: galley for key, galley in result.galleys.items() if key in bodies},
             {key: pdf for key, pdf in result.galley_pdfs.items() if key in bodies}))
     return out
@@ -258,10 +263,11 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
         settings, issue, articles = load(project, issue_id)
+        adverts = check_adverts(issue, settings)
     except BaseException:
         renderer.close()
         raise
-    return Session(project, settings, issue, articles, renderer)
+    return Session(project, settings, issue, articles, renderer, adverts=adverts)
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
@@ -368,9 +374,11 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
-        key = hashlib.sha256((PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
+        ads = composition.adverts[number - 1] if composition.adverts else ()
+        adverts = tuple(PlacedAdvert(session.adverts[a.slot_id], a.x, a.y, a.width, a.height) for a in ads)
+        key = hashlib.sha256((PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number), adverts)
                               + files).encode()).hexdigest()  # and the bytes of the files settings name
-        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number)))
+        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number), adverts))
     return jobs
 
 
@@ -442,7 +450,8 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                   inputs: str, keys: list[str], fit: bytes, plan: Callable[[], list[bytes]]) -> BuildResult:
     """Write the issue, its fit report, flat ``plan`` and proofs while the plates are preflighted;
     publish the plates."""
-    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
+    issue, settings = session.issue, session.settings
+    warnings = list(composition.warnings) + list(composition.notes)
     out = project.build(issue_id)
     pages = [plate for plate, _ in made]
     report = out / "fit.json"
@@ -483,17 +492,23 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         if staged is not None and checked is not None:
             progress("[5/5] preflight")
             findings = checked.result()
-            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings)
+            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings, inputs)
             progress(report_table(findings))
+        if mark_stale_plates(out, inputs):
+            warnings.append(f"{_shown(project, out / 'plates')} holds print plates made from older sources: "
+                            f"marked {STALE_NOTE}; do not send them")
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
-        raise OversetError(
-            f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "
-            "but these do not fit",
-            tuple(Problem(_shown(project, issue.manifest), f"page {s.page}: {s.slug}",
-                          f"{s.over} line(s) over", "cut the copy, give the slot more depth or columns, "
-                          "or jump it to a later page (jump: N)") for s in composition.overset))
+        overset = OversetError(
+            f"{len(composition.overset)} article(s) overset: the issue PDF ({_shown(project, pdf)}) and the marked "
+            f"proof ({_shown(project, out / (issue_id + '-proof.pdf'))}) were written, but these do not fit",
+            tuple(Problem(_shown(project, issue.manifest), s.place or f"page {s.page}: {s.slug}",
+                          s.over_words or f"{s.over} line(s) over",
+                          "see the fit report's suggestions: cut the copy, give the slot more depth or "
+                          "columns, or jump it to a later page (jump: N)") for s in composition.overset))
+        overset.composition = composition  # type: ignore[attr-defined]  (watch prints its summary)
+        raise overset
     errors = [f for f in findings if not f.ok]
     if errors:
         raise PreflightError(
@@ -549,10 +564,34 @@ def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, 
     return staging, paths
 
 
-def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding]) -> Path:
+STALE_NOTE = "STALE.txt"
+SOURCES_FILE = "SOURCES.sha256"
+
+
+def mark_stale_plates(out: Path, inputs: str) -> bool:
+    """Mark ``plates/`` stale (a STALE.txt inside) when the sources have changed since its plates were
+    made and this compose did not replace them; return True if it is stale."""
+    plates = out / "plates"
+    if not plates.is_dir():
+        return False
+    made_from = (plates / SOURCES_FILE).read_text().strip() if (plates / SOURCES_FILE).is_file() else ""
+    if made_from == inputs:
+        (plates / STALE_NOTE).unlink(missing_ok=True)
+        return False
+    write_atomic(plates / STALE_NOTE, (
+        b"STALE: these print plates were made from sources that have changed since.\n"
+        b"The last compose did not pass (overset copy or preflight), so they were not replaced.\n"
+        b"Do not send them to the printer: fix what the last compose reported and compose again;\n"
+        b"its pages are in ../plates-draft/ (draft plates) and ../*-proof.pdf (marked proof).\n"))
+    return True
+
+
+def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding],
+                    inputs: str = "") -> Path:
     """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
         publish.write_file(staging / f"{issue_id}.pdf", whole)
+        publish.write_file(staging / SOURCES_FILE, (inputs + "\n").encode())
         passed = all(f.ok for f in findings)
         publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

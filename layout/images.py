@@ -44,13 +44,16 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, max_p
     source_ppi = _ppi(photo.width_px, photo.height_px, width_pt, height_pt)
     key = hashlib.sha256(photo.path.read_bytes())
     key.update(f"{width_pt:.3f} {height_pt:.3f} {max_ppi} {JPEG_QUALITY}".encode())
+    if photo.focus != (0.5, 0.5):  # the point kept when cropping (``focus:``)
+        key.update(f" focus {photo.focus[0]:.3f} {photo.focus[1]:.3f}".encode())
     target = folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
     ppi = min(source_ppi, float(max_ppi))
     if not target.exists():
         with Image.open(photo.path) as image:
             image = ImageOps.exif_transpose(image)
             grey = image.convert("L") if image.mode != "L" else image
-            crop = ImageOps.fit(grey, _crop_size(grey.size, width_pt, height_pt), Image.Resampling.LANCZOS)
+            crop = ImageOps.fit(grey, _crop_size(grey.size, width_pt, height_pt), Image.Resampling.LANCZOS,
+                                centering=photo.focus)
             if source_ppi > max_ppi:
                 size = (round(width_pt / 72 * max_ppi), round(height_pt / 72 * max_ppi))
                 crop = crop.resize(size, Image.Resampling.LANCZOS)

@@ -33,6 +33,7 @@ from pypdf.generic import (
 )
 
 from . import __version__
+from .adverts import PlacedAdvert, draw_adverts
 from .assemble import Piece, draw, galley_pdf, parse
 from .galley import Galley
 from .manifest import Issue
@@ -108,12 +109,17 @@ class PlateJob:
     galleys: tuple[tuple[Galley, bytes], ...]
     """Each galley drawn on the page, with its galley sheet's PDF."""
     info: PlateInfo
+    adverts: tuple[PlacedAdvert, ...] = ()
+    """Supplied adverts drawn unchanged into their booked boxes (``adverts.py``)."""
 
     @staticmethod
     def key(page: bytes, pieces: tuple[Piece, ...], galleys: tuple[tuple[Galley, bytes], ...],
-            info: PlateInfo) -> str:
+            info: PlateInfo, adverts: tuple[PlacedAdvert, ...] = ()) -> str:
         """SHA-256 of everything the plate is made from (its ``inputs``)."""
         digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} plate".encode())
+        for advert in adverts:
+            digest.update(repr((advert.x, advert.y, advert.width, advert.height)).encode()
+                          + hashlib.sha256(advert.pdf).digest())
         digest.update(hashlib.sha256(page).digest())
         digest.update(repr(pieces).encode())
         for galley, pdf in galleys:
@@ -137,6 +143,7 @@ def make_plate(job: PlateJob) -> bytes:
             leading = job.info.paper.leading
             parsed = {key: parse(pages[key], galley, leading) for key, galley in galleys.items()}
             draw(pdf, pdf.pages[0], list(job.pieces), pages, parsed, galleys, leading)
+            draw_adverts(pdf, pdf.pages[0], job.adverts)
             finish_fonts(pdf.pages[0])
             drawn = io.BytesIO()
             pdf.save(drawn, object_stream_mode=pikepdf.ObjectStreamMode.disable)  # compresses the galleys' fonts

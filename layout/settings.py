@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import collect
+from .errors import InputError, Problem, collect
+from .normalise import check_copy, house_codepoints, shorten, uncommented
 from .sources import Checker, display_path, parse_yaml, read_text
 from .units import parse_length
 
@@ -106,11 +107,47 @@ class PaperSettings:
         return self.margin_inside + column * (self.column_width + self.gutter)
 
 
+MIN_COLUMN = 36.0
+"""Narrowest column in points (12.7 mm): a few words of body type."""
+MIN_LINES = 20
+"""Fewest body lines between the top and bottom margins."""
+
+
+def _check_geometry(check: Checker, lengths: dict[str, float], columns: int | None) -> None:
+    """The page must hold its columns and some lines: each length may be in range while together they
+    leave no room (wide margins on a narrow trim), which would make negative or zero-width columns."""
+    needed = ("trim.width", "trim.height", "margins.top", "margins.bottom", "margins.inside", "margins.outside",
+              "gutter", "body.leading")
+    if columns is None or any(key not in lengths for key in needed):
+        return
+    width = lengths["trim.width"] - lengths["margins.inside"] - lengths["margins.outside"]
+    column = (width - (columns - 1) * lengths["gutter"]) / columns
+    if column < MIN_COLUMN:
+        check.add("columns", f"{columns} columns on a type area {width / 72 * 25.4:.0f} mm wide leave "
+                  f"{max(column, 0) / 72 * 25.4:.1f} mm a column; the least is {MIN_COLUMN / 72 * 25.4:.1f} mm",
+                  "use fewer columns, a narrower gutter or narrower margins, or a wider trim")
+    lines = (lengths["trim.height"] - lengths["margins.top"] - lengths["margins.bottom"]) / lengths["body.leading"]
+    if lines < MIN_LINES:
+        check.add("trim.height", f"the margins leave room for {max(lines, 0):.0f} body lines; the least is {MIN_LINES}",
+                  "use a taller trim, smaller top and bottom margins, or less leading")
+
+
 def load_settings(path: Path) -> PaperSettings:
     """Read and check ``paper.yaml``; every problem is reported at once."""
     shown = display_path(path)
-    data = parse_yaml(read_text(path, shown), shown) if path.exists() else {}
-    check = Checker(shown)
+    glyphs = house_codepoints(path.parent.parent)
+    data: Any = {}
+    if path.exists() and not path.resolve().is_relative_to(path.parent.parent.resolve()):
+        raise InputError(f"{shown} is outside the project", (Problem(
+            shown, "", f"is a link to {path.resolve()}, outside the project",
+            "copy the paper settings into issues/paper.yaml instead of linking to them"),))
+    if path.exists():
+        text = read_text(path, shown)
+        problems = check_copy(uncommented(text, yaml_only=True), shown, glyphs, prose=False)
+        if problems:
+            raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
+        data = parse_yaml(text, shown)
+    check = Checker(shown, glyphs=glyphs)
     data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
     merged = {**DEFAULTS, **data}
     lengths: dict[str, float] = {}
@@ -118,8 +155,8 @@ def load_settings(path: Path) -> PaperSettings:
     def length(key: str, value: Any, low: float, high: float) -> None:
         try:
             points = parse_length(value)
-        except ValueError as exc:
-            check.add(key, str(exc), "write a length with its unit, such as 280mm or 9pt")
+        except (ValueError, OverflowError):
+            check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
             return
         if not low <= points <= high:
             check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt")
@@ -138,7 +175,7 @@ def load_settings(path: Path) -> PaperSettings:
     length("bleed", merged["bleed"], 0, 15)
     columns = check.integer(merged["columns"], "columns", 1, 12)
     if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {merged['pdfx']!r}",
+        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}",
                   f"use one of {', '.join(PDFX_VARIANTS)}")
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
@@ -157,6 +194,7 @@ def load_settings(path: Path) -> PaperSettings:
     volume = check.integer(merged["volume"], "volume", 1, 100000) if merged["volume"] is not None else None
     if "body.size" in lengths and "body.leading" in lengths and lengths["body.leading"] < lengths["body.size"]:
         check.add("body.leading", "leading is smaller than the type size", "make leading at least the size")
+    _check_geometry(check, lengths, columns)
     collect(check.problems, f"{shown}: the paper settings have problems")
     return PaperSettings(
         title=texts["title"] or "", tagline=texts["tagline"] or "", price=texts["price"] or "",
