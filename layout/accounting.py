@@ -76,6 +76,11 @@ class SlotCopy:
     jumped: bool = False
     """The story runs on in another slot (it jumps, or is a continuation): its body is compared over
     all its slots together."""
+    insets: tuple[tuple[float, float, float, float, str], ...] = ()
+    """Photos set in the body (x, y, width, height of each box, from the trim's top-left, and the text
+    of its caption): the body runs beside and below them."""
+    supplied: bool = False
+    """A supplied advert: its PDF is drawn into the box; only that nothing else prints there is checked."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,23 @@ def _rendered(item, paper) -> tuple[str, str] | None:  # type: ignore[no-untyped
     except Exception:  # noqa: BLE001 - the templates changed shape: the account's own copy is used
         return None
     frame = re.search(r'<div class="frame"[^>]*>\s*</div>', whole)
-    return top, _plain(whole[frame.end():]) if frame else ""
+    tail = whole[frame.end():] if frame else ""
+    after = re.sub(r'<div class="inset-box".*?</figure>\s*</div>', " ", tail, flags=re.S)
+    return top, _plain(after)  # (photos set in the body are accounted for on their own: ``_insets``)
+
+
+def _insets(item) -> tuple[tuple[float, float, float, float, str], ...]:  # type: ignore[no-untyped-def]
+    """The boxes of the photos set in ``item``'s body, and their captions as printed."""
+    out = []
+    for inset in getattr(item, "insets", ()):
+        try:
+            from .markup import _ENV
+
+            text = _plain(str(_ENV.get_template("slot.html.j2").module.inset_figure(inset, item)))
+        except Exception:  # noqa: BLE001 - the templates changed shape: the caption and credit as given
+            text = _plain(f"{inset.photo.caption} {inset.photo.credit}")
+        out.append((item.x, item.y + item.head_height + inset.top, inset.width, inset.height, text))
+    return tuple(out)
 
 
 def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # type: ignore[no-untyped-def]
@@ -160,7 +181,8 @@ def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # typ
     return SlotCopy(item.slot_id, article.slug, source, item.x, item.y, item.width, item.head_height,
                     item.frame_height, item.head_height + depth, paper.column_width + paper.gutter,
                     " ".join(_plain(t) for t in top if t), body, bottom, overset,
-                    bool(item.jump_to or item.continued_from))
+                    bool(item.jump_to or item.continued_from), _insets(item),
+                    bool(getattr(item, "supplied", 0)))
 
 
 def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-def]
@@ -648,7 +670,9 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
                 problems.append(CopyProblem(plate.page, slot.slot_id, slot.source,
                                             f"its box overlaps {other.slot_id}'s ({other.source}): "
                                             "two stories would be printed over each other"))
-    zones: dict[str, dict[str, list[Run]]] = {slot.slot_id: {"top": [], "body": [], "bottom": []} for slot in slots}
+    zones: dict[str, dict[str, list[Run]]] = {
+        slot.slot_id: {"top": [], "body": [], "bottom": [], **{f"inset {i}": [] for i in range(len(slot.insets))}}
+        for slot in slots}
 
     def place(x: float, y: float) -> tuple[str, str] | None:
         """The slot and zone at (x, y), if a slot is there (a run's column is its first glyph's: a
@@ -658,6 +682,9 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
             if slot.x - t <= x <= slot.x + slot.width + t and slot.y - t <= y <= slot.y + slot.height + t:
                 if y < slot.y + slot.head_height:
                     return slot.slot_id, "top"
+                for index, (ix, iy, width, height, _) in enumerate(slot.insets):
+                    if ix - t <= x <= ix + width + t and iy - t <= y <= iy + height + t:
+                        return slot.slot_id, f"inset {index}"
                 if y <= slot.y + slot.head_height + slot.frame_height:
                     return slot.slot_id, "body"
                 return slot.slot_id, "bottom"
@@ -672,9 +699,13 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
                 zones[where[0]][where[1]].append(part)
     for slot in slots:
         found = zones[slot.slot_id]
-        for zone, expected, runs_in, columns in (("top matter", slot.top, found["top"], None),
-                                                 ("body", slot.body, found["body"], slot.x),
-                                                 ("jump line", slot.bottom, found["bottom"], None)):
+        if slot.supplied:  # what its PDF shows is not known here: that no other slot prints in it is
+            continue
+        checks = [("top matter", slot.top, found["top"], None), ("body", slot.body, found["body"], slot.x),
+                  ("jump line", slot.bottom, found["bottom"], None)]
+        checks += [(f"photo {index + 1}'s caption", inset[4], found[f"inset {index}"], None)
+                   for index, inset in enumerate(slot.insets)]
+        for zone, expected, runs_in, columns in checks:
             shown = _zone_text(runs_in, columns, slot.column_step)
             drawn = _zone_text(runs_in, columns, slot.column_step, hidden=True)
             if zone == "body" and slot.jumped:  # compared over the whole story (``story_problems``)
@@ -792,7 +823,8 @@ def copies_json(copies: list[PlateCopy]) -> bytes:
 def copies_from_json(data: bytes) -> list[PlateCopy]:
     """``copies_json``'s plates back (raises ValueError if ``data`` is not what it writes)."""
     try:
-        return [PlateCopy(int(plate["page"]), tuple(SlotCopy(**slot) for slot in plate["slots"]))
-                for plate in json.loads(data)]
+        return [PlateCopy(int(plate["page"]), tuple(
+            SlotCopy(**{**slot, "insets": tuple(tuple(inset) for inset in slot.get("insets", ()))})
+            for slot in plate["slots"])) for plate in json.loads(data)]
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"not a copy account: {error}") from None
