@@ -51,20 +51,26 @@ def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
     index_path = folder / ".pages.json"
     try:
         known = json.loads(index_path.read_text())
+        drawn = json.loads((folder / PNG_INDEX).read_text())
     except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
+        known, drawn = {}, {}
+    if not isinstance(known, dict) or not isinstance(drawn, dict):
+        known, drawn = {}, {}
 
     def whole(number: int, data: bytes) -> bool:  # made from these bytes, and not damaged since
-        entry = known.get(f"p{number:02d}.png")
-        if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == hashlib.sha256(data).hexdigest()):
+        name = f"p{number:02d}.png"
+        if known.get(name) != hashlib.sha256(data).hexdigest():
             return False
         try:
-            return hashlib.sha256((folder / f"p{number:02d}.png").read_bytes()).hexdigest() == entry[1]
+            return hashlib.sha256((folder / name).read_bytes()).hexdigest() == drawn.get(name)
         except OSError:
             return False
     return [number - 1 for number, data in enumerate(pages, start=1) if not whole(number, data)]
+
+
+PNG_INDEX = ".pngs.json"
+"""Beside ``.pages.json`` (each proof's page, by the SHA-256 of its PDF): the SHA-256 of each PNG as
+written, so that a damaged proof is drawn again."""
 
 
 def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
@@ -77,8 +83,9 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes])
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
-    index = {path.name: [hashlib.sha256(data).hexdigest(), hashlib.sha256(path.read_bytes()).hexdigest()]
-             for path, data in zip(paths, pages)}  # the page's PDF and the PNG made from it
+    index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    write_atomic(folder / PNG_INDEX, json.dumps({path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                                                 for path in paths}, indent=1).encode())
     write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
     return paths
 
