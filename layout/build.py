@@ -528,8 +528,8 @@ PREFLIGHT_FIXES = {
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
     "checksums": "compose the issue again: a file in the plates folder was changed or damaged after it was written",
-    "copy": "shorten the headline or give the slot more columns; check the article's Markdown (a code block, "
-            "a word too long for a column) and that no two slots share a slug (cont-x beside continued: x)",
+    "copy": "shorten the headline or give the slot more columns; check the article's Markdown there and the "
+            "page's slots in the manifest (if they look right, it is a bug in layout: report it)",
 }
 
 
