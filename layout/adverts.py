@@ -4,8 +4,9 @@ An advert is sold by size (columns wide, millimetres or centimetres deep: UK pap
 centimetres) and arrives as a finished PDF (the Pass4Press practice: one page, PDF/X-1a, composite CMYK,
 fonts embedded, trim = the booked size). Before composing, each is checked as a printer would: one page,
 its trim (TrimBox, else MediaBox) the booked size within 1 mm, no RGB, Lab or spot colour, every font
-embedded, no transparency unless it says it is PDF/X-4, type of at least 6 pt, total ink within the
-paper's ``ink_limit``. Every failure names the advert's file and what to ask the advertiser for (exit 2).
+embedded, no transparency unless it says it is PDF/X-4, type of at least the paper's ``min_type_size``
+(the plates' own minimum, 7 pt by default), total ink within the paper's ``ink_limit``. Every failure
+names the advert's file and what to ask the advertiser for (exit 2).
 
 On the plate the advert's page is drawn unchanged: as a Form XObject (pikepdf/qpdf's page-to-form,
 so its content stream, fonts and images are copied as they are), at 1:1, centred in the booked box
@@ -33,7 +34,6 @@ from .units import PT_PER_UNIT
 
 SIZE_TOLERANCE = 1.0 * PT_PER_UNIT["mm"]
 """How far an advert's trim may be from its booking (1 mm)."""
-MIN_TYPE_PT = 6.0
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,9 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
     if paint is None:
         add("content", "its content could not be read", "ask the advertiser for the PDF again")
         return problems
-    if paint.smallest_type < MIN_TYPE_PT - 0.05:
-        add("type size", f"has text set at {paint.smallest_type:.1f} pt, below {MIN_TYPE_PT:g} pt",
-            "ask for type of at least 6 pt (newsprint fills smaller type in)")
+    if paint.smallest_type < paper.min_type_size - 0.05:  # the plates' own minimum: an advert is on a plate
+        add("type size", f"has text set at {paint.smallest_type:.1f} pt, below {paper.min_type_size:g} pt",
+            f"ask for type of at least {paper.min_type_size:g} pt (newsprint fills smaller type in)")
     ink = paint.ink
     if ink is None:
         rendered = rendered_inks([path])

@@ -14,7 +14,6 @@ from typing import Any
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
-from PIL import Image, UnidentifiedImageError
 
 from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, collect
@@ -25,7 +24,6 @@ FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "
               "sample", "images", "regular")
 IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
 KINDS = ("news", "editorial", "brief", "advert")
-MAX_IMAGE_PIXELS = 100_000_000
 MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
 MAX_PHOTOS = 12
@@ -127,6 +125,7 @@ class _BodyCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / "bodies.json" if folder is not None else None
+        self.folder = folder
         self.known: dict[str, list] = {}
         self.used: dict[str, list] = {}
         if self.path is not None:  # sealed (see cache.py): a damaged file reads as empty
@@ -193,7 +192,7 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
         check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
-    photos = _photos(check, front.get("images"), folder, bodies.smarten)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.folder)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -265,8 +264,8 @@ def _short(headline: str) -> str:
     return " ".join(headline.split()[:3])
 
 
-def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None]
-            ) -> tuple[Photo, ...]:
+def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None],
+            cache: Path | None = None) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -284,7 +283,7 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         caption = check.text(item.get("caption"), f"{key}.caption") or ""
         credit = check.text(item.get("credit"), f"{key}.credit") or ""
         if name:
-            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
+            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit, cache)
             if photo:
                 photos.append(_photo_size(check, key, item, photo))
     return tuple(photos)
@@ -324,7 +323,8 @@ def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
     return replace(photo, columns=columns, depth_lines=depth_lines, depth_pt=depth_pt, focus=focus)
 
 
-def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
+def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
+           cache: Path | None = None) -> Photo | None:
     try:
         path = (folder / name).resolve()
         outside = not path.is_relative_to(folder.resolve())
@@ -339,29 +339,14 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
     if not found:
         check.add(key, f"image {shorten(name, 80)} not found", f"put it at {display_path(path)} or correct the path")
         return None
-    try:
-        width, height, mode = _image_header(path)
-    except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
-        check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
-        return None
-    if width * height > MAX_IMAGE_PIXELS:
-        check.add(key, f"{name!r} is too large ({width} x {height} px)",
-                  "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
-        return None
-    return Photo(path, caption, credit, width, height, mode)
+    from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
 
-
-def _image_header(path: Path) -> tuple[int, int, str]:
-    """Read an image's size and mode from its header (no pixels decoded), then verify the file."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked by the caller
     try:
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
-            if size[0] * size[1] <= MAX_IMAGE_PIXELS:
-                image.verify()
-        return size[0], size[1], mode
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+        checked = inspect(path, cache)
+    except PhotoProblem as problem:
+        check.add(key, f"photo {shorten(name, 80)} {problem.message}", problem.fix)
+        return None
+    return Photo(path, caption, credit, checked.width, checked.height, checked.mode)
 
 
 _IMAGE = re.compile(r"!\[[^\]\n]*\][ \t]*[(\[]")

@@ -21,11 +21,11 @@ from . import __version__, publish
 from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
-from .cache import code_digest, files_digest, read_sealed, settings_files, write_sealed
+from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
-from .images import PreparedPhoto, prepare
+from .images import Preparer
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
@@ -121,8 +121,8 @@ class Session:
     issue: Issue
     articles: dict
     renderer: PageRenderer
-    photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
-    """Photos prepared for print this run, by source and placed size."""
+    photos: Preparer = field(default_factory=Preparer)
+    """Photos prepared for print this run (on threads: ``lay_out`` waits for them)."""
     adverts: dict[str, bytes] = field(default_factory=dict)
     """The supplied adverts' PDFs, preflighted, by slot id."""
 
@@ -138,6 +138,7 @@ class Session:
         the settings, the metadata, the mode; the templates are among the renderer's static files),
         so the HTML is made only for the documents not in the cache. The galley sheets of one page
         that are not in the cache are laid out as one document (see ``_galley_batches``)."""
+        self.photos.wait()  # the prepared photos' bytes are in the documents' keys
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         css = _house_stylesheets(self.project)
         allowed = _readable(self.project, self.issue.folder, self.issue.issue_id)
@@ -168,23 +169,14 @@ class Session:
 
     def photo_src(self, photo: Photo, width: float, height: float) -> str:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
-        key = (str(photo.path), round(width, 2), round(height, 2))
-        if key not in self.photos:
-            self.photos[key] = self._prepared(photo, width, height)
-        return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
+        path = self.photos.start(photo, width, height, self.images, self.settings, self.photo_article(photo))
+        return f"{PHOTO_SCHEME}:{path.name}"
 
-    def _prepared(self, photo: Photo, width: float, height: float) -> PreparedPhoto:
-        """``prepare``'s photo, checked against the SHA-256 noted (sealed, in the cache) when it was
-        made: a prepared photo is a cache entry too, and a damaged one is made again, never printed."""
-        before = {p.name for p in self.images.glob("*")} if self.images.is_dir() else set()
-        prepared = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
-        note = self.project.build(self.issue.issue_id) / ".cache" / f"photo-{prepared.path.name}.sha256"
-        if prepared.path.name in before and read_sealed(note) != _sha256(prepared.path):
-            prepared.path.unlink(missing_ok=True)  # damaged, or of unknown origin: made again
-            prepared = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
-        if read_sealed(note) != _sha256(prepared.path):
-            write_sealed(note, _sha256(prepared.path))
-        return prepared
+    def photo_article(self, photo: Photo) -> str:
+        """The slugs of the articles that run ``photo`` (named in preflight's findings on it)."""
+        return ", ".join(slug for slug, article in self.articles.items()
+                         if any(p.path == photo.path for p in article.photos))
+
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
@@ -197,10 +189,6 @@ class Session:
             digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()
-
-
-def _sha256(path: Path) -> bytes:
-    return hashlib.sha256(path.read_bytes()).hexdigest().encode()
 
 
 def _galley_batches(sheets: list[Sheet], jobs: list[Job], indices: list[int],
@@ -287,6 +275,7 @@ def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
     progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
     composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
+    session.photos.wait()  # any photo started after the last layout (none, as compose goes now)
     fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
     if fonts:
         raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(
@@ -520,10 +509,16 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
 
 PREFLIGHT_FIXES = {
     "colour": "use device-cmyk() colours in stylesheets and greyscale or CMYK images",
-    "image resolution": "use a larger original of the photo, or place it smaller",
+    "image resolution": "use a larger original of the photo, or place it smaller (the finding names it)",
     "fonts": "use only the fonts in fonts/ through @font-face",
     "total ink": "lighten the colour build: the paper's ink limit is in issues/paper.yaml (ink_limit)",
-    "type size": "set no type below 6 pt",
+    "type size": "set no type below the paper's min_type_size (7 pt; reversed type min_reversed_type_size, 8 pt)",
+    "hairlines": "draw no rule thinner than the paper's min_rule_width (0.25 pt); 0.5 pt or more holds on newsprint",
+    "trapped": "the plates must say /Trapped True or False: remake them with layout compose",
+    "actions": "remove links, JavaScript and actions (from stylesheets, templates or supplied PDFs)",
+    "registration marks": "crop_marks: true draws them; remake the plates with layout compose",
+    "photo tones": "remake the plates with layout compose: photos are prepared to photo_highlight..photo_shadow",
+    "imprint": "set the real printer's and publisher's names and addresses under imprint: in issues/paper.yaml",
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",

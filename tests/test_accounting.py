@@ -125,8 +125,8 @@ def test_another_storys_column_in_a_slot_is_overprinting(plate, tmp_path):
 def test_a_truncated_plate_is_reported_not_a_crash(plate, tmp_path):
     path, copy = plate
     target = tmp_path / path.name
-    target.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 3])
-    findings = copy_findings(target, copy)  # qpdf reads what it can of it: words are missing
+    target.write_bytes(path.read_bytes()[:3000])  # its first objects only: no page can be read whole
+    findings = copy_findings(target, copy)  # qpdf reads what it can: words are missing, or nothing reads
     assert findings and not any(f.ok for f in findings)
 
 

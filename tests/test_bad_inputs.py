@@ -141,7 +141,7 @@ CASES = [
     ("missing image", lambda issue: write_article(issue, "story", body(100), images=[{"file": "images/none.jpg"}]),
      2, ["story.md: images[0].file: image 'images/none.jpg' not found"]),
     ("image not an image", _with_image(lambda p: p.write_text("this is not a JPEG")), 2,
-     ["images[0].file: 'images/photo.jpg' is not an image Pillow can read", "export it again"]),
+     ["images[0].file: photo 'images/photo.jpg' is not an image layout can read", "export it again"]),
     ("huge image", _with_image(_huge_png, "images/huge.png"), 2,
      ["'images/huge.png' is too large (20000 x 20000 px)"]),
     ("image outside the issue",

@@ -54,10 +54,10 @@ def column_width(columns: int) -> float:
 
 def make_advert(path: Path, width: float, height: float, headline: str, strap: str, lines: list[str],
                 *, rgb: bool = False, embed_fonts: bool = True, transparent: bool = False,
-                fonts: Path = ROOT / "fonts") -> Path:
+                small_type: bool = False, fonts: Path = ROOT / "fonts") -> Path:
     """Write an advert of ``width`` x ``height`` points to ``path``; ``rgb`` sets its red in RGB,
     ``embed_fonts=False`` strips its fonts' programs and ``transparent`` makes its red band
-    half-transparent (faulty adverts, for the tests)."""
+    half-transparent and ``small_type`` sets its lines at 6.5 pt (faulty adverts, for the tests)."""
     import weasyprint
 
     red = "rgb(220 20 30)" if rgb else "device-cmyk(0 1 1 0)"
@@ -74,7 +74,7 @@ body {{ margin: 0; }}
 h1 {{ font: 700 24pt/1 "Ad Head"; color: {red}; margin: 2pt 0 4pt; }}
 .strap {{ font-weight: 700; font-size: 10pt; margin: 0 0 6pt; }}
 .band {{ background: {red}; height: 3pt; margin: 0 0 6pt;{" opacity: 0.5;" if transparent else ""} }}
-p {{ font-size: 9pt; margin: 0 0 2pt; }}
+p {{ font-size: {6.5 if small_type else 9}pt; margin: 0 0 2pt; }}
 </style></head><body><div class="ad"><h1>{headline}</h1><p class="strap">{strap}</p><div class="band"></div>
 {items}</div></body></html>"""
     document = weasyprint.HTML(string=html, base_url=str(fonts)).render()
