@@ -809,8 +809,8 @@ def copy_findings(path: Path, plate: PlateCopy) -> list:
     carried = [Finding(path.name, BODIES, True, json.dumps(bodies, ensure_ascii=False))] if bodies else []
     if not problems:
         words = sum(len((s.top + " " + s.body + " " + s.bottom).split()) for s in plate.slots)
-        return [Finding(path.name, "copy", True, f"every word on its plate, in its slot, visible ({words} words)"),
-                *carried]
+        return [Finding(path.name, "copy", True, f"{words} words, every one on its plate, in its slot, visible",
+                        count=words), *carried]
     return [Finding(path.name, "copy", False, f"page {p.page}: {p.source} (slot {p.slot_id}): {p.message}")
             for p in problems] + carried
 

@@ -6,6 +6,7 @@ story's column drawn in a slot), then by composing issues that lost text silentl
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -151,7 +152,7 @@ def test_a_headline_too_wide_for_its_slot_fails_preflight(tmp_path, run_cli):
         plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
         shown = subprocess.run(["pdftotext", "-layout", str(plate), "-"], capture_output=True, text=True).stdout
         assert key("Extraordinarilyunbreakablewordsinheadlinesareclipped here") in key(shown)
-        assert "ok    copy: every word on its plate" in err
+        assert "words, every one on its plate, in its slot, visible" in err
 
 
 def test_cont_x_beside_continued_x_never_overprints_silently(tmp_path, run_cli):
@@ -173,7 +174,7 @@ def test_the_account_is_kept_with_the_plates_for_layout_check(tmp_path, run_cli)
     assert _compose(tmp_path, run_cli)[0] == 0
     plates = tmp_path / "build" / "test-issue" / "plates"
     code, out, _ = run_cli("check", "test-issue", root=tmp_path)
-    assert code == 0 and "ok    copy: every word on its plate" in out
+    assert code == 0 and "words, every one on its plate, in its slot, visible" in out
     # A plate swapped for another issue's page: layout check finds the words gone.
     other = tmp_path / "other"
     simple_issue(other, {"extra": 100, "story": 200})  # the story set from other words
@@ -212,7 +213,12 @@ def test_a_jumped_story_is_accounted_for_across_its_pages(tmp_path, run_cli):
     assert code == 0, err
     plates = tmp_path / "build" / "test-issue" / "plates"
     code, out, _ = run_cli("check", "test-issue", root=tmp_path)
-    assert code == 0 and "ok    copy: every word on its plate" in out
+    assert code == 0 and "words, every one on its plate, in its slot, visible" in out
+    # The summary line adds up the plates' counts: the words of both pages, not the first plate's.
+    report = json.loads((plates / "preflight.json").read_text())["findings"]
+    counts = [f["count"] for f in report if f["check"] == "copy"]
+    assert len(counts) == 2 and all(counts)
+    assert f"ok    copy: {sum(counts)} words, every one on its plate" in out
     with pikepdf.open(plates / "test-issue-p02.pdf", allow_overwriting_input=True) as pdf:
         form = sorted(_forms(pdf).values(), key=lambda f: float(f.Matrix[4]))[0]  # the continuation's first column
         lines = form.read_bytes().split(b"\n")
