@@ -23,8 +23,11 @@ import pikepdf
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from .accounting import PlateCopy, copy_findings, story_findings
+from .cache import read_sealed, write_sealed
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
-from .render import completed, write_atomic
+from .plates import VARIANTS
+from .render import completed, guard_worker
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
 
 BOX_TOLERANCE = 0.5
@@ -106,8 +109,11 @@ def _transparency(reader: PdfReader) -> list[str]:
         for resources in _walk_resources(page.get("/Resources"), set()):
             for name, ref in (_resolve(resources.get("/ExtGState")) or {}).items():
                 state = _resolve(ref)
+                modes = _resolve(state.get("/BM", "/Normal"))
+                modes = [str(_resolve(m)) for m in modes] if isinstance(modes, ArrayObject) else [str(modes)]
                 if float(state.get("/ca", 1)) < 1 or float(state.get("/CA", 1)) < 1 or \
-                        str(state.get("/SMask", "/None")) != "/None":
+                        str(state.get("/SMask", "/None")) != "/None" or \
+                        any(m not in ("/Normal", "/Compatible") for m in modes):
                     problems.append(f"page {number}: transparency in graphics state {name}")
             for name, ref in (_resolve(resources.get("/XObject")) or {}).items():
                 obj = _resolve(ref)
@@ -198,9 +204,12 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
     pdfx = []
     if not any(str(i.get("/S")) == "/GTS_PDFX" for i in intents):
         pdfx.append("no PDF/X OutputIntent")
-    version = str((reader.metadata or {}).get("/GTS_PDFXVersion", ""))
-    if not version.startswith("PDF/X"):
-        pdfx.append("no GTS_PDFXVersion in the document information")
+    version = VARIANTS[paper.pdfx][1]
+    try:
+        with pikepdf.open(path) as pdf:
+            pdfx += check_document_info(pdf, paper, version)
+    except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError):
+        pass  # reported under "PDF/X structure"
     embedded = any("/DestOutputProfile" in i for i in intents)
     add("PDF/X", pdfx, f"{version}, output intent {paper.output_condition}"
         + (" (profile embedded)" if embedded else " (identifier only)"))
@@ -346,7 +355,8 @@ def check_output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
     return problems
 
 
-FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2"}
+FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2", "/JPXDecode": "JPEG 2000 (PDF 1.5)",
+                     "/Crypt": "Crypt-filter (PDF 1.5)"}
 
 
 def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
@@ -360,6 +370,19 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
         problems.add(f"PDF {pdf.pdf_version}: PDF/X-1a:2003 is PDF 1.4 at most")
     if "/EmbeddedFiles" in pdf.Root.get("/Names", {}):
         problems.add("embedded files")
+    if "/OCProperties" in pdf.Root:
+        problems.add("optional content (layers, /OCProperties: PDF 1.5)")
+    for number, page in enumerate(pdf.pages, start=1):
+        if "/SeparationInfo" in page.obj:
+            problems.add(f"page {number}: a pre-separated page (/SeparationInfo): PDF/X plates are composite")
+        if "/Group" in page.obj and str(page.obj.Group.get("/S", "")) == "/Transparency":
+            problems.add(f"page {number}: a transparency group on the page")
+    for holder in _content_holders(pdf):
+        for instruction in pikepdf.parse_content_stream(holder, "PS BDC"):
+            if str(instruction.operator) == "PS":
+                problems.add("PostScript in a content stream (the PS operator)")
+            elif instruction.operands and str(instruction.operands[0]) == "/OC":
+                problems.add("optional content in a content stream (/OC marked content)")
     for target in _dictionaries(pdf):
         filters = target.get("/Filter")
         for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
@@ -376,6 +399,8 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
             problems.add("a named halftone or one of a type but 1 and 5")
         if str(target.get("/Subtype", "")) == "/PS" or str(target.get("/Subtype2", "")) == "/PS":
             problems.add("a PostScript XObject")
+        if "/OC" in target and str(target.get("/Subtype", "")) in ("/Form", "/Image"):
+            problems.add("optional content on an XObject (/OC)")
         if "/OPI" in target:
             problems.add("OPI comments (an image to be swapped)")
         if "/Alternates" in target:
@@ -383,6 +408,56 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
         if "/EF" in target:
             problems.add("an embedded file")
     return sorted(problems)
+
+
+def _content_holders(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+    """Every page and every form XObject, Type 3 glyph and tiling pattern in the file: what holds a
+    content stream."""
+    yield from pdf.pages
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        if str(obj.get("/Subtype", "")) == "/Form" or int(obj.get("/PatternType", 0)) == 1:
+            yield obj
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Dictionary) and str(obj.get("/Subtype", "")) == "/Type3":
+            yield from (proc for proc in (obj.get("/CharProcs") or {}).values() if isinstance(proc, pikepdf.Stream))
+
+
+def check_document_info(pdf: pikepdf.Pdf, paper: PaperSettings, version: str) -> list[str]:
+    """What PDF/X asks of the document information (ISO 15930-4 6.7.5) and its XMP copy: the exact
+    GTS_PDFXVersion of the variant (no GTS_PDFXConformance: that is PDF/X-1a:2001's), a Title, and a
+    CreationDate and ModDate in PDF's date syntax; the XMP's pdfx keys the same as the Info's."""
+    info = pdf.trailer.get("/Info") if "/Info" in pdf.trailer else None
+    if not isinstance(info, pikepdf.Dictionary):
+        return ["no document information dictionary (PDF/X asks Title, dates, Trapped, GTS_PDFXVersion)"]
+    problems = []
+    found = str(info.get("/GTS_PDFXVersion", ""))
+    if found != version:
+        problems.append(f"GTS_PDFXVersion is {found!r} in the document information, not {version!r}")
+    if "/GTS_PDFXConformance" in info and paper.pdfx == "x-1a":
+        problems.append(f"GTS_PDFXConformance {str(info.GTS_PDFXConformance)!r} in the document information: "
+                        "that key is PDF/X-1a:2001's, PDF/X-1a:2003 has GTS_PDFXVersion alone")
+    if not str(info.get("/Title", "")).strip():
+        problems.append("no Title in the document information")
+    for key in ("/CreationDate", "/ModDate"):
+        if not PDF_DATE.match(str(info.get(key, ""))):
+            problems.append(f"{key[1:]} is {str(info.get(key, 'missing'))!r}: PDF/X asks a date (D:YYYYMMDDHHmmSSZ)")
+    try:
+        xmp = bytes(pdf.Root.Metadata.read_bytes()).decode("utf-8", "replace") if "/Metadata" in pdf.Root else ""
+    except pikepdf.PdfError:
+        xmp = ""
+    for key in ("GTS_PDFXVersion", "GTS_PDFXConformance"):
+        for value in re.findall(rf"<pdfx:{key}>\s*([^<]*?)\s*</pdfx:{key}>|pdfx:{key}=\"([^\"]*)\"", xmp):
+            value = value[0] or value[1]
+            own = str(info.get(f"/{key}", "")) or None
+            if value != own:
+                problems.append(f"the XMP says pdfx:{key} {value!r}, the document information "
+                                + (f"{own!r}" if own else "has none"))
+    return problems
+
+
+PDF_DATE = re.compile(r"D:\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?([+\-]\d{2}'?(\d{2}'?)?|Z(00'?(00'?)?)?)?$")
 
 
 def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
@@ -559,14 +634,15 @@ def check_imprint(paper: PaperSettings) -> Finding:
 
 
 def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                keys: list[str] | None = None) -> list[Finding]:
+                keys: list[str] | None = None, copies: list[PlateCopy] | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding (on every core: a pool of
-    its own; see ``start_checks``)."""
+    its own, whose workers end with this process; see ``start_checks``)."""
     if len(plates) > 1 and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-            return start_checks(plates, paper, fit, cache, keys, pool.submit).result()
-    return start_checks(plates, paper, fit, cache, keys).result()
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=guard_worker,
+                                                    initargs=(os.getpid(),)) as pool:
+            return start_checks(plates, paper, fit, cache, keys, pool.submit, copies).result()
+    return start_checks(plates, paper, fit, cache, keys, copies=copies).result()
 
 
 @dataclass
@@ -580,6 +656,8 @@ class Checks:
     results: list[list | None]
     todo: list[int]
     checked: list[concurrent.futures.Future[tuple[list[Finding], float | None]]]
+    copies: list[PlateCopy] | None = None
+    """What each plate must show: jumped stories are accounted for over all their plates."""
 
     def result(self) -> list[Finding]:
         """Every finding, once the plates' checks are done (Ghostscript renders the inks of those
@@ -600,31 +678,36 @@ class Checks:
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
             if self.stored[index] is not None:
-                write_atomic(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
+                write_sealed(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
                                                              for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
-        return findings
+        return story_findings(self.copies, findings) if self.copies else findings
 
 
 def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                 keys: list[str] | None = None, submit: Callable | None = None) -> Checks:
+                 keys: list[str] | None = None, submit: Callable | None = None,
+                 copies: list[PlateCopy] | None = None) -> Checks:
     """Start preflighting every plate and the fit report: each plate's checks are handed to
     ``submit`` (a worker pool's; without one they run here, now) at once, so that they run while
-    the caller goes on.
+    the caller goes on. With ``copies`` (what each plate must show), every word of every article is
+    accounted for on its plate (``accounting.py``).
 
     With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
     of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
     inks only of plates whose ink cannot be read from their objects (see ``paint.py``).
     """
-    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    expected = copies if copies is not None and len(copies) == len(plates) else [None] * len(plates)
+    stored = [_stored(plate, paper, cache, keys[index] if keys else None, copy.digest if copy else "")
+              for index, (plate, copy) in enumerate(zip(plates, expected))]
     results: list[list | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
     slots = _slots_by_page(fit)
-    jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)})
-            for index in todo]
+    jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)},
+             expected[index]) for index in todo]
     checked = [submit(_check_job, job) if submit is not None else completed(_check_job(job)) for job in jobs]
-    return Checks(plates, paper, fit, stored, results, todo, checked)
+    return Checks(plates, paper, fit, stored, results, todo, checked,
+                  copies if copies is not None and len(copies) == len(plates) else None)
 
 
 def _slots_by_page(fit: dict | None) -> dict[int, list]:
@@ -639,9 +722,16 @@ def _slots_by_page(fit: dict | None) -> dict[int, list]:
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
     """One plate's checks, and its ink if it can be read from its objects (a worker process runs
     this: the plates are checked on every core)."""
-    path, paper, slots = job
+    path, paper, slots, copy = job
     paint = _read_paint(path, paper)
-    return _checks_but_ink(path, paper, paint, slots), paint.ink if paint is not None else None
+    try:
+        findings = _checks_but_ink(path, paper, paint, slots)
+    except Exception as error:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        return [Finding(path.name, "readable", False, f"the plate cannot be read as a PDF ({type(error).__name__}: "
+                        f"{str(error)[:120]}): is it damaged or truncated? compose again")], None
+    if copy is not None:
+        findings += copy_findings(path, copy)
+    return findings, paint.ink if paint is not None else None
 
 
 NO_GHOSTSCRIPT = "not checked: the plate paints with what only a rendering can measure, and Ghostscript " \
@@ -660,21 +750,25 @@ def _ink_findings(name: str, ink: float | str, paper: PaperSettings) -> list[Fin
     return [Finding(name, "total ink", True, f"at most {ink:.0f}% (limit {paper.ink_limit}%)")]
 
 
-def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> Path | None:
+def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None, expected: str = ""
+            ) -> Path | None:
     if cache is None:
         return None
     digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
+    digest.update(expected.encode())
     digest.update(repr(sorted(asdict(paper).items())).encode())
     return cache / f"preflight-{digest.hexdigest()}.json"
 
 
 def _load(path: Path | None) -> list | None:
-    if path is None or not path.exists():
+    if path is None:
         return None
+    kept = read_sealed(path)  # sealed (see cache.py): a damaged result is checked again
     try:
-        return json.loads(path.read_text())
+        found = json.loads(kept) if kept is not None else None
     except ValueError:
         return None
+    return found if isinstance(found, list) else None
 
 
 def report_json(findings: list[Finding]) -> bytes:

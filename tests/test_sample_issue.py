@@ -69,6 +69,7 @@ def test_composes_four_tabloid_pages_with_no_overset_or_holes(sample):
         box = [float(v) for v in page.trimbox]
         assert (box[2] - box[0], box[3] - box[1]) == pytest.approx((280 * MM, 430 * MM), abs=0.01)
     assert result.composition.overset == ()
+    assert not result.composition.notes, result.composition.notes  # no warnings: sample copy is what staff copy
     assert all(s.short <= 2 for s in result.composition.slots), [
         (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
 
@@ -209,3 +210,15 @@ def test_the_sample_photos_keep_to_the_paper_tone_range_measured_from_the_plates
             darkest, lightest = image.getextrema()
         assert 100 * (1 - darkest / 255) <= paper.photo_shadow, picture.name
         assert 100 * (1 - lightest / 255) >= paper.photo_highlight, picture.name
+
+
+def test_every_sample_plate_passes_the_independent_pdfx_checklist(sample):
+    """tests/pdfx_checklist.py (ISO 15930-4, written apart from preflight) on each plate and the
+    whole issue."""
+    from pdfx_checklist import check
+
+    root, _ = sample
+    plates = sorted((root / "build" / ISSUE / "plates").glob(f"{ISSUE}*.pdf"))
+    assert len(plates) == 5
+    for plate in plates:
+        assert check(plate) == [], plate.name
