@@ -21,11 +21,6 @@ def parse_length(value: object, default_unit: str = "mm") -> float:
     return float(match[1]) * PT_PER_UNIT[match[2]]
 
 
-def mm(points: float) -> float:
-    """Return ``points`` in millimetres."""
-    return points / PT_PER_UNIT["mm"]
-
-
 Matrix = tuple[float, float, float, float, float, float]
 """A PDF transformation matrix ``a b c d e f``."""
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
