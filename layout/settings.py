@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented
-from .sources import Checker, display_path, parse_yaml, read_text
+from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text, source_text
 from .units import parse_length
 
 PDFX_VARIANTS = ("x-1a", "x-4")
@@ -153,13 +153,19 @@ def load_settings(path: Path) -> PaperSettings:
     lengths: dict[str, float] = {}
 
     def length(key: str, value: Any, low: float, high: float) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+            written = source_text(value)
+            check.add(key, f"{written} has no unit", f"write it with its unit, such as {written}mm or {written}pt "
+                      "(lengths in paper.yaml are never guessed)")
+            return
         try:
             points = parse_length(value)
         except (ValueError, OverflowError):
             check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
             return
         if not low <= points <= high:
-            check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt")
+            check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt "
+                      f"({low / 72 * 25.4:.0f}mm to {high / 72 * 25.4:.0f}mm)")
             return
         lengths[key] = points
 
@@ -175,13 +181,17 @@ def load_settings(path: Path) -> PaperSettings:
     length("bleed", merged["bleed"], 0, 15)
     columns = check.integer(merged["columns"], "columns", 1, 12)
     if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}",
+        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}"
+                  f"{did_you_mean(str(merged['pdfx']).lower(), PDFX_VARIANTS)}",
                   f"use one of {', '.join(PDFX_VARIANTS)}")
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
     ink = check.integer(merged["ink_limit"], "ink_limit", 100, 400)
     low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
     high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
+    if low_ppi is not None and high_ppi is not None and low_ppi > high_ppi:
+        check.add("min_image_ppi", f"{low_ppi} is more than max_image_ppi ({high_ppi})",
+                  "make min_image_ppi the smaller of the two (e.g. 200 and 400)")
     profile = None
     if merged["icc_profile"]:
         profile = (path.parent / str(merged["icc_profile"])).resolve()

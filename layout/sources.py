@@ -93,7 +93,43 @@ def _yaml_loader() -> type:
     return Loader
 
 
+class Number:
+    """Mixin of the numbers YAML reads: they keep the text they were written as, so that a number
+    used as copy prints as typed (``headline: 0123`` is not 83, ``kicker: 3.10`` not 3.1, ``1:30``
+    not 90: YAML 1.1 reads octal, drops trailing zeros and counts in sixties)."""
+
+    source: str
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]  # pickled (to a worker) as a plain number
+        return (type(self).__mro__[2], (type(self).__mro__[2](self),))
+
+
+class YamlInt(Number, int):
+    """A whole number from YAML, with its source text."""
+
+
+class YamlFloat(Number, float):
+    """A number with a fraction from YAML, with its source text."""
+
+
+def _number(kind: type, base: Any) -> Callable[[Any, yaml.Node], Any]:
+    def construct(loader: Any, node: yaml.Node) -> Any:
+        value = base(loader, node)
+        number = kind(value)
+        number.source = str(node.value)
+        return number
+    return construct
+
+
+def source_text(value: Any) -> str:
+    """``value`` as its YAML source wrote it (numbers), else ``str(value)``."""
+    return value.source if isinstance(value, Number) else str(value)
+
+
 SAFE_LOADER = _yaml_loader()
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+SAFE_LOADER.add_constructor("tag:yaml.org,2002:int", _number(YamlInt, SAFE_LOADER.construct_yaml_int))
+SAFE_LOADER.add_constructor("tag:yaml.org,2002:float", _number(YamlFloat, SAFE_LOADER.construct_yaml_float))
 MAX_YAML_DEPTH = 12
 """Nesting of YAML collections: a manifest needs four (pages, a page, its articles, a slot)."""
 _YAML_SIMPLE = re.compile(r"[&*\[{]|^\s*(?:-\s+)*-\s+-", re.M)
@@ -147,11 +183,13 @@ def _plain_yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
                                                 "containing ': ' or starting with a quote need quotes around them")
 
 
-def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
+def parse_yaml(text: str, shown: str, first_line: int = 1, copy_keys: frozenset[str] = frozenset()) -> Any:
     """Parse YAML ``text`` from ``shown``: a syntax error names its line and shows it, in plain words.
 
     Anchors and aliases are refused (an alias bomb expands to gigabytes), and so are repeated keys
-    (YAML would keep the last silently) and nesting deeper than MAX_YAML_DEPTH."""
+    (YAML would keep the last silently) and nesting deeper than MAX_YAML_DEPTH. The unquoted value
+    of a key in ``copy_keys`` (printed copy) followed by a ``#`` comment is refused: ``headline: We
+    are #1`` would print "We are"."""
     def problem(line: int, message: str, fix: str) -> InputError:
         quoted = _yaml_line(text, line)
         where = f"line {line + first_line}"
@@ -166,7 +204,7 @@ def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
         try:
             node = loader.get_single_node()
             if node is not None:
-                _check_yaml_keys(node, problem, first_line)
+                _check_yaml_keys(node, problem, first_line, text, copy_keys)
             return loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -212,8 +250,32 @@ def _check_yaml_tokens(text: str, problem: Callable[[int, str, str], InputError]
             depth -= 1
 
 
-def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int) -> None:
-    """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe)."""
+def _comment_after(text: str, key: yaml.Node, value: yaml.Node) -> int | None:
+    """The line (0-based) of a ``#`` comment that cuts the plain value of ``key`` short: on the
+    value's own line, or on a line below indented as a continuation of it; else None."""
+    if not isinstance(value, yaml.ScalarNode) or value.style or value.tag != "tag:yaml.org,2002:str" \
+            and value.value:
+        return None
+    at = value.end_mark.index
+    rest = text[at:text.find("\n", at) if "\n" in text[at:] else len(text)]
+    if rest.lstrip(" \t").startswith("#"):
+        return value.end_mark.line
+    line = value.end_mark.line
+    for following in text[at + len(rest) + 1:].split("\n")[:50]:
+        line += 1
+        stripped = following.lstrip(" ")
+        if not stripped:
+            continue
+        if stripped.startswith("#") and len(following) - len(stripped) > key.start_mark.column:
+            return line
+        return None
+    return None
+
+
+def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int,
+                     text: str = "", copy_keys: frozenset[str] = frozenset()) -> None:
+    """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe), and
+    a comment that cuts short the unquoted value of a key in ``copy_keys``."""
     stack = [root]
     while stack:
         node = stack.pop()
@@ -227,6 +289,13 @@ def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputEr
                                       f"(first on line {seen[name] + first_line})",
                                       "keep one of them: YAML would silently use only the last")
                     seen[name] = key.start_mark.line
+                    if name in copy_keys:
+                        line = _comment_after(text, key, value)
+                        if line is not None:
+                            raise problem(line, f"a '#' after a space starts a YAML comment, so the rest of "
+                                          f"'{shorten(name, 30)[1:-1]}' would not be printed",
+                                          f"put the whole value in quotes, e.g. {name}: \"We are #1\" (or move "
+                                          "a note to a line of its own)")
                 stack.append(value)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
@@ -273,12 +342,18 @@ class Checker:
             self.add(key, f"expected a whole number, found {_kind(value)} {shorten(value)}",
                      f"write a number such as {low}")
             return None
+        written = source_text(value)
+        if not _DECIMAL.fullmatch(written.strip()):  # YAML 1.1: 0123 is octal 83, 1:30 is 90, 0x1f 31
+            self.add(key, f"{shorten(written)} is read by YAML as {value}, not as the number it looks like",
+                     f"write the number in plain digits without leading zeros, e.g. {key.split('.')[-1]}: "
+                     f"{written.strip().lstrip('0') or '0' if written.strip().isdigit() else low}")
+            return None
         if value < low or (high is not None and value > high):
             bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
             shown = str(value) if abs(value) < 10**30 else "a huge number"
             self.add(key, f"{shown} is out of range", f"use a number {bound}")
             return None
-        return value
+        return int(value)
 
     def text(self, value: Any, key: str, required: bool = False) -> str | None:
         """Check ``value`` is a non-empty string (numbers are accepted as text)."""
@@ -287,7 +362,7 @@ class Checker:
                 self.add(key, "is missing", f"add a line '{key.split('.')[-1]}: ...'")
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
+            return source_text(value)  # as typed: 0123, 3.10 and 1:30 stay what they are
         if isinstance(value, str) and not value.strip():
             self.add(key, "is empty", f"write the text after '{key.split('.')[-1]}:', or remove the line")
             return None
