@@ -34,6 +34,10 @@ MAX_PHOTOS = 12
 """Photos with one article."""
 MAX_WORDS = 8_000
 """Words in one article: what one galley sheet (about 1,300 lines of one column) can set."""
+MAX_HEAD_WORDS = 40
+"""Words in a headline, kicker, byline, jump head or credit (a tabloid headline has under 15)."""
+MAX_TEXT_WORDS = 150
+"""Words in a standfirst or a caption."""
 MAX_LINES = 1_250
 """Lines of one column an article's body may need, estimated at LINE_CHARS a line (a narrow column
 holds fewer, so only a body that cannot fit is refused here; compose checks the rest exactly)."""
@@ -178,8 +182,9 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     check = Checker(shown, glyphs=glyphs)
     front = check.mapping(parse_yaml(front_text, shown, first_line=2, copy_keys=COPY_KEYS), "front matter",
                           FRONT_KEYS)
-    headline = check.text(front.get("headline"), "headline", required=True)
-    fields = {k: check.text(front.get(k), k) for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
+    headline = check.text(front.get("headline"), "headline", required=True, max_words=MAX_HEAD_WORDS)
+    fields = {k: check.text(front.get(k), k, max_words=MAX_TEXT_WORDS if k == "standfirst" else MAX_HEAD_WORDS)
+              for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
     kind = front.get("kind", "news")
     if kind is None:
         check.add("kind", "is empty", f"write one of {', '.join(KINDS)} after 'kind:', or remove the line (news)")
@@ -290,8 +295,8 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         key = f"images[{index}]"
         item = check.mapping(raw, key, IMAGE_KEYS)
         name = check.text(item.get("file"), f"{key}.file", required=True)
-        caption = check.text(item.get("caption"), f"{key}.caption") or ""
-        credit = check.text(item.get("credit"), f"{key}.credit") or ""
+        caption = check.text(item.get("caption"), f"{key}.caption", max_words=MAX_TEXT_WORDS) or ""
+        credit = check.text(item.get("credit"), f"{key}.credit", max_words=MAX_HEAD_WORDS) or ""
         if name:
             photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
             if photo:

@@ -56,14 +56,20 @@ def read_text(path: Path, shown: str) -> str:
     except OSError as exc:
         raise InputError(f"{shown}: cannot be read ({exc.strerror})", (Problem(
             shown, "", f"cannot be read: {exc.strerror}", "check the file's permissions"),)) from None
+    save = "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 8 and raw[:200].count(0) * 3 >= min(len(raw), 200)):
+        raise InputError(f"{shown}: UTF-16 text", (Problem(
+            shown, "line 1", "the file is saved as UTF-16 (what Word and Notepad call 'Unicode'), not UTF-8", save),))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        meant = bytes([raw[exc.start]]).decode("cp1252", "replace")
+        guess = (f" (in Windows-1252 or Latin-1, the encoding it was probably saved in, it is '{meant}')"
+                 if meant.isprintable() and meant != "\ufffd" and raw[exc.start] >= 0x80 else "")
         raise InputError(
             f"{shown}: not UTF-8 text",
-            (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8",
-                     "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"),),
+            (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8{guess}", save),),
         ) from None
     text = normalise(text.replace("\r\n", "\n").replace("\r", "\n"))
     if BAD.search(text):
@@ -355,8 +361,13 @@ class Checker:
             return None
         return int(value)
 
-    def text(self, value: Any, key: str, required: bool = False) -> str | None:
-        """Check ``value`` is a non-empty string (numbers are accepted as text)."""
+    def text(self, value: Any, key: str, required: bool = False, max_words: int | None = None) -> str | None:
+        """Check ``value`` is a non-empty string (numbers are accepted as text) of at most ``max_words``."""
+        if max_words is not None and isinstance(value, str) and len(value.split()) > max_words:
+            name = key.split(".")[-1]
+            self.add(key, f"is {len(value.split()):,} words long; a {name} has at most {max_words}",
+                     "shorten it (the story itself goes below the front matter's closing '---')")
+            return None
         if value is None:
             if required:
                 self.add(key, "is missing", f"add a line '{key.split('.')[-1]}: ...'")

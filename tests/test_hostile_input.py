@@ -771,3 +771,35 @@ def test_thousands_of_problems_are_listed_briefly(tmp_path):
         load_article(issue, "story", glyphs=None)
     assert len(caught.value.problems) == MAX_LISTED + 1
     assert "... and 2,960 more problems" in str(caught.value)
+
+
+def test_a_story_pasted_into_the_headline_is_refused_by_key(tmp_path):
+    from layout.articles import MAX_HEAD_WORDS, load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: " + "word " * 3000 + "\nimages:\n  - file: images/x.jpg\n    caption: "
+           + "cap " * 500 + "\n---\nText.\n")
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    text = str(caught.value)
+    assert f"story.md: headline: is 3,000 words long; a headline has at most {MAX_HEAD_WORDS}" in text
+    assert "story.md: images[0].caption: is 500 words long" in text and "closing '---'" in text
+
+
+@pytest.mark.parametrize("raw, words", [
+    ("---\nheadline: A story\n---\nCaf\u00e9 staff.\n".encode("cp1252"),
+     "line 4: byte 0xe9 is not UTF-8 (in Windows-1252 or Latin-1, the encoding it was probably saved in, it is 'é')"),
+    ("---\nheadline: A story\n---\nText.\n".encode("utf-16"), "line 1: the file is saved as UTF-16"),
+    ("---\nheadline: A story\n---\nText.\n".encode("utf-16-le"), "line 1: the file is saved as UTF-16"),
+])
+def test_a_file_in_another_encoding_is_named_for_what_it_is(tmp_path, raw, words):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    (issue / "articles" / "story.md").write_bytes(raw)
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert f"story.md: {words}" in str(caught.value) and "save the file as UTF-8" in str(caught.value)
+    assert len(caught.value.problems) == 1
