@@ -185,7 +185,9 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
             check.add(f"{key}.page", f"page {number} is listed in position {index + 1}",
                       f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
         template = page.get("template", "inside")
-        if template not in TEMPLATES:
+        if template is None:
+            check.add(f"{key}.template", "is empty", f"write one of {', '.join(TEMPLATES)} or remove the line")
+        elif template not in TEMPLATES:
             check.add(f"{key}.template", f"unknown template {shorten(template)}"
                       f"{did_you_mean(str(template), TEMPLATES) if isinstance(template, str) else ''}",
                       f"use one of {', '.join(TEMPLATES)}")

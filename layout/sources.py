@@ -30,10 +30,11 @@ def display_path(path: Path, root: Path | None = None) -> str:
     for base in (root, Path.cwd()):
         if base is None:
             continue
-        try:
-            return str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+        for form in (path.absolute, path.resolve):  # as named first: a link is shown where it is, not its target
+            try:
+                return str(form().relative_to(base.resolve()))
+            except (ValueError, OSError, RuntimeError):
+                continue
     return str(path)
 
 
@@ -338,6 +339,11 @@ class Checker:
             if str(name) not in allowed:
                 short = shorten(str(name))[1:-1] if isinstance(name, str) else shorten(name)
                 where = f"{key}.{short}" if key else short
+                plain = str(name).strip(_KEY_DRESSING)
+                if plain in allowed:  # Word's curly quotes or a no-break space around a right key
+                    self.add(where, f'unknown key "{short}": it is "{plain}" with quotes or invisible spaces '
+                             "around it", f"retype it as {plain}: (plain letters, indented with ordinary spaces)")
+                    continue
                 self.add(where, f'unknown key "{short}"{did_you_mean(str(name), allowed)}',
                          f"allowed keys here: {', '.join(allowed)}")
         return value
@@ -408,6 +414,9 @@ class Checker:
                          "replace it with a character the fonts have (European Latin letters and Cyrillic, not Greek)")
                 return None
         return text.strip() or None
+
+
+_KEY_DRESSING = " \t\u00a0\u2007\u202f\u200b\ufeff\"'\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
 
 def _kind(value: Any) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -803,3 +804,30 @@ def test_a_file_in_another_encoding_is_named_for_what_it_is(tmp_path, raw, words
         load_article(issue, "story", glyphs=None)
     assert f"story.md: {words}" in str(caught.value) and "save the file as UTF-8" in str(caught.value)
     assert len(caught.value.problems) == 1
+
+
+def test_a_right_key_in_curly_quotes_or_behind_a_no_break_space_is_named_so(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    for dressed in ("\u201cheadline\u201d", "\u00a0headline"):
+        _story(issue, f"---\n{dressed}: A story\n---\nText.\n")
+        with pytest.raises(InputError) as caught:
+            load_article(issue, "story", glyphs=None)
+        assert 'it is "headline" with quotes or invisible spaces around it' in str(caught.value)
+        assert "retype it as headline:" in str(caught.value)
+
+
+def test_a_link_is_shown_where_it_is_not_where_it_points(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(issue / "articles", elsewhere)
+    os.symlink(elsewhere, issue / "articles")
+    (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("- page: 1\n",
+                                                                                "- page: 1\n  template:\n"))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "outside the issue folder" in err
+    assert "copy the article into" in err and "test-issue/articles/ instead of linking" in err
+    assert "into elsewhere" not in err and "/elsewhere/ instead" not in err
+    assert "pages[0].template: is empty" in err
