@@ -218,13 +218,17 @@ def split_front_matter(text: str, shown: str) -> tuple[str, str, int]:
             shown, f"line {start + 1}", "the article must start with a '---' line, its front matter, and another "
             f"'---'{seen}", "add at the top:\n      ---\n      headline: Your headline\n      ---"),))
     for index, line in enumerate(lines[start + 1:], start=start + 1):
-        if line.strip() == "---":
+        if line.rstrip() == "---":  # at the margin: an indented '---' is part of a value (standfirst: |)
             return ("\n" * start + "\n".join(lines[start + 1:index]), "\n".join(lines[index + 1:]), index + 2)
     near = next((i for i, line in enumerate(lines[start + 1:], start=start + 1)
-                 if _FENCE_LIKE.fullmatch(line.strip()) or line.strip() == "..."), None)
+                 if _FENCE_LIKE.fullmatch(line.strip()) or line.strip() in ("...", "---")), None)
+    hint = ""
+    if near is not None:
+        hint = (f" (line {near + 1} is indented: the closing '---' starts at the left margin)"
+                if lines[near].strip() == "---" else
+                f" (line {near + 1} is {shorten(lines[near].strip(), 20)}{_FENCE_HINT})")
     raise InputError(f"{shown}: front matter not closed", (Problem(
-        shown, f"line {start + 1}", "the front matter opened with '---' is never closed" + (
-            f" (line {near + 1} is {shorten(lines[near].strip(), 20)}{_FENCE_HINT})" if near is not None else ""),
+        shown, f"line {start + 1}", "the front matter opened with '---' is never closed" + hint,
         "add a line of exactly three hyphens '---' after the last front-matter key"),))
 
 

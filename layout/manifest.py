@@ -102,11 +102,17 @@ def find_issue(issues_root: Path, issue_id: str) -> Path:
     if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not manifest.is_file():
         known = sorted(q.parent.name for q in issues_root.glob("*/issue.yaml"))
         listing = ", ".join(known) if known else "none"
+        name = Path(issue_id.rstrip("/")).name if issue_id.strip("/. ") else ""
+        if name != issue_id and name in known:  # a path, as the shell completes it: issues/x/
+            raise InputError(f'give the issue\'s name "{name}", not a path to it', (Problem(
+                display_path(issues_root), "", f'"{shorten(issue_id)[1:-1]}" is a path; layout looks the issue '
+                f"up by its name in {display_path(issues_root)}/", f"give just its name, e.g. layout compose {name}"),))
         raise InputError(
             f'no issue "{shorten(issue_id)[1:-1]}" in {display_path(issues_root)}/'
             f"{did_you_mean(issue_id, known)}",
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
-                     f"give one of those, or create {display_path(folder)}/issue.yaml"),),
+                     f"give one of those, or create {display_path(folder)}/issue.yaml" if SLUG.fullmatch(issue_id)
+                     else "give one of those (an issue's name is lower-case letters, digits and hyphens)"),),
         )
     for path, inside in ((folder, issues_root.parent), (folder / "issue.yaml", folder)):
         if not path.resolve().is_relative_to(inside.resolve()):

@@ -831,3 +831,27 @@ def test_a_link_is_shown_where_it_is_not_where_it_points(tmp_path, run_cli):
     assert "copy the article into" in err and "test-issue/articles/ instead of linking" in err
     assert "into elsewhere" not in err and "/elsewhere/ instead" not in err
     assert "pages[0].template: is empty" in err
+
+
+def test_an_indented_dash_line_in_a_value_does_not_end_the_front_matter(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\nstandfirst: |\n  Before\n  ---\n  After\n---\nBody text.\n")
+    article = load_article(issue, "story", glyphs=None)
+    assert "Before" in article.standfirst and "After" in article.standfirst and article.text == "Body text."
+    _story(issue, "---\nheadline: A story\n ---\nBody text.\n")
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert "never closed (line 3 is indented: the closing '---' starts at the left margin)" in str(caught.value)
+
+
+def test_an_issue_given_as_a_path_is_named_by_its_name(tmp_path, run_cli):
+    _issue(tmp_path)
+    for given in ("test-issue/", "issues/test-issue"):
+        code, out, err = run_cli("fit", given, root=tmp_path)
+        assert code == 2 and 'give the issue\'s name "test-issue", not a path to it' in err
+        assert "layout compose test-issue" in err
+    code, out, err = run_cli("fit", "../../etc", root=tmp_path)
+    assert code == 2 and "lower-case letters, digits and hyphens" in err and "create" not in err
