@@ -88,6 +88,8 @@ class ConfinedFetcher(URLFetcher):
             return super().fetch(url, headers)
         if scheme == PHOTO_SCHEME and self.photos is not None:
             name = url.split(":", 1)[1]
+            if not (self.photos / name).is_file():  # WeasyPrint quotes a space or an é in a name, not a '%'
+                name = unquote(name)
             path = self.photos / name
             if "/" in name or not path.is_file():
                 raise FatalURLFetchingError(f"no prepared photo {name}: compose the issue again")

@@ -855,3 +855,22 @@ def test_an_issue_given_as_a_path_is_named_by_its_name(tmp_path, run_cli):
         assert "layout compose test-issue" in err
     code, out, err = run_cli("fit", "../../etc", root=tmp_path)
     assert code == 2 and "lower-case letters, digits and hyphens" in err and "create" not in err
+
+
+def test_photo_file_names_with_spaces_accents_and_signs_print(tmp_path, run_cli):
+    from PIL import Image
+
+    issue = _issue(tmp_path)
+    (issue / "images").mkdir()
+    names = ["my photo.jpg", "caf\u00e9.jpg", "a%20b.jpg", "a#b?.jpg", "a'b\".jpg", "(1) a&b.jpg"]
+    for shade, name in enumerate(names):
+        Image.new("L", (1200, 800), 60 + 20 * shade).save(issue / "images" / name, "JPEG")
+    _story(issue, "---\nheadline: A story\nimages:\n" + "".join(
+        f"  - file: {yaml.safe_dump('images/' + n).splitlines()[0]}\n    caption: Photo {i}\n"
+        for i, n in enumerate(names[:3])) + "---\n" + body(60, seed=3))
+    write_article(issue, "other", body(60, seed=4), headline="Another story", images=[
+        {"file": f"images/{n}", "caption": f"Picture {i}"} for i, n in enumerate(names[3:])])
+    code, err = _compose(run_cli, tmp_path)
+    assert code in (0, 3), err
+    assert len(subprocess.run(["pdfimages", "-list", str(_pdf(tmp_path))], capture_output=True, text=True,
+                              check=True).stdout.splitlines()) - 2 == len(names)
