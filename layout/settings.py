@@ -148,6 +148,13 @@ def load_settings(path: Path) -> PaperSettings:
             raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
         data = parse_yaml(text, shown)
     check = Checker(shown, glyphs=glyphs)
+    if isinstance(data, dict):  # a key of a group written at the top level: "size: 9pt" for body.size
+        for name in [k for k in data if k not in DEFAULTS]:
+            group = next((g for g, keys in DEFAULTS.items() if isinstance(keys, dict) and name in keys), None)
+            if group:
+                check.add(str(name), f'"{name}" belongs in the group "{group}:"',
+                          f"indent it under '{group}:' with spaces, e.g.\n      {group}:\n        {name}: ...")
+                del data[name]
     data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
     merged = {**DEFAULTS, **data}
     lengths: dict[str, float] = {}

@@ -351,8 +351,10 @@ class Checker:
     def integer(self, value: Any, key: str, low: int, high: int | None = None) -> int | None:
         """Check ``value`` is a whole number in range; return it or None."""
         if isinstance(value, bool) or not isinstance(value, int):
+            quoted = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
             self.add(key, f"expected a whole number, found {_kind(value)} {shorten(value)}",
-                     f"write a number such as {low}")
+                     f"remove the quotes: {key.split('.')[-1]}: {value.strip()}" if quoted
+                     else f"write a number such as {low}")
             return None
         written = source_text(value)
         if not _DECIMAL.fullmatch(written.strip()):  # YAML 1.1: 0123 is octal 83, 1:30 is 90, 0x1f 31

@@ -874,3 +874,21 @@ def test_photo_file_names_with_spaces_accents_and_signs_print(tmp_path, run_cli)
     assert code in (0, 3), err
     assert len(subprocess.run(["pdfimages", "-list", str(_pdf(tmp_path))], capture_output=True, text=True,
                               check=True).stdout.splitlines()) - 2 == len(names)
+
+
+def test_a_group_key_at_the_top_and_a_quoted_number_say_where_they_go(tmp_path, run_cli):
+    from layout.errors import InputError
+    from layout.settings import load_settings
+
+    issue = _issue(tmp_path)
+    paper = tmp_path / "issues" / "paper.yaml"
+    paper.write_text(paper.read_text() + "size: 9pt\n")
+    with pytest.raises(InputError) as caught:
+        load_settings(paper)
+    assert 'paper.yaml: size: "size" belongs in the group "body:"' in str(caught.value)
+    assert "indent it under 'body:'" in str(caught.value)
+    make_project(tmp_path)
+    (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("columns: 3", "columns: '3'"))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "articles[0].columns: expected a whole number, found text '3'" in err
+    assert "fix: remove the quotes: columns: 3" in err
