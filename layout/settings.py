@@ -146,7 +146,7 @@ def load_settings(path: Path) -> PaperSettings:
         problems = check_copy(uncommented(text, yaml_only=True), shown, glyphs, prose=False)
         if problems:
             raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
-        data = parse_yaml(text, shown)
+        data = parse_yaml(text, shown, copy_keys=frozenset(("title", "tagline", "price", "imprint")))
     check = Checker(shown, glyphs=glyphs)
     if isinstance(data, dict):  # a key of a group written at the top level: "size: 9pt" for body.size
         for name in [k for k in data if k not in DEFAULTS]:
