@@ -263,12 +263,17 @@ def _comment_after(text: str, key: yaml.Node, value: yaml.Node) -> int | None:
     if not isinstance(value, yaml.ScalarNode) or value.style or value.tag != "tag:yaml.org,2002:str" \
             and value.value:
         return None
-    at = value.end_mark.index
-    rest = text[at:text.find("\n", at) if "\n" in text[at:] else len(text)]
-    if rest.lstrip(" \t").startswith("#"):
-        return value.end_mark.line
-    line = value.end_mark.line
-    for following in text[at + len(rest) + 1:].split("\n")[:50]:
+    at, line = value.end_mark.index, value.end_mark.line
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    if text[at:end].lstrip(" \t").startswith("#"):
+        return line
+    for _ in range(50):  # the lines below, up to the next key (bounded: linear in the file)
+        if end >= len(text):
+            return None
+        start, end = end + 1, text.find("\n", end + 1)
+        end = len(text) if end < 0 else end
+        following = text[start:end]
         line += 1
         stripped = following.lstrip(" ")
         if not stripped:
