@@ -248,7 +248,7 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     for n, (x0, top, x1, bottom) in enumerate(images, start=1):
         cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         item = next((i for i in view.slots if corner[0] + i.x <= cx <= corner[0] + i.x + i.width
-                     and corner[1] + i.y <= cy <= corner[1] + i.y + i.head_height), None)
+                     and corner[1] + i.y <= cy <= corner[1] + i.y + i.head_height + i.frame_height), None)
         photos.append((f"{prefix}_IL{n:03d}", item.article.slug if item else "", (x0, top, x1, bottom)))
     following = _reading_order(blocks, words, photos, prefix)
     line_no = string_no = 0

@@ -96,6 +96,19 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
     return ArchiveResult(target, True)
 
 
+def _held_to_pdfa(name: str, data: bytes) -> bytes:
+    """``data``, a PDF/A just made, if it passes the PDF/A-3b rules; else ArchiveError naming each
+    broken rule (a supplied advert's PDF, say, with something the finishing does not undo): no
+    archive is written that ``layout verify`` would refuse."""
+    violations = check_pdfa(data)
+    if violations:
+        raise ArchiveError(f"{name} would not be a valid PDF/A-3b: nothing was archived", tuple(
+            Problem(name, v.rule, f"PDF/A-3b: {v.message}", "fix what the rule names in the source it comes "
+                    "from (an advert: ask the advertiser for PDF/X-1a), compose and archive again")
+            for v in violations))
+    return data
+
+
 def _write_payload(staging: Path, session: Session, composition: Composition, plates: Path, out: Path,
                    inputs: str, progress) -> None:  # type: ignore[no-untyped-def]
     """Everything the bag holds (before it is made a bag): reports, PDF/As (each page's carrying its
@@ -111,7 +124,8 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
     common = {"issueNumber": str(issue.number), "issueDate": issue.date.isoformat(), "inputsSHA256": inputs,
               "layoutVersion": __version__, "weasyprintVersion": WEASYPRINT_VERSION}
     progress(f"  PDF/A-3b of the issue and of {len(composition.pages)} pages, ALTO, page images, METS")
-    whole = to_pdfa((plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common)
+    whole = _held_to_pdfa(f"{issue_id}-archive.pdf", to_pdfa(
+        (plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common))
     write_atomic(staging / f"{issue_id}-archive.pdf", whole)
     pages, blocks = [], {slug: [] for slug in issue.slugs}
     for number, view in enumerate(composition.pages, start=1):
@@ -119,7 +133,7 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
         plate = (plates / f"{stem}.pdf").read_bytes()
         sent = Attachment(f"{stem}.pdf", plate, "application/pdf",
                           f"plate of page {number} as sent to the printer (PDF/X)", "Source")
-        pdf = to_pdfa(plate, profile, (sent,), {**common, "page": str(number)})
+        pdf = _held_to_pdfa(f"pages/{stem}.pdf", to_pdfa(plate, profile, (sent,), {**common, "page": str(number)}))
         image, _ = page_tiff(pdf, when.strftime("%Y:%m:%d %H:%M:%S"), f"layout {__version__}")
         alto = alto_page(pdf, view, paper, number, f"../images/{stem}.tif", stamp, __version__)
         files = {"pages": (f"{stem}.pdf", pdf), "images": (f"{stem}.tif", image), "alto": (f"{stem}.xml", alto)}

@@ -14,7 +14,6 @@ from typing import Any
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
-from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
@@ -22,12 +21,11 @@ from .render import write_atomic
 from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
-              "sample", "images")
-IMAGE_KEYS = ("file", "caption", "credit")
+              "sample", "images", "regular")
+IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
 COPY_KEYS = frozenset(("headline", "kicker", "standfirst", "byline", "section", "jumphead", "caption", "credit"))
 """Front-matter keys whose values are printed."""
 KINDS = ("news", "editorial", "brief", "advert")
-MAX_IMAGE_PIXELS = 100_000_000
 MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
 MAX_PHOTOS = 12
@@ -63,6 +61,14 @@ class Photo:
     height_px: int
     mode: str
     """Pillow mode of the source: ``L`` grey, ``CMYK``, ``RGB`` ..."""
+    columns: int | None = None
+    """Width in grid columns (``columns:``); None: the slot's width."""
+    depth_lines: int | None = None
+    """Depth of the picture in body lines (``depth: 20``), or None."""
+    depth_pt: float | None = None
+    """Depth of the picture as a length (``depth: 60mm``), in points, or None."""
+    focus: tuple[float, float] = (0.5, 0.5)
+    """The point kept when the picture is cropped (``focus: [x, y]``, 0-1 from the top left)."""
 
     @property
     def aspect(self) -> float:
@@ -129,6 +135,7 @@ class _BodyCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / "bodies.json" if folder is not None else None
+        self.folder = folder
         self.known: dict[str, list] = {}
         self.used: dict[str, list] = {}
         if self.path is not None and self.path.exists():
@@ -195,8 +202,10 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
+    if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
+        check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
-    photos = _photos(check, front.get("images"), folder, bodies.smarten)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.folder)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -283,8 +292,8 @@ def _short(headline: str) -> str:
     return " ".join(headline.split()[:3])
 
 
-def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None]
-            ) -> tuple[Photo, ...]:
+def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None],
+            cache: Path | None = None) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -302,9 +311,9 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         caption = check.text(item.get("caption"), f"{key}.caption", max_words=MAX_TEXT_WORDS) or ""
         credit = check.text(item.get("credit"), f"{key}.credit", max_words=MAX_HEAD_WORDS) or ""
         if name:
-            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
+            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit, cache)
             if photo:
-                photos.append(photo)
+                photos.append(_photo_size(check, key, item, photo))
     return tuple(photos)
 
 
@@ -333,7 +342,42 @@ def _photo_not_found(folder: Path, name: str, path: Path) -> tuple[str, str]:
     return f"image {shown} not found", f"put it at {display_path(path)} or correct the path"
 
 
-def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
+def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
+    """The picture's ``columns:``, ``depth:`` (body lines or a length) and ``focus:`` ([x, y], 0 to 1)."""
+    from dataclasses import replace
+
+    from .units import parse_length
+
+    columns = depth_lines = depth_pt = None
+    focus = (0.5, 0.5)
+    if "columns" in item:
+        columns = check.integer(item["columns"], f"{key}.columns", 1, 12)
+    value = item.get("depth")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            depth_lines = check.integer(value, f"{key}.depth", 3, 200)
+        else:
+            try:
+                depth_pt = parse_length(value)
+            except ValueError:
+                depth_pt = None
+            if depth_pt is None or depth_pt < 20:
+                check.add(f"{key}.depth", f"{value!r} is not a picture depth",
+                          "give body lines (20) or a length of at least 7mm (60mm)")
+                depth_pt = None
+    raw = item.get("focus")
+    if raw is not None:
+        if (isinstance(raw, list) and len(raw) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in raw)):
+            focus = (float(raw[0]), float(raw[1]))
+        else:
+            check.add(f"{key}.focus", f"{raw!r} is not a focus point",
+                      "give the point to keep as [x, y], each from 0 to 1 from the top left, e.g. focus: [0.5, 0.3]")
+    return replace(photo, columns=columns, depth_lines=depth_lines, depth_pt=depth_pt, focus=focus)
+
+
+def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
+           cache: Path | None = None) -> Photo | None:
     if _URL.match(name):
         check.add(key, f"{shorten(name, 80)} is a web address or URL: layout never fetches an image",
                   "save the photo in the issue's images/ folder and give its name, e.g. file: images/picket.jpg")
@@ -352,29 +396,14 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
     if not found:
         check.add(key, *_photo_not_found(folder, name, path))
         return None
-    try:
-        width, height, mode = _image_header(path)
-    except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
-        check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
-        return None
-    if width * height > MAX_IMAGE_PIXELS:
-        check.add(key, f"{name!r} is too large ({width} x {height} px)",
-                  "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
-        return None
-    return Photo(path, caption, credit, width, height, mode)
+    from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
 
-
-def _image_header(path: Path) -> tuple[int, int, str]:
-    """Read an image's size and mode from its header (no pixels decoded), then verify the file."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked by the caller
     try:
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
-            if size[0] * size[1] <= MAX_IMAGE_PIXELS:
-                image.verify()
-        return size[0], size[1], mode
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+        checked = inspect(path, cache)
+    except PhotoProblem as problem:
+        check.add(key, f"photo {shorten(name, 80)} {problem.message}", problem.fix)
+        return None
+    return Photo(path, caption, credit, checked.width, checked.height, checked.mode)
 
 
 _IMAGE = re.compile(r"!\[[^\]\n]*\][ \t]*[(\[]")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +33,57 @@ DEFAULTS: dict[str, Any] = {
     "pdfx": "x-1a",
     "output_condition": "WAN-IFRAnewspaper26v5",
     "icc_profile": None,
-    "ink_limit": 240,
+    "ink_limit": 220,
     "min_image_ppi": 200,
     "max_image_ppi": 400,
+    "photo_highlight": 4,
+    "photo_shadow": 85,
+    "screen_ruling": 100,
+    "min_type_size": "7pt",
+    "min_reversed_type_size": "8pt",
+    "min_rule_width": "0.25pt",
+    "sample_imprint": "error",
     "issn": None,
     "volume": None,
 }
+
+ICC_DIRS = (Path("/usr/share/color/icc"), Path("/usr/local/share/color/icc"),
+            Path.home() / ".local/share/icc", Path("/usr/share/color/icc/colord"))
+"""Where installed ICC profiles are looked for by name (Debian's icc-profiles, colord-data)."""
+MAX_ICC_BYTES = 32_000_000
+"""Largest output profile read (newsprint's is 1.3 MB; the largest CMYK profiles about 10 MB)."""
+SAMPLE_IMPRINT = "sample imprint"
+"""Words the sample imprint carries (the one in the repository's paper.yaml)."""
+
+
+def press_profile(name: str) -> Path | None:
+    """An installed ICC profile called ``name`` (``ICC_DIRS``, then ``LAYOUT_ICC_DIR`` first if set)."""
+    extra = os.environ.get("LAYOUT_ICC_DIR")
+    for folder in ((Path(extra),) if extra else ()) + ICC_DIRS:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_icc(data: bytes, pdfx: str) -> str:
+    """Why ``data`` is not an ICC profile fit for a PDF/X output intent ("" if it is): an output
+    (printer) profile of CMYK or grey, version 2 for PDF/X-1a (PDF 1.4)."""
+    from PIL import ImageCms  # Pillow is imported only where profiles are read
+
+    if len(data) < 132 or data[36:40] != b"acsp":
+        return "is not an ICC profile (no 'acsp' signature)"
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(data)).profile
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return "is a damaged ICC profile (LittleCMS cannot read it)"
+    if profile.device_class != "prtr":
+        return f"is an ICC profile of class {profile.device_class!r}, not an output (printer) profile"
+    if profile.xcolor_space.strip() not in ("CMYK", "GRAY"):
+        return f"is an ICC profile for {profile.xcolor_space.strip()} colour, not CMYK or grey"
+    if pdfx == "x-1a" and profile.version >= 4:
+        return f"is an ICC version {profile.version:g} profile: PDF/X-1a (PDF 1.4) takes version 2 profiles"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +119,8 @@ class PaperSettings:
     output_condition: str
     """Printing condition named in the OutputIntent."""
     icc_profile: Path | None
-    """Optional CMYK ICC profile to embed in the OutputIntent."""
+    """CMYK (or grey) output profile embedded in the OutputIntent: the paper's ``icc_profile``, or
+    the installed profile of the printing condition (``<output_condition>.icc``), or None."""
     ink_limit: int
     """Total area coverage limit in percent."""
     min_image_ppi: int
@@ -82,6 +131,22 @@ class PaperSettings:
     """The paper's current volume, for issues whose manifest gives none (archive METS and metadata)."""
     source: Path
     """The settings file itself (part of every page's cache key)."""
+    photo_highlight: float = 4.0
+    """Smallest dot (percent) in a prepared photo: newsprint loses finer dots."""
+    photo_shadow: float = 85.0
+    """Largest dot (percent) in a prepared photo: above it, newsprint fills in to solid."""
+    screen_ruling: float = 100.0
+    """Halftone screen of the press, lines per inch (the photos' sharpening is sized to it)."""
+    min_type_size: float = 7.0
+    """Smallest type preflight passes, points."""
+    min_reversed_type_size: float = 8.0
+    """Smallest reversed (white or knocked-out) type preflight passes, points."""
+    min_rule_width: float = 0.25
+    """Thinnest stroke preflight passes, points (hairlines disappear on newsprint)."""
+    sample_imprint: str = "error"
+    """What preflight does with the sample imprint: ``error`` or ``warning``."""
+    icc_sha256: str = ""
+    """SHA-256 of the embedded profile's bytes (so that the plates' cache keys follow its content)."""
 
     @property
     def content_width(self) -> float:
@@ -199,12 +264,31 @@ def load_settings(path: Path) -> PaperSettings:
     if low_ppi is not None and high_ppi is not None and low_ppi > high_ppi:
         check.add("min_image_ppi", f"{low_ppi} is more than max_image_ppi ({high_ppi})",
                   "make min_image_ppi the smaller of the two (e.g. 200 and 400)")
-    profile = None
-    if merged["icc_profile"]:
-        profile = (path.parent / str(merged["icc_profile"])).resolve()
-        if not profile.is_file():
-            check.add("icc_profile", f"no ICC profile at {merged['icc_profile']}",
-                      "give a path relative to paper.yaml, or remove the key")
+    profile, icc_sha256 = _icc_profile(check, path, merged)
+    tones = {}
+    for key, low, high in (("photo_highlight", 0, 20), ("photo_shadow", 60, 100), ("screen_ruling", 50, 300)):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            check.add(key, f"expected a number from {low} to {high}, found {value!r}",
+                      f"write e.g. {key}: {DEFAULTS[key]}")
+        else:
+            tones[key] = float(value)
+    if tones.get("photo_highlight", 0) >= tones.get("photo_shadow", 100):
+        check.add("photo_highlight", "is not below photo_shadow",
+                  "the highlight dot must be smaller than the shadow dot")
+    for key, low, high in (("min_type_size", 4, 14), ("min_reversed_type_size", 4, 24), ("min_rule_width", 0.05, 4)):
+        try:
+            points = parse_length(merged[key])
+        except ValueError as exc:
+            check.add(key, str(exc), f"write a length with its unit, such as {DEFAULTS[key]}")
+            continue
+        if not low <= points <= high:
+            check.add(key, f"{merged[key]} is out of range", f"use a value from {low:g}pt to {high:g}pt")
+        else:
+            lengths[key] = points
+    if merged["sample_imprint"] not in ("error", "warning"):
+        check.add("sample_imprint", f"expected error or warning, found {merged['sample_imprint']!r}",
+                  "write sample_imprint: error (the default) or sample_imprint: warning")
     texts = {k: check.text(merged[k], k, required=k in ("title",)) for k in
              ("title", "tagline", "price", "imprint", "output_condition", "issn")}
     issn = _issn(texts["issn"], check)
@@ -222,9 +306,56 @@ def load_settings(path: Path) -> PaperSettings:
         leading=lengths["body.leading"], bleed=lengths["bleed"], crop_marks=merged["crop_marks"],
         imprint=texts["imprint"] or "", pdfx=merged["pdfx"],
         output_condition=texts["output_condition"] or "", icc_profile=profile,
-        ink_limit=ink or 240, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
+        ink_limit=ink or 220, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
         issn=issn, volume=volume, source=path,
+        photo_highlight=tones["photo_highlight"], photo_shadow=tones["photo_shadow"],
+        screen_ruling=tones["screen_ruling"], min_type_size=lengths["min_type_size"],
+        min_reversed_type_size=lengths["min_reversed_type_size"], min_rule_width=lengths["min_rule_width"],
+        sample_imprint=str(merged["sample_imprint"]), icc_sha256=icc_sha256,
     )
+
+
+def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None, str]:
+    """The output intent's profile and its SHA-256: ``icc_profile`` (a path inside the project,
+    symlinks resolved, that parses as a CMYK or grey output profile), ``none`` for no profile, or
+    (absent) the printing condition's installed profile."""
+    value = merged["icc_profile"]
+    if value is None:
+        found = press_profile(f"{merged['output_condition']}.icc") if isinstance(merged["output_condition"], str) \
+            else None
+        if found is None or check_icc(found.read_bytes(), str(merged["pdfx"])):
+            return None, ""
+        return found, hashlib.sha256(found.read_bytes()).hexdigest()
+    if value is False or str(value).lower() == "none":
+        return None, ""
+    if not isinstance(value, str) or not value.strip():
+        check.add("icc_profile", f"expected a file name, found {value!r}",
+                  "give a path relative to paper.yaml, write none, or remove the key")
+        return None, ""
+    root = path.resolve().parent.parent
+    profile = (path.parent / value).resolve()
+    if not profile.is_relative_to(root):
+        check.add("icc_profile", f"{value} is outside the project folder (symlinks are followed)",
+                  "copy the profile into the project, e.g. issues/profiles/, and give that path")
+        return None, ""
+    if not profile.is_file():
+        check.add("icc_profile", f"no ICC profile at {value}", "give a path relative to paper.yaml, or remove the key")
+        return None, ""
+    try:
+        if profile.stat().st_size > MAX_ICC_BYTES:
+            check.add("icc_profile", f"{value} is {profile.stat().st_size // 1_000_000} MB: not an ICC profile",
+                      "give the printer's CMYK output profile (a few MB at most)")
+            return None, ""
+        data = profile.read_bytes()
+    except OSError as exc:
+        check.add("icc_profile", f"{value} cannot be read ({exc.strerror})", "check the file's permissions")
+        return None, ""
+    why = check_icc(data, str(merged["pdfx"]))
+    if why:
+        check.add("icc_profile", f"{value} {why}",
+                  "give the printer's CMYK output profile (e.g. WAN-IFRAnewspaper26v5.icc), or remove the key")
+        return None, ""
+    return profile, hashlib.sha256(data).hexdigest()
 
 
 def _issn(value: str | None, check: Checker) -> str | None:

@@ -271,7 +271,7 @@ def test_a_symlinked_article_outside_the_issue_is_refused(tmp_path, run_cli):
     (issue / "articles" / "story.md").unlink()
     (issue / "articles" / "story.md").symlink_to(outside)
     code, err = _compose(run_cli, tmp_path)
-    assert code == 2 and 'pages[0].articles[0].slug: article "story" is a link to' in err
+    assert code == 2 and 'page 1, first slot, slug: article "story" is a link to' in err
     assert "outside the issue folder" in err and not _pdf(tmp_path).exists()
 
 
@@ -336,7 +336,7 @@ def test_a_slug_shaped_like_a_part_of_a_page_is_refused(tmp_path, run_cli, slug)
     data["pages"][0]["articles"].append({"slug": slug, "columns": 1})
     (issue / "issue.yaml").write_text(yaml.safe_dump(data))
     code, err = _compose(run_cli, tmp_path)
-    assert code == 2 and f'pages[0].articles[2].slug: "{slug}" is not allowed as an article name' in err
+    assert code == 2 and f'page 1, third slot, slug: "{slug}" is not allowed as an article name' in err
 
 
 # ---- bounded work -----------------------------------------------------------------------------
@@ -693,9 +693,9 @@ def test_a_slug_that_names_no_article_file_says_what_is_there(tmp_path, run_cli)
     assert code == 2
     assert "/articles/dir.md is a folder, not an article file" in err
     assert "/articles/pipe.md is not an ordinary file" in err
-    assert "articles[3].slug: no article \"big\": there is 'Big.md'" in err and "rename 'Big.md' to big.md" in err
-    assert "articles[4].slug: no article \"third\": there is 'third.markdown'" in err
-    assert "articles[5].depth: 20.5 is not a whole number of lines" in err
+    assert "slot, slug: no article \"big\": there is 'Big.md'" in err and "rename 'Big.md' to big.md" in err
+    assert "slot, slug: no article \"third\": there is 'third.markdown'" in err
+    assert "sixth slot, depth: 20.5 is not a whole number of lines" in err
     assert 'did you mean "dir"' not in err
 
 
@@ -830,7 +830,7 @@ def test_a_link_is_shown_where_it_is_not_where_it_points(tmp_path, run_cli):
     assert code == 2 and "outside the issue folder" in err
     assert "copy the article into" in err and "test-issue/articles/ instead of linking" in err
     assert "into elsewhere" not in err and "/elsewhere/ instead" not in err
-    assert "pages[0].template: is empty" in err
+    assert "template: is empty" in err
 
 
 def test_an_indented_dash_line_in_a_value_does_not_end_the_front_matter(tmp_path):
@@ -890,5 +890,5 @@ def test_a_group_key_at_the_top_and_a_quoted_number_say_where_they_go(tmp_path, 
     make_project(tmp_path)
     (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("columns: 3", "columns: '3'"))
     code, err = _compose(run_cli, tmp_path)
-    assert code == 2 and "articles[0].columns: expected a whole number, found text '3'" in err
+    assert code == 2 and "first slot, columns: expected a whole number, found text '3'" in err
     assert "fix: remove the quotes: columns: 3" in err
