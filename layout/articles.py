@@ -18,18 +18,28 @@ from markdown.extensions.smarty import SmartyExtension
 from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
-from .sources import Checker, display_path, parse_yaml, read_text
+from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
               "sample", "images", "regular")
 IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
+COPY_KEYS = frozenset(("headline", "kicker", "standfirst", "byline", "section", "jumphead", "caption", "credit"))
+"""Front-matter keys whose values are printed."""
 KINDS = ("news", "editorial", "brief", "advert")
 MAX_DEPTH = 8
 """Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
 MAX_PHOTOS = 12
 """Photos with one article."""
-MAX_WORDS = 20_000
-"""Words in one article: eight full tabloid pages of body type."""
+MAX_WORDS = 8_000
+"""Words in one article: what one galley sheet (about 1,300 lines of one column) can set."""
+MAX_HEAD_WORDS = 40
+"""Words in a headline, kicker, byline, jump head or credit (a tabloid headline has under 15)."""
+MAX_TEXT_WORDS = 150
+"""Words in a standfirst or a caption."""
+MAX_LINES = 1_250
+"""Lines of one column an article's body may need, estimated at LINE_CHARS a line (a narrow column
+holds fewer, so only a body that cannot fit is refused here; compose checks the rest exactly)."""
+LINE_CHARS = 48
 CONVERTER = "5"
 """Version of the body conversion below, part of the body cache's keys: bump it when it changes."""
 SMARTY = {
@@ -180,12 +190,18 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
         raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
     front_text, body, body_line = split_front_matter(text, shown)
     check = Checker(shown, glyphs=glyphs)
-    front = check.mapping(parse_yaml(front_text, shown, first_line=2), "front matter", FRONT_KEYS)
-    headline = check.text(front.get("headline"), "headline", required=True)
-    fields = {k: check.text(front.get(k), k) for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
+    front = check.mapping(parse_yaml(front_text, shown, first_line=2, copy_keys=COPY_KEYS), "front matter",
+                          FRONT_KEYS)
+    headline = check.text(front.get("headline"), "headline", required=True, max_words=MAX_HEAD_WORDS)
+    fields = {k: check.text(front.get(k), k, max_words=MAX_TEXT_WORDS if k == "standfirst" else MAX_HEAD_WORDS)
+              for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
     kind = front.get("kind", "news")
-    if kind not in KINDS:
-        check.add("kind", f"unknown kind {shorten(kind)}", f"use one of {', '.join(KINDS)}")
+    if kind is None:
+        check.add("kind", "is empty", f"write one of {', '.join(KINDS)} after 'kind:', or remove the line (news)")
+    elif kind not in KINDS:
+        check.add("kind", f"unknown kind {shorten(kind)}"
+                  f"{did_you_mean(kind.lower(), KINDS) if isinstance(kind, str) else ''}",
+                  f"use one of {', '.join(KINDS)}")
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
@@ -205,16 +221,31 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
 def split_front_matter(text: str, shown: str) -> tuple[str, str, int]:
     """Return (front matter, body, line number where the body starts)."""
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    start = next((i for i, line in enumerate(lines) if line.strip()), 0)  # blank lines above are harmless
+    if start >= len(lines) or lines[start].strip() != "---":
+        first = lines[start].strip() if start < len(lines) else ""
+        seen = (f" (line {start + 1} is {shorten(first, 40)}{_FENCE_HINT if _FENCE_LIKE.fullmatch(first) else ''})"
+                if first else " (the file is empty)")
         raise InputError(f"{shown}: no front matter", (Problem(
-            shown, "line 1", "the article must start with a '---' line, its front matter, and another '---'",
-            "add at the top:\n      ---\n      headline: Your headline\n      ---"),))
-    for index, line in enumerate(lines[1:], start=1):
-        if line.strip() == "---":
-            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+            shown, f"line {start + 1}", "the article must start with a '---' line, its front matter, and another "
+            f"'---'{seen}", "add at the top:\n      ---\n      headline: Your headline\n      ---"),))
+    for index, line in enumerate(lines[start + 1:], start=start + 1):
+        if line.rstrip() == "---":  # at the margin: an indented '---' is part of a value (standfirst: |)
+            return ("\n" * start + "\n".join(lines[start + 1:index]), "\n".join(lines[index + 1:]), index + 2)
+    near = next((i for i, line in enumerate(lines[start + 1:], start=start + 1)
+                 if _FENCE_LIKE.fullmatch(line.strip()) or line.strip() in ("...", "---")), None)
+    hint = ""
+    if near is not None:
+        hint = (f" (line {near + 1} is indented: the closing '---' starts at the left margin)"
+                if lines[near].strip() == "---" else
+                f" (line {near + 1} is {shorten(lines[near].strip(), 20)}{_FENCE_HINT})")
     raise InputError(f"{shown}: front matter not closed", (Problem(
-        shown, "line 1", "the front matter opened with '---' is never closed",
-        "add a '---' line after the last front-matter key"),))
+        shown, f"line {start + 1}", "the front matter opened with '---' is never closed" + hint,
+        "add a line of exactly three hyphens '---' after the last front-matter key"),))
+
+
+_FENCE_LIKE = re.compile(r"-{4,}|-{1,2}|[\u2013\u2014\u2015\u2012]+[-\u2013\u2014]*|\.{3}")
+_FENCE_HINT = ": front matter starts and ends with exactly three hyphens (a word processor turns '---' into a dash)"
 
 
 @functools.cache
@@ -280,13 +311,38 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         key = f"images[{index}]"
         item = check.mapping(raw, key, IMAGE_KEYS)
         name = check.text(item.get("file"), f"{key}.file", required=True)
-        caption = check.text(item.get("caption"), f"{key}.caption") or ""
-        credit = check.text(item.get("credit"), f"{key}.credit") or ""
+        caption = check.text(item.get("caption"), f"{key}.caption", max_words=MAX_TEXT_WORDS) or ""
+        credit = check.text(item.get("credit"), f"{key}.credit", max_words=MAX_HEAD_WORDS) or ""
         if name:
             photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit, cache)
             if photo:
                 photos.append(_photo_size(check, key, item, photo))
     return tuple(photos)
+
+
+_URL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]+:/|file:|data:|//)")
+
+
+def _photo_not_found(folder: Path, name: str, path: Path) -> tuple[str, str]:
+    """Message and fix for an image name that names no image file: say what is there, or what was meant."""
+    shown = shorten(name, 80)
+    if "\\" in name:
+        return (f"image {shown} not found: its name has a backslash '\\'",
+                f"write folders with forward slashes: file: {name.replace(chr(92), '/')}")
+    try:
+        if path.is_dir():
+            return f"{shown} is a folder, not an image", "give the image's file name, e.g. file: images/picket.jpg"
+        if path.exists():
+            return f"{shown} is not an ordinary file (a pipe, device or socket)", "save the photo as a file in images/"
+        near = [p for base in (path.parent, folder / "images") if base.is_dir() for p in base.iterdir()
+                if p.name.lower() == path.name.lower() and p.is_file()]
+    except OSError:
+        near = []
+    if near:
+        meant = near[0].relative_to(folder).as_posix()
+        return (f"image {shown} not found; there is {meant!r} (names are exact, capitals included)",
+                f"write file: {meant}")
+    return f"image {shown} not found", f"put it at {display_path(path)} or correct the path"
 
 
 def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
@@ -325,6 +381,10 @@ def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
 
 def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
            cache: Path | None = None) -> Photo | None:
+    if _URL.match(name):
+        check.add(key, f"{shorten(name, 80)} is a web address or URL: layout never fetches an image",
+                  "save the photo in the issue's images/ folder and give its name, e.g. file: images/picket.jpg")
+        return None
     try:
         path = (folder / name).resolve()
         outside = not path.is_relative_to(folder.resolve())
@@ -337,7 +397,7 @@ def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, cred
                   "put the image in the issue's images/ folder")
         return None
     if not found:
-        check.add(key, f"image {shorten(name, 80)} not found", f"put it at {display_path(path)} or correct the path")
+        check.add(key, *_photo_not_found(folder, name, path))
         return None
     from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
 
@@ -396,6 +456,12 @@ def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tup
     if deep:
         check.add(f"line {deep[0]}", f"quotes and lists are nested {deep[1]} deep here; the most is {MAX_DEPTH}",
                   "remove the extra '>' marks or the indentation before the list items")
+        return ()
+    lines = sum(-(-len(" ".join(paragraph.split())) // LINE_CHARS) for paragraph in re.split(r"\n[ \t]*\n", body))
+    if lines > MAX_LINES:
+        check.add("body", f"the article needs about {lines:,} lines of a column ({words:,} words); a story is set "
+                  f"in one piece of at most about {MAX_LINES:,} lines",
+                  "cut it, or split it into several articles (a long list of one-line paragraphs counts a line each)")
         return ()
     if image:
         return ()

@@ -180,7 +180,7 @@ class Session:
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
-        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION} "
+        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} "
                                 f"{files_digest(settings_files(self.settings))}".encode())
         files = [self.settings.source, *sorted(p for p in self.issue.folder.rglob("*") if p.is_file())]
         for folder in (self.project.stylesheets, self.project.fonts):
@@ -359,7 +359,7 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     """What each plate is made from, named by the hash of its own inputs (so an unchanged page's
     plate is never made twice, and its bytes do not change when another page does)."""
     issue, settings = session.issue, session.settings
-    files = f"{code_digest()} {files_digest(settings_files(settings))}"
+    files = files_digest(settings_files(settings))
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
@@ -417,7 +417,12 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     inputs = session.inputs_hash()
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
-    plated = session.renderer.cached("proofed", [j.key for j in jobs], _plate_and_proof, jobs)  # the new ones
+    # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
+    # same sources give the same bytes whatever the code's version); what is cached by them is also
+    # keyed by the code, so that a new version of layout never reads what an older one made.
+    code = code_digest()
+    salted = [hashlib.sha256(f"{code} {j.key}".encode()).hexdigest() for j in jobs]
+    plated = session.renderer.cached("proofed", salted, _plate_and_proof, jobs)  # the new ones
     fit = fit_json(composition)
     trim = (session.settings.trim_width, session.settings.trim_height)
     plan_key = hashlib.sha256(f"{session.renderer.static_key} {trim}".encode() + fit).hexdigest()
@@ -428,7 +433,8 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     staged = _stage_plates(out, issue_id, [plate for plate, _ in made]) if plates else None
     try:
         return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
-                             [job.plate.info.inputs for job in jobs], fit, plan)
+                             [hashlib.sha256(f"{code} {job.plate.info.inputs}".encode()).hexdigest() for job in jobs],
+                             fit, plan)
     finally:
         if staged is not None:
             shutil.rmtree(staged[0], ignore_errors=True)

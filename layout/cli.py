@@ -1,4 +1,7 @@
-"""The command line: parse arguments, call one function, turn errors into exit codes."""
+"""The command line: parse arguments, call one function, turn errors into exit codes.
+
+Each command imports the stages it runs when it runs: ``layout --help`` (or a typo) never pays for
+WeasyPrint, Pillow or pikepdf."""
 
 from __future__ import annotations
 
@@ -6,17 +9,14 @@ import os
 import signal
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from .build import Project, check_issue_plates, compose_issue, fit_issue
-from .diff import compare
-from .diff import report as diff_report
-from .diff import report_json as diff_json
 from .errors import InputError, LayoutError, Problem, environment_fault, is_environment
-from .fit import fit_table
-from .preflight import report_table
-from .render import write_atomic
+
+if TYPE_CHECKING:
+    from .build import Project
 
 app = typer.Typer(
     help="Compose the New Worker: Markdown articles and a manifest in, print-ready PDF pages out.",
@@ -27,6 +27,8 @@ ROOT_HELP = "Project folder holding issues/, stylesheets/ and fonts/ (default: $
 
 
 def _project(root: Path | None) -> Project:
+    from .build import Project
+
     return Project((root or Path(os.environ.get("LAYOUT_ROOT", "."))).resolve())
 
 
@@ -78,6 +80,8 @@ def compose(
     """Compose an issue: write build/<issue>/<issue>.pdf and the fit report; fail if copy is overset."""
 
     def action() -> None:
+        from .build import compose_issue
+
         result = compose_issue(_project(root), issue_id, strict=strict)
         for warning in result.warnings:
             typer.echo(f"warning: {warning}", err=True)
@@ -96,6 +100,9 @@ def fit(
     """Print the fit report (lines over and short for every slot) without writing plates."""
 
     def action() -> None:
+        from .build import fit_issue
+        from .fit import fit_table
+
         _, composition = fit_issue(_project(root), issue_id)
         typer.echo(fit_table(composition))
         if composition.overset:
@@ -113,6 +120,8 @@ def proof(
     """Compose and write proofs only: PNG pages and the flat plan in build/<issue>/proofs/, no plates."""
 
     def action() -> None:
+        from .build import compose_issue
+
         result = compose_issue(_project(root), issue_id, plates=False)
         typer.echo(f"proofs in {result.issue_pdf.parent / 'proofs'}", err=True)
 
@@ -128,6 +137,11 @@ def diff(
     """Compare this compose with the previous one: reflowed articles, changed pages, moved jumps."""
 
     def action() -> None:
+        from .diff import compare
+        from .diff import report as diff_report
+        from .diff import report_json as diff_json
+        from .render import write_atomic
+
         out = _project(root).build(issue_id)
         if not (out / "previous" / "fit.json").exists():
             raise InputError(f"nothing to compare for {issue_id}", (Problem(
@@ -186,6 +200,9 @@ def check(
     """Preflight the plates already composed: boxes, fonts, colour, ppi, ink, type size, PDF/X."""
 
     def action() -> None:
+        from .build import check_issue_plates
+        from .preflight import report_table
+
         findings, folder = check_issue_plates(_project(root), issue_id)
         typer.echo(f"checking {folder}")
         typer.echo(report_table(findings))

@@ -134,7 +134,16 @@ def environment_fault(error: BaseException) -> EnvironmentFault:
                             (Problem(str(path), "", what, fix),))
 
 
+MAX_LISTED = 40
+"""Problems listed in one error: past that, one line says how many more (3,000 unknown keys in a
+pasted file are one mistake, not 3,000 lines to read)."""
+
+
 def collect(problems: list[Problem], message: str) -> None:
     """Raise one InputError carrying every problem found, if there are any."""
+    if len(problems) > MAX_LISTED:
+        more = len(problems) - MAX_LISTED
+        problems = problems[:MAX_LISTED] + [Problem(problems[MAX_LISTED].file, "", f"... and {more:,} more problems",
+                                                    "fix the ones above, then run again to see the rest")]
     if problems:
         raise InputError(message, tuple(problems))

@@ -12,7 +12,7 @@ from typing import Any
 from .errors import InputError, Problem, collect
 from .normalise import shorten
 from .settings import PaperSettings
-from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
+from .sources import Checker, Number, did_you_mean, display_path, parse_yaml, read_text, source_text
 from .units import PT_PER_UNIT, parse_length
 
 TEMPLATES = ("front", "inside", "back")
@@ -137,14 +137,27 @@ class Issue:
 def find_issue(issues_root: Path, issue_id: str) -> Path:
     """Return the folder of ``issue_id``; if there is none, say which issues exist."""
     folder = issues_root / issue_id
-    if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not (folder / "issue.yaml").is_file():
+    manifest = folder / "issue.yaml"
+    if len(issue_id) <= MAX_SLUG and SLUG.fullmatch(issue_id) and folder.is_dir() and not manifest.is_file():
+        what = ("is a folder, not a file" if manifest.is_dir() else "is not an ordinary file" if manifest.exists()
+                else "is missing")
+        raise InputError(f"{display_path(manifest)} {what}", (Problem(
+            display_path(manifest), "", f"the issue folder has no manifest: issue.yaml {what}",
+            "write the issue's manifest (date, number, pages) in the file issue.yaml"),))
+    if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not manifest.is_file():
         known = sorted(q.parent.name for q in issues_root.glob("*/issue.yaml"))
         listing = ", ".join(known) if known else "none"
+        name = Path(issue_id.rstrip("/")).name if issue_id.strip("/. ") else ""
+        if name != issue_id and name in known:  # a path, as the shell completes it: issues/x/
+            raise InputError(f'give the issue\'s name "{name}", not a path to it', (Problem(
+                display_path(issues_root), "", f'"{shorten(issue_id)[1:-1]}" is a path; layout looks the issue '
+                f"up by its name in {display_path(issues_root)}/", f"give just its name, e.g. layout compose {name}"),))
         raise InputError(
             f'no issue "{shorten(issue_id)[1:-1]}" in {display_path(issues_root)}/'
             f"{did_you_mean(issue_id, known)}",
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
-                     f"give one of those, or create {display_path(folder)}/issue.yaml"),),
+                     f"give one of those, or create {display_path(folder)}/issue.yaml" if SLUG.fullmatch(issue_id)
+                     else "give one of those (an issue's name is lower-case letters, digits and hyphens)"),),
         )
     for path, inside in ((folder, issues_root.parent), (folder / "issue.yaml", folder)):
         if not path.resolve().is_relative_to(inside.resolve()):
@@ -225,7 +238,9 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
             check.add(f"{key}.page", f"page {number} is listed in position {index + 1}",
                       f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
         template = page.get("template", "inside")
-        if template not in TEMPLATES:
+        if template is None:
+            check.add(f"{key}.template", "is empty", f"write one of {', '.join(TEMPLATES)} or remove the line")
+        elif template not in TEMPLATES:
             check.add(f"{key}.template", f"unknown template {shorten(template)}"
                       f"{did_you_mean(str(template), TEMPLATES) if isinstance(template, str) else ''}",
                       f"use one of {', '.join(TEMPLATES)}")
@@ -247,8 +262,8 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
     slots = []
     for index, raw in enumerate(value):
         where = f"{key}[{index}]"
-        if isinstance(raw, str):
-            raw = {"slug": raw}
+        if isinstance(raw, (str, Number)):  # a number as typed: "- 2022" is the article 2022.md
+            raw = {"slug": source_text(raw)}
         slot = check.mapping(raw, where, SLOT_KEYS)
         if not slot:
             continue
@@ -288,6 +303,8 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
 
 
 def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
+    if isinstance(value, Number):
+        value = source_text(value)
     if not isinstance(value, str) or not value:
         check.add(key, "is missing" if value is None else f"{shorten(value)} is not an article name",
                   "give the article's file name without .md, e.g. slug: russians-goodwill-gesture")
@@ -303,16 +320,42 @@ def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
                   "at the end)", "rename the article file and its slug, e.g. without that start or ending")
         return None
     path = folder / "articles" / f"{value}.md"
-    if path.is_file() and not path.resolve().is_relative_to(folder.resolve()):
+    if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(folder.resolve()):
         check.add(key, f'article "{value}" is a link to {path.resolve()}, outside the issue folder',
                   f"copy the article into {display_path(folder / 'articles')}/ instead of linking to it")
         return None
     if not path.is_file():
-        known = sorted(p.stem for p in (folder / "articles").glob("*.md"))
-        check.add(key, f'no article "{value}"{did_you_mean(value, known)}',
-                  f"create {display_path(folder / 'articles' / (value + '.md'))} or correct the slug")
+        check.add(key, *_no_article(folder, value, path))
         return None
     return value
+
+
+def _no_article(folder: Path, value: str, path: Path) -> tuple[str, str]:
+    """Message and fix for a slug with no article file: say what is there instead, if anything."""
+    shown = display_path(path)
+    if path.is_symlink() and not path.exists():
+        return (f'{shown} is a link to {path.resolve()}, which does not exist',
+                "replace the link with the article file itself, or correct the slug")
+    if path.is_dir():
+        return f"{shown} is a folder, not an article file", f"put the article in a file {value}.md instead"
+    if path.exists():
+        return (f"{shown} is not an ordinary file (a pipe, device or socket)",
+                f"save the article as an ordinary file {value}.md")
+    try:
+        names = [p.name for p in (folder / "articles").iterdir()]
+    except OSError:
+        names = []
+    if not names and not (folder / "articles").is_dir():
+        return (f'no article "{value}": the issue has no articles/ folder',
+                f"create {display_path(folder / 'articles')}/ and put {value}.md in it")
+    similar = [n for n in names if n.lower() == f"{value}.md" or n.lower().startswith(f"{value}.")
+               or n.lower().split(".")[0] == value]
+    if similar:
+        return (f'no article "{value}": there is {similar[0]!r} (names are exact: lower case, ending .md)',
+                f"rename {similar[0]!r} to {value}.md, or correct the slug")
+    known = sorted(n[:-3] for n in names if n.endswith(".md") and n != f"{value}.md")
+    return (f'no article "{value}"{did_you_mean(value, known)}',
+            f"create {display_path(folder / 'articles' / (value + '.md'))} or correct the slug")
 
 
 FOOT = 0
@@ -322,10 +365,15 @@ FOOT = 0
 def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int | None:
     if value is None:
         return None
-    if value == "foot":
+    if isinstance(value, str) and value.strip().lower() == "foot":
         return FOOT
     if isinstance(value, int) and not isinstance(value, bool):
         return check.integer(value, key, 1, settings.grid_lines)
+    if isinstance(value, float):  # never read as millimetres: "20.5" means lines to whoever wrote it
+        check.add(key, f"{source_text(value)} is not a whole number of lines",
+                  f"give whole body lines ({max(1, int(value)) if math.isfinite(value) else 70}), "
+                  "a length with its unit (120mm), or foot")
+        return None
     try:
         lines = math.floor(parse_length(value) / settings.leading + 1e-6)
     except (ValueError, OverflowError):  # OverflowError: a length too large to be a number of lines

@@ -45,10 +45,6 @@ class Frame:
         """Lines pushed past the frame's last column."""
         return sum(self.column_lines[columns:])
 
-    def used(self, columns: int) -> float:
-        """Lines used inside the frame's columns."""
-        return sum(self.column_lines[:columns])
-
 
 def _boxes_with_id(box: Any, prefix: str) -> Iterator[Any]:
     element = getattr(box, "element", None)

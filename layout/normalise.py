@@ -191,7 +191,8 @@ def uncommented(text: str, yaml_only: bool = False) -> str:
     lines = text.split("\n")
     end = len(lines)
     if not yaml_only:
-        end = next((i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---"), 0)
+        start = next((i for i, line in enumerate(lines) if line.strip()), 0)
+        end = next((i for i, line in enumerate(lines[start + 1:], start=start + 1) if line.rstrip() == "---"), 0)
     if not any(line.lstrip().startswith("#") for line in lines[:end]):
         return text
     return "\n".join("" if i < end and line.lstrip().startswith("#") else line for i, line in enumerate(lines))

@@ -97,14 +97,12 @@ class Paint:
     """What a PDF paints."""
 
     ink: float | None
-    """The largest total ink inside the trim, percent; None if only a rendering can tell (see
-    ``ink_unread``)."""
+    """The largest total ink inside the trim, percent; None if only a rendering can tell (overprint,
+    blending, shadings, patterns, spot colours, non-grey images)."""
     smallest_type: float
     """The smallest type shown, in points (infinity if there is no text)."""
     images: tuple[tuple[int, float], ...]
     """(page, ppi) of every image drawn: the lower of its two resolutions at its drawn size."""
-    ink_unread: str = ""
-    """Why the ink is not read from the objects (what the PDF paints with)."""
     rgb: tuple[tuple[int, str], ...] = ()
     """(page, operator) where an RGB colour is set (``rg``, ``RG``)."""
     small_type: tuple[Placed, ...] = ()
@@ -126,7 +124,7 @@ def read_paint(path: Path, limits: Limits = Limits()) -> Paint:
             reader.trim = tuple(float(v) for v in page.obj.get("/TrimBox", page.MediaBox))
             reader.run(page.obj, page.Resources, IDENTITY, {})
         return Paint(None if reader.unread else reader.darkest, reader.smallest, tuple(reader.images),
-                     reader.unread, tuple(sorted(reader.rgb)), tuple(reader.small_type), tuple(reader.hairlines),
+                     tuple(sorted(reader.rgb)), tuple(reader.small_type), tuple(reader.hairlines),
                      tuple(reader.registration), tuple(reader.photos))
 
 

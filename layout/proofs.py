@@ -21,11 +21,6 @@ PLAN_SCALE = 0.36
 PLAN_GAP = 40
 
 
-def page_pngs(pdf: Path, dpi: int = PROOF_DPI) -> list[bytes]:
-    """Render every page of ``pdf`` to PNG bytes (pypdfium2, no shell-out)."""
-    return _pngs(pdf.read_bytes(), dpi)
-
-
 def _pngs(data: bytes, dpi: int = PROOF_DPI) -> list[bytes]:
     document = pypdfium2.PdfDocument(data)
     try:

@@ -37,6 +37,7 @@ from .errors import InputError, Problem, RenderError
 from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
 from .measure import heights
 from .publish import umask
+from .sources import display_path
 
 if TYPE_CHECKING:
     import cffi
@@ -93,6 +94,8 @@ class ConfinedFetcher(URLFetcher):
             return super().fetch(url, headers)
         if scheme == PHOTO_SCHEME and self.photos is not None:
             name = url.split(":", 1)[1]
+            if not (self.photos / name).is_file():  # WeasyPrint quotes a space or an é in a name, not a '%'
+                name = unquote(name)
             path = self.photos / name
             if "/" in name or not path.is_file():
                 raise FatalURLFetchingError(f"no prepared photo {name}: compose the issue again")
@@ -407,7 +410,8 @@ def lay_out(job: Job) -> PageResult:
         if long:
             slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long)
             raise InputError("a story is longer than a galley sheet holds (about 1,300 lines)", tuple(
-                Problem(f"articles/{slug}.md", "body", "the story is too long to set in one piece",
+                Problem(display_path(Path(job.base) / "articles" / f"{slug}.md"), "body",
+                        "the story is too long to set in one piece",
                         "split it into two articles (or cut it)") for slug in slugs))
         galleys = read_galleys(document, list(job.galleys), job.leading)
         if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet;

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented
-from .sources import Checker, display_path, parse_yaml, read_text
+from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text, source_text
 from .units import parse_length
 
 PDFX_VARIANTS = ("x-1a", "x-4")
@@ -211,20 +211,33 @@ def load_settings(path: Path) -> PaperSettings:
         problems = check_copy(uncommented(text, yaml_only=True), shown, glyphs, prose=False)
         if problems:
             raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
-        data = parse_yaml(text, shown)
+        data = parse_yaml(text, shown, copy_keys=frozenset(("title", "tagline", "price", "imprint")))
     check = Checker(shown, glyphs=glyphs)
+    if isinstance(data, dict):  # a key of a group written at the top level: "size: 9pt" for body.size
+        for name in [k for k in data if k not in DEFAULTS]:
+            group = next((g for g, keys in DEFAULTS.items() if isinstance(keys, dict) and name in keys), None)
+            if group:
+                check.add(str(name), f'"{name}" belongs in the group "{group}:"',
+                          f"indent it under '{group}:' with spaces, e.g.\n      {group}:\n        {name}: ...")
+                del data[name]
     data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
     merged = {**DEFAULTS, **data}
     lengths: dict[str, float] = {}
 
     def length(key: str, value: Any, low: float, high: float) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+            written = source_text(value)
+            check.add(key, f"{written} has no unit", f"write it with its unit, such as {written}mm or {written}pt "
+                      "(lengths in paper.yaml are never guessed)")
+            return
         try:
             points = parse_length(value)
         except (ValueError, OverflowError):
             check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
             return
         if not low <= points <= high:
-            check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt")
+            check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt "
+                      f"({low / 72 * 25.4:.0f}mm to {high / 72 * 25.4:.0f}mm)")
             return
         lengths[key] = points
 
@@ -240,13 +253,17 @@ def load_settings(path: Path) -> PaperSettings:
     length("bleed", merged["bleed"], 0, 15)
     columns = check.integer(merged["columns"], "columns", 1, 12)
     if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}",
+        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}"
+                  f"{did_you_mean(str(merged['pdfx']).lower(), PDFX_VARIANTS)}",
                   f"use one of {', '.join(PDFX_VARIANTS)}")
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
     ink = check.integer(merged["ink_limit"], "ink_limit", 100, 400)
     low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
     high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
+    if low_ppi is not None and high_ppi is not None and low_ppi > high_ppi:
+        check.add("min_image_ppi", f"{low_ppi} is more than max_image_ppi ({high_ppi})",
+                  "make min_image_ppi the smaller of the two (e.g. 200 and 400)")
     profile, icc_sha256 = _icc_profile(check, path, merged)
     tones = {}
     for key, low, high in (("photo_highlight", 0, 20), ("photo_shadow", 60, 100), ("screen_ruling", 50, 300)):

@@ -30,10 +30,11 @@ def display_path(path: Path, root: Path | None = None) -> str:
     for base in (root, Path.cwd()):
         if base is None:
             continue
-        try:
-            return str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+        for form in (path.absolute, path.resolve):  # as named first: a link is shown where it is, not its target
+            try:
+                return str(form().relative_to(base.resolve()))
+            except (ValueError, OSError, RuntimeError):
+                continue
     return str(path)
 
 
@@ -56,14 +57,20 @@ def read_text(path: Path, shown: str) -> str:
     except OSError as exc:
         raise InputError(f"{shown}: cannot be read ({exc.strerror})", (Problem(
             shown, "", f"cannot be read: {exc.strerror}", "check the file's permissions"),)) from None
+    save = "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(raw) >= 8 and raw[:200].count(0) * 3 >= min(len(raw), 200)):
+        raise InputError(f"{shown}: UTF-16 text", (Problem(
+            shown, "line 1", "the file is saved as UTF-16 (what Word and Notepad call 'Unicode'), not UTF-8", save),))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        meant = bytes([raw[exc.start]]).decode("cp1252", "replace")
+        guess = (f" (in Windows-1252 or Latin-1, the encoding it was probably saved in, it is '{meant}')"
+                 if meant.isprintable() and meant != "\ufffd" and raw[exc.start] >= 0x80 else "")
         raise InputError(
             f"{shown}: not UTF-8 text",
-            (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8",
-                     "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"),),
+            (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8{guess}", save),),
         ) from None
     text = normalise(text.replace("\r\n", "\n").replace("\r", "\n"))
     if BAD.search(text):
@@ -93,7 +100,43 @@ def _yaml_loader() -> type:
     return Loader
 
 
+class Number:
+    """Mixin of the numbers YAML reads: they keep the text they were written as, so that a number
+    used as copy prints as typed (``headline: 0123`` is not 83, ``kicker: 3.10`` not 3.1, ``1:30``
+    not 90: YAML 1.1 reads octal, drops trailing zeros and counts in sixties)."""
+
+    source: str
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]  # pickled (to a worker) as a plain number
+        return (type(self).__mro__[2], (type(self).__mro__[2](self),))
+
+
+class YamlInt(Number, int):
+    """A whole number from YAML, with its source text."""
+
+
+class YamlFloat(Number, float):
+    """A number with a fraction from YAML, with its source text."""
+
+
+def _number(kind: type, base: Any) -> Callable[[Any, yaml.Node], Any]:
+    def construct(loader: Any, node: yaml.Node) -> Any:
+        value = base(loader, node)
+        number = kind(value)
+        number.source = str(node.value)
+        return number
+    return construct
+
+
+def source_text(value: Any) -> str:
+    """``value`` as its YAML source wrote it (numbers), else ``str(value)``."""
+    return value.source if isinstance(value, Number) else str(value)
+
+
 SAFE_LOADER = _yaml_loader()
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+SAFE_LOADER.add_constructor("tag:yaml.org,2002:int", _number(YamlInt, SAFE_LOADER.construct_yaml_int))
+SAFE_LOADER.add_constructor("tag:yaml.org,2002:float", _number(YamlFloat, SAFE_LOADER.construct_yaml_float))
 MAX_YAML_DEPTH = 12
 """Nesting of YAML collections: a manifest needs four (pages, a page, its articles, a slot)."""
 _YAML_SIMPLE = re.compile(r"[&*\[{]|^\s*(?:-\s+)*-\s+-", re.M)
@@ -147,11 +190,13 @@ def _plain_yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
                                                 "containing ': ' or starting with a quote need quotes around them")
 
 
-def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
+def parse_yaml(text: str, shown: str, first_line: int = 1, copy_keys: frozenset[str] = frozenset()) -> Any:
     """Parse YAML ``text`` from ``shown``: a syntax error names its line and shows it, in plain words.
 
     Anchors and aliases are refused (an alias bomb expands to gigabytes), and so are repeated keys
-    (YAML would keep the last silently) and nesting deeper than MAX_YAML_DEPTH."""
+    (YAML would keep the last silently) and nesting deeper than MAX_YAML_DEPTH. The unquoted value
+    of a key in ``copy_keys`` (printed copy) followed by a ``#`` comment is refused: ``headline: We
+    are #1`` would print "We are"."""
     def problem(line: int, message: str, fix: str) -> InputError:
         quoted = _yaml_line(text, line)
         where = f"line {line + first_line}"
@@ -166,7 +211,7 @@ def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
         try:
             node = loader.get_single_node()
             if node is not None:
-                _check_yaml_keys(node, problem, first_line)
+                _check_yaml_keys(node, problem, first_line, text, copy_keys)
             return loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -212,8 +257,37 @@ def _check_yaml_tokens(text: str, problem: Callable[[int, str, str], InputError]
             depth -= 1
 
 
-def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int) -> None:
-    """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe)."""
+def _comment_after(text: str, key: yaml.Node, value: yaml.Node) -> int | None:
+    """The line (0-based) of a ``#`` comment that cuts the plain value of ``key`` short: on the
+    value's own line, or on a line below indented as a continuation of it; else None."""
+    if not isinstance(value, yaml.ScalarNode) or value.style or value.tag != "tag:yaml.org,2002:str" \
+            and value.value:
+        return None
+    at, line = value.end_mark.index, value.end_mark.line
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    if text[at:end].lstrip(" \t").startswith("#"):
+        return line
+    for _ in range(50):  # the lines below, up to the next key (bounded: linear in the file)
+        if end >= len(text):
+            return None
+        start, end = end + 1, text.find("\n", end + 1)
+        end = len(text) if end < 0 else end
+        following = text[start:end]
+        line += 1
+        stripped = following.lstrip(" ")
+        if not stripped:
+            continue
+        if stripped.startswith("#") and len(following) - len(stripped) > key.start_mark.column:
+            return line
+        return None
+    return None
+
+
+def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int,
+                     text: str = "", copy_keys: frozenset[str] = frozenset()) -> None:
+    """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe), and
+    a comment that cuts short the unquoted value of a key in ``copy_keys``."""
     stack = [root]
     while stack:
         node = stack.pop()
@@ -227,6 +301,13 @@ def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputEr
                                       f"(first on line {seen[name] + first_line})",
                                       "keep one of them: YAML would silently use only the last")
                     seen[name] = key.start_mark.line
+                    if name in copy_keys:
+                        line = _comment_after(text, key, value)
+                        if line is not None:
+                            raise problem(line, f"a '#' after a space starts a YAML comment, so the rest of "
+                                          f"'{shorten(name, 30)[1:-1]}' would not be printed",
+                                          f"put the whole value in quotes, e.g. {name}: \"We are #1\" (or move "
+                                          "a note to a line of its own)")
                 stack.append(value)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
@@ -263,6 +344,11 @@ class Checker:
             if str(name) not in allowed:
                 short = shorten(str(name))[1:-1] if isinstance(name, str) else shorten(name)
                 where = f"{key}.{short}" if key else short
+                plain = str(name).strip(_KEY_DRESSING)
+                if plain in allowed:  # Word's curly quotes or a no-break space around a right key
+                    self.add(where, f'unknown key "{short}": it is "{plain}" with quotes or invisible spaces '
+                             "around it", f"retype it as {plain}: (plain letters, indented with ordinary spaces)")
+                    continue
                 self.add(where, f'unknown key "{short}"{did_you_mean(str(name), allowed)}',
                          f"allowed keys here: {', '.join(allowed)}")
         return value
@@ -270,24 +356,37 @@ class Checker:
     def integer(self, value: Any, key: str, low: int, high: int | None = None) -> int | None:
         """Check ``value`` is a whole number in range; return it or None."""
         if isinstance(value, bool) or not isinstance(value, int):
+            quoted = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
             self.add(key, f"expected a whole number, found {_kind(value)} {shorten(value)}",
-                     f"write a number such as {low}")
+                     f"remove the quotes: {key.split('.')[-1]}: {value.strip()}" if quoted
+                     else f"write a number such as {low}")
+            return None
+        written = source_text(value)
+        if not _DECIMAL.fullmatch(written.strip()):  # YAML 1.1: 0123 is octal 83, 1:30 is 90, 0x1f 31
+            self.add(key, f"{shorten(written)} is read by YAML as {value}, not as the number it looks like",
+                     f"write the number in plain digits without leading zeros, e.g. {key.split('.')[-1]}: "
+                     f"{written.strip().lstrip('0') or '0' if written.strip().isdigit() else low}")
             return None
         if value < low or (high is not None and value > high):
             bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
             shown = str(value) if abs(value) < 10**30 else "a huge number"
             self.add(key, f"{shown} is out of range", f"use a number {bound}")
             return None
-        return value
+        return int(value)
 
-    def text(self, value: Any, key: str, required: bool = False) -> str | None:
-        """Check ``value`` is a non-empty string (numbers are accepted as text)."""
+    def text(self, value: Any, key: str, required: bool = False, max_words: int | None = None) -> str | None:
+        """Check ``value`` is a non-empty string (numbers are accepted as text) of at most ``max_words``."""
+        if max_words is not None and isinstance(value, str) and len(value.split()) > max_words:
+            name = key.split(".")[-1]
+            self.add(key, f"is {len(value.split()):,} words long; a {name} has at most {max_words}",
+                     "shorten it (the story itself goes below the front matter's closing '---')")
+            return None
         if value is None:
             if required:
                 self.add(key, "is missing", f"add a line '{key.split('.')[-1]}: ...'")
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
+            return source_text(value)  # as typed: 0123, 3.10 and 1:30 stay what they are
         if isinstance(value, str) and not value.strip():
             self.add(key, "is empty", f"write the text after '{key.split('.')[-1]}:', or remove the line")
             return None
@@ -322,6 +421,9 @@ class Checker:
                          "replace it with a character the fonts have (European Latin letters and Cyrillic, not Greek)")
                 return None
         return text.strip() or None
+
+
+_KEY_DRESSING = " \t\u00a0\u2007\u202f\u200b\ufeff\"'\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
 
 def _kind(value: Any) -> str:

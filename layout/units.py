@@ -15,15 +15,10 @@ def parse_length(value: object, default_unit: str = "mm") -> float:
         raise ValueError(f"{value!r} is not a length")
     if isinstance(value, (int, float)):
         return float(value) * PT_PER_UNIT[default_unit]
-    match = _LENGTH.match(str(value))
+    match = _LENGTH.match(str(value).lower())  # 280MM is 280mm
     if not match:
         raise ValueError(f"{value!r} is not a length (write it like 280mm or 9pt)")
     return float(match[1]) * PT_PER_UNIT[match[2]]
-
-
-def mm(points: float) -> float:
-    """Return ``points`` in millimetres."""
-    return points / PT_PER_UNIT["mm"]
 
 
 Matrix = tuple[float, float, float, float, float, float]

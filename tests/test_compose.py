@@ -245,6 +245,23 @@ def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path
     assert outputs() == after
 
 
+def test_a_new_version_of_the_code_makes_its_plates_again_with_the_same_bytes(tmp_path, monkeypatch):
+    # The plates' identity (inputsSHA256, document IDs) is their sources'; what is cached by it is also
+    # keyed by layout's own code, so another version never publishes what an older one made.
+    import layout.build
+
+    simple_issue(tmp_path, {"story": 160, "other": 120}, columns={"story": 3, "other": 2})
+    out = tmp_path / "build" / "test-issue"
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    before = {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")}
+    kept = set((out / ".cache").glob("proofed-*"))
+    monkeypatch.setattr(layout.build, "code_digest", lambda: "another version of layout")
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    made = set((out / ".cache").glob("proofed-*")) - kept
+    assert kept and len(made) == len(kept)  # every plate made again, under keys of the new code
+    assert {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")} == before
+
+
 def test_a_slot_left_without_room_is_overset_not_dropped(tmp_path):
     issue = make_project(tmp_path)
     write_article(issue, "filler", body(200, seed=1))

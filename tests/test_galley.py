@@ -200,6 +200,11 @@ def test_a_story_longer_than_a_galley_sheet_is_named(tmp_path, run_cli):
     issue = make_project(tmp_path)
     write_article(issue, "endless", body(9500, seed=5), headline="Endless")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "endless", "columns": 1}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)  # refused while reading: too many words
+    assert code == 2 and "endless.md: body: the article is 9,500 words long" in err, err
+    # a body the reading estimate cannot see is long (1,400 one-line list items): compose names it
+    write_article(issue, "endless", "A paragraph.\n\n" + "\n".join(f"- item {i}" for i in range(1400)),
+                  headline="Endless")
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2 and "longer than a galley sheet" in err and "articles/endless.md" in err, err
     assert "Traceback" not in err

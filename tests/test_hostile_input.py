@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -605,3 +606,289 @@ def test_a_body_of_only_lists_or_quotes_says_so(tmp_path, run_cli):
     _story(issue, "---\nheadline: A story\n---\n- one\n- two\n\n> a quote\n")
     code, err = _compose(run_cli, tmp_path)
     assert code == 2 and "story.md: line 4: the article has no body text: only crossheads, quotes or lists" in err
+
+
+# ---- red-team round (issue 13): classes found by an independent hostile-input run ---------------
+
+def test_numbers_used_as_copy_print_as_typed_and_odd_numbers_are_refused(tmp_path, run_cli):
+    """YAML 1.1 reads 0123 as octal 83, 3.10 as 3.1, 1:30 as 90 and 1_000 as 1000: copy prints as
+    typed, and a number field written that way is refused instead of silently changed."""
+    issue = _issue(tmp_path)
+    (issue / "images").mkdir()
+    from PIL import Image
+    Image.new("L", (1200, 800), 128).save(issue / "images" / "p.jpg")
+    _story(issue, "---\nheadline: 0123\nkicker: 1:30\nstandfirst: 3.10\nbyline: 1_000\n"
+           "images:\n  - file: images/p.jpg\n    caption: 0x1F\n---\n" + body(60, seed=3))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 0, err
+    flat = re.sub(r"\s+", " ", _text(tmp_path))
+    for typed in ("0123", "1:30", "3.10", "1_000", "0x1F"):
+        assert typed in flat, typed
+    write_manifest(issue, {**MANIFEST, "number": 1})
+    (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("number: 1", "number: 0123"))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "issue.yaml: number: '0123' is read by YAML as 83" in err and "number: 123" in err
+
+
+def test_a_comment_that_cuts_copy_short_is_refused_with_its_line(tmp_path, run_cli):
+    from layout.errors import InputError
+    from layout.sources import parse_yaml
+
+    copy = frozenset(("headline", "caption"))
+    for text, line in (("headline: We are #1\n", 2), ("headline: We are\n  #1 again\nkind: news\n", 3),
+                       ("images:\n  - file: x.jpg\n    caption: Pickets #2\n", 4)):
+        with pytest.raises(InputError) as caught:
+            parse_yaml(text, "story.md", first_line=2, copy_keys=copy)
+        assert f"story.md: line {line}: a '#' after a space starts a YAML comment" in str(caught.value)
+        assert "put the whole value in quotes" in str(caught.value)
+    # comments on keys that are not copy, quoted values and block scalars are fine
+    assert parse_yaml("headline: 'We #1' # ok\nkind: news  # default\nx: |\n  # kept\n", "s", copy_keys=copy) == {
+        "headline": "We #1", "kind": "news", "x": "# kept\n"}
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: We are #1\n---\n" + body(40))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "story.md: line 2: a '#' after a space starts a YAML comment" in err
+
+
+@pytest.mark.parametrize("text, words", [
+    ("\u2014\nheadline: A story\n\u2014\nText.\n", "line 1 is '\u2014': front matter starts"),
+    ("----\nheadline: A story\n----\nText.\n", "line 1 is '----'"),
+    ("---\nheadline: A story\n\u2013\nText.\n", "is never closed (line 3 is '\u2013'"),
+    ("", "the file is empty"),
+])
+def test_front_matter_fences_a_word_processor_made_are_explained(tmp_path, text, words):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, text)
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert words in str(caught.value) and "story.md: line" in str(caught.value)
+
+
+def test_blank_lines_above_the_front_matter_are_harmless(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "\n\n---\nheadline: A story\n---\nText of it.\n")
+    assert load_article(issue, "story", glyphs=None).headline == "A story"
+    _story(issue, "\n---\nheadline: A\nheadline: B\n---\nText.\n")
+    with pytest.raises(InputError) as caught:  # YAML line numbers still count from the top of the file
+        load_article(issue, "story", glyphs=None)
+    assert "story.md: line 4: the key 'headline' is given twice (first on line 3)" in str(caught.value)
+
+
+def test_a_slug_that_names_no_article_file_says_what_is_there(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    articles = issue / "articles"
+    (articles / "dir.md").mkdir()
+    os.mkfifo(articles / "pipe.md")
+    (articles / "Big.md").write_text("---\nheadline: X\n---\nText.\n")
+    (articles / "third.markdown").write_text("---\nheadline: X\n---\nText.\n")
+    slots = [{"slug": s, "columns": 1} for s in ("story", "dir", "pipe", "big", "third")]
+    write_manifest(issue, {"pages": [{"page": 1, "articles": slots + [{"slug": "other", "depth": 20.5}]}]})
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2
+    assert "/articles/dir.md is a folder, not an article file" in err
+    assert "/articles/pipe.md is not an ordinary file" in err
+    assert "slot, slug: no article \"big\": there is 'Big.md'" in err and "rename 'Big.md' to big.md" in err
+    assert "slot, slug: no article \"third\": there is 'third.markdown'" in err
+    assert "sixth slot, depth: 20.5 is not a whole number of lines" in err
+    assert 'did you mean "dir"' not in err
+
+
+def test_an_issue_folder_without_a_manifest_says_so(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    (issue / "issue.yaml").unlink()
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "test-issue/issue.yaml: the issue folder has no manifest: issue.yaml is missing" in err
+    (issue / "issue.yaml").mkdir()
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "issue.yaml is a folder, not a file" in err and "did you mean" not in err
+
+
+def test_an_image_name_that_names_no_image_says_what_was_meant(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    (issue / "images").mkdir()
+    from PIL import Image
+    Image.new("L", (1200, 800), 128).save(issue / "images" / "p.jpg")
+    os.mkfifo(issue / "images" / "f.jpg")
+    names = ["http://example.org/x.jpg", "file:///etc/passwd", "images", "images/P.JPG", "images\\\\p.jpg",
+             "p.jpg", "images/f.jpg"]
+    _story(issue, "---\nheadline: A story\nimages:\n" + "".join(f"  - file: \"{n}\"\n" for n in names)
+           + "---\n" + body(40))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2
+    assert "images[0].file: 'http://example.org/x.jpg' is a web address or URL: layout never fetches" in err
+    assert "images[1].file: 'file:///etc/passwd' is a web address" in err
+    assert "images[2].file: 'images' is a folder, not an image" in err
+    assert "images[3].file: image 'images/P.JPG' not found; there is 'images/p.jpg'" in err
+    assert "images[4].file:" in err and "fix: write folders with forward slashes: file: images/p.jpg" in err
+    assert "images[5].file: image 'p.jpg' not found; there is 'images/p.jpg'" in err
+    assert "images[6].file: 'images/f.jpg' is not an ordinary file" in err
+
+
+def test_paper_lengths_need_their_unit_and_the_ppi_limits_their_order(tmp_path, run_cli):
+    settings = yaml.safe_load((Path(__file__).parent.parent / "issues" / "paper.yaml").read_text())
+    settings["trim"]["width"] = 280
+    settings["body"]["size"] = 9
+    settings.update(min_image_ppi=500, max_image_ppi=400, pdfx="X-1A")
+    issue = _issue(tmp_path)
+    make_project(tmp_path, paper=settings)
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2
+    assert "paper.yaml: trim.width: 280 has no unit" in err and "280mm or 280pt" in err
+    assert "paper.yaml: body.size: 9 has no unit" in err
+    assert "paper.yaml: min_image_ppi: 500 is more than max_image_ppi (400)" in err
+    assert "pdfx: unknown PDF/X variant 'X-1A' (did you mean \"x-1a\"?)" in err
+    assert issue.exists()
+
+
+def test_an_article_longer_than_one_galley_is_refused_while_reading(tmp_path, run_cli):
+    """The limits agree with what compose can set: a story is set in one piece of about 1,300 lines."""
+    from layout.articles import MAX_WORDS, load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    for text, words in (("word " * (MAX_WORDS + 1), f"the article is {MAX_WORDS + 1:,} words long"),
+                        ("\n\n".join(f"Para {i}." for i in range(1500)), "the article needs about 1,500 lines")):
+        _story(issue, "---\nheadline: A story\n---\n" + text + "\n")
+        with pytest.raises(InputError) as caught:
+            load_article(issue, "story", glyphs=None)
+        assert f"story.md: body: {words}" in str(caught.value), str(caught.value)
+    _story(issue, "---\nheadline: A story\n---\n" + body(5000, seed=4) + "\n")
+    assert len(load_article(issue, "story", glyphs=None).blocks) > 50
+
+
+def test_thousands_of_problems_are_listed_briefly(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import MAX_LISTED, InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\n" + "".join(f"key{i}: v\n" for i in range(3000)) + "---\nText.\n")
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert len(caught.value.problems) == MAX_LISTED + 1
+    assert "... and 2,960 more problems" in str(caught.value)
+
+
+def test_a_story_pasted_into_the_headline_is_refused_by_key(tmp_path):
+    from layout.articles import MAX_HEAD_WORDS, load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: " + "word " * 3000 + "\nimages:\n  - file: images/x.jpg\n    caption: "
+           + "cap " * 500 + "\n---\nText.\n")
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    text = str(caught.value)
+    assert f"story.md: headline: is 3,000 words long; a headline has at most {MAX_HEAD_WORDS}" in text
+    assert "story.md: images[0].caption: is 500 words long" in text and "closing '---'" in text
+
+
+@pytest.mark.parametrize("raw, words", [
+    ("---\nheadline: A story\n---\nCaf\u00e9 staff.\n".encode("cp1252"),
+     "line 4: byte 0xe9 is not UTF-8 (in Windows-1252 or Latin-1, the encoding it was probably saved in, it is 'é')"),
+    ("---\nheadline: A story\n---\nText.\n".encode("utf-16"), "line 1: the file is saved as UTF-16"),
+    ("---\nheadline: A story\n---\nText.\n".encode("utf-16-le"), "line 1: the file is saved as UTF-16"),
+])
+def test_a_file_in_another_encoding_is_named_for_what_it_is(tmp_path, raw, words):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    (issue / "articles" / "story.md").write_bytes(raw)
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert f"story.md: {words}" in str(caught.value) and "save the file as UTF-8" in str(caught.value)
+    assert len(caught.value.problems) == 1
+
+
+def test_a_right_key_in_curly_quotes_or_behind_a_no_break_space_is_named_so(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    for dressed in ("\u201cheadline\u201d", "\u00a0headline"):
+        _story(issue, f"---\n{dressed}: A story\n---\nText.\n")
+        with pytest.raises(InputError) as caught:
+            load_article(issue, "story", glyphs=None)
+        assert 'it is "headline" with quotes or invisible spaces around it' in str(caught.value)
+        assert "retype it as headline:" in str(caught.value)
+
+
+def test_a_link_is_shown_where_it_is_not_where_it_points(tmp_path, run_cli):
+    issue = _issue(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(issue / "articles", elsewhere)
+    os.symlink(elsewhere, issue / "articles")
+    (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("- page: 1\n",
+                                                                                "- page: 1\n  template:\n"))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "outside the issue folder" in err
+    assert "copy the article into" in err and "test-issue/articles/ instead of linking" in err
+    assert "into elsewhere" not in err and "/elsewhere/ instead" not in err
+    assert "template: is empty" in err
+
+
+def test_an_indented_dash_line_in_a_value_does_not_end_the_front_matter(tmp_path):
+    from layout.articles import load_article
+    from layout.errors import InputError
+
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\nstandfirst: |\n  Before\n  ---\n  After\n---\nBody text.\n")
+    article = load_article(issue, "story", glyphs=None)
+    assert "Before" in article.standfirst and "After" in article.standfirst and article.text == "Body text."
+    _story(issue, "---\nheadline: A story\n ---\nBody text.\n")
+    with pytest.raises(InputError) as caught:
+        load_article(issue, "story", glyphs=None)
+    assert "never closed (line 3 is indented: the closing '---' starts at the left margin)" in str(caught.value)
+
+
+def test_an_issue_given_as_a_path_is_named_by_its_name(tmp_path, run_cli):
+    _issue(tmp_path)
+    for given in ("test-issue/", "issues/test-issue"):
+        code, out, err = run_cli("fit", given, root=tmp_path)
+        assert code == 2 and 'give the issue\'s name "test-issue", not a path to it' in err
+        assert "layout compose test-issue" in err
+    code, out, err = run_cli("fit", "../../etc", root=tmp_path)
+    assert code == 2 and "lower-case letters, digits and hyphens" in err and "create" not in err
+
+
+def test_photo_file_names_with_spaces_accents_and_signs_print(tmp_path, run_cli):
+    from PIL import Image
+
+    issue = _issue(tmp_path)
+    (issue / "images").mkdir()
+    names = ["my photo.jpg", "caf\u00e9.jpg", "a%20b.jpg", "a#b?.jpg", "a'b\".jpg", "(1) a&b.jpg"]
+    for shade, name in enumerate(names):
+        Image.new("L", (1200, 800), 60 + 20 * shade).save(issue / "images" / name, "JPEG")
+    _story(issue, "---\nheadline: A story\nimages:\n" + "".join(
+        f"  - file: {yaml.safe_dump('images/' + n).splitlines()[0]}\n    caption: Photo {i}\n"
+        for i, n in enumerate(names[:3])) + "---\n" + body(60, seed=3))
+    write_article(issue, "other", body(60, seed=4), headline="Another story", images=[
+        {"file": f"images/{n}", "caption": f"Picture {i}"} for i, n in enumerate(names[3:])])
+    code, err = _compose(run_cli, tmp_path)
+    assert code in (0, 3), err
+    assert len(subprocess.run(["pdfimages", "-list", str(_pdf(tmp_path))], capture_output=True, text=True,
+                              check=True).stdout.splitlines()) - 2 == len(names)
+
+
+def test_a_group_key_at_the_top_and_a_quoted_number_say_where_they_go(tmp_path, run_cli):
+    from layout.errors import InputError
+    from layout.settings import load_settings
+
+    issue = _issue(tmp_path)
+    paper = tmp_path / "issues" / "paper.yaml"
+    paper.write_text(paper.read_text() + "size: 9pt\n")
+    with pytest.raises(InputError) as caught:
+        load_settings(paper)
+    assert 'paper.yaml: size: "size" belongs in the group "body:"' in str(caught.value)
+    assert "indent it under 'body:'" in str(caught.value)
+    make_project(tmp_path)
+    (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("columns: 3", "columns: '3'"))
+    code, err = _compose(run_cli, tmp_path)
+    assert code == 2 and "first slot, columns: expected a whole number, found text '3'" in err
+    assert "fix: remove the quotes: columns: 3" in err

@@ -193,7 +193,7 @@ import layout.build as build
 import layout.cli as cli
 log, role = sys.argv.pop(1), sys.argv.pop(1)
 asked = log + ".asked"
-inner, outer = build._compose_issue, cli.compose_issue
+inner, outer = build._compose_issue, build.compose_issue  # the CLI imports it when a command runs
 def timed(*args, **kwargs):
     start = time.time()
     if role == "hold":  # it holds the issue's lock now
@@ -210,7 +210,7 @@ def ask(*args, **kwargs):
     if role == "ask":
         open(asked, "w").close()
     return outer(*args, **kwargs)
-build._compose_issue, cli.compose_issue = timed, ask
+build._compose_issue, build.compose_issue = timed, ask
 sys.argv[0] = "layout"
 main = cli.main
 main()
