@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pikepdf
 from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 
 from .assemble import contents
 from .errors import InputError, Problem
@@ -71,8 +72,25 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
             xmp = ""
             if "/Metadata" in pdf.Root:
                 xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
+            encrypted = pdf.is_encrypted
+            streams = page.obj.get("/Contents") if page is not None else None
+            for stream in [streams] if isinstance(streams, pikepdf.Stream) else list(streams or []):
+                stream.read_bytes()  # reading it brings qpdf's repairs to light
+            damaged = pdf.get_warnings()
+    except pikepdf.PasswordError:
+        add("encrypted", "is protected by a password", "ask for the advert without a password or any "
+            "security (PDF/X forbids encryption)")
+        return problems
     except (pikepdf.PdfError, OSError) as error:
         add("file", f"is not a PDF that can be read ({error})", "ask the advertiser for the PDF again")
+        return problems
+    if encrypted:  # PDF/X forbids encryption, even with an empty opening password
+        add("encrypted", "is encrypted (security settings, even without an opening password)",
+            "ask for the advert without any security settings (PDF/X forbids encryption)")
+        return problems
+    if damaged:  # qpdf had to repair it: what survived may not be what the advertiser sent
+        add("file", f"is damaged ({damaged[0].split(': ', 1)[-1]}): it had to be repaired to be read",
+            "ask the advertiser for the PDF again (the file may have been cut short in transfer)")
         return problems
     if count != 1:
         add("pages", f"has {count} pages; an advert is one page", "ask for one PDF a page, one page an advert")
@@ -83,7 +101,11 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
         add("size", f"its trim is {_mm(width)} x {_mm(height)} mm; the booking is {_mm(booked[0])} x "
             f"{_mm(booked[1])} mm", "ask the advertiser for the booked size (within 1 mm), or correct the "
             "booking's columns: and depth:")
-    reader = PdfReader(path)
+    try:
+        reader = PdfReader(path)
+    except (PyPdfError, ValueError, KeyError, OSError) as error:  # files qpdf reads and pypdf cannot
+        add("file", f"is not a PDF that can be read ({error})", "ask the advertiser for the PDF again")
+        return problems
     try:
         paint = read_paint(path)
     except (pikepdf.PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError):

@@ -365,7 +365,8 @@ def _natural(galley: Galley, start: int, columns: int, insets: tuple[int, ...] =
     if rows <= 0:
         return max(insets) + 1
     first_fit = None
-    for depth in range(max(1, math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
+    # never shallower than its deepest photo: the photo is drawn in the slot, not over what is below
+    for depth in range(max(1, max(insets), math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
         cut = _fill(galley, start, columns, depth, insets)
         if cut.next_row >= galley.rows:
             if not cut.forced:
@@ -484,7 +485,10 @@ def _request(slot: _Slot) -> Request:
     """What the slot asks of the grid (a supplied advert: its booked lines)."""
     spec = slot.spec
     natural = spec.depth if slot.supplied and spec.depth else slot.natural
-    return Request(spec.columns, slot.head_lines, spec.depth, natural, spec.column, spec.top)
+    depth = spec.depth
+    if depth and slot.insets and depth < max(slot.insets):  # a narrow photo deeper than its slot: the slot
+        depth = max(slot.insets)  # holds it (never drawn over the slot below; _notes says so)
+    return Request(spec.columns, slot.head_lines, depth, natural, spec.column, spec.top)
 
 
 def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
@@ -665,6 +669,7 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
         taken = slot.insets or (0,) * columns
         column_short = tuple(max(0, frame_lines - taken[i] - math.ceil(u - 0.05)) for i, u in enumerate(column_used))
         over = math.ceil(frame.over(columns) - 0.05)
+        over += max(0, max(taken) - frame_lines)  # a narrow photo the page could not give its lines
         wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
         depth = frame_lines + (1 if item.jump_to else 0)
         fit = SlotFit(
@@ -869,7 +874,8 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
         return _effect(before, after, key) if helps else None
 
     if over:
-        for rows in range(over, min(over + 6, galley.rows) + 1):  # the fewest rows cut that make it fit
+        # the fewest rows cut that make it fit; never the whole story (a slot with no room is not a cut)
+        for rows in range(over, min(over + 6, galley.rows - 1) + 1):
             effect = tried(_Change(cut=rows))
             if effect and effect.startswith("then it fits"):
                 words = _last_words(_story(slot).galley or galley, rows)
@@ -1001,6 +1007,15 @@ def _notes(slots: list[_Slot], views: list[PageView], fits: tuple[SlotFit, ...],
                          "headline: give it depth or move it, or move the story whole to another page")
         placement = next(p for p, s in zip(_page_placements(slots, slot.page, _template(issue, slot.page), paper),
                                            [s for s in slots if s.page == slot.page]) if s is slot)
+        photo = max(slot.insets) if slot.insets else 0
+        if photo and spec.depth and photo > spec.depth:
+            notes.append(f"{spec.place}: its photo is {photo} lines deep (caption included), deeper than the "
+                         f"slot's depth: {spec.depth}: the slot is made {photo} lines deep to hold it; give "
+                         f"depth: {photo} or more, or the photo a smaller depth:")
+        elif photo > placement.depth:
+            notes.append(f"{spec.place}: its photo is {photo} lines deep (caption included) but the slot has only "
+                         f"{placement.depth} line(s) on page {slot.page}: move the slot up or give the photo a "
+                         "smaller depth:")
         if placement.line + placement.head_lines > paper.grid_lines:
             notes.append(f"{spec.place}: the headline does not fit on the page: it needs "
                          f"{placement.head_lines} line(s) from line {placement.line + 1} of {paper.grid_lines}")

@@ -97,14 +97,21 @@ def place(requests: list[Request], columns: int, lines: int, top: int = 0) -> li
                 if fits or floor >= lines:
                     break
                 line = _free_line(floor + GAP_LINES, c, width, pins)  # below the pin in the way
-        _, line, column, floor = min(options)
+        if request.top == PIN_FOOT:  # on the page's foot where it can be (beside another foot slot, not on it)
+            _, line, column, floor = min(options, key=lambda o: (o[0], o[3] < lines, o[1], o[2]))
+        else:
+            _, line, column, floor = min(options)
         room = max(0, floor - line - request.head_lines)
         wanted = wanted or room
         depth = min(wanted, room)
+        sunk = request.top == PIN_FOOT and line < floor - request.head_lines - depth
         if request.top == PIN_FOOT:  # sinks to the foot of the space it was given
             line = max(line, floor - request.head_lines - depth)
         placement = Placement(column, line, width, request.head_lines, depth, wanted, request.column is not None)
         out[index] = placement
+        if sunk:  # the space above it stays free: later slots fill it, ending above it as above a pin
+            pins.append(placement)
+            continue
         for c in range(column, column + width):
             skyline[c] = placement.bottom + GAP_LINES
     return [p for p in out if p is not None]
@@ -117,7 +124,7 @@ def _pinned(request: Request, columns: int, lines: int, top: int, pins: list[Pla
         depth = natural or max(0, lines - top - request.head_lines)
         line = max(top, lines - request.head_lines - depth)
     else:
-        line = max(top, request.top or 0)
+        line = top + (request.top or 0)  # counted from the first free line (under a front page's nameplate)
         depth = natural or max(0, lines - line - request.head_lines)
     depth = min(depth, max(0, lines - line - request.head_lines))
     wanted = natural or depth

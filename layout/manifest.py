@@ -440,7 +440,12 @@ def _pins(check: Checker, slot: dict, where: str, settings: PaperSettings,
                 check.add(f"{where}.top", f"{value!r} is not a position",
                           "give body lines from the top of the type area (20), a length (80mm), or foot")
             else:
-                top = check.integer(top, f"{where}.top", 0, settings.grid_lines - 1)
+                if not 0 <= top < settings.grid_lines:  # say it in the length the editor wrote
+                    deepest = (settings.grid_lines - 1) * settings.leading / PT_PER_UNIT["mm"]
+                    check.add(f"{where}.top", f"{shorten(value)} ({top} lines) is off the page: the type area "
+                              f"has {settings.grid_lines} lines", f"give a length up to {math.floor(deepest)}mm, "
+                              f"body lines from 0 to {settings.grid_lines - 1}, or foot")
+                    top = None
     return column, top
 
 
@@ -507,7 +512,20 @@ def _check_pins(check: Checker, pages: tuple[PageSpec, ...], settings: PaperSett
     """Pinned slots whose boxes overlap (those with a fixed depth and both pins) are an input error."""
     for page in pages:
         boxes = []
+        from .compose import NAMEPLATE_LINES  # noqa: PLC0415 (compose imports this module)
+
+        free = settings.grid_lines - (NAMEPLATE_LINES if page.template == "front" else 0)
+        under = " under the nameplate" if page.template == "front" else ""
         for slot in page.slots:
+            if slot.top not in (None, PIN_FOOT) and slot.top >= free:
+                check.add(f"{slot.key}.top", f"{slot.top} lines is off the page: the type area has {free} "
+                          f"lines{under}", f"pin it higher (top: {free - 1} or less), or use top: foot")
+            elif slot.top not in (None, PIN_FOOT) and slot.depth not in (None, FOOT) and slot.top + slot.depth > free:
+                past = slot.top + slot.depth - free
+                check.add(f"{slot.key}.top", f"{slot.top} with depth: {slot.depth} (lines) runs {past} line(s) "
+                          f"off the foot of the type area ({free} lines{under})",
+                          f"pin it higher (top: {max(0, free - slot.depth)} or less), give it less depth, "
+                          "or use top: foot")
             if slot.column is None or slot.top is None or slot.depth in (None, FOOT):
                 continue
             top = settings.grid_lines - slot.depth if slot.top == PIN_FOOT else slot.top

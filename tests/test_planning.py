@@ -78,6 +78,31 @@ def test_a_slot_above_a_foot_pin_is_cut_to_the_space_left_and_pins_may_not_overl
     assert overlapping(clash) == [(0, 1)]
 
 
+def test_space_above_slots_sunk_to_the_foot_in_column_order_stays_free_for_later_slots():
+    # A 3-column and a 1-column advert sunk to the foot (top: foot, no column:), then a 1-column
+    # story with depth: foot: it takes column 4 down to the advert there, not the foot below everything.
+    placed = place([Request(3, 0, 40, 0), Request(3, 0, 14, 14, top=PIN_FOOT), Request(1, 0, 14, 14, top=PIN_FOOT),
+                    Request(1, 0, 0, 0), Request(2, 0, 10, 10)], 4, 100)
+    lead, wide, one, side, last = placed
+    assert (wide.column, wide.bottom, one.column, one.bottom) == (0, 100, 3, 100)
+    assert (side.column, side.line, side.bottom) == (3, 0, one.line - 1)  # ends a rule's gap above the advert
+    assert (last.column, last.line) == (0, lead.bottom + 1) and last.bottom < wide.line  # above the sunk advert
+    assert not [(a, b) for i, a in enumerate(placed) for b in placed[i + 1:] if a.overlaps(b)]
+    # two foot adverts after a story: side by side on the foot, not the second stacked on the first
+    story, left, right = place([Request(5, 0, 20, 20), Request(2, 0, 14, 14, top=PIN_FOOT),
+                                Request(3, 0, 14, 14, top=PIN_FOOT)], 5, 100)
+    assert (left.column, left.bottom, right.column, right.bottom) == (0, 100, 2, 100)
+
+
+def test_a_pinned_top_on_the_front_page_counts_from_under_the_nameplate():
+    # top: 8 on a page whose first free line is 15 (the nameplate): line 23, not the nameplate's foot
+    # (where top: 0 sits: the two pins were the same place).
+    placed = place([Request(3, 0, 20, 0), Request(2, 0, 10, 0, column=3, top=8), Request(2, 0, 10, 0, column=0, top=0)],
+                   5, 100, 15)
+    assert (placed[1].column, placed[1].line) == (3, 23)
+    assert (placed[2].line, placed[0].line) == (15, 26)  # the column-order slot goes below the top: 0 pin
+
+
 def test_overlapping_pins_are_an_input_error_naming_both_slots(tmp_path):
     issue = make_project(tmp_path)
     for slug in ("one", "two"):
@@ -554,3 +579,87 @@ def test_watch_summary_has_a_line_for_each_slot_over_or_short_and_each_hole(tmp_
                for line in lines), lines
     assert any(line.startswith("  short: page 1, second slot (short): ") for line in lines), lines
     assert any(line.startswith("  hole: p1: ") and "grid column 5" in line for line in lines), lines
+
+
+def _encrypt(path: Path, user: str) -> None:
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(owner="owner", user=user))
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda p: _encrypt(p, "secret"), "is protected by a password"),
+    (lambda p: _encrypt(p, ""), "is encrypted (security settings"),  # opens without a password: still refused
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "is damaged"),  # cut short in transfer
+])
+def test_encrypted_or_damaged_adverts_are_refused_not_a_crash(tmp_path, run_cli, spoil, message):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(100, seed=1))
+    ad = _advert(issue, "spoilt.pdf", 2, 80)
+    spoil(issue / ad)
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "story", "columns": 3}, {"ad": ad, "columns": 2, "depth": "80mm", "top": "foot"}]}]})
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2, err
+    assert "issues/test-issue/ads/spoilt.pdf" in err and message in err and "fix: ask" in err
+
+
+def test_a_pin_off_the_page_is_an_input_error_in_the_editors_terms(tmp_path, run_cli):
+    issue = make_project(tmp_path)
+    write_article(issue, "story", body(120, seed=1))
+    lines = _paper(tmp_path).grid_lines
+    for pin, message in [({"top": "500mm"}, f"page 1, first slot, top: '500mm' (134 lines) is off the page: the "
+                                            f"type area has {lines} lines"),
+                         ({"top": lines - 7, "depth": 30}, f"page 1, first slot, top: {lines - 7} with depth: 30 "
+                                                          f"(lines) runs 23 line(s) off the foot"),
+                         ({"top": lines - 10, "template": "front"}, f"top: {lines - 10} lines is off the page: the "
+                                                                    "type area has 92 lines under the nameplate")]:
+        template = pin.pop("template", "inside")
+        write_manifest(issue, {"pages": [{"page": 1, "template": template, "articles": [
+            {"slug": "story", "columns": 2, "column": 1, **pin}]}]})
+        code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+        assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_a_narrow_photo_deeper_than_its_slot_is_held_by_the_slot_not_drawn_over_the_next(tmp_path):
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "inset", body(120, seed=1), images=[{"file": photo, "columns": 2, "depth": "100mm"}])
+    write_article(issue, "below", body(100, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "inset", "columns": 3, "depth": 12}, {"slug": "below", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    paper = _paper(tmp_path)
+    fit = _fits(tmp_path)
+    lines = _slot(fit, "inset")["depth"]
+    assert lines >= 100 * MM / paper.leading  # the slot holds its 100 mm photo, not the 12 lines asked
+    assert any("(inset): its photo is" in n and f"give depth: {lines} or more" in n for n in fit["notes"])
+    with pdfplumber.open(result.issue_pdf) as pdf:
+        (image,) = pdf.pages[0].images
+    assert abs(image["height"] - 100 * MM) < 0.5 * MM
+    assert image["bottom"] <= _slot(fit, "below")["box"][1] + 0.5  # the next slot starts below it
+
+
+def test_no_cut_of_the_whole_story_is_suggested_for_a_slot_the_page_has_no_room_for(tmp_path):
+    issue = make_project(tmp_path)
+    write_article(issue, "full", body(200, seed=1))
+    write_article(issue, "squeezed", body(60, seed=2))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "full", "columns": 5, "depth": "foot"}, {"slug": "squeezed", "columns": 2}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    row = next(s for s in composition.slots if s.slot_id == "squeezed")
+    assert row.over > 0
+    assert not [x for x in row.suggestions if x.startswith("cut about")], row.suggestions
+
+
+def test_a_slot_of_natural_depth_is_never_shallower_than_its_narrow_photo(tmp_path):
+    # 60 words beside a 60 mm photo 2 of 3 columns wide: the text needs fewer lines than the photo.
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "short", body(60, seed=1), images=[{"file": photo, "columns": 2, "depth": "60mm"}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "short", "columns": 3, "column": 1, "top": "foot"}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    (row,) = composition.slots
+    lines = 60 * MM / _paper(tmp_path).leading
+    assert row.depth >= lines and row.over == 0, row
+    assert not [n for n in composition.notes if "its photo is" in n], composition.notes
