@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "min_image_ppi": 200,
     "max_image_ppi": 400,
     "issn": None,
+    "tracking": 0,
 }
 
 
@@ -76,6 +77,9 @@ class PaperSettings:
     issn: str | None
     source: Path
     """The settings file itself (part of every page's cache key)."""
+    tracking: float = 0.0
+    """Letter-spacing a justified line may take or give, as a share of its glyphs' width (0.02: +-2 %;
+    0: word spaces only). Off by default; reported in the fit report."""
 
     @property
     def content_width(self) -> float:
@@ -138,6 +142,17 @@ def load_settings(path: Path) -> PaperSettings:
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
     ink = check.integer(merged["ink_limit"], "ink_limit", 100, 400)
+    tracking = merged["tracking"]
+    if isinstance(tracking, str) and tracking.strip().endswith("%"):
+        tracking = tracking.strip()[:-1]
+    try:
+        tracking = float(tracking)
+    except (TypeError, ValueError):
+        tracking = None
+    if tracking is None or not 0 <= tracking <= 3:
+        check.add("tracking", f"{merged['tracking']!r} is not a percentage from 0 to 3",
+                  "write tracking: 2% (letter-spacing of up to +-2 % a line) or tracking: 0 (off)")
+        tracking = 0.0
     low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
     high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
     profile = None
@@ -161,5 +176,5 @@ def load_settings(path: Path) -> PaperSettings:
         imprint=texts["imprint"] or "", pdfx=merged["pdfx"],
         output_condition=texts["output_condition"] or "", icc_profile=profile,
         ink_limit=ink or 240, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
-        issn=texts["issn"], source=path,
+        issn=texts["issn"], source=path, tracking=tracking / 100,
     )
