@@ -687,12 +687,19 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: boo
         whole = settings if part == "pre" else replace_indent(settings, 0.0)
         items, paragraph = _broken(full, whole, False)
         chosen = _choose(paragraph, loose)
+        # The plates draw the rows of the whole paragraph's galley up to the jump's cut and from
+        # it on: a part is the lines of the whole that hold its first (or last) word. (A jump that
+        # cut a hyphenated word moves it over whole: its line ends the first part as the galley
+        # has it.)
         starts = _word_starts(chosen)
-        total = starts[-1] + len(chosen[-1].text.split()) if chosen else 0
-        if part == "pre" and count in starts:
-            lines = chosen[:starts.index(count)]
-        elif part == "suf" and total - count in starts:
-            lines = chosen[starts.index(total - count):]
+        total = _word_count(chosen)
+        if part == "pre":
+            lines = tuple(line for line, first in zip(chosen, starts) if first < count)
+        else:
+            before = [i for i, first in enumerate(starts) if first < total - count]
+            lines = chosen[before[-1] + 1:] if before else chosen
+        if not lines:
+            lines = None
     if lines is None:
         items, paragraph = _broken(inner, settings, part == "pre")
         lines = _choose(paragraph, loose)
@@ -720,11 +727,15 @@ def _choose(paragraph: Paragraph, loose: bool) -> tuple[SetLine, ...]:
 
 
 def _word_starts(lines: tuple[SetLine, ...]) -> list[int]:
-    """The index (in the paragraph's words) of each line's first word; -1 for a line that starts with
-    the rest of a word broken at the line before."""
+    """The index (in the paragraph's words) of the word each line starts in (for a line that starts
+    with the rest of a word broken at the line before, that word's)."""
     starts, at, mid = [], 0, False
     for line in lines:
-        starts.append(-1 if mid else at)
-        at += len(line.text.split()) - (1 if line.mid_word else 0)
+        starts.append(at - 1 if mid else at)
+        at += len(line.text.split()) - (1 if mid else 0)
         mid = line.mid_word
     return starts
+
+
+def _word_count(lines: tuple[SetLine, ...]) -> int:
+    return sum(len(line.text.split()) for line in lines) - sum(1 for line in lines if line.mid_word)
