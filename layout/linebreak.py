@@ -713,7 +713,8 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: boo
             "overfull": round(sum(x.overfull for x in lines), 2),
             "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
                        else None for x in lines],
-            "gaps": [list(x.gaps) for x in lines], "hyphens": [x.hyphenated for x in lines],
+            # plain lists (as read back from the layout cache: the plates' keys hash the galley's repr)
+            "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
             "text": [x.text for x in lines]}
     return paragraph_html(items, lines)
 
