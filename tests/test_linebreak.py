@@ -47,7 +47,7 @@ def _brute_force(items: list[lb.Item], settings: lb.Settings, tolerance: float) 
             a += 1
         return a
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def best(a: int) -> float:
         found = float("inf")
         for b in legal:
