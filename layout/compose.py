@@ -133,6 +133,8 @@ class _Slot:
     """The slot a continuation continues."""
     own_galley: bool = True
     """False when a continuation draws from its story's galley (same column width)."""
+    loose: tuple[int, ...] = ()
+    """Paragraphs (block indices) its galley sets a line longer (``fit: loose``)."""
 
     @property
     def stop_row(self) -> int:
@@ -157,6 +159,7 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is reported)
         _fit(slots, issue, paper)
+        warnings.update(_loosen(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         warnings.update(_set_continuation_galleys(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         views = _pages(issue, paper, slots, photo_src)
         results = lay_out([([_frames_only(view)], "print", None) for view in views], True)
@@ -271,6 +274,43 @@ def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSett
     return warnings
 
 
+def _loosen(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+            photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
+    """``fit: loose``: set as many paragraphs a line longer as the slot has lines short (those whose
+    longer setting is best first, where the breaker found one at acceptable spacing), set the galley
+    again, and fit again. Once a slot: its galley then holds what it can."""
+    todo = []
+    for slot in slots:
+        if slot.spec.fit != "loose" or slot.spec.continued or slot.galley is None or slot.loose or slot.jumps:
+            continue
+        ranges = slot.columns.ranges
+        short = sum(slot.frame_lines - (end - first) for first, end in ranges) + \
+            (slot.spec.columns - len(ranges)) * slot.frame_lines
+        prefix = slot.galley.slot_id + "-b"
+        offers = sorted((record["longer_worst"], int(key[len(prefix):])) for key, record in slot.galley.paragraphs
+                        if record["longer"] and key.startswith(prefix))
+        if short > 0 and offers:
+            slot.loose = tuple(sorted(index for _, index in offers[:short]))
+            todo.append(slot)
+    if not todo:
+        return []
+    sheets: list[Sheet] = []
+    for slot in todo:
+        view = replace(_body_only(_galley_view(slot, paper, photo_src, slot.article.blocks)), loose=slot.loose)
+        template = next(page.template for page in issue.pages if page.number == slot.page)
+        sheets.append(([PageView(slot.page, template, 0, (view,))], "galley", GALLEY_SHEET))
+    warnings: list[str] = []
+    for slot, result in zip(todo, lay_out(sheets, True)):
+        slot.galley = result.galleys.get(slot.spec.slot_id, slot.galley)
+        galley_pdfs.update(result.galley_pdfs)
+        warnings += result.warnings
+    for slot in slots:  # a continuation drawing from its story's galley follows it
+        if slot.parent is not None and slot.parent in todo and not slot.own_galley:
+            slot.galley = slot.parent.galley
+    _fit(slots, issue, paper)
+    return warnings
+
+
 def _galley_key(slot: _Slot) -> str:
     """The id of a continuation's own galley: it changes with where the story was cut."""
     return f"{slot.spec.slot_id}-from-{slot.start.block}-{slot.start.word}"
@@ -371,7 +411,7 @@ def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: 
         width=width, column_width=paper.column_width, head_height=placement.head_lines * paper.leading,
         frame_height=max(frame_lines, 0) * paper.leading, blocks=blocks, first_block=slot.start.block,
         starts_mid_paragraph=mid_start, ends_mid_paragraph=mid_end,
-        continued_from=slot.continued_from, jump_to=jump, photos=photos)
+        continued_from=slot.continued_from, jump_to=jump, photos=photos, loose=slot.loose)
 
 
 def _photo(photo: Photo, width: float, photo_src: PhotoSource) -> PhotoView:

@@ -6,15 +6,18 @@ import json
 from dataclasses import asdict
 
 from .compose import Composition, SlotFit
+from .typo import slot_typography
 
 HOLE_LINES = 2
 """Empty lines at a column bottom beyond which a hole is reported."""
 
 
 def fit_data(composition: Composition) -> dict:
-    """Return the fit report as plain data (written as ``fit.json``)."""
+    """Return the fit report as plain data (written as ``fit.json``); each slot with the typographic
+    figures of its lines (``typo.slot_typography``)."""
+    typography = slot_typography(composition)
     return {
-        "slots": [asdict(s) for s in composition.slots],
+        "slots": [{**asdict(s), "typography": typography.get(s.slot_id)} for s in composition.slots],
         "pages": [asdict(p) for p in composition.page_fits],
         "overset": [s.slot_id for s in composition.overset],
         "holes": holes(composition),

@@ -27,6 +27,7 @@ by itself and the spaces from the space glyph, which is what is drawn.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html as htmllib
 import re
@@ -64,17 +65,21 @@ class Settings:
     """How far a word space may shrink, in natural spaces (to 80 % of natural)."""
     tracking: float = 0.0
     """Letter-spacing a line may take or give, as a share of its glyphs' width (0.02: +-2 %); 0: off."""
-    spaces_first: float = 0.5
+    spaces_first: float = 0.3
     """With tracking: the share of their stretch the spaces take before letter-spacing is used."""
     tolerance: float = 1.0
     """The largest adjustment ratio of the first pass (1: spaces at most 2x natural)."""
     second: float = 3.0
+    acceptable: float = 1.5
+    """The loosest line (adjustment ratio; 1.5: spaces of 2.5x) a setting a line longer or shorter may have."""
     """The largest adjustment ratio of the second pass."""
     hyphen_penalty: int = 50
     double_hyphen_demerits: int = 3000
     final_hyphen_demerits: int = 5000
     adjacent_demerits: int = 10000
     line_penalty: int = 10
+    river_demerits: int = 3000
+    """Demerits for each wide space that overlaps a wide space on the line above (a river's start)."""
     knee: float = 1.0
     """Past this adjustment ratio badness grows linearly (see ``_badness``)."""
     slope: float = 100.0
@@ -142,7 +147,8 @@ class Paragraph:
     passes: int
     """1: within ``tolerance``; 2: within ``second``; 3: emergency (looser still, or overfull)."""
     alternatives: dict[int, tuple[SetLine, ...]] = field(default_factory=dict)
-    """Acceptable settings (every line within ``tolerance``) one line longer (+1) and shorter (-1)."""
+    """Acceptable settings one line longer (+1) and shorter (-1): no line of them looser than
+    ``acceptable`` or than the paragraph's worst line as set."""
 
 
 # ---- Measuring --------------------------------------------------------------------------------------
@@ -259,8 +265,8 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
     shortest, before, after = settings.limit
     for match in re.finditer(r"[A-Za-z\u00c0-\u024f]+(?:['\u2019][A-Za-z]+)?", text):
         core = match.group()
-        if len(core) >= shortest and not core.isupper():
-            for pos in _hyphenator(settings.lang, before, after).positions(core):
+        if len(core) >= shortest:
+            for pos in _hyphenator(settings.lang, before, after).positions(core.lower()):
                 points[match.start() + pos] = "hyphen"
     for i, char in enumerate(text):
         if (char == HYPHEN or char in DASHES) and 0 < i < len(text) - 1:
@@ -318,6 +324,31 @@ class _Node:
     ratio: float
     previous: _Node | None
     overfull: float = 0.0
+    wide: tuple[tuple[float, float], ...] = ()
+    """The line's wide word spaces (at least ``WIDE`` natural spaces), where they fall: for rivers."""
+
+
+WIDE = 1.5
+"""A word space this many natural spaces wide is wide: wide spaces on consecutive lines that
+overlap are the start of a river."""
+
+
+def _wide_gaps(items: list[Item], glues: list[int], widths: list[float], start: int, end: int, line_start: float,
+               extra: float, space: float) -> tuple[tuple[float, float], ...]:
+    """The positions of a line's word spaces, if each is wider by ``extra`` than natural and that
+    makes them wide; else ()."""
+    if space + extra < (WIDE - 0.15) * space:  # letter-spaced words leave a little more: keep clear
+        return ()
+    out = []
+    first = bisect.bisect_left(glues, start)
+    for k, g in enumerate(glues[first:bisect.bisect_left(glues, end)]):
+        x = widths[g] - line_start + k * extra
+        out.append((x, x + items[g].width + extra))
+    return tuple(out)
+
+
+def _overlaps(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> int:
+    return sum(1 for x0, x1 in a for y0, y1 in b if x0 < y1 and y0 < x1)
 
 
 def _badness(ratio: float, knee: float, slope: float) -> float:
@@ -354,6 +385,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         shrinks[i + 1] = shrinks[i] + (item.shrink if item.kind == "glue" else 0.0)
         glyphs[i + 1] = glyphs[i] + (item.width if item.kind == "box" and box_glyphs else 0.0)
     measure = settings.measure
+    glues = [i for i, item in enumerate(items) if item.kind == "glue" and 0 < item.stretch < 1000]
+    space = next((items[i].width for i in glues), 1.0)
     active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
     track = settings.tracking
     for b, item in enumerate(items):
@@ -406,11 +439,22 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                     fitness = WILD  # a line that cannot be set well does not make its neighbours loose too
                 if WILD not in (fitness, node.fitness) and abs(fitness - node.fitness) > 1:
                     demerits += settings.adjacent_demerits
+                wide: tuple[tuple[float, float], ...] = ()
+                if ratio > 0 and not forced and settings.river_demerits:
+                    stretch_here = stretches[b] - node.total_stretch
+                    share = stretch_here / (stretch_here + track * (glyphs[b] - node.total_glyphs))
+                    spaces = bisect.bisect_left(glues, b) - bisect.bisect_left(glues, node.position + 1)
+                    if spaces:
+                        extra = ratio * stretch_here * share / spaces
+                        wide = _wide_gaps(items, glues, widths, node.position + 1, b, node.total_width, extra, space)
+                        if wide and node.wide:
+                            demerits += settings.river_demerits * _overlaps(wide, node.wide)
                 total = node.demerits + demerits
                 new_key = (b, fitness, hyphens, node.line + 1)
                 best = candidates.get(new_key)
                 if best is None or total < best.demerits:
-                    candidates[new_key] = _Node(b, node.line + 1, fitness, hyphens, 0, 0, 0, 0, total, ratio, node)
+                    candidates[new_key] = _Node(b, node.line + 1, fitness, hyphens, 0, 0, 0, 0, total, ratio, node,
+                                                wide=wide)
         if not candidates and fallback is not None and (not active or forced):
             candidates[(b, 1, 0, fallback.line)] = fallback
         if candidates:
@@ -443,11 +487,16 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
             best = min(finals.values(), key=lambda node: node.demerits)
             lines = _lines(items, best, settings)
             alternatives = {}
-            if passes == 1:
+            if passes < 3:  # a line longer or shorter, if no line of it is looser than ``acceptable``
+                # (2.5x: what the proofs mark) or than the paragraph's worst line already is
+                worst = max((line.ratio for line in lines[:-1]), default=0.0)
+                others = finals if passes == 2 else _breakpoints(items, settings, settings.acceptable, False)
                 for delta in (1, -1):
-                    other = finals.get(best.line + delta)
+                    other = others.get(best.line + delta)
                     if other is not None:
-                        alternatives[delta] = _lines(items, other, settings)
+                        setting = _lines(items, other, settings)
+                        if max((line.ratio for line in setting[:-1]), default=0.0) <= max(settings.acceptable, worst):
+                            alternatives[delta] = setting
             return Paragraph(lines, passes, alternatives)
     raise AssertionError("the emergency pass always sets a paragraph")
 
@@ -471,7 +520,7 @@ def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine,
 
 
 def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Settings, last: bool) -> SetLine:
-    """How a chosen line is set: word spaces first (from 80 % to 150 % of natural: ``spaces_first``),
+    """How a chosen line is set: word spaces first (from 80 % to 130 % of natural: ``spaces_first``),
     then, when the paper allows it, letter-spacing up to ``tracking`` of the glyphs' width (which costs
     the line its ligatures, as Pango drops them from letter-spaced text), then the spaces again."""
     last = last and any(items[i].kind == "glue" and items[i].stretch >= 1000 for i in range(start, end))
@@ -497,17 +546,17 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
         plain += sum(items[i].width for i in range(start, end) if items[i].kind == "box" and not items[i].pieces)
         # Pango spaces the letters of a line by a little less than it is asked to (2-6 characters'
         # worth less: the ends of the line and of its runs get half, and it rounds). Counted so
-        # that the line comes out a hair short, never long (every character when spacing out, all
-        # but 6 when spacing in), and WeasyPrint's justification takes up the rest.
+        # that the line comes out a hair short, never long (all but 2 characters when spacing out,
+        # all but 6 when spacing in), and WeasyPrint's justification takes up the rest.
         chars = sum(len(run.text) for run in runs)
         wanted = settings.measure - plain  # without ligatures
         space_part = min(max(wanted, -glue_shrink), settings.spaces_first * glue_stretch)
-        count = chars if wanted > space_part else max(chars - 6, 1)
+        count = max(chars - 2, 1) if wanted > space_part else max(chars - 6, 1)
         limit = settings.tracking * glyph_width / count
         tracking = min(max((wanted - space_part) / count, -limit), limit)
         space_part = wanted - tracking * count
         natural = plain
-    if spaces and not last:
+    if spaces and (not last or space_part < 0):
         space_part -= SLACK  # a hair short of the edge rather than a hair past it
     spacing = space_part / spaces if spaces else 0.0
     text = "".join(run.text for run in runs)
@@ -518,7 +567,8 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
         if item.kind == "box":
             x += item.width + tracking * item.hyphen
         elif item.kind == "glue" and item.stretch < 1000:
-            gaps.append((round(x, 3), round(x + item.width + spacing + tracking, 3)))
+            # the gap seen: the space and its spacing, and the letter-spacing of the word's last letter
+            gaps.append((round(x - tracking, 3), round(x + item.width + spacing + tracking, 3)))
             x += item.width + spacing + tracking
     mid_word = items[end].kind == "penalty" and -INF < items[end].penalty < INF
     return SetLine(start, end, round(ratio, 4), round(spacing, 4), round(tracking, 4), hyphenated, spaces,
@@ -654,13 +704,14 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
 
     def one(match: re.Match) -> str:
         before, spec, full, inner = match.group(1), match.group(2), match.group(3), match.group(4)
-        measure, indent, size, tracking, part = spec.split()
+        measure, indent, size, tracking, part, longer = spec.split()
         settings = Settings(float(measure), float(size), float(indent), tracking=float(tracking),
                             fonts=str(fonts), limit=limit)
         ident = re.search(r'id="([^"]*)"', before)
         key = ident.group(1) if ident else ""
         try:
-            body = _set(inner, htmllib.unescape(full) if full else None, part, settings, key in loose, report, key)
+            body = _set(inner, htmllib.unescape(full) if full else None, part, settings,
+                        key in loose or longer == "1", report, key)
         except ValueError:
             return match.group(0)  # not plain inline markup: WeasyPrint sets it itself
         classes = re.search(r'class="([^"]*)"', before)
@@ -709,13 +760,17 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: boo
             "worst": round(max((1 + x.spacing / _shaper(settings.fonts, settings.size).width(" ")
                                 for x in lines[:-1] if x.spaces), default=1.0), 3),
             "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
+            "longer_worst": round(max((1 + x.spacing / _shaper(settings.fonts, settings.size).width(" ")
+                                       for x in paragraph.alternatives[1][:-1] if x.spaces), default=1.0), 3)
+            if 1 in paragraph.alternatives else None,
             "loosened": loose and 1 in paragraph.alternatives,
             "overfull": round(sum(x.overfull for x in lines), 2),
             "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
                        else None for x in lines],
             # plain lists (as read back from the layout cache: the plates' keys hash the galley's repr)
             "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
-            "text": [x.text for x in lines]}
+            "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
+            "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
     return paragraph_html(items, lines)
 
 

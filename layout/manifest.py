@@ -18,7 +18,7 @@ TEMPLATES = ("front", "inside", "back")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ISSUE_KEYS = ("date", "number", "volume", "pages")
 PAGE_KEYS = ("page", "template", "articles")
-SLOT_KEYS = ("slug", "continued", "columns", "depth", "jump")
+SLOT_KEYS = ("slug", "continued", "columns", "depth", "jump", "fit")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class SlotSpec:
     """True for the slot that takes a jumped story's overflow."""
     key: str = ""
     """Key path in the manifest, for messages (``pages[0].articles[1]``)."""
+    fit: str = ""
+    """``loose``: set paragraphs a line longer (where their spacing stays acceptable) to fill the
+    slot's hole, as TeX's ``\\looseness`` does; every change is listed in the fit report."""
 
     @property
     def slot_id(self) -> str:
@@ -188,8 +191,13 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
         if continued and jump is not None:
             check.add(f"{where}.jump", "a continuation cannot jump again",
                       "give the continuation enough depth, or cut the story")
+        fit = slot.get("fit", "")
+        if fit not in ("", "loose"):
+            check.add(f"{where}.fit", f"unknown fit {fit!r}",
+                      "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
+            fit = ""
         if slug is not None:
-            slots.append(SlotSpec(slug, columns, depth, jump, continued, where))
+            slots.append(SlotSpec(slug, columns, depth, jump, continued, where, fit))
     return tuple(slots)
 
 

@@ -60,6 +60,8 @@ class SlotView:
     continued_from: int | None = None
     jump_to: int | None = None
     photos: tuple[PhotoView, ...] = ()
+    loose: tuple[int, ...] = ()
+    """Paragraphs (block indices in the article) the breaker is to set a line longer (``fit: loose``)."""
 
     def block_class(self, index: int) -> str:
         """CSS classes of ``blocks[index]``: first paragraph, continued line, split end."""

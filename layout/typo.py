@@ -286,3 +286,111 @@ def table(rows: list[tuple[str, Figures]]) -> str:
         out.append(f"| {name} | {f.justified} | {f.loose_share:.0%} | {f.median:.2f} | {f.rivers} | "
                    f"{f.past_edge} | {f.ladders} |")
     return "\n".join(out)
+
+
+# ---- The same figures from the breaker's own records (the fit report; proof marks) --------------------
+
+
+def composed_lines(composition, leading: float) -> list[MeasuredLine]:  # noqa: ANN001 (compose.Composition)
+    """Every body line the paragraph breaker set, where the plates draw it: page, top of its row, its
+    column's left edge, its gaps (from the breaker's widths), named by slot. A line is justified
+    unless it ends its paragraph. (What the PDF shows is measured by ``read_lines``; the two agree
+    within a few hundredths of a point, which a test holds them to.)"""
+    slots = {(s.page, s.slot_id) for s in composition.slots}
+    out: list[MeasuredLine] = []
+    for number, pieces in enumerate(composition.pieces, 1):
+        for piece in pieces:
+            galley = composition.galleys[piece.galley][0]
+            records = dict(galley.paragraphs)
+            if not records:
+                continue
+            slot = _slot_of(piece.galley, number, slots)
+            seen: dict[str, int] = {}
+            inset = max(0.0, (piece.width - galley.width) / 2)
+            for line in galley.lines:
+                k = seen.get(line.block_id, 0)
+                seen[line.block_id] = k + 1
+                record = records.get(line.block_id)
+                if record is None or not piece.first <= line.row < piece.end:
+                    continue
+                x0 = round(piece.x + inset, 3)
+                top = round(piece.y + (line.row - piece.first) * leading, 2)
+                last = k == record["lines"] - 1
+                gaps = tuple((round(x0 + a, 3), round(x0 + b, 3)) for a, b in record["gaps"][k])
+                width = galley.width if not last else galley.width * line.fill
+                out.append(MeasuredLine(number, top, x0, round(x0 + width, 3), record["text"][k], gaps,
+                                        None if last else round(x0 + galley.width, 3), slot))
+    return out
+
+
+def _slot_of(galley: str, page: int, slots: set[tuple[int, str]]) -> str:
+    """The slot on ``page`` that draws rows of ``galley`` (its own, a continuation's, or its story's)."""
+    for candidate in (galley, f"cont-{galley}", galley.split("-from-")[0]):
+        if (page, candidate) in slots:
+            return candidate
+    return next((slot for p, slot in slots if p == page and slot.endswith(galley)), galley)
+
+
+def natural_of(composition) -> float:  # noqa: ANN001
+    """The natural space the breaker measured with (the body face's space at the body size)."""
+    for galley, _ in composition.galleys.values():
+        for _, record in galley.paragraphs:
+            return record["space"]
+    return 2.187
+
+
+def leading_of(composition) -> float:  # noqa: ANN001
+    """The body leading (a galley's row), read from the galleys' lines."""
+    for galley, _ in composition.galleys.values():
+        for a, b in zip(galley.lines, galley.lines[1:]):
+            if b.row > a.row:
+                return round((b.baseline - a.baseline) / (b.row - a.row), 3)
+    return 10.5
+
+
+def slot_typography(composition, leading: float | None = None) -> dict[str, dict]:  # noqa: ANN001
+    """For each slot, the table's figures for its lines (from the breaker's records), its worst lines,
+    and what the breaker could do for copy-fitting (paragraphs that can be set a line longer or
+    shorter at acceptable spacing), for ``fit.json``."""
+    natural = natural_of(composition)
+    leading = leading or leading_of(composition)
+    lines = composed_lines(composition, leading)
+    by_slot: dict[str, list[MeasuredLine]] = defaultdict(list)
+    for line in lines:
+        by_slot[line.slot].append(line)
+    out = {}
+    for fit in composition.slots:
+        mine = by_slot.get(fit.slot_id, [])
+        if not mine:
+            continue
+        figures_ = figures(mine, natural, leading)
+        block = figures_.to_json()
+        del block["past_edge"]  # measured from the PDF (the benchmark), and from the boxes here:
+        galleys = {piece.galley for piece in composition.pieces[fit.page - 1]
+                   if _slot_of(piece.galley, fit.page, {(fit.page, fit.slot_id)}) == fit.slot_id}
+        records = [(key, record) for g in sorted(galleys) for key, record in composition.galleys[g][0].paragraphs]
+        block["past_edge_pt"] = max((composition.galleys[g][0].overhang for g in galleys), default=0.0)
+        block["emergency"] = [key for key, r in records if r["pass"] == 3]
+        block["overfull_pt"] = round(sum(r["overfull"] for _, r in records), 2)
+        block["longer"] = [key for key, r in records if r["longer"]]
+        block["shorter"] = [key for key, r in records if r["shorter"]]
+        block["loosened"] = [key for key, r in records if r["loosened"]]
+        block["tracked_lines"] = sum(1 for _, r in records for t in r.get("tracked", ()) if t)
+        out[fit.slot_id] = block
+    return out
+
+
+LOOSE_MARK = 2.5
+"""Lines whose spaces are looser than this many natural spaces get a proof mark."""
+
+
+def loose_lines(composition, leading: float) -> dict[int, list[tuple[MeasuredLine, float]]]:  # noqa: ANN001
+    """By page, the justified lines still looser than ``LOOSE_MARK``, with their ratios."""
+    natural = natural_of(composition)
+    found: dict[int, list[tuple[MeasuredLine, float]]] = defaultdict(list)
+    for line in composed_lines(composition, leading):
+        if line.justified:
+            ratio = line.ratio(natural)
+            if ratio is not None and ratio > LOOSE_MARK:
+                found[line.page].append((line, ratio))
+    return found

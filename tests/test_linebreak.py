@@ -176,7 +176,8 @@ def test_looseness_offers_a_line_more_and_a_line_less():
             assert len(lines) == len(paragraph.lines) + delta
             assert " ".join(x.text for x in lines).replace("- ", "").split() == \
                 " ".join(x.text for x in paragraph.lines).replace("- ", "").split()  # no word changes
-            assert all(x.ratio <= settings.tolerance for x in lines[:-1])
+            worst = max(x.ratio for x in paragraph.lines[:-1])
+            assert all(x.ratio <= max(settings.acceptable, worst) for x in lines[:-1])
     assert offered >= 5
 
 
@@ -208,7 +209,7 @@ def test_the_html_has_one_block_a_line_with_its_spacing_and_real_hyphens():
     assert [re.sub("<[^>]+>", "", s[1]) for s in spans] == [line.text for line in paragraph.lines]
     assert any(line.hyphenated for line in paragraph.lines)
     for (style, _), line in zip(spans[:-1], paragraph.lines):
-        assert f"word-spacing:{line.spacing:.3f}pt" in style or f"word-spacing:{max(line.spacing, 0.001):.3f}pt" in style
+        assert f"word-spacing:{line.spacing if abs(line.spacing) >= 0.001 else 0.001:.3f}pt" in style
     joined = " ".join(line.text for line in paragraph.lines)
     assert re.sub(r"- ", "", joined) == text  # every word in order; hyphens only at breaks
 
