@@ -26,6 +26,7 @@ from .markup import Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, Line, lines_needed
 from .render import PageResult
 from .settings import PaperSettings
+from .typo import loose_lines
 
 NAMEPLATE_LINES = 15
 """Grid lines the front-page nameplate takes (including the line below it)."""
@@ -276,24 +277,36 @@ def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSett
 
 def _loosen(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
             photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
+    """``fit: loose``, until no slot so marked is short or can gain more (at most ``MAX_ROUNDS``)."""
+    warnings: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        said = _loosen_once(slots, issue, paper, lay_out, photo_src, galley_pdfs)
+        if said is None:
+            break
+        warnings += said
+    return warnings
+
+
+def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+                 photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str] | None:
     """``fit: loose``: set as many paragraphs a line longer as the slot has lines short (those whose
     longer setting is best first, where the breaker found one at acceptable spacing), set the galley
-    again, and fit again. Once a slot: its galley then holds what it can."""
+    again, and fit again (each round, while the slot is short and paragraphs can still go longer)."""
     todo = []
     for slot in slots:
-        if slot.spec.fit != "loose" or slot.spec.continued or slot.galley is None or slot.loose or slot.jumps:
+        if slot.spec.fit != "loose" or slot.spec.continued or slot.galley is None or slot.jumps:
             continue
         ranges = slot.columns.ranges
         short = sum(slot.frame_lines - (end - first) for first, end in ranges) + \
             (slot.spec.columns - len(ranges)) * slot.frame_lines
         prefix = slot.galley.slot_id + "-b"
         offers = sorted((record["longer_worst"], int(key[len(prefix):])) for key, record in slot.galley.paragraphs
-                        if record["longer"] and key.startswith(prefix))
+                        if record["longer"] and key.startswith(prefix) and int(key[len(prefix):]) not in slot.loose)
         if short > 0 and offers:
-            slot.loose = tuple(sorted(index for _, index in offers[:short]))
+            slot.loose = tuple(sorted({*slot.loose, *(index for _, index in offers[:short])}))
             todo.append(slot)
     if not todo:
-        return []
+        return None
     sheets: list[Sheet] = []
     for slot in todo:
         view = replace(_body_only(_galley_view(slot, paper, photo_src, slot.article.blocks)), loose=slot.loose)
@@ -568,11 +581,14 @@ def _cheap_cuts(frame: Frame) -> list[str]:
 
 
 def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView]:
-    """The pages with proof marks: a red bar on each overset slot, a blue one on each hole."""
+    """The pages with proof marks: a red bar on each overset slot, a blue one on each hole, an orange
+    one in the gutter beside each line still looser than 2.5x (``typo.loose_lines``)."""
     fits = {f.slot_id: f for f in composition.slots}
+    loose = loose_lines(composition, paper.leading)
     pages = []
     for view in composition.pages:
-        marks = []
+        marks = [Mark("loose", line.edge + 1.0, line.top - 1.5, paper.gutter - 2.0, "")
+                 for line, _ in loose.get(view.number, ()) if line.edge is not None]
         for item in view.slots:
             fit = fits[item.slot_id]
             bottom = item.y + item.head_height + item.frame_height

@@ -70,9 +70,10 @@ class Settings:
     tolerance: float = 1.0
     """The largest adjustment ratio of the first pass (1: spaces at most 2x natural)."""
     second: float = 3.0
-    acceptable: float = 1.5
-    """The loosest line (adjustment ratio; 1.5: spaces of 2.5x) a setting a line longer or shorter may have."""
     """The largest adjustment ratio of the second pass."""
+    acceptable: float = 1.5
+    """The loosest line (adjustment ratio; 1.5: spaces of 2.5x, what the proofs mark) a setting a line
+    longer or shorter may have."""
     hyphen_penalty: int = 50
     double_hyphen_demerits: int = 3000
     final_hyphen_demerits: int = 5000
@@ -148,7 +149,7 @@ class Paragraph:
     """1: within ``tolerance``; 2: within ``second``; 3: emergency (looser still, or overfull)."""
     alternatives: dict[int, tuple[SetLine, ...]] = field(default_factory=dict)
     """Acceptable settings one line longer (+1) and shorter (-1): no line of them looser than
-    ``acceptable`` or than the paragraph's worst line as set."""
+    ``acceptable`` (or ``tolerance``, if that is looser)."""
 
 
 # ---- Measuring --------------------------------------------------------------------------------------
@@ -440,8 +441,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                 if WILD not in (fitness, node.fitness) and abs(fitness - node.fitness) > 1:
                     demerits += settings.adjacent_demerits
                 wide: tuple[tuple[float, float], ...] = ()
-                if ratio > 0 and not forced and settings.river_demerits:
-                    stretch_here = stretches[b] - node.total_stretch
+                stretch_here = stretches[b] - node.total_stretch
+                if ratio > 0 and not forced and settings.river_demerits and stretch_here > 0:
                     share = stretch_here / (stretch_here + track * (glyphs[b] - node.total_glyphs))
                     spaces = bisect.bisect_left(glues, b) - bisect.bisect_left(glues, node.position + 1)
                     if spaces:
@@ -488,14 +489,14 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
             lines = _lines(items, best, settings)
             alternatives = {}
             if passes < 3:  # a line longer or shorter, if no line of it is looser than ``acceptable``
-                # (2.5x: what the proofs mark) or than the paragraph's worst line already is
-                worst = max((line.ratio for line in lines[:-1]), default=0.0)
-                others = finals if passes == 2 else _breakpoints(items, settings, settings.acceptable, False)
+                others = finals if passes == 2 else _breakpoints(
+                    items, settings, max(settings.acceptable, settings.tolerance), False)
                 for delta in (1, -1):
                     other = others.get(best.line + delta)
                     if other is not None:
                         setting = _lines(items, other, settings)
-                        if max((line.ratio for line in setting[:-1]), default=0.0) <= max(settings.acceptable, worst):
+                        acceptable = max(settings.acceptable, settings.tolerance)
+                        if max((line.ratio for line in setting[:-1]), default=0.0) <= acceptable:
                             alternatives[delta] = setting
             return Paragraph(lines, passes, alternatives)
     raise AssertionError("the emergency pass always sets a paragraph")
