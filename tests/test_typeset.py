@@ -156,3 +156,12 @@ def test_fit_must_be_loose(tmp_path, run_cli):
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
     assert "pages[0].articles[0].fit" in out + err and "fit: loose" in out + err
+
+
+def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper={"tracking": "5%"})
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "tracking" in out + err and "tracking: 2%" in out + err
