@@ -135,7 +135,7 @@ class _Slot:
     own_galley: bool = True
     """False when a continuation draws from its story's galley (same column width)."""
     loose: tuple[int, ...] = ()
-    """Paragraphs (block indices) its galley sets a line longer (``fit: loose``)."""
+    """Paragraphs (block indices) its galley sets a line longer (``fit: loose``; twice: two lines)."""
 
     @property
     def stop_row(self) -> int:
@@ -300,10 +300,17 @@ def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
         short = sum(slot.frame_lines - (end - first) for first, end in ranges) + \
             (slot.spec.columns - len(ranges)) * slot.frame_lines
         prefix = slot.galley.slot_id + "-b"
-        offers = sorted((record["longer_worst"], int(key[len(prefix):])) for key, record in slot.galley.paragraphs
-                        if record["longer"] and key.startswith(prefix) and int(key[len(prefix):]) not in slot.loose)
+        offers = []  # each line a paragraph can gain: (its loosest line, level, paragraph)
+        for key, record in slot.galley.paragraphs:
+            index = int(key[len(prefix):]) if key.startswith(prefix) else -1
+            taken = slot.loose.count(index)
+            for level, worst in ((1, record.get("longer_worst")), (2, record.get("longer2_worst"))):
+                if index >= 0 and worst is not None and level > taken:
+                    offers.append((max(worst, record.get("longer_worst") or 0.0), level, index))
+        offers.sort()
         if short > 0 and offers:
-            slot.loose = tuple(sorted({*slot.loose, *(index for _, index in offers[:short])}))
+            chosen = [index for _, _, index in offers[:short]]
+            slot.loose = tuple(sorted(slot.loose + tuple(chosen)))
             todo.append(slot)
     if not todo:
         return None

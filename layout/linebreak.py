@@ -252,11 +252,20 @@ def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
         if index:
             gap = spaces[index - 1]
             items.append(Item("glue", shaper.width(" ", *_style(gap)), stretch, shrink, pieces=(gap,)))
-        items += _word_items(word, settings, shaper)
+        items += _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
+                                    settings.hyphen_penalty)
     items.append(Item("penalty", 0, penalty=INF))
     items.append(Item("glue", 0, 100_000.0, 0.0))  # \parfillskip
     items.append(Item("penalty", 0, penalty=-INF))
     return items
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_items_cached(word: tuple[Piece, ...], limit: tuple[int, int, int], lang: str, fonts: str, size: float,
+                       penalty: int) -> tuple[Item, ...]:
+    """A word's items, once a process (the items are never changed once made)."""
+    settings = Settings(0.0, size, limit=limit, lang=lang, fonts=fonts, hyphen_penalty=penalty)
+    return tuple(_word_items(list(word), settings, _shaper(fonts, size)))
 
 
 def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[Item]:
@@ -325,8 +334,17 @@ class _Node:
     ratio: float
     previous: _Node | None
     overfull: float = 0.0
-    wide: tuple[tuple[float, float], ...] = ()
-    """The line's wide word spaces (at least ``WIDE`` natural spaces), where they fall: for rivers."""
+    wide: tuple | None = None
+    """How to find the line's wide word spaces (at least ``WIDE`` natural spaces), if it has any:
+    for rivers (worked out only when the next line needs them)."""
+    _gaps: tuple | None = None
+
+    def wide_gaps(self, items: list[Item], glues: list[int], widths: list[float], space: float) -> tuple:
+        if self.wide is None:
+            return ()
+        if self._gaps is None:
+            self._gaps = _wide_gaps(items, glues, widths, *self.wide, space)
+        return self._gaps
 
 
 WIDE = 1.5
@@ -375,7 +393,8 @@ def _fitness(ratio: float) -> int:
     return 3
 
 
-def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emergency: bool) -> dict[int, _Node]:
+def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emergency: bool,
+                 over: float = 0.0) -> dict[int, _Node]:
     """The best final node for each line count (Knuth-Plass, line count kept in the node's key)."""
     n = len(items)
     widths, stretches, shrinks, glyphs = [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1)
@@ -420,6 +439,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                 continue
             if -1 <= ratio <= tolerance:
                 badness = _badness(ratio, settings.knee, settings.slope)
+                if ratio > settings.tolerance:
+                    badness += over
                 penalty = item.penalty if item.kind == "penalty" else 0
                 if penalty >= 0:
                     demerits = (settings.line_penalty + badness) ** 2 + penalty ** 2
@@ -440,16 +461,18 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                     fitness = WILD  # a line that cannot be set well does not make its neighbours loose too
                 if WILD not in (fitness, node.fitness) and abs(fitness - node.fitness) > 1:
                     demerits += settings.adjacent_demerits
-                wide: tuple[tuple[float, float], ...] = ()
+                wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
                 stretch_here = stretches[b] - node.total_stretch
                 if ratio > 0 and not forced and settings.river_demerits and stretch_here > 0:
                     share = stretch_here / (stretch_here + track * (glyphs[b] - node.total_glyphs))
                     spaces = bisect.bisect_left(glues, b) - bisect.bisect_left(glues, node.position + 1)
-                    if spaces:
-                        extra = ratio * stretch_here * share / spaces
-                        wide = _wide_gaps(items, glues, widths, node.position + 1, b, node.total_width, extra, space)
-                        if wide and node.wide:
-                            demerits += settings.river_demerits * _overlaps(wide, node.wide)
+                    extra = ratio * stretch_here * share / spaces if spaces else 0.0
+                    if spaces and space + extra >= (WIDE - 0.15) * space:
+                        wide = (node.position + 1, b, node.total_width, extra)
+                        above = node.wide_gaps(items, glues, widths, space)
+                        if above:
+                            here = _wide_gaps(items, glues, widths, *wide, space)
+                            demerits += settings.river_demerits * _overlaps(here, above)
                 total = node.demerits + demerits
                 new_key = (b, fitness, hyphens, node.line + 1)
                 best = candidates.get(new_key)
@@ -479,26 +502,34 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     return finals
 
 
+OVER = 10_000.0
+"""Badness added, in the first pass, to a line looser than ``tolerance`` (but within ``acceptable``):
+such a line is taken only where nothing tighter can be had, and the pass's other line counts (for
+looseness) come from the same run."""
+
+
 def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
-    """Choose the lines of a paragraph: first within ``tolerance``, then ``second``, then anything."""
-    for passes, tolerance, emergency in ((1, settings.tolerance, False), (2, settings.second, False),
-                                         (3, 1000.0, True)):
-        finals = _breakpoints(items, settings, tolerance, emergency)
-        if finals:
-            best = min(finals.values(), key=lambda node: node.demerits)
-            lines = _lines(items, best, settings)
-            alternatives = {}
-            if passes < 3:  # a line longer or shorter, if no line of it is looser than ``acceptable``
-                others = finals if passes == 2 else _breakpoints(
-                    items, settings, max(settings.acceptable, settings.tolerance), False)
-                for delta in (1, -1):
-                    other = others.get(best.line + delta)
-                    if other is not None:
-                        setting = _lines(items, other, settings)
-                        acceptable = max(settings.acceptable, settings.tolerance)
-                        if max((line.ratio for line in setting[:-1]), default=0.0) <= acceptable:
-                            alternatives[delta] = setting
-            return Paragraph(lines, passes, alternatives)
+    """Choose the lines of a paragraph: within ``tolerance`` if it can be (a line up to ``acceptable``
+    only where it must), then within ``second``, then anything (the emergency pass)."""
+    wide = max(settings.acceptable, settings.tolerance)
+    for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, 0.0),
+                                               (3, 1000.0, True, 0.0)):
+        finals = _breakpoints(items, settings, tolerance, emergency, over)
+        if not finals:
+            continue
+        best = min(finals.values(), key=lambda node: node.demerits)
+        lines = _lines(items, best, settings)
+        if passes == 1 and any(line.ratio > settings.tolerance for line in lines[:-1]):
+            passes = 2
+        alternatives = {}
+        if not emergency:  # a line or two longer, or a line shorter, if no line of it is looser than ``acceptable``
+            for delta in (1, 2, -1):
+                other = finals.get(best.line + delta)
+                if other is not None:
+                    setting = _lines(items, other, settings)
+                    if max((line.ratio for line in setting[:-1]), default=0.0) <= wide:
+                        alternatives[delta] = setting
+        return Paragraph(lines, passes, alternatives)
     raise AssertionError("the emergency pass always sets a paragraph")
 
 
@@ -712,7 +743,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
         key = ident.group(1) if ident else ""
         try:
             body = _set(inner, htmllib.unescape(full) if full else None, part, settings,
-                        key in loose or longer == "1", report, key)
+                        1 if key in loose else int(longer), report, key)
         except ValueError:
             return match.group(0)  # not plain inline markup: WeasyPrint sets it itself
         classes = re.search(r'class="([^"]*)"', before)
@@ -723,7 +754,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
     return _MARKED.sub(one, document)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=64)
 def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[Item], Paragraph]:
     items = items_of(pieces_of(inner), settings)
     if justify_last:  # a part of a paragraph ending at a jump: its last line is justified too
@@ -731,7 +762,7 @@ def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[It
     return items, break_paragraph(items, settings)
 
 
-def _set(inner: str, full: str | None, part: str, settings: Settings, loose: bool, report: Report | None,
+def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int, report: Report | None,
          key: str) -> str:
     count = len(_SPACE.split(htmllib.unescape(re.sub(r"<[^>]+>", "", inner)).strip()))
     lines: tuple[SetLine, ...] | None = None
@@ -761,10 +792,8 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: boo
             "worst": round(max((1 + x.spacing / _shaper(settings.fonts, settings.size).width(" ")
                                 for x in lines[:-1] if x.spaces), default=1.0), 3),
             "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
-            "longer_worst": round(max((1 + x.spacing / _shaper(settings.fonts, settings.size).width(" ")
-                                       for x in paragraph.alternatives[1][:-1] if x.spaces), default=1.0), 3)
-            if 1 in paragraph.alternatives else None,
-            "loosened": loose and 1 in paragraph.alternatives,
+            "longer_worst": _worst(paragraph, 1, settings), "longer2_worst": _worst(paragraph, 2, settings),
+            "loosened": loose if loose in paragraph.alternatives else 0,
             "overfull": round(sum(x.overfull for x in lines), 2),
             "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
                        else None for x in lines],
@@ -775,12 +804,22 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: boo
     return paragraph_html(items, lines)
 
 
+def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | None:
+    """The loosest line (in natural spaces) of the paragraph's setting ``longer`` lines longer."""
+    if longer not in paragraph.alternatives:
+        return None
+    space = _shaper(settings.fonts, settings.size).width(" ")
+    return round(max((1 + x.spacing / space for x in paragraph.alternatives[longer][:-1] if x.spaces),
+                     default=1.0), 3)
+
+
 def replace_indent(settings: Settings, indent: float) -> Settings:
     return replace(settings, indent=indent)
 
 
-def _choose(paragraph: Paragraph, loose: bool) -> tuple[SetLine, ...]:
-    return paragraph.alternatives.get(1, paragraph.lines) if loose else paragraph.lines
+def _choose(paragraph: Paragraph, longer: int) -> tuple[SetLine, ...]:
+    """The paragraph's lines, or its setting ``longer`` lines longer if it has one."""
+    return paragraph.alternatives.get(longer, paragraph.lines) if longer else paragraph.lines
 
 
 def _word_starts(lines: tuple[SetLine, ...]) -> list[int]:

@@ -61,7 +61,8 @@ class SlotView:
     jump_to: int | None = None
     photos: tuple[PhotoView, ...] = ()
     loose: tuple[int, ...] = ()
-    """Paragraphs (block indices in the article) the breaker is to set a line longer (``fit: loose``)."""
+    """Paragraphs (block indices in the article) the breaker is to set a line longer (``fit: loose``);
+    an index twice: two lines longer."""
 
     def block_class(self, index: int) -> str:
         """CSS classes of ``blocks[index]``: first paragraph, continued line, split end."""

@@ -374,7 +374,7 @@ def slot_typography(composition, leading: float | None = None) -> dict[str, dict
         block["overfull_pt"] = round(sum(r["overfull"] for _, r in records), 2)
         block["longer"] = [key for key, r in records if r["longer"]]
         block["shorter"] = [key for key, r in records if r["shorter"]]
-        block["loosened"] = [key for key, r in records if r["loosened"]]
+        block["loosened"] = [key for key, r in records for _ in range(int(r["loosened"]))]
         block["tracked_lines"] = sum(1 for _, r in records for t in r.get("tracked", ()) if t)
         out[fit.slot_id] = block
     return out
