@@ -684,16 +684,19 @@ def line_html(items: list[Item], line: SetLine) -> str:
 
 
 
-def paragraph_html(items: list[Item], lines: tuple[SetLine, ...]) -> str:
-    """The chosen lines as WeasyPrint is to draw them: one ``.ln`` block each."""
+def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None) -> str:
+    """The chosen lines as WeasyPrint is to draw them: each a ``.ln`` block whose classes give its
+    word spacing (``w123``: 1.23 pt; never 0 on a justified line: WeasyPrint lays a line without
+    word-spacing out with a comma's kerning against the next space, then draws it without),
+    letter-spacing (``t45``: 0.045 pt) and, for a letter-spaced line, how much wider or narrower its
+    box is (``m-9``: -0.09 pt; see below). Classes, not ``style`` attributes: WeasyPrint parses each
+    style attribute by itself, which cost more than laying the lines out. ``classes`` collects the
+    classes used (see ``spacing_css``)."""
     out = []
     for line in lines:
-        style = []
-        spacing = line.spacing
-        if line.spaces and line is not lines[-1] or abs(spacing) > 0.0005:
-            # never 0 on a justified line: WeasyPrint lays a line without word-spacing out with a
-            # comma's kerning against the next space, then draws it without (see the module's notes)
-            style.append(f"word-spacing:{spacing if abs(spacing) >= 0.001 else 0.001:.3f}pt")
+        names = ["ln"]
+        if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
+            names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
         if line.tracking:
             # WeasyPrint justifies a letter-spaced line to a width that is not what it draws: spaced
             # out, it counts about two spacings more than it draws; spaced in, about five fewer, give
@@ -701,11 +704,25 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...]) -> str:
             # narrower to match, and a line spaced in 0.2 pt short, so that it never ends past the
             # column (a line 0.2 pt short is 0.07 mm: not seen).
             margin = -2 * line.tracking if line.tracking > 0 else -5 * line.tracking + 0.2
-            style.append(f"letter-spacing:{line.tracking:.3f}pt;margin-right:{margin:.3f}pt")
-        attribute = f' style="{";".join(style)}"' if style else ""
-        kind = "ln tr" if line.tracking else "ln"
-        out.append(f'<span class="{kind}"{attribute}>{line_html(items, line)}</span>')
+            names += [f"t{round(line.tracking * 1000)}", f"m{round(margin * 100)}"]
+        if classes is not None:
+            classes.update(names[1:])
+        out.append(f'<span class="{" ".join(names)}">{line_html(items, line)}</span>')
     return "".join(out)
+
+
+def spacing_css(classes: set[str]) -> str:
+    """The rules for the spacing classes of ``paragraph_html``."""
+    rules = []
+    for name in sorted(classes):
+        value = int(name[1:])
+        if name[0] == "w":
+            rules.append(f".ln.{name}{{word-spacing:{value / 100:.2f}pt}}")
+        elif name[0] == "m":
+            rules.append(f".ln.{name}{{margin-right:{value / 100:.2f}pt}}")
+        else:
+            rules.append(f".ln.{name}{{letter-spacing:{value / 1000:.3f}pt}}")
+    return "<style>" + "".join(rules) + "</style>"
 
 
 # ---- The galley's paragraphs, in a worker -----------------------------------------------------------
@@ -734,7 +751,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
 
     ``loose``: ids of paragraphs to set a line longer where that is acceptable (``fit: loose``)."""
 
-    def one(match: re.Match) -> str:
+    def one(match: re.Match, classes: set[str]) -> str:
         before, spec, full, inner = match.group(1), match.group(2), match.group(3), match.group(4)
         measure, indent, size, tracking, part, longer = spec.split()
         settings = Settings(float(measure), float(size), float(indent), tracking=float(tracking),
@@ -743,7 +760,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
         key = ident.group(1) if ident else ""
         try:
             body = _set(inner, htmllib.unescape(full) if full else None, part, settings,
-                        1 if key in loose else int(longer), report, key)
+                        1 if key in loose else int(longer), report, key, classes)
         except ValueError:
             return match.group(0)  # not plain inline markup: WeasyPrint sets it itself
         classes = re.search(r'class="([^"]*)"', before)
@@ -751,7 +768,12 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
             if classes else before + ' class="set"'
         return f"<p {attributes.strip()}>{body}</p>"
 
-    return _MARKED.sub(one, document)
+    classes: set[str] = set()
+    out = _MARKED.sub(lambda match: one(match, classes), document)
+    if classes:
+        css = spacing_css(classes)
+        out = out.replace("</head>", css + "</head>", 1) if "</head>" in out else css + out
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -763,7 +785,7 @@ def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[It
 
 
 def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int, report: Report | None,
-         key: str) -> str:
+         key: str, classes: set[str] | None = None) -> str:
     count = len(_SPACE.split(htmllib.unescape(re.sub(r"<[^>]+>", "", inner)).strip()))
     lines: tuple[SetLine, ...] | None = None
     if full is not None and part in ("pre", "suf"):
@@ -801,7 +823,7 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
             "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
-    return paragraph_html(items, lines)
+    return paragraph_html(items, lines, classes)
 
 
 def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | None:
