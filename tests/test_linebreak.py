@@ -202,13 +202,18 @@ def test_the_html_has_one_block_a_line_with_its_spacing_and_real_hyphens():
     text = "Members voted overwhelmingly to reject the offer and called for national talks."
     items = lb.items_of(lb.pieces_of(text), settings)
     paragraph = lb.break_paragraph(items, settings)
-    out = lb.paragraph_html(items, paragraph.lines)
-    spans = re.findall(r'<span class="ln[^"]*"(?: style="([^"]*)")?>(.*?)</span>', out)
+    classes: set[str] = set()
+    out = lb.paragraph_html(items, paragraph.lines, classes)
+    spans = re.findall(r'<span class="(ln[^"]*)">(.*?)</span>', out)
     assert len(spans) == len(paragraph.lines)
     assert [re.sub("<[^>]+>", "", s[1]) for s in spans] == [line.text for line in paragraph.lines]
     assert any(line.hyphenated for line in paragraph.lines)
-    for (style, _), line in zip(spans[:-1], paragraph.lines):
-        assert f"word-spacing:{line.spacing if abs(line.spacing) >= 0.001 else 0.001:.3f}pt" in style
+    css = lb.spacing_css(classes)
+    for (names, _), line in zip(spans[:-1], paragraph.lines):
+        spacing = next(n for n in names.split() if n.startswith("w"))
+        assert round(line.spacing * 100) == int(spacing[1:]) or abs(line.spacing) < 0.01  # never 0: w1 or w-1
+        assert f".ln.{spacing}{{word-spacing:{int(spacing[1:]) / 100:.2f}pt}}" in css
+    assert "style=" not in out  # WeasyPrint parses each style attribute by itself: slow
     joined = " ".join(line.text for line in paragraph.lines)
     assert re.sub(r"- ", "", joined) == text  # every word in order; hyphens only at breaks
 
@@ -218,6 +223,7 @@ def test_set_marked_sets_only_marked_paragraphs_and_keeps_their_ids(tmp_path):
                 'reject the offer and called for national talks with the employers.</p><h2 id="a-b1">Head</h2>')
     report = lb.Report()
     out = lb.set_marked(document, REPO / "fonts", report=report)
-    assert out.startswith('<p id="a-b0" class="first set">')
+    assert out.startswith("<style>.ln.w")  # the spacing classes, once (before </head> in a whole document)
+    assert '<p id="a-b0" class="first set">' in out
     assert '<h2 id="a-b1">Head</h2>' in out
     assert report.paragraphs["a-b0"]["lines"] == out.count('class="ln')
