@@ -695,6 +695,8 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
     out = []
     for line in lines:
         names = ["ln"]
+        if line.start == 0 and items and items[0].kind == "box" and not items[0].pieces:
+            names.append("ind")  # the paragraph's indent, whatever its classes say (see newspaper.css)
         if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
             names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
         if line.tracking:
@@ -706,7 +708,7 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
             margin = -2 * line.tracking if line.tracking > 0 else -5 * line.tracking + 0.2
             names += [f"t{round(line.tracking * 1000)}", f"m{round(margin * 100)}"]
         if classes is not None:
-            classes.update(names[1:])
+            classes.update(n for n in names[1:] if n != "ind")
         out.append(f'<span class="{" ".join(names)}">{line_html(items, line)}</span>')
     return "".join(out)
 
@@ -714,7 +716,7 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
 def spacing_css(classes: set[str]) -> str:
     """The rules for the spacing classes of ``paragraph_html``."""
     rules = []
-    for name in sorted(classes):
+    for name in sorted(classes - {"ind"}):
         value = int(name[1:])
         if name[0] == "w":
             rules.append(f".ln.{name}{{word-spacing:{value / 100:.2f}pt}}")
