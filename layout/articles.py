@@ -14,17 +14,24 @@ from typing import Any
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
-from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, Problem, collect
+from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
 from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
-              "sample", "images")
-IMAGE_KEYS = ("file", "caption", "credit")
+              "sample", "images", "regular")
+IMAGE_KEYS = ("file", "caption", "credit", "columns", "depth", "focus")
 KINDS = ("news", "editorial", "brief", "advert")
-MAX_IMAGE_PIXELS = 100_000_000
+MAX_DEPTH = 8
+"""Nesting of quotes and lists in a body (a pull quote is one level, a list in it two)."""
+MAX_PHOTOS = 12
+"""Photos with one article."""
+MAX_WORDS = 20_000
+"""Words in one article: eight full tabloid pages of body type."""
+CONVERTER = "5"
+"""Version of the body conversion below, part of the body cache's keys: bump it when it changes."""
 SMARTY = {
     "left-single-quote": "\u2018", "right-single-quote": "\u2019",
     "left-double-quote": "\u201c", "right-double-quote": "\u201d",
@@ -44,6 +51,14 @@ class Photo:
     height_px: int
     mode: str
     """Pillow mode of the source: ``L`` grey, ``CMYK``, ``RGB`` ..."""
+    columns: int | None = None
+    """Width in grid columns (``columns:``); None: the slot's width."""
+    depth_lines: int | None = None
+    """Depth of the picture in body lines (``depth: 20``), or None."""
+    depth_pt: float | None = None
+    """Depth of the picture as a length (``depth: 60mm``), in points, or None."""
+    focus: tuple[float, float] = (0.5, 0.5)
+    """The point kept when the picture is cropped (``focus: [x, y]``, 0-1 from the top left)."""
 
     @property
     def aspect(self) -> float:
@@ -93,9 +108,10 @@ def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = Non
     problems: list[Problem] = []
     articles: dict[str, Article] = {}
     bodies = _BodyCache(cache)
+    glyphs = house_codepoints(folder.parent.parent)
     for slug in slugs:
         try:
-            articles[slug] = load_article(folder, slug, bodies)
+            articles[slug] = load_article(folder, slug, bodies, glyphs)
         except InputError as error:
             problems.extend(error.problems or (Problem(display_path(folder / "articles" / f"{slug}.md"),
                                                        "", error.message),))
@@ -109,6 +125,7 @@ class _BodyCache:
 
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / "bodies.json" if folder is not None else None
+        self.folder = folder
         self.known: dict[str, list] = {}
         self.used: dict[str, list] = {}
         if self.path is not None and self.path.exists():
@@ -120,7 +137,7 @@ class _BodyCache:
 
     def blocks(self, body: str) -> tuple[Block, ...]:
         """The blocks of ``body``, converted now or before."""
-        key = hashlib.sha256(f"{markdown.__version__} {SMARTY} {body}".encode()).hexdigest()
+        key = hashlib.sha256(f"{markdown.__version__} {CONVERTER} {SMARTY} {body}".encode()).hexdigest()
         if key not in self.known:
             self.known[key] = [[b.tag, b.html, b.text] for b in _convert_body(body)]
         self.used[key] = self.known[key]
@@ -130,7 +147,7 @@ class _BodyCache:
         """``smarten(text)``, converted now or before."""
         if not text:
             return None
-        key = hashlib.sha256(f"{markdown.__version__} {SMARTY} inline {text}".encode()).hexdigest()
+        key = hashlib.sha256(f"{markdown.__version__} {CONVERTER} {SMARTY} inline {text}".encode()).hexdigest()
         if key not in self.known:
             self.known[key] = smarten(text)
         self.used[key] = self.known[key]
@@ -142,23 +159,37 @@ class _BodyCache:
             write_atomic(self.path, json.dumps(self.used).encode())
 
 
-def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None) -> Article:
-    """Read one article and check its front matter, body and photos."""
+def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
+                 glyphs: frozenset[int] | None | bool = True) -> Article:
+    """Read one article and check its front matter, body and photos (and that every character is in
+    ``glyphs``, by default the house fonts' characters)."""
     path = folder / "articles" / f"{slug}.md"
     shown = display_path(path)
-    front_text, body, body_line = split_front_matter(read_text(path, shown), shown)
-    check = Checker(shown)
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise InputError(f"{shown}: outside the issue folder", (Problem(
+            shown, "", f"is a link to {path.resolve()}, outside the issue folder",
+            f"copy the article into {display_path(folder / 'articles')}/ instead of linking to it"),))
+    if glyphs is True:
+        glyphs = house_codepoints(folder.parent.parent)
+    text = read_text(path, shown)
+    problems = check_copy(uncommented(text), shown, glyphs)
+    if problems:
+        raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
+    front_text, body, body_line = split_front_matter(text, shown)
+    check = Checker(shown, glyphs=glyphs)
     front = check.mapping(parse_yaml(front_text, shown, first_line=2), "front matter", FRONT_KEYS)
     headline = check.text(front.get("headline"), "headline", required=True)
     fields = {k: check.text(front.get(k), k) for k in ("kicker", "standfirst", "byline", "section", "jumphead")}
     kind = front.get("kind", "news")
     if kind not in KINDS:
-        check.add("kind", f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+        check.add("kind", f"unknown kind {shorten(kind)}", f"use one of {', '.join(KINDS)}")
     sample = front.get("sample", False)
     if not isinstance(sample, bool):
         check.add("sample", "expected yes or no", "write sample: true for sample copy")
+    if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
+        check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
-    photos = _photos(check, front.get("images"), folder, bodies.smarten)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.folder)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -188,24 +219,41 @@ def _markdown(body: bool) -> markdown.Markdown:
     """One Markdown converter a process (making one costs more than converting a headline)."""
     # The extension itself, not its name: a name is looked up among the installed packages' entry
     # points, which took 0.02 s of every run that converts anything.
+    # Raw HTML was refused before; code (indented blocks, `backticks`) is not newspaper type: a
+    # tab-indented paragraph pasted from Word is a paragraph. Links and images are handled before
+    # conversion (their text printed, their targets dropped), so no <a> or <img> is ever made;
+    # reference definitions would swallow a line of copy, so they are copy too.
     md = markdown.Markdown(extensions=[SmartyExtension(substitutions=SMARTY)])
-    if body:
-        md.preprocessors.deregister("html_block")
-        md.inlinePatterns.deregister("html")
+    md.preprocessors.deregister("html_block")
+    for name in ("html", "backtick", "link", "image_link", "image_reference", "reference",
+                 "short_reference", "short_image_ref", "autolink", "automail"):
+        if name in md.inlinePatterns:
+            md.inlinePatterns.deregister(name)
+    # Numbered lines print as typed: Markdown would renumber them from 1 ("3. Pay" becoming "1.").
+    for name in ("code", "reference", "olist"):
+        md.parser.blockprocessors.deregister(name)
+    # A crosshead needs a space after its '#'s: "#MeToo" starting a line stays text, and so does a
+    # closing '#' that is not set off by a space ("C#").
+    md.parser.blockprocessors["hashheader"].RE = re.compile(
+        r"(?:^|\n)(?P<level>#{1,6})[ \t]+(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
+    if not body:  # a headline, caption ...: one run of text, never a list, heading or quote
+        for name in [p for p in md.parser.blockprocessors._priority]:
+            if name.name not in ("empty", "paragraph"):
+                md.parser.blockprocessors.deregister(name.name)
     return md
 
 
 def _convert(text: str, body: bool = False) -> str:
     md = _markdown(body)
     try:
-        return md.convert(text)
+        return xml_entities(md.convert(text))
     finally:
         md.reset()
 
 
 def smarten(text: str) -> str:
-    """Return ``text`` with typographic quotes, dashes and ellipses."""
-    return _plain(ET.fromstring(f"<div>{_convert(text)}</div>")).strip()
+    """Return ``text`` (entities already decoded) with typographic quotes, dashes and ellipses."""
+    return _plain(ET.fromstring(f"<div>{_convert(unlink(text).replace('&', '&amp;'))}</div>")).strip()
 
 
 def _short(headline: str) -> str:
@@ -213,12 +261,16 @@ def _short(headline: str) -> str:
     return " ".join(headline.split()[:3])
 
 
-def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None]
-            ) -> tuple[Photo, ...]:
+def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None],
+            cache: Path | None = None) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
         check.add("images", "expected a list", "write each image as '- file: images/name.jpg'")
+        return ()
+    if len(value) > MAX_PHOTOS:
+        check.add("images", f"lists {len(value)} photos; an article has at most {MAX_PHOTOS}",
+                  "keep the photos that run with the story; make a picture story of several articles")
         return ()
     photos = []
     for index, raw in enumerate(value):
@@ -228,53 +280,142 @@ def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str
         caption = check.text(item.get("caption"), f"{key}.caption") or ""
         credit = check.text(item.get("credit"), f"{key}.credit") or ""
         if name:
-            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit)
+            photo = _photo(check, f"{key}.file", folder, name, smart(caption) or "", credit, cache)
             if photo:
-                photos.append(photo)
+                photos.append(_photo_size(check, key, item, photo))
     return tuple(photos)
 
 
-def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str) -> Photo | None:
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        check.add(key, f"{name!r} is outside the issue folder", "put the image in the issue's images/ folder")
-        return None
-    if not path.is_file():
-        check.add(key, f"image {name!r} not found", f"put it at {display_path(path)} or correct the path")
-        return None
-    try:
-        width, height, mode = _image_header(path)
-    except (UnidentifiedImageError, SyntaxError, OSError, ValueError):
-        check.add(key, f"{name!r} is not an image Pillow can read", "export it again as JPEG or PNG")
-        return None
-    if width * height > MAX_IMAGE_PIXELS:
-        check.add(key, f"{name!r} is too large ({width} x {height} px)",
-                  "resize it to at most about 5000 px on its long side (400 ppi at full page width)")
-        return None
-    return Photo(path, caption, credit, width, height, mode)
+def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
+    """The picture's ``columns:``, ``depth:`` (body lines or a length) and ``focus:`` ([x, y], 0 to 1)."""
+    from dataclasses import replace
+
+    from .units import parse_length
+
+    columns = depth_lines = depth_pt = None
+    focus = (0.5, 0.5)
+    if "columns" in item:
+        columns = check.integer(item["columns"], f"{key}.columns", 1, 12)
+    value = item.get("depth")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            depth_lines = check.integer(value, f"{key}.depth", 3, 200)
+        else:
+            try:
+                depth_pt = parse_length(value)
+            except ValueError:
+                depth_pt = None
+            if depth_pt is None or depth_pt < 20:
+                check.add(f"{key}.depth", f"{value!r} is not a picture depth",
+                          "give body lines (20) or a length of at least 7mm (60mm)")
+                depth_pt = None
+    raw = item.get("focus")
+    if raw is not None:
+        if (isinstance(raw, list) and len(raw) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in raw)):
+            focus = (float(raw[0]), float(raw[1]))
+        else:
+            check.add(f"{key}.focus", f"{raw!r} is not a focus point",
+                      "give the point to keep as [x, y], each from 0 to 1 from the top left, e.g. focus: [0.5, 0.3]")
+    return replace(photo, columns=columns, depth_lines=depth_lines, depth_pt=depth_pt, focus=focus)
 
 
-def _image_header(path: Path) -> tuple[int, int, str]:
-    """Read an image's size and mode from its header (no pixels decoded), then verify the file."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is checked by the caller
+def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
+           cache: Path | None = None) -> Photo | None:
     try:
-        with Image.open(path) as image:
-            size, mode = image.size, image.mode
-            if size[0] * size[1] <= MAX_IMAGE_PIXELS:
-                image.verify()
-        return size[0], size[1], mode
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+        path = (folder / name).resolve()
+        outside = not path.is_relative_to(folder.resolve())
+        found = not outside and path.is_file()
+    except (OSError, RuntimeError):  # a name too long for the file system, a loop of links
+        check.add(key, f"{shorten(name)} is not a file name that can be read", "give the image a short, plain name")
+        return None
+    if outside:
+        check.add(key, f"{shorten(name, 80)} is outside the issue folder",
+                  "put the image in the issue's images/ folder")
+        return None
+    if not found:
+        check.add(key, f"image {shorten(name, 80)} not found", f"put it at {display_path(path)} or correct the path")
+        return None
+    from .images import PhotoProblem, inspect  # decoded and checked in full: see images.py
+
+    try:
+        checked = inspect(path, cache)
+    except PhotoProblem as problem:
+        check.add(key, f"photo {shorten(name, 80)} {problem.message}", problem.fix)
+        return None
+    return Photo(path, caption, credit, checked.width, checked.height, checked.mode)
+
+
+_IMAGE = re.compile(r"!\[[^\]\n]*\][ \t]*[(\[]")
+_LINK = re.compile(r"(?<![\\!])\[([^\[\]\n]*)\]"  # [text] then (target "title"): the text is kept
+                   r"\((?:[^()\s]*(?:\([^()\s]*\)[^()\s]*)*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\)")
+_AUTOLINK = re.compile(r"<((?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)|(?:[^<>\s@]+@[^<>\s@]+))>")
+_QUOTE = re.compile(r"^ {0,3}((?:>[ \t]?)+)")
+_ITEM = re.compile(r"^([ \t]*)(?:[*+-]|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def unlink(body: str) -> str:
+    """``body`` with Markdown links and autolinks replaced by their text: nothing in a body ever
+    becomes a link (no annotation or action reaches a PDF). Linear: one regular expression each."""
+    if "[" in body:
+        body = _LINK.sub(lambda m: m[1], body)
+    if "<" in body:
+        body = _AUTOLINK.sub(lambda m: m[1], body)
+    return body
+
+
+def _depth_problem(body: str, first_line: int) -> tuple[int, int] | None:
+    """(line, depth) of the first line nested deeper than MAX_DEPTH in quotes and lists, or None."""
+    for number, line in enumerate(body.split("\n"), start=first_line):
+        quote = _QUOTE.match(line)
+        depth = quote[1].count(">") if quote else 0
+        rest = line[quote.end():] if quote else line
+        item = _ITEM.match(rest)
+        if item:
+            depth += len(item[1].expandtabs(4)) // 4 + 1
+        if depth > MAX_DEPTH:
+            return number, depth
+    return None
 
 
 def _body(check: Checker, body: str, first_line: int, bodies: _BodyCache) -> tuple[Block, ...]:
-    if re.search(r"!\[[^\]]*\]\(", body):
-        check.add("body", "has an inline image", "put photos in the front matter under 'images:'")
-    blocks = bodies.blocks(body)
-    if not any(b.tag == "p" and b.text for b in blocks):
+    image = _IMAGE.search(body)
+    if image:
+        line = first_line + body.count("\n", 0, image.start())
+        check.add(f"line {line}", "has an inline image ('![...](...)'), which is not printed",
+                  "put photos in the front matter under 'images:'")
+    words = len(body.split())
+    if words > MAX_WORDS:
+        check.add("body", f"the article is {words:,} words long; the most an article may have is {MAX_WORDS:,}",
+                  "cut it, or split it into several articles")
+        return ()
+    deep = _depth_problem(body, first_line)
+    if deep:
+        check.add(f"line {deep[0]}", f"quotes and lists are nested {deep[1]} deep here; the most is {MAX_DEPTH}",
+                  "remove the extra '>' marks or the indentation before the list items")
+        return ()
+    if image:
+        return ()
+    try:
+        blocks = bodies.blocks(unlink(body))
+    except RecursionError:
+        check.add("body", "the Markdown is nested too deeply to read", "remove the indentation and '>' marks")
+        return ()
+    except ET.ParseError as error:  # not expected: every entity and tag was dealt with before
+        check.add("body", f"the Markdown could not be read ({error})", "simplify the markup around that place")
+        return ()
+    if blocks and not any(b.tag == "p" and b.text for b in blocks):
+        check.add(f"line {first_line}", "the article has no body text: only crossheads, quotes or lists",
+                  "write at least one ordinary paragraph of the story below the front matter")
+    elif not blocks:
         check.add(f"line {first_line}", "the article has no body text",
                   "write the story below the closing '---' of the front matter")
     return tuple(blocks)
+
+
+BLOCK_TAGS = ("p", "h2", "blockquote", "ul", "ol")
+INLINE_TAGS = ("p", "em", "strong", "br", "li", "ul", "ol", "blockquote")
+"""Elements a block may hold; any other (none is expected) is replaced by its text."""
 
 
 def _convert_body(body: str) -> list[Block]:
@@ -286,8 +427,25 @@ def _convert_body(body: str) -> list[Block]:
             element.tag = "h2"
         if element.tag == "hr":
             continue
-        blocks.append(Block(element.tag, _inner_html(element), _plain(element).strip()))
+        if element.tag not in BLOCK_TAGS:
+            element.tag = "p"
+        _only_inline(element)
+        text = _plain(element).strip()
+        if text:  # a paragraph of no-break spaces (Word pastes "&nbsp;" between paragraphs) sets nothing
+            blocks.append(Block(element.tag, _inner_html(element), text))
     return blocks
+
+
+def _only_inline(block: ET.Element) -> None:
+    """Replace, inside ``block``, every element that is not plain typography by its text (iterative)."""
+    stack = [block]
+    while stack:
+        parent = stack.pop()
+        for child in list(parent):
+            if child.tag not in INLINE_TAGS:
+                child.tag, child.attrib = "span", {}
+            child.attrib.clear()
+            stack.append(child)
 
 
 def _inner_html(element: ET.Element) -> str:

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
+from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
-from .images import PreparedPhoto, prepare
+from .images import Preparer
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
@@ -119,8 +120,10 @@ class Session:
     issue: Issue
     articles: dict
     renderer: PageRenderer
-    photos: dict[tuple[str, float, float], PreparedPhoto] = field(default_factory=dict)
-    """Photos prepared for print this run, by source and placed size."""
+    photos: Preparer = field(default_factory=Preparer)
+    """Photos prepared for print this run (on threads: ``lay_out`` waits for them)."""
+    adverts: dict[str, bytes] = field(default_factory=dict)
+    """The supplied adverts' PDFs, preflighted, by slot id."""
 
     @property
     def images(self) -> Path:
@@ -134,6 +137,7 @@ class Session:
         the settings, the metadata, the mode; the templates are among the renderer's static files),
         so the HTML is made only for the documents not in the cache. The galley sheets of one page
         that are not in the cache are laid out as one document (see ``_galley_batches``)."""
+        self.photos.wait()  # the prepared photos' bytes are in the documents' keys
         meta = issue_meta(self.issue, self.settings, WEASYPRINT_VERSION)
         css = _house_stylesheets(self.project)
         allowed = _readable(self.project, self.issue.folder, self.issue.issue_id)
@@ -147,7 +151,8 @@ class Session:
         sources = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
-            for photo in (p for view in views for item in view.slots for p in item.photos):
+            for photo in (p for view in views for item in view.slots
+                          for p in (*item.photos, *(inset.photo for inset in item.insets))):
                 digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
             sources.append(digest.hexdigest())
 
@@ -163,10 +168,13 @@ class Session:
 
     def photo_src(self, photo: Photo, width: float, height: float) -> str:
         """Prepare ``photo`` for its placed size (greyscale, resampled) and return its URL."""
-        key = (str(photo.path), round(width, 2), round(height, 2))
-        if key not in self.photos:
-            self.photos[key] = prepare(photo, width, height, self.images, self.settings.max_image_ppi)
-        return f"{PHOTO_SCHEME}:{self.photos[key].path.name}"
+        path = self.photos.start(photo, width, height, self.images, self.settings, self.photo_article(photo))
+        return f"{PHOTO_SCHEME}:{path.name}"
+
+    def photo_article(self, photo: Photo) -> str:
+        """The slugs of the articles that run ``photo`` (named in preflight's findings on it)."""
+        return ", ".join(slug for slug, article in self.articles.items()
+                         if any(p.path == photo.path for p in article.photos))
 
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
@@ -207,7 +215,8 @@ def _split_sheet(views: list[PageView], result: PageResult) -> list[PageResult]:
         bodies = {item.slot_id for item in view.slots if item.blocks}
         measured = {prefix + item.slot_id for prefix in HEIGHT_PREFIXES for item in view.slots if not item.blocks}
         out.append(PageResult(
-            {key: value for key, value in result.heights.items() if key in measured}, None, result.warnings,
+            {key: value for key, value in result.heights.items()
+             if key in measured or key.split("--")[0] in measured}, None, result.warnings,
             {key: galley for key, galley in result.galleys.items() if key in bodies},
             {key: pdf for key, pdf in result.galley_pdfs.items() if key in bodies}))
     return out
@@ -239,10 +248,11 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
         settings, issue, articles = load(project, issue_id)
+        adverts = check_adverts(issue, settings)
     except BaseException:
         renderer.close()
         raise
-    return Session(project, settings, issue, articles, renderer)
+    return Session(project, settings, issue, articles, renderer, adverts=adverts)
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
@@ -262,6 +272,7 @@ def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
     progress(f"[2/5] composing {len(issue.pages)} pages, {len(session.articles)} articles "
              f"on {session.renderer.workers} cores")
     composition = compose(issue, session.settings, session.articles, session.lay_out, session.photo_src)
+    session.photos.wait()  # any photo started after the last layout (none, as compose goes now)
     fonts = sorted({m[1] for w in composition.warnings if (m := re.search(r"Font-face '(.+?)' cannot be loaded", w))})
     if fonts:
         raise RenderError(f"font(s) could not be loaded: {', '.join(fonts)}", tuple(Problem(
@@ -276,7 +287,7 @@ def _fit(session: Session, progress: Progress, strict: bool) -> Composition:
 
 def issue_html_for(session: Session, pages: list[PageView] | Composition, mode: str = "full") -> str:
     """Return the HTML of composed ``pages`` as one document, with each body in a multi-column frame
-    (the one-pass HTML: the benchmark's naive baseline, and the archive copy)."""
+    (the one-pass HTML: the benchmark's naive baseline)."""
     views = list(pages.pages) if isinstance(pages, Composition) else pages
     return issue_html(views, session.issue, session.settings,
                       issue_meta(session.issue, session.settings, WEASYPRINT_VERSION),
@@ -351,8 +362,10 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
-        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number))
-        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number)))
+        ads = composition.adverts[number - 1] if composition.adverts else ()
+        adverts = tuple(PlacedAdvert(session.adverts[a.slot_id], a.x, a.y, a.width, a.height) for a in ads)
+        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number), adverts)
+        jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number), adverts))
     return jobs
 
 
@@ -424,7 +437,8 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                   inputs: str, keys: list[str], fit: bytes, plan: Callable[[], list[bytes]]) -> BuildResult:
     """Write the issue, its fit report, flat ``plan`` and proofs while the plates are preflighted;
     publish the plates."""
-    issue, settings, warnings = session.issue, session.settings, list(composition.warnings)
+    issue, settings = session.issue, session.settings
+    warnings = list(composition.warnings) + list(composition.notes)
     out = project.build(issue_id)
     pages = [plate for plate, _ in made]
     report = out / "fit.json"
@@ -457,17 +471,23 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         if staged is not None and checked is not None:
             progress("[5/5] preflight")
             findings = checked.result()
-            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings)
+            plate_dir = _publish_plates(out, staged[0], issue_id, whole, findings, inputs)
             progress(report_table(findings))
+        if mark_stale_plates(out, inputs):
+            warnings.append(f"{_shown(project, out / 'plates')} holds print plates made from older sources: "
+                            f"marked {STALE_NOTE}; do not send them")
     result = BuildResult(issue, composition, pdf, report, tuple(warnings), time.monotonic() - started,
                          (pdf, report), session.renderer.misses, session.renderer.hits, plate_dir)
     if composition.overset:
-        raise OversetError(
-            f"{len(composition.overset)} article(s) overset: the proof was written to {pdf}, "
-            "but these do not fit",
-            tuple(Problem(_shown(project, issue.manifest), f"page {s.page}: {s.slug}",
-                          f"{s.over} line(s) over", "cut the copy, give the slot more depth or columns, "
-                          "or jump it to a later page (jump: N)") for s in composition.overset))
+        overset = OversetError(
+            f"{len(composition.overset)} article(s) overset: the issue PDF ({_shown(project, pdf)}) and the marked "
+            f"proof ({_shown(project, out / (issue_id + '-proof.pdf'))}) were written, but these do not fit",
+            tuple(Problem(_shown(project, issue.manifest), s.place or f"page {s.page}: {s.slug}",
+                          s.over_words or f"{s.over} line(s) over",
+                          "see the fit report's suggestions: cut the copy, give the slot more depth or "
+                          "columns, or jump it to a later page (jump: N)") for s in composition.overset))
+        overset.composition = composition  # type: ignore[attr-defined]  (watch prints its summary)
+        raise overset
     errors = [f for f in findings if not f.ok]
     if errors:
         raise PreflightError(
@@ -479,10 +499,16 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
 
 PREFLIGHT_FIXES = {
     "colour": "use device-cmyk() colours in stylesheets and greyscale or CMYK images",
-    "image resolution": "use a larger original of the photo, or place it smaller",
+    "image resolution": "use a larger original of the photo, or place it smaller (the finding names it)",
     "fonts": "use only the fonts in fonts/ through @font-face",
     "total ink": "lighten the colour build: the paper's ink limit is in issues/paper.yaml (ink_limit)",
-    "type size": "set no type below 6 pt",
+    "type size": "set no type below the paper's min_type_size (7 pt; reversed type min_reversed_type_size, 8 pt)",
+    "hairlines": "draw no rule thinner than the paper's min_rule_width (0.25 pt); 0.5 pt or more holds on newsprint",
+    "trapped": "the plates must say /Trapped True or False: remake them with layout compose",
+    "actions": "remove links, JavaScript and actions (from stylesheets, templates or supplied PDFs)",
+    "registration marks": "crop_marks: true draws them; remake the plates with layout compose",
+    "photo tones": "remake the plates with layout compose: photos are prepared to photo_highlight..photo_shadow",
+    "imprint": "set the real printer's and publisher's names and addresses under imprint: in issues/paper.yaml",
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
@@ -519,10 +545,34 @@ def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, 
     return staging, paths
 
 
-def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding]) -> Path:
+STALE_NOTE = "STALE.txt"
+SOURCES_FILE = "SOURCES.sha256"
+
+
+def mark_stale_plates(out: Path, inputs: str) -> bool:
+    """Mark ``plates/`` stale (a STALE.txt inside) when the sources have changed since its plates were
+    made and this compose did not replace them; return True if it is stale."""
+    plates = out / "plates"
+    if not plates.is_dir():
+        return False
+    made_from = (plates / SOURCES_FILE).read_text().strip() if (plates / SOURCES_FILE).is_file() else ""
+    if made_from == inputs:
+        (plates / STALE_NOTE).unlink(missing_ok=True)
+        return False
+    write_atomic(plates / STALE_NOTE, (
+        b"STALE: these print plates were made from sources that have changed since.\n"
+        b"The last compose did not pass (overset copy or preflight), so they were not replaced.\n"
+        b"Do not send them to the printer: fix what the last compose reported and compose again;\n"
+        b"its pages are in ../plates-draft/ (draft plates) and ../*-proof.pdf (marked proof).\n"))
+    return True
+
+
+def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findings: list[Finding],
+                    inputs: str = "") -> Path:
     """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
         (staging / f"{issue_id}.pdf").write_bytes(whole)
+        (staging / SOURCES_FILE).write_text(inputs + "\n")
         passed = all(f.ok for f in findings)
         (staging / "preflight.json").write_bytes(report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))

@@ -143,12 +143,19 @@ def verify(
     path: Path = typer.Argument(..., help="An archived issue: archive/<year>/<issue-id>."),
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
 ) -> None:
-    """Re-check an archive's SHA-256 and SHA-512 checksums; exit 7 if any file changed."""
+    """Re-check an archive: checksums, METS and ALTO against their schemas, ALTO against the pages'
+    text, PDF/A-3b rules; exit 7 if anything changed or does not hold."""
     from .archive import verify as verify_bag
 
     def action() -> None:
         files = verify_bag(path)
         typer.echo(f"{path}: valid, {len(files)} files match their checksums")
+        if (path / "data" / "mets.xml").exists():
+            typer.echo(f"{path}: METS and ALTO valid against their schemas, ALTO words and boxes as the pages "
+                       "print them, PDF/A-3b rules pass")
+        else:
+            typer.echo(f"{path}: made by an earlier layout (no METS or ALTO): checksums checked only; "
+                       "layout archive ISSUE writes a full archive beside it")
 
     _run(debug, action)
 
@@ -184,6 +191,50 @@ def watch(
         run_watch(_project(root), issue_id, lambda line: typer.echo(line, err=True), interval)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+@app.command()
+def serve(
+    issue_id: str = typer.Argument(..., help="The issue folder under issues/."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    port: int = typer.Option(8719, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Anything but 127.0.0.1/localhost lets other "
+                             "machines read the proofs, and prints a warning."),
+    interval: float = typer.Option(0.2, help="Seconds between looks at the files."),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Live proofs in the browser: every page with its fit, recomposed and refreshed on every save."""
+    from .serve import serve as run_serve
+
+    def action() -> None:
+        try:
+            run_serve(_project(root), issue_id, host, port, lambda line: typer.echo(line, err=True), interval)
+        except OSError as error:  # the port is taken, or the address is not this machine's
+            raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}", (Problem(
+                "--port", str(port), "the address or port cannot be used",
+                "pick another with --port N (or stop what is using it)"),)) from None
+        except KeyboardInterrupt:
+            typer.echo("stopped", err=True)
+
+    _run(debug, action)
+
+
+@app.command("new")
+def new(
+    issue_id: str = typer.Argument(..., help="The new issue's folder under issues/, e.g. issue-2022-04-08."),
+    previous: str = typer.Option(..., "--from",
+                                 help="Last week's issue, whose plan, adverts and house adverts are kept."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Make a new issue from last week's: same pages and adverts, date and number moved on, copy cleared."""
+    from .newissue import new_issue
+
+    def action() -> None:
+        folder = new_issue(_project(root).issues, issue_id, previous)
+        typer.echo(f"made {folder}: write the stories into its articles/ (each a placeholder), then compose", err=True)
+
+    _run(debug, action)
 
 
 def main() -> None:

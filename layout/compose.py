@@ -12,6 +12,7 @@ measured gets more lines and the pages are placed again; what still does not fit
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,13 +20,15 @@ from dataclasses import dataclass, field, replace
 from .articles import Article, Photo
 from .assemble import Piece
 from .cut import START, Cut, cut_point, slice_blocks
-from .galley import Columns, Galley, fill, frame_of, natural_depth
-from .grid import GAP_LINES, Placement, Request, holes, place
-from .manifest import Issue, SlotSpec
-from .markup import Mark, PageView, PhotoView, Rule, SlotView
-from .measure import Frame, Line, lines_needed
+from .errors import InputError, Problem
+from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
+from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping, place
+from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
+from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
+from .measure import Frame, lines_needed
 from .render import PageResult
 from .settings import PaperSettings
+from .sources import display_path
 from .typo import loose_lines
 
 NAMEPLATE_LINES = 15
@@ -73,6 +76,10 @@ class SlotFit:
     box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     """Where the slot is on its page: x, y, width, height in points from the trim's top-left corner."""
     headline: str = ""
+    place: str = ""
+    """Where the slot is, in an editor's words: ``page 1, second slot (letters)``."""
+    over_words: str = ""
+    """What is over or short, in words and lines: ``about 42 words (6 lines) over``."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class PageFit:
 
     page: int
     holes: tuple[int, ...]
+    spans: tuple[tuple[int, int, int], ...] = ()
+    """Each run of empty lines: (grid column, first line, lines)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +108,27 @@ class Composition:
     """For each page, the galley rows to draw into its columns."""
     galleys: dict[str, tuple[Galley, bytes]] = field(default_factory=dict)
     """Every galley drawn, with the PDF of its galley sheet."""
+    adverts: tuple[tuple[AdPiece, ...], ...] = ()
+    """For each page, the supplied adverts to draw into their booked boxes."""
+    notes: tuple[str, ...] = ()
+    """Warnings in an editor's words: slots emptied, headlines that do not fit, page count."""
 
     @property
     def overset(self) -> tuple[SlotFit, ...]:
         """Slots whose copy did not fit."""
         return tuple(s for s in self.slots if s.over > 0)
+
+
+@dataclass(frozen=True)
+class AdPiece:
+    """A supplied advert's PDF placed in its booked box (points from the trim's top-left corner)."""
+
+    slot_id: str
+    path: str
+    x: float
+    y: float
+    width: float
+    height: float
 
 
 @dataclass
@@ -136,6 +161,19 @@ class _Slot:
     """False when a continuation draws from its story's galley (same column width)."""
     loose: tuple[int, ...] = ()
     """Paragraphs (block indices) its galley sets a line longer (``fit: loose``; twice: two lines)."""
+    insets: tuple[int, ...] = ()
+    """Lines each of its columns gives to photos narrower than the slot, at the column's top."""
+    top_height: float = 0.0
+    standfirst_height: float = 0.0
+    headline: tuple[float, ...] = ()
+    """The headline's measured height: as set, on one line, and without its last word (points)."""
+    inset_lines: dict[int, int] = field(default_factory=dict)
+    """Lines each narrow photo takes (by its index among the article's photos), caption included."""
+
+    @property
+    def supplied(self) -> bool:
+        """True for a supplied advert (a PDF drawn into booked space; no article)."""
+        return self.spec.ad is not None
 
     @property
     def stop_row(self) -> int:
@@ -148,7 +186,9 @@ class _Slot:
 def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], lay_out: Layouter,
             photo_src: PhotoSource) -> Composition:
     """Fit every article of ``issue`` to its page and return the composed pages."""
-    slots = [_Slot(spec, page.number, articles[spec.slug]) for page in issue.pages for spec in page.slots]
+    slots = [_Slot(spec, page.number, articles[spec.slug] if spec.ad is None else _ad_article(spec))
+             for page in issue.pages for spec in page.slots]
+    _check_photos(slots)
     for slot in slots:
         if slot.spec.continued:
             slot.parent = next(s for s in slots if s.spec.slug == slot.spec.slug and not s.spec.continued)
@@ -168,14 +208,42 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
         if not _grow_tops(slots, views, tops, paper):
             break
     warnings.update(w for r in results for w in r.warnings)
+    _check_overlaps(slots, issue, paper)
     measured = {slot.spec.slot_id: _frame(slot, view, paper) for view in views for slot in slots
                 if slot.page == view.number}
-    fits = _report(slots, views, measured, paper)
-    page_fits = tuple(PageFit(v.number, tuple(holes(_placements(v, paper), paper.columns,
-                                                    paper.grid_lines, v.top_lines))) for v in views)
+    fits = _report(slots, views, measured, paper, issue)
+    page_fits = tuple(PageFit(v.number, tuple(holes(placed, paper.columns, paper.grid_lines, v.top_lines)),
+                              tuple(hole_spans(placed, paper.columns, paper.grid_lines, v.top_lines)))
+                      for v in views for placed in [_page_placements(slots, v.number, v.template, paper)])
     pieces, galleys = _pieces(slots, views, galley_pdfs, paper)
+    adverts = tuple(tuple(AdPiece(s.spec.slot_id, str(s.spec.ad), item.x, item.y, s.spec.ad_size[0], s.spec.ad_size[1])
+                          for s in slots if s.supplied and s.page == view.number
+                          for item in view.slots if item.slot_id == s.spec.slot_id) for view in views)
+    notes = _notes(slots, views, fits, issue, paper)
     return Composition(tuple(views), fits, page_fits, rounds, tuple(r.pdf or b"" for r in results),
-                       tuple(sorted(warnings)), pieces, galleys)
+                       tuple(sorted(warnings)), pieces, galleys, adverts, notes)
+
+
+def _ad_article(spec: SlotSpec) -> Article:
+    """A supplied advert's stand-in article: no top matter, no body (its PDF is drawn on the plate)."""
+    assert spec.ad is not None
+    return Article(spec.slug, spec.ad, "", None, None, None, None, "supplied", "", False, (), ())
+
+
+def _check_photos(slots: list[_Slot]) -> None:
+    """A photo is at most as wide as its slot."""
+    problems = []
+    for slot in slots:
+        if slot.spec.continued:
+            continue
+        for index, photo in enumerate(slot.article.photos):
+            if photo.columns is not None and photo.columns > slot.spec.columns:
+                problems.append(Problem(display_path(slot.article.path), f"images[{index}].columns",
+                                        f"the photo is {photo.columns} columns wide but its slot, "
+                                        f"{slot.spec.place}, is {slot.spec.columns}",
+                                        f"use columns: {slot.spec.columns} or less, or widen the slot"))
+    if problems:
+        raise InputError("a photo is wider than its slot", tuple(problems))
 
 
 def _frames_only(view: PageView) -> PageView:
@@ -196,7 +264,7 @@ def _body_only(item: SlotView) -> SlotView:
     an edit to a headline does not set its body again."""
     article = replace(item.article, headline="", kicker=None, standfirst=None, byline=None, jumphead="",
                       photos=())
-    return replace(item, article=article, photos=(), jump_to=None)
+    return replace(item, article=article, photos=(), insets=(), jump_to=None)
 
 
 def _galley_view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, blocks: tuple = (),
@@ -215,7 +283,7 @@ def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
     sheets of a page out as one document.)"""
     sheets: list[Sheet] = []
     for page in issue.pages:
-        for slot in (s for s in slots if s.page == page.number):
+        for slot in (s for s in slots if s.page == page.number and not s.supplied):
             view = _galley_view(slot, paper, photo_src, () if slot.spec.continued else slot.article.blocks)
             if view.blocks:
                 sheets.append(([PageView(page.number, page.template, 0, (_body_only(view),))], "galley", GALLEY_SHEET))
@@ -229,6 +297,11 @@ def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
         key = slot.spec.slot_id
         slot.head_lines = lines_needed(found.get("mtop-" + key, 0.0), paper.leading)
         slot.standfirst_lines = int(found.get("msf-" + key, 0.0) // paper.leading)
+        slot.top_height, slot.standfirst_height = found.get("mtop-" + key, 0.0), found.get("msf-" + key, 0.0)
+        slot.inset_lines = {i: lines_needed(found[f"mfig-{key}--{i}"], paper.leading)
+                            for i in range(len(slot.article.photos)) if f"mfig-{key}--{i}" in found}
+        slot.headline = tuple(found.get(f"msf-{key}--{k}", 0.0) for k in ("hl", "hl1", "hlw"))
+        slot.insets = _inset_columns(slot)
         if not slot.spec.continued:
             slot.galley = galleys.get(key)
     for slot in slots:
@@ -241,6 +314,67 @@ def _set_galleys(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
             if not slot.own_galley:
                 slot.galley = parent
     return [w for r in results for w in r.warnings]
+
+
+def _is_inset(photo: Photo, slot: _Slot) -> bool:
+    """A photo narrower than its slot is set at the top of the slot's first columns, text beside it."""
+    return photo.columns is not None and photo.columns < slot.spec.columns and not slot.spec.continued
+
+
+def _inset_columns(slot: _Slot) -> tuple[int, ...]:
+    """Lines taken at the top of each of the slot's columns by its narrow photos (stacked, from the left)."""
+    taken = [0] * slot.spec.columns
+    for index, photo in enumerate(slot.article.photos):
+        if _is_inset(photo, slot) and index in slot.inset_lines:
+            assert photo.columns is not None
+            for column in range(photo.columns):
+                taken[column] += slot.inset_lines[index]
+    return tuple(taken) if any(taken) else ()
+
+
+def _fill(galley: Galley, start: int, columns: int, depth: int, insets: tuple[int, ...] = ()) -> Columns:
+    """``galley.fill``, with the top ``insets[c]`` lines of column c taken by photos."""
+    if not insets:
+        return fill(galley, start, columns, depth)
+    ranges = []
+    row = start
+    forced = 0
+    for column in range(columns):
+        room = depth - insets[column]
+        if row >= galley.rows or depth <= 0:
+            break
+        if room <= 0:
+            ranges.append((row, row))
+            continue
+        end = row + room
+        if end >= galley.rows:
+            ranges.append((row, galley.rows))
+            row = galley.rows
+            break
+        index = bisect.bisect_right(galley.breaks, end) - 1
+        allowed = index >= 0 and galley.breaks[index] > row
+        stop = galley.breaks[index] if allowed else end
+        forced += not allowed
+        ranges.append((row, stop))
+        row = stop
+    return Columns(tuple(ranges), row, forced)
+
+
+def _natural(galley: Galley, start: int, columns: int, insets: tuple[int, ...] = ()) -> int:
+    """``galley.natural_depth``, around the slot's narrow photos."""
+    if not insets:
+        return natural_depth(galley, start, columns)
+    rows = galley.rows - start
+    if rows <= 0:
+        return max(insets) + 1
+    first_fit = None
+    for depth in range(max(1, math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
+        cut = _fill(galley, start, columns, depth, insets)
+        if cut.next_row >= galley.rows:
+            if not cut.forced:
+                return depth
+            first_fit = first_fit or depth
+    return first_fit or rows + max(insets)
 
 
 def _inset(galley: Galley, columns: int, paper: PaperSettings) -> float:
@@ -356,13 +490,16 @@ def _fit(slots: list[_Slot], issue: Issue, paper: PaperSettings) -> None:
             galley, columns = slot.galley, slot.spec.columns
             if galley is None:
                 slot.columns, slot.frame_lines, slot.jumps = Columns((), 0), placement.depth, False
+                if slot.insets:
+                    changed |= slot.natural != max(slot.insets)
+                    slot.natural = max(slot.insets)
                 continue
             slot.frame_lines, slot.jumps = placement.depth, False
-            slot.columns = fill(galley, slot.start_row, columns, placement.depth)
+            slot.columns = _fill(galley, slot.start_row, columns, placement.depth, slot.insets)
             if slot.spec.jump is not None and slot.columns.next_row < galley.rows:
                 slot.frame_lines, slot.jumps = placement.depth - 1, True
-                slot.columns = fill(galley, slot.start_row, columns, placement.depth - 1)
-            natural = natural_depth(galley, slot.start_row, columns)
+                slot.columns = _fill(galley, slot.start_row, columns, placement.depth - 1, slot.insets)
+            natural = _natural(galley, slot.start_row, columns, slot.insets)
             changed |= natural != slot.natural
             slot.natural = natural
         _cut_words(slots, paper)
@@ -399,7 +536,14 @@ def _frame(slot: _Slot, view: PageView, paper: PaperSettings) -> Frame:
 
 
 def _requests(page_slots: list[_Slot]) -> list[Request]:
-    return [Request(s.spec.columns, s.head_lines, s.spec.depth, s.natural) for s in page_slots]
+    return [_request(s) for s in page_slots]
+
+
+def _request(slot: _Slot) -> Request:
+    """What the slot asks of the grid (a supplied advert: its booked lines)."""
+    spec = slot.spec
+    natural = spec.depth if slot.supplied and spec.depth else slot.natural
+    return Request(spec.columns, slot.head_lines, spec.depth, natural, spec.column, spec.top)
 
 
 def _pages(issue: Issue, paper: PaperSettings, slots: list[_Slot],
@@ -424,18 +568,46 @@ def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: 
     width = paper.span_width(placement.columns)
     jump = slot.spec.jump if slot.jumps else None
     frame_lines = placement.depth - (1 if jump else 0)
-    photos = tuple(_photo(p, width, photo_src) for p in slot.article.photos) if not slot.spec.continued else ()
+    y = paper.margin_top + placement.line * paper.leading
+    if slot.supplied:  # booked space: the advert's PDF is drawn into it; on the foot, it sits on the foot
+        height = slot.spec.ad_size[1]
+        if slot.spec.top == PIN_FOOT:
+            y += placement.depth * paper.leading - height
+        return SlotView(slot_id=slot.spec.slot_id, article=slot.article, columns=placement.columns,
+                        x=paper.column_x(placement.column), y=y, width=width, column_width=paper.column_width,
+                        head_height=0.0, frame_height=placement.depth * paper.leading, blocks=(),
+                        supplied=height)
+    photos: list[PhotoView] = []
+    insets: list[InsetView] = []
+    if not slot.spec.continued:
+        for index, photo in enumerate(slot.article.photos):
+            if _is_inset(photo, slot):
+                assert photo.columns is not None
+                inset_width = paper.span_width(photo.columns)
+                view = _photo(photo, inset_width, photo_src, paper)
+                lines = slot.inset_lines.get(index, lines_needed(view.height, paper.leading) + 2)
+                above = sum(i.height for i in insets)  # narrow photos stack down the first columns
+                insets.append(InsetView(view, inset_width, lines * paper.leading, index, above))
+            else:
+                photos.append(_photo(photo, width, photo_src, paper))
     return SlotView(
         slot_id=slot.spec.slot_id, article=slot.article, columns=placement.columns,
-        x=paper.column_x(placement.column), y=paper.margin_top + placement.line * paper.leading,
+        x=paper.column_x(placement.column), y=y,
         width=width, column_width=paper.column_width, head_height=placement.head_lines * paper.leading,
         frame_height=max(frame_lines, 0) * paper.leading, blocks=blocks, first_block=slot.start.block,
         starts_mid_paragraph=mid_start, ends_mid_paragraph=mid_end,
-        continued_from=slot.continued_from, jump_to=jump, photos=photos, loose=slot.loose)
+        continued_from=slot.continued_from, jump_to=jump, photos=tuple(photos), insets=tuple(insets), loose=slot.loose)
 
 
-def _photo(photo: Photo, width: float, photo_src: PhotoSource) -> PhotoView:
-    height = width * min(photo.aspect, MAX_PHOTO_ASPECT)
+def _photo(photo: Photo, width: float, photo_src: PhotoSource, paper: PaperSettings) -> PhotoView:
+    """The photo's box: ``width`` wide, as deep as its ``depth:`` (a length, or body lines), else
+    its own shape up to MAX_PHOTO_ASPECT; cropped round its ``focus:``."""
+    if photo.depth_pt is not None:
+        height = photo.depth_pt
+    elif photo.depth_lines is not None:
+        height = photo.depth_lines * paper.leading
+    else:
+        height = width * min(photo.aspect, MAX_PHOTO_ASPECT)
     return PhotoView(photo_src(photo, width, height), height, photo.caption, photo.credit)
 
 
@@ -485,21 +657,34 @@ def _pieces(slots: list[_Slot], views: list[PageView], galley_pdfs: dict[str, by
             item = next(i for i in view.slots if i.slot_id == slot.spec.slot_id)
             used[galley.slot_id] = (galley, galley_pdfs[galley.slot_id])
             for column, (first, end) in enumerate(slot.columns.ranges):
+                if end <= first:
+                    continue
+                below = slot.insets[column] * paper.leading if slot.insets else 0.0
                 pieces.append(Piece(galley.slot_id, first, end, _column_left(slot, item, column, paper),
-                                    item.y + item.head_height, galley.width))
+                                    item.y + item.head_height + below, galley.width))
         pages.append(tuple(pieces))
     return tuple(pages), used
 
 
-def _placements(view: PageView, paper: PaperSettings) -> list[Placement]:
-    out = []
-    for item in view.slots:
-        column = round((item.x - paper.margin_inside) / (paper.column_width + paper.gutter))
-        line = round((item.y - paper.margin_top) / paper.leading)
-        head = round(item.head_height / paper.leading)
-        depth = round(item.frame_height / paper.leading) + (1 if item.jump_to else 0)
-        out.append(Placement(column, line, item.columns, head, depth, depth))
-    return out
+def _page_placements(slots: list[_Slot], number: int, template: str, paper: PaperSettings) -> list[Placement]:
+    """Where the grid put the slots of page ``number``."""
+    top = NAMEPLATE_LINES if template == "front" else 0
+    return place(_requests([s for s in slots if s.page == number]), paper.columns, paper.grid_lines, top)
+
+
+def _check_overlaps(slots: list[_Slot], issue: Issue, paper: PaperSettings) -> None:
+    """Pinned slots that land on each other (or on a slot placed around them) are an input error."""
+    problems = []
+    for page in issue.pages:
+        page_slots = [s for s in slots if s.page == page.number]
+        placements = _page_placements(slots, page.number, page.template, paper)
+        for i, j in overlapping(placements):
+            a, b = page_slots[i].spec, page_slots[j].spec
+            problems.append(Problem(display_path(issue.manifest), human_key(b.key),
+                                    f"{b.place} overlaps {a.place}",
+                                    "move a pinned slot (column:, top:), or give one of them less depth"))
+    if problems:
+        raise InputError("pinned slots overlap", tuple(problems))
 
 
 def _grow_tops(slots: list[_Slot], views: list[PageView], tops: dict[str, float], paper: PaperSettings) -> bool:
@@ -515,7 +700,7 @@ def _grow_tops(slots: list[_Slot], views: list[PageView], tops: dict[str, float]
 
 
 def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame],
-            paper: PaperSettings) -> tuple[SlotFit, ...]:
+            paper: PaperSettings, issue: Issue) -> tuple[SlotFit, ...]:
     fits = []
     placed = {item.slot_id: (view.number, item) for view in views for item in view.slots}
     for slot in slots:
@@ -524,23 +709,28 @@ def _report(slots: list[_Slot], views: list[PageView], measured: dict[str, Frame
         columns = slot.spec.columns
         frame_lines = round(item.frame_height / paper.leading)
         column_used = [frame.column_lines[i] if i < len(frame.column_lines) else 0.0 for i in range(columns)]
-        column_short = tuple(max(0, frame_lines - math.ceil(u - 0.05)) for u in column_used)
+        taken = slot.insets or (0,) * columns
+        column_short = tuple(max(0, frame_lines - taken[i] - math.ceil(u - 0.05)) for i, u in enumerate(column_used))
         over = math.ceil(frame.over(columns) - 0.05)
         wanted = slot.spec.depth if slot.spec.depth is not None else slot.natural
         depth = frame_lines + (1 if item.jump_to else 0)
         fit = SlotFit(
             page=number, slot_id=slot.spec.slot_id, slug=slot.spec.slug, columns=columns,
-            depth=depth, available=frame_lines * columns,
+            depth=depth, available=frame_lines * columns - sum(slot.insets),
             used=round(sum(column_used)), over=over, short=0 if over else sum(column_short),
             column_short=column_short, jump_to=item.jump_to, continued_from=slot.continued_from,
             jumped_lines=0, capped=depth < wanted,
             box=(round(item.x, 2), round(item.y, 2), round(item.width, 2),
                  round(item.head_height + depth * paper.leading, 2)),
             headline=slot.article.headline)
-        if slot.article.kind == "advert":  # an advert is a box: its white space is its design, not a hole
+        if slot.article.kind in ("advert", "supplied"):  # an advert is a box: its white space is its design
             fit = replace(fit, short=0, column_short=tuple(0 for _ in column_short))
-        fits.append(replace(fit, suggestions=_suggest(fit, slot, frame, paper)))
-    return tuple(_with_jumped(fits))
+        if slot.supplied:  # booked space never shrinks: what the page lacks is over
+            fit = replace(fit, over=max(0, (slot.spec.depth or 0) - depth), used=0, available=0)
+        elif slot.article.kind == "advert" and slot.spec.depth not in (None, FOOT) and depth < slot.spec.depth:
+            fit = replace(fit, over=max(fit.over, slot.spec.depth - depth))  # a house advert keeps its size
+        fits.append(replace(fit, place=slot.spec.place))
+    return tuple(_with_jumped(_suggestions(slots, issue, paper, fits)))
 
 
 def _with_jumped(fits: list[SlotFit]) -> list[SlotFit]:
@@ -548,43 +738,239 @@ def _with_jumped(fits: list[SlotFit]) -> list[SlotFit]:
     return [replace(f, jumped_lines=used.get(f.slug, 0)) if f.jump_to else f for f in fits]
 
 
-def _suggest(fit: SlotFit, slot: _Slot, frame: Frame, paper: PaperSettings) -> tuple[str, ...]:
-    """Ways to make an overset or short slot fit, each with its effect in lines."""
-    full = [len(line.text) for line in frame.lines if line.fill > 0.9]
-    per_line = round(sum(full) / len(full)) if full else 35
-    columns = fit.columns
-    if fit.over:
-        out = [f"cut {fit.over} line(s) (about {fit.over * per_line} characters)"]
-        out += _cheap_cuts(frame)
-        if slot.standfirst_lines:
-            out.append(f"drop the standfirst: saves {slot.standfirst_lines * columns} line(s)")
-        if columns < paper.columns:
-            need = math.ceil((fit.used + fit.over) / (columns + 1))
-            out.append(f"take one more column ({columns + 1}): about {need} lines deep instead of {fit.depth}")
-        grow = math.ceil(fit.over / columns)
-        if fit.capped:
-            out.append(f"give it {grow} more line(s) of depth: there is no room below it on this page, "
-                       "so shorten or move what sits below")
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One change to try: cut the story's last ``cut`` rows, drop a row of a paragraph (``drop``), or
+    set the slot's ``depth`` or top-matter lines (``head``)."""
+
+    cut: int = 0
+    drop: int | None = None
+    depth: int | None = None
+    head: int | None = None
+
+
+def _trial(slots: list[_Slot], issue: Issue, paper: PaperSettings, target: _Slot,
+           change: _Change) -> dict[str, tuple[int, int]]:
+    """Fit copies of the slots with ``change`` made to ``target``; return each slot's (over, short)
+    in lines. Arithmetic on the galleys, as the composer fits them: no layout."""
+    linked = {target.page}  # its page and every page a story on it jumps to or from, and so on
+    while True:
+        slugs = {s.spec.slug for s in slots if s.page in linked}
+        grown = linked | {s.page for s in slots if s.spec.slug in slugs}
+        if grown == linked:
+            break
+        linked = grown
+    slots = [s for s in slots if s.page in linked]
+    issue = replace(issue, pages=tuple(p for p in issue.pages if p.number in linked))
+    copies = {id(s): replace(s) for s in slots}
+    for copy in copies.values():
+        if copy.parent is not None:
+            copy.parent = copies.get(id(copy.parent), copy.parent)
+    slot = copies[id(target)]
+    story = slot.parent if slot.parent is not None and not slot.own_galley else slot
+    if change.cut or change.drop is not None:
+        galley = story.galley
+        assert galley is not None
+        if change.cut:
+            keep = galley.rows - change.cut
+            galley = replace(galley, rows=keep, lines=tuple(x for x in galley.lines if x.row < keep),
+                             breaks=tuple(b for b in galley.breaks if b < keep - 1))  # no widow at the new end
         else:
-            out.append(f"depth: {fit.depth + grow} (+{grow} line(s) of depth)")
-        return tuple(out)
-    if fit.short > 2 and not fit.jump_to:
-        out = [f"add about {fit.short} line(s) of copy (about {fit.short * per_line} characters)"]
-        if fit.short >= columns:
-            out.append(f"depth: {fit.depth - fit.short // columns} (-{fit.short // columns} line(s) of depth)")
-        return tuple(out)
-    return ()
+            row = change.drop
+            assert row is not None
+            galley = replace(galley, rows=galley.rows - 1,
+                             lines=tuple(replace(x, row=x.row - (x.row > row)) for x in galley.lines if x.row != row),
+                             breaks=tuple(b - (b > row) for b in galley.breaks if b != row))
+        for copy in copies.values():
+            if copy.galley is not None and copy.galley.slot_id == galley.slot_id:
+                copy.galley = galley
+    if change.depth is not None:
+        slot.spec = replace(slot.spec, depth=change.depth)
+    if change.head is not None:
+        slot.head_lines = change.head
+    trial = list(copies.values())
+    _fit(trial, issue, paper)
+    return {s.spec.slot_id: _measure(s) for s in trial}
 
 
-def _cheap_cuts(frame: Frame) -> list[str]:
-    """Paragraphs whose last line is nearly empty: trimming a few words there saves a whole line."""
-    last: dict[str, Line] = {}
-    for line in frame.lines:
-        last[line.block_id] = line
-    short = sorted((line for line in last.values() if line.fill < 0.35), key=lambda line: line.fill)
-    return [f"cheap cut: the paragraph ending “{line.text.strip()[-30:]}” has a "
-            f"{round(line.fill * 100)}% last line: trim {max(1, len(line.text.strip()))} characters "
-            f"to save a line" for line in short[:3]]
+def _measure(slot: _Slot) -> tuple[int, int]:
+    """(over, short) of a slot after ``_fit``: rows of its galley that went nowhere, and empty lines
+    at the foot of its columns."""
+    if slot.galley is None:
+        return 0, 0
+    over = 0 if slot.jumps else max(0, slot.galley.rows - slot.columns.next_row)
+    taken = slot.insets or (0,) * slot.spec.columns
+    used = [end - first for first, end in slot.columns.ranges] + [0] * slot.spec.columns
+    short = 0 if over or slot.jumps else sum(max(0, slot.frame_lines - taken[c] - used[c])
+                                             for c in range(slot.spec.columns))
+    return over, short
+
+
+def _effect(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], slot_id: str) -> str | None:
+    """What a tried change did: to the slot, and to any other slot it pushed over; None if it made
+    anything else worse."""
+    over, short = after[slot_id]
+    worse = [k for k in after if k != slot_id and after[k][0] > before.get(k, (0, 0))[0]]
+    if worse:
+        return None
+    if over:
+        return f"then {over} over"
+    return "then it fits" + (f", about {short} lines short" if short > HOLE_SHORT else "")
+
+
+HOLE_SHORT = 2
+"""Empty lines at a slot's foot beyond which it is reported short (as ``fit.HOLE_LINES``)."""
+
+
+def _suggestions(slots: list[_Slot], issue: Issue, paper: PaperSettings, fits: list[SlotFit]) -> list[SlotFit]:
+    """Ways to make each overset or short slot fit. Every one is tried (arithmetic on the galleys)
+    and shown only if it works, with its measured effect; none is ever applied."""
+    before = {s.spec.slot_id: _measure(s) for s in slots}
+    out = []
+    for fit, slot in zip(fits, slots):
+        found = _suggest(fit, slot, slots, issue, paper, before)
+        words = _over_words(fit, slot)
+        if fit.over and fit.capped and not slot.supplied:
+            words += _blame(slot, slots, issue, paper)
+        out.append(replace(fit, suggestions=found, over_words=words))
+    return out
+
+
+def _blame(slot: _Slot, slots: list[_Slot], issue: Issue, paper: PaperSettings) -> str:
+    """Why a slot got less depth than it asked: the slot that ends just above it on its page."""
+    page_slots = [s for s in slots if s.page == slot.page]
+    placements = _page_placements(slots, slot.page, _template(issue, slot.page), paper)
+    mine = placements[page_slots.index(slot)]
+    above = [(p.bottom, s) for s, p in zip(page_slots, placements) if s is not slot and p.bottom <= mine.line
+             and p.column < mine.column + mine.columns and mine.column < p.column + p.columns]
+    below = [(p.line, s) for s, p in zip(page_slots, placements) if s is not slot and p.line >= mine.bottom
+             and p.column < mine.column + mine.columns and mine.column < p.column + p.columns]
+    asked = mine.wanted
+    if not above:
+        if below:
+            return (f": the slot was cut to {mine.depth} of the {asked} lines it asks by "
+                    f"{min(below, key=lambda item: item[0])[1].spec.place} below it")
+        return f": the page ends {mine.depth} lines below its top; it asks {asked}"
+    culprit = max(above, key=lambda item: item[0])[1]
+    return (f": the slot was cut to {mine.depth} of the {asked} lines it asks, pushed down by {culprit.spec.place} "
+            f"above it ({culprit.head_lines} lines of heads and {culprit.frame_lines} of text)")
+
+
+def _story(slot: _Slot) -> _Slot:
+    return slot.parent if slot.parent is not None and not slot.own_galley else slot
+
+
+def _last_words(galley: Galley, rows: int) -> int:
+    """Words in the galley's last ``rows`` rows (a word broken across the first of them counted whole)."""
+    return sum(_words(x.text) for x in galley.lines if x.row >= galley.rows - rows)
+
+
+def _over_words(fit: SlotFit, slot: _Slot) -> str:
+    if not fit.over or slot.galley is None or slot.supplied:
+        if slot.supplied and fit.over:
+            return (f"the advert is booked {slot.spec.depth} lines deep; the page leaves {fit.depth}: "
+                    "move it, or take the space from the slots above it")
+        return ""
+    return f"about {_plural(_last_words(slot.galley, fit.over), 'word')} ({_plural(fit.over, 'line')}) over"
+
+
+def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper: PaperSettings,
+             before: dict[str, tuple[int, int]]) -> tuple[str, ...]:
+    """The suggestions for one slot, each tried."""
+    key = slot.spec.slot_id
+    if slot.supplied or slot.galley is None:
+        return ()
+    out: list[str] = []
+    galley = slot.galley
+
+    over, short = before[key]
+
+    def tried(change: _Change) -> str | None:  # the measured effect, if the change helps this slot
+        after = _trial(slots, issue, paper, slot, change)
+        helps = after[key][0] < over if over else (after[key][0] == 0 and after[key][1] < short)
+        return _effect(before, after, key) if helps else None
+
+    if over:
+        for rows in range(over, min(over + 6, galley.rows) + 1):  # the fewest rows cut that make it fit
+            effect = tried(_Change(cut=rows))
+            if effect and effect.startswith("then it fits"):
+                words = _last_words(_story(slot).galley or galley, rows)
+                out.append(f"cut about {_plural(words, 'word')}, {_plural(rows, 'line')} "
+                           f"(the last {_plural(words, 'word')} of the story): {effect}")
+                break
+        out += _cheap_cuts(slot, tried)
+        if slot.standfirst_lines and not slot.spec.continued and slot.article.standfirst:
+            head = lines_needed(max(0.0, slot.top_height - slot.standfirst_height), paper.leading)
+            effect = tried(_Change(head=head))
+            if effect:
+                out.append(f"drop the standfirst ({_plural(slot.head_lines - head, 'line')} of top matter): {effect}")
+        if slot.spec.depth not in (None, FOOT) and not fit.capped:
+            for grow in range(max(1, math.ceil(over / slot.spec.columns) - 3), over + 1):  # from about the fewest
+                effect = tried(_Change(depth=(slot.spec.depth or 0) + grow))
+                if effect is None:
+                    break
+                if effect.startswith("then it fits"):
+                    out.append(f"depth: {(slot.spec.depth or 0) + grow} (+{_plural(grow, 'line')} of depth): {effect}")
+                    break
+        return tuple(out)
+    if short > HOLE_SHORT and not slot.jumps and slot.article.kind not in ("advert", "supplied"):
+        if slot.spec.depth is not None:
+            best: tuple[int, int, str] | None = None
+            for less in range(1, fit.depth):
+                effect = tried(_Change(depth=fit.depth - less))
+                if effect is None or not effect.startswith("then it fits"):
+                    break
+                best = (fit.depth - less, less, effect)
+            if best is not None:
+                out.append(f"depth: {best[0]} (-{_plural(best[1], 'line')} of depth): {best[2]}")
+        ends = {x.block_id: x for x in galley.lines}  # the last line of each paragraph is not full
+        full = [x for x in galley.lines if x.fill > 0.9 and ends[x.block_id] is not x]
+        per_line = sum(_words(x.text) for x in full) / len(full) if full else 6.0
+        lines = math.floor(0.75 * (short - slot.spec.columns))  # copy comes in words, not lines: leave room
+        if lines > 0:
+            words = max(1, math.floor(lines * per_line))
+            out.append(f"add about {_plural(words, 'word')} ({_plural(lines, 'line')}): "
+                       f"then about {short - lines} lines short")
+    return tuple(out)
+
+
+def _cheap_cuts(slot: _Slot, tried: Callable[[_Change], str | None]) -> list[str]:
+    """Paragraphs whose last line is nearly empty: cutting its words there saves a whole line (tried)."""
+    galley = slot.galley
+    assert galley is not None
+    start, stop = slot.start_row, galley.rows
+    last: dict[str, GalleyLine] = {}
+    for line in galley.lines:
+        if start <= line.row < stop:
+            last[line.block_id] = line
+    widths = sorted(len(x.text) for x in galley.lines) or [1]
+    typical = widths[len(widths) * 3 // 4] or 1  # a full line's characters (the galley's fill is not always read)
+
+    def fill(line: GalleyLine) -> float:
+        return min(line.fill, len(line.text.strip()) / typical)
+
+    short = sorted((x for x in last.values() if fill(x) < 0.35 and _words(x.text)), key=fill)
+    out = []
+    for line in short[:3]:
+        previous = [x for x in galley.lines if x.block_id == line.block_id and x.row < line.row]
+        if not previous:
+            continue
+        effect = tried(_Change(drop=line.row))
+        if effect is None:
+            continue
+        words = _words(line.text) + (1 if previous[-1].text.rstrip().endswith("-") else 0)
+        ending = previous[-1].text.strip()[-30:]
+        out.append(f"cheap cut: the paragraph whose last line is “{line.text.strip()}” (after “…{ending}”): "
+                   f"cut its last {_plural(words, 'word')} to save a line: {effect}")
+    return out
 
 
 def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView]:
@@ -610,10 +996,49 @@ def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView
         for fit in composition.page_fits:
             if fit.page != view.number:
                 continue
-            for column, depth in enumerate(fit.holes):
+            for column, line, depth in fit.spans:
                 if depth > 2:
-                    y = paper.margin_top + (paper.grid_lines - depth) * paper.leading
+                    y = paper.margin_top + line * paper.leading
                     marks.append(Mark("hole", paper.column_x(column), y, paper.column_width,
                                       f"HOLE {depth} lines"))
         pages.append(replace(view, marks=tuple(marks)))
     return pages
+
+
+def _notes(slots: list[_Slot], views: list[PageView], fits: tuple[SlotFit, ...], issue: Issue,
+           paper: PaperSettings) -> tuple[str, ...]:
+    """What would otherwise go to press unremarked: a story that gets no body lines on its page, a
+    headline that does not fit its slot or its ``headline_lines:``, a headline whose last line is
+    one word, a page count that is not a multiple of 4."""
+    notes = []
+    for slot in slots:
+        spec = slot.spec
+        if slot.supplied:
+            continue
+        if slot.galley is not None and slot.galley.rows > slot.start_row and not any(
+                end > first for first, end in slot.columns.ranges):
+            notes.append(f"{spec.place}: the story gets no body lines on page {slot.page}, only its "
+                         "headline: give it depth or move it, or move the story whole to another page")
+        placement = next(p for p, s in zip(_page_placements(slots, slot.page, _template(issue, slot.page), paper),
+                                           [s for s in slots if s.page == slot.page]) if s is slot)
+        if placement.line + placement.head_lines > paper.grid_lines:
+            notes.append(f"{spec.place}: the headline does not fit on the page: it needs "
+                         f"{placement.head_lines} line(s) from line {placement.line + 1} of {paper.grid_lines}")
+        if len(slot.headline) == 3 and slot.headline[1] > 0:
+            full, one, without = slot.headline
+            lines = round(full / one)
+            if spec.headline_lines is not None and lines > spec.headline_lines:
+                notes.append(f"{spec.place}: the headline takes {lines} lines, more than headline_lines: "
+                             f"{spec.headline_lines}: shorten it or widen the slot")
+            if lines > 1 and without and without < full - one / 2:
+                last = slot.article.headline.split()[-1]
+                notes.append(f"{spec.place}: the headline's last line is one word (“{last}”): "
+                             "reword it, or shorten it by a word or two")
+    if len(issue.pages) % 4:
+        notes.append(f"the issue has {len(issue.pages)} pages: a newspaper is printed in multiples of 4 "
+                     f"(add or remove pages in pages: to make {4 * -(-len(issue.pages) // 4)})")
+    return tuple(notes)
+
+
+def _template(issue: Issue, number: int) -> str:
+    return next(page.template for page in issue.pages if page.number == number)

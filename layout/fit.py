@@ -22,6 +22,7 @@ def fit_data(composition: Composition) -> dict:
         "overset": [s.slot_id for s in composition.overset],
         "holes": holes(composition),
         "rounds": composition.rounds,
+        "notes": list(composition.notes),
     }
 
 
@@ -40,9 +41,15 @@ def holes(composition: Composition) -> list[str]:
         if slot.column_short and slot.column_short[-1] > HOLE_LINES and not slot.over:
             found.append(f"p{slot.page} {slot.slot_id}: last column ends {slot.column_short[-1]} lines short")
     for page in composition.page_fits:
+        if page.spans:
+            for column, line, depth in page.spans:
+                if depth > HOLE_LINES:
+                    found.append(f"p{page.page}: {depth} empty lines in grid column {column + 1}, "
+                                 f"lines {line + 1}-{line + depth}")
+            continue
         for column, depth in enumerate(page.holes):
             if depth > HOLE_LINES:
-                found.append(f"p{page.page}: {depth} empty lines at the foot of grid column {column + 1}")
+                found.append(f"p{page.page}: {depth} empty lines in grid column {column + 1}")
     return found
 
 
@@ -68,10 +75,12 @@ def fit_table(composition: Composition) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     for hole in holes(composition):
         lines.append(f"hole: {hole}")
+    for note in composition.notes:
+        lines.append(f"warning: {note}")
     for slot in composition.slots:
         if slot.suggestions:
             lines.append(f"to fit p{slot.page} {slot.slot_id} ({'+' if slot.over else '-'}"
-                         f"{slot.over or slot.short} lines):")
+                         f"{slot.over or slot.short} lines; {slot.place}):")
             lines += [f"    - {s}" for s in slot.suggestions]
     lines += typography_notes(composition)
     return "\n".join(lines)
@@ -109,3 +118,16 @@ def typography_notes(composition: Composition) -> list[str]:
 def _paragraphs(ids: list[str]) -> str:
     numbers = [str(int(i.rsplit("-b", 1)[1]) + 1) for i in ids]
     return ("paragraph " if len(numbers) == 1 else "paragraphs ") + ", ".join(numbers)
+
+
+def summary(composition: Composition) -> list[str]:
+    """One line for each slot that is over or short and each hole (what ``watch`` prints after a save)."""
+    out = []
+    for slot in composition.slots:
+        if slot.over:
+            out.append(f"  over: {slot.place}: {slot.over_words or f'{slot.over} lines over'}")
+        elif slot.short > HOLE_LINES and not slot.jump_to:
+            out.append(f"  short: {slot.place}: {slot.short} lines short")
+    out += [f"  hole: {hole}" for hole in holes(composition)]
+    out += [f"  warning: {note}" for note in composition.notes]
+    return out

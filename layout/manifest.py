@@ -5,20 +5,57 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Problem, collect
+from .normalise import shorten
 from .settings import PaperSettings
 from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
-from .units import parse_length
+from .units import PT_PER_UNIT, parse_length
 
 TEMPLATES = ("front", "inside", "back")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ISSUE_KEYS = ("date", "number", "volume", "pages")
 PAGE_KEYS = ("page", "template", "articles")
-SLOT_KEYS = ("slug", "continued", "columns", "depth", "jump", "fit")
+SLOT_KEYS = ("slug", "continued", "ad", "columns", "depth", "jump", "column", "top", "headline_lines", "fit")
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+MAX_PAGES = 96
+"""Pages in one issue: more than any press run of a weekly tabloid."""
+MAX_SLUG = 80
+"""Characters in an article's name (a file name has at most 255 bytes)."""
+MAX_SLOTS = 40
+"""Articles on one page."""
+RESERVED = re.compile(r"^(?:cont|slot|mtop|msf|mfig|topin|frame|gal|galframe|ad|inset)-|--|-b\d+$"
+                      r"|-from-\d+-\d+(?:-b\d+)?$")
+"""The shapes of the names layout gives the parts of a page (``cont-<slug>`` is a continuation,
+``<slug>-b3`` its fourth block, ``gal-<slug>`` its galley ...): a slug of that shape would be
+confused with another slot's part and print over it."""
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+_KEY_PATH = re.compile(r"pages\[(\d+)\](?:\.articles\[(\d+)\])?(?:\.(\w+))?")
+
+
+def human_key(text: str) -> str:
+    """Key paths in an editor's words, counted from 1: ``pages[0].articles[1].columns`` ->
+    ``page 1, second slot, columns``."""
+
+    def say(match: re.Match) -> str:
+        if match[2] is None:  # a page entry: its position in the list (its number may be wrong)
+            page, slot = f"the {ordinal(int(match[1]) + 1)} page listed", ""
+        else:
+            page, slot = f"page {int(match[1]) + 1}", f", {ordinal(int(match[2]) + 1)} slot"
+        field = f", {match[3]}" if match[3] is not None else ""
+        return page + slot + field
+
+    return _KEY_PATH.sub(say, text)
+
+
+def ordinal(n: int) -> str:
+    """``1`` -> ``first`` ... (``11th`` past ten): positions in an editor's words."""
+    return ORDINALS[n - 1] if 1 <= n <= len(ORDINALS) else f"{n}th"
 
 
 @dataclass(frozen=True)
@@ -39,6 +76,19 @@ class SlotSpec:
     """True for the slot that takes a jumped story's overflow."""
     key: str = ""
     """Key path in the manifest, for messages (``pages[0].articles[1]``)."""
+    column: int | None = None
+    """Pinned start column (0-based here; ``column:`` in the manifest counts from 1), or None."""
+    top: int | None = None
+    """Pinned top, in grid lines from the top of the type area; PIN_FOOT to sit on the page foot."""
+    ad: Path | None = None
+    """A supplied advert's PDF (``ad: ads/x.pdf``); its slot has no article."""
+    ad_size: tuple[float, float] = (0.0, 0.0)
+    """A supplied advert's booked width and height, in points."""
+    headline_lines: int | None = None
+    """The most lines the headline may take (``headline_lines:``)."""
+    page: int = 0
+    position: int = 0
+    """1-based position of the slot in its page's list."""
     fit: str = ""
     """``loose``: set paragraphs a line longer (where their spacing stays acceptable) to fill the
     slot's hole, as TeX's ``\\looseness`` does; every change is listed in the fit report."""
@@ -47,6 +97,12 @@ class SlotSpec:
     def slot_id(self) -> str:
         """Unique id of the slot in the issue."""
         return f"{'cont-' if self.continued else ''}{self.slug}"
+
+    @property
+    def place(self) -> str:
+        """Where the slot is, in an editor's words: ``page 1, second slot (letters)``."""
+        name = f"advert {self.ad.name}" if self.ad is not None else self.slug
+        return f"page {self.page}, {ordinal(self.position)} slot ({name}{', continued' if self.continued else ''})"
 
 
 @dataclass(frozen=True)
@@ -76,22 +132,28 @@ class Issue:
         seen: dict[str, None] = {}
         for page in self.pages:
             for slot in page.slots:
-                seen.setdefault(slot.slug, None)
+                if slot.ad is None:
+                    seen.setdefault(slot.slug, None)
         return tuple(seen)
 
 
 def find_issue(issues_root: Path, issue_id: str) -> Path:
     """Return the folder of ``issue_id``; if there is none, say which issues exist."""
     folder = issues_root / issue_id
-    if not SLUG.match(issue_id) or not (folder / "issue.yaml").is_file():
+    if len(issue_id) > MAX_SLUG or not SLUG.fullmatch(issue_id) or not (folder / "issue.yaml").is_file():
         known = sorted(q.parent.name for q in issues_root.glob("*/issue.yaml"))
         listing = ", ".join(known) if known else "none"
         raise InputError(
-            f'no issue "{issue_id}" in {display_path(issues_root)}/'
+            f'no issue "{shorten(issue_id)[1:-1]}" in {display_path(issues_root)}/'
             f"{did_you_mean(issue_id, known)}",
             (Problem(display_path(issues_root), "", f"issues that exist: {listing}",
                      f"give one of those, or create {display_path(folder)}/issue.yaml"),),
         )
+    for path, inside in ((folder, issues_root.parent), (folder / "issue.yaml", folder)):
+        if not path.resolve().is_relative_to(inside.resolve()):
+            raise InputError(f"{display_path(path)} is outside the project", (Problem(
+                display_path(path), "", f"is a link to {path.resolve()}, outside {display_path(inside) or '.'}",
+                "copy the issue into the project's issues/ folder instead of linking to it"),))
     return folder
 
 
@@ -103,14 +165,16 @@ def load_issue(folder: Path, settings: PaperSettings) -> Issue:
     check = Checker(shown)
     top = check.mapping(data, "", ISSUE_KEYS)
     date = _date(check, top.get("date"))
-    number = check.integer(top.get("number"), "number", 1) if "number" in top else None
+    number = check.integer(top.get("number"), "number", 1, 999_999) if "number" in top else None
     if "number" not in top:
         check.add("number", "is missing", "add 'number: 2341' (the issue number on the front page)")
-    volume = check.integer(top["volume"], "volume", 1) if "volume" in top else None
+    volume = check.integer(top["volume"], "volume", 1, 9_999) if "volume" in top else None
     pages = _pages(check, top.get("pages"), folder, settings)
     if not check.problems:
         _check_jumps(check, pages)
-    collect(check.problems, f"{shown}: the manifest has {len(check.problems)} problem(s)")
+        _check_pins(check, pages, settings)
+    problems = [Problem(p.file, human_key(p.key), human_key(p.message), p.fix) for p in check.problems]
+    collect(problems, f"{shown}: the manifest has {len(problems)} problem(s)")
     assert date is not None and number is not None
     return Issue(folder.name, folder, path, date, number, volume, pages)
 
@@ -120,13 +184,26 @@ def _date(check: Checker, value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    fix = "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01"
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    check.add("date", f"{'is missing' if value is None else f'{value!r} is not a date'}",
-              "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01")
+        day = _ISO_DAY.match(value)
+        if day:
+            year, month, number = (int(part) for part in day.groups())
+            try:
+                return dt.date(year, month, number)
+            except ValueError:
+                if year < 1:
+                    check.add("date", f"{value.strip()} is not a date: there is no year 0", fix)
+                elif not 1 <= month <= 12:
+                    check.add("date", f"{value.strip()} is not a date: there is no month {month}",
+                              f"{fix} (the month comes second)")
+                else:
+                    days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day \
+                        if 1 <= year <= 9998 else 31
+                    check.add("date", f"{value.strip()} is not a date: {dt.date(2000, month, 1):%B} {year} "
+                              f"has {days} days", f"{fix}; check the day")
+                return None
+    check.add("date", f"{'is missing' if value is None else f'{shorten(value)} is not a date'}", fix)
     return None
 
 
@@ -134,6 +211,10 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
     if not isinstance(value, list) or not value:
         check.add("pages", "is missing or empty" if not value else "expected a list of pages",
                   "list the pages, each as '- page: 1' with its 'articles:'")
+        return ()
+    if len(value) > MAX_PAGES:
+        check.add("pages", f"lists {len(value)} pages; an issue has at most {MAX_PAGES}",
+                  "split the issue, or check the manifest is the one you meant")
         return ()
     pages: list[PageSpec] = []
     used: dict[str, str] = {}
@@ -148,19 +229,23 @@ def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) ->
                       f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
         template = page.get("template", "inside")
         if template not in TEMPLATES:
-            check.add(f"{key}.template", f"unknown template {template!r}{did_you_mean(str(template), TEMPLATES)}",
+            check.add(f"{key}.template", f"unknown template {shorten(template)}"
+                      f"{did_you_mean(str(template), TEMPLATES) if isinstance(template, str) else ''}",
                       f"use one of {', '.join(TEMPLATES)}")
-        slots = _slots(check, page.get("articles"), f"{key}.articles", folder, settings, used)
+        slots = _slots(check, page.get("articles"), f"{key}.articles", folder, settings, used, index + 1)
         pages.append(PageSpec(index + 1, str(template), slots))
     return tuple(pages)
 
 
 def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSettings,
-           used: dict[str, str]) -> tuple[SlotSpec, ...]:
+           used: dict[str, str], page_number: int = 0) -> tuple[SlotSpec, ...]:
     if value is None or value == []:
         return ()
     if not isinstance(value, list):
         check.add(key, "expected a list of articles", "write each as '- slug: name-of-article'")
+        return ()
+    if len(value) > MAX_SLOTS:
+        check.add(key, f"lists {len(value)} articles; a page has at most {MAX_SLOTS}", "move some to other pages")
         return ()
     slots = []
     for index, raw in enumerate(value):
@@ -169,6 +254,11 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
             raw = {"slug": raw}
         slot = check.mapping(raw, where, SLOT_KEYS)
         if not slot:
+            continue
+        if "ad" in slot:
+            spec = _ad_slot(check, slot, where, folder, settings, used)
+            if spec is not None:
+                slots.append(replace(spec, page=page_number, position=index + 1))
             continue
         continued = "continued" in slot
         if continued and "slug" in slot:
@@ -196,21 +286,36 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
             check.add(f"{where}.fit", f"unknown fit {fit!r}",
                       "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
             fit = ""
+        column, top = _pins(check, slot, where, settings, columns)
+        heads = check.integer(slot["headline_lines"], f"{where}.headline_lines", 1, 12) \
+            if "headline_lines" in slot else None
         if slug is not None:
-            slots.append(SlotSpec(slug, columns, depth, jump, continued, where, fit))
+            slots.append(SlotSpec(slug, columns, depth, jump, continued, where, column, top,
+                                  headline_lines=heads, page=page_number, position=index + 1, fit=fit))
     return tuple(slots)
 
 
 def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
     if not isinstance(value, str) or not value:
-        check.add(key, "is missing" if value is None else f"{value!r} is not an article name",
+        check.add(key, "is missing" if value is None else f"{shorten(value)} is not an article name",
                   "give the article's file name without .md, e.g. slug: russians-goodwill-gesture")
         return None
-    if not SLUG.match(value):
-        check.add(key, f"{value!r} is not a valid article name",
+    if len(value) > MAX_SLUG or not SLUG.fullmatch(value):
+        check.add(key, f"{shorten(value)} is not a valid article name" + (
+            f" (longer than {MAX_SLUG} characters)" if len(value) > MAX_SLUG else ""),
                   "use lower-case letters, digits and hyphens only (no spaces, dots or slashes)")
         return None
-    if not (folder / "articles" / f"{value}.md").is_file():
+    if RESERVED.search(value):
+        check.add(key, f'"{value}" is not allowed as an article name: layout names parts of a page that way '
+                  "(cont-, gal-, frame-, slot-, mtop-, msf-, topin- at the start; -b<number> or -from-<n>-<n> "
+                  "at the end)", "rename the article file and its slug, e.g. without that start or ending")
+        return None
+    path = folder / "articles" / f"{value}.md"
+    if path.is_file() and not path.resolve().is_relative_to(folder.resolve()):
+        check.add(key, f'article "{value}" is a link to {path.resolve()}, outside the issue folder',
+                  f"copy the article into {display_path(folder / 'articles')}/ instead of linking to it")
+        return None
+    if not path.is_file():
         known = sorted(p.stem for p in (folder / "articles").glob("*.md"))
         check.add(key, f'no article "{value}"{did_you_mean(value, known)}',
                   f"create {display_path(folder / 'articles' / (value + '.md'))} or correct the slug")
@@ -232,8 +337,11 @@ def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int
     try:
         lines = math.floor(parse_length(value) / settings.leading + 1e-6)
     except (ValueError, OverflowError):  # OverflowError: a length too large to be a number of lines
-        check.add(key, f"{value!r} is not a depth",
+        check.add(key, f"{shorten(value)} is not a depth",
                   "give body lines (70), a length (120mm), or foot (down to the foot of the page)")
+        return None
+    if lines < 1:
+        check.add(key, f"{shorten(value)} is less than one body line", "give at least one line (or 10mm)")
         return None
     return check.integer(lines, key, 1, settings.grid_lines)
 
@@ -259,3 +367,113 @@ def _check_jumps(check: Checker, pages: tuple[PageSpec, ...]) -> None:
         if (number, slug) not in jumped:
             check.add(f"{slot.key}.continued", f'nothing jumps to this continuation of "{slug}"',
                       f"add 'jump: {number}' to the '{slug}' slot on an earlier page, or remove this slot")
+
+
+PIN_FOOT = -1
+"""``top: foot``: the slot sits on the foot of the type area."""
+AD_NAME = re.compile(r"[^a-z0-9]+")
+
+
+def _pins(check: Checker, slot: dict, where: str, settings: PaperSettings,
+          columns: int) -> tuple[int | None, int | None]:
+    """``column:`` (1-based start column) and ``top:`` (a length or body lines from the top of the
+    type area, or ``foot``), checked against the grid."""
+    column = top = None
+    if "column" in slot:
+        found = check.integer(slot["column"], f"{where}.column", 1, settings.columns)
+        if found is not None and found + columns - 1 > settings.columns:
+            check.add(f"{where}.column", f"a slot {columns} column(s) wide cannot start in column {found} "
+                      f"of {settings.columns}", f"use column: {settings.columns - columns + 1} or less, "
+                      "or make the slot narrower")
+        elif found is not None:
+            column = found - 1
+    if "top" in slot:
+        value = slot["top"]
+        if value == "foot":
+            top = PIN_FOOT
+        elif isinstance(value, int) and not isinstance(value, bool):
+            top = check.integer(value, f"{where}.top", 0, settings.grid_lines - 1)
+        else:
+            try:
+                top = math.floor(parse_length(value) / settings.leading + 1e-6)
+            except (ValueError, OverflowError):
+                check.add(f"{where}.top", f"{value!r} is not a position",
+                          "give body lines from the top of the type area (20), a length (80mm), or foot")
+            else:
+                top = check.integer(top, f"{where}.top", 0, settings.grid_lines - 1)
+    return column, top
+
+
+def _ad_slot(check: Checker, slot: dict, where: str, folder: Path, settings: PaperSettings,
+             used: dict[str, str]) -> SlotSpec | None:
+    """``- ad: ads/<file>.pdf`` with its booked ``columns:`` and ``depth:`` (mm or cm)."""
+    for key in ("slug", "continued", "jump", "headline_lines"):
+        if key in slot:
+            check.add(f"{where}.{key}", f"an advert slot takes no '{key}:'",
+                      "a supplied advert is booked space: give it ad:, columns:, depth: "
+                      "and (optionally) column: and top:")
+    name = slot["ad"]
+    path: Path | None = None
+    if not isinstance(name, str) or not name.lower().endswith(".pdf"):
+        check.add(f"{where}.ad", f"{name!r} is not a PDF file name", "give the advert's file, e.g. ad: ads/coop.pdf")
+    else:
+        path = (folder / name).resolve()
+        if not path.is_relative_to(folder.resolve()):
+            check.add(f"{where}.ad", f"{name!r} is outside the issue folder",
+                      "put the advert in the issue's ads/ folder")
+            path = None
+        elif not path.is_file():
+            known = sorted(str(p.relative_to(folder)) for p in folder.glob("ads/*.pdf"))
+            check.add(f"{where}.ad", f"advert {name!r} not found{did_you_mean(name, known)}",
+                      f"put the advertiser's PDF at {display_path(folder / name)} or correct the name")
+            path = None
+    columns = None
+    if "columns" not in slot:
+        check.add(f"{where}.columns", "is missing", "give the booked width in columns, e.g. columns: 2")
+    else:
+        columns = check.integer(slot["columns"], f"{where}.columns", 1, settings.columns)
+    height = None
+    value = slot.get("depth")
+    if value is None:
+        check.add(f"{where}.depth", "is missing", "give the booked depth as a length, e.g. depth: 10cm or depth: 95mm")
+    else:
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                raise ValueError
+            height = parse_length(value)
+        except ValueError:
+            check.add(f"{where}.depth", f"{value!r} is not a booked depth",
+                      "adverts are booked by length: write depth: 10cm or depth: 95mm")
+        else:
+            if not 0 < height <= settings.grid_lines * settings.leading:
+                check.add(f"{where}.depth", f"{value} is deeper than the type area "
+                          f"({settings.grid_lines * settings.leading / PT_PER_UNIT['mm']:.0f} mm)",
+                          "book a smaller advert")
+                height = None
+    if path is None or columns is None or height is None:
+        return None
+    slug = "ad-" + AD_NAME.sub("-", path.stem.lower()).strip("-")
+    if slug in used:
+        check.add(f"{where}.ad", f"advert {name!r} is already placed at {used[slug]}", "place each advert once")
+        return None
+    used[slug] = where
+    column, top = _pins(check, slot, where, settings, columns)
+    lines = math.ceil(height / settings.leading - 1e-6)
+    return SlotSpec(slug, columns, lines, None, False, where, column, top, ad=path,
+                    ad_size=(settings.span_width(columns), height))
+
+
+def _check_pins(check: Checker, pages: tuple[PageSpec, ...], settings: PaperSettings) -> None:
+    """Pinned slots whose boxes overlap (those with a fixed depth and both pins) are an input error."""
+    for page in pages:
+        boxes = []
+        for slot in page.slots:
+            if slot.column is None or slot.top is None or slot.depth in (None, FOOT):
+                continue
+            top = settings.grid_lines - slot.depth if slot.top == PIN_FOOT else slot.top
+            boxes.append((slot, slot.column, slot.column + slot.columns, top, top + slot.depth))
+        for i, (a, a0, a1, at, ab) in enumerate(boxes):
+            for b, b0, b1, bt, bb in boxes[i + 1:]:
+                if a0 < b1 and b0 < a1 and at < bb and bt < ab:
+                    check.add(b.key, f"{b.place} overlaps {a.place}: both are pinned to the same space",
+                              "move one of them (column:, top:) or make it smaller")

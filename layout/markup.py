@@ -40,6 +40,21 @@ class PhotoView:
 
 
 @dataclass(frozen=True)
+class InsetView:
+    """A photo narrower than its slot, at the top of the slot's first columns: the body runs below
+    and beside it (the grid lines it takes are ``height``, caption included)."""
+
+    photo: PhotoView
+    width: float
+    height: float
+    """Its box on the grid, in points: whole body lines."""
+    index: int
+    """Its place among the article's photos (for element ids)."""
+    top: float = 0.0
+    """How far below the top of the slot's body it starts (under narrow photos before it), points."""
+
+
+@dataclass(frozen=True)
 class SlotView:
     """One slot (or one part of a jumped story) placed on a page, in points from the trim's corner."""
 
@@ -63,6 +78,11 @@ class SlotView:
     loose: tuple[int, ...] = ()
     """Paragraphs (block indices in the article) the breaker is to set a line longer (``fit: loose``);
     an index twice: two lines longer."""
+    insets: tuple[InsetView, ...] = ()
+    """Photos narrower than the slot, set at the top of its body (text beside and below)."""
+    supplied: float = 0.0
+    """A supplied advert's booked height, in points (its box is left empty: the advert's PDF is drawn
+    into it on the plate); 0 for a story."""
 
     def block_class(self, index: int) -> str:
         """CSS classes of ``blocks[index]``: first paragraph, continued line, split end."""

@@ -15,7 +15,12 @@ depends on what is painted:
   blending; shadings and patterns; spot colours; inline images; images in anything but grey) is
   rendered by Ghostscript in CMYK, clipped to the trim, and its darkest pixel measured.
 - **Type sizes**: the size of all text shown, through its text matrix and the CTM.
-- **Image resolutions**: each image's pixels over the size it is drawn at.
+- **Image resolutions**: each image's pixels over the size it is drawn at; a photo prepared by
+  ``images.py`` is known by the comment in its JPEG (its source file and article), and its lightest
+  and darkest dots are read from its samples.
+- **Where it is**: type below the paper's limits (``Limits``; reversed type, white on ink, has its
+  own), strokes thinner than the thinnest rule, and marks in registration colour (all four inks,
+  the crop and registration marks), each with its page and position.
 """
 
 from __future__ import annotations
@@ -47,6 +52,44 @@ TEXT = {"Tj", "TJ", "'", '"'}
 DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
 BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
 """The colour a colour space starts with (``cs``): black."""
+PHOTO_COMMENT = b"layout photo: "
+"""Start of the JPEG comment that names a prepared photo's source and article (``images.py``)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes below which what is painted is noted with its position (the paper's preflight limits)."""
+
+    type_size: float = 7.0
+    reversed_type_size: float = 8.0
+    rule_width: float = 0.25
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Something painted, where: ``x``, ``y`` in points from the trim's top-left corner."""
+
+    page: int
+    x: float
+    y: float
+    size: float
+    """Type size, stroke width or image resolution (ppi)."""
+    what: str = ""
+    """``reversed`` for reversed type; a photo's source and article; "" otherwise."""
+    dots: tuple[float, float] = (-1.0, -1.0)
+    """A grey image's lightest and darkest dot, percent ((-1, -1) if it is not plain grey)."""
+
+
+def label_of(jpeg: bytes) -> str:
+    """The source file and article named in a prepared photo's JPEG comment ("" if none)."""
+    index = jpeg.find(b"\xff\xfe", 0, 8192)
+    while index != -1:
+        length = int.from_bytes(jpeg[index + 2:index + 4], "big")
+        text = jpeg[index + 4:index + 2 + length]
+        if text.startswith(PHOTO_COMMENT):
+            return text[len(PHOTO_COMMENT):].decode("utf-8", "replace")
+        index = jpeg.find(b"\xff\xfe", index + 2 + max(length, 1), 8192)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -64,18 +107,27 @@ class Paint:
     """Why the ink is not read from the objects (what the PDF paints with)."""
     rgb: tuple[tuple[int, str], ...] = ()
     """(page, operator) where an RGB colour is set (``rg``, ``RG``)."""
+    small_type: tuple[Placed, ...] = ()
+    """Type below ``Limits.type_size`` (or reversed type below ``Limits.reversed_type_size``)."""
+    hairlines: tuple[Placed, ...] = ()
+    """Strokes inside the trim thinner than ``Limits.rule_width``."""
+    registration: tuple[Placed, ...] = ()
+    """Strokes in registration colour (all four inks): ``what`` is ``curve`` for a target's circle."""
+    photos: tuple[Placed, ...] = ()
+    """Every image drawn (``size`` its ppi; ``what`` a prepared photo's source and article)."""
 
 
-def read_paint(path: Path) -> Paint:
+def read_paint(path: Path, limits: Limits = Limits()) -> Paint:
     """Read what the PDF at ``path`` paints (raises ``pikepdf.PdfError`` if it cannot be opened)."""
     with pikepdf.open(path) as pdf:
-        reader = _Reader()
+        reader = _Reader(limits)
         for number, page in enumerate(pdf.pages, start=1):
             reader.page = number
             reader.trim = tuple(float(v) for v in page.obj.get("/TrimBox", page.MediaBox))
             reader.run(page.obj, page.Resources, IDENTITY, {})
         return Paint(None if reader.unread else reader.darkest, reader.smallest, tuple(reader.images),
-                     reader.unread, tuple(sorted(reader.rgb)))
+                     reader.unread, tuple(sorted(reader.rgb)), tuple(reader.small_type), tuple(reader.hairlines),
+                     tuple(reader.registration), tuple(reader.photos))
 
 
 def object_ink(path: Path) -> float | None:
@@ -90,7 +142,13 @@ def object_ink(path: Path) -> float | None:
 class _Reader:
     """Follows the graphics state through content streams, noting what is painted."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = Limits()) -> None:
+        self.limits = limits
+        self.small_type: list[Placed] = []
+        self.hairlines: list[Placed] = []
+        self.registration: list[Placed] = []
+        self.photos: list[Placed] = []
+        self.samples: dict[tuple[int, int], tuple[str, tuple[float, float]] | None] = {}
         self.page = 0
         self.trim: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
         self.darkest = 0.0
@@ -105,10 +163,11 @@ class _Reader:
         if stream.objgen in seen:
             raise ValueError("a form draws itself")
         seen = seen | {stream.objgen}
-        state = {"fill": (1, BLACK[1]), "stroke": (1, BLACK[1]), "render": 0, "size": 0.0, **inherited,
-                 "ctm": ctm}
+        state = {"fill": (1, BLACK[1]), "stroke": (1, BLACK[1]), "render": 0, "size": 0.0, "width": 1.0,
+                 **inherited, "ctm": ctm}
         stack: list[dict] = []
         path: list[tuple[float, float]] = []
+        curved = False
         text_matrix = IDENTITY
         for operands, operator in pikepdf.parse_content_stream(stream):
             op = str(operator)
@@ -119,20 +178,28 @@ class _Reader:
             elif op == "cm":
                 state["ctm"] = multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l", "c", "v", "y"):
+                curved = curved or op in ("c", "v", "y")
                 values = [float(v) for v in operands]
                 path += [transform(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
             elif op == "re":
                 x, y, w, h = (float(v) for v in operands)
                 path += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
             elif op in FILL or op in STROKE:
+                if op in STROKE and path:
+                    self._stroke(state, path, curved)
                 self._paint(state, op in FILL, op in STROKE, path)
-                path = []
+                path, curved = [], False
             elif op == "n":
-                path = []
+                path, curved = [], False
+            elif op == "w":
+                state["width"] = abs(float(operands[0]))
             elif op == "BT":
                 text_matrix = IDENTITY
             elif op == "Tm":
                 text_matrix = tuple(float(v) for v in operands)  # type: ignore[assignment]
+            elif op in ("Td", "TD"):  # moves the start of the line (the position findings give)
+                tx, ty = (float(v) for v in operands)
+                text_matrix = multiply((1.0, 0.0, 0.0, 1.0, tx, ty), text_matrix)
             elif op == "Tf":
                 state["size"] = abs(float(operands[1]))
             elif op == "Tr":
@@ -172,11 +239,33 @@ class _Reader:
     def _unread(self, why: str) -> None:
         self.unread = self.unread or why
 
+    def _stroke(self, state: dict, path: list[tuple[float, float]], curved: bool) -> None:
+        """Note a hairline inside the trim, or a mark in registration colour."""
+        ctm = state["ctm"]
+        width = state["width"] * math.sqrt(abs(ctm[0] * ctm[3] - ctm[1] * ctm[2]))
+        components, values = state["stroke"]
+        xs, ys = [p[0] for p in path], [p[1] for p in path]
+        x, y = self._from_trim((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+        if components == 4 and all(v >= 0.999 for v in values):
+            self.registration.append(Placed(self.page, x, y, width, "curve" if curved else "line"))
+        elif width < self.limits.rule_width - 0.005 and self._inside(path):
+            self.hairlines.append(Placed(self.page, x, y, width))
+
+    def _from_trim(self, x: float, y: float) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.trim
+        return x - min(x0, x1), max(y0, y1) - y
+
     def _text(self, state: dict, text_matrix: Matrix, operands: list) -> None:
         matrix = multiply(text_matrix, state["ctm"])
         size = state["size"] * math.hypot(matrix[2], matrix[3])
         render = state["render"]
         fill, stroke = render in (0, 2, 4, 6), render in (1, 2, 5, 6)
+        if fill or stroke:
+            white = fill and _total(*state["fill"]) < 0.5 and not (stroke and _total(*state["stroke"]) >= 0.5)
+            limit = self.limits.reversed_type_size if white else self.limits.type_size
+            if size < limit - 0.05 and _shows(operands):
+                x, y = self._from_trim(matrix[4], matrix[5])
+                self.small_type.append(Placed(self.page, x, y, size, "reversed" if white else ""))
         darker = (fill and _total(*state["fill"]) > self.darkest) or \
             (stroke and _total(*state["stroke"]) > self.darkest)
         if (size >= self.smallest and not darker) or not _shows(operands):  # looking costs: only if it counts
@@ -188,15 +277,19 @@ class _Reader:
         ctm = state["ctm"]
         if xobject.Subtype == "/Form":
             matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
-            inherited = {key: state[key] for key in ("fill", "stroke", "render", "size")}
+            inherited = {key: state[key] for key in ("fill", "stroke", "render", "size", "width")}
             self.run(xobject, xobject.get("/Resources", resources), multiply(matrix, ctm), inherited, seen)  # type: ignore[arg-type]
             return
         if xobject.Subtype != "/Image":
             return
         width, height = math.hypot(ctm[0], ctm[1]), math.hypot(ctm[2], ctm[3])
-        if not xobject.get("/ImageMask", False) and width > 0 and height > 0:
-            self.images.append((self.page, min(int(xobject.Width) / width, int(xobject.Height) / height) * 72))
         corners = [transform(ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+        if not xobject.get("/ImageMask", False) and width > 0 and height > 0:
+            ppi = min(int(xobject.Width) / width, int(xobject.Height) / height) * 72
+            self.images.append((self.page, ppi))
+            label, dots = self._samples(xobject)
+            x, y = self._from_trim(sum(c[0] for c in corners) / 4, sum(c[1] for c in corners) / 4)  # its centre
+            self.photos.append(Placed(self.page, x, y, ppi, label, dots))
         if not self._inside(corners):
             return
         if xobject.get("/ImageMask", False):
@@ -206,7 +299,21 @@ class _Reader:
             if why:
                 self._unread(why)
             else:
-                self.darkest = max(self.darkest, _grey_image_ink(xobject))
+                self.darkest = max(self.darkest, self._samples(xobject)[1][1])
+
+    def _samples(self, image: pikepdf.Object) -> tuple[str, tuple[float, float]]:
+        """A grey image's label (a prepared photo's source and article) and its lightest and darkest
+        dots, percent; read once an image."""
+        key = image.objgen
+        if key not in self.samples or key == (0, 0):
+            label = ""
+            if str(image.get("/Filter")) == "/DCTDecode":
+                label = label_of(image.read_raw_bytes()[:8192])
+            dots = (-1.0, -1.0)  # not read: not a plain grey image
+            if not _image_unreadable(image):
+                dots = _grey_image_dots(image)
+            self.samples[key] = (label, dots)
+        return self.samples[key]  # type: ignore[return-value]
 
     def _paint(self, state: dict, fill: bool, stroke: bool, path: list[tuple[float, float]] | None) -> None:
         if path is not None and (not path or not self._inside(path)):
@@ -265,10 +372,10 @@ def _image_unreadable(image: pikepdf.Object) -> str:
     return ""
 
 
-def _grey_image_ink(image: pikepdf.Object) -> float:
-    """Ink of a grey image's darkest pixel."""
-    darkest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()[0]
-    return (1.0 - darkest_level / 255) * 100
+def _grey_image_dots(image: pikepdf.Object) -> tuple[float, float]:
+    """A grey image's lightest and darkest dot, percent."""
+    darkest_level, lightest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()
+    return (1.0 - lightest_level / 255) * 100, (1.0 - darkest_level / 255) * 100
 
 
 def rendered_inks(paths: list[Path]) -> list[float | None] | None:

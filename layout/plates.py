@@ -3,19 +3,22 @@
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing
 of issues and pages. Here each page is rewritten with pypdf: an OutputIntent naming the newsprint
-printing condition (with the ICC profile when the paper settings give one), Info and XMP metadata
-from the issue (title, number, date, page, the hash of the inputs and the versions used), dates
-from the issue date (or SOURCE_DATE_EPOCH) and IDs from the inputs hash: the same sources give the
-same bytes on any machine, any day.
+printing condition (with its ICC profile: the paper's icc_profile, or the installed profile of that
+condition, checked by settings.py), crop marks and registration targets when asked for, Info and
+XMP metadata from the issue (title, number, date, page, the hash of the inputs and the versions
+used), dates from the issue date (or SOURCE_DATE_EPOCH) and IDs from the inputs hash: the same
+sources give the same bytes on any machine, any day (with the same profiles installed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
 import uuid
+import zlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -26,6 +29,7 @@ from pypdf.generic import (
     ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
+    EncodedStreamObject,
     NameObject,
     NumberObject,
     RectangleObject,
@@ -33,6 +37,7 @@ from pypdf.generic import (
 )
 
 from . import __version__
+from .adverts import PlacedAdvert, draw_adverts
 from .assemble import Piece, draw, galley_pdf, parse
 from .galley import Galley
 from .manifest import Issue
@@ -108,12 +113,17 @@ class PlateJob:
     galleys: tuple[tuple[Galley, bytes], ...]
     """Each galley drawn on the page, with its galley sheet's PDF."""
     info: PlateInfo
+    adverts: tuple[PlacedAdvert, ...] = ()
+    """Supplied adverts drawn unchanged into their booked boxes (``adverts.py``)."""
 
     @staticmethod
     def key(page: bytes, pieces: tuple[Piece, ...], galleys: tuple[tuple[Galley, bytes], ...],
-            info: PlateInfo) -> str:
+            info: PlateInfo, adverts: tuple[PlacedAdvert, ...] = ()) -> str:
         """SHA-256 of everything the plate is made from (its ``inputs``)."""
         digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} plate".encode())
+        for advert in adverts:
+            digest.update(repr((advert.x, advert.y, advert.width, advert.height)).encode()
+                          + hashlib.sha256(advert.pdf).digest())
         digest.update(hashlib.sha256(page).digest())
         digest.update(repr(pieces).encode())
         for galley, pdf in galleys:
@@ -137,6 +147,7 @@ def make_plate(job: PlateJob) -> bytes:
             leading = job.info.paper.leading
             parsed = {key: parse(pages[key], galley, leading) for key, galley in galleys.items()}
             draw(pdf, pdf.pages[0], list(job.pieces), pages, parsed, galleys, leading)
+            draw_adverts(pdf, pdf.pages[0], job.adverts)
             finish_fonts(pdf.pages[0])
             drawn = io.BytesIO()
             pdf.save(drawn, object_stream_mode=pikepdf.ObjectStreamMode.disable)  # compresses the galleys' fonts
@@ -233,8 +244,13 @@ SLUG = 12 * 72 / 25.4
 """Room outside the bleed for crop marks, when they are asked for."""
 
 
+REGISTRATION_RADIUS = 3 * 72 / 25.4
+"""Radius of a registration target's circle."""
+
+
 def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-def]
-    """Draw crop marks in registration colour outside the bleed, widening the MediaBox to hold them.
+    """Draw crop marks at the corners and registration targets (a circle and cross) at the middle
+    of each side, in registration colour outside the bleed, widening the MediaBox to hold them.
 
     WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a forbids.
     """
@@ -244,6 +260,10 @@ def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-
     for x, y, dx, dy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
         ops.append(f"{x + dx * gap:.3f} {y:.3f} m {x + dx * (gap + length):.3f} {y:.3f} l S")
         ops.append(f"{x:.3f} {y + dy * gap:.3f} m {x:.3f} {y + dy * (gap + length):.3f} l S")
+    middle = gap + length / 2
+    for cx, cy in (((x0 + x1) / 2, y0 - middle), ((x0 + x1) / 2, y1 + middle),
+                   (x0 - middle, (y0 + y1) / 2), (x1 + middle, (y0 + y1) / 2)):
+        ops.append(_target(cx, cy, REGISTRATION_RADIUS))
     ops.append("Q")
     contents = page.get_contents()
     contents.set_data(contents.get_data() + ("\n" + "\n".join(ops) + "\n").encode())
@@ -251,6 +271,19 @@ def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-
     margin = paper.bleed + SLUG
     page.mediabox = RectangleObject((x0 - margin, y0 - margin, x1 + margin, y1 + margin))
     page.bleedbox = RectangleObject((x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed))
+
+
+def _target(cx: float, cy: float, r: float) -> str:
+    """A registration target: a circle of radius ``r`` (four Bezier arcs) and a cross through it."""
+    k = 0.5523 * r
+    circle = (f"{cx + r:.3f} {cy:.3f} m {cx + r:.3f} {cy + k:.3f} {cx + k:.3f} {cy + r:.3f} {cx:.3f} {cy + r:.3f} c "
+              f"{cx - k:.3f} {cy + r:.3f} {cx - r:.3f} {cy + k:.3f} {cx - r:.3f} {cy:.3f} c "
+              f"{cx - r:.3f} {cy - k:.3f} {cx - k:.3f} {cy - r:.3f} {cx:.3f} {cy - r:.3f} c "
+              f"{cx + k:.3f} {cy - r:.3f} {cx + r:.3f} {cy - k:.3f} {cx + r:.3f} {cy:.3f} c S")
+    arm = r * 1.5
+    cross = (f"{cx - arm:.3f} {cy:.3f} m {cx + arm:.3f} {cy:.3f} l S "
+             f"{cx:.3f} {cy - arm:.3f} m {cx:.3f} {cy + arm:.3f} l S")
+    return f"{circle}\n{cross}"
 
 
 def _prune_colour_spaces(page) -> None:  # type: ignore[no-untyped-def]
@@ -285,11 +318,22 @@ def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
         NameObject("/Info"): TextStringObject(f"{paper.output_condition} (newsprint, total ink {paper.ink_limit}%)"),
     })
     if paper.icc_profile is not None:
-        stream = DecodedStreamObject()
-        stream.set_data(paper.icc_profile.read_bytes())
-        stream[NameObject("/N")] = NumberObject(4)
+        components, compressed = _profile_stream(paper.icc_profile, paper.icc_sha256)
+        stream = EncodedStreamObject()
+        stream._data = compressed
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+        stream[NameObject("/N")] = NumberObject(components)
         intent[NameObject("/DestOutputProfile")] = writer._add_object(stream)
     return intent
+
+
+@functools.cache
+def _profile_stream(path: os.PathLike, sha256: str) -> tuple[int, bytes]:
+    """The output profile's components and its bytes compressed (once a process: the newsprint
+    profile is 1.3 MB); ``sha256`` is what load_settings read, so a changed file is read again."""
+    with open(path, "rb") as file:  # checked by load_settings: a CMYK or grey output profile
+        data = file.read()
+    return (1 if data[16:20] == b"GRAY" else 4), zlib.compress(data, 9)
 
 
 def _xmp(info: PlateInfo) -> DecodedStreamObject:

@@ -245,7 +245,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-HEIGHT_PREFIXES = ("mtop-", "msf-", "topin-")
+HEIGHT_PREFIXES = ("mtop-", "msf-", "topin-", "mfig-")
 """Elements whose heights the composer reads: measured top matter and bodies, standfirsts, placed tops."""
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import collect
+from .errors import InputError, Problem, collect
+from .normalise import check_copy, house_codepoints, shorten, uncommented
 from .sources import Checker, display_path, parse_yaml, read_text
 from .units import parse_length
 
@@ -28,12 +33,58 @@ DEFAULTS: dict[str, Any] = {
     "pdfx": "x-1a",
     "output_condition": "WAN-IFRAnewspaper26v5",
     "icc_profile": None,
-    "ink_limit": 240,
+    "ink_limit": 220,
     "min_image_ppi": 200,
     "max_image_ppi": 400,
+    "photo_highlight": 4,
+    "photo_shadow": 85,
+    "screen_ruling": 100,
+    "min_type_size": "7pt",
+    "min_reversed_type_size": "8pt",
+    "min_rule_width": "0.25pt",
+    "sample_imprint": "error",
     "issn": None,
     "tracking": 0,
+    "volume": None,
 }
+
+ICC_DIRS = (Path("/usr/share/color/icc"), Path("/usr/local/share/color/icc"),
+            Path.home() / ".local/share/icc", Path("/usr/share/color/icc/colord"))
+"""Where installed ICC profiles are looked for by name (Debian's icc-profiles, colord-data)."""
+MAX_ICC_BYTES = 32_000_000
+"""Largest output profile read (newsprint's is 1.3 MB; the largest CMYK profiles about 10 MB)."""
+SAMPLE_IMPRINT = "sample imprint"
+"""Words the sample imprint carries (the one in the repository's paper.yaml)."""
+
+
+def press_profile(name: str) -> Path | None:
+    """An installed ICC profile called ``name`` (``ICC_DIRS``, then ``LAYOUT_ICC_DIR`` first if set)."""
+    extra = os.environ.get("LAYOUT_ICC_DIR")
+    for folder in ((Path(extra),) if extra else ()) + ICC_DIRS:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def check_icc(data: bytes, pdfx: str) -> str:
+    """Why ``data`` is not an ICC profile fit for a PDF/X output intent ("" if it is): an output
+    (printer) profile of CMYK or grey, version 2 for PDF/X-1a (PDF 1.4)."""
+    from PIL import ImageCms  # Pillow is imported only where profiles are read
+
+    if len(data) < 132 or data[36:40] != b"acsp":
+        return "is not an ICC profile (no 'acsp' signature)"
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(data)).profile
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return "is a damaged ICC profile (LittleCMS cannot read it)"
+    if profile.device_class != "prtr":
+        return f"is an ICC profile of class {profile.device_class!r}, not an output (printer) profile"
+    if profile.xcolor_space.strip() not in ("CMYK", "GRAY"):
+        return f"is an ICC profile for {profile.xcolor_space.strip()} colour, not CMYK or grey"
+    if pdfx == "x-1a" and profile.version >= 4:
+        return f"is an ICC version {profile.version:g} profile: PDF/X-1a (PDF 1.4) takes version 2 profiles"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -69,14 +120,34 @@ class PaperSettings:
     output_condition: str
     """Printing condition named in the OutputIntent."""
     icc_profile: Path | None
-    """Optional CMYK ICC profile to embed in the OutputIntent."""
+    """CMYK (or grey) output profile embedded in the OutputIntent: the paper's ``icc_profile``, or
+    the installed profile of the printing condition (``<output_condition>.icc``), or None."""
     ink_limit: int
     """Total area coverage limit in percent."""
     min_image_ppi: int
     max_image_ppi: int
     issn: str | None
+    """The paper's ISSN (``NNNN-NNNC``, check digit verified), for the archive's METS and metadata."""
+    volume: int | None
+    """The paper's current volume, for issues whose manifest gives none (archive METS and metadata)."""
     source: Path
     """The settings file itself (part of every page's cache key)."""
+    photo_highlight: float = 4.0
+    """Smallest dot (percent) in a prepared photo: newsprint loses finer dots."""
+    photo_shadow: float = 85.0
+    """Largest dot (percent) in a prepared photo: above it, newsprint fills in to solid."""
+    screen_ruling: float = 100.0
+    """Halftone screen of the press, lines per inch (the photos' sharpening is sized to it)."""
+    min_type_size: float = 7.0
+    """Smallest type preflight passes, points."""
+    min_reversed_type_size: float = 8.0
+    """Smallest reversed (white or knocked-out) type preflight passes, points."""
+    min_rule_width: float = 0.25
+    """Thinnest stroke preflight passes, points (hairlines disappear on newsprint)."""
+    sample_imprint: str = "error"
+    """What preflight does with the sample imprint: ``error`` or ``warning``."""
+    icc_sha256: str = ""
+    """SHA-256 of the embedded profile's bytes (so that the plates' cache keys follow its content)."""
     tracking: float = 0.0
     """Letter-spacing a justified line may take or give, as a share of its glyphs' width (0.02: +-2 %;
     0: word spaces only). Off by default; reported in the fit report."""
@@ -105,11 +176,47 @@ class PaperSettings:
         return self.margin_inside + column * (self.column_width + self.gutter)
 
 
+MIN_COLUMN = 36.0
+"""Narrowest column in points (12.7 mm): a few words of body type."""
+MIN_LINES = 20
+"""Fewest body lines between the top and bottom margins."""
+
+
+def _check_geometry(check: Checker, lengths: dict[str, float], columns: int | None) -> None:
+    """The page must hold its columns and some lines: each length may be in range while together they
+    leave no room (wide margins on a narrow trim), which would make negative or zero-width columns."""
+    needed = ("trim.width", "trim.height", "margins.top", "margins.bottom", "margins.inside", "margins.outside",
+              "gutter", "body.leading")
+    if columns is None or any(key not in lengths for key in needed):
+        return
+    width = lengths["trim.width"] - lengths["margins.inside"] - lengths["margins.outside"]
+    column = (width - (columns - 1) * lengths["gutter"]) / columns
+    if column < MIN_COLUMN:
+        check.add("columns", f"{columns} columns on a type area {width / 72 * 25.4:.0f} mm wide leave "
+                  f"{max(column, 0) / 72 * 25.4:.1f} mm a column; the least is {MIN_COLUMN / 72 * 25.4:.1f} mm",
+                  "use fewer columns, a narrower gutter or narrower margins, or a wider trim")
+    lines = (lengths["trim.height"] - lengths["margins.top"] - lengths["margins.bottom"]) / lengths["body.leading"]
+    if lines < MIN_LINES:
+        check.add("trim.height", f"the margins leave room for {max(lines, 0):.0f} body lines; the least is {MIN_LINES}",
+                  "use a taller trim, smaller top and bottom margins, or less leading")
+
+
 def load_settings(path: Path) -> PaperSettings:
     """Read and check ``paper.yaml``; every problem is reported at once."""
     shown = display_path(path)
-    data = parse_yaml(read_text(path, shown), shown) if path.exists() else {}
-    check = Checker(shown)
+    glyphs = house_codepoints(path.parent.parent)
+    data: Any = {}
+    if path.exists() and not path.resolve().is_relative_to(path.parent.parent.resolve()):
+        raise InputError(f"{shown} is outside the project", (Problem(
+            shown, "", f"is a link to {path.resolve()}, outside the project",
+            "copy the paper settings into issues/paper.yaml instead of linking to them"),))
+    if path.exists():
+        text = read_text(path, shown)
+        problems = check_copy(uncommented(text, yaml_only=True), shown, glyphs, prose=False)
+        if problems:
+            raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
+        data = parse_yaml(text, shown)
+    check = Checker(shown, glyphs=glyphs)
     data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
     merged = {**DEFAULTS, **data}
     lengths: dict[str, float] = {}
@@ -117,8 +224,8 @@ def load_settings(path: Path) -> PaperSettings:
     def length(key: str, value: Any, low: float, high: float) -> None:
         try:
             points = parse_length(value)
-        except ValueError as exc:
-            check.add(key, str(exc), "write a length with its unit, such as 280mm or 9pt")
+        except (ValueError, OverflowError):
+            check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
             return
         if not low <= points <= high:
             check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt")
@@ -137,7 +244,7 @@ def load_settings(path: Path) -> PaperSettings:
     length("bleed", merged["bleed"], 0, 15)
     columns = check.integer(merged["columns"], "columns", 1, 12)
     if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {merged['pdfx']!r}",
+        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}",
                   f"use one of {', '.join(PDFX_VARIANTS)}")
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
@@ -155,16 +262,38 @@ def load_settings(path: Path) -> PaperSettings:
         tracking = 0.0
     low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
     high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
-    profile = None
-    if merged["icc_profile"]:
-        profile = (path.parent / str(merged["icc_profile"])).resolve()
-        if not profile.is_file():
-            check.add("icc_profile", f"no ICC profile at {merged['icc_profile']}",
-                      "give a path relative to paper.yaml, or remove the key")
+    profile, icc_sha256 = _icc_profile(check, path, merged)
+    tones = {}
+    for key, low, high in (("photo_highlight", 0, 20), ("photo_shadow", 60, 100), ("screen_ruling", 50, 300)):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            check.add(key, f"expected a number from {low} to {high}, found {value!r}",
+                      f"write e.g. {key}: {DEFAULTS[key]}")
+        else:
+            tones[key] = float(value)
+    if tones.get("photo_highlight", 0) >= tones.get("photo_shadow", 100):
+        check.add("photo_highlight", "is not below photo_shadow",
+                  "the highlight dot must be smaller than the shadow dot")
+    for key, low, high in (("min_type_size", 4, 14), ("min_reversed_type_size", 4, 24), ("min_rule_width", 0.05, 4)):
+        try:
+            points = parse_length(merged[key])
+        except ValueError as exc:
+            check.add(key, str(exc), f"write a length with its unit, such as {DEFAULTS[key]}")
+            continue
+        if not low <= points <= high:
+            check.add(key, f"{merged[key]} is out of range", f"use a value from {low:g}pt to {high:g}pt")
+        else:
+            lengths[key] = points
+    if merged["sample_imprint"] not in ("error", "warning"):
+        check.add("sample_imprint", f"expected error or warning, found {merged['sample_imprint']!r}",
+                  "write sample_imprint: error (the default) or sample_imprint: warning")
     texts = {k: check.text(merged[k], k, required=k in ("title",)) for k in
              ("title", "tagline", "price", "imprint", "output_condition", "issn")}
+    issn = _issn(texts["issn"], check)
+    volume = check.integer(merged["volume"], "volume", 1, 100000) if merged["volume"] is not None else None
     if "body.size" in lengths and "body.leading" in lengths and lengths["body.leading"] < lengths["body.size"]:
         check.add("body.leading", "leading is smaller than the type size", "make leading at least the size")
+    _check_geometry(check, lengths, columns)
     collect(check.problems, f"{shown}: the paper settings have problems")
     return PaperSettings(
         title=texts["title"] or "", tagline=texts["tagline"] or "", price=texts["price"] or "",
@@ -175,6 +304,71 @@ def load_settings(path: Path) -> PaperSettings:
         leading=lengths["body.leading"], bleed=lengths["bleed"], crop_marks=merged["crop_marks"],
         imprint=texts["imprint"] or "", pdfx=merged["pdfx"],
         output_condition=texts["output_condition"] or "", icc_profile=profile,
-        ink_limit=ink or 240, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
-        issn=texts["issn"], source=path, tracking=tracking / 100,
+        ink_limit=ink or 220, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
+        issn=issn, volume=volume, source=path,
+        photo_highlight=tones["photo_highlight"], photo_shadow=tones["photo_shadow"],
+        screen_ruling=tones["screen_ruling"], min_type_size=lengths["min_type_size"],
+        min_reversed_type_size=lengths["min_reversed_type_size"], min_rule_width=lengths["min_rule_width"],
+        sample_imprint=str(merged["sample_imprint"]), icc_sha256=icc_sha256, tracking=tracking / 100,
     )
+
+
+def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None, str]:
+    """The output intent's profile and its SHA-256: ``icc_profile`` (a path inside the project,
+    symlinks resolved, that parses as a CMYK or grey output profile), ``none`` for no profile, or
+    (absent) the printing condition's installed profile."""
+    value = merged["icc_profile"]
+    if value is None:
+        found = press_profile(f"{merged['output_condition']}.icc") if isinstance(merged["output_condition"], str) \
+            else None
+        if found is None or check_icc(found.read_bytes(), str(merged["pdfx"])):
+            return None, ""
+        return found, hashlib.sha256(found.read_bytes()).hexdigest()
+    if value is False or str(value).lower() == "none":
+        return None, ""
+    if not isinstance(value, str) or not value.strip():
+        check.add("icc_profile", f"expected a file name, found {value!r}",
+                  "give a path relative to paper.yaml, write none, or remove the key")
+        return None, ""
+    root = path.resolve().parent.parent
+    profile = (path.parent / value).resolve()
+    if not profile.is_relative_to(root):
+        check.add("icc_profile", f"{value} is outside the project folder (symlinks are followed)",
+                  "copy the profile into the project, e.g. issues/profiles/, and give that path")
+        return None, ""
+    if not profile.is_file():
+        check.add("icc_profile", f"no ICC profile at {value}", "give a path relative to paper.yaml, or remove the key")
+        return None, ""
+    try:
+        if profile.stat().st_size > MAX_ICC_BYTES:
+            check.add("icc_profile", f"{value} is {profile.stat().st_size // 1_000_000} MB: not an ICC profile",
+                      "give the printer's CMYK output profile (a few MB at most)")
+            return None, ""
+        data = profile.read_bytes()
+    except OSError as exc:
+        check.add("icc_profile", f"{value} cannot be read ({exc.strerror})", "check the file's permissions")
+        return None, ""
+    why = check_icc(data, str(merged["pdfx"]))
+    if why:
+        check.add("icc_profile", f"{value} {why}",
+                  "give the printer's CMYK output profile (e.g. WAN-IFRAnewspaper26v5.icc), or remove the key")
+        return None, ""
+    return profile, hashlib.sha256(data).hexdigest()
+
+
+def _issn(value: str | None, check: Checker) -> str | None:
+    """An ISSN as ``NNNN-NNNC`` (C a digit or X), its check digit verified (ISO 3297)."""
+    if not value:
+        return None
+    compact = value.strip().upper().replace("-", "").replace(" ", "")
+    if not re.fullmatch(r"\d{7}[\dX]", compact):
+        check.add("issn", f"{value!r} is not an ISSN", "write it as eight characters NNNN-NNNC, e.g. 1234-5679")
+        return None
+    total = sum(int(d) * w for d, w in zip(compact[:7], range(8, 1, -1)))
+    digit = (11 - total % 11) % 11
+    expected = "X" if digit == 10 else str(digit)
+    if compact[7] != expected:
+        check.add("issn", f"{value}: the check digit should be {expected}, not {compact[7]}",
+                  "copy the ISSN again from the ISSN register or the paper's masthead")
+        return None
+    return f"{compact[:4]}-{compact[4:]}"

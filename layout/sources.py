@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,17 @@ from typing import Any
 import yaml
 
 from .errors import InputError, Problem
+from .normalise import (
+    BAD,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS,
+    TAG,
+    bad_character,
+    decode_entities,
+    describe,
+    normalise,
+    shorten,
+)
 
 
 def display_path(path: Path, root: Path | None = None) -> str:
@@ -25,18 +37,25 @@ def display_path(path: Path, root: Path | None = None) -> str:
     return str(path)
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def read_text(path: Path, shown: str) -> str:
-    """Return the text of ``path`` as UTF-8 with Unix line endings, or raise an InputError."""
+    """Return the text of ``path`` as UTF-8 with Unix line endings, normalised (NFC, space variants),
+    or raise an InputError naming every control or direction-changing character by line and column."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"{shown}: too large", (Problem(
+                shown, "", f"the file is {size:,} bytes; the most layout reads is {MAX_FILE_BYTES:,}",
+                "split it, or check that it is the file you meant (copy, not data or an export)"),))
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{shown}: file not found", (Problem(shown, "", "file not found",
                          "create it, or correct the name that points at it"),)) from None
+    except IsADirectoryError:
+        raise InputError(f"{shown}: is a folder", (Problem(shown, "", "is a folder, not a file",
+                         "put the file there, or correct the name that points at it"),)) from None
     except OSError as exc:
-        raise InputError(f"{shown}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{shown}: cannot be read ({exc.strerror})", (Problem(
+            shown, "", f"cannot be read: {exc.strerror}", "check the file's permissions"),)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -46,38 +65,177 @@ def read_text(path: Path, shown: str) -> str:
             (Problem(shown, f"line {line}", f"byte 0x{raw[exc.start]:02x} is not UTF-8",
                      "save the file as UTF-8 (in most editors: Save As, Encoding: UTF-8)"),),
         ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    control = _CONTROL.search(text)
-    if control:
-        line = text[: control.start()].count("\n") + 1
-        raise InputError(f"{shown}: an invisible control character", (Problem(
-            shown, f"line {line}", f"contains the control character U+{ord(control[0]):04X}, which cannot be printed",
-            "delete it: it is invisible in most editors, and often comes from pasting out of a word processor"),))
+    text = normalise(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if BAD.search(text):
+        problems = []
+        for number, line in enumerate(text.split("\n"), start=1):
+            for match in BAD.finditer(line):
+                message, fix = bad_character(match[0])
+                problems.append(Problem(shown, f"line {number}, column {match.start() + 1}", message, fix))
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + ([Problem(shown, "", f"... and {more} more like these",
+                                                         "delete them all")] if more > 0 else [])
+        raise InputError(f"{shown}: invisible control or direction characters", tuple(problems))
     return text
 
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python one."""
+def _yaml_loader() -> type:
+    """libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python
+    one; dates stay text (the manifest checks them, so 2099-04-31 is an input error, not a crash)."""
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()}
+    return Loader
+
+
+SAFE_LOADER = _yaml_loader()
+MAX_YAML_DEPTH = 12
+"""Nesting of YAML collections: a manifest needs four (pages, a page, its articles, a slot)."""
+_YAML_SIMPLE = re.compile(r"[&*\[{]|^\s*(?:-\s+)*-\s+-", re.M)
+
+# libyaml's messages in plain words: (its words, ours, the fix).
+_INDENT = ("this line is indented differently from the ones before it",
+           "check the indentation: line each key up exactly under the keys of its group (spaces, not tabs), "
+           "and start list items with '- ' at the same place")
+_QUOTE_FIX = "put the whole value in quotes, e.g. headline: \"Strike: the vote\""
+_YAML_WORDS = (
+    ("'\\t'", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
+    ("tab character", ("a tab character: YAML lines are indented with spaces only", "replace the tab with spaces")),
+    ("expected '-' indicator", _INDENT),
+    ("expected <block end>", _INDENT),
+    ("did not find expected key", _INDENT),
+    ("mapping values are not allowed", ("a second ': ' on this line: YAML reads it as a new key", _QUOTE_FIX)),
+    ("could not find expected ':'", ("this line is not 'key: value' (or a value runs on without its quotes)",
+                                     "add ': ' after the key, or put the value in quotes")),
+    ("end of stream", ("a quote opened on this line is never closed", "close the quote at the end of the value")),
+    ("unknown escape", ("a backslash inside double quotes starts an escape YAML does not know",
+                        "use single quotes around the value, or write \\\\ for a backslash")),
+    ("cannot start any token", ("a value starts with a character YAML reserves (@ ` % ! & * | > or a quote)",
+                                _QUOTE_FIX)),
+    ("tag", ("'!' at the start of a value is a YAML tag", _QUOTE_FIX)),
+    ("expected ',' or ']'", ("a list in [ ] is not closed properly", "close it with ], or quote the value")),
+    ("expected ',' or '}'", ("a mapping in { } is not closed properly", "close it with }, or quote the value")),
+    ("expected the node content", ("a value is missing or starts wrongly", _QUOTE_FIX)),
+    ("block sequence entries are not allowed", ("a '- ' list item where a value was expected",
+                                                "put the list on the lines below its key, indented")),
+    ("unacceptable character", ("a character YAML does not accept", "delete it")),
+    ("duplicate", ("a name is defined twice", "delete one of them")),
+    ("another document", ("a second '---' line: YAML reads what follows as another document",
+                          "remove that line (an article's front matter ends at its second '---')")),
+    ("unhashable", ("a key is a list or a mapping", "keys are plain names, such as 'headline:'")),
+)
+
+
+def _yaml_line(text: str, line: int) -> str:
+    lines = text.split("\n")
+    shown = lines[line] if 0 <= line < len(lines) else ""
+    return shown if len(shown) <= 80 else shown[:80] + "..."
+
+
+def _plain_yaml_error(exc: yaml.YAMLError) -> tuple[str, str]:
+    words = f"{getattr(exc, 'context', '') or ''} {getattr(exc, 'problem', '') or exc}"
+    for needle, (message, fix) in _YAML_WORDS:
+        if needle in words:
+            return message, fix
+    what = (getattr(exc, "problem", None) or str(exc).splitlines()[0])[:120]
+    return f"YAML could not read it ({what})", ("check the indentation and quoting on that line; values "
+                                                "containing ': ' or starting with a quote need quotes around them")
 
 
 def parse_yaml(text: str, shown: str, first_line: int = 1) -> Any:
-    """Parse YAML ``text`` from ``shown``; a syntax error names its line."""
+    """Parse YAML ``text`` from ``shown``: a syntax error names its line and shows it, in plain words.
+
+    Anchors and aliases are refused (an alias bomb expands to gigabytes), and so are repeated keys
+    (YAML would keep the last silently) and nesting deeper than MAX_YAML_DEPTH."""
+    def problem(line: int, message: str, fix: str) -> InputError:
+        quoted = _yaml_line(text, line)
+        where = f"line {line + first_line}"
+        return InputError(f"{shown}: broken YAML", (Problem(
+            shown, where, f"{message}\n      {line + first_line} | {quoted}" if quoted.strip() else message,
+            fix),))
+
     try:
-        return yaml.load(text, Loader=SAFE_LOADER)
+        if _YAML_SIMPLE.search(text):
+            _check_yaml_tokens(text, problem)
+        loader = SAFE_LOADER(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                _check_yaml_keys(node, problem, first_line)
+            return loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in str(exc.problem):  # where it was opened
+            mark = exc.context_mark
+        message, fix = _plain_yaml_error(exc)
+        if mark is not None and "\t" in _yaml_line(text, mark.line)[: mark.column + 1]:
+            message, fix = _YAML_WORDS[0][1]  # libyaml does not say which character it could not read
+        if mark is None:
+            raise InputError(f"{shown}: broken YAML", (Problem(shown, "", f"YAML syntax error: {message}",
+                                                               fix),)) from None
+        raise problem(mark.line, f"YAML syntax error: {message}", fix) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + first_line}" if mark is not None else ""
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(
-            f"{shown}: broken YAML",
-            (Problem(shown, line, f"YAML syntax error: {what}",
-                     "check the indentation and quoting on that line; values containing ': ' "
-                     "or starting with a quote need quotes around them"),),
-        ) from None
+        message, fix = _plain_yaml_error(exc)
+        raise InputError(f"{shown}: broken YAML", (Problem(shown, "", f"YAML syntax error: {message}",
+                                                           fix),)) from None
+    except RecursionError:
+        raise InputError(f"{shown}: broken YAML", (Problem(
+            shown, "", "nested too deeply", "a manifest needs at most four levels of indentation"),)) from None
+    except (ValueError, OverflowError, TypeError) as exc:  # a value YAML's constructors refused
+        what = "a number thousands of digits long" if "digits" in str(exc) else shorten(str(exc), 80)
+        raise InputError(f"{shown}: broken YAML", (Problem(
+            shown, "", f"a value YAML cannot read ({what})",
+            "put values in quotes if they are meant as text"),)) from None
+
+
+def _check_yaml_tokens(text: str, problem: Callable[[int, str, str], InputError]) -> None:
+    """Refuse anchors, aliases and deep nesting before anything is built (linear in the text)."""
+    depth = 0
+    for token in yaml.scan(text, Loader=SAFE_LOADER):
+        if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+            raise problem(token.start_mark.line, "YAML anchors and aliases ('&name', '*name') are not used here",
+                          "write each value out in full; to start a value with & or *, put it in quotes")
+        if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+                              yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise problem(token.start_mark.line, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                              "a manifest needs at most four levels; check the indentation and brackets")
+        elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)):
+            depth -= 1
+
+
+def _check_yaml_keys(root: yaml.Node, problem: Callable[[int, str, str], InputError], first_line: int) -> None:
+    """Refuse a key given twice in one mapping (iterative: the nesting is bounded, but be safe)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None:
+                    if name in seen:
+                        raise problem(key.start_mark.line, f"the key '{shorten(name, 30)[1:-1]}' is given twice "
+                                      f"(first on line {seen[name] + first_line})",
+                                      "keep one of them: YAML would silently use only the last")
+                    seen[name] = key.start_mark.line
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean "x"?)' for the closest of ``choices``, or ''."""
+    if len(word) > 64:  # difflib is quadratic: a long value is no typo of a short name
+        return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
@@ -88,6 +246,8 @@ class Checker:
 
     shown: str
     problems: list[Problem] = field(default_factory=list)
+    glyphs: frozenset[int] | None = None
+    """The characters the house fonts can print (None: not checked)."""
 
     def add(self, key: str, message: str, fix: str = "") -> None:
         """Record one problem at ``key``."""
@@ -101,20 +261,22 @@ class Checker:
             return {}
         for name in value:
             if str(name) not in allowed:
-                where = f"{key}.{name}" if key else str(name)
-                self.add(where, f'unknown key "{name}"{did_you_mean(str(name), allowed)}',
+                short = shorten(str(name))[1:-1] if isinstance(name, str) else shorten(name)
+                where = f"{key}.{short}" if key else short
+                self.add(where, f'unknown key "{short}"{did_you_mean(str(name), allowed)}',
                          f"allowed keys here: {', '.join(allowed)}")
         return value
 
     def integer(self, value: Any, key: str, low: int, high: int | None = None) -> int | None:
         """Check ``value`` is a whole number in range; return it or None."""
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(key, f"expected a whole number, found {_kind(value)} {value!r}",
+            self.add(key, f"expected a whole number, found {_kind(value)} {shorten(value)}",
                      f"write a number such as {low}")
             return None
         if value < low or (high is not None and value > high):
             bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            self.add(key, f"{value} is out of range", f"use a number {bound}")
+            shown = str(value) if abs(value) < 10**30 else "a huge number"
+            self.add(key, f"{shown} is out of range", f"use a number {bound}")
             return None
         return value
 
@@ -126,15 +288,40 @@ class Checker:
             return None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-        if not isinstance(value, str) or not value.strip():
-            self.add(key, f"expected text, found {_kind(value)}", "write it as plain text")
+        if isinstance(value, str) and not value.strip():
+            self.add(key, "is empty", f"write the text after '{key.split('.')[-1]}:', or remove the line")
             return None
-        control = _CONTROL.search(value)
-        if control:
-            self.add(key, f"contains the control character U+{ord(control[0]):04X}, which cannot be printed",
-                     "remove the escape sequence (such as \\x1f) from the text")
+        if not isinstance(value, str):
+            self.add(key, f"expected text, found {_kind(value)}",
+                     "put it in quotes (yes, no, on, off, true and false are read as yes/no otherwise)"
+                     if isinstance(value, bool) else "write it as plain text")
             return None
-        return value.strip()
+        return self.copy(value, key)
+
+    def copy(self, value: str, key: str) -> str | None:
+        """``value`` as printable copy: entities decoded, normalised, and refused (None) if it holds
+        raw HTML, an entity for nothing, a control or bidi character, or a character the fonts lack
+        (those typed in the file were refused with their line already; these came from escapes)."""
+        tag = TAG.search(value)
+        if tag:
+            self.add(key, f"raw HTML {shorten(tag[0], 30)} is not allowed",
+                     "delete the tag (headlines break by themselves; write *italic* for emphasis)")
+            return None
+        text = normalise(decode_entities(value))
+        bad = BAD.search(text) or ("\ufffd" in text and "\ufffd" not in value and "\ufffd")
+        if bad:
+            char = bad if isinstance(bad, str) else bad[0]
+            self.add(key, bad_character(char)[0] if char != "\ufffd" else "an entity stands for no printable "
+                     "character", "remove the escape or entity (such as \\x1f or &#0;) from the text")
+            return None
+        if self.glyphs is not None:
+            missing = [c for c in dict.fromkeys(text) if ord(c) not in self.glyphs and c not in "\n\t "]
+            if missing:
+                self.add(key, f"the character {describe(missing[0])} is not in the paper's fonts"
+                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                         "replace it with a character the fonts have (European Latin letters and Cyrillic, not Greek)")
+                return None
+        return text.strip() or None
 
 
 def _kind(value: Any) -> str:
@@ -142,4 +329,4 @@ def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     return {dict: "a mapping", list: "a list", str: "text", bool: "yes/no", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+            float: "a number", bytes: "binary data"}.get(type(value), type(value).__name__)

@@ -104,3 +104,96 @@ def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
     allowed = tuple(Path(folder) for folder in _readable(session.project, session.issue.folder, issue_id))
     return render(issue_html_for(session, composition), session.issue.folder, allowed, [],
                   session.images).write_pdf()
+
+
+# ---- Applying the fit report's suggestions as an editor would -------------------------------------
+
+_WORD = __import__("re").compile(r"(?<!\S)(?!(?:#+|>|[-*+]|\d+\.)(?:\s|$))\S+")
+"""A word of Markdown body text (a crosshead's ``##``, a quote's ``>`` or a list's bullet is not one)."""
+
+
+def _split_article(path: Path) -> tuple[dict, str]:
+    text = path.read_text(encoding="utf-8")
+    _, front, body_text = text.split("---\n", 2)
+    return yaml.safe_load(front), body_text
+
+
+def _write_article_parts(path: Path, front: dict, body_text: str) -> None:
+    path.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n" + body_text,
+                    encoding="utf-8")
+
+
+def cut_last_words(path: Path, count: int) -> None:
+    """Cut the story's last ``count`` words (what 'cut about N words' asks)."""
+    front, text = _split_article(path)
+    words = list(_WORD.finditer(text))
+    assert len(words) > count, f"{path.name} has only {len(words)} words"
+    keep = text[:words[-count].start()].rstrip()
+    _write_article_parts(path, front, keep.rstrip("#> \n") + "\n")
+
+
+def cut_paragraph_end(path: Path, last_line: str, count: int) -> None:
+    """Cut the last ``count`` words of the paragraph whose last printed line is ``last_line``."""
+    front, text = _split_article(path)
+    paragraphs = text.split("\n\n")
+    squash = __import__("re").compile(r"[^0-9a-z]")
+    target = squash.sub("", last_line.lower())
+    index = next(i for i, p in enumerate(paragraphs) if squash.sub("", p.lower()).endswith(target))
+    words = list(_WORD.finditer(paragraphs[index]))
+    paragraphs[index] = paragraphs[index][:words[-count].start()].rstrip()
+    _write_article_parts(path, front, "\n\n".join(paragraphs))
+
+
+def add_words(path: Path, count: int) -> None:
+    """Add ``count`` words of copy like the story's own (its words, in order, from its start) at its
+    end, as a paragraph of its own."""
+    front, text = _split_article(path)
+    own = [w.strip("*_") for w in (m[0] for m in _WORD.finditer(text)) if w.strip("*_")]
+    words = [own[i % len(own)] for i in range(count)]
+    _write_article_parts(path, front, text.rstrip() + "\n\n" + " ".join(words).rstrip(".,;:") + ".\n")
+
+
+def set_slot_key(issue: Path, slot_id: str, key: str, value: object) -> None:
+    """Set ``key`` of the manifest slot ``slot_id`` (``cont-<slug>`` for a continuation)."""
+    manifest = issue / "issue.yaml"
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    for page in data["pages"]:
+        for slot in page.get("articles") or []:
+            name = f"cont-{slot['continued']}" if "continued" in slot else slot.get("slug")
+            if name == slot_id:
+                slot[key] = value
+                manifest.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+                return
+    raise KeyError(slot_id)
+
+
+def apply_suggestion(issue: Path, slot: dict, suggestion: str) -> tuple[str, int | None]:
+    """Make the change ``suggestion`` (one line of the fit report for ``slot``, a fit.json row)
+    describes, as printed; return what it claims: ("fits", None), ("over", N) or ("short", N)."""
+    import re
+
+    slug = slot["slug"]
+    article = issue / "articles" / f"{slug}.md"
+    if m := re.match(r"cut about (\d+) words?, \d+ lines?", suggestion):
+        cut_last_words(article, int(m[1]))
+    elif m := re.match(r"cheap cut: the paragraph whose last line is “(.+?)” \(after “…(.*?)”\): cut its last "
+                       r"(\d+) words?", suggestion):
+        cut_paragraph_end(article, m[2] + m[1], int(m[3]))
+    elif suggestion.startswith("drop the standfirst"):
+        front, text = _split_article(article)
+        front.pop("standfirst")
+        _write_article_parts(article, front, text)
+    elif m := re.match(r"depth: (\d+) ", suggestion):
+        set_slot_key(issue, slot["slot_id"], "depth", int(m[1]))
+    elif m := re.match(r"add about (\d+) words?", suggestion):
+        add_words(article, int(m[1]))
+    else:
+        raise AssertionError(f"a suggestion the test cannot apply: {suggestion!r}")
+    claim = suggestion.rsplit(": ", 1)[1]
+    if claim.startswith("then it fits"):
+        return "fits", int(m[1]) if (m := re.search(r"about (\d+) lines short", claim)) else None
+    if m := re.match(r"then (\d+) over", claim):
+        return "over", int(m[1])
+    if m := re.match(r"then about (\d+) lines short", claim):
+        return "short", int(m[1])
+    raise AssertionError(f"no effect claimed: {suggestion!r}")

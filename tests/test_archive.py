@@ -1,45 +1,425 @@
-"""The archive and reproducible builds: same sources, same bytes; a bag that detects any change."""
+"""The archive: a BagIt bag a national library would ingest (PDF/A-3b, METS with MODS, ALTO and an
+image per page), that a rebuild gives byte for byte and that ``layout verify`` holds to account.
+
+One small synthetic issue is composed and archived once for most tests (two pages, a photo, a story
+jumped from page 1 to page 2, links in the copy); the sample issue is archived once at the end."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import io
 import os
 import shutil
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import bagit
+import pdfplumber
+import pikepdf
 import pytest
 from factory import REPO, add_photo, body, make_project, write_article, write_manifest
+from lxml import etree
+from PIL import Image
 from pypdf import PdfReader
 
-from layout.archive import archive_issue
+from layout.archive import archive_issue, check_contents
 from layout.build import Project, compose_issue
+from layout.errors import InputError
+from layout.pdfa import check_pdfa
+from layout.settings import load_settings
+
+ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
+METS = {"m": "http://www.loc.gov/METS/", "mods": "http://www.loc.gov/mods/v3", "x": "http://www.w3.org/1999/xlink"}
+SCHEMAS = REPO / "layout" / "schemas"
+SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+MM = 72 / 25.4
+PAPER = {"issn": "1234-5679", "volume": 42}
 
 
 def _issue(root):
-    issue = make_project(root)
-    write_article(issue, "lead", body(300, seed=1), headline="Lead story",
-                  images=[{"file": add_photo(issue), "caption": "Cranes", "credit": "Test"}])
-    write_article(issue, "second", body(200, seed=2), headline="Second story")
+    issue = make_project(root, paper=PAPER)
+    write_article(issue, "lead", body(1100, seed=1), headline="Lead story", kicker="Unions",
+                  images=[{"file": add_photo(issue), "caption": "Cranes at the docks", "credit": "Test"}])
+    write_article(issue, "second", body(200, seed=2) + "\nSee [the site](http://example.com), [a file](file:///etc/passwd)"
+                  " and [this](javascript:alert(1)).\n", headline="Second story")
+    write_article(issue, "second-page", body(250, seed=3), headline="Back page")
     write_manifest(issue, {"pages": [
         {"page": 1, "template": "front",
-         "articles": [{"slug": "lead", "columns": 3}, {"slug": "second", "columns": 2}]},
-        {"page": 2, "template": "back", "articles": [{"slug": "second-page", "columns": 5}]}]})
-    write_article(issue, "second-page", body(250, seed=3), headline="Back page")
+         "articles": [{"slug": "lead", "columns": 3, "depth": 30, "jump": 2}, {"slug": "second", "columns": 2}]},
+        {"page": 2, "template": "back",
+         "articles": [{"continued": "lead", "columns": 2}, {"slug": "second-page", "columns": 3}]}]})
     return issue
 
 
-def _hashes(root) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory):
+    """The synthetic issue, composed and archived once (under the usual umask)."""
+    root = tmp_path_factory.mktemp("archived")
+    _issue(root)
+    mask = os.umask(0o022)
+    try:
+        compose_issue(Project(root), "test-issue", progress=lambda m: None)
+        result = archive_issue(Project(root), "test-issue", progress=lambda m: None)
+    finally:
+        os.umask(mask)
+    return root, result.path
+
+
+def _schema(name):
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / name), etree.XMLParser(no_network=True)))
+
+
+def _alto_words(path):
+    """(text, x0, top, x1, bottom) in points of every word of an ALTO file, a String and its HYP as one
+    word as printed, read with lxml alone."""
+    tree = etree.parse(str(path))
+    assert tree.findtext(f"{ALTO}Description/{ALTO}MeasurementUnit") == "mm10"
+    words = []
+    for line in tree.iter(f"{ALTO}TextLine"):
+        for element in line:
+            x0, top = float(element.get("HPOS")) / 10 * MM, float(element.get("VPOS")) / 10 * MM
+            x1 = x0 + float(element.get("WIDTH")) / 10 * MM
+            if element.tag == f"{ALTO}HYP":
+                text, a, t, _, b = words[-1]
+                words[-1] = (text + element.get("CONTENT"), a, t, x1, b)
+            elif element.tag == f"{ALTO}String":
+                words.append((element.get("CONTENT"), x0, top, x1, top + float(element.get("HEIGHT")) / 10 * MM))
+    return words
+
+
+def _plate_words(plate):
+    with pdfplumber.open(plate) as pdf:
+        page = pdf.pages[0]
+        flow = [(w["text"], w["x0"], w["top"], w["x1"], w["bottom"]) for w in page.extract_words(use_text_flow=True)]
+        default = sorted(w["text"] for w in page.extract_words())
+    return flow, default
+
+
+def test_bag_is_bagit_1_0_valid_dated_today_and_readable_by_others(archived):
+    _, path = archived
+    bag = bagit.Bag(str(path))
+    assert bag.is_valid() and set(bag.algorithms) == {"sha256", "sha512"}
+    assert (path / "bagit.txt").read_text().startswith("BagIt-Version: 1.0\n")
+    assert bag.info["Bagging-Date"] == dt.datetime.now(dt.UTC).date().isoformat()
+    for item in [path, *path.rglob("*")]:
+        mode = stat.S_IMODE(item.stat().st_mode)
+        assert mode == (0o755 if item.is_dir() else 0o644), (item, oct(mode))
+    names = {str(p.relative_to(path / "data")) for p in (path / "data").rglob("*") if p.is_file()}
+    assert names == {"test-issue-archive.pdf", "mets.xml", "metadata.json", "fit.json", "preflight.json",
+                     *(f"{d}/test-issue-p0{n}.{e}" for n in (1, 2)
+                       for d, e in (("pages", "pdf"), ("alto", "xml"), ("images", "tif")))}
+
+
+def test_shipped_schemas_are_the_shared_ones():
+    if not SHARED_SCHEMAS.is_dir():
+        pytest.skip("../shared/schemas is not beside the repository")
+    for name in ("alto-4-4.xsd", "mets-1-12-1.xsd", "xlink.xsd"):
+        assert (SCHEMAS / name).read_bytes() == (SHARED_SCHEMAS / name).read_bytes(), name
+
+
+def test_alto_and_mets_validate_against_their_schemas(archived):
+    _, path = archived
+    alto, mets = _schema("alto-4-4.xsd"), _schema("mets-1-12-1.xsd")
+    for page in sorted((path / "data" / "alto").glob("*.xml")):
+        alto.assertValid(etree.parse(str(page)))
+    mets.assertValid(etree.parse(str(path / "data" / "mets.xml")))
+
+
+def test_alto_words_are_the_plates_words_in_order_each_box_within_1mm(archived):
+    root, path = archived
+    for n in (1, 2):
+        plate = root / "build" / "test-issue" / "plates" / f"test-issue-p0{n}.pdf"
+        flow, default = _plate_words(plate)
+        words = _alto_words(path / "data" / "alto" / f"test-issue-p0{n}.xml")
+        assert len(words) > 300
+        assert [w[0] for w in words] == [w[0] for w in flow]
+        assert sorted(w[0] for w in words) == default
+        worst = max(max(abs(a - b) for a, b in zip(w[1:], p[1:])) for w, p in zip(words, flow))
+        assert worst < 1 * MM, f"page {n}: a box is {worst / MM:.2f} mm off"
+
+
+def test_alto_blocks_are_grouped_by_article_with_roles_styles_hyphens_and_photos(archived):
+    _, path = archived
+    p1 = etree.parse(str(path / "data" / "alto" / "test-issue-p01.xml"))
+    p2 = etree.parse(str(path / "data" / "alto" / "test-issue-p02.xml"))
+
+    def text(block):
+        return " ".join(s.get("CONTENT") for s in block.iter(f"{ALTO}String"))
+
+    def blocks(tree, tags):
+        return [b for b in tree.iter(f"{ALTO}TextBlock") if set(tags) <= set(b.get("TAGREFS").split())]
+
+    assert [text(b) for b in blocks(p1, ["ART_lead", "ROLE_headline"])] == ["Lead story"]
+    assert [text(b) for b in blocks(p1, ["ART_lead", "ROLE_kicker"])] == ["UNIONS"]
+    assert [text(b) for b in blocks(p1, ["ART_lead", "ROLE_caption"])] == ["Cranes at the docks TEST"]
+    assert [text(b) for b in blocks(p1, ["ART_second", "ROLE_headline"])] == ["Second story"]
+    assert len(blocks(p1, ["ART_lead", "ROLE_body"])) == 3  # one block a column
+    assert text(blocks(p1, ["ART_lead", "ROLE_jump"])[0]) == "Continued on page 2"
+    assert text(blocks(p2, ["ART_lead", "ROLE_jump"])[0]) == "Continued from page 1"
+    assert len(blocks(p2, ["ART_lead", "ROLE_body"])) == 2
+    tags = {t.get("ID"): t for t in p1.iter(f"{ALTO}StructureTag")}
+    assert tags["ART_lead"].get("LABEL") == "lead" and tags["ART_lead"].get("DESCRIPTION") == "Lead story"
+    styles = {s.get("ID"): s for s in p1.iter(f"{ALTO}TextStyle")}
+    head = next(iter(blocks(p1, ["ART_lead", "ROLE_headline"]))).find(f".//{ALTO}String")
+    assert styles[head.get("STYLEREFS")].get("FONTSIZE") == "36"
+    assert styles[head.get("STYLEREFS")].get("FONTFAMILY") == "NW Head"
+    for block in blocks(p1, ["ROLE_headline"]) + blocks(p1, ["ROLE_caption"]):
+        role = next(t for t in block.get("TAGREFS").split() if t.startswith("ROLE_"))[5:]
+        assert f"PS_{role}" in block.get("STYLEREFS").split()
+    assert {p.get("ID") for p in p1.iter(f"{ALTO}ParagraphStyle")} >= {"PS_headline", "PS_caption", "PS_body"}
+    photos = [i for i in p1.iter(f"{ALTO}Illustration") if "ART_lead" in i.get("TAGREFS")]
+    assert len(photos) == 1 and float(photos[0].get("WIDTH")) > 1000
+    source = (path.parent.parent.parent / "issues" / "test-issue" / "articles" / "lead.md").read_text()
+    hyphens = list(p1.iter(f"{ALTO}HYP"))
+    strings = list(p1.iter(f"{ALTO}String"))
+    assert hyphens
+    for hyp in hyphens:
+        first = hyp.getprevious()
+        assert first.get("SUBS_TYPE") == "HypPart1" and first.get("SUBS_CONTENT").strip(".,").lower() in source.lower()
+        assert not first.get("CONTENT").endswith("-")
+        end = float(first.get("HPOS")) + float(first.get("WIDTH"))  # the word as printed, hyphen included
+        assert abs(end - float(hyp.get("HPOS")) - float(hyp.get("WIDTH"))) < 0.2
+        second = strings[strings.index(first) + 1]  # the next word printed: the head of the next line
+        assert second.get("SUBS_TYPE") == "HypPart2" and second.get("SUBS_CONTENT") == first.get("SUBS_CONTENT")
+        assert first.get("CONTENT") + second.get("CONTENT") == first.get("SUBS_CONTENT")
+
+
+def test_page_images_are_greyscale_tiffs_at_300ppi_named_by_alto_and_mets(archived):
+    _, path = archived
+    for n in (1, 2):
+        tiff = path / "data" / "images" / f"test-issue-p0{n}.tif"
+        with Image.open(tiff) as image:
+            assert image.format == "TIFF" and image.mode == "L"
+            assert image.info["compression"] == "tiff_lzw"
+            assert tuple(round(v) for v in image.info["dpi"]) == (300, 300)
+            assert abs(image.size[0] - 280 / 25.4 * 300) <= 1 and abs(image.size[1] - 430 / 25.4 * 300) <= 1
+            assert image.getextrema()[0] < 40  # there is black ink on it
+        alto = etree.parse(str(path / "data" / "alto" / f"test-issue-p0{n}.xml"))
+        assert alto.findtext(f".//{ALTO}sourceImageInformation/{ALTO}fileName") == f"../images/{tiff.name}"
+
+
+def test_mets_describes_the_issue_its_pages_and_its_articles_across_pages(archived):
+    _, path = archived
+    mets = etree.parse(str(path / "data" / "mets.xml"))
+    mods = mets.find(".//m:dmdSec[@ID='DMD_ISSUE']//mods:mods", METS)
+    assert mods.findtext("mods:titleInfo/mods:title", namespaces=METS) == "New Worker"
+    assert mods.findtext("mods:originInfo/mods:dateIssued", namespaces=METS) == "2022-04-01"
+    assert mods.findtext("mods:identifier[@type='issn']", namespaces=METS) == "1234-5679"
+    assert mods.findtext("mods:part/mods:detail[@type='issue']/mods:number", namespaces=METS) == "1"
+    assert mods.findtext("mods:part/mods:detail[@type='volume']/mods:number", namespaces=METS) == "42"
+    assert mods.findtext("mods:language/mods:languageTerm", namespaces=METS) == "eng"
+    files = {f.get("ID"): f.find("m:FLocat", METS).get(f"{{{METS['x']}}}href")
+             for f in mets.iter(f"{{{METS['m']}}}file")}
+    pages = mets.findall(".//m:structMap[@TYPE='PHYSICAL']//m:div[@TYPE='page']", METS)
+    assert len(pages) == 2
+    for n, page in enumerate(pages, start=1):
+        targets = sorted(files[a.get("FILEID")] for a in page.iter(f"{{{METS['m']}}}area"))
+        assert targets == [f"alto/test-issue-p0{n}.xml", f"images/test-issue-p0{n}.tif", f"pages/test-issue-p0{n}.pdf"]
+    for file in mets.iter(f"{{{METS['m']}}}file"):
+        data = (path / "data" / files[file.get("ID")]).read_bytes()
+        assert file.get("CHECKSUM") == hashlib.sha256(data).hexdigest() and int(file.get("SIZE")) == len(data)
+    lead = mets.find(".//m:structMap[@TYPE='LOGICAL']//m:div[@ID='LOG_ART_lead']", METS)
+    assert lead.get("TYPE") == "article" and lead.get("LABEL") == "Lead story"
+    areas = [(files[a.get("FILEID")], a.get("BEGIN")) for a in lead.iter(f"{{{METS['m']}}}area")]
+    assert {f for f, _ in areas} == {"alto/test-issue-p01.xml", "alto/test-issue-p02.xml"}  # the jump
+    roles = []
+    for href, block in areas:
+        alto = etree.parse(str(path / "data" / href))
+        found = [b for b in alto.iter() if b.get("ID") == block]
+        assert len(found) == 1 and "ART_lead" in found[0].get("TAGREFS").split()
+        roles.append((href[-6:-4], next(t[5:] for t in found[0].get("TAGREFS").split() if t.startswith("ROLE_"))))
+    assert roles == [("01", r) for r in ("kicker", "headline", "photo", "caption", "body", "body", "body", "jump")] + [
+        ("02", r) for r in ("jump", "headline", "body", "body")]  # the article's reading order, over the jump
+
+
+def test_pdfas_pass_the_pdfa_rules_carry_sources_once_and_the_plates_as_sent(archived):
+    root, path = archived
+    pdfs = [path / "data" / "test-issue-archive.pdf", *sorted((path / "data" / "pages").glob("*.pdf"))]
+    assert [p for p in (path / "data").rglob("*.pdf") if p not in pdfs] == []  # every PDF is a PDF/A
+    for pdf in pdfs:
+        assert check_pdfa(pdf) == [], pdf.name
+        check = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True)
+        assert check.returncode == 0 and "No syntax or stream encoding errors" in check.stdout, check.stdout
+        with pikepdf.open(pdf) as doc:
+            assert doc.pdf_version == "1.7" and doc.Root.OutputIntents[0].S == "/GTS_PDFA1"
+            profile = doc.Root.OutputIntents[0].DestOutputProfile.read_bytes()
+            assert profile[16:20] == b"CMYK" and "/Annots" not in doc.pages[0].obj
+            for spec in doc.Root.AF:
+                assert spec.AFRelationship == "/Source" and "/Subtype" in spec.EF.F
+    reader = PdfReader(pdfs[0])
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "<pdfaid:part>3</pdfaid:part>" in xmp and "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+    issue = root / "issues" / "test-issue"
+    sources = [root / "issues" / "paper.yaml", *sorted(p for p in issue.rglob("*") if p.is_file())]
+    assert set(reader.attachments) == {str(p.relative_to(root / "issues")) for p in sources}
+    for source in sources:
+        assert reader.attachments[str(source.relative_to(root / "issues"))] == [source.read_bytes()]
+    plate = root / "build" / "test-issue" / "plates" / "test-issue-p02.pdf"
+    assert PdfReader(pdfs[2]).attachments == {"test-issue-p02.pdf": [plate.read_bytes()]}
+    with pdfplumber.open(pdfs[1]) as page:
+        assert not page.pages[0].hyperlinks and "the site" in page.pages[0].extract_text()
+
+
+def _broken(source: Path, target: Path, change) -> Path:  # type: ignore[no-untyped-def]
+    with pikepdf.open(source) as pdf:
+        change(pdf)
+        pdf.save(target)
+    return target
+
+
+def _rules(pdf: Path) -> set[str]:
+    return {v.rule for v in check_pdfa(pdf)}
+
+
+def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
+    _, path = archived
+    good = path / "data" / "pages" / "test-issue-p01.pdf"
+
+    def interpolate(pdf):
+        image = next(o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
+        image.Interpolate = True
+
+    def srgb(pdf):
+        icc = pikepdf.Stream(pdf, Path(next(Path("/usr/share/color/icc/ghostscript").glob("srgb.icc"))).read_bytes())
+        icc.N = 3
+        pdf.Root.OutputIntents[0].DestOutputProfile = icc
+
+    def actions(pdf):
+        pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+        pdf.pages[0].obj.Annots = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10],
+            A=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe"))))])
+
+    def attachment(pdf):
+        spec = pdf.Root.AF[0]
+        del spec["/AFRelationship"]
+        del spec.EF.F["/Subtype"]
+        pdf.Root.AF = pikepdf.Array()
+
+    def metadata(pdf):
+        pdf.docinfo.Title = "Another title"
+        xmp = pdf.Root.Metadata.read_bytes().replace(b"<pdfaid:part>3<", b"<pdfaid:part>2<")
+        pdf.Root.Metadata.write(xmp.replace(b"xmlns:layout=", b"xmlns:other=\"urn:x\" other:x=\"1\" xmlns:layout="))
+
+    def no_id(pdf):
+        del pdf.trailer["/ID"]
+
+    def notdef(pdf):
+        page = pdf.pages[0]
+        name = next(k for k, f in page.Resources.Font.items() if f.Subtype == "/Type0")
+        page.contents_add(pikepdf.Stream(pdf, f"BT {name} 9 Tf 100 100 Td <0000> Tj ET".encode()))
+
+    assert _rules(good) == set()
+    assert "6.2.8-3" in _rules(_broken(good, tmp_path / "i.pdf", interpolate))
+    assert {"6.2.4.3-3"} <= _rules(_broken(good, tmp_path / "c.pdf", srgb))
+    assert {"6.6.1-1", "layout-links"} <= _rules(_broken(good, tmp_path / "a.pdf", actions))
+    assert {"6.8-1", "6.8-3", "6.8-5"} <= _rules(_broken(good, tmp_path / "e.pdf", attachment))
+    assert {"6.6.4-1", "6.6.3-1", "6.6.2.3.1-1"} <= _rules(_broken(good, tmp_path / "m.pdf", metadata))
+    assert _rules(_broken(good, tmp_path / "g.pdf", notdef)) == {"6.2.11.8-1"}
+
+    def widths(pdf):
+        font = next(o for o in pdf.objects
+                    if isinstance(o, pikepdf.Dictionary) and o.get("/Subtype") == "/CIDFontType2")
+        del font["/W"]  # every glyph now 1000 wide (the default), which the program's are not
+
+    assert _rules(_broken(good, tmp_path / "w.pdf", widths)) == {"6.2.11.5-1"}
+    with pikepdf.open(good) as pdf:  # qpdf always writes an /ID: take it out of the bytes
+        out = io.BytesIO()
+        pdf.save(out, static_id=True)
+    data = out.getvalue()
+    start = data.rindex(b"/ID [")
+    stripped = data[:start] + b" " * (data.index(b"]", start) + 1 - start) + data[data.index(b"]", start) + 1:]
+    assert "6.1.3-1" in {v.rule for v in check_pdfa(stripped)}
+    assert "6.1.3-1" not in _rules(_broken(good, tmp_path / "n.pdf", no_id))  # qpdf put one back
+    inline = pikepdf.new()
+    inline.add_blank_page()
+    inline.pages[0].obj.Contents = inline.make_stream(
+        b"q 10 0 0 10 0 0 cm BI /W 1 /H 1 /CS /RGB /BPC 8 /I true ID \xff\x00\x00 EI Q")
+    out = io.BytesIO()
+    inline.save(out)
+    assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-2", "6.6.2.1-1"} <= {v.rule for v in check_pdfa(out.getvalue())}
+    plates = sorted((path.parent.parent.parent / "build" / "test-issue" / "plates").glob("*-p01.pdf"))
+    assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-3"} <= _rules(plates[0])  # a PDF/X plate is no PDF/A
+
+
+def test_without_the_newsprint_profile_the_pdfa_takes_ghostscripts_cmyk_profile_and_still_passes(
+        archived, monkeypatch):
+    import layout.pdfa as pdfa
+
+    root, _ = archived
+    monkeypatch.setattr(pdfa, "NEWSPRINT_PROFILES", ("/nonexistent/WAN-IFRAnewspaper26v5.icc",))
+    profile = pdfa.cmyk_profile()
+    assert "ghostscript" in str(profile) and profile.read_bytes()[16:20] == b"CMYK"
+    plate = (root / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes()
+    made = pdfa.to_pdfa(plate, profile.read_bytes())
+    assert pdfa.check_pdfa(made) == []
+    with pikepdf.open(io.BytesIO(made)) as pdf:
+        intent = pdf.Root.OutputIntents[0]
+        assert intent.DestOutputProfile.read_bytes() == profile.read_bytes()
+        assert str(intent.OutputConditionIdentifier) == pdfa.profile_description(profile.read_bytes()) != ""
+    assert made == pdfa.to_pdfa(plate, profile.read_bytes())  # same plate, same bytes
+
+
+def test_verify_catches_a_changed_byte_and_an_alto_that_no_longer_matches_its_page(archived, tmp_path, run_cli):
+    _, original = archived
+    path = tmp_path / "copy"
+    shutil.copytree(original, path)
+    code, out, _ = run_cli("verify", str(path))
+    assert code == 0 and "valid" in out and "ALTO" in out and "PDF/A-3b" in out
+    page = path / "data" / "pages" / "test-issue-p01.pdf"
+    data = bytearray(page.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    page.write_bytes(bytes(data))
+    code, _, err = run_cli("verify", str(path))
+    assert code == 7 and "has changed" in err and "test-issue-p01.pdf" in err
+    shutil.copy2(original / "data" / "pages" / page.name, page)
+    alto = path / "data" / "alto" / "test-issue-p02.xml"
+    text = alto.read_text()
+    alto.write_text(text.replace('CONTENT="Back"', 'CONTENT="Front"', 1))
+    bagit.Bag(str(path)).save(manifests=True)  # the checksums agree again: the contents must not
+    code, _, err = run_cli("verify", str(path))
+    assert code == 7 and "test-issue-p02.xml" in err and "'Front'" in err and "'Back'" in err
+    alto.write_text(text)
+    mets = path / "data" / "mets.xml"
+    mets.write_text(mets.read_text().replace('BEGIN="P2_TB0', 'BEGIN="P9_TB0', 1))
+    bagit.Bag(str(path)).save(manifests=True)
+    problems = check_contents(path / "data")
+    assert [p.message for p in problems if "P9_TB0" in p.message] and all(
+        "P9_TB0" in p.message for p in problems)
+    alto.write_text(text.replace("<Layout>", "<Layout><Bogus/>", 1))
+    bagit.Bag(str(path)).save(manifests=True)
+    problems = check_contents(path / "data")
+    assert any("ALTO 4.4" in p.message and "Bogus" in p.message for p in problems)
+
+
+def test_issn_is_checked_and_volume_comes_from_the_paper(tmp_path):
+    make_project(tmp_path, paper={"issn": "1234-5678", "volume": 0})
+    with pytest.raises(InputError) as caught:
+        load_settings(tmp_path / "issues" / "paper.yaml")
+    lines = [f"{p.key}: {p.message}" for p in caught.value.problems]
+    assert "issn: 1234-5678: the check digit should be 9, not 8" in lines
+    assert any(line.startswith("volume: 0 is out of range") for line in lines)
+    make_project(tmp_path, paper={"issn": "0317 8471", "volume": 3})
+    settings = load_settings(tmp_path / "issues" / "paper.yaml")
+    assert (settings.issn, settings.volume) == ("0317-8471", 3)
+    make_project(tmp_path, paper={"issn": "2434-561X"})
+    assert load_settings(tmp_path / "issues" / "paper.yaml").issn == "2434-561X"
+
+
+def _payload(root) -> dict[str, str]:
     out = {}
-    for pdf in sorted((root / "build").rglob("*.pdf")) + sorted((root / "archive").rglob("*.pdf")):
-        if ".cache" not in pdf.parts:
-            out[str(pdf.relative_to(root))] = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    for path in sorted((root / "build").rglob("*.pdf")) + sorted((root / "archive").rglob("*")):
+        if path.is_file() and ".cache" not in path.parts and path.name not in ("bag-info.txt", "tagmanifest-sha256.txt",
+                                                                               "tagmanifest-sha512.txt"):
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
-def _run(root, *args, clock=None):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _run(root, *args, clock=None, env=None):
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     command = [sys.executable, "-m", "layout", *args, "--root", str(root)]
     if clock:
         command = ["faketime", clock, *command]
@@ -55,32 +435,16 @@ def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(tmp_pa
     _run(first, "compose", "test-issue")
     _run(first, "archive", "test-issue")
     _run(second, "compose", "test-issue", clock="2031-05-05 12:00:00")
-    _run(second, "archive", "test-issue", clock="2031-05-05 12:00:00")
-    hashes = _hashes(first)
-    assert any("archive" in name for name in hashes) and any("plates" in name for name in hashes)
-    assert hashes == _hashes(second)
+    _run(second, "archive", "test-issue", clock="2031-05-05 12:00:00", env={"SOURCE_DATE_EPOCH": "1648771200"})
+    hashes = _payload(first)
+    assert any(name.endswith(".tif") for name in hashes) and any(name.endswith("mets.xml") for name in hashes)
+    assert any("plates" in name for name in hashes)
+    assert hashes == _payload(second)
+    info = bagit.Bag(str(second / "archive" / "2022" / "test-issue")).info
+    assert info["Bagging-Date"] == "2022-04-01"  # from SOURCE_DATE_EPOCH, not the (fake) clock
 
 
-def test_archive_is_a_valid_bag_that_catches_one_changed_byte(tmp_path, run_cli):
-    _issue(tmp_path)
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    result = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    assert result.created and result.path == tmp_path / "archive" / "2022" / "test-issue"
-    bag = bagit.Bag(str(result.path))
-    assert bag.is_valid() and set(bag.algorithms) == {"sha256", "sha512"}
-    assert bag.info["Bagging-Date"] == "2022-04-01"
-    code, out, _ = run_cli("verify", str(result.path))
-    assert code == 0 and "valid" in out
-    plate = result.path / "data" / "plates" / "test-issue-p01.pdf"
-    data = bytearray(plate.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    plate.write_bytes(bytes(data))
-    assert not bagit.Bag(str(result.path)).is_valid()
-    code, _, err = run_cli("verify", str(result.path))
-    assert code == 7 and "has changed" in err and "test-issue-p01.pdf" in err
-
-
-def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path):
+def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path, run_cli):
     issue = _issue(tmp_path)
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     first = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None).path
@@ -94,17 +458,30 @@ def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_p
     second = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     assert second.created and second.path.name == "test-issue.r2"
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
+    (second.path / "data" / "mets.xml").unlink()  # as an archive made before METS and ALTO were written
+    bagit.Bag(str(second.path)).save(manifests=True)
+    code, out, _ = run_cli("verify", str(second.path))
+    assert code == 0 and "earlier layout" in out and "checksums checked only" in out
+    third = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert third.created and third.path.name == "test-issue.r3" and (third.path / "data" / "mets.xml").exists()
 
 
-def test_the_pdfa_carries_its_sources_byte_for_byte(tmp_path):
-    issue = _issue(tmp_path)
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    path = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None).path
-    reader = PdfReader(path / "data" / "test-issue-archive.pdf")
-    assert reader.pdf_header == "%PDF-1.7"
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert "<pdfaid:part>3</pdfaid:part>" in xmp or 'pdfaid:part="3"' in xmp
-    attachments = reader.attachments
-    for source in [issue / "issue.yaml", *sorted((issue / "articles").glob("*.md")), issue / "images" / "docks.jpg"]:
-        name = str(source.relative_to(tmp_path / "issues"))
-        assert attachments[name] == [source.read_bytes()], name
+def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_path, run_cli):
+    issue = "issue-2022-04-01"
+    make_project(tmp_path)
+    shutil.copyfile(REPO / "issues" / "paper.yaml", tmp_path / "issues" / "paper.yaml")
+    shutil.copytree(REPO / "issues" / issue, tmp_path / "issues" / issue, dirs_exist_ok=True)
+    compose_issue(Project(tmp_path), issue, progress=lambda m: None)
+    path = archive_issue(Project(tmp_path), issue, progress=lambda m: None).path
+    code, out, err = run_cli("verify", str(path))
+    assert code == 0, err
+    alto, mets = _schema("alto-4-4.xsd"), _schema("mets-1-12-1.xsd")
+    mets.assertValid(etree.parse(str(path / "data" / "mets.xml")))
+    for n in range(1, 5):
+        alto.assertValid(etree.parse(str(path / "data" / "alto" / f"{issue}-p0{n}.xml")))
+        flow, _ = _plate_words(tmp_path / "build" / issue / "plates" / f"{issue}-p0{n}.pdf")
+        words = _alto_words(path / "data" / "alto" / f"{issue}-p0{n}.xml")
+        assert [w[0] for w in words] == [w[0] for w in flow]
+        assert max(max(abs(a - b) for a, b in zip(w[1:], p[1:])) for w, p in zip(words, flow)) < MM
+    for pdf in [path / "data" / f"{issue}-archive.pdf", *sorted((path / "data" / "pages").glob("*.pdf"))]:
+        assert check_pdfa(pdf) == [], pdf.name

@@ -13,7 +13,6 @@ import yaml
 from factory import body, make_project, write_article, write_manifest
 from pdftext import page_texts
 from PIL import Image
-from pypdf import PdfReader
 
 GOOD_MANIFEST = {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}, {"slug": "other", "columns": 2}]}]}
 
@@ -91,23 +90,23 @@ CASES = [
     ("number missing", _manifest(lambda d: d.pop("number")), 2, ["number: is missing"]),
     ("no pages", _manifest(lambda d: d.update(pages=[])), 2, ["pages: is missing or empty"]),
     ("pages out of order", _manifest(lambda d: d["pages"].append({"page": 3, "articles": []})), 2,
-     ["pages[1].page: page 3 is listed in position 2", "no gaps or repeats"]),
+     ["the second page listed, page: page 3 is listed in position 2", "no gaps or repeats"]),
     ("duplicate page", _manifest(lambda d: d["pages"].append({"page": 1, "articles": []})), 2,
-     ["pages[1].page: page 1 is listed in position 2"]),
+     ["the second page listed, page: page 1 is listed in position 2"]),
     ("unknown template", _manifest(lambda d: d["pages"][0].update(template="frnt")), 2,
-     ["pages[0].template: unknown template 'frnt' (did you mean \"front\"?)"]),
+     ["the first page listed, template: unknown template 'frnt' (did you mean \"front\"?)"]),
     ("slot wider than page", _manifest(lambda d: d["pages"][0]["articles"][0].update(columns=7)), 2,
-     ["pages[0].articles[0].columns: 7 is out of range", "use a number from 1 to 5"]),
+     ["page 1, first slot, columns: 7 is out of range", "use a number from 1 to 5"]),
     ("unknown slot key", _manifest(lambda d: d["pages"][0]["articles"][0].update(colums=2)), 2,
-     ['pages[0].articles[0].colums: unknown key "colums" (did you mean "columns"?)']),
+     ['page 1, first slot, colums: unknown key "colums" (did you mean "columns"?)']),
     ("slug with dot dot", _manifest(lambda d: d["pages"][0]["articles"][0].update(slug="../../etc/passwd")), 2,
      ["'../../etc/passwd' is not a valid article name", "lower-case letters, digits and hyphens"]),
     ("unknown slug", _manifest(lambda d: d["pages"][0]["articles"][0].update(slug="stroy")), 2,
      ['no article "stroy" (did you mean "story"?)']),
     ("article twice", _manifest(lambda d: d["pages"][0]["articles"][1].update(slug="story")), 2,
-     ['pages[0].articles[1].slug: article "story" is already placed at pages[0].articles[0]']),
+     ['page 1, second slot, slug: article "story" is already placed at page 1, first slot']),
     ("depth not a depth", _manifest(lambda d: d["pages"][0]["articles"][0].update(depth="lots")), 2,
-     ["pages[0].articles[0].depth: 'lots' is not a depth"]),
+     ["page 1, first slot, depth: 'lots' is not a depth"]),
     ("jump backwards", _manifest(lambda d: d["pages"][0]["articles"][0].update(jump=1)), 2,
      ["jumps to page 1, which is not after page 1"]),
     ("jump to missing page", _manifest(lambda d: d["pages"][0]["articles"][0].update(jump=4)), 2,
@@ -136,13 +135,13 @@ CASES = [
     ("not utf-8", _article_text("---\nheadline: Caf\xe9\n---\nText.\n".encode("latin-1")), 2,
      ["story.md: line 2: byte 0xe9 is not UTF-8", "save the file as UTF-8"]),
     ("control character", _article_text("---\nheadline: A story\n---\nPasted\x0btext.\n"), 2,
-     ["story.md: line 4: contains the control character U+000B", "delete it"]),
+     ["story.md: line 4, column 7: contains the control character U+000B", "delete it"]),
     ("inline image", _article_text("---\nheadline: A story\n---\nText ![x](file:///etc/passwd) more.\n"), 2,
-     ["story.md: body: has an inline image", "put photos in the front matter"]),
+     ["story.md: line 4: has an inline image", "put photos in the front matter"]),
     ("missing image", lambda issue: write_article(issue, "story", body(100), images=[{"file": "images/none.jpg"}]),
      2, ["story.md: images[0].file: image 'images/none.jpg' not found"]),
     ("image not an image", _with_image(lambda p: p.write_text("this is not a JPEG")), 2,
-     ["images[0].file: 'images/photo.jpg' is not an image Pillow can read", "export it again"]),
+     ["images[0].file: photo 'images/photo.jpg' is not an image layout can read", "export it again"]),
     ("huge image", _with_image(_huge_png, "images/huge.png"), 2,
      ["'images/huge.png' is too large (20000 x 20000 px)"]),
     ("image outside the issue",
@@ -202,26 +201,22 @@ def test_a_ten_times_overset_article_fails_but_writes_the_proof(tmp_path, run_cl
         {"slug": "story", "columns": 3}, {"slug": "other", "columns": 2, "depth": 20}]}]})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 3
-    assert "page 1: other:" in err and "line(s) over" in err and "Traceback" not in err
+    assert "page 1, second slot (other):" in err and "lines) over" in err and "Traceback" not in err
     assert (tmp_path / "build" / "test-issue" / "test-issue-proof.pdf").exists()
 
 
-def test_raw_html_is_inert_and_nothing_outside_the_issue_is_read(tmp_path, run_cli):
+def test_raw_html_is_refused_and_nothing_outside_the_issue_is_read(tmp_path, run_cli):
     issue = _good(tmp_path)
-    secret = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else "localhost"
     write_article(issue, "story", '<link rel="attachment" href="file:///etc/hostname">\n\n'
                   '<img src="file:///etc/passwd">\n\n[a link](file:///etc/passwd) and '
                   '<iframe src="http://example.com/"></iframe>\n\n' + body(120), headline="A story")
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
-    assert code == 0, err
-    pdf = tmp_path / "build" / "test-issue" / "test-issue.pdf"
-    reader = PdfReader(pdf)
-    assert not reader.attachments
-    text = page_texts(pdf)[0]
-    assert "root:x:0:0" not in text
-    if len(secret) > 6:
-        assert secret not in text.replace("file:///etc/hostname", "")
-    assert "&lt;" not in text and "<link" in text  # shown as text, escaped once
+    assert code == 2, err
+    assert "story.md: line 4, column 1: raw HTML '<link rel=\"attachment\"" in err
+    assert "story.md: line 6, column 1: raw HTML '<img src=\"file:///etc/passwd\">' is not allowed" in err
+    assert "line 8, column 34: raw HTML '<iframe" in err and "line 8, column 68: raw HTML '</iframe>'" in err
+    assert "to print the character '<' itself, write &lt;" in err
+    assert not (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()
 
 
 def test_a_bad_input_run_destroys_nothing(tmp_path, run_cli):

@@ -69,7 +69,7 @@ def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
     assert _slot(fit, "short")["short"] == pytest.approx(10, abs=1)
     assert _slot(fit, "short")["over"] == 0
     assert fit["overset"] == ["long"]
-    assert "long" in str(caught.value) and "line(s) over" in str(caught.value)
+    assert "page 1, first slot (long)" in str(caught.value) and "lines) over" in str(caught.value)
     assert (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()  # the proof is still written
     assert any(s.startswith("cut ") for s in _slot(fit, "long")["suggestions"])
 
@@ -78,7 +78,7 @@ def test_overset_on_the_command_line(tmp_path, run_cli):
     simple_issue(tmp_path, {"huge": 3000}, columns={"huge": 2}, depth={"huge": 30})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 3
-    assert "page 1: huge:" in err and "line(s) over" in err
+    assert "page 1, first slot (huge):" in err and "lines) over" in err
     assert "Traceback" not in err
 
 
@@ -173,7 +173,7 @@ def test_fit_command_prints_the_table_and_suggestions(tmp_path, run_cli):
     code, out, _ = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 3
     assert "p1    long" in out and "OVER +" in out
-    assert "to fit p1 long" in out and "take one more column (3)" in out
+    assert "to fit p1 long" in out and "cut about " in out and ": then it fits" in out
     assert not (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()
 
 
@@ -195,6 +195,9 @@ def test_watch_recomposes_after_a_save(tmp_path):
     thread.join(timeout=60)
     assert len(lines) == 2 and "start: 1 pages composed" in lines[0]
     assert "story.md: 1 pages composed" in lines[1]
+    # under each round's line, a line for each slot over or short, each hole and each warning
+    assert "\n  warning: the issue has 1 pages: a newspaper is printed in multiples of 4 (add or remove pages " \
+           "in pages: to make 4)" in lines[1]
     assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
 
 

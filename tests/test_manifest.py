@@ -44,12 +44,12 @@ def test_every_problem_is_reported_in_one_run(tmp_path):
     problems = _problems(issue)
     expected = [
         "date: 'not a date' is not a date",
-        "pages[0].articles[0].columns: 9 is out of range",
-        'pages[0].articles[1].slug: no article "storey" (did you mean "story"?)',
-        "pages[1].page: page 3 is listed in position 2",
-        "pages[1].template: unknown template 'frnt' (did you mean \"front\"?)",
-        'pages[1].articles[0].colums: unknown key "colums" (did you mean "columns"?)',
-        'pages[1].articles[0].slug: article "story" is already placed at pages[0].articles[0]',
+        "page 1, first slot, columns: 9 is out of range",
+        'page 1, second slot, slug: no article "storey" (did you mean "story"?)',
+        "the second page listed, page: page 3 is listed in position 2",
+        "the second page listed, template: unknown template 'frnt' (did you mean \"front\"?)",
+        'page 2, first slot, colums: unknown key "colums" (did you mean "columns"?)',
+        'page 2, first slot, slug: article "story" is already placed at page 1, first slot',
     ]
     assert sorted(problems) == sorted(expected)
 
@@ -60,7 +60,7 @@ def test_problem_message_names_file_and_fix(tmp_path):
     with pytest.raises(InputError) as caught:
         _load(issue)
     text = str(caught.value)
-    assert "issue.yaml: pages[0].articles[0].slug: '../etc/passwd' is not a valid article name" in text
+    assert "issue.yaml: page 1, first slot, slug: '../etc/passwd' is not a valid article name" in text
     assert "fix: use lower-case letters, digits and hyphens only" in text
 
 
@@ -75,7 +75,7 @@ def test_bad_jumps(tmp_path, jump, message):
         {"page": 1, "articles": [{"slug": "a", "jump": jump}]},
         {"page": 2, "articles": [{"continued": "a"}]}]})
     problems = _problems(issue)
-    assert f"pages[0].articles[0].jump: {message}" in problems
+    assert f"page 1, first slot, jump: {message}" in problems
 
 
 def test_jump_without_continuation_and_orphan_continuation(tmp_path):
@@ -86,8 +86,8 @@ def test_jump_without_continuation_and_orphan_continuation(tmp_path):
         {"page": 1, "articles": [{"slug": "a", "jump": 2}, {"slug": "b"}]},
         {"page": 2, "articles": [{"continued": "b"}]}]})
     problems = _problems(issue)
-    assert 'pages[0].articles[0].jump: page 2 has no "continued: a" slot' in problems
-    assert 'pages[1].articles[0].continued: nothing jumps to this continuation of "b"' in problems
+    assert 'page 1, first slot, jump: page 2 has no "continued: a" slot' in problems
+    assert 'page 2, first slot, continued: nothing jumps to this continuation of "b"' in problems
 
 
 def test_unknown_issue_lists_the_ones_that_exist(tmp_path):

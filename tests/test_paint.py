@@ -99,7 +99,7 @@ def test_a_plate_over_the_ink_limit_fails_preflight_naming_it(tmp_path):
         compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     problems = [p for p in caught.value.problems if p.key == "total ink"]
     assert problems and problems[0].file == "test-issue-p01.pdf"
-    assert "320% ink at the darkest point, over the 240% limit" in problems[0].message
+    assert "320% ink at the darkest point, over the 220% limit" in problems[0].message
 
 
 def test_type_sizes_and_image_resolutions_follow_the_matrices(tmp_path):

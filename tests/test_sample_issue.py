@@ -186,3 +186,26 @@ def test_preflight_reads_the_plates_as_ghostscript_and_poppler_do(sample):
         ppis = [min(float(row.split()[12]), float(row.split()[13])) for row in listed.stdout.splitlines()[2:]]
         assert [round(ppi) for _, ppi in paint.images] == pytest.approx(ppis, abs=1)
     assert read_paint(plates[0]).ink == pytest.approx(200) and read_paint(plates[0]).images
+
+
+def test_the_sample_photos_keep_to_the_paper_tone_range_measured_from_the_plates(sample):
+    """Every photo on the plates, decoded from the PDF's own image data (poppler's pdfimages, not
+    layout's reader): no dot darker than photo_shadow, none lighter than photo_highlight."""
+    from PIL import Image
+
+    from layout.settings import load_settings
+
+    root, _ = sample
+    paper = load_settings(root / "issues" / "paper.yaml")
+    out = root / "pdfimages"
+    out.mkdir()
+    for plate in sorted((root / "build" / ISSUE / "plates").glob(f"{ISSUE}-p*.pdf")):
+        subprocess.run(["pdfimages", "-all", str(plate), str(out / plate.stem)], check=True)
+    pictures = sorted(out.iterdir())
+    assert len(pictures) == 7  # the sample's seven photos
+    for picture in pictures:
+        with Image.open(picture) as image:
+            assert image.mode == "L"
+            darkest, lightest = image.getextrema()
+        assert 100 * (1 - darkest / 255) <= paper.photo_shadow, picture.name
+        assert 100 * (1 - lightest / 255) >= paper.photo_highlight, picture.name
