@@ -155,7 +155,7 @@ def test_fit_must_be_loose(tmp_path, run_cli):
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "tight"}]}]})
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
-    assert "pages[0].articles[0].fit" in out + err and "fit: loose" in out + err
+    assert "unknown fit 'tight'" in out + err and "fit: loose" in out + err
 
 
 def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
