@@ -76,7 +76,7 @@ class Settings:
     longer or shorter may have."""
     hyphen_penalty: int = 50
     double_hyphen_demerits: int = 3000
-    final_hyphen_demerits: int = 5000
+    final_hyphen_demerits: int = 0
     adjacent_demerits: int = 10000
     line_penalty: int = 10
     river_demerits: int = 3000
@@ -252,8 +252,11 @@ def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
         if index:
             gap = spaces[index - 1]
             items.append(Item("glue", shaper.width(" ", *_style(gap)), stretch, shrink, pieces=(gap,)))
-        items += _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
-                                    settings.hyphen_penalty)
+        made = _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
+                                  settings.hyphen_penalty)
+        if settings.measure and sum(i.width for i in made if i.kind == "box") > settings.measure:
+            made = _anywhere(word, shaper)  # wider than the column: breaks anywhere (overflow-wrap: anywhere)
+        items += made
     items.append(Item("penalty", 0, penalty=INF))
     items.append(Item("glue", 0, 100_000.0, 0.0))  # \parfillskip
     items.append(Item("penalty", 0, penalty=-INF))
@@ -300,6 +303,21 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
         previous, done = pos, width
     items.append(Item("box", _pieces_width(word, shaper) - done, pieces=tuple(_slice(word, previous, len(text))),
                       hyphen=len(text) - previous))
+    return items
+
+
+def _anywhere(word: list[Piece], shaper: Shaper) -> list[Item]:
+    """A word wider than its column as one box a character, with a break allowed after each (no
+    hyphen), as CSS ``overflow-wrap: anywhere`` breaks it."""
+    text = "".join(p.text for p in word)
+    items: list[Item] = []
+    done = 0.0
+    for i in range(1, len(text) + 1):
+        width = _pieces_width(_slice(word, 0, i), shaper)
+        items.append(Item("box", width - done, pieces=tuple(_slice(word, i - 1, i)), hyphen=1))
+        if i < len(text):
+            items.append(Item("penalty", 0.0, penalty=500))
+        done = width
     return items
 
 
