@@ -29,7 +29,7 @@ from pathlib import Path
 import bagit
 from lxml import etree
 
-from . import __version__
+from . import __version__, publish
 from .alto import ALTO_NS, alto_page, plate_words, read_alto
 from .build import Project, Session, fit_issue, issue_lock, stderr_progress
 from .compose import Composition
@@ -75,13 +75,14 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
     _check_plates(plates, issue_id, inputs)
     base = project.root / "archive" / str(issue.date.year)
     for existing in sorted(base.glob(f"{issue_id}*")):
-        meta = existing / "data" / "metadata.json"
         # An archive made before METS, ALTO and page PDF/As were written is not the archive this
-        # version makes: a new revision is written beside it.
-        if meta.exists() and json.loads(meta.read_text()).get("inputs_sha256") == inputs \
-                and (existing / "data" / "mets.xml").exists():
+        # version makes: a new revision is written beside it (so is one whose metadata is damaged).
+        data = existing / "data"
+        if _archived_inputs(data / "metadata.json") == inputs and (data / "mets.xml").exists():
             progress(f"already archived, unchanged: {existing}")
             return ArchiveResult(existing, False)
+    for leftover in base.glob(f".{issue_id}-*"):  # what a killed archive run left half-made
+        shutil.rmtree(leftover, ignore_errors=True)
     target = _next_revision(base, issue_id)
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{issue_id}-", dir=base))
@@ -90,10 +91,23 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
         _write_payload(staging, session, composition, plates, out, inputs, progress)
         _bag(staging, session)
         _readable(staging)
-        os.rename(staging, target)  # never replaces: target does not exist
+        publish.rename_new(staging, target)  # never replaces an archive, even an empty folder
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ArchiveResult(target, True)
+
+
+def _held_to_pdfa(name: str, data: bytes) -> bytes:
+    """``data``, a PDF/A just made, if it passes the PDF/A-3b rules; else ArchiveError naming each
+    broken rule (a supplied advert's PDF, say, with something the finishing does not undo): no
+    archive is written that ``layout verify`` would refuse."""
+    violations = check_pdfa(data)
+    if violations:
+        raise ArchiveError(f"{name} would not be a valid PDF/A-3b: nothing was archived", tuple(
+            Problem(name, v.rule, f"PDF/A-3b: {v.message}", "fix what the rule names in the source it comes "
+                    "from (an advert: ask the advertiser for PDF/X-1a), compose and archive again")
+            for v in violations))
+    return data
 
 
 def _write_payload(staging: Path, session: Session, composition: Composition, plates: Path, out: Path,
@@ -104,6 +118,10 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
     issue, paper = session.issue, session.settings
     issue_id = issue.issue_id
     for name in ("fit.json", "preflight.json"):
+        if not (out / name).is_file():
+            raise InputError(f"no {name} for {session.issue.issue_id}", (Problem(
+                str(out / name), "", "the compose's report is missing",
+                f"run layout compose {session.issue.issue_id} again"),))
         write_atomic(staging / name, (out / name).read_bytes())
     when = _made(issue)
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -111,7 +129,8 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
     common = {"issueNumber": str(issue.number), "issueDate": issue.date.isoformat(), "inputsSHA256": inputs,
               "layoutVersion": __version__, "weasyprintVersion": WEASYPRINT_VERSION}
     progress(f"  PDF/A-3b of the issue and of {len(composition.pages)} pages, ALTO, page images, METS")
-    whole = to_pdfa((plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common)
+    whole = _held_to_pdfa(f"{issue_id}-archive.pdf", to_pdfa(
+        (plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common))
     write_atomic(staging / f"{issue_id}-archive.pdf", whole)
     pages, blocks = [], {slug: [] for slug in issue.slugs}
     for number, view in enumerate(composition.pages, start=1):
@@ -119,7 +138,7 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
         plate = (plates / f"{stem}.pdf").read_bytes()
         sent = Attachment(f"{stem}.pdf", plate, "application/pdf",
                           f"plate of page {number} as sent to the printer (PDF/X)", "Source")
-        pdf = to_pdfa(plate, profile, (sent,), {**common, "page": str(number)})
+        pdf = _held_to_pdfa(f"pages/{stem}.pdf", to_pdfa(plate, profile, (sent,), {**common, "page": str(number)}))
         image, _ = page_tiff(pdf, when.strftime("%Y:%m:%d %H:%M:%S"), f"layout {__version__}")
         alto = alto_page(pdf, view, paper, number, f"../images/{stem}.tif", stamp, __version__)
         files = {"pages": (f"{stem}.pdf", pdf), "images": (f"{stem}.tif", image), "alto": (f"{stem}.xml", alto)}
@@ -207,13 +226,33 @@ def _check_plates(plates: Path, issue_id: str, inputs: str) -> None:
         raise InputError(f"no plates to archive for {issue_id}", (Problem(
             str(plates), "", "the issue has no plates that passed preflight",
             f"run layout compose {issue_id} until preflight passes"),))
+    changed = publish.changed_files(plates)
+    if changed:
+        raise InputError(f"the plates of {issue_id} are damaged", tuple(Problem(
+            str(plates / name), "", "changed or damaged since it was composed (it does not match SHA256SUMS)",
+            f"run layout compose {issue_id} again, then archive") for name in changed))
     from pypdf import PdfReader
 
-    xmp = PdfReader(whole).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    try:
+        xmp = PdfReader(whole).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    except Exception:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        raise InputError(f"the plates of {issue_id} are damaged", (Problem(
+            str(whole), "", "the issue PDF in plates/ cannot be read (truncated or changed?)",
+            f"run layout compose {issue_id} again, then archive"),)) from None
     if f"<layout:inputsSHA256>{inputs}<" not in xmp:
         raise InputError(f"the plates of {issue_id} are older than its sources", (Problem(
             str(plates), "", "sources changed since the plates were made",
             f"run layout compose {issue_id} again, then archive"),))
+
+
+def _archived_inputs(meta: Path) -> str | None:
+    """The inputs' hash an archive was made from (None if its metadata is missing or damaged: then
+    it is not this issue's, and a new revision is made beside it)."""
+    try:
+        data = json.loads(meta.read_bytes())
+    except (OSError, ValueError, UnicodeError):
+        return None
+    return data.get("inputs_sha256") if isinstance(data, dict) else None
 
 
 def _next_revision(base: Path, issue_id: str) -> Path:
@@ -272,9 +311,12 @@ def verify(path: Path) -> list[str]:
     files against their schemas, every file METS names, each page's ALTO against its PDF's words
     and boxes, and the PDF/A-3b rules on every PDF/A. Returns the files checked; raises ArchiveError
     naming every problem."""
+    if not path.is_dir():
+        raise ArchiveError(f"{path} is not an archive", (Problem(
+            str(path), "", "no such folder", "give the folder of one archived issue (archive/<year>/<issue-id>)"),))
     try:
         bag = bagit.Bag(str(path))
-    except bagit.BagError as exc:
+    except (bagit.BagError, ValueError, UnicodeError, LookupError) as exc:
         raise ArchiveError(f"{path} is not a readable archive", (Problem(
             str(path), "", str(exc), "give the folder of one archived issue (archive/<year>/<issue-id>)"),)) from None
     try:
@@ -283,6 +325,11 @@ def verify(path: Path) -> list[str]:
         details = [str(d) for d in exc.details] or [str(exc.message)]
         raise ArchiveError(f"{path}: the archive has changed since it was made", tuple(
             Problem(str(path), "", d, "restore the file from a good copy") for d in details)) from None
+    except PermissionError:
+        raise  # the machine's (exit 8), not the archive's
+    except (bagit.BagError, ValueError, UnicodeError, LookupError, OSError) as exc:  # a damaged file of the bag
+        raise ArchiveError(f"{path}: the archive is damaged", (Problem(
+            str(path), "", str(exc), "restore the archive from a good copy"),)) from None
     problems = check_contents(path / "data")
     if problems:
         raise ArchiveError(f"{path}: the archive's checksums match, but its contents do not hold", tuple(problems))

@@ -15,9 +15,9 @@ from typing import Any
 import markdown
 from markdown.extensions.smarty import SmartyExtension
 
+from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
-from .render import write_atomic
 from .sources import Checker, display_path, parse_yaml, read_text
 
 FRONT_KEYS = ("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead",
@@ -128,16 +128,18 @@ class _BodyCache:
         self.folder = folder
         self.known: dict[str, list] = {}
         self.used: dict[str, list] = {}
-        if self.path is not None and self.path.exists():
+        if self.path is not None:  # sealed (see cache.py): a damaged file reads as empty
             try:
-                self.known = json.loads(self.path.read_text())
+                self.known = json.loads(read_sealed(self.path) or b"{}")
             except ValueError:
+                self.known = {}
+            if not isinstance(self.known, dict):
                 self.known = {}
         self.loaded = set(self.known)
 
     def blocks(self, body: str) -> tuple[Block, ...]:
         """The blocks of ``body``, converted now or before."""
-        key = hashlib.sha256(f"{markdown.__version__} {CONVERTER} {SMARTY} {body}".encode()).hexdigest()
+        key = hashlib.sha256(f"{markdown.__version__} {code_digest()} {CONVERTER} {SMARTY} {body}".encode()).hexdigest()
         if key not in self.known:
             self.known[key] = [[b.tag, b.html, b.text] for b in _convert_body(body)]
         self.used[key] = self.known[key]
@@ -147,7 +149,8 @@ class _BodyCache:
         """``smarten(text)``, converted now or before."""
         if not text:
             return None
-        key = hashlib.sha256(f"{markdown.__version__} {CONVERTER} {SMARTY} inline {text}".encode()).hexdigest()
+        key = hashlib.sha256(f"{markdown.__version__} {code_digest()} {CONVERTER} {SMARTY} inline {text}".encode()
+                             ).hexdigest()
         if key not in self.known:
             self.known[key] = smarten(text)
         self.used[key] = self.known[key]
@@ -156,7 +159,7 @@ class _BodyCache:
     def save(self) -> None:
         """Keep the bodies of this run (those of older runs are dropped)."""
         if self.path is not None and self.used.keys() != self.loaded:
-            write_atomic(self.path, json.dumps(self.used).encode())
+            write_sealed(self.path, json.dumps(self.used).encode())
 
 
 def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,

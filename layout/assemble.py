@@ -78,7 +78,7 @@ def contents(page: pikepdf.Page) -> bytes:
 def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
     """Read the galley's content stream (``page``, the page of its ``galley_pdf``) and give each
     text and path its grid row."""
-    height = float(page.MediaBox[3])
+    height = float(page.obj.get("/TrimBox", page.MediaBox)[3])  # with bleed, the media box is larger
     lines = [line for line in contents(page).split(b"\n") if line.strip()]
     rows: list[int | None] = []
     stack: list[tuple[float, ...]] = []

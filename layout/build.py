@@ -12,15 +12,16 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__
+from . import __version__, publish
+from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
+from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
 from .fit import fit_json, fit_table
@@ -147,7 +148,7 @@ class Session:
                     tuple(item.slot_id for view in views for item in view.slots if item.blocks)
                     if mode == "galley" else ())
                 for views, mode, height in sheets]
-        context = repr((self.issue, self.settings, meta)).encode()
+        context = repr((self.issue, self.settings, meta, files_digest(settings_files(self.settings)))).encode()
         sources = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
@@ -176,9 +177,11 @@ class Session:
         return ", ".join(slug for slug, article in self.articles.items()
                          if any(p.path == photo.path for p in article.photos))
 
+
     def inputs_hash(self) -> str:
         """SHA-256 of every input: settings, manifest, articles, images, stylesheets, fonts, versions."""
-        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION} "
+                                f"{files_digest(settings_files(self.settings))}".encode())
         files = [self.settings.source, *sorted(p for p in self.issue.folder.rglob("*") if p.is_file())]
         for folder in (self.project.stylesheets, self.project.fonts):
             files += sorted(p for p in folder.rglob("*") if p.is_file())
@@ -326,11 +329,8 @@ def issue_lock(project: Project, issue_id: str) -> Iterator[None]:
 
 
 def _clean_leftovers(out: Path) -> None:
-    """Remove what an interrupted run left half-done: temporary files and staging folders."""
-    for leftover in out.rglob(".*.part"):
-        leftover.unlink(missing_ok=True)
-    for staging in out.glob(".plates-*"):
-        shutil.rmtree(staging, ignore_errors=True)
+    """Put back what a crash left aside and remove what it left half-done (see ``publish.clean``)."""
+    publish.clean(out)
 
 
 def compose_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,
@@ -359,12 +359,14 @@ def plate_jobs(session: Session, composition: Composition, inputs: str) -> list[
     """What each plate is made from, named by the hash of its own inputs (so an unchanged page's
     plate is never made twice, and its bytes do not change when another page does)."""
     issue, settings = session.issue, session.settings
+    files = f"{code_digest()} {files_digest(settings_files(settings))}"
     jobs = []
     for number, (page, pieces) in enumerate(zip(composition.page_pdfs, composition.pieces), start=1):
         galleys = tuple(composition.galleys[key] for key in dict.fromkeys(p.galley for p in pieces))
         ads = composition.adverts[number - 1] if composition.adverts else ()
         adverts = tuple(PlacedAdvert(session.adverts[a.slot_id], a.x, a.y, a.width, a.height) for a in ads)
-        key = PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number), adverts)
+        key = hashlib.sha256((PlateJob.key(page, pieces, galleys, PlateInfo(issue, settings, "", number), adverts)
+                              + files).encode()).hexdigest()  # and the bytes of the files settings name
         jobs.append(PlateJob(page, pieces, galleys, PlateInfo(issue, settings, key, number), adverts))
     return jobs
 
@@ -445,8 +447,11 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     proof_pdfs = tuple(marks or plate for plate, marks in made)
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
+    copies = copy_of(composition, settings)  # what each plate must show (see accounting.py)
     checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
-                          session.renderer.submit) if staged else None
+                          session.renderer.submit, copies) if staged else None
+    if staged is not None:
+        publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates
     stale = stale_proofs(proof_pdfs, out / "proofs")  # only these are rendered again
     pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
     with concurrent.futures.ThreadPoolExecutor(1) as background:
@@ -463,8 +468,13 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         elif proof.exists():
             proof.unlink()
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-        write_proofs(proof_pdfs, out / "proofs", {index: png.result() for index, png in zip(stale, pngs)})
-        write_atomic(out / "proofs" / "flatplan.png", plan()[0])
+        proofs = publish.staged_copy(out / "proofs")  # published whole, with the flat plan
+        try:
+            write_proofs(proof_pdfs, proofs, {index: png.result() for index, png in zip(stale, pngs)})
+            write_atomic(proofs / "flatplan.png", plan()[0])
+            publish.replace_folder(proofs, out / "proofs")
+        finally:
+            shutil.rmtree(proofs, ignore_errors=True)
         progress("[4/5] fit report\n" + fit_table(composition))
         findings: list[Finding] = []
         plate_dir = None
@@ -512,6 +522,9 @@ PREFLIGHT_FIXES = {
     "transparency": "remove opacity and transparent images: PDF/X-1a allows no transparency",
     "page boxes": "check trim and bleed in issues/paper.yaml",
     "overset": "make the overset copy fit (see the fit report)",
+    "checksums": "compose the issue again: a file in the plates folder was changed or damaged after it was written",
+    "copy": "shorten the headline or give the slot more columns; check the article's Markdown there and the "
+            "page's slots in the manifest (if they look right, it is a bug in layout: report it)",
 }
 
 
@@ -524,24 +537,25 @@ def _keep_previous(out: Path) -> None:
     """Keep the last round's fit report, text and proofs in ``previous/`` for ``layout diff``."""
     if not (out / "fit.json").exists():
         return
-    previous = out / "previous"
-    shutil.rmtree(previous, ignore_errors=True)
-    previous.mkdir(parents=True)
-    for name in ("fit.json", "text.json"):
-        if (out / name).exists():
-            shutil.copy2(out / name, previous / name)
-    if (out / "proofs").is_dir():
-        shutil.copytree(out / "proofs", previous / "proofs")
+    previous = publish.staging(out / "previous")  # published whole
+    try:
+        for name in ("fit.json", "text.json"):
+            if (out / name).exists():
+                shutil.copy2(out / name, previous / name)
+        if (out / "proofs").is_dir():
+            shutil.copytree(out / "proofs", previous / "proofs")
+        publish.replace_folder(previous, out / "previous")
+    finally:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, list[Path]]:
     """Write the plates to a staging folder (for preflight); ``_publish_plates`` puts it in place."""
-    staging = Path(tempfile.mkdtemp(prefix=".plates-", dir=out))
-    staging.chmod(0o755)
+    staging = publish.staging(out / "plates")
     paths = []
     for number, data in enumerate(plates, start=1):
         paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
-        paths[-1].write_bytes(data)
+        publish.write_file(paths[-1], data)
     return staging, paths
 
 
@@ -571,13 +585,14 @@ def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findi
                     inputs: str = "") -> Path:
     """Publish the staged plates to plates/ if preflight passed, else to plates-draft/."""
     try:
-        (staging / f"{issue_id}.pdf").write_bytes(whole)
-        (staging / SOURCES_FILE).write_text(inputs + "\n")
+        publish.write_file(staging / f"{issue_id}.pdf", whole)
+        publish.write_file(staging / SOURCES_FILE, (inputs + "\n").encode())
         passed = all(f.ok for f in findings)
-        (staging / "preflight.json").write_bytes(report_json(findings))
+        publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
-        _replace_dir(staging, target)
+        publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
+        publish.replace_folder(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)
         return target
@@ -585,30 +600,51 @@ def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findi
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _replace_dir(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``: the old one stays whole until the new one is in place."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], Path]:
     """Preflight the plates already written for ``issue_id`` (``layout check``)."""
     settings = load_settings(project.issues / "paper.yaml")
     find_issue(project.issues, issue_id)
     out = project.build(issue_id)
-    folder = next((out / name for name in ("plates", "plates-draft") if (out / name).is_dir()), None)
+    # plates/, or the old set a crash between two renames left aside (see publish.py), or the drafts
+    folder = next((out / name for name in ("plates", ".plates.old", "plates-draft") if (out / name).is_dir()), None)
     if folder is None:
         raise InputError(f"no plates for {issue_id} yet", (Problem(
             _shown(project, out), "", "nothing has been composed", f"run: layout compose {issue_id}"),))
     plates = sorted(folder.glob(f"{issue_id}-p*.pdf"))
-    fit = json.loads((out / "fit.json").read_text()) if (out / "fit.json").exists() else None
-    findings = check_issue(plates, settings, fit)
+    if not plates:
+        raise InputError(f"no plates in {_shown(project, folder)}", (Problem(
+            _shown(project, folder), "", "the folder holds no plate", f"run: layout compose {issue_id}"),))
+    fit = None
+    if (out / "fit.json").exists():
+        try:
+            fit = json.loads((out / "fit.json").read_bytes())
+        except (ValueError, UnicodeError):
+            fit = None
+        if not isinstance(fit, dict) or not isinstance(fit.get("overset", []), list):
+            raise InputError(f"{_shown(project, out / 'fit.json')} is damaged", (Problem(
+                _shown(project, out / "fit.json"), "", "it is not the fit report layout writes",
+                f"run: layout compose {issue_id} (it writes the fit report again)"),))
+    copies = _expected_copy(folder / "copy.json", len(plates))
+    findings = check_issue(plates, settings, fit, copies=copies)
+    changed = publish.changed_files(folder)
+    if changed is not None:
+        findings.append(Finding(publish.SUMS, "checksums", not changed,
+                                f"changed since they were composed: {', '.join(changed)}" if changed else
+                                "every file as it was composed"))
     write_atomic(out / "preflight.json", report_json(findings))
     return findings, folder
+
+
+def _expected_copy(path: Path, plates: int) -> list[PlateCopy] | None:
+    """What the plates beside ``path`` must show (written with them), if it is there and whole."""
+    if not path.exists():
+        return None
+    try:
+        copies = copies_from_json(path.read_bytes())
+    except (ValueError, UnicodeError):
+        raise InputError(f"{path} is damaged", (Problem(str(path), "", "it is not the copy account layout "
+                         "writes with the plates", "compose the issue again"),)) from None
+    return copies if len(copies) == plates else None
 
 
 def _shown(project: Project, path: Path) -> str:

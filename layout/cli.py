@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import traceback
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from .build import Project, check_issue_plates, compose_issue, fit_issue
 from .diff import compare
 from .diff import report as diff_report
 from .diff import report_json as diff_json
-from .errors import InputError, LayoutError, Problem
+from .errors import InputError, LayoutError, Problem, environment_fault, is_environment
 from .fit import fit_table
 from .preflight import report_table
 from .render import write_atomic
@@ -41,14 +42,30 @@ def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
     except KeyboardInterrupt:
         typer.echo("interrupted: outputs already written are intact", err=True)
         raise typer.Exit(130) from None
+    except Terminated:
+        typer.echo("terminated: outputs already written are intact", err=True)
+        raise typer.Exit(143) from None
     except typer.Exit:
         raise
-    except Exception as error:  # a bug in layout, not the user's fault: say so, briefly
+    except (OSError, MemoryError) as error:
+        if not is_environment(error):
+            _bug(debug, error)
         if debug:
-            raise
-        typer.echo(f"internal error: {type(error).__name__}: {error}\n"
-                   "this is a bug in layout; run again with --debug and report the traceback", err=True)
-        raise typer.Exit(70) from None
+            traceback.print_exc()
+        fault = environment_fault(error)
+        typer.echo(f"error: {fault}", err=True)
+        raise typer.Exit(fault.exit_code) from None
+    except Exception as error:  # a bug in layout, not the user's fault: say so, briefly
+        _bug(debug, error)
+
+
+def _bug(debug: bool, error: BaseException) -> None:
+    """Report a bug in layout (exit 70), with its traceback only under --debug."""
+    if debug:
+        raise error
+    typer.echo(f"internal error: {type(error).__name__}: {error}\n"
+               "this is a bug in layout; run again with --debug and report the traceback", err=True)
+    raise typer.Exit(70) from None
 
 
 @app.command()
@@ -189,7 +206,7 @@ def watch(
 
     try:
         run_watch(_project(root), issue_id, lambda line: typer.echo(line, err=True), interval)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         raise typer.Exit(0) from None
 
 
@@ -237,8 +254,19 @@ def new(
     _run(debug, action)
 
 
+class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """SIGTERM arrived: unwind (staging folders removed, workers stopped), then exit 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
     """Entry point of the ``layout`` command."""
+    signal.signal(signal.SIGTERM, _terminate)  # unwind as for Ctrl-C: nothing half-done is left
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) is an error to report, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     app()
 
 

@@ -26,6 +26,7 @@ from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping,
 from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
+from .newissue import is_placeholder
 from .render import PageResult
 from .settings import PaperSettings
 from .sources import display_path
@@ -632,14 +633,26 @@ def _column_left(slot: _Slot, item: SlotView, column: int, paper: PaperSettings)
 
 
 def _column_rules(page_slots: list[_Slot], items: list[SlotView], paper: PaperSettings) -> tuple[Rule, ...]:
-    """Rules between a story's columns (where its stylesheet asks for them), beside columns with text."""
+    """Rules between a story's columns (where its stylesheet asks for them), beside columns with text:
+    a gutter's rule starts below any narrow photo that spans it (the photo and its caption take the top
+    lines of both columns beside it) and ends at the foot of the deeper of the two columns' text."""
     rules = []
     for slot, item in zip(page_slots, items):
         if slot.galley is None or not slot.galley.rules:
             continue
-        for column in range(1, len(slot.columns.ranges)):
+        ranges = slot.columns.ranges
+        taken = slot.insets or (0,) * max(len(ranges), 1)
+        frame_lines = item.frame_height / paper.leading
+        for column in range(1, len(ranges)):
+            pair = (column - 1, column)
+            top = min(taken[c] for c in pair)  # lines of a photo across this gutter
+            bottom = min(frame_lines, max((taken[c] + ranges[c][1] - ranges[c][0] for c in pair
+                                           if ranges[c][1] > ranges[c][0]), default=0))
+            if bottom <= top:
+                continue
             x = _column_left(slot, item, column, paper) - paper.gutter / 2 - 0.5
-            rules.append(Rule("v", x, item.y + item.head_height, item.frame_height))
+            rules.append(Rule("v", x, item.y + item.head_height + top * paper.leading,
+                              (bottom - top) * paper.leading))
     return tuple(rules)
 
 
@@ -798,7 +811,20 @@ def _trial(slots: list[_Slot], issue: Issue, paper: PaperSettings, target: _Slot
         slot.head_lines = change.head
     trial = list(copies.values())
     _fit(trial, issue, paper)
-    return {s.spec.slot_id: _measure(s) for s in trial}
+    out = {s.spec.slot_id: _measure(s) for s in trial}
+    out[PAGE_EMPTY] = (_page_empty(trial, issue, paper, target.page), 0)
+    return out
+
+
+PAGE_EMPTY = "--page-empty"
+"""The key of a trial's result holding the empty lines of the target's page grid (``--``: no slot's id)."""
+
+
+def _page_empty(slots: list[_Slot], issue: Issue, paper: PaperSettings, number: int) -> int:
+    """Empty lines on page ``number``'s grid, outside every slot (what ``PageFit.holes`` counts)."""
+    template = _template(issue, number)
+    top = NAMEPLATE_LINES if template == "front" else 0
+    return sum(holes(_page_placements(slots, number, template, paper), paper.columns, paper.grid_lines, top))
 
 
 def _measure(slot: _Slot) -> tuple[int, int]:
@@ -818,7 +844,7 @@ def _effect(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
     """What a tried change did: to the slot, and to any other slot it pushed over; None if it made
     anything else worse."""
     over, short = after[slot_id]
-    worse = [k for k in after if k != slot_id and after[k][0] > before.get(k, (0, 0))[0]]
+    worse = [k for k in after if k != slot_id and k != PAGE_EMPTY and after[k][0] > before.get(k, (0, 0))[0]]
     if worse:
         return None
     if over:
@@ -886,15 +912,19 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
              before: dict[str, tuple[int, int]]) -> tuple[str, ...]:
     """The suggestions for one slot, each tried."""
     key = slot.spec.slot_id
-    if slot.supplied or slot.galley is None:
+    if slot.supplied or slot.galley is None or is_placeholder(slot.article):  # a placeholder: write the story
         return ()
     out: list[str] = []
     galley = slot.galley
 
     over, short = before[key]
 
+    last: dict[str, tuple[int, int]] = {}
+
     def tried(change: _Change) -> str | None:  # the measured effect, if the change helps this slot
         after = _trial(slots, issue, paper, slot, change)
+        last.clear()
+        last.update(after)
         helps = after[key][0] < over if over else (after[key][0] == 0 and after[key][1] < short)
         return _effect(before, after, key) if helps else None
 
@@ -924,9 +954,15 @@ def _suggest(fit: SlotFit, slot: _Slot, slots: list[_Slot], issue: Issue, paper:
     if short > HOLE_SHORT and not slot.jumps and slot.article.kind not in ("advert", "supplied"):
         if slot.spec.depth is not None:
             best: tuple[int, int, str] | None = None
+            empty = _page_empty(slots, issue, paper, slot.page)
             for less in range(1, fit.depth):
-                effect = tried(_Change(depth=fit.depth - less))
+                change = _Change(depth=fit.depth - less)
+                effect = tried(change)
                 if effect is None or not effect.startswith("then it fits"):
+                    break
+                # less depth that only moves the white space out of the slot onto the page (nothing
+                # below takes it up) fixes nothing: not suggested
+                if last[PAGE_EMPTY][0] > empty:
                     break
                 best = (fit.depth - less, less, effect)
             if best is not None:
@@ -1011,10 +1047,17 @@ def _notes(slots: list[_Slot], views: list[PageView], fits: tuple[SlotFit, ...],
     headline that does not fit its slot or its ``headline_lines:``, a headline whose last line is
     one word, a page count that is not a multiple of 4."""
     notes = []
+    by_id = {f.slot_id: f for f in fits}
     for slot in slots:
         spec = slot.spec
         if slot.supplied:
             continue
+        if not spec.continued and is_placeholder(slot.article):
+            fit = by_id.get(spec.slot_id)
+            room = (" (its slot will be as deep as the story)" if spec.depth is None else
+                    f" (its slot holds {_plural(fit.available, 'line')})" if fit is not None and fit.available else "")
+            notes.append(f"{spec.place}: still the placeholder `layout new` wrote{room}: write the story and "
+                         f"its headline in {display_path(slot.article.path)}")
         if slot.galley is not None and slot.galley.rows > slot.start_row and not any(
                 end > first for first, end in slot.columns.ranges):
             notes.append(f"{spec.place}: the story gets no body lines on page {slot.page}, only its "

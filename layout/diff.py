@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw
 
+from .errors import InputError, Problem
 from .render import write_atomic
 
 FIELDS = ("page", "depth", "used", "over", "short", "jump_to", "continued_from", "box")
@@ -26,11 +27,12 @@ class Change:
 
 def compare(previous: Path, current: Path, pictures: Path) -> list[Change]:
     """Compare the round kept in ``previous`` with the build in ``current``; draw changed pages."""
-    old = json.loads((previous / "fit.json").read_text())
-    new = json.loads((current / "fit.json").read_text())
-    changes = _slots(old, new)
-    old_text = json.loads((previous / "text.json").read_text()) if (previous / "text.json").exists() else {}
-    new_text = json.loads((current / "text.json").read_text()) if (current / "text.json").exists() else {}
+    old, new = _report(previous / "fit.json"), _report(current / "fit.json")
+    try:
+        changes = _slots(old, new)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise _damaged(previous / "fit.json", current / "fit.json") from None
+    old_text, new_text = _texts(previous / "text.json"), _texts(current / "text.json")
     for slot_id in sorted(set(old_text) & set(new_text)):
         if old_text[slot_id] != new_text[slot_id] and not any(c.what == slot_id for c in changes):
             changes.append(Change("reflowed", slot_id, "its text changed"))
@@ -38,6 +40,10 @@ def compare(previous: Path, current: Path, pictures: Path) -> list[Change]:
         stale.unlink()
     for png in sorted((current / "proofs").glob("p[0-9]*.png")):
         before = previous / "proofs" / png.name
+        try:
+            Image.open(png).close()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise _damaged(png) from None
         box = _changed_area(before, png)
         if box is not None:
             changes.append(Change("page changed", png.stem, f"pixels changed in {box}"))
@@ -66,12 +72,48 @@ def _slots(old: dict, new: dict) -> list[Change]:
 
 
 def _changed_area(before: Path, after: Path) -> tuple[int, int, int, int] | None:
-    if not before.exists():
-        return (0, 0, *Image.open(after).size)
-    with Image.open(before) as a, Image.open(after) as b:
-        if a.size != b.size:
+    """Where ``after`` differs from ``before``: all of it if ``before`` is missing or damaged."""
+    with Image.open(after) as b:
+        try:
+            with Image.open(before) as a:
+                if a.size != b.size:
+                    return (0, 0, *b.size)
+                return ImageChops.difference(a.convert("L"), b.convert("L")).point(
+                    lambda v: 255 if v > 24 else 0).getbbox()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):  # missing or damaged
             return (0, 0, *b.size)
-        return ImageChops.difference(a.convert("L"), b.convert("L")).point(lambda v: 255 if v > 24 else 0).getbbox()
+
+
+def _damaged(*paths: Path) -> InputError:
+    shown = " or ".join(str(p) for p in paths)
+    return InputError(f"{shown}: missing, damaged, or not written by this version of layout", tuple(Problem(
+        str(p), "", "cannot be read as what layout writes there", "compose the issue twice again to compare "
+        "(layout compose ISSUE), or delete build/ISSUE/previous") for p in paths))
+
+
+def _report(path: Path) -> dict:
+    """A fit report (``fit.json``), checked to be one."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeError, FileNotFoundError, IsADirectoryError):
+        raise _damaged(path) from None
+    if not isinstance(data, dict) or not isinstance(data.get("slots"), list) or not all(
+            isinstance(s, dict) and isinstance(s.get("slot_id"), str) for s in data["slots"]):
+        raise _damaged(path)
+    return data
+
+
+def _texts(path: Path) -> dict[str, str]:
+    """The slots' texts (``text.json``), if there are any."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeError, IsADirectoryError):
+        raise _damaged(path) from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise _damaged(path)
+    return data
 
 
 def _highlight(png: Path, box: tuple[int, int, int, int], target: Path) -> None:

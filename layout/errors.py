@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -74,6 +75,63 @@ class BusyError(LayoutError):
     """Another ``layout`` run is working on the same issue."""
 
     exit_code = 6
+
+
+class EnvironmentFault(LayoutError):
+    """The machine, not the input nor layout: a folder that cannot be written, a full disk, a file
+    that cannot be read (permissions), memory exhausted."""
+
+    exit_code = 8
+
+
+ENVIRONMENT_ERRNOS = {
+    errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on the disk", errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only", errno.EIO: "input/output error (a failing disk?)",
+    errno.EMFILE: "too many open files", errno.ENFILE: "too many open files on the system",
+    errno.EFBIG: "file too large", errno.ENOMEM: "out of memory", errno.ENAMETOOLONG: "file name too long",
+    errno.ELOOP: "too many levels of symbolic links", errno.ENOTDIR: "a path part is a file, not a folder",
+    errno.EISDIR: "a folder is where a file should be", errno.EBUSY: "the file is busy",
+    errno.ETXTBSY: "the file is busy", errno.ENOENT: "no such file or folder (removed while layout ran?)",
+    errno.EEXIST: "a file is in the way", errno.ENOTEMPTY: "a folder is in the way",
+    errno.ESTALE: "stale network file handle", errno.ENXIO: "no such device",
+}
+"""Errors of the system that are the machine's, with what they mean."""
+
+_FIXES = {
+    errno.EACCES: "give the user running layout permission to read and write it (ls -l shows who may)",
+    errno.EPERM: "give the user running layout permission to read and write it (ls -l shows who may)",
+    errno.ENOSPC: "free some disk space (df -h shows how much is left), then run again",
+    errno.EDQUOT: "free some space within your quota, then run again",
+    errno.EROFS: "run layout where the build/ folder can be written",
+    errno.EMFILE: "close other programs, or raise the limit (ulimit -n), then run again",
+    errno.ENOMEM: "close other programs, or compose on a machine with more memory",
+    errno.EFBIG: "raise the limit on file sizes (ulimit -f) or free disk space, then run again",
+    errno.EIO: "the disk may be failing: copy the project elsewhere and run again",
+}
+
+
+def is_environment(error: BaseException) -> bool:
+    """Whether ``error`` is the machine's fault (see ``EnvironmentFault``), not a bug in layout."""
+    return isinstance(error, MemoryError) or (isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRNOS)
+
+
+def environment_fault(error: BaseException) -> EnvironmentFault:
+    """The ``EnvironmentFault`` for an ``OSError`` (or ``MemoryError``), naming the path."""
+    if isinstance(error, MemoryError):
+        return EnvironmentFault("out of memory", (Problem("(memory)", "", "the machine ran out of memory",
+                                                          _FIXES[errno.ENOMEM]),))
+    assert isinstance(error, OSError)
+    what = ENVIRONMENT_ERRNOS.get(error.errno or 0, error.strerror or str(error))
+    name = errno.errorcode.get(error.errno or 0, "")
+    fix = _FIXES.get(error.errno or 0, "check the path, its permissions and the disk, then run again")
+    if error.filename is None:  # raised where no path was given (a library's temporary file)
+        return EnvironmentFault(f"a file could not be written or read: {what}" + (f" ({name})" if name else ""),
+                                (Problem("(a temporary or output file)", "", what, fix),))
+    path = error.filename
+    target = f"{path} -> {error.filename2}" if error.filename2 else str(path)
+    return EnvironmentFault(f"cannot use {target}: {what}" + (f" ({name})" if name else ""),
+                            (Problem(str(path), "", what, fix),))
 
 
 def collect(problems: list[Problem], message: str) -> None:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 
 from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
+from .cache import read_sealed, write_sealed
 from .errors import InputError, Problem
 from .paint import PHOTO_COMMENT, label_of
 from .render import write_atomic
@@ -532,7 +533,13 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
     sharp = _sharpen(crop, ppi, paper.screen_ruling)
     data = _encode(sharp, paper.photo_highlight / 100, paper.photo_shadow / 100, label)
     write_atomic(target_path, data)
+    write_sealed(_note(target_path), hashlib.sha256(data).hexdigest().encode())  # see _intact
     return PreparedPhoto(photo.path, target_path, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
+
+
+def _note(target: Path) -> Path:
+    """Where the SHA-256 of a prepared photo is kept, sealed, when it is made: the issue's cache."""
+    return target.parent.parent / ".cache" / f"photo-{target.name}.sha256"
 
 
 def _intact(target: Path) -> bool:
@@ -542,6 +549,8 @@ def _intact(target: Path) -> bool:
         data = target.read_bytes()
     except OSError:
         return False
+    if read_sealed(_note(target)) != hashlib.sha256(data).hexdigest().encode():
+        return False  # a byte changed inside it (or it was made by an older layout): made again
     return data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9") and bool(label_of(data[:8192]))
 
 

@@ -26,7 +26,9 @@ def keep_compiled(folder: Path) -> None:
     """Keep the templates, once compiled, in ``folder`` (Jinja2's bytecode cache, checked against
     each template's source): compiling them cost 0.05-0.1 s of every run that makes HTML."""
     folder.mkdir(parents=True, exist_ok=True)
-    _ENV.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+    from .cache import SealedBytecodeCache  # a damaged file is compiled again, never run
+
+    _ENV.bytecode_cache = SealedBytecodeCache(str(folder))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ from .manifest import SLUG, find_issue
 from .sources import display_path
 
 PLACEHOLDER = "Copy for this slot goes here: replace this line with the story.\n"
+PLACEHOLDER_HEADLINE = "New headline"
+
+
+def is_placeholder(article) -> bool:
+    """Whether ``article`` (an ``articles.Article``) is still the placeholder ``layout new`` wrote."""
+    return article.sample and article.text.strip() == PLACEHOLDER.strip()
 
 
 def new_issue(issues: Path, issue_id: str, previous: str) -> Path:
@@ -94,7 +100,7 @@ def _carry(path: Path, source: Path, target: Path) -> None:
                 (target / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source / name, target / name)
         return
-    placeholder = {"headline": "New headline", "sample": True}
+    placeholder = {"headline": PLACEHOLDER_HEADLINE, "sample": True}
     if isinstance(front, dict) and front.get("kind") in ("editorial", "brief"):
         placeholder["kind"] = front["kind"]
     (target / "articles" / path.name).write_text(

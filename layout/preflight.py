@@ -23,8 +23,10 @@ import pikepdf
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from .accounting import PlateCopy, copy_findings, story_findings
+from .cache import read_sealed, write_sealed
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
-from .render import completed, write_atomic
+from .render import completed, guard_worker
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
 
 BOX_TOLERANCE = 0.5
@@ -559,14 +561,15 @@ def check_imprint(paper: PaperSettings) -> Finding:
 
 
 def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                keys: list[str] | None = None) -> list[Finding]:
+                keys: list[str] | None = None, copies: list[PlateCopy] | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding (on every core: a pool of
-    its own; see ``start_checks``)."""
+    its own, whose workers end with this process; see ``start_checks``)."""
     if len(plates) > 1 and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-            return start_checks(plates, paper, fit, cache, keys, pool.submit).result()
-    return start_checks(plates, paper, fit, cache, keys).result()
+        with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=guard_worker,
+                                                    initargs=(os.getpid(),)) as pool:
+            return start_checks(plates, paper, fit, cache, keys, pool.submit, copies).result()
+    return start_checks(plates, paper, fit, cache, keys, copies=copies).result()
 
 
 @dataclass
@@ -580,6 +583,8 @@ class Checks:
     results: list[list | None]
     todo: list[int]
     checked: list[concurrent.futures.Future[tuple[list[Finding], float | None]]]
+    copies: list[PlateCopy] | None = None
+    """What each plate must show: jumped stories are accounted for over all their plates."""
 
     def result(self) -> list[Finding]:
         """Every finding, once the plates' checks are done (Ghostscript renders the inks of those
@@ -600,31 +605,36 @@ class Checks:
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
             if self.stored[index] is not None:
-                write_atomic(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
+                write_sealed(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
                                                              for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
-        return findings
+        return story_findings(self.copies, findings) if self.copies else findings
 
 
 def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
-                 keys: list[str] | None = None, submit: Callable | None = None) -> Checks:
+                 keys: list[str] | None = None, submit: Callable | None = None,
+                 copies: list[PlateCopy] | None = None) -> Checks:
     """Start preflighting every plate and the fit report: each plate's checks are handed to
     ``submit`` (a worker pool's; without one they run here, now) at once, so that they run while
-    the caller goes on.
+    the caller goes on. With ``copies`` (what each plate must show), every word of every article is
+    accounted for on its plate (``accounting.py``).
 
     With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
     of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
     inks only of plates whose ink cannot be read from their objects (see ``paint.py``).
     """
-    stored = [_stored(plate, paper, cache, keys[index] if keys else None) for index, plate in enumerate(plates)]
+    expected = copies if copies is not None and len(copies) == len(plates) else [None] * len(plates)
+    stored = [_stored(plate, paper, cache, keys[index] if keys else None, copy.digest if copy else "")
+              for index, (plate, copy) in enumerate(zip(plates, expected))]
     results: list[list | None] = [_load(path) for path in stored]
     todo = [index for index, result in enumerate(results) if result is None]
     slots = _slots_by_page(fit)
-    jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)})
-            for index in todo]
+    jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)},
+             expected[index]) for index in todo]
     checked = [submit(_check_job, job) if submit is not None else completed(_check_job(job)) for job in jobs]
-    return Checks(plates, paper, fit, stored, results, todo, checked)
+    return Checks(plates, paper, fit, stored, results, todo, checked,
+                  copies if copies is not None and len(copies) == len(plates) else None)
 
 
 def _slots_by_page(fit: dict | None) -> dict[int, list]:
@@ -639,9 +649,16 @@ def _slots_by_page(fit: dict | None) -> dict[int, list]:
 def _check_job(job: tuple) -> tuple[list[Finding], float | None]:
     """One plate's checks, and its ink if it can be read from its objects (a worker process runs
     this: the plates are checked on every core)."""
-    path, paper, slots = job
+    path, paper, slots, copy = job
     paint = _read_paint(path, paper)
-    return _checks_but_ink(path, paper, paint, slots), paint.ink if paint is not None else None
+    try:
+        findings = _checks_but_ink(path, paper, paint, slots)
+    except Exception as error:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        return [Finding(path.name, "readable", False, f"the plate cannot be read as a PDF ({type(error).__name__}: "
+                        f"{str(error)[:120]}): is it damaged or truncated? compose again")], None
+    if copy is not None:
+        findings += copy_findings(path, copy)
+    return findings, paint.ink if paint is not None else None
 
 
 NO_GHOSTSCRIPT = "not checked: the plate paints with what only a rendering can measure, and Ghostscript " \
@@ -660,21 +677,25 @@ def _ink_findings(name: str, ink: float | str, paper: PaperSettings) -> list[Fin
     return [Finding(name, "total ink", True, f"at most {ink:.0f}% (limit {paper.ink_limit}%)")]
 
 
-def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None) -> Path | None:
+def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None, expected: str = ""
+            ) -> Path | None:
     if cache is None:
         return None
     digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
+    digest.update(expected.encode())
     digest.update(repr(sorted(asdict(paper).items())).encode())
     return cache / f"preflight-{digest.hexdigest()}.json"
 
 
 def _load(path: Path | None) -> list | None:
-    if path is None or not path.exists():
+    if path is None:
         return None
+    kept = read_sealed(path)  # sealed (see cache.py): a damaged result is checked again
     try:
-        return json.loads(path.read_text())
+        found = json.loads(kept) if kept is not None else None
     except ValueError:
         return None
+    return found if isinstance(found, list) else None
 
 
 def report_json(findings: list[Finding]) -> bytes:

@@ -51,11 +51,26 @@ def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
     index_path = folder / ".pages.json"
     try:
         known = json.loads(index_path.read_text())
+        drawn = json.loads((folder / PNG_INDEX).read_text())
     except (OSError, ValueError):
-        known = {}
-    return [number - 1 for number, data in enumerate(pages, start=1)
-            if known.get(f"p{number:02d}.png") != hashlib.sha256(data).hexdigest()
-            or not (folder / f"p{number:02d}.png").exists()]
+        known, drawn = {}, {}
+    if not isinstance(known, dict) or not isinstance(drawn, dict):
+        known, drawn = {}, {}
+
+    def whole(number: int, data: bytes) -> bool:  # made from these bytes, and not damaged since
+        name = f"p{number:02d}.png"
+        if known.get(name) != hashlib.sha256(data).hexdigest():
+            return False
+        try:
+            return hashlib.sha256((folder / name).read_bytes()).hexdigest() == drawn.get(name)
+        except OSError:
+            return False
+    return [number - 1 for number, data in enumerate(pages, start=1) if not whole(number, data)]
+
+
+PNG_INDEX = ".pngs.json"
+"""Beside ``.pages.json`` (each proof's page, by the SHA-256 of its PDF): the SHA-256 of each PNG as
+written, so that a damaged proof is drawn again."""
 
 
 def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
@@ -69,6 +84,8 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes])
         if stale not in paths:
             stale.unlink()
     index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    write_atomic(folder / PNG_INDEX, json.dumps({path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                                                 for path in paths}, indent=1).encode())
     write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
     return paths
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import ctypes
 import functools
 import gc
 import hashlib
@@ -15,7 +16,10 @@ import multiprocessing.util
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +33,11 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from . import __version__, linebreak
+from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, RenderError
 from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
 from .measure import heights
+from .publish import umask
 
 if TYPE_CHECKING:
     import cffi
@@ -234,14 +240,17 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(handle, 0o666 & ~umask())  # mkstemp makes it 0600: outputs are for others to read too
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+        if isinstance(error, OSError) and error.filename is None:  # fsync, write: name the file
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 
@@ -324,24 +333,65 @@ def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
     digest = hashlib.sha256(f"pyphen {pyphen.VERSION} ".encode() + path.read_bytes()).hexdigest()
     copy = cache / f"hyphenation-{digest}.json"
     try:
+        kept = read_sealed(copy)
+        if kept is None:
+            raise ValueError("no copy")
         patterns = {key: (int(start), tuple(int(v) for v in values))
-                    for key, (start, values) in json.loads(copy.read_bytes()).items()}
+                    for key, (start, values) in json.loads(kept).items()}
         hyph = pyphen.HyphDict.__new__(pyphen.HyphDict)
         hyph.patterns, hyph.cache, hyph.maxlen = patterns, {}, max(map(len, patterns))
     except (OSError, ValueError, TypeError, AttributeError):
         hyph = pyphen.HyphDict(path)
         if all(type(v) is int for _, values in hyph.patterns.values() for v in values):  # no nonstandard hyphens
             with contextlib.suppress(OSError):
-                write_atomic(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
+                write_sealed(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
     pyphen.hdcache[path] = hyph
 
 
-def _start_worker(warm: Warm | None) -> None:
+PR_SET_PDEATHSIG = 1
+WATCH_PARENT_S = 0.5
+"""How often a worker looks whether its parent is still there (beside the kernel's death signal)."""
+
+
+def guard_worker(parent: int, death_signal: bool = True) -> None:
+    """Make this worker process end when its parent ``parent`` does, however the parent ends.
+
+    The kernel sends the worker SIGTERM when the thread that forked it ends (``PR_SET_PDEATHSIG``,
+    set only when that thread is the parent's main thread, which ends with the process); and a
+    thread of the worker's own looks every ``WATCH_PARENT_S`` whether it has been given to another
+    parent (for a parent killed before the signal was set, or on systems without ``prctl``). Either
+    way the worker removes its temporary font folder and exits at once. A pool of workers blocked on
+    their task queue would otherwise live for ever after a ``kill -9`` of their parent."""
+    def leave(*_: object) -> None:
+        _drop_fonts(os.getpid())
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, leave)
+    if death_signal:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        leave()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        leave()
+
+    threading.Thread(target=watch, name="layout-parent-watch", daemon=True).start()
+
+
+def _start_worker(warm: Warm | None, parent: int | None = None, death_signal: bool = True) -> None:
+    if parent is not None:
+        guard_worker(parent, death_signal)
     for descriptor in PARENT_ONLY_FILES:
         with contextlib.suppress(OSError):
             os.close(descriptor)
     if warm is not None:
-        warm_up(*warm)
+        # Warming up only saves time: a fault met here (a full disk ...) is met again by the first
+        # job, whose future carries it to the run as an error (an initializer's kills the pool).
+        with contextlib.suppress(Exception):
+            warm_up(*warm)
 
 
 def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], cache: str = "") -> None:
@@ -415,8 +465,12 @@ class Workers:
             # allocation, took 0.1-0.3 s in a worker instead of 0.05 s.
             gc.freeze()
             try:
+                # The pool forks every worker from this thread (fork: all at its first task); the kernel's
+                # death signal follows the forking thread, so it is asked for only from the main thread.
+                main = threading.current_thread() is threading.main_thread()
                 self._pool = concurrent.futures.ProcessPoolExecutor(
-                    self.count, mp_context=context, initializer=_start_worker, initargs=(warm,))
+                    self.count, mp_context=context, initializer=_start_worker,
+                    initargs=(warm, os.getpid(), main))
                 self._pool.submit(int)  # a pool forks its processes with its first task
             finally:
                 gc.unfreeze()  # in this process only: it collects as before
@@ -447,7 +501,7 @@ class PageRenderer:
     def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
                  warm: Warm | None = None, shared: Workers | None = None) -> None:
         self.cache = cache
-        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION}".encode())
+        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION}".encode())
         for path in sorted(static_files):
             digest.update(str(path.name).encode() + _file_hash(path).encode())
         self.static_key = digest.hexdigest()
@@ -546,17 +600,19 @@ class PageRenderer:
         out: dict[str, bytes] = {}
         todo: dict[str, concurrent.futures.Future[bytes]] = {}
         for key, item in zip(keys, items):
-            path = self.cache / f"{kind}-{key}" if self.cache is not None else None
-            if path is not None and path.is_file():
-                out[key] = path.read_bytes()
-            elif key not in todo:
+            if key in out or key in todo:
+                continue
+            kept = read_sealed(self.cache / f"{kind}-{key}") if self.cache is not None else None
+            if kept is not None:  # sealed: a damaged entry reads as missing and is made again
+                out[key] = kept
+            else:
                 todo[key] = self.submit(function, item)
 
         def done() -> list[bytes]:
             for key, future in todo.items():
                 out[key] = future.result()
                 if self.cache is not None:
-                    write_atomic(self.cache / f"{kind}-{key}", out[key])
+                    write_sealed(self.cache / f"{kind}-{key}", out[key])
             return [out[key] for key in keys]
         return done
 
@@ -569,37 +625,51 @@ class PageRenderer:
     def _load(self, key: str) -> PageResult | None:
         if self.cache is None:
             return None
-        meta = self.cache / f"{key}.json"
+        # Every file of the entry is sealed (see ``cache.py``), and the JSON holds the SHA-256 of each
+        # PDF: a damaged file, or one from another entry, makes the whole entry missing.
         try:
-            data = json.loads(meta.read_text())
-            pdf = (self.cache / f"{key}.pdf").read_bytes() if data["pdf"] else None
-            pdfs = {slot: (self.cache / f"{key}-g{index}.pdf").read_bytes()
-                    for index, slot in enumerate(data["galley_pdfs"])}
+            meta = read_sealed(self.cache / f"{key}.json")
+            if meta is None:
+                return None
+            data = json.loads(meta)
+            names = ([f"{key}.pdf"] if data["pdf"] else []) + [f"{key}-g{index}.pdf"
+                                                              for index in range(len(data["galley_pdfs"]))]
+            blobs = {name: read_sealed(self.cache / name) for name in names}
+            if any(blob is None or hashlib.sha256(blob).hexdigest() != data["sha256"][name]
+                   for name, blob in blobs.items()):
+                return None
+            pdf = blobs[f"{key}.pdf"] if data["pdf"] else None
+            pdfs = {slot: blobs[f"{key}-g{index}.pdf"] for index, slot in enumerate(data["galley_pdfs"])}
             galleys = {k: Galley.from_json(g) for k, g in data["galleys"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
+            result = PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys, pdfs)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
-        return PageResult(data["heights"], pdf, tuple(data["warnings"]), galleys, pdfs)
+        return result
 
     def _store(self, key: str, result: PageResult) -> None:
         if self.cache is None:
             return
+        sums = {}
         if result.pdf is not None:
-            write_atomic(self.cache / f"{key}.pdf", result.pdf)
+            write_sealed(self.cache / f"{key}.pdf", result.pdf)
+            sums[f"{key}.pdf"] = hashlib.sha256(result.pdf).hexdigest()
         for index, pdf in enumerate(result.galley_pdfs.values()):
-            write_atomic(self.cache / f"{key}-g{index}.pdf", pdf)
+            write_sealed(self.cache / f"{key}-g{index}.pdf", pdf)
+            sums[f"{key}-g{index}.pdf"] = hashlib.sha256(pdf).hexdigest()
         data = {"heights": result.heights,
                 "pdf": result.pdf is not None, "warnings": list(result.warnings),
                 "galleys": {k: g.to_json() for k, g in result.galleys.items()},
-                "galley_pdfs": list(result.galley_pdfs)}
-        write_atomic(self.cache / f"{key}.json", json.dumps(data).encode())
+                "galley_pdfs": list(result.galley_pdfs), "sha256": sums}
+        write_sealed(self.cache / f"{key}.json", json.dumps(data).encode())  # last: the entry is whole
 
 
-_HASHES: dict[tuple[str, float, int], str] = {}
+_HASHES: dict[tuple, str] = {}
 
 
 def _file_hash(path: Path) -> str:
+    """SHA-256 of ``path``'s bytes (remembered in this process while the file is unchanged)."""
     stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
     if key not in _HASHES:
         _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return _HASHES[key]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import BuildResult, Project, compose_issue
-from .errors import LayoutError
+from .errors import LayoutError, environment_fault, is_environment
 from .fit import summary
 from .render import Workers
 
@@ -80,6 +80,8 @@ class Round:
             return f"{len(self.result.issue.pages)} pages composed"
         if isinstance(self.error, LayoutError):
             return f"error: {self.error}"
+        if self.error is not None and is_environment(self.error):  # the machine's: which path, and the fix
+            return f"error: {environment_fault(self.error)}"
         error = self.error
         where = traceback.extract_tb(error.__traceback__)[-1] if error is not None and error.__traceback__ else None
         at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
@@ -110,7 +112,7 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
     called with the changed files as soon as a save is seen, before its compose starts.
     ``keep_going``: an exception that is not a ``LayoutError`` (a bug) is reported in the round
     instead of ending the rounds."""
-    caught: tuple[type[Exception], ...] = (Exception,) if keep_going else (LayoutError,)
+    caught: tuple[type[BaseException], ...] = (Exception,) if keep_going else (LayoutError, OSError, MemoryError)
     seen: dict[Path, tuple[float, int]] = {}
     done = 0
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -266,7 +267,7 @@ def test_pdfas_pass_the_pdfa_rules_carry_sources_once_and_the_plates_as_sent(arc
 def _broken(source: Path, target: Path, change) -> Path:  # type: ignore[no-untyped-def]
     with pikepdf.open(source) as pdf:
         change(pdf)
-        pdf.save(target)
+        pdf.save(target, fix_metadata_version=False)  # keep the XMP as changed
     return target
 
 
@@ -315,9 +316,9 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
     assert _rules(good) == set()
     assert "6.2.8-3" in _rules(_broken(good, tmp_path / "i.pdf", interpolate))
     assert {"6.2.4.3-3"} <= _rules(_broken(good, tmp_path / "c.pdf", srgb))
-    assert {"6.6.1-1", "layout-links"} <= _rules(_broken(good, tmp_path / "a.pdf", actions))
-    assert {"6.8-1", "6.8-3", "6.8-5"} <= _rules(_broken(good, tmp_path / "e.pdf", attachment))
-    assert {"6.6.4-1", "6.6.3-1", "6.6.2.3.1-1"} <= _rules(_broken(good, tmp_path / "m.pdf", metadata))
+    assert {"6.5.1-1", "layout-links"} <= _rules(_broken(good, tmp_path / "a.pdf", actions))
+    assert {"6.8-1", "6.8-3", "6.8-4"} <= _rules(_broken(good, tmp_path / "e.pdf", attachment))
+    assert {"6.6.4-2", "layout-info", "6.6.2.3.1-1"} <= _rules(_broken(good, tmp_path / "m.pdf", metadata))
     assert _rules(_broken(good, tmp_path / "g.pdf", notdef)) == {"6.2.11.8-1"}
 
     def widths(pdf):
@@ -340,9 +341,9 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
         b"q 10 0 0 10 0 0 cm BI /W 1 /H 1 /CS /RGB /BPC 8 /I true ID \xff\x00\x00 EI Q")
     out = io.BytesIO()
     inline.save(out)
-    assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-2", "6.6.2.1-1"} <= {v.rule for v in check_pdfa(out.getvalue())}
+    assert {"6.2.3-1", "6.2.8-3", "6.2.4.3-2", "6.6.2.1-1"} <= {v.rule for v in check_pdfa(out.getvalue())}
     plates = sorted((path.parent.parent.parent / "build" / "test-issue" / "plates").glob("*-p01.pdf"))
-    assert {"6.2.2-1", "6.2.8-3", "6.2.4.3-3"} <= _rules(plates[0])  # a PDF/X plate is no PDF/A
+    assert {"6.2.3-1", "6.2.8-3", "6.2.4.3-3"} <= _rules(plates[0])  # a PDF/X plate is no PDF/A
 
 
 def test_without_the_newsprint_profile_the_pdfa_takes_ghostscripts_cmyk_profile_and_still_passes(
@@ -485,3 +486,272 @@ def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_
         assert max(max(abs(a - b) for a, b in zip(w[1:], p[1:])) for w, p in zip(words, flow)) < MM
     for pdf in [path / "data" / f"{issue}-archive.pdf", *sorted((path / "data" / "pages").glob("*.pdf"))]:
         assert check_pdfa(pdf) == [], pdf.name
+
+
+def _with(pdf, **entries):  # type: ignore[no-untyped-def]
+    """An indirect dictionary of ``entries`` in ``pdf``."""
+    return pdf.make_indirect(pikepdf.Dictionary(**entries))
+
+
+def _draw(pdf, content: bytes, **resources) -> None:  # type: ignore[no-untyped-def]
+    """Append ``content`` to page 1, with ``resources`` (kind -> {name: object}) added to its own."""
+    page = pdf.pages[0]
+    for kind, items in resources.items():
+        if "/" + kind not in page.Resources:
+            page.Resources["/" + kind] = pikepdf.Dictionary()
+        for name, value in items.items():
+            page.Resources["/" + kind]["/" + name] = value
+    page.contents_add(pikepdf.Stream(pdf, content))
+
+
+def _form(pdf, content: bytes, **extra):  # type: ignore[no-untyped-def]
+    form = pikepdf.Stream(pdf, content)
+    form.Type, form.Subtype, form.BBox = pikepdf.Name.XObject, pikepdf.Name.Form, [0, 0, 10, 10]
+    form.Resources = pikepdf.Dictionary()
+    for key, value in extra.items():
+        form["/" + key] = value
+    return pdf.make_indirect(form)
+
+
+def _icc(pdf, name: str, n: int):  # type: ignore[no-untyped-def]
+    stream = pikepdf.Stream(pdf, next(Path("/usr/share/color/icc/ghostscript").glob(name)).read_bytes())
+    stream.N = n
+    return pdf.make_indirect(stream)
+
+
+def _xmp(pdf, old: bytes, new: bytes) -> None:  # type: ignore[no-untyped-def]
+    xmp = pdf.Root.Metadata.read_bytes()
+    assert old in xmp
+    pdf.Root.Metadata.write(xmp.replace(old, new, 1))
+
+
+N = pikepdf.Name
+BROKEN = {  # rule: how a PDF/A is broken to break it (and nothing else)
+    "6.1.7.1-3": lambda pdf: pdf.pages[0].Contents.__setitem__("/FDecodeParms", pikepdf.Dictionary()),
+    "6.1.13-1": lambda pdf: pdf.pages[0].obj.__setitem__("/LayoutBig", 2**31),
+    "6.1.13-3": lambda pdf: pdf.pages[0].obj.__setitem__("/LayoutLong", pikepdf.String("x" * 32768)),
+    "6.1.13-4": lambda pdf: pdf.pages[0].obj.__setitem__("/LayoutName", N("/" + "n" * 128)),
+    "6.1.13-8": lambda pdf: _draw(pdf, b"q " * 29 + b"Q " * 29),
+    "6.1.13-2": lambda pdf: _draw(pdf, b"1" + b"0" * 39 + b".5 w"),  # a line 10^39 wide
+    "6.1.13-11": lambda pdf: pdf.pages[0].obj.__setitem__("/ArtBox", [0, 0, 2, 2]),
+    "6.1.12-1": lambda pdf: pdf.Root.__setitem__("/Perms", pikepdf.Dictionary(Other=pikepdf.Dictionary())),
+    "6.2.2-1": lambda pdf: _draw(pdf, b"1 2 frobnicate"),
+    "6.2.3-3": lambda pdf: pdf.Root.OutputIntents.append(_with(
+        pdf, Type=N.OutputIntent, S=N.GTS_PDFX, OutputConditionIdentifier=pikepdf.String("x"),
+        DestOutputProfile=pdf.Root.OutputIntents[0].DestOutputProfile, DestOutputProfileRef=pikepdf.Dictionary())),
+    "6.2.4.2-1": lambda pdf: _draw(pdf, b"/Lab cs 0.5 scn", ColorSpace={
+        "Lab": pikepdf.Array([N.ICCBased, _with_bad_icc(pdf)])}),
+    "6.2.4.3-2": lambda pdf: _draw(pdf, b"/s0 sh", Shading={"s0": _with(
+        pdf, ShadingType=2, ColorSpace=N.DeviceRGB, Coords=[0, 0, 1, 0],
+        Function=_with(pdf, FunctionType=2, Domain=[0, 1], C0=[0, 0, 0], C1=[1, 1, 1], N=1))}),
+    "6.2.4.4-1": lambda pdf: _draw(pdf, b"/N0 cs 1 scn", ColorSpace={"N0": pikepdf.Array([
+        N.DeviceN, [N.Spot], N.DeviceCMYK, _with(pdf, FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0],
+                                                  C1=[0, 1, 0, 0], N=1)])}),
+    "6.2.4.4-2": lambda pdf: _draw(pdf, b"/S0 cs 1 scn /S1 cs 1 scn", ColorSpace={
+        f"S{i}": pikepdf.Array([N.Separation, N.Red, N.DeviceCMYK, _with(
+            pdf, FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0], C1=[0, 1, i, 0], N=1)]) for i in (0, 1)}),
+    "6.2.5-1": lambda pdf: _draw(pdf, b"/T0 gs", ExtGState={"T0": _with(pdf, Type=N.ExtGState, TR=N.Identity)}),
+    "6.2.5-4": lambda pdf: _draw(pdf, b"/H0 gs", ExtGState={"H0": _with(pdf, Type=N.ExtGState, HT=pikepdf.Dictionary(
+        Type=N.Halftone, HalftoneType=6))}),
+    "6.2.6-1": lambda pdf: _draw(pdf, b"/Vivid ri"),
+    "6.2.8-4": lambda pdf: _draw(pdf, b"/Im3 Do", XObject={"Im3": _image(pdf, 3)}),
+    "6.2.9-2": lambda pdf: _draw(pdf, b"/F0 Do", XObject={"F0": _form(pdf, b"", Ref=pikepdf.Dictionary(
+        F=pikepdf.String("other.pdf"), Page=0))}),
+    "6.2.10-1": lambda pdf: _draw(pdf, b"/B0 gs", ExtGState={"B0": _with(pdf, Type=N.ExtGState, BM=N.Dodge)}),
+    "6.2.11.2-6": lambda pdf: _simple_font(pdf, widths=3),
+    "6.2.11.3.3-1": lambda pdf: next(f for f in _page_fonts(pdf) if f.Subtype == "/Type0").__setitem__(
+        "/Encoding", N("/Layout-Private-H")),
+    "6.2.11.4.1-1": lambda pdf: _simple_font(pdf, embedded=False),
+    "6.2.11.6-3": lambda pdf: _simple_font(pdf),
+    "6.2.11.5-1": lambda pdf: _simple_font(pdf, wider=20),
+    "6.3.1-1": lambda pdf: _annotate(pdf, Subtype=N("/3D"), F=4, AP=pikepdf.Dictionary(N=_form(pdf, b""))),
+    "6.3.2-2": lambda pdf: _annotate(pdf, Subtype=N.Square, F=6, AP=pikepdf.Dictionary(N=_form(pdf, b""))),
+    "6.3.3-1": lambda pdf: _annotate(pdf, Subtype=N.Square, F=4),
+    "6.3.3-2": lambda pdf: _annotate(pdf, Subtype=N.Square, F=4, AP=pikepdf.Dictionary(
+        N=_form(pdf, b""), D=_form(pdf, b""))),
+    "6.4.1-3": lambda pdf: pdf.Root.__setitem__("/AcroForm", pikepdf.Dictionary(Fields=[], NeedAppearances=True)),
+    "6.4.2-1": lambda pdf: pdf.Root.__setitem__("/AcroForm", pikepdf.Dictionary(Fields=[], XFA=pikepdf.Array())),
+    "6.4.2-2": lambda pdf: pdf.Root.__setitem__("/NeedsRendering", True),
+    "6.5.1-1": lambda pdf: pdf.Root.__setitem__("/Outlines", _outline(pdf, pikepdf.Dictionary(
+        S=N.Launch, F=pikepdf.String("calc.exe")))),
+    "6.5.1-2": lambda pdf: pdf.Root.__setitem__("/OpenAction", pikepdf.Dictionary(S=N.Named, N=N.Print)),
+    "6.5.2-2": lambda pdf: pdf.pages[0].obj.__setitem__("/AA", pikepdf.Dictionary()),
+    "6.6.2.1-3": lambda pdf: _xmp(pdf, b'id="W5M0MpCehiHzreSzNTczkc9d"',
+                                  b'id="W5M0MpCehiHzreSzNTczkc9d" encoding="UTF-8"'),
+    "6.6.2.1-4": lambda pdf: _xmp(pdf, b"</x:xmpmeta>", b"</x:xmpmeta"),
+    "6.6.2.3.1-1": lambda pdf: _xmp(pdf, b"<layout:page>", b"<layout:sheet>2</layout:sheet><layout:page>"),
+    "6.6.2.3.1-2": lambda pdf: _xmp(pdf, b"<xmp:MetadataDate>2", b"<xmp:MetadataDate>on 2"),
+    "6.6.2.3.3-9": lambda pdf: _xmp(pdf, b"<pdfaProperty:category>external", b"<pdfaProperty:category>outside"),
+    "6.6.4-4": lambda pdf: _xmp(pdf, b"<pdfaid:part>3</pdfaid:part>",
+                                b'<id:part xmlns:id="http://www.aiim.org/pdfa/ns/id/">3</id:part>'),
+    "6.9-1": lambda pdf: pdf.Root.__setitem__("/OCProperties", pikepdf.Dictionary(OCGs=[], D=pikepdf.Dictionary())),
+    "6.9-4": lambda pdf: pdf.Root.__setitem__("/OCProperties", pikepdf.Dictionary(OCGs=[], D=pikepdf.Dictionary(
+        Name=pikepdf.String("d"), AS=[]))),
+    "6.10-1": lambda pdf: pdf.Root.Names.__setitem__("/AlternatePresentations", pikepdf.Dictionary()),
+    "6.11-1": lambda pdf: pdf.Root.__setitem__("/Requirements", pikepdf.Array()),
+}
+
+
+ALSO = {"6.2.11.6-3": {"6.2.11.6-4", "6.2.11.4.1-2"}}  # the symbolic font's program has no (3,0) or (1,0)
+# cmap subtable (6.2.11.6-4), so its code maps to no glyph (6.2.11.4.1-2)
+
+
+def _with_bad_icc(pdf):  # type: ignore[no-untyped-def]
+    icc = bytearray(next(Path("/usr/share/color/icc/ghostscript").glob("lab.icc")).read_bytes())
+    icc[12:16] = b"abst"  # an abstract profile is no input profile
+    stream = pikepdf.Stream(pdf, bytes(icc))
+    stream.N = 3
+    return pdf.make_indirect(stream)
+
+
+def _image(pdf, bits: int):  # type: ignore[no-untyped-def]
+    image = pikepdf.Stream(pdf, b"\0" * 4)
+    image.Type, image.Subtype, image.Width, image.Height = N.XObject, N.Image, 2, 2
+    image.ColorSpace, image.BitsPerComponent = N.DeviceGray, bits
+    return pdf.make_indirect(image)
+
+
+def _page_fonts(pdf):  # type: ignore[no-untyped-def]
+    return list(pdf.pages[0].Resources.Font.values())
+
+
+def _simple_font(pdf, widths: int = 1, embedded: bool = True, wider: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """A simple TrueType font (from the program of one of the page's CID fonts) drawing one letter it
+    has, with the program's width: symbolic and with an /Encoding (``widths`` 1), or not (with
+    ``widths`` widths, LastChar - FirstChar + 1 being 1; or ``wider`` than the program says)."""
+    from fontTools.ttLib import TTFont
+
+    cid = next(f for f in _page_fonts(pdf) if f.Subtype == "/Type0").DescendantFonts[0]
+    program = TTFont(io.BytesIO(cid.FontDescriptor.FontFile2.read_bytes()))
+    code, glyph = next((c, g) for c, g in sorted(program.getBestCmap().items()) if 65 <= c < 91)
+    width = round(program["hmtx"][glyph][0] * 1000 / program["head"].unitsPerEm)
+    descriptor = pikepdf.Dictionary({k: v for k, v in cid.FontDescriptor.items()})
+    descriptor.Flags = 4 if widths == 1 and not wider else 32  # symbolic (with an /Encoding: 6.2.11.6-3), or not
+    if not embedded:
+        del descriptor["/FontFile2"]
+    font = _with(pdf, Type=N.Font, Subtype=N.TrueType, BaseFont=cid.BaseFont, FirstChar=code, LastChar=code,
+                 Widths=[width + wider] * widths, FontDescriptor=pdf.make_indirect(descriptor),
+                 **({"Encoding": N.WinAnsiEncoding} if embedded else {}))
+    _draw(pdf, b"BT /TT0 9 Tf 100 100 Td <%02x> Tj ET" % code, Font={"TT0": font})
+
+
+def _annotate(pdf, **entries) -> None:  # type: ignore[no-untyped-def]
+    pdf.pages[0].obj.Annots = pikepdf.Array([_with(pdf, Type=N.Annot, Rect=[0, 0, 10, 10], **entries)])
+
+
+def _outline(pdf, action):  # type: ignore[no-untyped-def]
+    outlines = _with(pdf, Type=N.Outlines, Count=1)
+    item = _with(pdf, Title=pikepdf.String("x"), Parent=outlines, A=action)
+    outlines.First = outlines.Last = item
+    return outlines
+
+
+def test_the_pdfa_checker_fails_a_file_broken_for_each_of_veraPDFs_rules(archived, tmp_path):
+    """veraPDF's PDF/A-3B profile, rule by rule: a file broken one way fails that rule (and no other)."""
+    _, path = archived
+
+    def unattached(pdf):  # the same page without the plate it carries: lighter to break 45 ways
+        del pdf.Root.Names["/EmbeddedFiles"], pdf.Root["/AF"]
+
+    good = _broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "good.pdf", unattached)
+    assert _rules(good) == set()
+    wrong = {}
+    for rule, change in BROKEN.items():
+        found = _rules(_broken(good, tmp_path / f"{rule}.pdf", change))
+        if found != {rule, *ALSO.get(rule, ())}:
+            wrong[rule] = found
+    assert wrong == {}
+    data = good.read_bytes()
+    assert _rules(data + b"junk\n") == {"6.1.3-3"}  # data after %%EOF
+    first = re.search(rb"\n(1 0 obj)\n", data)
+    assert _rules(data[:first.start(1)] + b"1 0  obj" + data[first.end(1) + 1:]) >= {"6.1.9-1"}
+    assert {v.rule for v in check_pdfa(data.replace(b"%PDF-1.7\n", b"%PDF-1.7 ", 1))} >= {"6.1.2-1"}
+    length = re.search(rb"/Length (\d+)", data)
+    shorter = data[:length.start(1)] + str(int(length[1]) - 5).encode().rjust(len(length[1])) + data[length.end(1):]
+    assert "6.1.7.1-1" in {v.rule for v in check_pdfa(shorter)}  # a stream's /Length wrong
+    assert _rules(_broken(good, tmp_path / "default.pdf", lambda pdf: _draw(  # DefaultRGB: RGB is device-independent
+        pdf, b"0 0 1 rg 0 0 5 5 re f", ColorSpace={
+            "DefaultRGB": pikepdf.Array([N.ICCBased, _icc(pdf, "srgb.icc", 3)])}))) == set()
+    assert _rules(_broken(good, tmp_path / "group.pdf", lambda pdf: _draw(  # a soft mask's group in RGB
+        pdf, b"/M0 gs", ExtGState={"M0": _with(pdf, Type=N.ExtGState, SMask=pikepdf.Dictionary(
+            S=N.Luminosity, G=_form(pdf, b"", Group=pikepdf.Dictionary(S=N.Transparency, CS=N.DeviceRGB))))}))
+    ) == {"6.2.4.3-2"}
+    assert _rules(_broken(good, tmp_path / "ap.pdf", lambda pdf: _annotate(  # an appearance stream in RGB
+        pdf, Subtype=N.Square, F=4, AP=pikepdf.Dictionary(N=_form(pdf, b"1 0 0 rg 0 0 5 5 re f"))))) == {"6.2.4.3-2"}
+
+
+def test_a_configured_profile_the_output_intent_cannot_take_is_passed_over(tmp_path):
+    from layout.pdfa import cmyk_profile
+
+    good = next(Path("/usr/share/color/icc/ghostscript").glob("default_cmyk.icc"))
+    assert cmyk_profile(good) == good
+    link = bytearray(good.read_bytes())
+    link[12:16] = b"link"  # a device link profile: CMYK, but no output profile (6.2.3-1)
+    (tmp_path / "link.icc").write_bytes(bytes(link))
+    assert cmyk_profile(tmp_path / "link.icc") != tmp_path / "link.icc"
+    assert cmyk_profile(tmp_path / "link.icc").read_bytes()[12:20] == b"prtrCMYK"
+
+
+def test_metadata_of_images_is_held_to_the_xmp_rules_and_the_archive_keeps_none(archived, tmp_path):
+    """veraPDF checks every XMP packet's properties, not only the catalog's: an advert's photo with
+    Photoshop's XMP breaks 6.6.2.3.1-1, and to_pdfa drops such packets."""
+    from layout.pdfa import cmyk_profile, to_pdfa
+
+    root, path = archived
+    packet = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+              b' xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure="+0.50"/></rdf:RDF>'
+              b'</x:xmpmeta><?xpacket end="r"?>')
+
+    def photo_xmp(pdf):
+        image = next(o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image")
+        xmp = pikepdf.Stream(pdf, packet)
+        xmp.Type, xmp.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+        image.Metadata = pdf.make_indirect(xmp)
+
+    broken = _broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "x.pdf", photo_xmp)
+    assert [(v.rule, "crs:Exposure" in v.message) for v in check_pdfa(broken)] == [("6.6.2.3.1-1", True)]
+    plate = _broken(root / "build" / "test-issue" / "plates" / "test-issue-p01.pdf", tmp_path / "p.pdf", photo_xmp)
+    assert check_pdfa(to_pdfa(plate.read_bytes(), cmyk_profile().read_bytes())) == []
+
+
+def test_archive_refuses_to_write_a_pdfa_that_breaks_a_rule(archived):
+    from layout.archive import _held_to_pdfa
+    from layout.errors import ArchiveError
+
+    root, path = archived
+    good = (path / "data" / "pages" / "test-issue-p01.pdf").read_bytes()
+    assert _held_to_pdfa("pages/test-issue-p01.pdf", good) == good
+    with pytest.raises(ArchiveError) as caught:
+        _held_to_pdfa("pages/test-issue-p01.pdf", (root / "build" / "test-issue" / "plates" /
+                                                   "test-issue-p01.pdf").read_bytes())  # a PDF/X plate
+    assert "nothing was archived" in str(caught.value)
+    assert {"6.2.3-1", "6.2.8-3"} <= {p.key for p in caught.value.problems}
+
+
+def test_cff_fonts_widths_and_glyphs_are_checked_against_their_program(archived, tmp_path):
+    """A supplied advert may bring CFF fonts (FontFile3 /Type1C): their /Widths are held to the program's
+    advances (6.2.11.5) and the glyphs shown to the program's glyphs (6.2.11.4.1-2)."""
+    from fontTools.ttLib import TTFont
+
+    otf = Path("/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf")
+    if not otf.exists():
+        pytest.skip("URW's base 35 fonts (with Ghostscript) are not installed")
+    program = TTFont(otf).getTableData("CFF ")
+    _, path = archived
+
+    def cff(width: int, text: bytes):  # type: ignore[no-untyped-def]
+        def change(pdf):  # type: ignore[no-untyped-def]
+            stream = pikepdf.Stream(pdf, program)
+            stream.Subtype = N.Type1C
+            descriptor = _with(pdf, Type=N.FontDescriptor, FontName=N("/NimbusSans-Regular"), Flags=32,
+                               FontBBox=[0, -300, 1000, 1000], ItalicAngle=0, Ascent=900, Descent=-300,
+                               CapHeight=700, StemV=80, FontFile3=pdf.make_indirect(stream))
+            font = _with(pdf, Type=N.Font, Subtype=N.Type1, BaseFont=N("/NimbusSans-Regular"), FirstChar=65,
+                         LastChar=66, Widths=[width, 667], Encoding=N.WinAnsiEncoding, FontDescriptor=descriptor)
+            _draw(pdf, b"BT /C0 9 Tf 100 100 Td (" + text + b") Tj ET", Font={"C0": font})
+        return _rules(_broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "cff.pdf", change))
+
+    assert cff(667, b"AB") == set()  # Nimbus Sans's A and B are 667 wide
+    assert cff(600, b"AB") == {"6.2.11.5-1"}
+    assert cff(667, b"A\\201") == {"6.2.11.4.1-2"}  # code 129: no glyph in WinAnsi

@@ -23,6 +23,7 @@ from factory import (
 
 from layout.build import Project, compose_issue, fit_issue
 from layout.errors import InputError, OversetError
+from layout.fit import holes
 from layout.grid import PIN_FOOT, Request, overlapping, place
 from layout.settings import load_settings
 
@@ -176,6 +177,48 @@ def test_photos_adverts_and_pins_are_placed_at_their_sizes(tmp_path):
     assert result.plates is not None and result.plates.name == "plates"  # preflight passed
 
 
+def _rules_and_photos(plate: Path, paper) -> tuple[list[dict], list[dict]]:
+    """The plate's drawn vertical rules (thin filled rects or lines more than two lines long) and its
+    photos' boxes."""
+    with pdfplumber.open(plate) as pdf:
+        page = pdf.pages[0]
+        rules = [r for r in page.rects + page.lines
+                 if r["width"] <= 1.5 and r["height"] > 2 * paper.leading]
+        return rules, list(page.images)
+
+
+def test_column_rules_run_beside_text_and_never_across_a_photo(tmp_path):
+    """A photo 3 of its story's 5 columns wide (text beside and below it) and a photo as wide as its
+    story: no rule between the story's columns crosses either photo or its caption, and the gutters
+    below and beside the narrow photo are ruled."""
+    issue = make_project(tmp_path)
+    photo = add_photo(issue)
+    write_article(issue, "lead", body(520, seed=5), images=[
+        {"file": photo, "caption": "Dockers at the gates", "columns": 3, "depth": "60mm"}])
+    write_article(issue, "second", body(260, seed=6), images=[{"file": photo, "caption": "The docks",
+                                                                "depth": 14}])
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "lead", "columns": 5},
+                                                             {"slug": "second", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert not result.composition.overset
+    paper = _paper(tmp_path)
+    rules, images = _rules_and_photos(result.plates / "test-issue-p01.pdf", paper)
+    assert len(images) == 2
+    caption = 2 * paper.leading  # the caption's lines under each photo
+    for image in images:
+        for rule in rules:
+            inside = image["x0"] + 1 < rule["x0"] and rule["x1"] < image["x1"] - 1
+            overlaps = rule["top"] < image["bottom"] + caption and rule["bottom"] > image["top"] + 1
+            assert not (inside and overlaps), (image["x0"], image["top"], image["x1"], image["bottom"], rule)
+    narrow = min(images, key=lambda i: i["width"])
+    gutters = [paper.column_x(c) - paper.gutter / 2 for c in range(1, 5)]
+    for x in gutters:  # every gutter of the lead is ruled beside its text
+        assert [r for r in rules if abs((r["x0"] + r["x1"]) / 2 - x) < 1.5 and r["bottom"] > narrow["bottom"]], x
+    # the gutters under the photo start below it; the one at its edge runs from the top of the body
+    edge = [r for r in rules if abs((r["x0"] + r["x1"]) / 2 - gutters[2]) < 1.5]
+    assert min(r["top"] for r in edge) < narrow["top"] + paper.leading
+
+
 @pytest.mark.parametrize("fault, message", [
     ({"width": 90 * MM}, "its trim is 90.0 x 80.0 mm; the booking is 100.0 x 80.0 mm"),
     ({"rgb": True}, "RGB"),
@@ -309,6 +352,27 @@ def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_pa
     assert issue.exists()
 
 
+def test_less_depth_is_not_suggested_when_it_only_moves_the_white_space_onto_the_page(tmp_path):
+    """A short story taken to the foot (nothing below it): less depth would leave the same white
+    space under it on the page, a hole the fit report lists, so only more copy is suggested; a short
+    story with a foot story below it (which takes up the lines) still gets its depth suggestion."""
+    issue = make_project(tmp_path)
+    write_article(issue, "footed", body(150, seed=11))
+    write_article(issue, "boxed", body(120, seed=12))
+    write_article(issue, "below", body(500, seed=13))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [
+        {"slug": "footed", "columns": 3, "depth": "foot"},
+        {"slug": "boxed", "columns": 2, "depth": 40},
+        {"slug": "below", "columns": 2, "depth": "foot"}]}]})
+    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    footed = next(s for s in composition.slots if s.slot_id == "footed")
+    boxed = next(s for s in composition.slots if s.slot_id == "boxed")
+    assert footed.short > 20 and boxed.short > 20
+    assert not [x for x in footed.suggestions if x.startswith("depth:")], footed.suggestions
+    assert [x for x in footed.suggestions if x.startswith("add about")]
+    assert [x for x in boxed.suggestions if x.startswith("depth:")], boxed.suggestions
+
+
 # ---- layout new ------------------------------------------------------------------------------------
 
 
@@ -319,7 +383,7 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
     write_article(issue, "fund", "Give to the fund.\n", kind="advert", sample=True)
     write_article(issue, "contacts", "Write to the paper.\n", regular=True)
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
-        {"slug": "story", "columns": 3}, {"slug": "real-news", "columns": 2},
+        {"slug": "story", "columns": 3, "depth": "foot"}, {"slug": "real-news", "columns": 2},
         {"slug": "fund", "columns": 2, "depth": 10, "top": "foot"}, {"slug": "contacts", "columns": 1},
         {"ad": _advert(issue, "bakery.pdf", 2, 80), "columns": 2, "depth": "8cm", "column": 1, "top": "foot"}]}]})
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
@@ -335,6 +399,13 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
         assert "headline: New headline" in text and "sample: true" in text and "Copy for this slot" in text
     _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
     assert len(composition.slots) == 5
+    # composing the new folder shows the plan: each placeholder is a warning naming its slot and file,
+    # and gets no fit suggestions (a depth of 1 line would "fit" a placeholder: the fix is the story)
+    placeholders = [n for n in composition.notes if "still the placeholder" in n]
+    assert len(placeholders) == 2, composition.notes
+    assert any("first slot (story)" in n and "articles/story.md" in n for n in placeholders)
+    assert any("second slot (real-news)" in n and "articles/real-news.md" in n for n in placeholders)
+    assert not [s for s in composition.slots if s.suggestions and s.slug in ("story", "real-news")]
     code, _, err = run_cli("new", "issue-2022-04-08", "--from", "issue-2022-04-01", root=tmp_path)
     assert code == 2 and "already exists" in err and "never overwrites" in err
 
@@ -385,6 +456,10 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
     result = compose_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
     assert result.plates is not None and result.plates.name == "plates"
     assert not result.composition.overset and not result.composition.notes
+    # a sample is what staff copy from: its pages are full (no hole deeper than 2 lines, no slot short)
+    assert holes(result.composition) == []
+    assert all(s.short <= 2 for s in result.composition.slots), [
+        (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
     paper = _paper(tmp_path)
     booked = {"ad-coop-bakery": (2, 80), "ad-trades-council": (3, 120), "ad-rising-tide-books": (3, 60),
               "ad-folk-festival": (2, 150)}

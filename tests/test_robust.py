@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,39 +23,155 @@ from layout.manifest import load_issue
 from layout.settings import load_settings
 
 
-def _start_compose(root):
+def _start_compose(root, *extra, wrapper: str = ""):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(root)],
+    command = ["-c", wrapper] if wrapper else ["-m", "layout"]
+    return subprocess.Popen([sys.executable, *command, "compose", "test-issue", "--root", str(root), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 def _outputs(root) -> dict:
+    """Every published output file of the test issue (not the cache, the lock, leftovers or previous/)."""
     out = root / "build" / "test-issue"
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*")
-            if p.is_file() and ".cache" not in p.parts and p.name != ".lock" and "previous" not in p.parts}
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)
+            and "previous" not in p.parts}
 
 
-@pytest.mark.parametrize("delay", [0.5, 1.5])
-def test_a_killed_compose_leaves_the_last_good_outputs_intact(tmp_path, delay):
-    issue = simple_issue(tmp_path, {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    good = _outputs(tmp_path)
-    assert "test-issue.pdf" in good and "plates/test-issue-p01.pdf" in good
-    write_article(issue, "story", body(320, seed=42), headline="A changed story")  # a real recompose
-    process = _start_compose(tmp_path)
+def _folder(outputs: dict, name: str) -> dict:
+    return {key: data for key, data in outputs.items() if key.startswith(name + "/")}
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter from /proc (None if it is gone)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _wait_gone(pids: list[int], seconds: float = 3.0) -> list[int]:
+    """The processes of ``pids`` still alive (not zombies) after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [pid for pid in pids if _state(pid) not in (None, "Z")]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _kill_at(root, marker: str, delay: float) -> tuple[list[int], bool]:
+    """Start a compose, kill -9 it ``delay`` s after it prints ``marker`` (or when it ends); return
+    the worker processes it had then, and whether it was killed before it finished."""
+    process = _start_compose(root)
+    for line in process.stderr:
+        if line.decode().startswith(marker):
+            break
     time.sleep(delay)
+    workers = _descendants(process.pid)
+    finished = process.poll() is not None
     process.send_signal(signal.SIGKILL)
     process.wait()
-    after = _outputs(tmp_path)
-    for name, data in after.items():
-        # Every file under its final name is whole: either the last good one or a complete new one.
-        if name.endswith(".pdf") and name in good and data != good[name]:
-            assert data.rstrip().endswith(b"%%EOF"), name
-    assert not [n for n in after if n.endswith(".part")]  # no temporary file under a final name
-    # The next run cleans up after the killed one and completes.
+    process.stderr.close()
+    process.stdout.close()
+    return workers, not finished
+
+
+INSTANTS = [("[1/5]", 0.0), ("[2/5]", 0.15), ("[3/5]", 0.0), ("[5/5]", 0.0), ("[5/5]", 0.05)]
+"""When the kill test kills a compose: after each stage line, with a delay (reading, laying out,
+writing and publishing, preflight)."""
+
+
+def test_kill_9_at_any_instant_leaves_the_old_or_the_new_outputs_and_no_workers(tmp_path):
+    issue = simple_issue(tmp_path, {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    old = _outputs(tmp_path)
+    assert "plates/test-issue-p01.pdf" in old and "proofs/p01.png" in old
+    write_article(issue, "story", body(320, seed=42), headline="A changed story")  # a real recompose
+    after_kills, orphans, killed = [], [], 0
+    for marker, delay in INSTANTS:
+        workers, was_killed = _kill_at(tmp_path, marker, delay)
+        killed += was_killed
+        orphans += _wait_gone(workers)  # the workers end with their parent, however it ends
+        after_kills.append(_outputs(tmp_path))
+    assert killed >= len(INSTANTS) - 1  # the instants fell inside the runs
+    assert not orphans, f"worker processes outlived their killed parent: {orphans}"
+    # The next run cleans up after the killed ones and completes: its outputs are the new set.
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     out = tmp_path / "build" / "test-issue"
-    assert not list(out.rglob(".*.part")) and not list(out.glob(".plates-*"))
+    assert not list(out.rglob(".*.part")) and not [p for p in out.iterdir() if p.name.startswith((
+        ".plates", ".proofs", ".previous"))]
+    new = _outputs(tmp_path)
+    assert _folder(new, "plates") != _folder(old, "plates")
+    for number, after in enumerate(after_kills):
+        for folder in ("plates", "proofs"):  # each folder is the whole old set or the whole new set
+            assert _folder(after, folder) in (_folder(old, folder), _folder(new, folder)), (INSTANTS[number], folder)
+        for name, data in after.items():  # and every single file is the old or the new one, never half
+            assert data in (old.get(name), new.get(name)), (INSTANTS[number], name)
+
+
+def test_sigterm_unwinds_a_compose_and_its_workers(tmp_path):
+    simple_issue(tmp_path, {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
+    process = _start_compose(tmp_path)
+    for line in process.stderr:
+        if line.startswith(b"[2/5]"):
+            break
+    workers = _descendants(process.pid)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 143
+    assert b"terminated: outputs already written are intact" in process.stderr.read()
+    assert not _wait_gone(workers)
+    out = tmp_path / "build" / "test-issue"
+    assert not [p for p in out.iterdir() if p.name.startswith((".plates", ".proofs", ".previous"))]
+
+
+def test_a_crash_between_the_fallback_renames_is_undone_by_the_next_run(tmp_path, monkeypatch):
+    from layout import publish
+
+    out = tmp_path / "out"
+    target = out / "plates"
+    target.mkdir(parents=True)
+    (target / "a.pdf").write_bytes(b"old")
+    new = publish.staging(target)
+    (new / "a.pdf").write_bytes(b"new")
+    monkeypatch.setattr(publish, "exchange", lambda a, b: False)  # a file system without RENAME_EXCHANGE
+    renames, rename = [], os.rename
+
+    def crash_on_second(source, destination):
+        renames.append(destination)
+        if len(renames) == 2:
+            raise KeyboardInterrupt("killed between the two renames")
+        rename(source, destination)
+
+    monkeypatch.setattr(publish.os, "rename", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        publish.replace_folder(new, target)
+    monkeypatch.undo()
+    assert not target.exists() and (out / ".plates.old" / "a.pdf").read_bytes() == b"old"
+    publish.clean(out)  # what the next run does first, under the issue's lock
+    assert (target / "a.pdf").read_bytes() == b"old"
+    assert sorted(p.name for p in out.iterdir()) == ["plates"]
+    newer = publish.staging(target)
+    (newer / "a.pdf").write_bytes(b"new")
+    publish.replace_folder(newer, target)  # with RENAME_EXCHANGE (ext4, tmpfs)
+    assert (target / "a.pdf").read_bytes() == b"new" and sorted(p.name for p in out.iterdir()) == ["plates"]
 
 
 def test_a_second_compose_of_the_same_issue_refuses_while_the_first_runs(tmp_path, run_cli):
@@ -67,16 +184,61 @@ def test_a_second_compose_of_the_same_issue_refuses_while_the_first_runs(tmp_pat
     compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)  # free again
 
 
+# Runs layout's command line with the compose itself timed (when it starts and ends, in a log). A run
+# given "hold" waits, inside its compose, until another run has asked for the issue: so the second
+# run's compose is always tried while the first's is under way.
+TIMED = """
+import os, sys, time
+import layout.build as build
+import layout.cli as cli
+log, role = sys.argv.pop(1), sys.argv.pop(1)
+asked = log + ".asked"
+inner, outer = build._compose_issue, cli.compose_issue
+def timed(*args, **kwargs):
+    start = time.time()
+    if role == "hold":  # it holds the issue's lock now
+        open(log + ".holding", "w").close()
+        while not os.path.exists(asked) and time.time() < start + 60:
+            time.sleep(0.01)
+        time.sleep(0.2)
+    try:
+        return inner(*args, **kwargs)
+    finally:
+        with open(log, "a") as out:
+            out.write(f"{start} {time.time()}\\n")
+def ask(*args, **kwargs):
+    if role == "ask":
+        open(asked, "w").close()
+    return outer(*args, **kwargs)
+build._compose_issue, cli.compose_issue = timed, ask
+sys.argv[0] = "layout"
+main = cli.main
+main()
+"""
+
+
+def _timed_compose(root, log, role):
+    return subprocess.Popen([sys.executable, "-c", TIMED, str(log), role, "compose", "test-issue", "--root",
+                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
 def test_two_processes_never_interleave(tmp_path):
     simple_issue(tmp_path, {"story": 400, "other": 300}, columns={"story": 3, "other": 2})
-    first, second = _start_compose(tmp_path), None
-    time.sleep(0.4)
-    second = _start_compose(tmp_path)
-    codes = sorted([first.wait(timeout=120), second.wait(timeout=120)])
+    log = tmp_path / "composes.log"
+    first = _timed_compose(tmp_path, log, "hold")
+    deadline = time.monotonic() + 60
+    while not Path(f"{log}.holding").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = _timed_compose(tmp_path, log, "ask")
+    codes = [first.wait(timeout=120), second.wait(timeout=120)]
     errors = first.stderr.read().decode() + second.stderr.read().decode()
-    assert codes in ([0, 0], [0, 6]), errors  # the second either refused or ran after the first
-    if codes == [0, 6]:
-        assert "being composed by another layout run" in errors
+    spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert codes[0] == 0, errors
+    # The second asked while the first was composing: it refused (6); had it composed, the two
+    # composes would overlap in time.
+    assert not (len(spans) == 2 and spans[1][0] < spans[0][1]), f"the two composes interleaved: {spans}"
+    assert codes[1] == 6 and "being composed by another layout run" in errors, (codes, errors)
 
 
 # --- fuzzing: any manifest or front matter either loads or gives a LayoutError --------------------

@@ -69,6 +69,7 @@ def test_composes_four_tabloid_pages_with_no_overset_or_holes(sample):
         box = [float(v) for v in page.trimbox]
         assert (box[2] - box[0], box[3] - box[1]) == pytest.approx((280 * MM, 430 * MM), abs=0.01)
     assert result.composition.overset == ()
+    assert not result.composition.notes, result.composition.notes  # no warnings: sample copy is what staff copy
     assert all(s.short <= 2 for s in result.composition.slots), [
         (s.slot_id, s.short) for s in result.composition.slots if s.short > 2]
 
