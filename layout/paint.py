@@ -234,6 +234,8 @@ class _Reader:
             if not _knockout(resources.ExtGState[operands[0]]):
                 self._unread("overprint or blending")
         elif op in ("sh", "BI", "INLINE IMAGE"):
+            if op == "INLINE IMAGE" and operands and _inline_rgb(operands[0], resources):
+                self.rgb.add((self.page, "an inline image in RGB or Lab"))
             self._unread("a shading or an inline image")
 
     def _unread(self, why: str) -> None:
@@ -428,3 +430,28 @@ def _darkest(tif: Path) -> float:
                                   c=channels[0], m=channels[1], y=channels[2], k=channels[3])
     return total.getextrema()[1] / 255 * 100
 
+
+
+INLINE_SPACES = {"/RGB": "/DeviceRGB", "/G": "/DeviceGray", "/CMYK": "/DeviceCMYK", "/I": "/Indexed"}
+
+
+def _inline_rgb(image: object, resources: pikepdf.Object) -> bool:
+    """Whether an inline image (``BI ... ID ... EI``) is in RGB, calibrated or Lab colour: its
+    abbreviated or named colour space (a page resource), an Indexed one's base included."""
+    try:
+        data = image.obj  # type: ignore[attr-defined]
+    except AttributeError:
+        return False
+    space = data.get("/CS", data.get("/ColorSpace"))
+    for _ in range(4):  # a name of the page's resources, or Indexed on a base
+        if isinstance(space, pikepdf.Name) and "/ColorSpace" in resources and space in resources.ColorSpace:
+            space = resources.ColorSpace[space]
+        if isinstance(space, pikepdf.Array) and len(space) > 1 and str(space[0]) in ("/Indexed", "/I"):
+            space = space[1]
+            continue
+        break
+    family = str(space[0]) if isinstance(space, pikepdf.Array) and len(space) else str(space)
+    family = INLINE_SPACES.get(family, family)
+    if family == "/ICCBased":
+        return int(space[1].get("/N", 0)) == 3
+    return family in ("/DeviceRGB", "/CalRGB", "/Lab")

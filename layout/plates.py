@@ -47,6 +47,10 @@ from .settings import PaperSettings
 
 VARIANTS = {"x-1a": ("pdf/x-1a", "PDF/X-1a:2003"), "x-4": ("pdf/x-4", "PDF/X-4")}
 REGISTRY = "http://www.color.org"
+FINISHING = "pdfx-finish 2"
+"""Version of how a plate is finished here (metadata, output intent, boxes): part of every plate's key,
+so that a change to this module makes new plates instead of reusing cached ones (2: no
+pdfx:GTS_PDFXConformance in a PDF/X-1a:2003 plate's XMP)."""
 
 
 def weasyprint_variant(paper: PaperSettings) -> str:
@@ -120,7 +124,7 @@ class PlateJob:
     def key(page: bytes, pieces: tuple[Piece, ...], galleys: tuple[tuple[Galley, bytes], ...],
             info: PlateInfo, adverts: tuple[PlacedAdvert, ...] = ()) -> str:
         """SHA-256 of everything the plate is made from (its ``inputs``)."""
-        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} plate".encode())
+        digest = hashlib.sha256(f"layout {__version__} weasyprint {WEASYPRINT_VERSION} plate {FINISHING}".encode())
         for advert in adverts:
             digest.update(repr((advert.x, advert.y, advert.width, advert.height)).encode()
                           + hashlib.sha256(advert.pdf).digest())
@@ -347,7 +351,9 @@ def _xmp(info: PlateInfo) -> DecodedStreamObject:
 def _xmp_packet(info: PlateInfo) -> bytes:
     version = VARIANTS[info.paper.pdfx][1]
     when = info.when.isoformat().replace("+00:00", "Z")
-    conformance = f"<pdfx:GTS_PDFXConformance>{version}</pdfx:GTS_PDFXConformance>" if info.paper.pdfx == "x-1a" else ""
+    # No pdfx:GTS_PDFXConformance: that key belongs to PDF/X-1a:2001 ("PDF/X-1a:2001" beside
+    # GTS_PDFXVersion "PDF/X-1:2001"); ISO 15930-4 (X-1a:2003) names the part in GTS_PDFXVersion
+    # alone, and the Info dictionary has no such key for the XMP to mirror.
     packet = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -365,7 +371,7 @@ def _xmp_packet(info: PlateInfo) -> bytes:
 <pdf:Producer>WeasyPrint {WEASYPRINT_VERSION}, pikepdf, pypdf</pdf:Producer>
 <pdf:Trapped>False</pdf:Trapped>
 <pdfxid:GTS_PDFXVersion>{version}</pdfxid:GTS_PDFXVersion>
-<pdfx:GTS_PDFXVersion>{version}</pdfx:GTS_PDFXVersion>{conformance}
+<pdfx:GTS_PDFXVersion>{version}</pdfx:GTS_PDFXVersion>
 <xmp:CreateDate>{when}</xmp:CreateDate>
 <xmp:ModifyDate>{when}</xmp:ModifyDate>
 <xmp:MetadataDate>{when}</xmp:MetadataDate>

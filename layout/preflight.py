@@ -26,6 +26,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from .accounting import PlateCopy, copy_findings, story_findings
 from .cache import read_sealed, write_sealed
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
+from .plates import VARIANTS
 from .render import completed, guard_worker
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
 
@@ -108,8 +109,11 @@ def _transparency(reader: PdfReader) -> list[str]:
         for resources in _walk_resources(page.get("/Resources"), set()):
             for name, ref in (_resolve(resources.get("/ExtGState")) or {}).items():
                 state = _resolve(ref)
+                modes = _resolve(state.get("/BM", "/Normal"))
+                modes = [str(_resolve(m)) for m in modes] if isinstance(modes, ArrayObject) else [str(modes)]
                 if float(state.get("/ca", 1)) < 1 or float(state.get("/CA", 1)) < 1 or \
-                        str(state.get("/SMask", "/None")) != "/None":
+                        str(state.get("/SMask", "/None")) != "/None" or \
+                        any(m not in ("/Normal", "/Compatible") for m in modes):
                     problems.append(f"page {number}: transparency in graphics state {name}")
             for name, ref in (_resolve(resources.get("/XObject")) or {}).items():
                 obj = _resolve(ref)
@@ -200,9 +204,12 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
     pdfx = []
     if not any(str(i.get("/S")) == "/GTS_PDFX" for i in intents):
         pdfx.append("no PDF/X OutputIntent")
-    version = str((reader.metadata or {}).get("/GTS_PDFXVersion", ""))
-    if not version.startswith("PDF/X"):
-        pdfx.append("no GTS_PDFXVersion in the document information")
+    version = VARIANTS[paper.pdfx][1]
+    try:
+        with pikepdf.open(path) as pdf:
+            pdfx += check_document_info(pdf, paper, version)
+    except (pikepdf.PdfError, ValueError, TypeError, AttributeError, KeyError):
+        pass  # reported under "PDF/X structure"
     embedded = any("/DestOutputProfile" in i for i in intents)
     add("PDF/X", pdfx, f"{version}, output intent {paper.output_condition}"
         + (" (profile embedded)" if embedded else " (identifier only)"))
@@ -348,7 +355,8 @@ def check_output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
     return problems
 
 
-FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2"}
+FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2", "/JPXDecode": "JPEG 2000 (PDF 1.5)",
+                     "/Crypt": "Crypt-filter (PDF 1.5)"}
 
 
 def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
@@ -362,6 +370,19 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
         problems.add(f"PDF {pdf.pdf_version}: PDF/X-1a:2003 is PDF 1.4 at most")
     if "/EmbeddedFiles" in pdf.Root.get("/Names", {}):
         problems.add("embedded files")
+    if "/OCProperties" in pdf.Root:
+        problems.add("optional content (layers, /OCProperties: PDF 1.5)")
+    for number, page in enumerate(pdf.pages, start=1):
+        if "/SeparationInfo" in page.obj:
+            problems.add(f"page {number}: a pre-separated page (/SeparationInfo): PDF/X plates are composite")
+        if "/Group" in page.obj and str(page.obj.Group.get("/S", "")) == "/Transparency":
+            problems.add(f"page {number}: a transparency group on the page")
+    for holder in _content_holders(pdf):
+        for instruction in pikepdf.parse_content_stream(holder, "PS BDC"):
+            if str(instruction.operator) == "PS":
+                problems.add("PostScript in a content stream (the PS operator)")
+            elif instruction.operands and str(instruction.operands[0]) == "/OC":
+                problems.add("optional content in a content stream (/OC marked content)")
     for target in _dictionaries(pdf):
         filters = target.get("/Filter")
         for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
@@ -378,6 +399,8 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
             problems.add("a named halftone or one of a type but 1 and 5")
         if str(target.get("/Subtype", "")) == "/PS" or str(target.get("/Subtype2", "")) == "/PS":
             problems.add("a PostScript XObject")
+        if "/OC" in target and str(target.get("/Subtype", "")) in ("/Form", "/Image"):
+            problems.add("optional content on an XObject (/OC)")
         if "/OPI" in target:
             problems.add("OPI comments (an image to be swapped)")
         if "/Alternates" in target:
@@ -385,6 +408,56 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
         if "/EF" in target:
             problems.add("an embedded file")
     return sorted(problems)
+
+
+def _content_holders(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+    """Every page and every form XObject, Type 3 glyph and tiling pattern in the file: what holds a
+    content stream."""
+    yield from pdf.pages
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        if str(obj.get("/Subtype", "")) == "/Form" or int(obj.get("/PatternType", 0)) == 1:
+            yield obj
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Dictionary) and str(obj.get("/Subtype", "")) == "/Type3":
+            yield from (proc for proc in (obj.get("/CharProcs") or {}).values() if isinstance(proc, pikepdf.Stream))
+
+
+def check_document_info(pdf: pikepdf.Pdf, paper: PaperSettings, version: str) -> list[str]:
+    """What PDF/X asks of the document information (ISO 15930-4 6.7.5) and its XMP copy: the exact
+    GTS_PDFXVersion of the variant (no GTS_PDFXConformance: that is PDF/X-1a:2001's), a Title, and a
+    CreationDate and ModDate in PDF's date syntax; the XMP's pdfx keys the same as the Info's."""
+    info = pdf.trailer.get("/Info") if "/Info" in pdf.trailer else None
+    if not isinstance(info, pikepdf.Dictionary):
+        return ["no document information dictionary (PDF/X asks Title, dates, Trapped, GTS_PDFXVersion)"]
+    problems = []
+    found = str(info.get("/GTS_PDFXVersion", ""))
+    if found != version:
+        problems.append(f"GTS_PDFXVersion is {found!r} in the document information, not {version!r}")
+    if "/GTS_PDFXConformance" in info and paper.pdfx == "x-1a":
+        problems.append(f"GTS_PDFXConformance {str(info.GTS_PDFXConformance)!r} in the document information: "
+                        "that key is PDF/X-1a:2001's, PDF/X-1a:2003 has GTS_PDFXVersion alone")
+    if not str(info.get("/Title", "")).strip():
+        problems.append("no Title in the document information")
+    for key in ("/CreationDate", "/ModDate"):
+        if not PDF_DATE.match(str(info.get(key, ""))):
+            problems.append(f"{key[1:]} is {str(info.get(key, 'missing'))!r}: PDF/X asks a date (D:YYYYMMDDHHmmSSZ)")
+    try:
+        xmp = bytes(pdf.Root.Metadata.read_bytes()).decode("utf-8", "replace") if "/Metadata" in pdf.Root else ""
+    except pikepdf.PdfError:
+        xmp = ""
+    for key in ("GTS_PDFXVersion", "GTS_PDFXConformance"):
+        for value in re.findall(rf"<pdfx:{key}>\s*([^<]*?)\s*</pdfx:{key}>|pdfx:{key}=\"([^\"]*)\"", xmp):
+            value = value[0] or value[1]
+            own = str(info.get(f"/{key}", "")) or None
+            if value != own:
+                problems.append(f"the XMP says pdfx:{key} {value!r}, the document information "
+                                + (f"{own!r}" if own else "has none"))
+    return problems
+
+
+PDF_DATE = re.compile(r"D:\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?([+\-]\d{2}'?(\d{2}'?)?|Z(00'?(00'?)?)?)?$")
 
 
 def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]

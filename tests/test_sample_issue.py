@@ -210,3 +210,15 @@ def test_the_sample_photos_keep_to_the_paper_tone_range_measured_from_the_plates
             darkest, lightest = image.getextrema()
         assert 100 * (1 - darkest / 255) <= paper.photo_shadow, picture.name
         assert 100 * (1 - lightest / 255) >= paper.photo_highlight, picture.name
+
+
+def test_every_sample_plate_passes_the_independent_pdfx_checklist(sample):
+    """tests/pdfx_checklist.py (ISO 15930-4, written apart from preflight) on each plate and the
+    whole issue."""
+    from pdfx_checklist import check
+
+    root, _ = sample
+    plates = sorted((root / "build" / ISSUE / "plates").glob(f"{ISSUE}*.pdf"))
+    assert len(plates) == 5
+    for plate in plates:
+        assert check(plate) == [], plate.name
