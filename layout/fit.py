@@ -17,7 +17,8 @@ def fit_data(composition: Composition) -> dict:
     figures of its lines (``typo.slot_typography``)."""
     typography = slot_typography(composition)
     return {
-        "slots": [{**asdict(s), "typography": typography.get(s.slot_id)} for s in composition.slots],
+        "slots": [{**asdict(s), **({"typography": typography[s.slot_id]} if s.slot_id in typography else {})}
+                  for s in composition.slots],  # (greedy breaking: no figures, main's report)
         "pages": [asdict(p) for p in composition.page_fits],
         "overset": [s.slot_id for s in composition.overset],
         "holes": holes(composition),

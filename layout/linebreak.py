@@ -751,9 +751,13 @@ _MARKED = re.compile(r'<p ([^>]*?)data-lb="([^"]*)"(?: data-full="([^"]*)")?>(.*
 _LIMIT = re.compile(r"hyphenate-limit-chars\s*:\s*(\d+)\s+(\d+)\s+(\d+)")
 
 
+_TOTAL_FIT_LIMIT = re.compile(r"\.total-fit\s*\{[^}]*?hyphenate-limit-chars\s*:\s*(\d+)\s+(\d+)\s+(\d+)")
+
+
 def house_limit(css: str) -> tuple[int, int, int]:
-    """The body's ``hyphenate-limit-chars`` (the first in the house stylesheet), or (6, 3, 3)."""
-    found = _LIMIT.search(css)
+    """The body's ``hyphenate-limit-chars`` under total-fit (the rule of ``.frame.total-fit``; else the
+    first in the house stylesheet), or (6, 3, 3)."""
+    found = _TOTAL_FIT_LIMIT.search(css) or _LIMIT.search(css)
     return (int(found[1]), int(found[2]), int(found[3])) if found else (6, 3, 3)
 
 

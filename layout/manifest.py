@@ -286,6 +286,11 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
             check.add(f"{where}.fit", f"unknown fit {fit!r}",
                       "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
             fit = ""
+        elif fit == "loose" and settings.line_breaking != "total-fit":
+            check.add(f"{where}.fit", "'fit: loose' needs the paragraph breaker (WeasyPrint's greedy breaking "
+                      "cannot set a paragraph a line longer)",
+                      "set line_breaking: total-fit in issues/paper.yaml, or remove the key")
+            fit = ""
         column, top = _pins(check, slot, where, settings, columns)
         heads = check.integer(slot["headline_lines"], f"{where}.headline_lines", 1, 12) \
             if "headline_lines" in slot else None

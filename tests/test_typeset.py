@@ -17,6 +17,8 @@ from tests.factory import REPO, body, make_project, write_article, write_manifes
 
 ITALIC = ("The *Morning Star* reported that **branch secretaries** across the region had voted to "
           "ballot their members on strike action after the employer refused to reopen talks.\n\n")
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2.5%"}
+"""The paper settings these tests compose with: the breaker is opt-in (greedy is the default)."""
 SAMPLE = REPO / "issues" / "issue-2022-04-01" / "articles"
 
 
@@ -29,7 +31,7 @@ def sample_body(slug: str) -> str:
 @pytest.fixture(scope="module")
 def issue(tmp_path_factory):
     root = tmp_path_factory.mktemp("typeset")
-    folder = make_project(root)
+    folder = make_project(root, paper=TOTAL_FIT)
     write_article(folder, "lead", ITALIC + sample_body("book-review-the-ragged-trousered"), headline="Lead story")
     write_article(folder, "second", sample_body("letters"), headline="Second story")
     write_article(folder, "third", sample_body("china-shanghai"), headline="Third story")
@@ -126,7 +128,7 @@ def test_the_figures_of_a_small_issue_meet_the_goals(issue):
 
 
 def test_fit_loose_gains_the_lines_it_promises(tmp_path):
-    folder = make_project(tmp_path)
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
     write_article(folder, "short", sample_body("dockers-solidarity"), headline="Short of its depth")
     manifest = {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 31}]}]}
     write_manifest(folder, manifest)
@@ -150,7 +152,7 @@ def test_fit_loose_gains_the_lines_it_promises(tmp_path):
 
 
 def test_fit_must_be_loose(tmp_path, run_cli):
-    folder = make_project(tmp_path)
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
     write_article(folder, "story", body(100, seed=1))
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "tight"}]}]})
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
@@ -159,9 +161,41 @@ def test_fit_must_be_loose(tmp_path, run_cli):
 
 
 def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
-    folder = make_project(tmp_path, paper={"tracking": "5%"})
+    folder = make_project(tmp_path, paper={**TOTAL_FIT, "tracking": "5%"})
     write_article(folder, "story", body(100, seed=1))
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
     assert "tracking" in out + err and "tracking: 2%" in out + err
+
+
+def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_path):
+    """Without ``line_breaking: total-fit`` nothing is marked for the breaker: WeasyPrint breaks the
+    lines (main's output), and the fit report has no typography figures."""
+    folder = make_project(tmp_path)
+    write_article(folder, "story", sample_body("letters"), headline="A story")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    galleys = result.composition.galleys
+    assert galleys and all(not galley.paragraphs for galley, _ in galleys.values())
+    fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
+    assert all("typography" not in slot for slot in fit["slots"])
+
+
+def test_fit_loose_needs_total_fit(tmp_path, run_cli):
+    folder = make_project(tmp_path)
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "loose"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "pages[0].articles[0].fit" in out + err or ".fit" in out + err
+    assert "line_breaking: total-fit" in out + err
+
+
+def test_line_breaking_must_be_greedy_or_total_fit(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper={"line_breaking": "optimal"})
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "line_breaking" in out + err and "'optimal'" in out + err and "total-fit" in out + err
