@@ -188,7 +188,7 @@ def test_fit_loose_needs_total_fit(tmp_path, run_cli):
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "loose"}]}]})
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
-    assert "pages[0].articles[0].fit" in out + err or ".fit" in out + err
+    assert "issue.yaml" in out + err and "first slot, fit" in out + err and "needs the paragraph breaker" in out + err
     assert "line_breaking: total-fit" in out + err
 
 
