@@ -199,3 +199,22 @@ def test_line_breaking_must_be_greedy_or_total_fit(tmp_path, run_cli):
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
     assert "line_breaking" in out + err and "'optimal'" in out + err and "total-fit" in out + err
+
+
+def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_path):
+    """``line_breaking`` is in the cache keys: the same issue composed greedy, then total-fit in the
+    same build folder, is set by the breaker the second time (and its plates differ)."""
+    import yaml
+
+    folder = make_project(tmp_path)
+    write_article(folder, "story", sample_body("letters"), headline="A story")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
+    greedy = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
+    before = plate.read_bytes()
+    assert all(not galley.paragraphs for galley, _ in greedy.composition.galleys.values())
+    paper = tmp_path / "issues" / "paper.yaml"
+    paper.write_text(yaml.safe_dump({**yaml.safe_load(paper.read_text()), "line_breaking": "total-fit"}))
+    total_fit = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert any(galley.paragraphs for galley, _ in total_fit.composition.galleys.values())
+    assert plate.read_bytes() != before
