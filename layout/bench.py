@@ -218,15 +218,162 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
     }
 
 
+# ---- Typography: the figures of issue 15, from the PDFs ------------------------------------------------
+
+SAMPLE = "issue-2022-04-01"
+GOALS = {"loose_share": 0.15, "median_ratio": 1.45, "rivers": 10, "past_edge": 0, "ladders": 0}
+"""Issue 15's goals: at most 15 % of justified lines wider than 2x, median at most 1.45, at most 10
+rivers of 3+ lines, no line past the right edge, no ladder of 3 hyphens."""
+
+
+def typography(root: Path, issue_id: str, pdf: Path, font: str = "NW-Text") -> dict:
+    """The figures of the issue's justified body lines in ``pdf`` (adverts left out), for the issue
+    and for each story, with the worst lines named (``typo.py``; slots from the compose's fit.json)."""
+    from . import typo
+
+    fit = json.loads((root / "build" / issue_id / "fit.json").read_text())
+    box = [(s["slot_id"], s["page"], s["box"][0], s["box"][1], s["box"][0] + s["box"][2], s["box"][1] + s["box"][3])
+           for s in fit["slots"]]
+    adverts = [(s["page"], *b[2:]) for s, b in zip(fit["slots"], box) if s["slug"].startswith("advert")]
+    lines = typo.assign_slots(typo.read_lines(pdf, font=font, exclude=adverts), box)
+    natural = typo.natural_space(REPO / "fonts" / "PTF55F.ttf", 9.0)
+    whole = typo.figures(lines, natural, 10.5, worst=8).to_json()
+    stories = {}
+    for slot in dict.fromkeys(line.slot for line in lines if line.slot):
+        f = typo.figures([line for line in lines if line.slot == slot], natural, 10.5, worst=3).to_json()
+        stories[slot] = {k: f[k] for k in ("justified", "loose_share", "median_ratio", "rivers", "past_edge",
+                                           "ladders", "worst")}
+    return {**whole, "stories": stories}
+
+
+TYPST = r"""
+#set page(width: 280mm, height: 430mm, margin: (x: 12mm, top: 16mm, bottom: 14mm), columns: 5)
+#set columns(gutter: 4mm)
+#set text(font: "PT Serif", size: 9pt, lang: "en", region: "gb", hyphenate: true)
+#set par(justify: true, leading: 10.5pt - 0.75em, spacing: 10.5pt - 0.75em, first-line-indent: 1em)
+"""
+
+
+def typst_pdf(root: Path, issue_id: str, out: Path) -> Path | None:
+    """The same copy (every story's paragraphs, adverts left out, in order) set by Typst in the same
+    48 mm columns and fonts, if the ``typst`` package is installed; else None."""
+    try:
+        import typst
+    except ImportError:
+        return None
+    from .articles import load_articles
+    from .manifest import load_issue
+    from .settings import load_settings
+
+    settings = load_settings(root / "issues" / "paper.yaml")
+    issue = load_issue(root / "issues" / issue_id, settings)
+    articles = load_articles(root / "issues" / issue_id, issue.slugs)
+    body = []
+    for slug in dict.fromkeys(slot.slug for page in issue.pages for slot in page.slots):
+        article = articles[slug]
+        if article.kind == "advert":
+            continue
+        body += [block.text.replace("\\", "\\\\").replace("#", "\\#").replace("*", "\\*").replace("_", "\\_")
+                 .replace("$", "\\$").replace("@", "\\@").replace("<", "\\<").replace("[", "\\[")
+                 .replace("]", "\\]").replace("`", "\\`") for block in article.blocks if block.tag == "p"]
+    source = out.with_suffix(".typ")
+    source.write_text(TYPST + "\n\n".join(body) + "\n")
+    out.write_bytes(typst.compile(str(source), font_paths=[str(root / "fonts")]))
+    return out
+
+
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2.5%"}
+"""The paper settings the breaker is measured with (``line_breaking`` is ``greedy`` by default)."""
+
+
+def _typography_root(root: Path, pages: int | None, paper: dict | None) -> str:
+    """Write the sample issue (``pages`` None) or a synthetic one into ``root``, its paper settings
+    updated with ``paper``; return the issue's id."""
+    import yaml
+
+    root.mkdir()
+    if pages is None:
+        for name in ("stylesheets", "fonts"):
+            shutil.copytree(REPO / name, root / name)
+        (root / "issues").mkdir()
+        shutil.copy(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
+        shutil.copytree(REPO / "issues" / SAMPLE, root / "issues" / SAMPLE)
+        issue_id = SAMPLE
+    else:
+        issue_id = make_issue(root, pages)
+    if paper:
+        path = root / "issues" / "paper.yaml"
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.write_text(yaml.safe_dump({**settings, **paper}, allow_unicode=True), encoding="utf-8")
+    return issue_id
+
+
+def typography_bench(pages: list[int], work: Path) -> list[dict]:
+    """The typographic figures of the sample issue and of the synthetic issues of ``pages`` pages:
+    layout's plates with ``line_breaking: total-fit`` (and ``tracking: 2.5%``), layout's plates with
+    the default greedy breaking, WeasyPrint alone (the naive one-pass render of the greedy HTML),
+    Typst (if installed) on the same copy."""
+    rows = []
+    for pages_ in [None, *pages]:
+        row: dict = {}
+        for name, paper in (("total-fit", TOTAL_FIT), ("greedy", None)):
+            root = work / f"typo{pages_ or 'sample'}-{name}"
+            issue_id = _typography_root(root, pages_, paper)
+            _child(CHILD, str(root), issue_id)
+            row["issue"] = issue_id
+            row[name] = typography(root, issue_id, root / "build" / issue_id / f"{issue_id}.pdf")
+        html, naive = work / f"{issue_id}.html", work / f"{issue_id}-naive.pdf"
+        _child(DUMP + "\nprint('{}')", str(root), issue_id, str(html))
+        _child(NAIVE, str(html), str(root / "issues" / issue_id) + "/", str(naive),
+               str(root / "build" / issue_id / "images"))
+        row["weasyprint"] = typography(root, issue_id, naive)
+        set_by_typst = typst_pdf(root, issue_id, work / f"{issue_id}-typst.pdf")
+        if set_by_typst is not None:
+            row["typst"] = typography(root, issue_id, set_by_typst, font="PTSerif")
+        rows.append(row)
+    return rows
+
+
+def typography_table(rows: list[dict]) -> str:
+    """Issue 15's table for each issue (layout total-fit and greedy, WeasyPrint alone, Typst), the
+    goals met or not by total-fit, and the worst lines and stories of its plates."""
+    out = []
+    for row in rows:
+        out.append(f"{row['issue']}: | | lines | > 2x | median | rivers 3+ | past edge | ladders 3+ |")
+        for name in ("total-fit", "greedy", "weasyprint", "typst"):
+            if name in row:
+                f = row[name]
+                out.append(f"  {name:11} {f['justified']:5} {f['loose_share']:6.0%} {f['median_ratio']:6.2f} "
+                           f"{f['rivers']:5} {f['past_edge']:5} {f['ladders']:5}")
+        f = row["total-fit"]
+        met = [f["loose_share"] <= GOALS["loose_share"], f["median_ratio"] <= GOALS["median_ratio"],
+               f["rivers"] <= GOALS["rivers"], f["past_edge"] <= GOALS["past_edge"], f["ladders"] <= GOALS["ladders"]]
+        out.append(f"  total-fit goals (<= 15 %, <= 1.45, <= 10, 0, 0): {'met' if all(met) else 'NOT MET'} "
+                   f"{['yes' if m else 'no' for m in met]}")
+        out += [f"  worst: p{w['page']} {w['slot']}: {w['ratio']:.2f}x “{w['text']}”" for w in f["worst"][:5]]
+        worst_stories = sorted(f["stories"].items(), key=lambda kv: -kv[1]["loose_share"])[:3]
+        out += [f"  loosest story: {slot}: {s['loose_share']:.0%} > 2x, median {s['median_ratio']:.2f}, "
+                f"{s['rivers']} rivers" for slot, s in worst_stories]
+    return "\n".join(out)
+
+
 def main() -> None:
     """Run the benchmark and print a table; write bench.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, nargs="*", default=[8, 16, 64])
     parser.add_argument("--json", type=Path, default=Path("bench.json"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the fastest is kept)")
+    parser.add_argument("--typography", action="store_true",
+                        help="only the typographic figures (issue 15), of the sample issue and the --pages issues")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="layout-bench-") as tmp:
+        if args.typography:  # issue 15's figures only (total-fit, greedy, WeasyPrint alone, Typst)
+            (Path(tmp) / "typo").mkdir()
+            typo_rows = typography_bench(args.pages, Path(tmp) / "typo")
+            print(typography_table(typo_rows))
+            args.json.write_text(json.dumps({"typography": typo_rows}, indent=2) + "\n")
+            return
         for pages in args.pages:
             rows.append(bench(pages, Path(tmp), args.repeat))
             print(json.dumps(rows[-1]), file=sys.stderr)

@@ -30,6 +30,7 @@ from .newissue import is_placeholder
 from .render import PageResult
 from .settings import PaperSettings
 from .sources import display_path
+from .typo import loose_lines
 
 NAMEPLATE_LINES = 15
 """Grid lines the front-page nameplate takes (including the line below it)."""
@@ -159,6 +160,8 @@ class _Slot:
     """The slot a continuation continues."""
     own_galley: bool = True
     """False when a continuation draws from its story's galley (same column width)."""
+    loose: tuple[int, ...] = ()
+    """Paragraphs (block indices) its galley sets a line longer (``fit: loose``; twice: two lines)."""
     insets: tuple[int, ...] = ()
     """Lines each of its columns gives to photos narrower than the slot, at the column's top."""
     top_height: float = 0.0
@@ -198,6 +201,7 @@ def compose(issue: Issue, paper: PaperSettings, articles: dict[str, Article], la
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is reported)
         _fit(slots, issue, paper)
+        warnings.update(_loosen(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         warnings.update(_set_continuation_galleys(slots, issue, paper, lay_out, photo_src, galley_pdfs))
         views = _pages(issue, paper, slots, photo_src)
         results = lay_out([([_frames_only(view)], "print", None) for view in views], True)
@@ -407,6 +411,62 @@ def _set_continuation_galleys(slots: list[_Slot], issue: Issue, paper: PaperSett
     return warnings
 
 
+def _loosen(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+            photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str]:
+    """``fit: loose``, until no slot so marked is short or can gain more (at most ``MAX_ROUNDS``)."""
+    warnings: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        said = _loosen_once(slots, issue, paper, lay_out, photo_src, galley_pdfs)
+        if said is None:
+            break
+        warnings += said
+    return warnings
+
+
+def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out: Layouter,
+                 photo_src: PhotoSource, galley_pdfs: dict[str, bytes]) -> list[str] | None:
+    """``fit: loose``: set as many paragraphs a line longer as the slot has lines short (those whose
+    longer setting is best first, where the breaker found one at acceptable spacing), set the galley
+    again, and fit again (each round, while the slot is short and paragraphs can still go longer)."""
+    todo = []
+    for slot in slots:
+        if slot.spec.fit != "loose" or slot.spec.continued or slot.galley is None or slot.jumps:
+            continue
+        ranges = slot.columns.ranges
+        short = sum(slot.frame_lines - (end - first) for first, end in ranges) + \
+            (slot.spec.columns - len(ranges)) * slot.frame_lines
+        prefix = slot.galley.slot_id + "-b"
+        offers = []  # each line a paragraph can gain: (its loosest line, level, paragraph)
+        for key, record in slot.galley.paragraphs:
+            index = int(key[len(prefix):]) if key.startswith(prefix) else -1
+            taken = slot.loose.count(index)
+            for level, worst in ((1, record.get("longer_worst")), (2, record.get("longer2_worst"))):
+                if index >= 0 and worst is not None and level > taken:
+                    offers.append((max(worst, record.get("longer_worst") or 0.0), level, index))
+        offers.sort()
+        if short > 0 and offers:
+            chosen = [index for _, _, index in offers[:short]]
+            slot.loose = tuple(sorted(slot.loose + tuple(chosen)))
+            todo.append(slot)
+    if not todo:
+        return None
+    sheets: list[Sheet] = []
+    for slot in todo:
+        view = replace(_body_only(_galley_view(slot, paper, photo_src, slot.article.blocks)), loose=slot.loose)
+        template = next(page.template for page in issue.pages if page.number == slot.page)
+        sheets.append(([PageView(slot.page, template, 0, (view,))], "galley", GALLEY_SHEET))
+    warnings: list[str] = []
+    for slot, result in zip(todo, lay_out(sheets, True)):
+        slot.galley = result.galleys.get(slot.spec.slot_id, slot.galley)
+        galley_pdfs.update(result.galley_pdfs)
+        warnings += result.warnings
+    for slot in slots:  # a continuation drawing from its story's galley follows it
+        if slot.parent is not None and slot.parent in todo and not slot.own_galley:
+            slot.galley = slot.parent.galley
+    _fit(slots, issue, paper)
+    return warnings
+
+
 def _galley_key(slot: _Slot) -> str:
     """The id of a continuation's own galley: it changes with where the story was cut."""
     return f"{slot.spec.slot_id}-from-{slot.start.block}-{slot.start.word}"
@@ -541,7 +601,7 @@ def _view(slot: _Slot, paper: PaperSettings, photo_src: PhotoSource, placement: 
         width=width, column_width=paper.column_width, head_height=placement.head_lines * paper.leading,
         frame_height=max(frame_lines, 0) * paper.leading, blocks=blocks, first_block=slot.start.block,
         starts_mid_paragraph=mid_start, ends_mid_paragraph=mid_end,
-        continued_from=slot.continued_from, jump_to=jump, photos=tuple(photos), insets=tuple(insets))
+        continued_from=slot.continued_from, jump_to=jump, photos=tuple(photos), insets=tuple(insets), loose=slot.loose)
 
 
 def _photo(photo: Photo, width: float, photo_src: PhotoSource, paper: PaperSettings) -> PhotoView:
@@ -956,11 +1016,14 @@ def _cheap_cuts(slot: _Slot, tried: Callable[[_Change], str | None]) -> list[str
 
 
 def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView]:
-    """The pages with proof marks: a red bar on each overset slot, a blue one on each hole."""
+    """The pages with proof marks: a red bar on each overset slot, a blue one on each hole, an orange
+    one in the gutter beside each line still looser than 2.5x (``typo.loose_lines``)."""
     fits = {f.slot_id: f for f in composition.slots}
+    loose = loose_lines(composition, paper.leading)
     pages = []
     for view in composition.pages:
-        marks = []
+        marks = [Mark("loose", line.edge + 1.0, line.top - 1.5, paper.gutter - 2.0, "")
+                 for line, _ in loose.get(view.number, ()) if line.edge is not None]
         for item in view.slots:
             fit = fits[item.slot_id]
             bottom = item.y + item.head_height + item.frame_height

@@ -6,15 +6,19 @@ import json
 from dataclasses import asdict
 
 from .compose import Composition, SlotFit
+from .typo import LOOSE_MARK, slot_typography
 
 HOLE_LINES = 2
 """Empty lines at a column bottom beyond which a hole is reported."""
 
 
 def fit_data(composition: Composition) -> dict:
-    """Return the fit report as plain data (written as ``fit.json``)."""
+    """Return the fit report as plain data (written as ``fit.json``); each slot with the typographic
+    figures of its lines (``typo.slot_typography``)."""
+    typography = slot_typography(composition)
     return {
-        "slots": [asdict(s) for s in composition.slots],
+        "slots": [{**asdict(s), **({"typography": typography[s.slot_id]} if s.slot_id in typography else {})}
+                  for s in composition.slots],  # (greedy breaking: no figures, main's report)
         "pages": [asdict(p) for p in composition.page_fits],
         "overset": [s.slot_id for s in composition.overset],
         "holes": holes(composition),
@@ -79,7 +83,42 @@ def fit_table(composition: Composition) -> str:
             lines.append(f"to fit p{slot.page} {slot.slot_id} ({'+' if slot.over else '-'}"
                          f"{slot.over or slot.short} lines; {slot.place}):")
             lines += [f"    - {s}" for s in slot.suggestions]
+    lines += typography_notes(composition)
     return "\n".join(lines)
+
+
+def typography_notes(composition: Composition) -> list[str]:
+    """What the paragraph breaker did and can do, slot by slot: paragraphs set a line longer
+    (``fit: loose``), what looseness offers a short slot, and the lines still looser than 2.5x (marked
+    on the proof), for a sub-editor to rewrite."""
+    typography = slot_typography(composition)
+    notes = []
+    for slot in composition.slots:
+        block = typography.get(slot.slot_id)
+        if not block:
+            continue
+        where = f"p{slot.page} {slot.slot_id}"
+        if block["loosened"]:
+            notes.append(f"loose: {where}: set {_paragraphs(block['loosened'])} a line longer (fit: loose)")
+        if slot.short > HOLE_LINES and not slot.over:
+            offer = [p for p in block["longer"] if p not in block["loosened"]]
+            if offer:
+                gain = min(len(offer), slot.short)
+                notes.append(f"to fit {where} (-{slot.short} lines): set {_paragraphs(offer[:gain])} a line "
+                             f"longer: fills {gain} of the {slot.short}-line hole (fit: loose in issue.yaml)")
+        elif slot.over and block["shorter"]:
+            notes.append(f"to fit {where} (+{slot.over} lines): {_paragraphs(block['shorter'])} can be set a "
+                         f"line shorter at acceptable spacing")
+        worst = [w for w in block["worst"] if w["ratio"] > LOOSE_MARK]
+        if worst:
+            notes.append(f"loose lines: {where}: " + "; ".join(
+                f"“{w['text']}” ({w['ratio']:.1f}x)" for w in worst[:3]) + " (marked on the proof: rewrite)")
+    return notes
+
+
+def _paragraphs(ids: list[str]) -> str:
+    numbers = [str(int(i.rsplit("-b", 1)[1]) + 1) for i in ids]
+    return ("paragraph " if len(numbers) == 1 else "paragraphs ") + ", ".join(numbers)
 
 
 def summary(composition: Composition) -> list[str]:

@@ -58,19 +58,26 @@ class Galley:
     """The column's width, in points."""
     rules: bool = False
     """Whether the stylesheet rules the gaps between this story's columns (``column-rule``)."""
+    paragraphs: tuple[tuple[str, dict], ...] = ()
+    """What the paragraph breaker made of each paragraph it set (by block id; see ``linebreak._set``):
+    lines, pass, worst ratio, the longer and shorter settings it could take, each line's spacing."""
+    overhang: float = 0.0
+    """The most any line's content reaches past the column's right edge, points (from the boxes)."""
 
     def to_json(self) -> dict:
         """A plain dict (for the layout cache)."""
         return {"slot_id": self.slot_id, "rows": self.rows, "breaks": list(self.breaks), "left": self.left,
                 "top": self.top, "width": self.width,
-                "rules": self.rules, "lines": [[x.block_id, x.text, x.row, x.baseline, x.fill] for x in self.lines]}
+                "rules": self.rules, "lines": [[x.block_id, x.text, x.row, x.baseline, x.fill] for x in self.lines],
+                "paragraphs": [list(x) for x in self.paragraphs], "overhang": self.overhang}
 
     @classmethod
     def from_json(cls, data: dict) -> Galley:
         """The inverse of ``to_json``."""
         return cls(data["slot_id"], data["rows"], tuple(GalleyLine(*x) for x in data["lines"]),
                    tuple(data["breaks"]), data["left"], data["top"],
-                   data["width"], data["rules"])
+                   data["width"], data["rules"], tuple((k, v) for k, v in data.get("paragraphs", ())),
+                   data.get("overhang", 0.0))
 
 
 @dataclass(frozen=True)
@@ -164,8 +171,15 @@ def find_box(box: Any, element_id: str) -> Any:
     return None
 
 
-def read_galleys(document: Any, slot_ids: list[str], leading: float) -> dict[str, Galley]:
-    """Read the galley of each of ``slot_ids`` from the laid-out ``document``: one a page, in order."""
+class BrokeElsewhere(AssertionError):
+    """WeasyPrint broke a line the paragraph breaker chose (a bug: the measure or a width is wrong)."""
+
+
+def read_galleys(document: Any, slot_ids: list[str], leading: float, report: Any = None) -> dict[str, Galley]:
+    """Read the galley of each of ``slot_ids`` from the laid-out ``document``: one a page, in order.
+
+    Each paragraph the breaker set (``report``: a ``linebreak.Report``) must have exactly the lines
+    it chose, one a line block; anything else raises ``BrokeElsewhere``."""
     found = {}
     for index, slot_id in enumerate(slot_ids):
         box = find_box(document.pages[index]._page_box, GALLEY_PREFIX + slot_id)
@@ -174,22 +188,38 @@ def read_galleys(document: Any, slot_ids: list[str], leading: float) -> dict[str
         frame = find_box(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
         rules = frame is not None and frame.style["column_rule_style"] not in ("none", "hidden") \
             and frame.style["column_rule_width"] > 0
-        found[slot_id] = replace(_read(box, slot_id, leading / PT_PER_PX),
-                                 width=round(box.width * PT_PER_PX, 3), rules=rules)
+        galley, overhang = _read(box, slot_id, leading / PT_PER_PX)
+        set_here = {}
+        if report is not None:
+            prefix = slot_id + "-b"
+            set_here = {k: v for k, v in report.paragraphs.items()
+                        if k.startswith(prefix) and k[len(prefix):].isdigit()}
+            counts: dict[str, int] = {}
+            for line in galley.lines:
+                counts[line.block_id] = counts.get(line.block_id, 0) + 1
+            for key, record in set_here.items():
+                if counts.get(key, 0) != record["lines"]:
+                    raise BrokeElsewhere(f"{key}: the breaker chose {record['lines']} lines, WeasyPrint set "
+                                         f"{counts.get(key, 0)}")
+        order = sorted(set_here.items(), key=lambda kv: int(kv[0][len(slot_id) + 2:]))
+        found[slot_id] = replace(galley, width=round(box.width * PT_PER_PX, 3), rules=rules,
+                                 paragraphs=tuple(order), overhang=round(overhang, 3))
     return found
 
 
-def _read(frame: Any, slot_id: str, row_px: float) -> Galley:
+def _read(frame: Any, slot_id: str, row_px: float) -> tuple[Galley, float]:
+    """The galley in ``frame``, and the most any of its lines reaches past its line box (points)."""
     top = frame.content_box_y()
     height = sum(child.margin_height() for child in frame.children) if frame.children else 0.0
     rows = _rows(height / row_px)
     lines: list[GalleyLine] = []
     breaks: set[int] = set()
     forbidden: set[int] = set()
-    _blocks(frame, top, row_px, "", lines, breaks, forbidden, keep=False)
+    overhang: list[float] = [0.0]
+    _blocks(frame, top, row_px, "", lines, breaks, forbidden, keep=False, overhang=overhang)
     allowed = tuple(sorted(b for b in breaks - forbidden if 0 < b < rows))
     return Galley(slot_id, rows, tuple(lines), allowed, round(frame.content_box_x() * PT_PER_PX, 3),
-                  round(top * PT_PER_PX, 3))
+                  round(top * PT_PER_PX, 3)), max(overhang)
 
 
 def _rows(value: float) -> int:
@@ -201,8 +231,23 @@ def _row_at(y: float, top: float, row_px: float) -> int:
     return int((y - top) / row_px + ROW_EPSILON)
 
 
+def _line_boxes(box: Any) -> list[Any]:
+    """The line boxes of a block: its own, or those of its chosen lines (``p.set > .ln``: one each)."""
+    direct = [c for c in box.children if type(c).__name__ == "LineBox"]
+    element = getattr(box, "element", None)
+    if direct or element is None or "set" not in (element.get("class") or "").split():
+        return direct
+    found = []
+    for child in box.children:
+        own = [c for c in getattr(child, "children", ()) if type(c).__name__ == "LineBox"]
+        if len(own) != 1:
+            raise BrokeElsewhere(f"{element.get('id')}: a chosen line was set as {len(own)} lines")
+        found += own
+    return found
+
+
 def _blocks(container: Any, top: float, row_px: float, block_id: str, lines: list[GalleyLine],
-            breaks: set[int], forbidden: set[int], keep: bool) -> None:
+            breaks: set[int], forbidden: set[int], keep: bool, overhang: list[float] | None = None) -> None:
     """Collect the lines of ``container``'s block children and the rows a column may start at."""
     children = [c for c in container.children if hasattr(c, "children")]
     avoid_after = False
@@ -217,20 +262,20 @@ def _blocks(container: Any, top: float, row_px: float, block_id: str, lines: lis
         if avoid_after:
             forbidden.add(start)
         keep_inside = keep or style["break_inside"] in ("avoid", "avoid-column")
-        line_boxes = [c for c in child.children if type(c).__name__ == "LineBox"]
+        line_boxes = _line_boxes(child)
         if line_boxes:
             rows = []
             for line in line_boxes:
                 row = _row_at(line.position_y, top, row_px)
                 rows.append(row)
-                lines.append(_line(line, child_id, row, top))
+                lines.append(_line(line, child_id, row, top, overhang))
             if keep_inside:
                 forbidden.update(rows[1:])
             else:
                 orphans, widows = style["orphans"], style["widows"]
                 breaks.update(row for index, row in enumerate(rows) if orphans <= index <= len(rows) - widows)
         else:
-            _blocks(child, top, row_px, child_id, lines, breaks, forbidden, keep_inside)
+            _blocks(child, top, row_px, child_id, lines, breaks, forbidden, keep_inside, overhang)
             if keep_inside:
                 first = start + 1
                 last = _row_at(child.position_y + child.margin_height(), top, row_px)
@@ -238,10 +283,12 @@ def _blocks(container: Any, top: float, row_px: float, block_id: str, lines: lis
         avoid_after = style["break_after"] == "avoid"
 
 
-def _line(box: Any, block_id: str, row: int, top: float) -> GalleyLine:
+def _line(box: Any, block_id: str, row: int, top: float, overhang: list[float] | None = None) -> GalleyLine:
     text = "".join(t.text for t in _text_boxes(box))
     inline = [c for c in box.children if hasattr(c, "margin_width")]
     right = max((c.position_x + c.margin_width() for c in inline), default=box.position_x)
+    if overhang is not None:
+        overhang.append((right - box.position_x - box.width) * PT_PER_PX)
     fill = (right - box.position_x) / box.width if box.width else 1.0
     baseline = (box.position_y + box.baseline - top) * PT_PER_PX
     return GalleyLine(block_id, text, row, round(baseline, 3), round(min(fill, 1.0), 4))

@@ -19,7 +19,7 @@ TEMPLATES = ("front", "inside", "back")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ISSUE_KEYS = ("date", "number", "volume", "pages")
 PAGE_KEYS = ("page", "template", "articles")
-SLOT_KEYS = ("slug", "continued", "ad", "columns", "depth", "jump", "column", "top", "headline_lines")
+SLOT_KEYS = ("slug", "continued", "ad", "columns", "depth", "jump", "column", "top", "headline_lines", "fit")
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 MAX_PAGES = 96
 """Pages in one issue: more than any press run of a weekly tabloid."""
@@ -89,6 +89,9 @@ class SlotSpec:
     page: int = 0
     position: int = 0
     """1-based position of the slot in its page's list."""
+    fit: str = ""
+    """``loose``: set paragraphs a line longer (where their spacing stays acceptable) to fill the
+    slot's hole, as TeX's ``\\looseness`` does; every change is listed in the fit report."""
 
     @property
     def slot_id(self) -> str:
@@ -293,12 +296,22 @@ def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSe
         if continued and jump is not None:
             check.add(f"{where}.jump", "a continuation cannot jump again",
                       "give the continuation enough depth, or cut the story")
+        fit = slot.get("fit", "")
+        if fit not in ("", "loose"):
+            check.add(f"{where}.fit", f"unknown fit {fit!r}",
+                      "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
+            fit = ""
+        elif fit == "loose" and settings.line_breaking != "total-fit":
+            check.add(f"{where}.fit", "'fit: loose' needs the paragraph breaker (WeasyPrint's greedy breaking "
+                      "cannot set a paragraph a line longer)",
+                      "set line_breaking: total-fit in issues/paper.yaml, or remove the key")
+            fit = ""
         column, top = _pins(check, slot, where, settings, columns)
         heads = check.integer(slot["headline_lines"], f"{where}.headline_lines", 1, 12) \
             if "headline_lines" in slot else None
         if slug is not None:
             slots.append(SlotSpec(slug, columns, depth, jump, continued, where, column, top,
-                                  headline_lines=heads, page=page_number, position=index + 1))
+                                  headline_lines=heads, page=page_number, position=index + 1, fit=fit))
     return tuple(slots)
 
 

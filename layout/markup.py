@@ -77,6 +77,9 @@ class SlotView:
     continued_from: int | None = None
     jump_to: int | None = None
     photos: tuple[PhotoView, ...] = ()
+    loose: tuple[int, ...] = ()
+    """Paragraphs (block indices in the article) the breaker is to set a line longer (``fit: loose``);
+    an index twice: two lines longer."""
     insets: tuple[InsetView, ...] = ()
     """Photos narrower than the slot, set at the top of its body (text beside and below)."""
     supplied: float = 0.0

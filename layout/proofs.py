@@ -158,7 +158,7 @@ def flat_plan_png(fit: dict, trim: tuple[float, float], fonts: Path) -> bytes:
     return buffer.getvalue()
 
 
-MARK_COLOURS = {"over": (0.85, 0.0, 0.0), "hole": (0.0, 0.35, 0.85)}
+MARK_COLOURS = {"over": (0.85, 0.0, 0.0), "hole": (0.0, 0.35, 0.85), "loose": (0.95, 0.55, 0.0)}
 MARK_HEIGHT = 13.0
 
 

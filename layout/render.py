@@ -6,6 +6,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import ctypes
+import functools
 import gc
 import hashlib
 import json
@@ -31,7 +32,7 @@ from weasyprint.text.ffi import ffi as weasyprint_ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from . import __version__
+from . import __version__, linebreak
 from .cache import code_digest, read_sealed, write_sealed
 from .errors import InputError, Problem, RenderError
 from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
@@ -191,11 +192,30 @@ def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> we
     return css
 
 
+def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Report | None = None) -> str:
+    """Set the marked paragraphs of ``html`` with the paragraph breaker (``linebreak.py``), measured
+    in the fonts of the folders WeasyPrint may read, hyphenated as the house stylesheet says."""
+    fonts = next((p for p in allowed if (p / linebreak.FONTS[(False, False)]).is_file()), None)
+    if fonts is None:
+        return html
+    css = next((p / "newspaper.css" for p in allowed if (p / "newspaper.css").is_file()), None)
+    limit = linebreak.house_limit(_read_css(css)) if css is not None else (6, 3, 3)
+    return linebreak.set_marked(html, fonts, limit, report=report)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_css(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str],
-           photos: Path | None = None, stylesheets: tuple[Path, ...] = ()) -> weasyprint.Document:
+           photos: Path | None = None, stylesheets: tuple[Path, ...] = (),
+           report: linebreak.Report | None = None) -> weasyprint.Document:
     """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``) with the
     ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``."""
     fetcher = ConfinedFetcher(allowed, photos)
+    if 'data-lb="' in html:  # the body's paragraphs, set by the paragraph breaker before WeasyPrint draws them
+        html = set_paragraphs(html, allowed, report)
     with _captured(messages):
         try:
             sheets = [_stylesheet(path, fetcher, messages) for path in stylesheets]
@@ -396,8 +416,9 @@ def lay_out(job: Job) -> PageResult:
     global _RENDERED
     _RENDERED = True
     messages: list[str] = []
+    report = linebreak.Report()
     document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
-                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets))
+                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report)
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
@@ -413,7 +434,7 @@ def lay_out(job: Job) -> PageResult:
                 Problem(display_path(Path(job.base) / "articles" / f"{slug}.md"), "body",
                         "the story is too long to set in one piece",
                         "split it into two articles (or cut it)") for slug in slugs))
-        galleys = read_galleys(document, list(job.galleys), job.leading)
+        galleys = read_galleys(document, list(job.galleys), job.leading, report)
         if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet;
             # uncompressed, since its content is filtered and compressed into the plates' columns
             pdfs = {slot: pdf_bytes(document.copy([pages[index]]), job.variant, messages, compressed=False)

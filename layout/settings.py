@@ -18,6 +18,9 @@ from .units import parse_length
 
 PDFX_VARIANTS = ("x-1a", "x-4")
 
+LINE_BREAKING = ("greedy", "total-fit")
+"""The values of ``line_breaking``."""
+
 DEFAULTS: dict[str, Any] = {
     "title": "New Worker",
     "tagline": "The Weekly paper of the New Communist Party of Britain",
@@ -44,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "min_rule_width": "0.25pt",
     "sample_imprint": "error",
     "issn": None,
+    "tracking": 0,
+    "line_breaking": "greedy",
     "volume": None,
 }
 
@@ -147,6 +152,12 @@ class PaperSettings:
     """What preflight does with the sample imprint: ``error`` or ``warning``."""
     icc_sha256: str = ""
     """SHA-256 of the embedded profile's bytes (so that the plates' cache keys follow its content)."""
+    tracking: float = 0.0
+    """Letter-spacing a justified line may take or give, as a share of its glyphs' width (0.02: +-2 %;
+    0: word spaces only). Off by default; reported in the fit report. Used by ``total-fit`` only."""
+    line_breaking: str = "greedy"
+    """``greedy``: WeasyPrint breaks the body's lines (first fit); ``total-fit``: the composer's
+    paragraph breaker (``linebreak.py``, Knuth-Plass) chooses them. Opt-in: see the README."""
 
     @property
     def content_width(self) -> float:
@@ -259,6 +270,23 @@ def load_settings(path: Path) -> PaperSettings:
     if not isinstance(merged["crop_marks"], bool):
         check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
     ink = check.integer(merged["ink_limit"], "ink_limit", 100, 400)
+    tracking = merged["tracking"]
+    if isinstance(tracking, str) and tracking.strip().endswith("%"):
+        tracking = tracking.strip()[:-1]
+    try:
+        tracking = float(tracking)
+    except (TypeError, ValueError):
+        tracking = None
+    if tracking is None or not 0 <= tracking <= 3:
+        check.add("tracking", f"{merged['tracking']!r} is not a percentage from 0 to 3",
+                  "write tracking: 2% (letter-spacing of up to +-2 % a line) or tracking: 0 (off)")
+        tracking = 0.0
+    line_breaking = merged["line_breaking"]
+    if line_breaking not in LINE_BREAKING:
+        check.add("line_breaking", f"unknown line breaking {line_breaking!r}",
+                  "write line_breaking: greedy (WeasyPrint's, the default) or line_breaking: total-fit "
+                  "(the paragraph breaker)")
+        line_breaking = "greedy"
     low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
     high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
     if low_ppi is not None and high_ppi is not None and low_ppi > high_ppi:
@@ -311,7 +339,8 @@ def load_settings(path: Path) -> PaperSettings:
         photo_highlight=tones["photo_highlight"], photo_shadow=tones["photo_shadow"],
         screen_ruling=tones["screen_ruling"], min_type_size=lengths["min_type_size"],
         min_reversed_type_size=lengths["min_reversed_type_size"], min_rule_width=lengths["min_rule_width"],
-        sample_imprint=str(merged["sample_imprint"]), icc_sha256=icc_sha256,
+        sample_imprint=str(merged["sample_imprint"]), icc_sha256=icc_sha256, tracking=tracking / 100,
+        line_breaking=str(line_breaking),
     )
 
 

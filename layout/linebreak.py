@@ -1,0 +1,883 @@
+"""Total-fit paragraph breaking (Knuth and Plass, 1981) for the galleys' body paragraphs.
+
+A paragraph becomes boxes (word pieces between hyphenation points, each measured by HarfBuzz in
+its run's font at the body size with the features WeasyPrint lets Pango use: kerning and standard
+ligatures), glue (word spaces from the font's space glyph, which may stretch and shrink) and
+penalties (hyphenation points from pyphen with the house ``hyphenate-limit-chars``; explicit
+hyphens and dashes). The breaker chooses the breaks that minimise the paragraph's total demerits,
+with fitness classes (a tight line next to a loose one costs more), demerits for two hyphenated
+lines in a row, a hard limit of two (never a ladder of three), and a last pass for copy that cannot
+be set well (very loose lines, then an overfull line as last resort, each reported).
+
+It also keeps, for each paragraph, its best setting one line longer and one line shorter (TeX's
+``\\looseness``), so that the fit report can offer them and a ``fit: loose`` slot can use them.
+
+WeasyPrint still draws every line: ``set_marked`` hands it the chosen lines, each its own
+``white-space: nowrap`` block with the word spacing (and letter-spacing) that fills the measure (see
+``newspaper.css``: ``p.set > .ln``), the hyphen at a break a real hyphen. WeasyPrint's
+justification takes up what is left (a few hundredths of a point; more on a letter-spaced line,
+where Pango spaces the letters by a little less than asked). Why WeasyPrint alone ended 24 % of its
+lines 0.3-1.1 pt past the column: a line with no ``word-spacing`` is laid out as one run, in which
+HarfBuzz kerns a comma, stop or quote against the space after it (PT Serif: about -0.36 pt), but
+justifying it puts a spacing attribute on every space, which splits the run there, and it is drawn
+without those kerns: wider than it was measured, by 0.36 pt a pair. So every line set here has a
+``word-spacing`` (never 0), laid out and drawn the same way; the breaker measures each word shaped
+by itself and the spaces from the space glyph, which is what is drawn.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import html as htmllib
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+INF = 10_000
+"""A penalty this large forbids a break; minus it forces one."""
+FONTS = {  # (bold, italic) -> the house text face's file (stylesheets/newspaper.css @font-face "NW Text")
+    (False, False): "PTF55F.ttf", (False, True): "PTF56F.ttf",
+    (True, False): "PTF75F.ttf", (True, True): "PTF76F.ttf",
+}
+FEATURES = {"kern": True, "liga": True}
+"""What Pango applies to body text by default (``font-kerning: auto``, ``font-variant-ligatures: normal``)."""
+HYPHEN = "-"
+SLACK = 0.15
+"""Points a justified line is set short of the measure: WeasyPrint draws within 0.03 pt of HarfBuzz's
+widths, and a line a hair short is invisible where a glyph a hair past the column edge is not."""
+DASHES = "\u2013\u2014"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a paragraph may be set (the house's justification settings)."""
+
+    measure: float
+    """The column's width, points."""
+    size: float = 9.0
+    indent: float = 0.0
+    """Indent of the first line, points."""
+    stretch: float = 1.0
+    """How far a word space may stretch, in natural spaces, at adjustment ratio 1 (2x natural)."""
+    shrink: float = 0.2
+    """How far a word space may shrink, in natural spaces (to 80 % of natural)."""
+    tracking: float = 0.0
+    """Letter-spacing a line may take or give, as a share of its glyphs' width (0.02: +-2 %); 0: off."""
+    spaces_first: float = 0.3
+    """With tracking: the share of their stretch the spaces take before letter-spacing is used."""
+    tolerance: float = 1.0
+    """The largest adjustment ratio of the first pass (1: spaces at most 2x natural)."""
+    second: float = 3.0
+    """The largest adjustment ratio of the second pass."""
+    acceptable: float = 1.5
+    """The loosest line (adjustment ratio; 1.5: spaces of 2.5x, what the proofs mark) a setting a line
+    longer or shorter may have."""
+    hyphen_penalty: int = 50
+    double_hyphen_demerits: int = 3000
+    final_hyphen_demerits: int = 0
+    adjacent_demerits: int = 10000
+    line_penalty: int = 10
+    river_demerits: int = 3000
+    """Demerits for each wide space that overlaps a wide space on the line above (a river's start)."""
+    knee: float = 1.0
+    """Past this adjustment ratio badness grows linearly (see ``_badness``)."""
+    slope: float = 100.0
+    max_hyphens: int = 2
+    """Consecutive hyphenated lines allowed (never a ladder of three)."""
+    limit: tuple[int, int, int] = (6, 3, 3)
+    """``hyphenate-limit-chars``: shortest word hyphenated, fewest letters before and after a break."""
+    lang: str = "en_GB"
+    fonts: str = ""
+    """Folder of the house fonts."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of text in one style (``tags``: the inline elements it is in, outermost first)."""
+
+    text: str
+    tags: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+@dataclass
+class Item:
+    kind: str  # "box" | "glue" | "penalty"
+    width: float
+    stretch: float = 0.0
+    shrink: float = 0.0
+    penalty: float = 0.0
+    flagged: bool = False
+    pieces: tuple[Piece, ...] = ()
+    """What a box draws (a word piece may cross inline elements)."""
+    hyphen: float = 0.0
+    """A hyphenation penalty's hyphen: its width is ``width``; a box's glyph count for tracking."""
+
+
+@dataclass(frozen=True)
+class SetLine:
+    """One chosen line: its items [start, end), its adjustment ratio, and what WeasyPrint is told."""
+
+    start: int
+    end: int
+    ratio: float
+    """Adjustment ratio (-1 .. 0: shrunk, 0 .. : stretched; inf-like for an overfull line: see ``overfull``)."""
+    spacing: float
+    """Word spacing to add to each space, points (negative: shrink)."""
+    tracking: float
+    """Letter spacing, points per glyph."""
+    hyphenated: bool
+    spaces: int
+    natural: float
+    """Natural width of the line's material (boxes and spaces), points."""
+    text: str
+    overfull: float = 0.0
+    """Points past the measure (only from the emergency pass)."""
+    gaps: tuple[tuple[float, float], ...] = ()
+    """Where the line's word spaces are (start, end), points from the line's start."""
+    mid_word: bool = False
+    """The line ends inside a word (at a hyphenation point, or after a hyphen or dash in a word)."""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph as set: its lines, the pass that set it, and its other line counts."""
+
+    lines: tuple[SetLine, ...]
+    passes: int
+    """1: within ``tolerance``; 2: within ``second``; 3: emergency (looser still, or overfull)."""
+    alternatives: dict[int, tuple[SetLine, ...]] = field(default_factory=dict)
+    """Acceptable settings one line longer (+1) and shorter (-1): no line of them looser than
+    ``acceptable`` (or ``tolerance``, if that is looser)."""
+
+
+# ---- Measuring --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _font(path: str):
+    import uharfbuzz as hb
+
+    face = hb.Face(hb.Blob.from_file_path(path))
+    return hb.Font(face), face.upem
+
+
+class Shaper:
+    """Widths of text in the house fonts at one size (HarfBuzz, cached a word)."""
+
+    def __init__(self, fonts: str, size: float) -> None:
+        self.fonts, self.size = fonts, size
+        self.cache: dict[tuple[str, bool, bool, bool], float] = {}
+
+    def width(self, text: str, bold: bool = False, italic: bool = False, liga: bool = True) -> float:
+        key = (text, bold, italic, liga)
+        found = self.cache.get(key)
+        if found is None:
+            import uharfbuzz as hb
+
+            font, upem = _font(str(Path(self.fonts) / FONTS[(bold, italic)]))
+            buf = hb.Buffer()
+            buf.add_str(text)
+            buf.guess_segment_properties()
+            hb.shape(font, buf, FEATURES if liga else {**FEATURES, "liga": False})
+            found = sum(p.x_advance for p in buf.glyph_positions) * self.size / upem
+            self.cache[key] = found
+        return found
+
+
+@functools.lru_cache(maxsize=4)
+def _shaper(fonts: str, size: float) -> Shaper:
+    return Shaper(fonts, size)
+
+
+@functools.lru_cache(maxsize=4)
+def _hyphenator(lang: str, left: int, right: int):
+    import pyphen
+
+    return pyphen.Pyphen(lang=lang, left=left, right=right)
+
+
+def _style(piece: Piece) -> tuple[bool, bool]:
+    names = {tag for tag, _ in piece.tags}
+    return bool(names & {"strong", "b"}), bool(names & {"em", "i"})
+
+
+def pieces_of(inline_html: str) -> list[Piece]:
+    """The inline HTML of a paragraph as styled runs of text (raises ValueError if it is not inline markup)."""
+    try:
+        root = ET.fromstring(f"<x>{inline_html}</x>")
+    except ET.ParseError as exc:
+        raise ValueError(str(exc)) from None
+    out: list[Piece] = []
+
+    def walk(element: ET.Element, tags: tuple) -> None:
+        if element.text:
+            out.append(Piece(element.text, tags))
+        for child in element:
+            if child.tag not in ("em", "strong", "i", "b", "a", "span", "code", "sup", "sub", "abbr"):
+                raise ValueError(f"<{child.tag}> in a paragraph")
+            walk(child, (*tags, (child.tag, tuple(sorted(child.attrib.items())))))
+            if child.tail:
+                out.append(Piece(child.tail, tags))
+
+    walk(root, ())
+    return out
+
+
+_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
+    """Boxes, glue and penalties for a paragraph's styled runs."""
+    shaper = _shaper(settings.fonts, settings.size)
+    space = shaper.width(" ")
+    stretch, shrink = settings.stretch * space, settings.shrink * space
+    words: list[list[Piece]] = [[]]
+    spaces: list[Piece] = []
+    for piece in pieces:
+        parts = _SPACE.split(piece.text)
+        for index, part in enumerate(parts):
+            if index and words[-1]:
+                words.append([])
+                spaces.append(Piece(" ", piece.tags))
+            if part:
+                words[-1].append(Piece(part, piece.tags))
+    if not words[-1]:
+        words.pop()
+    items: list[Item] = []
+    if settings.indent:
+        items.append(Item("box", settings.indent))
+    for index, word in enumerate(words):
+        if index:
+            gap = spaces[index - 1]
+            items.append(Item("glue", shaper.width(" ", *_style(gap)), stretch, shrink, pieces=(gap,)))
+        made = _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
+                                  settings.hyphen_penalty)
+        if settings.measure and sum(i.width for i in made if i.kind == "box") > settings.measure:
+            made = _anywhere(word, shaper)  # wider than the column: breaks anywhere (overflow-wrap: anywhere)
+        items += made
+    items.append(Item("penalty", 0, penalty=INF))
+    items.append(Item("glue", 0, 100_000.0, 0.0))  # \parfillskip
+    items.append(Item("penalty", 0, penalty=-INF))
+    return items
+
+
+@functools.lru_cache(maxsize=50_000)
+def _word_items_cached(word: tuple[Piece, ...], limit: tuple[int, int, int], lang: str, fonts: str, size: float,
+                       penalty: int) -> tuple[Item, ...]:
+    """A word's items, once a process (the items are never changed once made)."""
+    settings = Settings(0.0, size, limit=limit, lang=lang, fonts=fonts, hyphen_penalty=penalty)
+    return tuple(_word_items(list(word), settings, _shaper(fonts, size)))
+
+
+def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[Item]:
+    """A word (one or more styled runs with no space between) as boxes with hyphenation points."""
+    text = "".join(p.text for p in word)
+    points: dict[int, str] = {}  # position in text -> "hyphen" (inserted) | "after" (an explicit hyphen or dash)
+    shortest, before, after = settings.limit
+    for match in re.finditer(r"[A-Za-z\u00c0-\u024f]+(?:['\u2019][A-Za-z]+)?", text):
+        core = match.group()
+        if len(core) >= shortest:
+            for pos in _hyphenator(settings.lang, before, after).positions(core.lower()):
+                points[match.start() + pos] = "hyphen"
+    for i, char in enumerate(text):
+        if (char == HYPHEN or char in DASHES) and 0 < i < len(text) - 1:
+            points[i + 1] = "after"
+    if not points:
+        return [Item("box", _pieces_width(word, shaper), pieces=tuple(word), hyphen=len(text))]
+    items: list[Item] = []
+    previous = 0
+    done = 0.0
+    for pos in sorted(points):
+        head = _slice(word, 0, pos)
+        width = _pieces_width(head, shaper)
+        items.append(Item("box", width - done, pieces=tuple(_slice(word, previous, pos)), hyphen=pos - previous))
+        if points[pos] == "hyphen":
+            bold, italic = _style(_slice(word, pos - 1, pos)[0])
+            hyphen = _pieces_width([*head[:-1], Piece(head[-1].text + HYPHEN, head[-1].tags)], shaper) - width
+            items.append(Item("penalty", hyphen, penalty=settings.hyphen_penalty, flagged=True))
+        else:
+            items.append(Item("penalty", 0, penalty=settings.hyphen_penalty if text[pos - 1] == HYPHEN else 0,
+                              flagged=text[pos - 1] == HYPHEN))
+        previous, done = pos, width
+    items.append(Item("box", _pieces_width(word, shaper) - done, pieces=tuple(_slice(word, previous, len(text))),
+                      hyphen=len(text) - previous))
+    return items
+
+
+def _anywhere(word: list[Piece], shaper: Shaper) -> list[Item]:
+    """A word wider than its column as one box a character, with a break allowed after each (no
+    hyphen), as CSS ``overflow-wrap: anywhere`` breaks it."""
+    text = "".join(p.text for p in word)
+    items: list[Item] = []
+    done = 0.0
+    for i in range(1, len(text) + 1):
+        width = _pieces_width(_slice(word, 0, i), shaper)
+        items.append(Item("box", width - done, pieces=tuple(_slice(word, i - 1, i)), hyphen=1))
+        if i < len(text):
+            items.append(Item("penalty", 0.0, penalty=500))
+        done = width
+    return items
+
+
+def _pieces_width(pieces: list[Piece], shaper: Shaper) -> float:
+    return sum(shaper.width(p.text, *_style(p)) for p in pieces)
+
+
+def _slice(word: list[Piece], start: int, end: int) -> list[Piece]:
+    out, at = [], 0
+    for piece in word:
+        a, b = max(start, at), min(end, at + len(piece.text))
+        if a < b:
+            out.append(Piece(piece.text[a - at:b - at], piece.tags))
+        at += len(piece.text)
+    return out
+
+
+# ---- Breaking ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    position: int
+    line: int
+    fitness: int
+    hyphens: int
+    total_width: float
+    total_stretch: float
+    total_shrink: float
+    total_glyphs: float
+    demerits: float
+    ratio: float
+    previous: _Node | None
+    overfull: float = 0.0
+    wide: tuple | None = None
+    """How to find the line's wide word spaces (at least ``WIDE`` natural spaces), if it has any:
+    for rivers (worked out only when the next line needs them)."""
+    _gaps: tuple | None = None
+
+    def wide_gaps(self, items: list[Item], glues: list[int], widths: list[float], space: float) -> tuple:
+        if self.wide is None:
+            return ()
+        if self._gaps is None:
+            self._gaps = _wide_gaps(items, glues, widths, *self.wide, space)
+        return self._gaps
+
+
+WIDE = 1.5
+"""A word space this many natural spaces wide is wide: wide spaces on consecutive lines that
+overlap are the start of a river."""
+
+
+def _wide_gaps(items: list[Item], glues: list[int], widths: list[float], start: int, end: int, line_start: float,
+               extra: float, space: float) -> tuple[tuple[float, float], ...]:
+    """The positions of a line's word spaces, if each is wider by ``extra`` than natural and that
+    makes them wide; else ()."""
+    if space + extra < (WIDE - 0.15) * space:  # letter-spaced words leave a little more: keep clear
+        return ()
+    out = []
+    first = bisect.bisect_left(glues, start)
+    for k, g in enumerate(glues[first:bisect.bisect_left(glues, end)]):
+        x = widths[g] - line_start + k * extra
+        out.append((x, x + items[g].width + extra))
+    return tuple(out)
+
+
+def _overlaps(a: tuple[tuple[float, float], ...], b: tuple[tuple[float, float], ...]) -> int:
+    return sum(1 for x0, x1 in a for y0, y1 in b if x0 < y1 and y0 < x1)
+
+
+def _badness(ratio: float, knee: float, slope: float) -> float:
+    """TeX's badness (100 r^3) up to the ``knee``, then growing only linearly (``slope`` a unit of r):
+    one line that cannot be set well costs less than spreading its looseness over its neighbours."""
+    r = abs(ratio)
+    if ratio <= knee:
+        return 100 * r ** 3
+    return 100 * knee ** 3 + slope * (ratio - knee)
+
+
+WILD = 9
+"""The fitness class of a line looser than the first pass allows: no adjacency demerits either side."""
+
+
+def _fitness(ratio: float) -> int:
+    if ratio < -0.5:
+        return 0
+    if ratio <= 0.5:
+        return 1
+    if ratio <= 1.0:
+        return 2
+    return 3
+
+
+def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emergency: bool,
+                 over: float = 0.0) -> dict[int, _Node]:
+    """The best final node for each line count (Knuth-Plass, line count kept in the node's key)."""
+    n = len(items)
+    widths, stretches, shrinks, glyphs = [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1)
+    for i, item in enumerate(items):
+        box_glyphs = item.hyphen if item.kind == "box" else 0.0
+        widths[i + 1] = widths[i] + (item.width if item.kind != "penalty" else 0.0)
+        stretches[i + 1] = stretches[i] + (item.stretch if item.kind == "glue" else 0.0)
+        shrinks[i + 1] = shrinks[i] + (item.shrink if item.kind == "glue" else 0.0)
+        glyphs[i + 1] = glyphs[i] + (item.width if item.kind == "box" and box_glyphs else 0.0)
+    measure = settings.measure
+    glues = [i for i, item in enumerate(items) if item.kind == "glue" and 0 < item.stretch < 1000]
+    space = next((items[i].width for i in glues), 1.0)
+    active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
+    track = settings.tracking
+    for b, item in enumerate(items):
+        if item.kind == "box":
+            continue
+        if item.kind == "glue":
+            if b == 0 or items[b - 1].kind != "box":
+                continue
+        elif item.penalty >= INF:
+            continue
+        forced = item.kind == "penalty" and item.penalty <= -INF
+        width_at = widths[b] + (item.width if item.kind == "penalty" else 0.0)
+        candidates: dict[tuple, _Node] = {}
+        fallback: _Node | None = None
+        for key, node in list(active.items()):
+            natural = width_at - node.total_width
+            if natural < measure:
+                stretch = stretches[b] - node.total_stretch + track * (glyphs[b] - node.total_glyphs)
+                ratio = (measure - natural) / stretch if stretch > 0 else 1000.0
+            elif natural > measure:
+                shrink = shrinks[b] - node.total_shrink + track * (glyphs[b] - node.total_glyphs)
+                ratio = (measure - natural) / shrink if shrink > 0 else -1000.0
+            else:
+                ratio = 0.0
+            if ratio < -1:  # too long: the node can end no more lines
+                if emergency and (fallback is None or node.demerits < fallback.demerits):
+                    fallback = _Node(b, node.line + 1, 1, 0, 0, 0, 0, 0, node.demerits + 1e7, -1.0, node,
+                                     overfull=natural - measure - (shrinks[b] - node.total_shrink))
+                del active[key]
+                continue
+            if -1 <= ratio <= tolerance:
+                badness = _badness(ratio, settings.knee, settings.slope)
+                if ratio > settings.tolerance:
+                    badness += over
+                penalty = item.penalty if item.kind == "penalty" else 0
+                if penalty >= 0:
+                    demerits = (settings.line_penalty + badness) ** 2 + penalty ** 2
+                elif penalty > -INF:
+                    demerits = (settings.line_penalty + badness) ** 2 - penalty ** 2
+                else:
+                    demerits = (settings.line_penalty + badness) ** 2
+                flagged = item.kind == "penalty" and item.flagged
+                hyphens = node.hyphens + 1 if flagged else 0
+                if hyphens > settings.max_hyphens:
+                    continue
+                if flagged and node.hyphens:
+                    demerits += settings.double_hyphen_demerits
+                if forced and node.hyphens:
+                    demerits += settings.final_hyphen_demerits
+                fitness = _fitness(ratio) if not forced else 1
+                if ratio > settings.tolerance:
+                    fitness = WILD  # a line that cannot be set well does not make its neighbours loose too
+                if WILD not in (fitness, node.fitness) and abs(fitness - node.fitness) > 1:
+                    demerits += settings.adjacent_demerits
+                wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
+                stretch_here = stretches[b] - node.total_stretch
+                if ratio > 0 and not forced and settings.river_demerits and stretch_here > 0:
+                    share = stretch_here / (stretch_here + track * (glyphs[b] - node.total_glyphs))
+                    spaces = bisect.bisect_left(glues, b) - bisect.bisect_left(glues, node.position + 1)
+                    extra = ratio * stretch_here * share / spaces if spaces else 0.0
+                    if spaces and space + extra >= (WIDE - 0.15) * space:
+                        wide = (node.position + 1, b, node.total_width, extra)
+                        above = node.wide_gaps(items, glues, widths, space)
+                        if above:
+                            here = _wide_gaps(items, glues, widths, *wide, space)
+                            demerits += settings.river_demerits * _overlaps(here, above)
+                total = node.demerits + demerits
+                new_key = (b, fitness, hyphens, node.line + 1)
+                best = candidates.get(new_key)
+                if best is None or total < best.demerits:
+                    candidates[new_key] = _Node(b, node.line + 1, fitness, hyphens, 0, 0, 0, 0, total, ratio, node,
+                                                wide=wide)
+        if not candidates and fallback is not None and (not active or forced):
+            candidates[(b, 1, 0, fallback.line)] = fallback
+        if candidates:
+            after = b
+            tw, ts, tk, tg = widths[b], stretches[b], shrinks[b], glyphs[b]
+            while after < n and items[after].kind != "box":
+                if items[after].kind == "penalty" and items[after].penalty <= -INF and after > b:
+                    break
+                if items[after].kind == "glue":
+                    tw += items[after].width
+                    ts += items[after].stretch
+                    tk += items[after].shrink
+                after += 1
+            for key, node in candidates.items():
+                node.total_width, node.total_stretch, node.total_shrink, node.total_glyphs = tw, ts, tk, tg
+                active[key] = node
+    finals: dict[int, _Node] = {}
+    for node in active.values():
+        if node.position == n - 1 and (node.line not in finals or node.demerits < finals[node.line].demerits):
+            finals[node.line] = node
+    return finals
+
+
+OVER = 10_000.0
+"""Badness added, in the first pass, to a line looser than ``tolerance`` (but within ``acceptable``):
+such a line is taken only where nothing tighter can be had, and the pass's other line counts (for
+looseness) come from the same run."""
+
+
+def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
+    """Choose the lines of a paragraph: within ``tolerance`` if it can be (a line up to ``acceptable``
+    only where it must), then within ``second``, then anything (the emergency pass)."""
+    wide = max(settings.acceptable, settings.tolerance)
+    for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, 0.0),
+                                               (3, 1000.0, True, 0.0)):
+        finals = _breakpoints(items, settings, tolerance, emergency, over)
+        if not finals:
+            continue
+        best = min(finals.values(), key=lambda node: node.demerits)
+        lines = _lines(items, best, settings)
+        if passes == 1 and any(line.ratio > settings.tolerance for line in lines[:-1]):
+            passes = 2
+        alternatives = {}
+        if not emergency:  # a line or two longer, or a line shorter, if no line of it is looser than ``acceptable``
+            for delta in (1, 2, -1):
+                other = finals.get(best.line + delta)
+                if other is not None:
+                    setting = _lines(items, other, settings)
+                    if max((line.ratio for line in setting[:-1]), default=0.0) <= wide:
+                        alternatives[delta] = setting
+        return Paragraph(lines, passes, alternatives)
+    raise AssertionError("the emergency pass always sets a paragraph")
+
+
+def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine, ...]:
+    chain = []
+    node: _Node | None = last
+    while node is not None and node.previous is not None:
+        chain.append(node)
+        node = node.previous
+    chain.reverse()
+    out = []
+    start = 0
+    for index, node in enumerate(chain):
+        end = node.position
+        while start < end and items[start].kind != "box" and not (index == 0 and start == 0):
+            start += 1
+        out.append(_set_line(items, start, end, node, settings, index == len(chain) - 1))
+        start = end + 1
+    return tuple(out)
+
+
+def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Settings, last: bool) -> SetLine:
+    """How a chosen line is set: word spaces first (from 80 % to 130 % of natural: ``spaces_first``),
+    then, when the paper allows it, letter-spacing up to ``tracking`` of the glyphs' width (which costs
+    the line its ligatures, as Pango drops them from letter-spaced text), then the spaces again."""
+    last = last and any(items[i].kind == "glue" and items[i].stretch >= 1000 for i in range(start, end))
+    spaces = sum(1 for i in range(start, end) if items[i].kind == "glue" and items[i].stretch < 1000)
+    natural = sum(items[i].width for i in range(start, end) if items[i].kind != "penalty")
+    glyph_width = sum(items[i].width for i in range(start, end) if items[i].kind == "box" and items[i].pieces)
+    hyphenated = items[end].kind == "penalty" and items[end].flagged and items[end].width > 0
+    if hyphenated:
+        natural += items[end].width
+    ratio = node.ratio
+    if last and ratio > 0:
+        ratio = 0.0
+    glue_stretch = sum(items[i].stretch for i in range(start, end)
+                       if items[i].kind == "glue" and items[i].stretch < 1000)
+    glue_shrink = sum(items[i].shrink for i in range(start, end) if items[i].kind == "glue")
+    excess = 0.0 if last and node.ratio >= 0 else settings.measure - natural
+    runs = _line_runs(items, start, end, hyphenated)
+    tracking = 0.0
+    space_part = excess
+    spaces_only = -glue_shrink <= excess <= settings.spaces_first * glue_stretch
+    if settings.tracking and not node.overfull and not spaces_only and not last:
+        plain = _plain_width(items, start, end, hyphenated, _shaper(settings.fonts, settings.size))
+        plain += sum(items[i].width for i in range(start, end) if items[i].kind == "box" and not items[i].pieces)
+        # Pango spaces the letters of a line by a little less than it is asked to (2-6 characters'
+        # worth less: the ends of the line and of its runs get half, and it rounds). Counted so
+        # that the line comes out a hair short, never long (all but 2 characters when spacing out,
+        # all but 6 when spacing in), and WeasyPrint's justification takes up the rest.
+        chars = sum(len(run.text) for run in runs)
+        wanted = settings.measure - plain  # without ligatures
+        space_part = min(max(wanted, -glue_shrink), settings.spaces_first * glue_stretch)
+        count = max(chars - 2, 1) if wanted > space_part else max(chars - 6, 1)
+        limit = settings.tracking * glyph_width / count
+        tracking = min(max((wanted - space_part) / count, -limit), limit)
+        space_part = wanted - tracking * count
+        natural = plain
+    if spaces and (not last or space_part < 0):
+        space_part -= SLACK  # a hair short of the edge rather than a hair past it
+    spacing = space_part / spaces if spaces else 0.0
+    text = "".join(run.text for run in runs)
+    gaps = []
+    x = 0.0
+    for i in range(start, end):
+        item = items[i]
+        if item.kind == "box":
+            x += item.width + tracking * item.hyphen
+        elif item.kind == "glue" and item.stretch < 1000:
+            # the gap seen: the space and its spacing, and the letter-spacing of the word's last letter
+            gaps.append((round(x - tracking, 3), round(x + item.width + spacing + tracking, 3)))
+            x += item.width + spacing + tracking
+    mid_word = items[end].kind == "penalty" and -INF < items[end].penalty < INF
+    return SetLine(start, end, round(ratio, 4), round(spacing, 4), round(tracking, 4), hyphenated, spaces,
+                   round(natural, 3), text, round(node.overfull, 3), tuple(gaps), mid_word)
+
+
+def _plain_width(items: list[Item], start: int, end: int, hyphenated: bool, shaper: Shaper) -> float:
+    """The width of a line's material without ligatures (as Pango sets letter-spaced text): each word
+    shaped by itself (as WeasyPrint draws it: no kerning across a space), plus its spaces."""
+    total, word = 0.0, []
+    for i in range(start, end + 1):
+        item = items[i]
+        if i < end and item.kind == "box":
+            word += item.pieces
+            continue
+        if i == end and hyphenated and word:
+            word.append(Piece(HYPHEN, word[-1].tags))
+        if item.kind == "glue" or i == end:
+            merged: list[Piece] = []
+            for piece in word:
+                if merged and merged[-1].tags == piece.tags:
+                    merged[-1] = Piece(merged[-1].text + piece.text, piece.tags)
+                else:
+                    merged.append(piece)
+            total += sum(shaper.width(p.text, *_style(p), liga=False) for p in merged)
+            word = []
+            if i < end:
+                total += item.width
+    return total
+
+
+def _line_runs(items: list[Item], start: int, end: int, hyphenated: bool) -> list[Piece]:
+    """A line's text as styled runs (neighbours in the same elements merged), with its hyphen."""
+    runs: list[Piece] = []
+    for i in range(start, end):
+        item = items[i]
+        if item.kind == "box" or item.kind == "glue" and item.stretch < 1000 and runs:
+            runs += item.pieces
+    if hyphenated and runs:
+        runs.append(Piece(HYPHEN, runs[-1].tags))
+    merged: list[Piece] = []
+    for run in runs:
+        if merged and merged[-1].tags == run.tags:
+            merged[-1] = Piece(merged[-1].text + run.text, run.tags)
+        else:
+            merged.append(run)
+    return merged
+
+
+def _words(items: list[Item], start: int, end: int) -> list[str]:
+    words, current = [], ""
+    for i in range(start, end):
+        item = items[i]
+        if item.kind == "box":
+            current += "".join(p.text for p in item.pieces)
+        elif item.kind == "glue":
+            if current:
+                words.append(current)
+            current = ""
+    if current:
+        words.append(current)
+    return words
+
+
+# ---- HTML for WeasyPrint ----------------------------------------------------------------------------
+
+
+def line_html(items: list[Item], line: SetLine) -> str:
+    """A line's inline HTML: its runs in their elements, its spaces, the hyphen at a break."""
+    merged = _line_runs(items, line.start, line.end, line.hyphenated)
+    out = []
+    for run in merged:
+        text = htmllib.escape(run.text, quote=False)
+        for tag, attrs in reversed(run.tags):
+            attributes = "".join(f' {k}="{htmllib.escape(v)}"' for k, v in attrs)
+            text = f"<{tag}{attributes}>{text}</{tag}>"
+        out.append(text)
+    return "".join(out)
+
+
+
+
+
+def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None) -> str:
+    """The chosen lines as WeasyPrint is to draw them: each a ``.ln`` block whose classes give its
+    word spacing (``w123``: 1.23 pt; never 0 on a justified line: WeasyPrint lays a line without
+    word-spacing out with a comma's kerning against the next space, then draws it without),
+    letter-spacing (``t45``: 0.045 pt) and, for a letter-spaced line, how much wider or narrower its
+    box is (``m-9``: -0.09 pt; see below). Classes, not ``style`` attributes: WeasyPrint parses each
+    style attribute by itself, which cost more than laying the lines out. ``classes`` collects the
+    classes used (see ``spacing_css``)."""
+    out = []
+    for line in lines:
+        names = ["ln"]
+        if line.start == 0 and items and items[0].kind == "box" and not items[0].pieces:
+            names.append("ind")  # the paragraph's indent, whatever its classes say (see newspaper.css)
+        if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
+            names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
+        if line.tracking:
+            # WeasyPrint justifies a letter-spaced line to a width that is not what it draws: spaced
+            # out, it counts about two spacings more than it draws; spaced in, about five fewer, give
+            # or take 0.2 pt (lines measured on the sample's 400). The line's box is made wider or
+            # narrower to match, and a line spaced in 0.2 pt short, so that it never ends past the
+            # column (a line 0.2 pt short is 0.07 mm: not seen).
+            margin = -2 * line.tracking if line.tracking > 0 else -5 * line.tracking + 0.2
+            names += [f"t{round(line.tracking * 1000)}", f"m{round(margin * 100)}"]
+        if classes is not None:
+            classes.update(n for n in names[1:] if n != "ind")
+        out.append(f'<span class="{" ".join(names)}">{line_html(items, line)}</span>')
+    return "".join(out)
+
+
+def spacing_css(classes: set[str]) -> str:
+    """The rules for the spacing classes of ``paragraph_html``."""
+    rules = []
+    for name in sorted(classes - {"ind"}):
+        value = int(name[1:])
+        if name[0] == "w":
+            rules.append(f".ln.{name}{{word-spacing:{value / 100:.2f}pt}}")
+        elif name[0] == "m":
+            rules.append(f".ln.{name}{{margin-right:{value / 100:.2f}pt}}")
+        else:
+            rules.append(f".ln.{name}{{letter-spacing:{value / 1000:.3f}pt}}")
+    return "<style>" + "".join(rules) + "</style>"
+
+
+# ---- The galley's paragraphs, in a worker -----------------------------------------------------------
+
+_MARKED = re.compile(r'<p ([^>]*?)data-lb="([^"]*)"(?: data-full="([^"]*)")?>(.*?)</p>', re.S)
+_LIMIT = re.compile(r"hyphenate-limit-chars\s*:\s*(\d+)\s+(\d+)\s+(\d+)")
+
+
+_TOTAL_FIT_LIMIT = re.compile(r"\.total-fit\s*\{[^}]*?hyphenate-limit-chars\s*:\s*(\d+)\s+(\d+)\s+(\d+)")
+
+
+def house_limit(css: str) -> tuple[int, int, int]:
+    """The body's ``hyphenate-limit-chars`` under total-fit (the rule of ``.frame.total-fit``; else the
+    first in the house stylesheet), or (6, 3, 3)."""
+    found = _TOTAL_FIT_LIMIT.search(css) or _LIMIT.search(css)
+    return (int(found[1]), int(found[2]), int(found[3])) if found else (6, 3, 3)
+
+
+@dataclass
+class Report:
+    """What the breaker did to a document's paragraphs: for the fit report."""
+
+    paragraphs: dict[str, dict] = field(default_factory=dict)
+    """By element id: lines, pass, worst ratio, the line counts it could also take, overfull points."""
+
+
+def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 3),
+               loose: frozenset[str] = frozenset(), report: Report | None = None) -> str:
+    """Set every paragraph the templates marked (``data-lb``) as chosen lines (see ``paragraph_html``).
+
+    ``loose``: ids of paragraphs to set a line longer where that is acceptable (``fit: loose``)."""
+
+    def one(match: re.Match, classes: set[str]) -> str:
+        before, spec, full, inner = match.group(1), match.group(2), match.group(3), match.group(4)
+        measure, indent, size, tracking, part, longer = spec.split()
+        settings = Settings(float(measure), float(size), float(indent), tracking=float(tracking),
+                            fonts=str(fonts), limit=limit)
+        ident = re.search(r'id="([^"]*)"', before)
+        key = ident.group(1) if ident else ""
+        try:
+            body = _set(inner, htmllib.unescape(full) if full else None, part, settings,
+                        1 if key in loose else int(longer), report, key, classes)
+        except ValueError:
+            return match.group(0)  # not plain inline markup: WeasyPrint sets it itself
+        classes = re.search(r'class="([^"]*)"', before)
+        attributes = before.replace(classes.group(0), f'class="{(classes.group(1) + " set").strip()}"') \
+            if classes else before + ' class="set"'
+        return f"<p {attributes.strip()}>{body}</p>"
+
+    classes: set[str] = set()
+    out = _MARKED.sub(lambda match: one(match, classes), document)
+    if classes:
+        css = spacing_css(classes)
+        out = out.replace("</head>", css + "</head>", 1) if "</head>" in out else css + out
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[Item], Paragraph]:
+    items = items_of(pieces_of(inner), settings)
+    if justify_last:  # a part of a paragraph ending at a jump: its last line is justified too
+        items[-2] = Item("glue", 0.0, 0.0, 0.0)
+    return items, break_paragraph(items, settings)
+
+
+def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int, report: Report | None,
+         key: str, classes: set[str] | None = None) -> str:
+    count = len(_SPACE.split(htmllib.unescape(re.sub(r"<[^>]+>", "", inner)).strip()))
+    lines: tuple[SetLine, ...] | None = None
+    if full is not None and part in ("pre", "suf"):
+        whole = settings if part == "pre" else replace_indent(settings, 0.0)
+        items, paragraph = _broken(full, whole, False)
+        chosen = _choose(paragraph, loose)
+        # The plates draw the rows of the whole paragraph's galley up to the jump's cut and from
+        # it on: a part is the lines of the whole that hold its first (or last) word. (A jump that
+        # cut a hyphenated word moves it over whole: its line ends the first part as the galley
+        # has it.)
+        starts = _word_starts(chosen)
+        total = _word_count(chosen)
+        if part == "pre":
+            lines = tuple(line for line, first in zip(chosen, starts) if first < count)
+        else:
+            before = [i for i, first in enumerate(starts) if first < total - count]
+            lines = chosen[before[-1] + 1:] if before else chosen
+        if not lines:
+            lines = None
+    if lines is None:
+        items, paragraph = _broken(inner, settings, part == "pre")
+        lines = _choose(paragraph, loose)
+    if report is not None:
+        report.paragraphs[key] = {
+            "lines": len(lines), "pass": paragraph.passes,
+            "worst": round(max((1 + x.spacing / _shaper(settings.fonts, settings.size).width(" ")
+                                for x in lines[:-1] if x.spaces), default=1.0), 3),
+            "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
+            "longer_worst": _worst(paragraph, 1, settings), "longer2_worst": _worst(paragraph, 2, settings),
+            "loosened": loose if loose in paragraph.alternatives else 0,
+            "overfull": round(sum(x.overfull for x in lines), 2),
+            "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
+                       else None for x in lines],
+            # plain lists (as read back from the layout cache: the plates' keys hash the galley's repr)
+            "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
+            "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
+            "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
+    return paragraph_html(items, lines, classes)
+
+
+def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | None:
+    """The loosest line (in natural spaces) of the paragraph's setting ``longer`` lines longer."""
+    if longer not in paragraph.alternatives:
+        return None
+    space = _shaper(settings.fonts, settings.size).width(" ")
+    return round(max((1 + x.spacing / space for x in paragraph.alternatives[longer][:-1] if x.spaces),
+                     default=1.0), 3)
+
+
+def replace_indent(settings: Settings, indent: float) -> Settings:
+    return replace(settings, indent=indent)
+
+
+def _choose(paragraph: Paragraph, longer: int) -> tuple[SetLine, ...]:
+    """The paragraph's lines, or its setting ``longer`` lines longer if it has one."""
+    return paragraph.alternatives.get(longer, paragraph.lines) if longer else paragraph.lines
+
+
+def _word_starts(lines: tuple[SetLine, ...]) -> list[int]:
+    """The index (in the paragraph's words) of the word each line starts in (for a line that starts
+    with the rest of a word broken at the line before, that word's)."""
+    starts, at, mid = [], 0, False
+    for line in lines:
+        starts.append(at - 1 if mid else at)
+        at += len(line.text.split()) - (1 if mid else 0)
+        mid = line.mid_word
+    return starts
+
+
+def _word_count(lines: tuple[SetLine, ...]) -> int:
+    return sum(len(line.text.split()) for line in lines) - sum(1 for line in lines if line.mid_word)

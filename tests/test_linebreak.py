@@ -1,0 +1,233 @@
+"""The paragraph breaker on literal inputs: optimal breaks, shrinking, the hyphen limit, the
+emergency pass, looseness, and the HTML WeasyPrint is handed."""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+
+import pytest
+
+from layout import linebreak as lb
+from tests.factory import REPO
+
+FONTS = str(REPO / "fonts")
+SPACE = 2.187  # PT Serif's space at 9 pt
+
+
+def _plain(settings: lb.Settings, **changes) -> lb.Settings:
+    """No fitness, hyphen or adjacency demerits: only badness and penalties, for the brute force."""
+    from dataclasses import replace
+
+    return replace(settings, adjacent_demerits=0, double_hyphen_demerits=0, final_hyphen_demerits=0, river_demerits=0,
+                   max_hyphens=99, **changes)
+
+
+def _brute_force(items: list[lb.Item], settings: lb.Settings, tolerance: float) -> float:
+    """The least total demerits over every way of breaking ``items`` (an independent dynamic program
+    over all legal breakpoints, with the breaker's demerits and no fitness classes)."""
+    legal = [b for b, item in enumerate(items)
+             if (item.kind == "glue" and b and items[b - 1].kind == "box")
+             or (item.kind == "penalty" and item.penalty < lb.INF)]
+
+    def ratio(a: int, b: int) -> float:
+        material = [items[i] for i in range(a, b)]
+        natural = sum(i.width for i in material if i.kind != "penalty") + (
+            items[b].width if items[b].kind == "penalty" else 0)
+        stretch = sum(i.stretch for i in material if i.kind == "glue")
+        shrink = sum(i.shrink for i in material if i.kind == "glue")
+        if natural < settings.measure:
+            return (settings.measure - natural) / stretch if stretch else 1000.0
+        return (settings.measure - natural) / shrink if shrink else (0.0 if natural == settings.measure else -1000.0)
+
+    def after(b: int) -> int:
+        a = b + 1
+        while a < len(items) and items[a].kind != "box":
+            a += 1
+        return a
+
+    @functools.cache
+    def best(a: int) -> float:
+        found = float("inf")
+        for b in legal:
+            if b < a:
+                continue
+            r = ratio(a, b)
+            if r < -1:
+                break
+            if r > tolerance:
+                continue
+            penalty = items[b].penalty if items[b].kind == "penalty" else 0
+            demerits = (settings.line_penalty + lb._badness(r, settings.knee, settings.slope)) ** 2
+            if -lb.INF < penalty < 0:
+                demerits -= penalty ** 2
+            elif penalty > 0:
+                demerits += penalty ** 2
+            rest = 0.0 if penalty <= -lb.INF else best(after(b))
+            found = min(found, demerits + rest)
+        return found
+
+    return best(0)
+
+
+def _words(rng: random.Random, n: int) -> str:
+    vocabulary = ("the union said workers would ballot on strike action after the employer offered a pay "
+                  "rise well below inflation while energy bills and rents climbed again this winter council "
+                  "tenants demanded repairs members voted overwhelmingly to reject the offer").split()
+    return " ".join(rng.choice(vocabulary) for _ in range(n))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_total_fit_finds_the_least_demerits_there_are(seed):
+    rng = random.Random(seed)
+    settings = _plain(lb.Settings(136.063, fonts=FONTS, tolerance=10.0))
+    items = lb.items_of(lb.pieces_of(_words(rng, rng.randint(30, 70))), settings)
+    finals = lb._breakpoints(items, settings, settings.tolerance, False)
+    assert finals
+    ours = min(node.demerits for node in finals.values())
+    assert ours == pytest.approx(_brute_force(items, settings, settings.tolerance), rel=1e-9)
+    strict = _plain(settings, tolerance=1.0)  # and where nothing can be set within a tolerance, nothing is
+    assert bool(lb._breakpoints(items, strict, 1.0, False)) == (_brute_force(items, strict, 1.0) < float("inf"))
+
+
+def test_spaces_shrink_to_80_percent_and_no_further():
+    settings = lb.Settings(136.063, fonts=FONTS)
+    shaper = lb._shaper(FONTS, 9.0)
+    text = "workers would ballot on strike action after the"
+    natural = shaper.width(text.replace(" ", "")) + SPACE * text.count(" ")
+    for spare in (-0.1, -0.3, -0.15 * SPACE * text.count(" ")):  # a line this much too long for the measure
+        measure = natural + spare
+        items = lb.items_of(lb.pieces_of(text + " rise"), lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
+        paragraph = lb.break_paragraph(items, lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
+        first = paragraph.lines[0]
+        assert first.text == text
+        assert first.spacing == pytest.approx((spare - lb.SLACK) / text.count(" "), abs=1e-3)
+        assert -0.2 * SPACE - 1e-9 <= first.spacing < 0
+    # a line that would need its spaces below 80 %: the word goes down instead
+    measure = natural - 0.25 * SPACE * text.count(" ")
+    items = lb.items_of(lb.pieces_of(text + " rise"), lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
+    paragraph = lb.break_paragraph(items, lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
+    assert paragraph.lines[0].text != text
+    assert settings.shrink == 0.2
+
+
+def _ladders(lines) -> int:
+    longest = streak = 0
+    for line in lines:
+        streak = streak + 1 if line.hyphenated else 0
+        longest = max(longest, streak)
+    return longest
+
+
+def test_never_more_than_two_hyphens_in_a_row():
+    """At a narrow measure the best setting without the limit has ladders of three or more; with it,
+    never more than two hyphenated lines follow one another."""
+    rng = random.Random(3)
+    text = " ".join(["overwhelmingly", "international", "privatisation", "nationalisation", "organisation",
+                     "shareholders", "conference"][rng.randrange(7)] for _ in range(60))
+    free = lb.Settings(70, fonts=FONTS, max_hyphens=99, double_hyphen_demerits=0, hyphen_penalty=0)
+    held = lb.Settings(70, fonts=FONTS)
+    unlimited = lb.break_paragraph(lb.items_of(lb.pieces_of(text), free), free)
+    limited = lb.break_paragraph(lb.items_of(lb.pieces_of(text), held), held)
+    assert _ladders(unlimited.lines) >= 3
+    assert _ladders(limited.lines) <= 2
+    assert sum(line.hyphenated for line in limited.lines) > 5
+
+
+def test_hyphenation_follows_the_house_limits():
+    settings = lb.Settings(40, fonts=FONTS, limit=(6, 3, 3))
+    paragraph = lb.break_paragraph(lb.items_of(lb.pieces_of("nationalisation nationalisation"), settings), settings)
+    for line in paragraph.lines:
+        if line.hyphenated:
+            assert len(line.text.split()[-1].rstrip("-")) >= 3
+    pieces = [line.text.split()[0] for line in paragraph.lines[1:]]
+    assert all(len(re.sub(r"\W", "", p)) >= 3 for p in pieces)
+    short = lb.Settings(40, fonts=FONTS, limit=(6, 3, 3))
+    words = lb.items_of(lb.pieces_of("strike strike strike"), short)  # 6 letters: hyphenatable, but not 3+3
+    assert not any(i.kind == "penalty" and i.flagged and i.width for i in words)
+    assert lb.house_limit((REPO / "stylesheets" / "newspaper.css").read_text()) == (5, 2, 3)
+
+
+def test_the_emergency_pass_sets_what_cannot_be_set_well_and_reports_overfull():
+    settings = lb.Settings(60, fonts=FONTS)
+    loose = lb.break_paragraph(lb.items_of(lb.pieces_of("a privatisation b privatisation c"), lb.Settings(
+        80, fonts=FONTS, limit=(99, 9, 9))), lb.Settings(80, fonts=FONTS, limit=(99, 9, 9)))
+    assert loose.passes == 3  # spaces of 8x: beyond the second pass too
+    assert max(line.ratio for line in loose.lines[:-1]) > settings.second
+    assert [x for line in loose.lines for x in line.text.split()] == "a privatisation b privatisation c".split()
+    # a word wider than the column breaks anywhere, as CSS overflow-wrap: anywhere (no hyphen added)
+    long = lb.Settings(40, fonts=FONTS, limit=(99, 9, 9))
+    wide = lb.break_paragraph(lb.items_of(lb.pieces_of("Llanfairpwllgwyngyll is a village"), long), long)
+    assert len(wide.lines) >= 3 and not any(line.overfull for line in wide.lines)
+    assert "".join(line.text for line in wide.lines).replace(" ", "") == "Llanfairpwllgwyngyllisavillage"
+    # and where not even a letter fits, the line is overfull, and says by how much
+    tiny = lb.Settings(4, fonts=FONTS, limit=(99, 9, 9))
+    over = lb.break_paragraph(lb.items_of(lb.pieces_of("WW"), tiny), tiny)
+    assert over.passes == 3 and max(line.overfull for line in over.lines) > 0
+    assert settings.second > settings.tolerance
+
+
+def test_looseness_offers_a_line_more_and_a_line_less():
+    rng = random.Random(7)
+    settings = lb.Settings(200, fonts=FONTS, tolerance=3.0)  # this vocabulary has few hyphenation points
+    offered = 0
+    for _ in range(10):
+        text = _words(rng, rng.randint(40, 90))
+        paragraph = lb.break_paragraph(lb.items_of(lb.pieces_of(text), settings), settings)
+        for delta, lines in paragraph.alternatives.items():
+            offered += 1
+            assert len(lines) == len(paragraph.lines) + delta
+            assert " ".join(x.text for x in lines).replace("- ", "").split() == \
+                " ".join(x.text for x in paragraph.lines).replace("- ", "").split()  # no word changes
+            assert all(x.ratio <= max(settings.acceptable, settings.tolerance) for x in lines[:-1])
+    assert offered >= 5
+
+
+def test_inline_markup_survives_and_each_run_is_measured_in_its_own_font():
+    settings = lb.Settings(136.063, fonts=FONTS)
+    html = 'The <em>Morning Star</em> and <strong>the union</strong> said <a href="x">members</a> would ' \
+           "ballot on strike action after the employer offered a pay rise well below inflation."
+    items = lb.items_of(lb.pieces_of(html), settings)
+    paragraph = lb.break_paragraph(items, settings)
+    out = lb.paragraph_html(items, paragraph.lines)
+    assert "<em>Morning Star</em>" in out or "<em>Morning</em>" in out
+    assert "<strong>the union</strong>" in out and '<a href="x">members</a>' in out
+    shaper = lb._shaper(FONTS, 9.0)
+    star = next(i for i in items if i.kind == "box" and "".join(p.text for p in i.pieces) == "Star")
+    assert star.width == pytest.approx(shaper.width("Star", False, True))
+    assert shaper.width("Star", False, True) != pytest.approx(shaper.width("Star"))
+    with pytest.raises(ValueError):
+        lb.pieces_of("a <img src=x> b")
+
+
+def test_the_html_has_one_block_a_line_with_its_spacing_and_real_hyphens():
+    settings = lb.Settings(100, fonts=FONTS)
+    text = "Members voted overwhelmingly to reject the offer and called for national talks."
+    items = lb.items_of(lb.pieces_of(text), settings)
+    paragraph = lb.break_paragraph(items, settings)
+    classes: set[str] = set()
+    out = lb.paragraph_html(items, paragraph.lines, classes)
+    spans = re.findall(r'<span class="(ln[^"]*)">(.*?)</span>', out)
+    assert len(spans) == len(paragraph.lines)
+    assert [re.sub("<[^>]+>", "", s[1]) for s in spans] == [line.text for line in paragraph.lines]
+    assert any(line.hyphenated for line in paragraph.lines)
+    css = lb.spacing_css(classes)
+    for (names, _), line in zip(spans[:-1], paragraph.lines):
+        spacing = next(n for n in names.split() if n.startswith("w"))
+        assert round(line.spacing * 100) == int(spacing[1:]) or abs(line.spacing) < 0.01  # never 0: w1 or w-1
+        assert f".ln.{spacing}{{word-spacing:{int(spacing[1:]) / 100:.2f}pt}}" in css
+    assert "style=" not in out  # WeasyPrint parses each style attribute by itself: slow
+    joined = " ".join(line.text for line in paragraph.lines)
+    assert re.sub(r"- ", "", joined) == text  # every word in order; hyphens only at breaks
+
+
+def test_set_marked_sets_only_marked_paragraphs_and_keeps_their_ids(tmp_path):
+    document = ('<p id="a-b0" class="first" data-lb="136.063 0.000 9.000 0 - 0">Members voted overwhelmingly to '
+                'reject the offer and called for national talks with the employers.</p><h2 id="a-b1">Head</h2>')
+    report = lb.Report()
+    out = lb.set_marked(document, REPO / "fonts", report=report)
+    assert out.startswith("<style>.ln.w")  # the spacing classes, once (before </head> in a whole document)
+    assert '<p id="a-b0" class="first set">' in out
+    assert '<h2 id="a-b1">Head</h2>' in out
+    assert report.paragraphs["a-b0"]["lines"] == out.count('class="ln')

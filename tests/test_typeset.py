@@ -1,0 +1,220 @@
+"""The paragraph breaker in the pipeline: the plates' lines are the breaker's lines, every word is in
+order, the typographic figures of a small issue meet issue 15's goals, and ``fit: loose`` gains the
+lines it promises."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pdfplumber
+import pytest
+
+from layout import typo
+from layout.build import Project, compose_issue
+from tests.factory import REPO, body, make_project, write_article, write_manifest
+
+ITALIC = ("The *Morning Star* reported that **branch secretaries** across the region had voted to "
+          "ballot their members on strike action after the employer refused to reopen talks.\n\n")
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2.5%"}
+"""The paper settings these tests compose with: the breaker is opt-in (greedy is the default)."""
+SAMPLE = REPO / "issues" / "issue-2022-04-01" / "articles"
+
+
+def sample_body(slug: str) -> str:
+    """The body of one of the sample issue's articles (real copy: the factory's word salad has few
+    hyphenation points, which no breaker can set well at 48 mm)."""
+    return SAMPLE.joinpath(f"{slug}.md").read_text(encoding="utf-8").split("---\n", 2)[2]
+
+
+@pytest.fixture(scope="module")
+def issue(tmp_path_factory):
+    root = tmp_path_factory.mktemp("typeset")
+    folder = make_project(root, paper=TOTAL_FIT)
+    write_article(folder, "lead", ITALIC + sample_body("book-review-the-ragged-trousered"), headline="Lead story")
+    write_article(folder, "second", sample_body("letters"), headline="Second story")
+    write_article(folder, "third", sample_body("china-shanghai"), headline="Third story")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [
+        {"slug": "lead", "columns": 3}, {"slug": "second", "columns": 2}, {"slug": "third", "columns": 3}]}]})
+    result = compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    assert not result.composition.overset
+    return root, result
+
+
+def _pdf_lines(pdf: bytes) -> list[str]:
+    """The body lines of the plates, column by column, as pdfplumber reads them."""
+    out = []
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            chars = [c for c in page.chars if "NW-Text" in c["fontname"] and abs(c["size"] - 9) < 0.05]
+            columns: dict[int, list[dict]] = {}
+            for c in chars:
+                columns.setdefault(round((c["x0"] - 34.0) // 147.4), []).append(c)
+            for column in sorted(columns):
+                rows: dict[float, list[dict]] = {}
+                for c in columns[column]:
+                    rows.setdefault(round(c["top"], 1), []).append(c)
+                for _, row in sorted(rows.items()):
+                    row.sort(key=lambda c: c["x0"])
+                    text = row[0]["text"]
+                    for a, b in zip(row, row[1:]):
+                        text += (" " if b["x0"] - a["x1"] > 0.7 and b["text"] != " " and a["text"] != " " else "") \
+                            + b["text"]
+                    out.append(re.sub(r"\s+", " ", text).strip())
+    return out
+
+
+def joined(record: dict) -> list[str]:
+    """A paragraph's words from its set lines: a hyphen the breaker inserted goes, a word broken
+    after its own hyphen (city-/wide) is joined again."""
+    text = ""
+    for line, inserted in zip(record["text"], record["hyphens"]):
+        text += line[:-1] if inserted else line if line.endswith("-") else line + " "
+    return text.split()
+
+
+def test_the_plates_set_exactly_the_breakers_lines(issue):
+    root, result = issue
+    galleys = result.composition.galleys
+    chosen = []
+    for key in ("lead", "second", "third"):
+        galley = galleys[key][0]
+        records = dict(galley.paragraphs)
+        assert records, key
+        set_lines = [x for x in galley.lines if x.block_id in records]
+        assert sum(r["lines"] for r in records.values()) == len(set_lines)  # WeasyPrint broke nowhere else
+        for line in set_lines:  # the galley's own line boxes hold the breaker's text, line for line
+            k = [x for x in galley.lines if x.block_id == line.block_id].index(line)
+            assert line.text == records[line.block_id]["text"][k]
+        chosen += [t for r in records.values() for t in r["text"]]
+    plates = _pdf_lines((root / "build" / "test-issue" / "test-issue.pdf").read_bytes())
+    assert chosen and set(chosen) <= set(plates)  # crossheads and pull quotes are set by WeasyPrint itself
+    assert sum(1 for line in plates if line in set(chosen)) >= len(chosen)
+
+
+def test_every_word_is_on_the_plates_in_order_and_markup_survives(issue):
+    root, result = issue
+    pdf = (root / "build" / "test-issue" / "test-issue.pdf").read_bytes()
+    for key in ("lead", "second", "third"):
+        galley = result.composition.galleys[key][0]
+        article = next(item.article for item in result.composition.pages[0].slots if item.slot_id == key)
+        for block_id, record in galley.paragraphs:
+            # every word, in order; a hyphen only where a word was broken
+            assert joined(record) == article.blocks[int(block_id.rsplit("-b", 1)[1])].text.split(), block_id
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        fonts = {c["fontname"].split("+")[-1] for c in doc.pages[0].chars if c["text"] in "MorningStar"}
+    assert any("Italic" in f for f in fonts) and any("Bold" in f for f in fonts)
+
+
+def test_the_figures_of_a_small_issue_meet_the_goals(issue):
+    root, result = issue
+    pdf = root / "build" / "test-issue" / "test-issue.pdf"
+    natural = typo.natural_space(REPO / "fonts" / "PTF55F.ttf", 9.0)
+    figures = typo.figures(typo.read_lines(pdf), natural, 10.5)
+    assert figures.justified > 120
+    assert figures.loose_share <= 0.15, figures.worst
+    assert figures.median <= 1.45
+    assert figures.rivers <= 10
+    assert figures.past_edge == 0
+    assert figures.ladders == 0
+    # the breaker's own account (fit.json) tells the same story as the PDF
+    fit = json.loads((root / "build" / "test-issue" / "fit.json").read_text())
+    blocks = [s["typography"] for s in fit["slots"] if s["typography"]]
+    assert sum(b["justified"] for b in blocks) == pytest.approx(figures.justified, abs=3)
+    breaker = typo.figures(typo.composed_lines(result.composition, 10.5), natural, 10.5)
+    assert breaker.median == pytest.approx(figures.median, abs=0.05)
+    assert abs(breaker.loose_share - figures.loose_share) <= 0.03
+
+
+def test_fit_loose_gains_the_lines_it_promises(tmp_path):
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
+    write_article(folder, "short", sample_body("dockers-solidarity"), headline="Short of its depth")
+    manifest = {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 31}]}]}
+    write_manifest(folder, manifest)
+    plain = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    before = plain.composition.slots[0]
+    block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
+    offered = block["longer"]
+    assert before.short > 0 and offered and not block["loosened"]
+    manifest["pages"][0]["articles"][0]["fit"] = "loose"
+    write_manifest(folder, manifest)
+    loose = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    after = loose.composition.slots[0]
+    block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
+    promised = min(before.short, len(offered))
+    assert len(block["loosened"]) == promised
+    assert after.used == before.used + promised  # each paragraph set a line longer: one more line
+    assert after.short == before.short - promised
+    blocks = loose.composition.pages[0].slots[0].article.blocks
+    for block_id, record in loose.composition.galleys["short"][0].paragraphs:
+        assert joined(record) == blocks[int(block_id.rsplit("-b", 1)[1])].text.split()  # no word changes
+
+
+def test_fit_must_be_loose(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "tight"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "unknown fit 'tight'" in out + err and "fit: loose" in out + err
+
+
+def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper={**TOTAL_FIT, "tracking": "5%"})
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "tracking" in out + err and "tracking: 2%" in out + err
+
+
+def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_path):
+    """Without ``line_breaking: total-fit`` nothing is marked for the breaker: WeasyPrint breaks the
+    lines (main's output), and the fit report has no typography figures."""
+    folder = make_project(tmp_path)
+    write_article(folder, "story", sample_body("letters"), headline="A story")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    galleys = result.composition.galleys
+    assert galleys and all(not galley.paragraphs for galley, _ in galleys.values())
+    fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
+    assert all("typography" not in slot for slot in fit["slots"])
+
+
+def test_fit_loose_needs_total_fit(tmp_path, run_cli):
+    folder = make_project(tmp_path)
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "fit": "loose"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "issue.yaml" in out + err and "first slot, fit" in out + err and "needs the paragraph breaker" in out + err
+    assert "line_breaking: total-fit" in out + err
+
+
+def test_line_breaking_must_be_greedy_or_total_fit(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper={"line_breaking": "optimal"})
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "line_breaking" in out + err and "'optimal'" in out + err and "total-fit" in out + err
+
+
+def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_path):
+    """``line_breaking`` is in the cache keys: the same issue composed greedy, then total-fit in the
+    same build folder, is set by the breaker the second time (and its plates differ)."""
+    import yaml
+
+    folder = make_project(tmp_path)
+    write_article(folder, "story", sample_body("letters"), headline="A story")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
+    greedy = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
+    before = plate.read_bytes()
+    assert all(not galley.paragraphs for galley, _ in greedy.composition.galleys.values())
+    paper = tmp_path / "issues" / "paper.yaml"
+    paper.write_text(yaml.safe_dump({**yaml.safe_load(paper.read_text()), "line_breaking": "total-fit"}))
+    total_fit = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert any(galley.paragraphs for galley, _ in total_fit.composition.galleys.values())
+    assert plate.read_bytes() != before
