@@ -769,17 +769,7 @@ def _check_truetype(font: Dictionary, descriptor: Dictionary, name: str, shown: 
         if present - listed:
             out.append(Violation("6.2.11.4.2-2", f"font {name}: its CIDSet lacks {len(present - listed)} "
                                  "glyph(s) of the font program"))
-    widths: dict[int, float] = {}
-    w = font.get("/W", Array())
-    i = 0
-    while i + 1 < len(w):
-        first = int(w[i])
-        if isinstance(w[i + 1], Array):
-            widths.update((first + k, float(v)) for k, v in enumerate(w[i + 1]))
-            i += 2
-        else:
-            widths.update((cid, float(w[i + 2])) for cid in range(first, int(w[i + 1]) + 1))
-            i += 3
+    widths = _cid_widths(font)
     default = float(font.get("/DW", 1000))
     mapping = font.get("/CIDToGIDMap")
     if isinstance(mapping, pikepdf.Stream):
