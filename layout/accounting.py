@@ -225,11 +225,13 @@ def _tokens(operand: pikepdf.Object, array: bool) -> list[tuple[bytes, bytes, by
     parentheses); None if it holds anything else (it is then read item by item)."""
     if not isinstance(operand, pikepdf.Array if array else pikepdf.String):
         return None
-    written = operand.unparse()
+    unparsed = operand.unparse()
+    written = unparsed.replace(b"()", b"")  # empty strings (WeasyPrint writes one between glyphs) show nothing
     if written.translate(None, _PLAIN):
         return None
     tokens = _TOKEN.findall(written)
-    return tokens if len(tokens) == (len(operand) if array else 1) else None
+    empty = (len(unparsed) - len(written)) // 2
+    return tokens if len(tokens) + empty == (len(operand) if array else 1) else None
 
 
 _HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
@@ -414,7 +416,11 @@ class PlateText:
         tm = line = IDENTITY
         for operands, operator in pikepdf.parse_content_stream(stream):
             op = str(operator)
-            if op == "q":
+            if op == "TJ" or op == "Tj":  # the commonest operators first
+                tm = self._show(operands[-1], op == "TJ", state, tm)
+            elif op == "Tm":
+                tm = line = tuple(float(v) for v in operands)  # type: ignore[assignment]
+            elif op == "q":
                 stack.append(dict(state))
             elif op == "Q":
                 if stack:
@@ -533,8 +539,6 @@ class PlateText:
                         continue
                     glyph = glyphs.get(hexes) if not literal else None
                     if glyph is None:
-                        if literal == b"()":  # WeasyPrint writes an empty string between glyphs: nothing shown
-                            continue
                         if literal:
                             data = literal[1:-1]
                         else:  # (an odd last digit is followed by 0)
