@@ -196,7 +196,7 @@ def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-d
 
 def key(text: str) -> str:
     """The letters and digits of ``text``, compatibility-normalised and case-folded."""
-    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+    return "".join(filter(str.isalnum, unicodedata.normalize("NFKC", text).casefold()))
 
 
 @dataclass
@@ -237,12 +237,16 @@ def _tokens(operand: pikepdf.Object, array: bool) -> list[tuple[bytes, bytes, by
 _HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
 
 
+_WHITE = b" \t\n\r\f\v"
+"""What ``\\s`` matches in a bytes pattern."""
+
+
 def _hex(token: bytes) -> int:
-    return int(re.sub(rb"\s", b"", token) or b"0", 16)
+    return int(token.translate(None, _WHITE) or b"0", 16)
 
 
 def _unhex(token: bytes) -> str:
-    digits = re.sub(rb"\s", b"", token)
+    digits = token.translate(None, _WHITE)
     data = bytes.fromhex(digits.decode()) if len(digits) % 2 == 0 else b""
     try:
         return data.decode("utf-16-be")
@@ -533,6 +537,7 @@ class PlateText:
         if tokens is not None:  # hex strings and numbers, as WeasyPrint writes them: read in one go
             if font is not None:
                 glyphs = font.glyphs
+                text_add, start_add, end_add = texts.append, starts.append, ends.append
                 for hexes, number, literal in tokens:
                     if number:
                         moved -= float(number) * scale
@@ -551,9 +556,9 @@ class PlateText:
                             glyphs[hexes] = glyph
                     width = glyph[0] * scale
                     if glyph[1]:
-                        texts.append(glyph[1])
-                        starts.append(moved)
-                        ends.append(moved + width)
+                        text_add(glyph[1])
+                        start_add(moved)
+                        end_add(moved + width)
                     moved += width + space
             else:
                 for _, number, _ in tokens:
@@ -677,7 +682,7 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden:
                 lines.append([run])
         for row in lines:
             for run in sorted(row, key=lambda r: r.xs[0]):
-                out.extend(text for text, seen in zip(run.texts, run.visible) if seen or hidden)
+                out.extend(run.texts if hidden else itertools.compress(run.texts, run.visible))
     return "".join(out)
 
 
