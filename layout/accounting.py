@@ -423,14 +423,14 @@ class PlateText:
             if op == "TJ" or op == "Tj":  # the commonest operators first
                 tm = self._show(operands[-1], op == "TJ", state, tm)
             elif op == "Tm":
-                tm = line = tuple(float(v) for v in operands)  # type: ignore[assignment]
+                tm = line = tuple(map(float, operands))  # type: ignore[assignment]
             elif op == "q":
                 stack.append(dict(state))
             elif op == "Q":
                 if stack:
                     state = stack.pop()
             elif op == "cm":
-                state["ctm"] = multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(map(float, operands)), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l"):
                 subpaths += op == "m"
                 points.append(transform(state["ctm"], float(operands[0]), float(operands[1])))
@@ -485,8 +485,6 @@ class PlateText:
                 state["rise"] = float(operands[0])
             elif op == "Tr":
                 state["mode"] = int(operands[0])
-            elif op == "Tm":
-                tm = line = tuple(float(v) for v in operands)  # type: ignore[assignment]
             elif op in ("Td", "TD"):
                 tx, ty = float(operands[0]), float(operands[1])
                 if op == "TD":
@@ -494,12 +492,11 @@ class PlateText:
                 tm = line = multiply((1, 0, 0, 1, tx, ty), line)
             elif op == "T*":
                 tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-            elif op in ("Tj", "TJ", "'", '"'):
-                if op in ("'", '"'):
-                    if op == '"':
-                        state["tw"], state["tc"] = float(operands[0]), float(operands[1])
-                    tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-                tm = self._show(operands[-1], op == "TJ", state, tm)
+            elif op in ("'", '"'):  # (Tj and TJ: above)
+                if op == '"':
+                    state["tw"], state["tc"] = float(operands[0]), float(operands[1])
+                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
+                tm = self._show(operands[-1], False, state, tm)
             elif op == "Do":
                 xobjects = resources.get("/XObject")
                 if xobjects is None or str(operands[0]) not in xobjects:
