@@ -29,7 +29,7 @@ import json
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -196,7 +196,7 @@ def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-d
 
 def key(text: str) -> str:
     """The letters and digits of ``text``, compatibility-normalised and case-folded."""
-    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+    return "".join(filter(str.isalnum, unicodedata.normalize("NFKC", text).casefold()))
 
 
 @dataclass
@@ -205,17 +205,48 @@ class _Font:
     widths: dict[int, float]
     default_width: float
     two_bytes: bool
+    glyphs: dict[bytes, tuple[float, str]] = field(default_factory=dict)
+    """A two-byte font's glyphs by their code in hex (as a TJ's strings are written): the width, and
+    the text if it is not blank (else "")."""
+
+    def glyph(self, code: int) -> tuple[float, str]:
+        """The width and (non-blank) text of glyph ``code``."""
+        text = self.to_unicode.get(code, "\ufffd")
+        return self.widths.get(code, self.default_width), text if text.strip() else ""
+
+
+_TOKEN = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))|(\([^()\\]*\))")
+_PLAIN = b"0123456789abcdefABCDEF<>[]() .+-"
+
+
+def _tokens(operand: pikepdf.Object, array: bool) -> list[tuple[bytes, bytes, bytes]] | None:
+    """A text-showing operand's strings and numbers, tokenized from how it is written (hex strings,
+    literal strings without escapes, numbers), each as (hex digits, number, literal string with its
+    parentheses); None if it holds anything else (it is then read item by item)."""
+    if not isinstance(operand, pikepdf.Array if array else pikepdf.String):
+        return None
+    unparsed = operand.unparse()
+    written = unparsed.replace(b"()", b"")  # empty strings (WeasyPrint writes one between glyphs) show nothing
+    if written.translate(None, _PLAIN):
+        return None
+    tokens = _TOKEN.findall(written)
+    empty = (len(unparsed) - len(written)) // 2
+    return tokens if len(tokens) + empty == (len(operand) if array else 1) else None
 
 
 _HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
 
 
+_WHITE = b" \t\n\r\f\v"
+"""What ``\\s`` matches in a bytes pattern."""
+
+
 def _hex(token: bytes) -> int:
-    return int(re.sub(rb"\s", b"", token) or b"0", 16)
+    return int(token.translate(None, _WHITE) or b"0", 16)
 
 
 def _unhex(token: bytes) -> str:
-    digits = re.sub(rb"\s", b"", token)
+    digits = token.translate(None, _WHITE)
     data = bytes.fromhex(digits.decode()) if len(digits) % 2 == 0 else b""
     try:
         return data.decode("utf-16-be")
@@ -389,13 +420,17 @@ class PlateText:
         tm = line = IDENTITY
         for operands, operator in pikepdf.parse_content_stream(stream):
             op = str(operator)
-            if op == "q":
+            if op == "TJ" or op == "Tj":  # the commonest operators first
+                tm = self._show(operands[-1], op == "TJ", state, tm)
+            elif op == "Tm":
+                tm = line = tuple(map(float, operands))  # type: ignore[assignment]
+            elif op == "q":
                 stack.append(dict(state))
             elif op == "Q":
                 if stack:
                     state = stack.pop()
             elif op == "cm":
-                state["ctm"] = multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(map(float, operands)), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l"):
                 subpaths += op == "m"
                 points.append(transform(state["ctm"], float(operands[0]), float(operands[1])))
@@ -450,8 +485,6 @@ class PlateText:
                 state["rise"] = float(operands[0])
             elif op == "Tr":
                 state["mode"] = int(operands[0])
-            elif op == "Tm":
-                tm = line = tuple(float(v) for v in operands)  # type: ignore[assignment]
             elif op in ("Td", "TD"):
                 tx, ty = float(operands[0]), float(operands[1])
                 if op == "TD":
@@ -459,13 +492,11 @@ class PlateText:
                 tm = line = multiply((1, 0, 0, 1, tx, ty), line)
             elif op == "T*":
                 tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-            elif op in ("Tj", "TJ", "'", '"'):
-                if op in ("'", '"'):
-                    if op == '"':
-                        state["tw"], state["tc"] = float(operands[0]), float(operands[1])
-                    tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-                items = list(operands[-1]) if op == "TJ" else [operands[-1]]
-                tm = self._show(items, state, tm)
+            elif op in ("'", '"'):  # (Tj and TJ: above)
+                if op == '"':
+                    state["tw"], state["tc"] = float(operands[0]), float(operands[1])
+                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
+                tm = self._show(operands[-1], False, state, tm)
             elif op == "Do":
                 xobjects = resources.get("/XObject")
                 if xobjects is None or str(operands[0]) not in xobjects:
@@ -489,21 +520,49 @@ class PlateText:
                     self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect,
                               {"fill": state["fill"]}, seen)
 
-    def _show(self, items: list, state: dict, tm: Matrix) -> Matrix:
-        """Note the glyphs of a text-showing operator's ``items`` (one run); return the text matrix after them."""
+    def _show(self, operand: pikepdf.Object, array: bool, state: dict, tm: Matrix) -> Matrix:
+        """Note the glyphs of a text-showing operator's ``operand`` (a string, or an array if ``array``:
+        one run); return the text matrix after them."""
         font: _Font | None = state["font"]
-        size, th, rise, tc, tw = state["size"], state["th"], state["rise"], state["tc"], state["tw"]
-        visible_paint = state["mode"] not in (3, 7) and _ink(*state["fill"]) >= LIGHT
-        a, b, c, d, e, f = multiply(tm, state["ctm"])  # text space to user space
-        upright = b == 0 and c == 0
-        drawn = size * (abs(d) if upright else (a * a + b * b) ** 0.5)
-        clip, page, (left, top) = state["clip"], self.page, self.origin
-        mid, low, high = rise + size * 0.3, rise - size * 0.15, rise + size * 0.65
+        size, th, tc, tw = state["size"], state["th"], state["tc"], state["tw"]
         scale, space = size / 1000 * th, tc * th
         moved = 0.0
         texts: list[str] = []
         starts: list[float] = []
         ends: list[float] = []
+        tokens = _tokens(operand, array)
+        if tokens is not None:  # hex strings and numbers, as WeasyPrint writes them: read in one go
+            if font is not None:
+                glyphs = font.glyphs
+                text_add, start_add, end_add = texts.append, starts.append, ends.append
+                for hexes, number, literal in tokens:
+                    if number:
+                        moved -= float(number) * scale
+                        continue
+                    glyph = glyphs.get(hexes) if not literal else None
+                    if glyph is None:
+                        if literal:
+                            data = literal[1:-1]
+                        else:  # (an odd last digit is followed by 0)
+                            data = bytes.fromhex((hexes + b"0" if len(hexes) % 2 else hexes).decode())
+                        if len(data) != 2 or not font.two_bytes:
+                            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
+                            continue
+                        glyph = font.glyph(data[0] << 8 | data[1])
+                        if not literal:
+                            glyphs[hexes] = glyph
+                    width = glyph[0] * scale
+                    if glyph[1]:
+                        text_add(glyph[1])
+                        start_add(moved)
+                        end_add(moved + width)
+                    moved += width + space
+            else:
+                for _, number, _ in tokens:
+                    if number:
+                        moved -= float(number) * scale
+            return self._place(texts, starts, ends, moved, state, tm)
+        items = list(operand) if array else [operand]
         if font is not None:
             widths_of, default, unicode_of, two = font.widths, font.default_width, font.to_unicode, font.two_bytes
         for item in items:
@@ -523,22 +582,42 @@ class PlateText:
                     ends.append(moved + width)
                 moved += width + space
                 continue
-            if font.two_bytes:
-                codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
-                widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-                steps = [w + space for w in widths]
-            else:
-                codes = list(data)
-                widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-                steps = [w + space + (tw * th if code == 32 else 0.0) for w, code in zip(widths, codes)]
-            at = list(itertools.accumulate(steps, initial=moved))
-            moved = at.pop()
-            for code, start, width in zip(codes, at, widths):
-                text = font.to_unicode.get(code, "\ufffd")
-                if text.strip():
-                    texts.append(text)
-                    starts.append(start)
-                    ends.append(start + width)
+            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
+        return self._place(texts, starts, ends, moved, state, tm)
+
+    @staticmethod
+    def _codes(font: _Font, data: bytes, scale: float, space: float, word: float, moved: float,
+               texts: list[str], starts: list[float], ends: list[float]) -> float:
+        """Note the glyphs of one string's bytes ``data``, from ``moved``; return where they end."""
+        if font.two_bytes:
+            codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
+            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space for w in widths]
+        else:
+            codes = list(data)
+            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space + (word if code == 32 else 0.0) for w, code in zip(widths, codes)]
+        at = list(itertools.accumulate(steps, initial=moved))
+        moved = at.pop()
+        for code, start, width in zip(codes, at, widths):
+            text = font.to_unicode.get(code, "\ufffd")
+            if text.strip():
+                texts.append(text)
+                starts.append(start)
+                ends.append(start + width)
+        return moved
+
+    def _place(self, texts: list[str], starts: list[float], ends: list[float], moved: float, state: dict,
+               tm: Matrix) -> Matrix:
+        """Note a run's glyphs (``texts``, from ``starts`` to ``ends`` along the baseline, in text space
+        units); return the text matrix after the run (``moved`` along it)."""
+        size, rise = state["size"], state["rise"]
+        visible_paint = state["mode"] not in (3, 7) and _ink(*state["fill"]) >= LIGHT
+        a, b, c, d, e, f = multiply(tm, state["ctm"])  # text space to user space
+        upright = b == 0 and c == 0
+        drawn = size * (abs(d) if upright else (a * a + b * b) ** 0.5)
+        clip, page, (left, top) = state["clip"], self.page, self.origin
+        mid, low, high = rise + size * 0.3, rise - size * 0.15, rise + size * 0.65
         if not texts:
             return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
         self.order += 1
@@ -600,7 +679,7 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden:
                 lines.append([run])
         for row in lines:
             for run in sorted(row, key=lambda r: r.xs[0]):
-                out.extend(text for text, seen in zip(run.texts, run.visible) if seen or hidden)
+                out.extend(run.texts if hidden else itertools.compress(run.texts, run.visible))
     return "".join(out)
 
 

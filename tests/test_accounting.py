@@ -229,3 +229,30 @@ def test_a_jumped_story_is_accounted_for_across_its_pages(tmp_path, run_cli):
     assert code == 5
     assert "copy: page 2: issues/test-issue/articles/story.md (slot cont-story): body: words missing" in out
     assert "(the story runs on pages 1, 2)" in out
+
+
+def test_text_operands_read_in_one_go_as_item_by_item(monkeypatch):
+    """A TJ's strings are read from how the operand is written (hex, literal strings and numbers in
+    one regular expression); what that path cannot read (escapes) goes item by item. Both find the
+    same glyphs, at the same places, as the item-by-item reading of everything."""
+    from layout import accounting
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(600, 800))
+    page = pdf.pages[0]
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica, FirstChar=32,
+                                                Widths=pikepdf.Array([278 + i for i in range(96)])))
+    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.Contents = pdf.make_stream(b"BT /F1 12 Tf 2 Tw 100 700 Td (face 12) Tj [(12) -20 <0102> 3.5 () (ab) -.5 "
+                                    b"<cafe0>] TJ 0 -20 Td [(ld\\)x) 5 (\\101B)] TJ (x y) ' 1 2 (q r) \" ET")
+    operands = [operands[-1] for operands, operator in pikepdf.parse_content_stream(page.obj)
+                if str(operator) in ("Tj", "TJ")]
+    assert [accounting._tokens(operand, isinstance(operand, pikepdf.Array)) is not None for operand in operands] == [
+        True, True, False]  # (the escapes: item by item)
+    fast = accounting.PlateText().read(page)
+    monkeypatch.setattr(accounting, "_tokens", lambda operand, array: None)
+    slow = accounting.PlateText().read(page)
+    assert [tuple(run) for run in fast] == [tuple(run) for run in slow]
+    assert "".join("".join(run.texts) for run in fast) == "face1212\x01\x02ab\xca\xfe\x00ld)xABxyqr"
+    assert fast[0].xs[0] < fast[0].xs[-1]
