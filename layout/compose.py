@@ -12,7 +12,6 @@ measured gets more lines and the pages are placed again; what still does not fit
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -333,34 +332,6 @@ def _inset_columns(slot: _Slot) -> tuple[int, ...]:
     return tuple(taken) if any(taken) else ()
 
 
-def _fill(galley: Galley, start: int, columns: int, depth: int, insets: tuple[int, ...] = ()) -> Columns:
-    """``galley.fill``, with the top ``insets[c]`` lines of column c taken by photos."""
-    if not insets:
-        return fill(galley, start, columns, depth)
-    ranges = []
-    row = start
-    forced = 0
-    for column in range(columns):
-        room = depth - insets[column]
-        if row >= galley.rows or depth <= 0:
-            break
-        if room <= 0:
-            ranges.append((row, row))
-            continue
-        end = row + room
-        if end >= galley.rows:
-            ranges.append((row, galley.rows))
-            row = galley.rows
-            break
-        index = bisect.bisect_right(galley.breaks, end) - 1
-        allowed = index >= 0 and galley.breaks[index] > row
-        stop = galley.breaks[index] if allowed else end
-        forced += not allowed
-        ranges.append((row, stop))
-        row = stop
-    return Columns(tuple(ranges), row, forced)
-
-
 def _natural(galley: Galley, start: int, columns: int, insets: tuple[int, ...] = ()) -> int:
     """``galley.natural_depth``, around the slot's narrow photos."""
     if not insets:
@@ -371,7 +342,7 @@ def _natural(galley: Galley, start: int, columns: int, insets: tuple[int, ...] =
     first_fit = None
     # never shallower than its deepest photo: the photo is drawn in the slot, not over what is below
     for depth in range(max(1, max(insets), math.ceil((rows + sum(insets)) / columns)), rows + max(insets) + 1):
-        cut = _fill(galley, start, columns, depth, insets)
+        cut = fill(galley, start, columns, depth, insets)
         if cut.next_row >= galley.rows:
             if not cut.forced:
                 return depth
@@ -497,10 +468,10 @@ def _fit(slots: list[_Slot], issue: Issue, paper: PaperSettings) -> None:
                     slot.natural = max(slot.insets)
                 continue
             slot.frame_lines, slot.jumps = placement.depth, False
-            slot.columns = _fill(galley, slot.start_row, columns, placement.depth, slot.insets)
+            slot.columns = fill(galley, slot.start_row, columns, placement.depth, slot.insets)
             if slot.spec.jump is not None and slot.columns.next_row < galley.rows:
                 slot.frame_lines, slot.jumps = placement.depth - 1, True
-                slot.columns = _fill(galley, slot.start_row, columns, placement.depth - 1, slot.insets)
+                slot.columns = fill(galley, slot.start_row, columns, placement.depth - 1, slot.insets)
             natural = _natural(galley, slot.start_row, columns, slot.insets)
             changed |= natural != slot.natural
             slot.natural = natural

@@ -93,8 +93,9 @@ class Columns:
     deeper than the frame)."""
 
 
-def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
-    """Fill ``columns`` columns ``depth`` rows deep with the galley's rows from ``start`` on.
+def fill(galley: Galley, start: int, columns: int, depth: int, insets: tuple[int, ...] = ()) -> Columns:
+    """Fill ``columns`` columns ``depth`` rows deep with the galley's rows from ``start`` on; with
+    ``insets``, the top ``insets[c]`` rows of column c are taken (by narrow photos).
 
     Each column ends at the last allowed break that fits, as ``column-fill: auto`` does; where no
     break is allowed within the column (a pull quote deeper than the frame), the rows are cut.
@@ -102,10 +103,14 @@ def fill(galley: Galley, start: int, columns: int, depth: int) -> Columns:
     ranges = []
     row = start
     forced = 0
-    for _ in range(columns):
+    for column in range(columns):
         if row >= galley.rows or depth <= 0:
             break
-        end = row + depth
+        room = depth - (insets[column] if insets else 0)
+        if room <= 0:
+            ranges.append((row, row))
+            continue
+        end = row + room
         if end >= galley.rows:
             ranges.append((row, galley.rows))
             row = galley.rows
