@@ -78,6 +78,20 @@ def write_manifest(issue: Path, manifest: dict) -> None:
     (issue / "issue.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+TWO_STORIES = {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}, {"slug": "other", "columns": 2}]}]}
+"""A page of two stories side by side: ``story`` 3 columns wide, ``other`` 2."""
+
+
+def two_story_issue(root: Path, words: tuple[int, int] = (140, 120),
+                    headlines: tuple[str, str] = ("A story", "Another story")) -> Path:
+    """A one-page issue of two stories (``TWO_STORIES``) of ``words`` words each, which fit."""
+    issue = make_project(root)
+    write_article(issue, "story", body(words[0], seed=1), headline=headlines[0])
+    write_article(issue, "other", body(words[1], seed=2), headline=headlines[1])
+    write_manifest(issue, TWO_STORIES)
+    return issue
+
+
 def simple_issue(root: Path, words: dict[str, int], columns: dict[str, int] | None = None,
                  depth: dict[str, int] | None = None) -> Path:
     """A one-page (inside template) issue with one slot per entry of ``words``."""

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from factory import REPO, body, make_project, write_article, write_manifest
+import factory
+from factory import REPO, make_project
 
 from layout.build import Project
 from layout.serve import Serving, start
@@ -19,12 +20,7 @@ from layout.serve import Serving, start
 
 def two_story_issue(root: Path) -> Path:
     """A one-page issue of two stories that fit."""
-    issue = make_project(root)
-    write_article(issue, "story", body(140, seed=1), headline="First headline")
-    write_article(issue, "other", body(120, seed=2), headline="Second story")
-    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3},
-                                                              {"slug": "other", "columns": 2}]}]})
-    return issue
+    return factory.two_story_issue(root, (140, 120), ("First headline", "Second story"))
 
 
 def sample_issue(root: Path) -> Path:

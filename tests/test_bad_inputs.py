@@ -10,19 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import body, make_project, write_article, write_manifest
+from factory import body, two_story_issue, write_article, write_manifest
 from pdftext import page_texts
 from PIL import Image
 
-GOOD_MANIFEST = {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}, {"slug": "other", "columns": 2}]}]}
-
 
 def _good(root: Path) -> Path:
-    issue = make_project(root)
-    write_article(issue, "story", body(150, seed=1), headline="A story")
-    write_article(issue, "other", body(100, seed=2), headline="Another story")
-    write_manifest(issue, GOOD_MANIFEST)
-    return issue
+    return two_story_issue(root, (150, 100))
 
 
 def _manifest_text(text: str) -> Callable[[Path], None]:

@@ -15,19 +15,13 @@ from pathlib import Path
 import pdfplumber
 import pytest
 import yaml
-from factory import body, make_project, write_article, write_manifest
+from factory import TWO_STORIES, body, make_project, two_story_issue, write_article, write_manifest
 from pdftext import letters
 from pypdf import PdfReader
 
-MANIFEST = {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}, {"slug": "other", "columns": 2}]}]}
-
 
 def _issue(root: Path) -> Path:
-    issue = make_project(root)
-    write_article(issue, "story", body(120, seed=1), headline="A story")
-    write_article(issue, "other", body(100, seed=2), headline="Another story")
-    write_manifest(issue, MANIFEST)
-    return issue
+    return two_story_issue(root, (120, 100))
 
 
 def _story(issue: Path, text: str) -> None:
@@ -624,7 +618,7 @@ def test_numbers_used_as_copy_print_as_typed_and_odd_numbers_are_refused(tmp_pat
     flat = re.sub(r"\s+", " ", _text(tmp_path))
     for typed in ("0123", "1:30", "3.10", "1_000", "0x1F"):
         assert typed in flat, typed
-    write_manifest(issue, {**MANIFEST, "number": 1})
+    write_manifest(issue, {**TWO_STORIES, "number": 1})
     (issue / "issue.yaml").write_text((issue / "issue.yaml").read_text().replace("number: 1", "number: 0123"))
     code, err = _compose(run_cli, tmp_path)
     assert code == 2 and "issue.yaml: number: '0123' is read by YAML as 83" in err and "number: 123" in err

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import body, make_project, write_article, write_manifest
+from factory import body, two_story_issue, write_article, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdftext import letters
@@ -52,11 +52,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
-    issue = make_project(root)
-    write_article(issue, "story", body(40, seed=1), headline="A story")
-    write_article(issue, "other", body(60, seed=2), headline="Another story")
-    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3},
-                                                              {"slug": "other", "columns": 2}]}]})
+    two_story_issue(root, (40, 60))
     return root
 
 
