@@ -856,7 +856,7 @@ def story_problems(copies: list[PlateCopy], bodies: dict[str, tuple[str, str]]) 
 
 def story_findings(copies: list[PlateCopy], findings: list) -> list:
     """``findings`` with the bodies of jumped stories (``BODIES``) compared over each story."""
-    from .preflight import Finding
+    from .jobs import Finding
 
     bodies: dict[str, tuple[str, str]] = {}
     names = {}
@@ -877,7 +877,7 @@ def story_findings(copies: list[PlateCopy], findings: list) -> list:
 def copy_findings(path: Path, plate: PlateCopy) -> list:
     """The preflight findings of copy accounting for the plate at ``path`` (``account``); the bodies
     of jumped stories go in a finding of their own (``BODIES``), for ``story_findings``."""
-    from .preflight import Finding
+    from .jobs import Finding
 
     bodies: dict[str, tuple[str, str]] = {}
     try:

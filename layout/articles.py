@@ -111,6 +111,15 @@ class Article:
         return "\n\n".join(b.text for b in self.blocks)
 
 
+PLACEHOLDER = "Copy for this slot goes here: replace this line with the story.\n"
+"""The body ``layout new`` writes for each slot of a new issue (with ``sample: true``)."""
+
+
+def is_placeholder(article: Article) -> bool:
+    """Whether ``article`` is still the placeholder ``layout new`` wrote."""
+    return article.sample and article.text.strip() == PLACEHOLDER.strip()
+
+
 def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = None) -> dict[str, Article]:
     """Read every article in ``slugs`` from ``folder/articles``; report every problem at once.
 

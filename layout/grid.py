@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NAMEPLATE_LINES = 15
+"""Grid lines the front-page nameplate takes (including the line below it)."""
 GAP_LINES = 1
 """Grid lines left between a slot and the one stacked below it (a rule is drawn there)."""
 

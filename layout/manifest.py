@@ -525,7 +525,7 @@ def _check_pins(check: Checker, pages: tuple[PageSpec, ...], settings: PaperSett
     """Pinned slots whose boxes overlap (those with a fixed depth and both pins) are an input error."""
     for page in pages:
         boxes = []
-        from .compose import NAMEPLATE_LINES  # noqa: PLC0415 (compose imports this module)
+        from .grid import NAMEPLATE_LINES  # noqa: PLC0415 (kept beside its use)
 
         free = settings.grid_lines - (NAMEPLATE_LINES if page.template == "front" else 0)
         under = " under the nameplate" if page.template == "front" else ""

@@ -43,9 +43,8 @@ from .galley import Galley
 from .manifest import Issue
 from .markup import long_date
 from .settings import PaperSettings
-from .versions import WEASYPRINT_VERSION
+from .versions import VARIANTS, WEASYPRINT_VERSION
 
-VARIANTS = {"x-1a": ("pdf/x-1a", "PDF/X-1a:2003"), "x-4": ("pdf/x-4", "PDF/X-4")}
 REGISTRY = "http://www.color.org"
 FINISHING = "pdfx-finish 2"
 """Version of how a plate is finished here (metadata, output intent, boxes): part of every plate's key,

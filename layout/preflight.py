@@ -25,24 +25,13 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from .accounting import PlateCopy, copy_findings, story_findings
 from .cache import read_sealed, write_sealed
+from .jobs import Finding
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
-from .plates import VARIANTS
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
+from .versions import VARIANTS
 from .workers import completed, guard_worker
 
 BOX_TOLERANCE = 0.5
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One preflight result."""
-
-    plate: str
-    check: str
-    ok: bool
-    message: str
-    count: int | None = None
-    """What a passing check counted on the plate (pages, images, photos): the report adds them up."""
 
 
 def _resolve(value):  # type: ignore[no-untyped-def]
