@@ -72,7 +72,7 @@ class ConfinedFetcher(URLFetcher):
         self.allowed = tuple(p.resolve() for p in allowed)
         self.photos = photos
 
-    def fetch(self, url: str, headers: object = None):  # type: ignore[no-untyped-def]
+    def fetch(self, url: str, headers: object = None):
         """Fetch ``url`` if it is a data: URL, a prepared photo or a file inside an allowed folder."""
         scheme = urlparse(url).scheme.lower()
         if scheme == "data":

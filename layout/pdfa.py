@@ -162,11 +162,11 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
     for item in attachments:
         spec = pikepdf.AttachedFileSpec(pdf, item.data, description=item.description, filename=item.name,
                                         mime_type=item.mime, creation_date=when, mod_date=when,
-                                        relationship=Name("/" + item.relationship))
+                                        relationship=Name("/" + item.relationship))  # type: ignore[call-arg]  # in pikepdf, not in its stub
         pdf.attachments[item.name] = spec
         specs.append(spec.obj)
-    for spec in specs:
-        ef = spec.EF.F
+    for made in specs:
+        ef = made.EF.F
         ef.Params = Dictionary(ModDate=String(when), CreationDate=String(when), Size=len(ef.read_bytes()),
                                CheckSum=String(hashlib.md5(ef.read_bytes()).digest()))  # noqa: S324 (PDF's)
     if specs:
@@ -344,7 +344,7 @@ def _check_output_intent(pdf: pikepdf.Pdf, found: list[Violation]) -> int | None
     return n
 
 
-def _content_objects(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+def _content_objects(pdf: pikepdf.Pdf):
     """Every content stream with its resources: pages, then the forms, tiling patterns, soft masks'
     groups and Type 3 glyphs they use (each once), and annotations' appearance streams; with each
     transparency group (``owner`` None) where it is declared."""
@@ -527,7 +527,7 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
         shown: set[int] = set()
         undefined: set[str] = set()
         limits: set[str] = set()
-        for operands, operator in instructions:
+        for operands, operator in instructions:  # type: ignore[misc]  # instructions unpack; the stub says not
             op = str(operator)
             if op != "INLINE IMAGE":
                 limits.update(_operand_limits(list(operands)))
@@ -540,7 +540,7 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
                 font = fonts.get(operands[0])
                 identity = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0" and str(
                     font.get("/Encoding")) in ("/Identity-H", "/Identity-V") and "/DescendantFonts" in font
-                shown = used.setdefault(font.DescendantFonts[0].objgen, set()) if identity else set()
+                shown = used.setdefault(font.DescendantFonts[0].objgen, set()) if identity and font else set()
             elif op == "Tr" and operands:
                 mode = int(operands[0])
             elif op in ("Tj", "TJ", "'", '"'):
@@ -740,6 +740,8 @@ def _check_fonts(pdf: pikepdf.Pdf, used: dict[tuple[int, int], set[int]],
             out.append(Violation("6.2.11.4.1-1", f"font {name} is not embedded"))
         if subtype == "/CIDFontType2" and "/CIDToGIDMap" not in obj and embedded:
             out.append(Violation("6.2.11.3.2-1", f"CIDFontType2 {name} has no CIDToGIDMap"))
+        if not isinstance(descriptor, Dictionary):
+            continue
         if subtype == "/CIDFontType2" and embedded and "/FontFile2" in descriptor:
             out += _check_truetype(obj, descriptor, name, used.get(obj.objgen, set()))
         elif embedded and isinstance(descriptor.get("/FontFile3"), pikepdf.Stream) and str(
@@ -889,7 +891,7 @@ def _parse_xmp(raw: bytes, what: str) -> etree._Element | list[Violation]:
     return out or tree
 
 
-def _extension_schemas(tree: etree._Element):  # type: ignore[no-untyped-def]
+def _extension_schemas(tree: etree._Element):
     """The (namespace, property) pairs declared in the PDF/A extension schemas with their value
     types, the value types they declare, and what breaks 6.6.2.3.2 and 6.6.2.3.3."""
     declared: dict[tuple[str, str], str] = {}
@@ -1013,7 +1015,7 @@ def _value_is(kind: str, element: etree._Element | None, value: str, types: set[
     return True
 
 
-def _check_xmp_properties(tree: etree._Element, where: str, main: dict[tuple[str, str], str]):  # type: ignore[no-untyped-def]
+def _check_xmp_properties(tree: etree._Element, where: str, main: dict[tuple[str, str], str]):
     """6.6.2.3 and 6.6.4-4 to -7 on one XMP packet: each property predefined or declared (in this
     packet's extension schemas or, ``main``, the document's), of its value type. Returns the
     packet's simple values by ``{namespace}name`` and what breaks the rules."""
@@ -1105,7 +1107,7 @@ def _check_embedded_files(pdf: pikepdf.Pdf) -> list[Violation]:
     return out
 
 
-def _name_tree(node: object):  # type: ignore[no-untyped-def]
+def _name_tree(node: object):
     """(name, value) pairs of a name tree, in order."""
     if not isinstance(node, Dictionary):
         return
@@ -1291,10 +1293,9 @@ def _check_cos(pdf: pikepdf.Pdf) -> list[Violation]:
             for key in ("/F", "/FFilter", "/FDecodeParms"):
                 if key in obj.stream_dict:
                     out.append(Violation("6.1.7.1-3", f"{where}: the stream dictionary has {key}"))
-            filters = obj.get("/Filter")
-            filters = list(filters) if isinstance(filters, Array) else [filters] if filters is not None else []
-            parms = obj.get("/DecodeParms")
-            parms = list(parms) if isinstance(parms, Array) else [parms] * len(filters)
+            found, parm_found = obj.get("/Filter"), obj.get("/DecodeParms")
+            filters = list(found) if isinstance(found, Array) else [found] if found is not None else []
+            parms = list(parm_found) if isinstance(parm_found, Array) else [parm_found] * len(filters)
             for i, name in enumerate(filters):
                 parm = parms[i] if i < len(parms) else None
                 if str(name) == "/Crypt" and isinstance(parm, Dictionary) and parm.get("/Name") == "/Identity":
@@ -1305,9 +1306,9 @@ def _check_cos(pdf: pikepdf.Pdf) -> list[Violation]:
             kind, subtype = obj.get("/Type"), obj.get("/Subtype")
             if kind == "/Font" or (kind == "/FontDescriptor"):
                 for key in ("/BaseFont", "/FontName"):
-                    if isinstance(obj.get(key), Name):
+                    if isinstance(value := obj.get(key), Name):
                         try:
-                            _decoded_name(obj[key]).decode("utf-8")
+                            _decoded_name(value).decode("utf-8")
                         except UnicodeDecodeError:
                             out.append(Violation("6.1.8-1", f"{where}: {key} is not UTF-8"))
             if subtype == "/Form":
@@ -1382,7 +1383,7 @@ def _check_graphics_states(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Viola
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form" and "/Resources" not in obj:
             try:
-                ops = {str(op) for _, op in pikepdf.parse_content_stream(obj)}
+                ops = {str(i.operator) for i in pikepdf.parse_content_stream(obj)}
             except pikepdf.PdfError:
                 continue
             if ops & {"Tf", "Do", "gs", "sh", "cs", "CS", "scn", "SCN"}:
@@ -1403,7 +1404,7 @@ def _transparent(resources: object) -> bool:
     return any(isinstance(x, pikepdf.Stream) and "/SMask" in x for x in images)
 
 
-def _check_halftone(ht: Dictionary, where: str, colourant: str | None) -> list[Violation]:
+def _check_halftone(ht: Dictionary | pikepdf.Stream, where: str, colourant: str | None) -> list[Violation]:
     out = []
     kind = ht.get("/HalftoneType")
     if kind not in (1, 5):
@@ -1481,7 +1482,7 @@ def _check_font_dictionaries(pdf: pikepdf.Pdf, rendered: set[tuple[int, int]],
             out.append(Violation("6.2.11.2-7", f"font {name}: FontFile3 /Subtype {ff3.get('/Subtype')}"))
         if subtype == "/Type0":
             out += _check_cmap(font, name)
-        if subtype == "/TrueType" and embedded and "/FontFile2" in descriptor:
+        if subtype == "/TrueType" and embedded and isinstance(descriptor, Dictionary) and "/FontFile2" in descriptor:
             out += _check_simple_truetype(font, descriptor, name, used.get(font.objgen, set()) if used else set())
     return out
 
@@ -1661,7 +1662,8 @@ def _check_annotations_and_forms(pdf: pikepdf.Pdf) -> list[Violation]:
 
 
 def _field_type(annot: Dictionary) -> str | None:
-    node, depth = annot, 0
+    node: pikepdf.Object | None = annot
+    depth = 0
     while isinstance(node, Dictionary) and depth < 32:
         if "/FT" in node:
             return str(node.FT)
@@ -1709,7 +1711,7 @@ def _check_actions(pdf: pikepdf.Pdf) -> list[Violation]:
         out.append(Violation("6.5.1-1", "the document has JavaScript (/Names /JavaScript)"))
     outline = root.get("/Outlines", Dictionary()).get("/First")
     seen: set[tuple[int, int]] = set()
-    stack = [outline] if isinstance(outline, Dictionary) else []
+    stack: list[pikepdf.Object | None] = [outline] if isinstance(outline, Dictionary) else []
     while stack:
         item = stack.pop()
         if not isinstance(item, Dictionary) or item.objgen in seen:
@@ -1823,7 +1825,7 @@ def _cid_widths(font: Dictionary) -> dict[int, float]:
     return widths
 
 
-def _truetype_glyphs(font: Dictionary, program, name: str, symbolic: bool, shown: set[int]) -> list[Violation]:  # type: ignore[no-untyped-def]
+def _truetype_glyphs(font: Dictionary, program, name: str, symbolic: bool, shown: set[int]) -> list[Violation]:
     """The glyph of each code shown of a simple TrueType font (ISO 32000-1 9.6.6.4), and its width."""
     from fontTools.agl import toUnicode
 

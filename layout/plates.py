@@ -251,7 +251,7 @@ REGISTRATION_RADIUS = 3 * 72 / 25.4
 """Radius of a registration target's circle."""
 
 
-def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-def]
+def _crop_marks(page, paper: PaperSettings) -> None:
     """Draw crop marks at the corners and registration targets (a circle and cross) at the middle
     of each side, in registration colour outside the bleed, widening the MediaBox to hold them.
 
@@ -289,7 +289,7 @@ def _target(cx: float, cy: float, r: float) -> str:
     return f"{circle}\n{cross}"
 
 
-def _prune_colour_spaces(page) -> None:  # type: ignore[no-untyped-def]
+def _prune_colour_spaces(page) -> None:
     """Drop colour spaces a page declares but never uses (WeasyPrint declares two Lab spaces on every
     page); a preflight, ours or a printer's, would otherwise report Lab colour that is not there."""
     resources = page.get("/Resources")

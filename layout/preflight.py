@@ -34,11 +34,11 @@ from .workers import completed, guard_worker
 BOX_TOLERANCE = 0.5
 
 
-def _resolve(value):  # type: ignore[no-untyped-def]
+def _resolve(value):
     return value.get_object() if isinstance(value, IndirectObject) else value
 
 
-def _colour_space_name(space) -> str:  # type: ignore[no-untyped-def]
+def _colour_space_name(space) -> str:
     space = _resolve(space)
     if isinstance(space, ArrayObject):
         kind = str(_resolve(space[0]))
@@ -55,7 +55,7 @@ BAD_SPACES = {"/DeviceRGB": "RGB", "/ICCBased-RGB": "RGB (ICC)", "/CalRGB": "RGB
               "/Separation": "spot colour", "/DeviceN": "spot colour (DeviceN)"}
 
 
-def _walk_resources(resources, seen: set[int]):  # type: ignore[no-untyped-def]
+def _walk_resources(resources, seen: set[int]):
     """Yield (resources dict, content-bearing object) for a page's resources and nested forms."""
     resources = _resolve(resources) or DictionaryObject()
     yield resources
@@ -188,7 +188,7 @@ def _checks_but_ink(path: Path, paper: PaperSettings, paint: Paint | None,
     add("fonts", _fonts(reader), "every font embedded")
     if paint is not None:
         add("colour", _colour_findings(reader, paint), "CMYK and grey only")
-    root = reader.trailer["/Root"]
+    root = reader.root_object
     intents = [_resolve(i) for i in _resolve(root.get("/OutputIntents", ArrayObject()))]
     pdfx = []
     if not any(str(i.get("/S")) == "/GTS_PDFX" for i in intents):
@@ -248,7 +248,7 @@ class _Where:
 MM = 72 / 25.4
 
 
-def _rect(value) -> list[float] | None:  # type: ignore[no-untyped-def]
+def _rect(value) -> list[float] | None:
     """A box as [x0, y0, x1, y1], normalised; None if it is not four numbers."""
     try:
         numbers = [float(v) for v in value]
@@ -260,8 +260,9 @@ def _rect(value) -> list[float] | None:  # type: ignore[no-untyped-def]
             max(numbers[1], numbers[3])]
 
 
-def _inherited(page: pikepdf.Object, key: str):  # type: ignore[no-untyped-def]
-    node, depth = page, 0
+def _inherited(page: pikepdf.Object, key: str):
+    node: pikepdf.Object | None = page
+    depth = 0
     while node is not None and depth < 64:
         if key in node:
             return node[key]
@@ -399,7 +400,7 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
     return sorted(problems)
 
 
-def _content_holders(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+def _content_holders(pdf: pikepdf.Pdf):
     """Every page and every form XObject, Type 3 glyph and tiling pattern in the file: what holds a
     content stream."""
     yield from pdf.pages
@@ -449,9 +450,10 @@ def check_document_info(pdf: pikepdf.Pdf, paper: PaperSettings, version: str) ->
 PDF_DATE = re.compile(r"D:\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2})?)?)?)?)?([+\-]\d{2}'?(\d{2}'?)?|Z(00'?(00'?)?)?)?$")
 
 
-def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+def _dictionaries(pdf: pikepdf.Pdf):
     """Every dictionary in the file (a stream's too), indirect or nested in another object."""
-    stack = [obj for obj in pdf.objects if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream))]
+    stack: list[pikepdf.Object] = [
+        obj for obj in pdf.objects if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream))]
     stack.append(pdf.trailer)
     while stack:
         obj = stack.pop()
@@ -459,7 +461,7 @@ def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
             obj = obj.stream_dict
         if isinstance(obj, pikepdf.Dictionary):
             yield obj
-            values = [obj.get(key) for key in obj]
+            values = list(obj.values())
         elif isinstance(obj, pikepdf.Array):
             values = list(obj)
         else:
@@ -469,7 +471,7 @@ def _dictionaries(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
 
 def check_trapped(pdf: pikepdf.Pdf) -> list[str]:
     """PDF/X asks /Trapped to be True or False (not Unknown, not missing), the XMP agreeing."""
-    value = str(pdf.trailer.get("/Info", {}).get("/Trapped", "")) if "/Info" in pdf.trailer else ""
+    value = str(pdf.trailer.get("/Info", pikepdf.Dictionary()).get("/Trapped", "")) if "/Info" in pdf.trailer else ""
     if value not in ("/True", "/False"):
         return [f"/Trapped is {value or 'missing'} in the document information: PDF/X asks True or False"]
     try:
@@ -666,8 +668,8 @@ class Checks:
             inks[position] = NOT_RENDERED if ink is None else ink
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
-            if self.stored[index] is not None:
-                write_sealed(self.stored[index], json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
+            if (stored := self.stored[index]) is not None:
+                write_sealed(stored, json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
                                                              for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])

@@ -96,7 +96,7 @@ def next_round(received: queue.Queue, after: int, timeout: float = 120) -> tuple
             return at, state
 
 
-def browser(url: str):  # type: ignore[no-untyped-def]
+def browser(url: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -111,7 +111,7 @@ def browser(url: str):  # type: ignore[no-untyped-def]
     return driver
 
 
-def shown_at(driver, page: int, key: str, timeout: float = 60) -> float:  # type: ignore[no-untyped-def]
+def shown_at(driver, page: int, key: str, timeout: float = 60) -> float:
     """When the browser had page ``page``'s image ``key`` on screen (its own clock, seconds)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:

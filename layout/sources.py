@@ -107,7 +107,7 @@ class Number:
 
     source: str
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]  # pickled (to a worker) as a plain number
+    def __reduce__(self):  # pickled (to a worker) as a plain number
         return (type(self).__mro__[2], (type(self).__mro__[2](self),))
 
 
