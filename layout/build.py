@@ -494,10 +494,11 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                           s.over_words or f"{s.over} line(s) over",
                           "see the fit report's suggestions: cut the copy, give the slot more depth or "
                           "columns, or jump it to a later page (jump: N)") for s in composition.overset))
-        overset.composition = composition  # type: ignore[attr-defined]  (watch prints its summary)
+        overset.composition = composition  # type: ignore[attr-defined]  # watch prints its summary
         raise overset
     errors = [f for f in findings if not f.ok]
     if errors:
+        assert plate_dir is not None  # findings come only from the plates' preflight
         raise PreflightError(
             f"preflight failed: {len(errors)} problem(s); the plates are in {_shown(project, plate_dir)}, "
             "not in plates/", tuple(Problem(f.plate, f.check, f.message, PREFLIGHT_FIXES.get(f.check, ""))

@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pikepdf
 from PIL import Image, ImageMath
@@ -167,7 +168,7 @@ class _Reader:
         path: list[tuple[float, float]] = []
         curved = False
         text_matrix = IDENTITY
-        for operands, operator in pikepdf.parse_content_stream(stream):
+        for operands, operator in pikepdf.parse_content_stream(stream):  # type: ignore[misc]  # they unpack
             op = str(operator)
             if op == "q":
                 stack.append(dict(state))
@@ -374,7 +375,8 @@ def _image_unreadable(image: pikepdf.Object) -> str:
 
 def _grey_image_dots(image: pikepdf.Object) -> tuple[float, float]:
     """A grey image's lightest and darkest dot, percent."""
-    darkest_level, lightest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()
+    extrema = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()  # type: ignore[arg-type]  # a stream
+    darkest_level, lightest_level = cast(tuple[int, int], extrema)  # one band: (darkest, lightest)
     return (1.0 - lightest_level / 255) * 100, (1.0 - darkest_level / 255) * 100
 
 

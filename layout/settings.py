@@ -304,14 +304,14 @@ def load_settings(path: Path) -> PaperSettings:
     if tones.get("photo_highlight", 0) >= tones.get("photo_shadow", 100):
         check.add("photo_highlight", "is not below photo_shadow",
                   "the highlight dot must be smaller than the shadow dot")
-    for key, low, high in (("min_type_size", 4, 14), ("min_reversed_type_size", 4, 24), ("min_rule_width", 0.05, 4)):
+    for key, least, most in (("min_type_size", 4, 14), ("min_reversed_type_size", 4, 24), ("min_rule_width", 0.05, 4)):
         try:
             points = parse_length(merged[key])
         except ValueError as exc:
             check.add(key, str(exc), f"write a length with its unit, such as {DEFAULTS[key]}")
             continue
-        if not low <= points <= high:
-            check.add(key, f"{merged[key]} is out of range", f"use a value from {low:g}pt to {high:g}pt")
+        if not least <= points <= most:
+            check.add(key, f"{merged[key]} is out of range", f"use a value from {least:g}pt to {most:g}pt")
         else:
             lengths[key] = points
     if merged["sample_imprint"] not in ("error", "warning"):
