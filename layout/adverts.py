@@ -164,7 +164,7 @@ def _prune_spaces(form: pikepdf.Object) -> None:
     """Drop the colour spaces a form declares and never sets (its content is left as it is)."""
     resources = form.get("/Resources")
     spaces = resources.get("/ColorSpace") if resources is not None else None
-    if spaces is None:
+    if spaces is None or resources is None:
         return
     used = _used_spaces(form.read_bytes())
     for name in sorted(set(spaces.keys()) - used):

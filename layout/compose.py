@@ -1003,10 +1003,10 @@ def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView
                     x = item.x + column * (paper.column_width + paper.gutter)
                     marks.append(Mark("hole", x, bottom - short * paper.leading, paper.column_width,
                                       f"HOLE {short} lines"))
-        for fit in composition.page_fits:
-            if fit.page != view.number:
+        for page_fit in composition.page_fits:
+            if page_fit.page != view.number:
                 continue
-            for column, line, depth in fit.spans:
+            for column, line, depth in page_fit.spans:
                 if depth > 2:
                     y = paper.margin_top + line * paper.leading
                     marks.append(Mark("hole", paper.column_x(column), y, paper.column_width,

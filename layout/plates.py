@@ -222,7 +222,6 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
     for source in sources:
         out.pages.extend(source.pages)
     version = max((source.pdf_version for source in sources), default="1.4")
-    deterministic = {"deterministic_id": True}
     if info is not None and sources:
         if "/OutputIntents" in sources[0].Root:
             first = sources[0]
@@ -237,7 +236,7 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
         ident = pikepdf.String(info.document_id.bytes)
         out.trailer.ID = pikepdf.Array([ident, ident])
     buffer = io.BytesIO()
-    out.save(buffer, min_version=version, **deterministic)
+    out.save(buffer, min_version=version, deterministic_id=True)
     for source in sources:
         source.close()
     return buffer.getvalue()

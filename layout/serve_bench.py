@@ -68,10 +68,11 @@ def edited(text: str, number: int) -> str:
 def start_server(root: Path, issue_id: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "layout", "serve", issue_id, "--root", str(root),
                                 "--port", "0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    for line in process.stderr:
+    stderr = process.stderr
+    assert stderr is not None
+    for line in stderr:
         if match := re.search(r"serving \S+ at (http://\S+)", line):
-            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # drain
+            threading.Thread(target=lambda: [None for _ in stderr], daemon=True).start()  # drain
             return process, match[1]
     raise SystemExit(f"layout serve did not start (exit {process.wait()})")
 
