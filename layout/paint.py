@@ -37,7 +37,6 @@ from typing import cast
 
 import pikepdf
 from PIL import Image, ImageMath
-from pypdf import PdfReader
 
 from .units import IDENTITY, Matrix, multiply, transform
 
@@ -402,7 +401,8 @@ def _ink_batch(gs: str, paths: list[Path], retry: bool = False) -> list[float | 
     counts = []
     for path in paths:
         try:
-            counts.append(len(PdfReader(path).pages))
+            with pikepdf.open(path) as pdf:
+                counts.append(len(pdf.pages))
         except Exception:  # noqa: BLE001 (any damage: Ghostscript will say; counted as one page)
             counts.append(1)
     with tempfile.TemporaryDirectory() as folder:
