@@ -405,7 +405,7 @@ class PlateText:
             self.fonts[ident] = _font(font)
         return self.fonts[ident]
 
-    def _run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, clip: Rect,
+    def _run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, clip: Rect,  # noqa: C901 (t13acct is rewriting copy accounting; to split after the merge)
              colour: dict, seen: frozenset) -> None:
         if stream.is_indirect:
             if stream.objgen in seen:

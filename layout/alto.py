@@ -188,30 +188,9 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     roles = _classify(words, view, paper, corner)
     known = _article_words(view)
     prefix = f"P{number}"
-    blocks: list[_Block] = []
-    for index, key in enumerate(roles):
-        if not blocks or blocks[-1].key != key or (
-                key[1] == "furniture" and (words[index].font, words[index].size)
-                != (words[blocks[-1].words[-1]].font, words[blocks[-1].words[-1]].size)):
-            blocks.append(_Block(key))
-        blocks[-1].words.append(index)
+    blocks = _blocks(words, roles)
     lines = [_lines(block.words, words) for block in blocks]
-    # Hyphenation: a word ending in '-' at a line's end whose join with the next word of its article's
-    # body (on the next line, or at the head of its next column) is one of the article's words.
-    split: dict[int, str] = {}
-    for b, block in enumerate(blocks):
-        if block.key[1] != "body":
-            continue
-        heads = [line[0] for line in lines[b][1:]] + [next(
-            (lines[o][0][0] for o in range(b + 1, len(blocks)) if blocks[o].key[:2] == block.key[:2]), -1)]
-        for line, head in zip(lines[b], heads):
-            w = words[line[-1]]
-            if w.hyphen_x0 is None or head < 0:
-                continue
-            joined = w.text[:-1] + words[head].text
-            if _word(joined) in known.get(block.key[0], set()):
-                split[line[-1]] = joined
-                split[head] = joined
+    split = _hyphenated(blocks, lines, words, known)
     styles: dict[tuple[str, str, str, str], str] = {}
     for w in words:
         styles.setdefault(_style(w.font, w.size), f"TS{len(styles) + 1}")
@@ -294,6 +273,40 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
                    f'VPOS="{_fmt(top)}" WIDTH="{_fmt(x1 - x0)}" HEIGHT="{_fmt(bottom - top)}"{nxt}/>')
     out.append("</PrintSpace></Page></Layout></alto>\n")
     return "\n".join(out).encode()
+
+
+def _blocks(words: list[Word], roles: list[tuple[str, str, int]]) -> list[_Block]:
+    """The page's words in blocks: runs of one role of one article (and of one font, in the furniture)."""
+    blocks: list[_Block] = []
+    for index, key in enumerate(roles):
+        if not blocks or blocks[-1].key != key or (
+                key[1] == "furniture" and (words[index].font, words[index].size)
+                != (words[blocks[-1].words[-1]].font, words[blocks[-1].words[-1]].size)):
+            blocks.append(_Block(key))
+        blocks[-1].words.append(index)
+    return blocks
+
+
+def _hyphenated(blocks: list[_Block], lines: list[list[list[int]]], words: list[Word],
+                known: dict[str, set[str]]) -> dict[int, str]:
+    """Hyphenation: a word ending in '-' at a line's end whose join with the next word of its article's
+    body (on the next line, or at the head of its next column) is one of the article's words; both
+    parts' indexes, each with the joined word."""
+    split: dict[int, str] = {}
+    for b, block in enumerate(blocks):
+        if block.key[1] != "body":
+            continue
+        heads = [line[0] for line in lines[b][1:]] + [next(
+            (lines[o][0][0] for o in range(b + 1, len(blocks)) if blocks[o].key[:2] == block.key[:2]), -1)]
+        for line, head in zip(lines[b], heads):
+            w = words[line[-1]]
+            if w.hyphen_x0 is None or head < 0:
+                continue
+            joined = w.text[:-1] + words[head].text
+            if _word(joined) in known.get(block.key[0], set()):
+                split[line[-1]] = joined
+                split[head] = joined
+    return split
 
 
 def _reading_order(blocks: list[_Block], words: list[Word], photos: list, prefix: str) -> dict[str, str]:

@@ -336,7 +336,7 @@ FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2"
                      "/Crypt": "Crypt-filter (PDF 1.5)"}
 
 
-def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
+def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:  # noqa: C901 (t14speed is working on preflight; to split after the merge)
     """What PDF/X-1a (ISO 15930-4) forbids in a file's structure: encryption, a PDF version past 1.4
     (X-1a), LZW and JBIG2 compression, transfer functions, halftones by name or of a type but 1 and
     5, PostScript XObjects, OPI, alternate images and embedded files."""
