@@ -103,12 +103,11 @@ def _set_metadata(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
     pdf.trailer.ID = pikepdf.Array([ident, ident])  # qpdf keeps the first, makes the second from the bytes
 
 
-def _saved(pdf: pikepdf.Pdf, version: str | None = None) -> bytes:
+def _saved(pdf: pikepdf.Pdf) -> bytes:
     """``pdf``'s bytes: no object streams (PDF/X-1a is PDF 1.4), the /ID's second half a hash of the
     content (qpdf's deterministic ID), so the same sources give the same bytes."""
     buffer = io.BytesIO()
-    pdf.save(buffer, min_version=version or "", deterministic_id=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
     return buffer.getvalue()
 
 
@@ -148,7 +147,7 @@ def make_plate(job: PlateJob) -> bytes:
 
     The drawing copies each galley's fonts and builds the columns' forms (a fifth of pypdf's time);
     finishing in the same document spares a second parse and write of the plate (pypdf's finishing
-    read and wrote each plate again, 2.3 MB with its profile: 80-90 ms a plate)."""
+    read and wrote each plate again, 2.3 MB with its profile: 90-200 ms a plate, timed on a busy machine)."""
     sources = {galley.slot_id: galley_pdf(data) for galley, data in job.galleys}
     try:
         with pikepdf.Pdf.open(io.BytesIO(job.page)) as pdf:
