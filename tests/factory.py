@@ -114,7 +114,7 @@ def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
     from layout.build import Project, _readable, fit_issue, issue_html_for
     from layout.engine import render
 
-    session, composition = fit_issue(Project(root), issue_id, progress=lambda m: None)  # workers stopped
+    session, composition = fit_issue(Project(root), issue_id)  # workers stopped
     allowed = tuple(Path(folder) for folder in _readable(session.project, session.issue.folder, issue_id))
     return render(issue_html_for(session, composition), session.issue.folder, allowed, [],
                   session.images).write_pdf()

@@ -90,7 +90,7 @@ def photos(tmp_path_factory) -> tuple[Path, dict[str, str]]:
             slots.append({"slug": name, "columns": 2 if len(slots) < 2 else 1})
         pages.append({"page": number, "articles": slots})
     write_manifest(issue, {"pages": pages})
-    compose_issue(Project(root), "test-issue", progress=lambda m: None)  # raises if preflight fails
+    compose_issue(Project(root), "test-issue")  # raises if preflight fails
     return root, kinds
 
 
