@@ -209,7 +209,7 @@ def check(
     """Preflight the plates already composed: boxes, fonts, colour, ppi, ink, type size, PDF/X."""
 
     def action() -> None:
-        from .build import check_issue_plates
+        from .outputs import check_issue_plates
         from .preflight import report_table
 
         findings, folder = check_issue_plates(_project(root), issue_id)

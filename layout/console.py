@@ -37,7 +37,7 @@ class StageLines(logging.Handler):
                 print(record.getMessage(), file=sys.stderr, flush=True)
             elif self.bar and hasattr(record, "total"):
                 self._show(record)
-        except Exception:  # noqa: BLE001 - logging's own rule: a handler never raises
+        except Exception:  # logging's own rule: a handler never raises
             self.handleError(record)
 
     def _show(self, record: logging.LogRecord) -> None:

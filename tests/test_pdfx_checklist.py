@@ -13,7 +13,8 @@ from factory import body, make_project, write_article, write_manifest
 from pdfx_checklist import RULES, check
 from PIL import Image, ImageCms, ImageDraw
 
-from layout.build import Project, check_issue_plates, compose_issue
+from layout.build import Project, compose_issue
+from layout.outputs import check_issue_plates
 from layout.paint import label_of
 from layout.settings import load_settings, press_profile
 
