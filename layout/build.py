@@ -146,7 +146,7 @@ def compose_pages(run: Run) -> Composition:
     """Compose the run's issue (its workers stay up, for the plates); fail on fonts that could not be
     loaded, and in strict mode on any warning."""
     with running(COMPOSE, f"{len(run.issue.pages)} pages, {len(run.articles)} articles "
-                 f"on {run.renderer.workers} cores"):
+                 f"on {run.renderer.workers} cores", run.log):
         composition = compose(run.issue, run.settings, run.articles, run.lay_out, run.photo_src)
         run.photos.wait()  # any photo started after the last layout (none, as compose goes now)
         _check_warnings(run, composition)
@@ -214,7 +214,7 @@ def write_issue(run: Run, composition: Composition) -> Written:
     """Make the plates and proofs (on the workers); start the plates' checks, then, while they run,
     write the issue PDF, its text and the proofs with the flat plan."""
     with running(WRITE, f"{run.shown(run.out)} ({run.renderer.misses} pages laid out, "
-                 f"{run.renderer.hits} from the cache)"):
+                 f"{run.renderer.hits} from the cache)", run.log):
         inputs = run.inputs_hash()
         fit = fit_json(composition)
         made = _make_plates(run, composition, inputs, fit)
@@ -375,7 +375,7 @@ def _write_proofs(run: Run, made: Made, pngs: dict[int, concurrent.futures.Futur
 
 def report_fit(run: Run, written: Written) -> None:
     """Write the fit report and print its table."""
-    with running(FIT):
+    with running(FIT, log=run.log):
         write_atomic(run.out / "fit.json", written.fit)
         run.log.info(fit_table(written.composition))
 
@@ -396,7 +396,7 @@ def preflight_plates(run: Run, written: Written) -> Checked:
     ``plates-draft/``, and print the findings (nothing to do in a run without plates)."""
     if written.staged is None or written.checks is None:
         return Checked()
-    with running(PREFLIGHT):
+    with running(PREFLIGHT, log=run.log):
         findings = written.checks.result()
         folder = _publish_plates(run, written, findings)
         run.log.info(report_table(findings))
@@ -436,7 +436,7 @@ def verdict(run: Run, written: Written, checked: Checked) -> BuildResult:
     errors = [f for f in checked.findings if not f.ok]
     if errors:
         raise PreflightError(
-            f"preflight failed: {len(errors)} problem(s); the plates are in {run.shown(checked.plates)}, "
+            f"preflight failed: {len(errors)} problem(s); the plates are in {run.shown(checked.plates or run.out)}, "
             "not in plates/", tuple(Problem(f.plate, f.check, f.message, PREFLIGHT_FIXES.get(f.check, ""))
                                     for f in errors))
     return BuildResult(run.issue, composition, written.pdf, run.out / "fit.json", tuple(warnings),
@@ -454,7 +454,7 @@ def _overset(run: Run, written: Written) -> OversetError:
                       s.over_words or f"{s.over} line(s) over",
                       "see the fit report's suggestions: cut the copy, give the slot more depth or "
                       "columns, or jump it to a later page (jump: N)") for s in composition.overset))
-    overset.composition = composition  # type: ignore[attr-defined]  (watch prints its summary)
+    overset.composition = composition  # type: ignore[attr-defined]  # watch prints its summary
     return overset
 
 

@@ -41,7 +41,7 @@ class StageLines(logging.Handler):
             self.handleError(record)
 
     def _show(self, record: logging.LogRecord) -> None:
-        if self._progress is None and not record.total:  # type: ignore[attr-defined]  (nothing to count yet)
+        if self._progress is None and not record.total:  # type: ignore[attr-defined]  # nothing to count yet
             return
         if self._progress is None:
             from rich.console import Console

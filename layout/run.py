@@ -100,7 +100,11 @@ class Run:
     log: logging.Logger = LOG
     photos: Preparer = field(default_factory=Preparer)
     """Photos prepared for print this run (on threads: ``lay_out`` waits for them)."""
-    meter: Meter = field(default_factory=lambda: Meter(COMPOSE, "documents laid out"))
+    meter: Meter = field(init=False)
+    """Counts the documents laid out (the progress bar of stage 2)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "meter", Meter(COMPOSE, "documents laid out", self.log))
 
     @property
     def settings(self) -> PaperSettings:
