@@ -7,7 +7,7 @@ workers, log), so that no stage takes more than the run and one result."""
 
 from __future__ import annotations
 
-import concurrent.futures
+import concurrent.futures.process  # BrokenProcessPool: the submodule is loaded only with a pool
 import contextlib
 import hashlib
 import json
@@ -398,15 +398,14 @@ def preflight_plates(run: Run, written: Written) -> Checked:
         return Checked()
     with running(PREFLIGHT, log=run.log):
         findings = written.checks.result()
-        folder = _publish_plates(run, written, findings)
+        folder = _publish_plates(run, written.staged, written, findings)
         run.log.info(report_table(findings))
     return Checked(tuple(findings), folder)
 
 
-def _publish_plates(run: Run, written: Written, findings: list[Finding]) -> Path:
+def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[Finding]) -> Path:
     """Publish the staged plates, with the issue PDF, to plates/ if preflight passed, else to plates-draft/."""
-    assert written.staged is not None
-    out, staging = run.out, written.staged.folder
+    out, staging = run.out, staged.folder
     try:
         publish.write_file(staging / f"{run.issue.issue_id}.pdf", written.whole)
         publish.write_file(staging / SOURCES_FILE, (written.inputs + "\n").encode())
