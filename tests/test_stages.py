@@ -80,3 +80,10 @@ def test_the_stage_lines_handler_prints_lines_only_and_is_removed_after_the_comm
     log.info("after the command")  # no handler: not printed
     assert capsys.readouterr().err == "[9/9] a line\n"
     assert handler not in log.handlers
+
+
+def test_the_readme_shows_the_stage_table_as_it_is():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^  \| (\d) \| `(\[\d/\d\] [^`]+)` \| [^|]+ \| ([^|]+) \|$", readme, re.M)
+    assert [(int(n), line, re.findall(r"`(\w+)\.py`", modules)) for n, line, modules in rows] == [
+        (stage.number, stage.line(), list(stage.modules)) for stage in STAGES]
