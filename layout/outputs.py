@@ -97,7 +97,22 @@ def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], 
     settings = load_settings(project.issues / "paper.yaml")
     find_issue(project.issues, issue_id)
     out = project.build(issue_id)
-    # plates/, or the old set a crash between two renames left aside (see publish.py), or the drafts
+    folder, plates = _written_plates(project, issue_id)
+    fit = _fit_report(project, issue_id)
+    findings = check_issue(plates, settings, fit, copies=_expected_copy(folder / "copy.json", len(plates)))
+    changed = publish.changed_files(folder)
+    if changed is not None:
+        findings.append(Finding(publish.SUMS, "checksums", not changed,
+                                f"changed since they were composed: {', '.join(changed)}" if changed else
+                                "every file as it was composed"))
+    write_atomic(out / "preflight.json", report_json(findings))
+    return findings, folder
+
+
+def _written_plates(project: Project, issue_id: str) -> tuple[Path, list[Path]]:
+    """The folder of the issue's plates and the plates in it: ``plates/``, or the old set a crash
+    between two renames left aside (see publish.py), or the drafts."""
+    out = project.build(issue_id)
     folder = next((out / name for name in ("plates", ".plates.old", "plates-draft") if (out / name).is_dir()), None)
     if folder is None:
         raise InputError(f"no plates for {issue_id} yet", (Problem(
@@ -106,25 +121,23 @@ def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], 
     if not plates:
         raise InputError(f"no plates in {project.shown(folder)}", (Problem(
             project.shown(folder), "", "the folder holds no plate", f"run: layout compose {issue_id}"),))
-    fit = None
-    if (out / "fit.json").exists():
-        try:
-            fit = json.loads((out / "fit.json").read_bytes())
-        except (ValueError, UnicodeError):
-            fit = None
-        if not isinstance(fit, dict) or not isinstance(fit.get("overset", []), list):
-            raise InputError(f"{project.shown(out / 'fit.json')} is damaged", (Problem(
-                project.shown(out / "fit.json"), "", "it is not the fit report layout writes",
-                f"run: layout compose {issue_id} (it writes the fit report again)"),))
-    copies = _expected_copy(folder / "copy.json", len(plates))
-    findings = check_issue(plates, settings, fit, copies=copies)
-    changed = publish.changed_files(folder)
-    if changed is not None:
-        findings.append(Finding(publish.SUMS, "checksums", not changed,
-                                f"changed since they were composed: {', '.join(changed)}" if changed else
-                                "every file as it was composed"))
-    write_atomic(out / "preflight.json", report_json(findings))
-    return findings, folder
+    return folder, plates
+
+
+def _fit_report(project: Project, issue_id: str) -> dict | None:
+    """The issue's fit report (``fit.json``), if it has been written; an error if it is damaged."""
+    path = project.build(issue_id) / "fit.json"
+    if not path.exists():
+        return None
+    try:
+        fit = json.loads(path.read_bytes())
+    except (ValueError, UnicodeError):
+        fit = None
+    if not isinstance(fit, dict) or not isinstance(fit.get("overset", []), list):
+        raise InputError(f"{project.shown(path)} is damaged", (Problem(
+            project.shown(path), "", "it is not the fit report layout writes",
+            f"run: layout compose {issue_id} (it writes the fit report again)"),))
+    return fit
 
 
 def _expected_copy(path: Path, plates: int) -> list[PlateCopy] | None:
