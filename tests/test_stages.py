@@ -4,8 +4,10 @@ benchmark times stages by all follow it."""
 from __future__ import annotations
 
 import ast
+import io
 import logging
 import re
+import sys
 from pathlib import Path
 
 from factory import two_story_issue
@@ -87,3 +89,27 @@ def test_the_readme_shows_the_stage_table_as_it_is():
     rows = re.findall(r"^  \| (\d) \| `(\[\d/\d\] [^`]+)` \| [^|]+ \| ([^|]+) \|$", readme, re.M)
     assert [(int(n), line, re.findall(r"`(\w+)\.py`", modules)) for n, line, modules in rows] == [
         (stage.number, stage.line(), list(stage.modules)) for stage in STAGES]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_composing_stage_draws_a_bar_that_goes_before_the_next_line(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    log = logging.getLogger("layout")
+    with stage_lines() as handler:
+        assert handler.bar
+        meter = Meter(COMPOSE, "documents laid out")
+        meter.expect(0)  # nothing to count yet: no bar
+        assert handler._progress is None
+        meter.expect(2)
+        meter.tick()
+        assert handler._progress is not None  # drawn
+        log.info("[3/5] writing")
+        assert handler._progress is None  # removed before the line
+    shown = terminal.getvalue()
+    assert "documents laid out" in shown and "1/2" in shown
+    assert shown.rstrip().endswith("[3/5] writing")
