@@ -1,4 +1,4 @@
-"""Stage 3: fit the articles to each page's grid.
+"""Stage 2 (composing): fit the articles to each page's grid.
 
 Every story's body is set once, as a galley (``galley.py``): one column at its column width, with
 its top matter measured beside it. From then on fitting is arithmetic on the galleys' rows: each

@@ -1,4 +1,4 @@
-"""Stage 1: read and check an issue's manifest (``issues/<issue-id>/issue.yaml``)."""
+"""Stage 1 (reading): read and check an issue's manifest (``issues/<issue-id>/issue.yaml``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 0: read the paper settings (``issues/paper.yaml``) shared by every issue."""
+"""Stage 1 (reading): read the paper settings (``issues/paper.yaml``) shared by every issue."""
 
 from __future__ import annotations
 
