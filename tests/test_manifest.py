@@ -208,8 +208,9 @@ def test_unknown_keys_are_caught_at_every_level_with_the_nearest_key(tmp_path):
         "allowed keys here: page, template, articles"
     assert found.pop('page 1, first slot, colums: unknown key "colums" (did you mean "columns"?)').startswith(
         "allowed keys here: slug, continued, ad, columns, depth, jump, column, top, headline_lines, fit")
-    assert found.pop('page 1, first slot, \u201cdepth\u201d: unknown key "\u201cdepth\u201d": it is "depth" with quotes '
-                     "or invisible spaces around it") == "retype it as depth: (plain letters, indented with ordinary spaces)"
+    curly = '\u201cdepth\u201d'
+    assert found.pop(f'page 1, first slot, {curly}: unknown key "{curly}": it is "depth" with quotes or invisible '
+                     "spaces around it") == "retype it as depth: (plain letters, indented with ordinary spaces)"
     assert 'page 1, first slot, 7: unknown key "7"' in found
     assert 'page 1, second slot, coloumn: unknown key "coloumn" (did you mean "column"?)' in found
 
