@@ -137,22 +137,18 @@ def validate(model: type[Input], data: Any, shown: str, problems: list[Problem],
         return None
 
 
-def _entries(items: list[tuple[int, Any]], choose: Callable[[Any], type[Input]], context: dict[str, Any],
-             where: str, errors: list[InitErrorDetails]) -> list[tuple[int, Input]]:
-    """The entries of a list (with their index), each read by the model ``choose`` picks for it;
-    their errors, worded, added to ``errors`` with their index in front of their location."""
-    read = []
-    for index, item in items:
-        model = choose(item)
-        try:
-            read.append((index, model.model_validate(item, context={
-                **context, "where": f"{where}[{index}]", "index": index})))
-        except ValidationError as error:
-            for detail in error.errors(include_url=False):
-                message, fix, key, loc = _words(detail, model, index + 1)
-                errors.append(InitErrorDetails(type=_ours(message, fix, key), loc=(index, *loc),
-                                               input=detail.get("input")))
-    return read
+def _entry(model: type[Input], item: Any, index: int, context: dict[str, Any],
+           errors: list[InitErrorDetails]) -> Any:
+    """Entry ``index`` of a list, read by ``model`` (None if it has problems: they are added to
+    ``errors``, worded, with the index in front of their location). ``context["where"]`` is the
+    entry's key path."""
+    try:
+        return model.model_validate(item, context={**context, "index": index})
+    except ValidationError as error:
+        for detail in error.errors(include_url=False):
+            message, fix, key, loc = _words(detail, model, index + 1)
+            errors.append(InitErrorDetails(type=_ours(message, fix, key), loc=(index, *loc), input=detail.get("input")))
+        return None
 
 
 def _fail(errors: list[InitErrorDetails]) -> None:
@@ -173,7 +169,7 @@ def rule(check_value: Rule, after: bool = False) -> BeforeValidator | AfterValid
         check = Checker("", glyphs=(info.context or {}).get("glyphs"))
         result = check_value(check, value, info)
         if check.problems:
-            _raise(check.problems, info.field_name or "")
+            _raise(check.problems, _key(info))
         return result
 
     return AfterValidator(run) if after else BeforeValidator(run)
@@ -183,15 +179,19 @@ def _ctx(info: ValidationInfo) -> dict[str, Any]:
     return info.context or {}
 
 
+def _key(info: ValidationInfo) -> str:
+    return info.field_name or ""
+
+
 def whole(low: int, high: int | Callable[[Any], int] | None = None) -> BeforeValidator | AfterValidator:
     """A whole number from ``low`` to ``high`` (of the paper's settings, if a function of them)."""
     return rule(lambda check, value, info: check.integer(
-        value, info.field_name, low, high(_ctx(info)["settings"]) if callable(high) else high))
+        value, _key(info), low, high(_ctx(info)["settings"]) if callable(high) else high))
 
 
 def text(check: Checker, value: Any, info: ValidationInfo) -> str | None:
     """Printed copy (a number is its text as typed), or None for none; only the title is required."""
-    return check.text(value, info.field_name, required=info.field_name == "title")
+    return check.text(value, _key(info), required=_key(info) == "title")
 
 
 # ---- paper.yaml ---------------------------------------------------------------------------------
@@ -201,20 +201,20 @@ DEFAULTS = settings.DEFAULTS
 
 def length(low: float, high: float) -> BeforeValidator | AfterValidator:
     """A length with its unit, from ``low`` to ``high`` points."""
-    return rule(lambda check, value, info: settings.length(check, info.field_name, value, low, high))
+    return rule(lambda check, value, info: settings.length(check, _key(info), value, low, high))
 
 
 def tone(low: float, high: float) -> BeforeValidator | AfterValidator:
     """A number from ``low`` to ``high``."""
-    return rule(lambda check, value, info: settings.tone(check, info.field_name, value, low, high))
+    return rule(lambda check, value, info: settings.tone(check, _key(info), value, low, high))
 
 
 def limit(low: float, high: float) -> BeforeValidator | AfterValidator:
     """A preflight limit: a length (millimetres if it has no unit) from ``low`` to ``high`` points."""
-    return rule(lambda check, value, info: settings.limit_length(check, info.field_name, value, low, high))
+    return rule(lambda check, value, info: settings.limit_length(check, _key(info), value, low, high))
 
 
-Choice = Annotated[str, rule(lambda check, value, info: settings.choice(check, info.field_name, value))]
+Choice = Annotated[str, rule(lambda check, value, info: settings.choice(check, _key(info), value))]
 Text = Annotated[str | None, rule(text)]
 
 
@@ -323,7 +323,7 @@ class PaperIn(Input):
 def _slug(check: Checker, value: Any, info: ValidationInfo) -> str | None:
     """``slug:`` or ``continued:``; an article is placed once (and continued once)."""
     context = _ctx(info)
-    key = info.field_name or "slug"
+    key = _key(info)
     slug = manifest.article_slug(check, value, key, context["folder"])
     if slug is not None:
         used, tag = context["used"], f"continued:{slug}" if key == "continued" else slug
@@ -349,7 +349,7 @@ def _top(check: Checker, value: Any, info: ValidationInfo) -> int | None:
 
 
 def _not_for_adverts(check: Checker, value: Any, info: ValidationInfo) -> None:
-    check.add(info.field_name or "", f"an advert slot takes no '{info.field_name}:'",
+    check.add(_key(info), f"an advert slot takes no '{_key(info)}:'",
               "a supplied advert is booked space: give it ad:, columns:, depth: and (optionally) column: and top:")
 
 
@@ -456,10 +456,13 @@ def _slots(value: Any, info: ValidationInfo) -> tuple[tuple[int, ArticleSlotIn |
         items.append((index, raw))
     context = _ctx(info)
     read = []
-    for index, raw in items:  # one at a time: a continuation's keys are read knowing it is one
+    for index, raw in items:
         continued, advert = isinstance(raw, dict) and "continued" in raw, isinstance(raw, dict) and "ad" in raw
-        read += _entries([(index, raw)], lambda item, advert=advert: AdvertSlotIn if advert else ArticleSlotIn,
-                         {**context, "continued": continued, "advert": advert}, f"{context['where']}.articles", errors)
+        slot = _entry(AdvertSlotIn if advert else ArticleSlotIn, raw, index, {
+            **context, "where": f"{context['where']}.articles[{index}]", "continued": continued, "advert": advert},
+            errors)
+        if slot is not None:
+            read.append((index, slot))
     errors.sort(key=lambda e: e["loc"][0])
     _fail(errors)
     return tuple(read)
@@ -486,9 +489,10 @@ def _pages(value: Any, info: ValidationInfo) -> tuple[PageIn, ...]:
         raise _ours(f"lists {len(value)} pages; an issue has at most {manifest.MAX_PAGES}",
                     "split the issue, or check the manifest is the one you meant")
     errors: list[InitErrorDetails] = []
-    read = _entries(list(enumerate(value)), lambda item: PageIn, _ctx(info), "pages", errors)
+    pages = [_entry(PageIn, raw, index, {**_ctx(info), "where": f"pages[{index}]"}, errors)
+             for index, raw in enumerate(value)]
     _fail(errors)
-    return tuple(page for _, page in read)
+    return tuple(pages)
 
 
 class IssueIn(Input):
