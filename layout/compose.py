@@ -1,4 +1,4 @@
-"""Stage 3: fit the articles to each page's grid.
+"""Stage 2 (composing): fit the articles to each page's grid.
 
 Every story's body is set once, as a galley (``galley.py``): one column at its column width, with
 its top matter measured beside it. From then on fitting is arithmetic on the galleys' rows: each
@@ -21,9 +21,9 @@ from .assemble import Piece
 from .cut import START, Cut, cut_point, slice_blocks
 from .errors import InputError, Problem
 from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
-from .grid import GAP_LINES, NAMEPLATE_LINES, Placement, Request, hole_spans, holes, overlapping, place
+from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping, place
 from .jobs import PageResult
-from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
+from .manifest import FOOT, NAMEPLATE_LINES, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
 from .settings import PaperSettings

@@ -1,11 +1,9 @@
-"""Stage 3a: place slots on a page's column grid in column order (fill down, then across)."""
+"""Stage 2 (composing): place slots on a page's column grid in column order (fill down, then across)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-NAMEPLATE_LINES = 15
-"""Grid lines the front-page nameplate takes (including the line below it)."""
 GAP_LINES = 1
 """Grid lines left between a slot and the one stacked below it (a rule is drawn there)."""
 
