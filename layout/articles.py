@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
@@ -111,6 +111,15 @@ class Article:
         return "\n\n".join(b.text for b in self.blocks)
 
 
+PLACEHOLDER = "Copy for this slot goes here: replace this line with the story.\n"
+"""The body ``layout new`` writes for each slot of a new issue (with ``sample: true``)."""
+
+
+def is_placeholder(article: Article) -> bool:
+    """Whether ``article`` is still the placeholder ``layout new`` wrote."""
+    return article.sample and article.text.strip() == PLACEHOLDER.strip()
+
+
 def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = None) -> dict[str, Article]:
     """Read every article in ``slugs`` from ``folder/articles``; report every problem at once.
 
@@ -136,8 +145,8 @@ class _BodyCache:
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / "bodies.json" if folder is not None else None
         self.folder = folder
-        self.known: dict[str, list] = {}
-        self.used: dict[str, list] = {}
+        self.known: dict[str, Any] = {}  # blocks (lists of rows), or smartened text
+        self.used: dict[str, Any] = {}
         if self.path is not None:  # sealed (see cache.py): a damaged file reads as empty
             try:
                 self.known = json.loads(read_sealed(self.path) or b"{}")
@@ -173,7 +182,7 @@ class _BodyCache:
 
 
 def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
-                 glyphs: frozenset[int] | None | bool = True) -> Article:
+                 glyphs: frozenset[int] | None | Literal[True] = True) -> Article:
     """Read one article and check its front matter, body and photos (and that every character is in
     ``glyphs``, by default the house fonts' characters)."""
     path = folder / "articles" / f"{slug}.md"
@@ -268,10 +277,10 @@ def _markdown(body: bool) -> markdown.Markdown:
         md.parser.blockprocessors.deregister(name)
     # A crosshead needs a space after its '#'s: "#MeToo" starting a line stays text, and so does a
     # closing '#' that is not set off by a space ("C#").
-    md.parser.blockprocessors["hashheader"].RE = re.compile(
+    md.parser.blockprocessors["hashheader"].RE = re.compile(  # type: ignore[attr-defined]  # HashHeaderProcessor's
         r"(?:^|\n)(?P<level>#{1,6})[ \t]+(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
     if not body:  # a headline, caption ...: one run of text, never a list, heading or quote
-        for name in [p for p in md.parser.blockprocessors._priority]:
+        for name in [p for p in md.parser.blockprocessors._priority]:  # type: ignore[attr-defined]  # (private)
             if name.name not in ("empty", "paragraph"):
                 md.parser.blockprocessors.deregister(name.name)
     return md

@@ -90,7 +90,7 @@ def files_digest(paths: list[Path | None]) -> str:
 
 def settings_files(settings: object) -> list[Path | None]:
     """The files a settings object names (its path-like fields), in field order."""
-    return [value for _, value in sorted(vars(settings).items()) if isinstance(value, os.PathLike)]
+    return [value for _, value in sorted(vars(settings).items()) if isinstance(value, Path)]
 
 
 class SealedBytecodeCache(jinja2.FileSystemBytecodeCache):

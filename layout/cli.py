@@ -32,7 +32,7 @@ def _project(root: Path | None) -> Project:
     return Project((root or Path(os.environ.get("LAYOUT_ROOT", "."))).resolve())
 
 
-def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
+def _run(debug: bool, action) -> None:
     """Run ``action``; a LayoutError becomes its message and exit code (a traceback only with --debug)."""
     try:
         action()

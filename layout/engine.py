@@ -51,7 +51,7 @@ def _one_type_an_array(ffi: cffi.FFI) -> None:
     whose type is parsed once; any other call is passed on unchanged."""
     new = ffi.new
 
-    def new_array(cdecl: object, init: object = None) -> object:
+    def new_array(cdecl: str | cffi.FFI.CType, init: object = None) -> cffi.FFI.CData:
         if isinstance(cdecl, str) and isinstance(init, list | tuple):
             match = _SIZED_ARRAY.fullmatch(cdecl.strip())
             if match and len(init) == int(match[2]):
@@ -72,7 +72,7 @@ class ConfinedFetcher(URLFetcher):
         self.allowed = tuple(p.resolve() for p in allowed)
         self.photos = photos
 
-    def fetch(self, url: str, headers: object = None):  # type: ignore[no-untyped-def]
+    def fetch(self, url: str, headers: object = None):
         """Fetch ``url`` if it is a data: URL, a prepared photo or a file inside an allowed folder."""
         scheme = urlparse(url).scheme.lower()
         if scheme == "data":
@@ -171,8 +171,8 @@ def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> we
         with _captured(said):
             css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=_font_config())
         _SHEETS[key] = (css, tuple(said))
-    css, said = _SHEETS[key]
-    messages.extend(said)
+    css, heard = _SHEETS[key]
+    messages.extend(heard)
     return css
 
 

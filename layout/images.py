@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
@@ -319,7 +319,7 @@ def upright(path: Path) -> tuple[Image.Image, ImageCms.ImageCmsProfile | None]:
     mode = image.mode
     if mode.startswith("I"):
         # 16-bit grey: scale to 8 bits (a plain convert clips everything above level 255 to white).
-        top = 65535 if mode.startswith("I;16") or image.getextrema()[1] > 255 else 255
+        top = 65535 if mode.startswith("I;16") or cast(tuple[int, int], image.getextrema())[1] > 255 else 255
         image = image.convert("I").point(lambda v: v * (255 / top)).convert("L")
     elif mode == "1":
         image = image.convert("L")
@@ -422,11 +422,11 @@ def _to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None,
     flags = ImageCms.Flags.BLACKPOINTCOMPENSATION
     if target is not None:
         transform = ImageCms.buildTransform(profile, _file_profile(target), image.mode, "L", intent, flags)
-        return ImageCms.applyTransform(image, transform), target.name
+        return cast(Image.Image, ImageCms.applyTransform(image, transform)), target.name  # None only in place
     # No grey profile: to Lab, then the measured newsprint curve on L*.
     transform = ImageCms.buildTransform(profile, _lab(), image.mode, "LAB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
                                         flags)
-    lightness = ImageCms.applyTransform(image, transform).getchannel("L")
+    lightness = cast(Image.Image, ImageCms.applyTransform(image, transform)).getchannel("L")
     table = [round(255 * (1 - tone_curve(level / 255 * 100))) for level in range(256)]
     return lightness.point(table), "newsprint tone curve (no grey profile installed)"
 
@@ -446,7 +446,7 @@ def _sharpen(image: Image.Image, ppi: float, ruling: float) -> Image.Image:
 def settings_key(paper: PaperSettings) -> bytes:
     """What a prepared photo depends on beside its source and size (profiles by their bytes)."""
     parts = [PREPARATION, str(JPEG_QUALITY), str(paper.max_image_ppi), f"{paper.photo_highlight:g}",
-             f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", ImageCms.core.littlecms_version,
+             f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", str(ImageCms.core.littlecms_version),
              Image.__version__]
     for profile in (grey_profile(paper), cmyk_profile(paper)):
         parts.append(_digest(profile, profile.stat().st_mtime_ns) if profile else "-")
@@ -563,7 +563,7 @@ def _encode(image: Image.Image, highlight: float, shadow: float, label: str) -> 
     for _ in range(8):
         data = _jpeg(image.point(_clamp_table(low, high)), label)
         with Image.open(io.BytesIO(data)) as decoded:
-            least, most = decoded.getextrema()
+            least, most = cast(tuple[int, int], decoded.getextrema())  # grey: one band
         if least >= darkest_level + 1 and most <= lightest_level - 1:  # a level of margin for other decoders
             break
         # JPEG ringing overshoots at hard edges: narrow the range by the overshoot and encode again.

@@ -78,10 +78,10 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes])
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
-    index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    sources = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
     write_atomic(folder / PNG_INDEX, json.dumps({path.name: hashlib.sha256(path.read_bytes()).hexdigest()
                                                  for path in paths}, indent=1).encode())
-    write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
+    write_atomic(folder / ".pages.json", json.dumps(sources, indent=1).encode())
     return paths
 
 

@@ -31,7 +31,7 @@ _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EP
 _LIBC: list = []
 
 
-def _renameat2():  # type: ignore[no-untyped-def]
+def _renameat2():
     if not _LIBC:
         try:
             function = ctypes.CDLL(None, use_errno=True).renameat2

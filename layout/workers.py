@@ -289,7 +289,7 @@ class PageRenderer:
             pdf = blobs[f"{key}.pdf"] if data["pdf"] else None
             pdfs = {slot: blobs[f"{key}-g{index}.pdf"] for index, slot in enumerate(data["galley_pdfs"])}
             galleys = {k: Galley.from_json(g) for k, g in data["galleys"].items()}
-            result = PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys, pdfs)
+            result = PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys, pdfs)  # type: ignore[arg-type]  # no blob is None (checked)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
         return result
