@@ -21,7 +21,7 @@ from . import __version__, publish
 from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
-from .cache import code_digest, files_digest, settings_files
+from .cache import Store, code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .engine import check_version
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
@@ -66,6 +66,11 @@ class Project:
     def build(self, issue_id: str) -> Path:
         """Output folder of one issue."""
         return self.root / "build" / issue_id
+
+    @property
+    def cache(self) -> Path:
+        """The build cache, shared by every issue (see ``cache.Store``)."""
+        return self.root / "build" / ".cache"
 
 
 @dataclass(frozen=True)
@@ -238,7 +243,8 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
     cache = project.build(issue_id) / ".cache"
-    keep_compiled(cache / "templates")
+    store = Store(project.cache)
+    keep_compiled(store)
     renderer = PageRenderer(cache, static, workers,
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:

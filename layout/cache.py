@@ -37,9 +37,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import jinja2
-import jinja2.bccache
-
 SEAL = b"\n%layout-seal sha256 "
 """What starts a sealed file's trailer (after it: 64 hex digits and a newline)."""
 _TRAILER = len(SEAL) + 64 + 1
@@ -385,18 +382,3 @@ def unpack(blob: bytes) -> list[bytes]:
         parts.append(blob[at + 8:at + 8 + size])
         at += 8 + size
     return parts
-
-
-class SealedBytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Jinja2's compiled templates, kept sealed: a damaged file is compiled again, never run."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Load ``bucket``'s code if its file is whole."""
-        data = read_sealed(Path(self._get_cache_filename(bucket)))
-        if data is not None:
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Keep ``bucket``'s code, sealed."""
-        with contextlib.suppress(OSError):
-            write_sealed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string())
