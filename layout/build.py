@@ -100,12 +100,12 @@ def stderr_progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load(project: Project, issue_id: str) -> tuple[PaperSettings, Issue, dict]:
+def load(project: Project, issue_id: str, store: Store | None = None) -> tuple[PaperSettings, Issue, dict]:
     """Read the paper settings, the issue's manifest and its articles (stages 0-2)."""
     settings = load_settings(project.issues / "paper.yaml")
     folder = find_issue(project.issues, issue_id)
     issue = load_issue(folder, settings)
-    articles = load_articles(folder, issue.slugs, project.build(issue_id) / ".cache")
+    articles = load_articles(folder, issue.slugs, store)
     return settings, issue, articles
 
 
@@ -248,7 +248,7 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     renderer = PageRenderer(cache, static, workers,
                             (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
     try:
-        settings, issue, articles = load(project, issue_id)
+        settings, issue, articles = load(project, issue_id, store)
         adverts = check_adverts(issue, settings)
     except BaseException:
         renderer.close()

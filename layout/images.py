@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
-from .cache import read_sealed, write_sealed
+from .cache import Store, read_sealed, write_sealed
 from .errors import InputError, Problem
 from .files import write_atomic
 from .paint import PHOTO_COMMENT, label_of
@@ -260,11 +260,11 @@ def _base_mode(mode: str) -> str:
     return mode
 
 
-def inspect(path: Path, cache: Path | None = None) -> Inspected:
+def inspect(path: Path, cache: Store | None = None) -> Inspected:
     """Decode and check the photo at ``path`` (see the module's notes); raise ``PhotoProblem``.
 
-    With ``cache`` (a folder), a photo whose bytes passed before is not decoded again: decoding
-    every photo in full cost 10 ms a photo on every run."""
+    With ``cache`` (the build cache), a photo whose bytes passed before is not decoded again:
+    decoding every photo in full cost 10 ms a photo on every run."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -272,27 +272,16 @@ def inspect(path: Path, cache: Path | None = None) -> Inspected:
                            "check the file's permissions, or copy it again") from None
     if cache is None:
         return _inspect(path)
-    digest = hashlib.sha256(PREPARATION.encode() + data).hexdigest()
-    store = cache / "photo-checks.json"
-    known = _checked(store)
-    if digest in known:
-        return Inspected(*known[digest])
+    key = cache.key("photo-check", PREPARATION, data)
+    try:  # sealed (see cache.py): a damaged entry reads as missing
+        row = json.loads(cache.get("photo-check", key) or b"null")
+        return Inspected(*row)
+    except (ValueError, TypeError):
+        pass
     found = _inspect(path)
-    known[digest] = [found.width, found.height, found.mode, found.format, found.profile]
-    write_atomic(store, json.dumps(known).encode())
+    cache.put("photo-check", key, json.dumps([found.width, found.height, found.mode, found.format,
+                                              found.profile]).encode())
     return found
-
-
-def _checked(store: Path) -> dict[str, list]:
-    """The photos that passed their checks, by hash ({} if the file is missing or damaged)."""
-    try:
-        data = json.loads(store.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {key: row for key, row in data.items() if isinstance(row, list) and len(row) == 5
-            and isinstance(row[0], int) and isinstance(row[1], int) and all(isinstance(v, str) for v in row[2:])}
 
 
 def _inspect(path: Path) -> Inspected:
