@@ -253,7 +253,7 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     except BaseException:
         renderer.close()
         raise
-    return Session(project, settings, issue, articles, renderer, adverts=adverts)
+    return Session(project, settings, issue, articles, renderer, Preparer(store), adverts=adverts)
 
 
 def fit_issue(project: Project, issue_id: str, progress: Progress = stderr_progress,

@@ -54,7 +54,8 @@ def test_every_kind_of_damaged_cache_entry_is_made_again_never_published(tmp_pat
     build = tmp_path / "build" / "test-issue"
     kinds: dict[str, Path] = {}
     for path in sorted([*(build / ".cache").rglob("*"), *(build / "images").glob("*"),
-                        *(build.parent / ".cache" / "article").glob("*")]):
+                        *(build.parent / ".cache" / "article").glob("*"),
+                        *(build.parent / ".cache" / "photo").glob("*")]):
         if path.is_file():
             kinds.setdefault(_kind(path), path)
     # layout results, page and galley PDFs, plates, the flat plan, preflight results, hyphenation,
