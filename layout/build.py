@@ -452,7 +452,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
     copies = copy_of(composition, settings)  # what each plate must show (see accounting.py)
-    checks = start_checks(staged[1], settings, json.loads(fit), out / ".cache", keys,
+    checks = start_checks(staged[1], settings, json.loads(fit), session.photos.store, keys,
                           session.renderer.submit, copies) if staged else None
     if staged is not None:
         publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates

@@ -55,12 +55,13 @@ def test_every_kind_of_damaged_cache_entry_is_made_again_never_published(tmp_pat
     kinds: dict[str, Path] = {}
     for path in sorted([*(build / ".cache").rglob("*"), *(build / "images").glob("*"),
                         *(build.parent / ".cache" / "article").glob("*"),
-                        *(build.parent / ".cache" / "photo").glob("*")]):
+                        *(build.parent / ".cache" / "photo").glob("*"),
+                        *(build.parent / ".cache" / "preflight").glob("*")]):
         if path.is_file():
             kinds.setdefault(_kind(path), path)
     # layout results, page and galley PDFs, plates, the flat plan, preflight results, hyphenation,
     # Markdown conversions, compiled templates
-    assert {"H.json", "H.pdf", "H-g0.pdf", "proofed-H", "flatplan-H", "preflight-H.json",
+    assert {"H.json", "H.pdf", "H-g0.pdf", "proofed-H", "flatplan-H",
             "hyphenation-H.json", "docks-H.jpg"} <= set(kinds), sorted(kinds)  # and the prepared photo
     for kind, path in kinds.items():
         data = bytearray(path.read_bytes())
