@@ -21,7 +21,7 @@ from . import __version__, publish
 from .accounting import PlateCopy, copies_from_json, copies_json, copy_of
 from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
-from .cache import Store, code_digest, files_digest, settings_files
+from .cache import Store, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .engine import check_version
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
@@ -242,11 +242,10 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
     folder = find_issue(project.issues, issue_id)
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
-    cache = project.build(issue_id) / ".cache"
     store = Store(project.cache)
     keep_compiled(store)
-    renderer = PageRenderer(cache, static, workers,
-                            (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
+    renderer = PageRenderer(store, static, workers,
+                            (_house_stylesheets(project), _readable(project, folder, issue_id), store), shared)
     try:
         settings, issue, articles = load(project, issue_id, store)
         adverts = check_adverts(issue, settings)
@@ -417,22 +416,20 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]
     # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
     # same sources give the same bytes whatever the code's version); what is cached by them is also
-    # keyed by the code, so that a new version of layout never reads what an older one made.
-    code = code_digest()
-    salted = [hashlib.sha256(f"{code} {j.key}".encode()).hexdigest() for j in jobs]
-    plated = session.renderer.cached("proofed", salted, _plate_and_proof, jobs)  # the new ones
+    # keyed by the store's salt, so that a new version of layout never reads what an older one made.
+    store = session.renderer.store
+    plated = session.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _plate_and_proof, jobs)
     fit = fit_json(composition)
     trim = (session.settings.trim_width, session.settings.trim_height)
-    plan_key = hashlib.sha256(f"{session.renderer.static_key} {trim}".encode() + fit).hexdigest()
     plan = session.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
-        "flatplan", [plan_key], _flat_plan, [(json.loads(fit), trim, project.fonts)])
+        "flatplan", [store.key("flatplan", session.renderer.static_key, repr(trim), fit)], _flat_plan,
+        [(json.loads(fit), trim, project.fonts)])
     _keep_previous(out)
     made = [_unpack(blob) for blob in plated()]
     staged = _stage_plates(out, issue_id, [plate for plate, _ in made]) if plates else None
     try:
         return _finish_issue(project, issue_id, progress, started, session, composition, made, staged, inputs,
-                             [hashlib.sha256(f"{code} {job.plate.info.inputs}".encode()).hexdigest() for job in jobs],
-                             fit, plan)
+                             [job.plate.info.inputs for job in jobs], fit, plan)
     finally:
         if staged is not None:
             shutil.rmtree(staged[0], ignore_errors=True)
@@ -452,7 +449,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
     # The plates' checks and the changed proofs' PNGs go to the workers now, from this thread (from
     # another, they waited for this one to be done joining the issue, which holds the GIL).
     copies = copy_of(composition, settings)  # what each plate must show (see accounting.py)
-    checks = start_checks(staged[1], settings, json.loads(fit), session.photos.store, keys,
+    checks = start_checks(staged[1], settings, json.loads(fit), session.renderer.store, keys,
                           session.renderer.submit, copies) if staged else None
     if staged is not None:
         publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates

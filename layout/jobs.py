@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cache import Store
 from .galley import Galley
 
 PHOTO_SCHEME = "layout-photo"
@@ -64,5 +65,5 @@ class Batch:
     split: Callable[[PageResult], list[PageResult]] = lambda result: [result]
 
 
-Warm = tuple[tuple[str, ...], tuple[str, ...], str]
-"""How to warm a worker up: the stylesheets, the folders it may read, the cache folder."""
+Warm = tuple[tuple[str, ...], tuple[str, ...], Store | None]
+"""How to warm a worker up: the stylesheets, the folders it may read, the build cache."""
