@@ -33,7 +33,7 @@ from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table, start_checks
-from .proofs import flat_plan_png, mark_pages, page_png, stale_proofs, write_proofs
+from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
 from .settings import PaperSettings, load_settings
 from .versions import WEASYPRINT_VERSION
 from .workers import PARENT_ONLY_FILES, PageRenderer, Workers
@@ -453,8 +453,8 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                           session.renderer.submit, copies) if staged else None
     if staged is not None:
         publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates
-    stale = stale_proofs(proof_pdfs, out / "proofs")  # only these are rendered again
-    pngs = [session.renderer.submit(page_png, proof_pdfs[index]) for index in stale]
+    pngs = session.renderer.cached(  # drawn again only for the pages whose proof changed
+        "proof", [session.renderer.store.key("proof", page) for page in proof_pdfs], page_png, list(proof_pdfs))
     with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(checks.result) if checks is not None else None  # Ghostscript, if needed
         proof = out / f"{issue_id}-proof.pdf"
@@ -471,7 +471,7 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
         write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
         proofs = publish.staged_copy(out / "proofs")  # published whole, with the flat plan
         try:
-            write_proofs(proof_pdfs, proofs, {index: png.result() for index, png in zip(stale, pngs)})
+            write_proofs(proof_pdfs, proofs, dict(enumerate(pngs())))
             write_atomic(proofs / "flatplan.png", plan()[0])
             publish.replace_folder(proofs, out / "proofs")
         finally:

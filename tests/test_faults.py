@@ -38,7 +38,8 @@ def test_a_seal_holds_only_for_the_bytes_and_the_name_it_was_made_for(tmp_path):
     assert read_sealed(tmp_path / "a.json") is None and not (tmp_path / "a.json").exists()  # removed
 
 
-KINDS = ("page", "plate", "flatplan", "preflight", "article", "hyphenation", "template", "photo", "photo-check")
+KINDS = ("page", "plate", "flatplan", "proof", "preflight", "article", "hyphenation", "template", "photo",
+         "photo-check")
 """Every kind of entry the build cache holds (see cache.Store)."""
 
 
