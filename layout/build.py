@@ -453,8 +453,10 @@ def _finish_issue(project: Project, issue_id: str, progress: Progress, started: 
                           session.renderer.submit, copies) if staged else None
     if staged is not None:
         publish.write_file(staged[0] / "copy.json", copies_json(copies))  # published with the plates
-    pngs = session.renderer.cached(  # drawn again only for the pages whose proof changed
-        "proof", [session.renderer.store.key("proof", page) for page in proof_pdfs], page_png, list(proof_pdfs))
+    pngs = session.renderer.cached(  # drawn again only for the pages whose proof changed (known by the
+        "proof", [session.renderer.store.key(  # plate's key and its marks, without hashing every PDF)
+            "proof", key, hashlib.sha256(marks).hexdigest() if marks else "") for key, (_, marks) in zip(keys, made)],
+        page_png, list(proof_pdfs))
     with concurrent.futures.ThreadPoolExecutor(1) as background:
         checked = background.submit(checks.result) if checks is not None else None  # Ghostscript, if needed
         proof = out / f"{issue_id}-proof.pdf"

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -142,7 +141,7 @@ def _packages() -> dict[str, str]:
 def _library(soname: str) -> str:
     """The file a system library's name resolves to (``libpango-1.0.so.0.5000.12``: its version),
     with its size; or, if it is not in the usual folders, the version it reports."""
-    arch = sysconfig.get_config_var("MULTIARCH") or ""
+    arch = getattr(sys.implementation, "_multiarch", "")  # x86_64-linux-gnu (sysconfig took 4 ms)
     for folder in (f"/usr/lib/{arch}", f"/lib/{arch}", "/usr/lib", "/usr/local/lib", "/lib", "/usr/lib64"):
         path = os.path.join(folder, soname)
         if os.path.exists(path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -43,14 +44,24 @@ KINDS = ("page", "plate", "flatplan", "proof", "preflight", "article", "hyphenat
 """Every kind of entry the build cache holds (see cache.Store)."""
 
 
+def _forget(patch: pytest.MonkeyPatch) -> None:
+    """Forget what this process keeps in memory of the cache's kinds (the hyphenation patterns, the
+    compiled templates), so that a compose reads them from the cache."""
+    import pyphen
+
+    from layout import markup
+
+    patch.setattr(pyphen, "hdcache", {})
+    patch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
+
+
 @pytest.fixture(scope="module")
 def cached(tmp_path_factory):
     """A two-story issue with a photo, composed once: its plates and text as a clean compose makes them."""
-    import pyphen
 
     root = tmp_path_factory.mktemp("cached")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pyphen, "hdcache", {})  # so that this run reads (and keeps) the hyphenation patterns
+        _forget(patch)
         issue = simple_issue(root, {"story": 220, "other": 120}, columns={"story": 3, "other": 2})
         write_article(issue, "story", body(220), images=[{"file": add_photo(issue), "caption": "The docks"}])
         _compose(root)
@@ -60,29 +71,33 @@ def cached(tmp_path_factory):
 
 @pytest.mark.parametrize("kind", [*KINDS, "images"])
 def test_a_damaged_cache_entry_of_any_kind_is_made_again_never_published(cached, kind, monkeypatch):
-    import pyphen
-
-    monkeypatch.setattr(pyphen, "hdcache", {})  # the workers read the patterns from the cache
+    _forget(monkeypatch)
     root, clean, text = cached
     build = root / "build"
     # "images": a prepared photo, as WeasyPrint reads it (the cache holds its bytes)
     entries = sorted((build / "test-issue" / "images").glob("*.jpg") if kind == "images"
                      else (build / ".cache" / kind).iterdir())
     assert entries, kind
-    path = entries[len(entries) // 2]
-    whole = path.read_bytes()
-    data = bytearray(whole)
-    for at in (len(data) // 3, len(data) // 2):  # a flipped bit in the middle of the entry
-        data[at] ^= 0x04
-    path.write_bytes(bytes(data))
+    # Templates and hyphenation patterns are read only when a page is laid out: every entry of
+    # theirs is damaged, and every page laid out again.
+    read_when_laying_out = kind in ("template", "hyphenation")
+    damaged = {path: path.read_bytes() for path in (entries if read_when_laying_out else [entries[len(entries) // 2]])}
+    for path, whole in damaged.items():
+        data = bytearray(whole)
+        for at in (len(data) // 3, len(data) // 2):  # a flipped bit in the middle of the entry
+            data[at] ^= 0x04
+        path.write_bytes(bytes(data))
+    if read_when_laying_out:
+        shutil.rmtree(build / ".cache" / "page")
     result = _compose(root)
     assert _plates(root) == clean  # the damaged entry was not used
     assert (build / "test-issue" / "text.json").read_bytes() == text
     assert result.plates is not None and result.plates.name == "plates"
-    if kind == "images":
-        assert path.read_bytes() == whole  # put back from the cache
-    else:
-        assert read_sealed(path) is not None or not path.exists()  # made again (or no longer needed)
+    for path, whole in damaged.items():
+        if kind == "images":
+            assert path.read_bytes() == whole  # put back from the cache
+        else:  # read, found damaged, made again (checked without removing it, as reading would)
+            assert path.exists() and unseal(path.name, path.read_bytes()) is not None, path.name
     if kind == "page":
         assert result.laid_out == 1 and result.cached >= 4  # only the damaged document laid out again
 
