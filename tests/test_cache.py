@@ -175,3 +175,13 @@ def test_two_processes_sharing_the_store_never_read_a_wrong_or_partial_entry(tmp
     for _, _, path in entries:  # every entry left is whole
         assert layout.cache.read_sealed(path) is not None
     assert not list(tmp_path.glob("page/*.part"))
+
+
+def test_a_cap_that_is_not_a_size_is_an_input_error_naming_the_variable(tmp_path, run_cli, monkeypatch):
+    from factory import simple_issue
+
+    simple_issue(tmp_path, {"story": 80})
+    monkeypatch.setenv("LAYOUT_CACHE_SIZE", "two gigs")
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2, err
+    assert "LAYOUT_CACHE_SIZE='two gigs' is not a size" in err and "internal error" not in err
