@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SEAL = b"\n%layout-seal sha256 "
@@ -291,7 +292,7 @@ class Store:
     def entries(self) -> list[tuple[float, int, Path]]:
         """Every entry: when it was last used, its size, its file (and leftovers of killed writes
         over an hour old are removed)."""
-        found = []
+        found: list[tuple[float, int, Path]] = []
         if self.root is None:
             return found
         old = time.time() - 3600
@@ -335,7 +336,7 @@ class Store:
         return freed
 
     @contextlib.contextmanager
-    def _locked(self):  # type: ignore[no-untyped-def]
+    def _locked(self) -> Iterator[None]:
         assert self.root is not None
         with open(self.root / ".lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # held for a few milliseconds, once a run

@@ -677,8 +677,8 @@ class Checks:
             inks[position] = NOT_RENDERED if ink is None else ink
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
-            if self.cache is not None and self.stored[index] is not None:
-                self.cache.put("preflight", self.stored[index], json.dumps(
+            if self.cache is not None and (key := self.stored[index]) is not None:
+                self.cache.put("preflight", key, json.dumps(
                     [[f.plate, f.check, f.ok, f.message, f.count] for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
