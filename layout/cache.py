@@ -216,6 +216,8 @@ class Store:
 
     def __init__(self, root: Path | None, size: int | None = None, salt_: str | None = None) -> None:
         self.root = Path(root) if root is not None else None
+        if self.root is not None and (self.root.is_symlink() or (self.root.exists() and not self.root.is_dir())):
+            self.root.unlink()  # the cache is ours (a link would have it written elsewhere): made again
         self.size = cache_size() if size is None else size
         self.salt = salt() if salt_ is None else salt_
         self.started = time.time()

@@ -51,7 +51,7 @@ from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, Unidenti
 
 from .cache import Store
 from .errors import InputError, Problem
-from .files import write_atomic
+from .files import file_hash, write_atomic
 from .paint import PHOTO_COMMENT, label_of
 from .settings import PaperSettings, press_profile
 from .sources import display_path
@@ -438,13 +438,8 @@ def settings_key(paper: PaperSettings) -> bytes:
              f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", ImageCms.core.littlecms_version,
              Image.__version__]
     for profile in (grey_profile(paper), cmyk_profile(paper)):
-        parts.append(_digest(profile, profile.stat().st_mtime_ns) if profile else "-")
+        parts.append(file_hash(profile) if profile else "-")
     return " ".join(parts).encode()
-
-
-@cache
-def _digest(path: Path, mtime: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def target(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,

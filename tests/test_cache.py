@@ -185,3 +185,14 @@ def test_a_cap_that_is_not_a_size_is_an_input_error_naming_the_variable(tmp_path
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2, err
     assert "LAYOUT_CACHE_SIZE='two gigs' is not a size" in err and "internal error" not in err
+
+
+def test_a_cache_folder_that_is_a_link_is_replaced_never_written_through(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "build" / ".cache"
+    root.parent.mkdir()
+    root.symlink_to(elsewhere)
+    store = Store(root)
+    store.put("page", store.key("page", "a"), b"data")
+    assert not root.is_symlink() and root.is_dir() and list(elsewhere.iterdir()) == []
