@@ -196,3 +196,47 @@ def test_a_cache_folder_that_is_a_link_is_replaced_never_written_through(tmp_pat
     store = Store(root)
     store.put("page", store.key("page", "a"), b"data")
     assert not root.is_symlink() and root.is_dir() and list(elsewhere.iterdir()) == []
+
+
+def _age_all(cache: Path, seconds: float = 30) -> None:
+    """Make every entry of the store look used ``seconds`` ago (an earlier run)."""
+    when = time.time() - seconds
+    for path in cache.glob("*/*"):
+        os.utime(path, (when, when))
+
+
+def test_a_tiny_cap_evicts_what_the_last_run_did_not_use_and_a_compose_stays_right(tmp_path, monkeypatch):
+    from factory import body, simple_issue, write_article
+
+    from layout.build import Project, compose_issue
+
+    issue = simple_issue(tmp_path, {"story": 160, "other": 100}, columns={"story": 3, "other": 2})
+    cache, plates = tmp_path / "build" / ".cache", tmp_path / "build" / "test-issue" / "plates"
+
+    def compose():
+        result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        return result, {p.name: p.read_bytes() for p in plates.glob("*.pdf")}
+
+    monkeypatch.setenv("LAYOUT_CACHE_SIZE", "1")  # every entry over the cap but those a run uses
+    first, clean = compose()
+    assert first.laid_out >= 2
+    kept = set(cache.glob("*/*"))
+    _age_all(cache)
+    again, same = compose()
+    assert again.laid_out == 0 and same == clean  # all it needed was kept
+    # it used every entry but the templates' and hyphenation patterns' (read only to lay a page out)
+    lay_out_only = ("template", "hyphenation")
+    assert {p for p in cache.glob("*/*") if p.parent.name not in lay_out_only} == \
+        {p for p in kept if p.parent.name not in lay_out_only}
+    _age_all(cache)
+    original = (issue / "articles" / "other.md").read_bytes()
+    write_article(issue, "other", body(90, seed=5))
+    edited, _ = compose()
+    assert edited.laid_out >= 1 and edited.cached >= 1  # the cache still saves what did not change
+    gone = kept - set(cache.glob("*/*"))
+    assert gone and {p.parent.name for p in gone} >= {"page", "plate", "article"}  # the old story's entries
+    assert all(p.stat().st_mtime >= time.time() - 25 for p in cache.glob("*/*"))  # only what it used is left
+    _age_all(cache)
+    (issue / "articles" / "other.md").write_bytes(original)
+    back, plates_back = compose()
+    assert back.laid_out >= 1 and plates_back == clean  # made again, with the same bytes
