@@ -139,6 +139,16 @@ def _packages() -> dict[str, str]:
     return found
 
 
+def _metadata_version(name: str) -> str:
+    """A package's version from its metadata (for one installed without a ``.dist-info`` folder)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def _library(soname: str) -> str:
     """The file a system library's name resolves to (``libpango-1.0.so.0.5000.12``: its version),
     with its size; or, if it is not in the usual folders, the version it reports."""
@@ -148,7 +158,19 @@ def _library(soname: str) -> str:
         if os.path.exists(path):
             real = os.path.realpath(path)
             return f"{os.path.basename(real)} {os.stat(real).st_size}"
-    return "not found"
+    import ctypes
+
+    try:
+        library = ctypes.CDLL(soname)
+        function = getattr(library, _VERSION_FUNCTIONS[soname])
+    except (OSError, KeyError, AttributeError):
+        return "not found"
+    function.restype = ctypes.c_int if soname.startswith("libfontconfig") else ctypes.c_char_p
+    return f"version {function()!r}"
+
+
+_VERSION_FUNCTIONS = {"libpango-1.0.so.0": "pango_version_string", "libpangoft2-1.0.so.0": "pango_version_string",
+                      "libharfbuzz.so.0": "hb_version_string", "libfontconfig.so.1": "FcGetVersion"}
 
 
 def _program(name: str) -> str:
@@ -167,7 +189,7 @@ def versions() -> dict[str, str]:
     """The versions of everything that shapes output, by name (the store's salt is made of them)."""
     installed = _packages()
     found = {"layout": code_digest()}
-    found.update({name: installed.get(name.replace("-", "_"), "not installed") for name in PACKAGES})
+    found.update({name: installed.get(name) or _metadata_version(name) for name in PACKAGES})
     found.update({name: _library(name) for name in LIBRARIES})
     found.update({name: _program(name) for name in PROGRAMS})
     return found

@@ -240,3 +240,10 @@ def test_a_tiny_cap_evicts_what_the_last_run_did_not_use_and_a_compose_stays_rig
     (issue / "articles" / "other.md").write_bytes(original)
     back, plates_back = compose()
     assert back.laid_out >= 1 and plates_back == clean  # made again, with the same bytes
+
+
+def test_a_library_outside_the_usual_folders_is_known_by_the_version_it_reports(monkeypatch):
+    monkeypatch.setattr(os.path, "exists", lambda path: False)
+    assert layout.cache._library("libpango-1.0.so.0").startswith("version b'1.")
+    assert layout.cache._library("libharfbuzz.so.0").startswith("version b'")
+    assert layout.cache._library("libnothing-at-all.so.0") == "not found"
