@@ -411,6 +411,7 @@ def _write_issue(project: Project, issue_id: str, progress: Progress, plates: bo
     out = project.build(issue_id)
     progress(f"[3/5] writing {_shown(project, out)} ({session.renderer.misses} pages laid out, "
              f"{session.renderer.hits} from the cache)")
+    session.photos.prune(session.images)  # under the issue's lock: no other run is using them
     inputs = session.inputs_hash()
     marked = proof_pages(composition, session.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(session, composition, inputs), marked)]

@@ -35,6 +35,7 @@ included), so the same photo gives the same bytes on every run and any change ma
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import io
 import json
@@ -500,6 +501,15 @@ class Preparer:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
                 self.pool = None
+
+    def prune(self, folder: Path) -> None:
+        """Remove the prepared photos in ``folder`` that this run did not use (the build cache keeps
+        them, capped, for a later run that needs one again)."""
+        used = set(self.started.values())
+        for path in folder.glob("*.jpg"):
+            if path not in used:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,

@@ -247,3 +247,20 @@ def test_a_library_outside_the_usual_folders_is_known_by_the_version_it_reports(
     assert layout.cache._library("libpango-1.0.so.0").startswith("version b'1.")
     assert layout.cache._library("libharfbuzz.so.0").startswith("version b'")
     assert layout.cache._library("libnothing-at-all.so.0") == "not found"
+
+
+def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
+    from factory import add_photo, body, simple_issue, write_article
+
+    from layout.build import Project, compose_issue
+
+    issue = simple_issue(tmp_path, {"story": 160, "other": 100}, columns={"story": 3, "other": 2})
+    write_article(issue, "story", body(160), images=[{"file": add_photo(issue), "caption": "The docks"}])
+    images = tmp_path / "build" / "test-issue" / "images"
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    used = set(images.glob("*.jpg"))
+    (images / "docks-0123456789abcdef.jpg").write_bytes(b"a photo an earlier round placed at another size")
+    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert used and set(images.glob("*.jpg")) == used
+    kept = {layout.cache.unseal(p.name, p.read_bytes()) for p in (tmp_path / "build" / ".cache" / "photo").iterdir()}
+    assert {p.read_bytes() for p in used} <= kept  # and the cache holds them
