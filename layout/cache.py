@@ -372,7 +372,15 @@ class Store:
 
 def _replace(path: Path, blob: bytes) -> None:
     """Write ``blob`` at ``path`` through a temporary file and a rename, not synced: a file cut short
-    by a power cut fails its seal and is made again (syncing cost milliseconds an entry)."""
+    by a power cut fails its seal and is made again (syncing cost milliseconds an entry). A folder
+    removed meanwhile (``layout clean --cache`` while a run writes) is made again, once."""
+    try:
+        _write(path, blob)
+    except FileNotFoundError:
+        _write(path, blob)
+
+
+def _write(path: Path, blob: bytes) -> None:
     from .publish import umask
 
     try:

@@ -264,3 +264,19 @@ def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
     assert used and set(images.glob("*.jpg")) == used
     kept = {layout.cache.unseal(p.name, p.read_bytes()) for p in (tmp_path / "build" / ".cache" / "photo").iterdir()}
     assert {p.read_bytes() for p in used} <= kept  # and the cache holds them
+
+
+def test_an_entry_written_while_the_cache_is_cleared_is_written_whole(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    key = store.key("page", "a")
+    real = os.replace
+
+    def cleared_first(source, target):  # the kind's folder removed between the write and the rename
+        if not hasattr(cleared_first, "done"):
+            cleared_first.done = True
+            store.clear()
+        return real(source, target)
+
+    monkeypatch.setattr(os, "replace", cleared_first)
+    store.put("page", key, b"whole")
+    assert store.get("page", key) == b"whole"
