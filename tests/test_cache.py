@@ -214,7 +214,7 @@ def test_a_tiny_cap_evicts_what_the_last_run_did_not_use_and_a_compose_stays_rig
     cache, plates = tmp_path / "build" / ".cache", tmp_path / "build" / "test-issue" / "plates"
 
     def compose():
-        result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        result = compose_issue(Project(tmp_path), "test-issue")
         return result, {p.name: p.read_bytes() for p in plates.glob("*.pdf")}
 
     monkeypatch.setenv("LAYOUT_CACHE_SIZE", "1")  # every entry over the cap but those a run uses
@@ -257,10 +257,10 @@ def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
     issue = simple_issue(tmp_path, {"story": 160, "other": 100}, columns={"story": 3, "other": 2})
     write_article(issue, "story", body(160), images=[{"file": add_photo(issue), "caption": "The docks"}])
     images = tmp_path / "build" / "test-issue" / "images"
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     used = set(images.glob("*.jpg"))
     (images / "docks-0123456789abcdef.jpg").write_bytes(b"a photo an earlier round placed at another size")
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     assert used and set(images.glob("*.jpg")) == used
     kept = {layout.cache.unseal(p.name, p.read_bytes()) for p in (tmp_path / "build" / ".cache" / "photo").iterdir()}
     assert {p.read_bytes() for p in used} <= kept  # and the cache holds them
