@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cache import Store
 from .galley import Galley
 
 PHOTO_SCHEME = "layout-photo"
@@ -65,10 +66,6 @@ class Batch:
     split: Callable[[PageResult], list[PageResult]] = lambda result: [result]
 
 
-Warm = tuple[tuple[str, ...], tuple[str, ...], str]
-"""How to warm a worker up: the stylesheets, the folders it may read, the cache folder."""
-
-
 @dataclass(frozen=True)
 class Finding:
     """One preflight result (of a plate's checks, or of copy accounting)."""
@@ -79,3 +76,5 @@ class Finding:
     message: str
     count: int | None = None
     """What a passing check counted on the plate (pages, images, photos): the report adds them up."""
+Warm = tuple[tuple[str, ...], tuple[str, ...], Store | None]
+"""How to warm a worker up: the stylesheets, the folders it may read, the build cache."""

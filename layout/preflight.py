@@ -9,7 +9,6 @@ identification and output intent, transparency (PDF/X-1a), and that no copy was 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import json
 import math
 import multiprocessing
@@ -22,7 +21,7 @@ from pathlib import Path
 import pikepdf
 
 from .accounting import PlateCopy, copy_findings, story_findings
-from .cache import read_sealed, write_sealed
+from .cache import Store
 from .jobs import Finding
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
@@ -611,7 +610,7 @@ def check_imprint(paper: PaperSettings) -> Finding:
     return Finding("paper.yaml", "imprint", True, "set (not the sample)")
 
 
-def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
+def check_issue(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Store | None = None,
                 keys: list[str] | None = None, copies: list[PlateCopy] | None = None) -> list[Finding]:
     """Preflight every plate and the fit report; return every finding (on every core: a pool of
     its own, whose workers end with this process; see ``start_checks``)."""
@@ -630,7 +629,8 @@ class Checks:
     plates: list[Path]
     paper: PaperSettings
     fit: dict | None
-    stored: list[Path | None]
+    cache: Store | None
+    stored: list[str | None]
     results: list[list | None]
     todo: list[int]
     checked: list[concurrent.futures.Future[tuple[list[Finding], float | None]]]
@@ -655,15 +655,15 @@ class Checks:
             inks[position] = NOT_RENDERED if ink is None else ink
         for position, (index, (plate_findings, _)) in enumerate(zip(self.todo, checked)):
             results[index] = plate_findings = plate_findings + _ink_findings(plates[index].name, inks[position], paper)
-            if (stored := self.stored[index]) is not None:
-                write_sealed(stored, json.dumps([[f.plate, f.check, f.ok, f.message, f.count]
-                                                             for f in plate_findings]).encode())
+            if self.cache is not None and (key := self.stored[index]) is not None:
+                self.cache.put("preflight", key, json.dumps(
+                    [[f.plate, f.check, f.ok, f.message, f.count] for f in plate_findings]).encode())
         for plate, result in zip(plates, results):
             findings.extend(Finding(plate.name, *f[1:]) if isinstance(f, list) else f for f in result or [])
         return story_findings(self.copies, findings) if self.copies else findings
 
 
-def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Path | None = None,
+def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cache: Store | None = None,
                  keys: list[str] | None = None, submit: Callable | None = None,
                  copies: list[PlateCopy] | None = None) -> Checks:
     """Start preflighting every plate and the fit report: each plate's checks are handed to
@@ -671,20 +671,20 @@ def start_checks(plates: list[Path], paper: PaperSettings, fit: dict | None, cac
     the caller goes on. With ``copies`` (what each plate must show), every word of every article is
     accounted for on its plate (``accounting.py``).
 
-    With ``cache``, a plate checked before is not checked again: it is known by ``keys`` (the hash
-    of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
+    With ``cache`` (the build cache), a plate checked before is not checked again: it is known by
+    ``keys`` (the hash of its own inputs) or else by its own bytes, and the paper settings. Ghostscript renders the
     inks only of plates whose ink cannot be read from their objects (see ``paint.py``).
     """
     expected = copies if copies is not None and len(copies) == len(plates) else [None] * len(plates)
     stored = [_stored(plate, paper, cache, keys[index] if keys else None, copy.digest if copy else "")
               for index, (plate, copy) in enumerate(zip(plates, expected))]
-    results: list[list | None] = [_load(path) for path in stored]
+    results: list[list | None] = [_load(cache, key) for key in stored]
     todo = [index for index, result in enumerate(results) if result is None]
     slots = _slots_by_page(fit)
     jobs = [(plates[index], paper, {page: slots.get(page, []) for page in _page_numbers(plates[index], 1)},
              expected[index]) for index in todo]
     checked = [submit(_check_job, job) if submit is not None else completed(_check_job(job)) for job in jobs]
-    return Checks(plates, paper, fit, stored, results, todo, checked,
+    return Checks(plates, paper, fit, cache, stored, results, todo, checked,
                   copies if copies is not None and len(copies) == len(plates) else None)
 
 
@@ -728,20 +728,17 @@ def _ink_findings(name: str, ink: float | str, paper: PaperSettings) -> list[Fin
     return [Finding(name, "total ink", True, f"at most {ink:.0f}% (limit {paper.ink_limit}%)")]
 
 
-def _stored(plate: Path, paper: PaperSettings, cache: Path | None, key: str | None, expected: str = ""
-            ) -> Path | None:
+def _stored(plate: Path, paper: PaperSettings, cache: Store | None, key: str | None, expected: str = ""
+            ) -> str | None:
     if cache is None:
         return None
-    digest = hashlib.sha256(key.encode() if key else plate.read_bytes())
-    digest.update(expected.encode())
-    digest.update(repr(sorted(asdict(paper).items())).encode())
-    return cache / f"preflight-{digest.hexdigest()}.json"
+    return cache.key("preflight", key if key else plate.read_bytes(), expected, repr(sorted(asdict(paper).items())))
 
 
-def _load(path: Path | None) -> list | None:
-    if path is None:
+def _load(cache: Store | None, key: str | None) -> list | None:
+    if cache is None or key is None:
         return None
-    kept = read_sealed(path)  # sealed (see cache.py): a damaged result is checked again
+    kept = cache.get("preflight", key)  # sealed (see cache.py): a damaged result is checked again
     try:
         found = json.loads(kept) if kept is not None else None
     except ValueError:

@@ -188,9 +188,7 @@ def clean(out: Path) -> None:
     for name in FOLDERS:
         for folder in [*out.glob(f".{name}-*"), out / f".{name}.old"]:
             _remove(folder)
-    cache = out / ".cache"
-    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):  # the cache is ours: made again
-        _remove(cache)
+    _remove(out / ".cache")  # an earlier layout's cache of the issue (the build cache is build/.cache)
 
 
 def _remove(path: Path) -> None:
