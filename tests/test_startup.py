@@ -35,7 +35,8 @@ def test_a_prebuilt_ffi_gives_byte_identical_plates_to_weasyprints_own(tmp_path)
     issue = two_story_issue(tmp_path / "project", words=(150, 110))
     photo = add_photo(issue)
     story = issue / "articles" / "story.md"
-    story.write_text(story.read_text().replace("headline:", f"images:\n- file: {photo}\n  caption: Docks\nheadline:", 1))
+    front = f"images:\n- file: {photo}\n  caption: Docks\nheadline:"
+    story.write_text(story.read_text().replace("headline:", front, 1))
     cache = tmp_path / "cache"
     assert _probe(cache, LAYOUT_PREBUILT_FFI="0") == "False True"  # WeasyPrint's own FFI, nothing written
     assert not cache.exists()
