@@ -239,8 +239,10 @@ def open_session(project: Project, issue_id: str, workers: int | None = None, sh
                           if p.is_file()))
     cache = project.build(issue_id) / ".cache"
     keep_compiled(cache / "templates")
+    recompose = (project.build(issue_id) / "fit.json").exists()  # mostly cached: workers if needed (POOL_JOBS)
     renderer = PageRenderer(cache, static, workers,
-                            (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared)
+                            (_house_stylesheets(project), _readable(project, folder, issue_id), str(cache)), shared,
+                            early=not recompose)
     try:
         settings, issue, articles = load(project, issue_id)
         adverts = check_adverts(issue, settings)

@@ -11,7 +11,7 @@ object, and whose ``dlopen`` calls ``dlopen(3)`` alone.
 ``install()`` (called by ``engine.py`` just before ``import weasyprint``) puts a finder in front of
 the import of ``weasyprint.text.ffi``. While that module runs, ``cffi.FFI()`` gives it a stand-in
 whose ``cdef(text)`` takes the module prebuilt from exactly ``text`` (kept in the user's cache
-folder, sealed as the build cache's files are, named by the hash of the declarations and of the
+folder, ``usercache.py``, named by the hash of the declarations and of the
 versions of WeasyPrint, cffi and Python), or, if there is none or it does not read back whole, an
 ordinary ``cffi.FFI`` with ``cdef(text)``, as WeasyPrint would have had (the prebuilt module is then
 written for the next process). When the module has run, its ``ffi`` is the FFI itself, so that
@@ -28,18 +28,11 @@ import importlib.machinery
 import io
 import os
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 MODULE = "weasyprint.text.ffi"
 ENV = "LAYOUT_PREBUILT_FFI"
-
-
-def cache_folder() -> Path:
-    """Where prebuilt declarations are kept: ``$XDG_CACHE_HOME/layout`` (``~/.cache/layout``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "layout"
 
 
 def key(text: str) -> str:
@@ -82,19 +75,17 @@ def load(blob: bytes, name: str) -> Any:
 
 def prebuilt(text: str) -> Any | None:
     """The prebuilt FFI of the declarations ``text``, or None (then it is built for the next time)."""
-    from .cache import read_sealed, write_sealed
+    from . import usercache
 
     name = f"weasyprint_ffi_{key(text)[:32]}"
-    path = cache_folder() / f"{name}.py"
-    blob = read_sealed(path)  # a damaged file reads as missing
+    blob = usercache.read(f"{name}.py")  # a damaged file reads as missing
     if blob is not None:
         with contextlib.suppress(Exception):
             return load(blob, name)
-    with contextlib.suppress(Exception):  # a read-only home, a full disk: only slower
+    with contextlib.suppress(Exception):
         blob = source(text, name)
         load(blob, name)  # it loads, or it is not kept
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_sealed(path, blob)
+        usercache.write(f"{name}.py", blob)  # a read-only home, a full disk: only slower
     return None
 
 

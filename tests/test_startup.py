@@ -42,18 +42,35 @@ def test_a_prebuilt_ffi_gives_byte_identical_plates_to_weasyprints_own(tmp_path)
     assert not cache.exists()
     own = _plates(tmp_path / "project", cache, LAYOUT_PREBUILT_FFI="0")
     assert _probe(cache) == "False True"  # the first process parses as usual, and keeps the module
-    assert [p.name[:15] for p in (cache / "layout").iterdir()] == ["weasyprint_ffi_"]
+    assert len(list((cache / "layout").glob("weasyprint_ffi_*.py"))) == 1
+    assert len(list((cache / "layout").glob("icc-*.zlib"))) == 1  # the output profile, compressed once
     assert _probe(cache) == "True True"  # every module of WeasyPrint has the prebuilt one
-    prebuilt = _plates(tmp_path / "project", cache)
+    prebuilt = _plates(tmp_path / "project", cache)  # and the compressed profile read back
     assert len(own) == 2 and own == prebuilt  # the page's plate and the issue, byte for byte
 
 
 def test_a_damaged_prebuilt_ffi_is_not_used_and_is_made_again(tmp_path):
     cache = tmp_path / "cache"
     _probe(cache)
-    kept = next((cache / "layout").iterdir())
+    kept = next((cache / "layout").glob("weasyprint_ffi_*.py"))
     whole = kept.read_bytes()
     kept.write_bytes(whole.replace(b"_types = b'", b"_types = b'\\x00", 1))  # one byte more: the seal fails
     assert _probe(cache) == "False True"  # WeasyPrint's own, and the module written again
     assert kept.read_bytes() == whole
     assert _probe(cache) == "True True"
+
+
+def test_the_output_profile_compressed_once_is_what_zlib_makes_of_it(tmp_path, monkeypatch):
+    import zlib
+
+    from layout import plates
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    profile = tmp_path / "press.icc"
+    profile.write_bytes(bytes(range(256)) * 400)
+    made = plates._profile_stream.__wrapped__(profile, "x")  # compressed, and kept
+    kept = next((tmp_path / "layout").glob("icc-*.zlib"))
+    assert made == (4, zlib.compress(profile.read_bytes(), 9))
+    assert plates._profile_stream.__wrapped__(profile, "x") == made  # read back
+    kept.write_bytes(kept.read_bytes()[:-10])  # damaged: made again
+    assert plates._profile_stream.__wrapped__(profile, "x") == made and kept.stat().st_size > 100
