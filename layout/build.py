@@ -555,7 +555,7 @@ def _stage_plates(out: Path, issue_id: str, plates: list[bytes]) -> tuple[Path, 
     paths = []
     for number, data in enumerate(plates, start=1):
         paths.append(staging / f"{issue_id}-p{number:02d}.pdf")
-        publish.write_file(paths[-1], data)
+        publish.write_or_link(paths[-1], data, out / "plates" / paths[-1].name)  # unchanged: linked
     return staging, paths
 
 
@@ -591,6 +591,8 @@ def _publish_plates(out: Path, staging: Path, issue_id: str, whole: bytes, findi
         publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
+        if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
+            publish.unshare(staging)
         publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
         publish.replace_folder(staging, target)
         if passed:
