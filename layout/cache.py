@@ -56,10 +56,11 @@ def read_sealed(path: Path) -> bytes | None:
 
 
 def write_sealed(path: Path, data: bytes) -> None:
-    """Write ``data`` sealed at ``path`` (atomically)."""
+    """Write ``data`` sealed at ``path`` (atomically; not synced: the seal is checked on read, so an
+    entry a crash cut short reads as missing. Syncing every entry took 1.2 s of a 16-page compose)."""
     from .files import write_atomic
 
-    write_atomic(path, seal(path.name, data))
+    write_atomic(path, seal(path.name, data), sync=False)
 
 
 @functools.cache
