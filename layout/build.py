@@ -25,7 +25,7 @@ from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
 from .engine import check_version
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
-from .files import write_atomic
+from .files import file_hash, write_atomic
 from .fit import fit_json, fit_table
 from .images import Preparer
 from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Batch, Job, PageResult
@@ -146,7 +146,7 @@ class Session:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
             for photo in (p for view in views for item in view.slots
                           for p in (*item.photos, *(inset.photo for inset in item.insets))):
-                digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
+                digest.update(bytes.fromhex(file_hash(self.images.joinpath(photo.src.split(":", 1)[1]))))
             sources.append(digest.hexdigest())
 
         def html(views: list[PageView], mode: str, height: float | None) -> str:
@@ -179,7 +179,7 @@ class Session:
             files += sorted(p for p in folder.rglob("*") if p.is_file())
         for path in files:
             digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(bytes.fromhex(file_hash(path)))  # its SHA-256 (hashed once a process)
         return digest.hexdigest()
 
 

@@ -77,13 +77,15 @@ def code_digest() -> str:
 def files_digest(paths: list[Path | None]) -> str:
     """SHA-256 of the bytes of ``paths`` (a setting that names a file, such as ``icc_profile``):
     another file, or the same file changed, is another key."""
+    from .files import file_hash
+
     digest = hashlib.sha256()
     for path in paths:
         if path is None:
             digest.update(b"-")
             continue
         try:
-            digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
+            digest.update(bytes.fromhex(file_hash(Path(path))))  # its SHA-256 (hashed once a process)
         except OSError:
             digest.update(b"unreadable " + os.fsencode(str(path)))
     return digest.hexdigest()
