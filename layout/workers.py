@@ -164,10 +164,14 @@ class PageRenderer:
         self._workers = shared if shared is not None else Workers(workers)
         self.workers = self._workers.count
         self._warm = warm
-        if early and warm is not None and self.workers > 1 and not _rendered():
+        # Workers kept from run to run (``layout watch``) are started once a session, and warm from
+        # then on: any two items go to them, as they always have.
+        self._pool_jobs = 2 if shared is not None else POOL_JOBS
+        if warm is not None and self.workers > 1 and (shared is not None or (early and not _rendered())):
             # Start the workers now, so that they warm up (hyphenation patterns, stylesheet and its
-            # fonts) while the sources are read. Otherwise (``early`` False: a recompose, whose pages
-            # are mostly cached) they are started when there are ``POOL_JOBS`` documents to lay out.
+            # fonts) while the sources are read (and once for all its runs, for ``layout watch``).
+            # Otherwise (``early`` False: a recompose, whose pages are mostly cached) they are
+            # started when there are ``POOL_JOBS`` documents to lay out.
             self._workers.start(warm)
 
     def run(self, jobs: list[Job], sources: list[str], plan: Callable[[list[int]], list[Batch]]) -> list[PageResult]:
@@ -217,7 +221,7 @@ class PageRenderer:
     def _start_for(self, count: int, warm: Warm | None = None) -> None:
         """Start the workers (warmed with ``warm``) if there are ``count`` items for them, enough
         to be worth it (``POOL_JOBS``), and more than one core."""
-        if count >= POOL_JOBS and self.workers > 1 and not self._workers.started:
+        if count >= self._pool_jobs and self.workers > 1 and not self._workers.started:
             self._workers.start(warm)
 
     def _here(self, count: int) -> bool:
