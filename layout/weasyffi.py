@@ -131,7 +131,7 @@ class _Loader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         import cffi
 
-        original = cffi.FFI
+        original: Any = cffi.FFI
         made: list[_StandIn] = []
 
         def ffi_factory(*args: object, **kwargs: object) -> Any:
@@ -141,7 +141,7 @@ class _Loader(importlib.abc.Loader):
             return made[0]
 
         _ORIGINAL_FFI[:] = [original]
-        cffi.FFI = ffi_factory  # type: ignore[misc]
+        cffi.FFI = ffi_factory  # type: ignore[misc,assignment]
         try:
             self.inner.exec_module(module)  # type: ignore[attr-defined]
         except Exception:
@@ -149,6 +149,8 @@ class _Loader(importlib.abc.Loader):
                 raise
             cffi.FFI = original  # type: ignore[misc]
             spec = module.__spec__
+            if spec is None:
+                raise
             vars(module).clear()  # the prebuilt FFI did not serve: the module as WeasyPrint wrote it
             vars(module).update(__name__=MODULE, __spec__=spec, __loader__=self.inner, __file__=spec.origin,
                                 __cached__=spec.cached, __package__=spec.parent)

@@ -15,7 +15,7 @@ from layout.errors import PreflightError
 
 
 def _compose(root):
-    return compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    return compose_issue(Project(root), "test-issue")
 
 
 def _pages(root, count=2):
