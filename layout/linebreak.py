@@ -559,7 +559,10 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
 
 
 OVER = 10_000.0
-SECOND_OVER = 0.0
+EMERGENCY = 20.0
+"""The largest adjustment ratio of the emergency pass (spaces of 21x), before one that allows any: a
+pass that allows any line makes every break reachable from every other (most of the breaker's time
+went to the few paragraphs that needed it)."""
 """Badness added, in the first pass, to a line looser than ``tolerance`` (but within ``acceptable``):
 such a line is taken only where nothing tighter can be had, and the pass's other line counts (for
 looseness) come from the same run."""
@@ -569,8 +572,8 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
     """Choose the lines of a paragraph: within ``tolerance`` if it can be (a line up to ``acceptable``
     only where it must), then within ``second``, then anything (the emergency pass)."""
     wide = max(settings.acceptable, settings.tolerance)
-    for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, SECOND_OVER),
-                                               (3, 1000.0, True, 0.0)):
+    for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, 0.0),
+                                               (3, EMERGENCY, False, 0.0), (3, 1000.0, True, 0.0)):
         finals = _breakpoints(items, settings, tolerance, emergency, over)
         if not finals:
             continue
