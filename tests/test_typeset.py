@@ -218,3 +218,40 @@ def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_pat
     total_fit = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
     assert any(galley.paragraphs for galley, _ in total_fit.composition.galleys.values())
     assert plate.read_bytes() != before
+
+
+def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tmp_path):
+    """Word salad (many letter-spaced and tight lines) and an editorial (padded frame): every justified
+    line's last glyph ends within its column's geometric edge (the slot's box, its columns and gutters)
+    and at most 0.25 pt short of it; the editorial's spaces in the PDF are the breaker's."""
+    folder = make_project(tmp_path, paper={"line_breaking": "total-fit", "tracking": "2%"})
+    write_article(folder, "salad", body(520, seed=3), headline="Word salad")
+    write_article(folder, "leader", sample_body("editorial-cost-of-living"), headline="Leader", kind="editorial")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [
+        {"slug": "salad", "columns": 3}, {"slug": "leader", "columns": 2}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    assert not result.composition.overset
+    build = tmp_path / "build" / "test-issue"
+    fit = json.loads((build / "fit.json").read_text())
+    gutter = 4 / 25.4 * 72
+    edges = {}  # slot -> its columns' right edges, from the slot's box
+    for slot in fit["slots"]:
+        x, _, width, _ = slot["box"]
+        pad = 5.0 if slot["slug"] == "leader" else 0.0
+        column = (width - 2 * pad - (slot["columns"] - 1) * gutter) / slot["columns"]
+        edges[slot["slot_id"]] = [x + pad + k * (column + gutter) + column for k in range(slot["columns"])]
+    boxes = [(s["slot_id"], s["page"], s["box"][0], s["box"][1], s["box"][0] + s["box"][2], s["box"][1] + s["box"][3])
+             for s in fit["slots"]]
+    lines = typo.assign_slots(typo.read_lines(build / "test-issue.pdf"), boxes)
+    justified = [line for line in lines if line.justified and line.slot]
+    assert len(justified) > 100
+    tracked = sum(t["tracked_lines"] for t in (s["typography"] for s in fit["slots"]) if t)
+    assert tracked > 30  # the salad needs letter-spacing: the lines this checks are there
+    for line in justified:
+        edge = min(edges[line.slot], key=lambda e: abs(e - line.x1))
+        assert edge - 0.25 <= line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
+    natural = typo.natural_space(REPO / "fonts" / "PTF55F.ttf", 9.0)
+    leader = typo.figures([line for line in lines if line.slot.startswith("leader")], natural, 10.5)
+    record = next(s["typography"] for s in fit["slots"] if s["slot_id"] == "leader")
+    assert leader.justified > 20
+    assert leader.median == pytest.approx(record["median_ratio"], abs=0.08)  # 5 pt a line wider: 1.8 for 1.27
