@@ -214,8 +214,6 @@ def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str]
     """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``) with the
     ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``."""
     fetcher = ConfinedFetcher(allowed, photos)
-    if os.environ.get("LB_DEBUG_DIR"):  # TEMP
-        Path(os.environ["LB_DEBUG_DIR"], f"{os.getpid()}-{abs(hash(html))}.html").write_text(html)
     if 'data-lb="' in html:  # the body's paragraphs, set by the paragraph breaker before WeasyPrint draws them
         html = set_paragraphs(html, allowed, report)
     with _captured(messages):
