@@ -34,11 +34,12 @@ from .alto import ALTO_NS, alto_page, plate_words, read_alto
 from .build import Project, Session, fit_issue, issue_lock, stderr_progress
 from .compose import Composition
 from .errors import ArchiveError, InputError, Problem
+from .files import write_atomic
 from .manifest import find_issue
 from .mets import METS_NS, ArticleParts, PageFiles, mets_record
 from .pageimage import page_tiff
 from .pdfa import Attachment, check_pdfa, cmyk_profile, to_pdfa
-from .render import WEASYPRINT_VERSION, write_atomic
+from .versions import WEASYPRINT_VERSION
 
 CHECKSUMS = ["sha256", "sha512"]
 SCHEMAS = Path(__file__).parent / "schemas"

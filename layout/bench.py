@@ -44,7 +44,7 @@ import json, resource, sys, time
 from pathlib import Path
 from layout.build import Project, compose_issue
 from layout.errors import OversetError
-from layout.render import Workers
+from layout.workers import Workers
 stages, overset = {}, False
 workers = Workers()  # what `layout watch` keeps from save to save
 start = time.perf_counter()

@@ -23,28 +23,20 @@ from .adverts import PlacedAdvert, check_adverts
 from .articles import Photo, load_articles
 from .cache import code_digest, files_digest, settings_files
 from .compose import Composition, Sheet, compose, proof_pages
+from .engine import check_version
 from .errors import BusyError, InputError, OversetError, PreflightError, Problem, RenderError
+from .files import write_atomic
 from .fit import fit_json, fit_table
 from .images import Preparer
+from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Batch, Job, PageResult
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .plates import PlateInfo, PlateJob, join, make_plate, weasyprint_variant
 from .preflight import Finding, check_issue, report_json, report_table, start_checks
 from .proofs import flat_plan_png, mark_pages, page_png, stale_proofs, write_proofs
-from .render import (
-    HEIGHT_PREFIXES,
-    PARENT_ONLY_FILES,
-    PHOTO_SCHEME,
-    WEASYPRINT_VERSION,
-    Batch,
-    Job,
-    PageRenderer,
-    PageResult,
-    Workers,
-    check_version,
-    write_atomic,
-)
 from .settings import PaperSettings, load_settings
+from .versions import WEASYPRINT_VERSION
+from .workers import PARENT_ONLY_FILES, PageRenderer, Workers
 
 
 @dataclass(frozen=True)

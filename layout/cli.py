@@ -140,7 +140,7 @@ def diff(
         from .diff import compare
         from .diff import report as diff_report
         from .diff import report_json as diff_json
-        from .render import write_atomic
+        from .files import write_atomic
 
         out = _project(root).build(issue_id)
         if not (out / "previous" / "fit.json").exists():

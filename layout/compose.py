@@ -22,11 +22,11 @@ from .cut import START, Cut, cut_point, slice_blocks
 from .errors import InputError, Problem
 from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
 from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping, place
+from .jobs import PageResult
 from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
 from .newissue import is_placeholder
-from .render import PageResult
 from .settings import PaperSettings
 from .sources import display_path
 from .typo import loose_lines

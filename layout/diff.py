@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw
 
 from .errors import InputError, Problem
-from .render import write_atomic
+from .files import write_atomic
 
 FIELDS = ("page", "depth", "used", "over", "short", "jump_to", "continued_from", "box")
 

@@ -51,8 +51,8 @@ from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, Unidenti
 
 from .cache import read_sealed, write_sealed
 from .errors import InputError, Problem
+from .files import write_atomic
 from .paint import PHOTO_COMMENT, label_of
-from .render import write_atomic
 from .settings import PaperSettings, press_profile
 from .sources import display_path
 

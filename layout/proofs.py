@@ -13,7 +13,7 @@ import pikepdf
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
 
-from .render import write_atomic
+from .files import write_atomic
 
 PROOF_DPI = 60
 PLAN_SCALE = 0.36

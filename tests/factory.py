@@ -112,7 +112,7 @@ def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
     """The composed issue rendered the naive way: WeasyPrint's own multi-column layout of the final
     HTML (every body in its frame), to hold the galleys' plates against."""
     from layout.build import Project, _readable, fit_issue, issue_html_for
-    from layout.render import render
+    from layout.engine import render
 
     session, composition = fit_issue(Project(root), issue_id, progress=lambda m: None)  # workers stopped
     allowed = tuple(Path(folder) for folder in _readable(session.project, session.issue.folder, issue_id))

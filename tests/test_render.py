@@ -7,7 +7,7 @@ import pytest
 from factory import body, make_project, write_article, write_manifest
 
 from layout.build import Project, compose_issue
-from layout.render import load_hyphenation
+from layout.engine import load_hyphenation
 
 WORDS = ("internationalisation", "nationalisation", "shareholders", "spokesperson", "demonstration",
          "hyphenation", "Kremlin", "representatives")

@@ -316,7 +316,7 @@ def _die(job):
 def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tmp_path, monkeypatch):
     import layout.build
     from layout.errors import RenderError
-    from layout.render import Workers
+    from layout.workers import Workers
 
     simple_issue(tmp_path, {"alpha": 150, "beta": 120}, columns={"alpha": 3, "beta": 2})
     workers = Workers(2)  # kept from run to run, as `layout watch` keeps them
