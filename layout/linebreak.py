@@ -885,6 +885,7 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
                                 for x in lines[:-1] if x.spaces), default=1.0), 3),
             "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
             "longer_worst": _worst(paragraph, 1, settings), "longer2_worst": _worst(paragraph, 2, settings),
+            "longer_loose": _added_loose(paragraph, 1, settings), "longer2_loose": _added_loose(paragraph, 2, settings),
             "loosened": loose if loose in paragraph.alternatives else 0,
             "overfull": round(sum(x.overfull for x in lines), 2),
             "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
@@ -894,6 +895,19 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
     return paragraph_html(items, lines, classes)
+
+
+def _added_loose(paragraph: Paragraph, longer: int, settings: Settings) -> int | None:
+    """How many more lines wider than 2x (spaces and the letter-spacing either side, as measured) the
+    paragraph's setting ``longer`` lines longer has than its setting."""
+    if longer not in paragraph.alternatives:
+        return None
+    space = _shaper(settings.fonts, settings.size).width(" ")
+
+    def loose(lines: tuple[SetLine, ...]) -> int:
+        return sum(1 for x in lines[:-1] if x.spaces and 1 + (x.spacing + 2 * x.tracking) / space > 2.0)
+
+    return loose(paragraph.alternatives[longer]) - loose(paragraph.lines)
 
 
 def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | None:
