@@ -69,20 +69,17 @@ stretched spaces ends -0.09..+0.06 pt from it (measured on the galleys of the be
 word spacing, and one letter-spaced by ``exact_tracking``, within 0.06 pt of its box's end."""
 
 
-def exact_tracking(points: float, size: float) -> int:
-    """The letter-spacing, in Pango units, WeasyPrint draws exactly that is nearest ``points``
-    towards zero (so never more than asked). At sizes other than 9 pt the zeros are scaled."""
+def exact_tracking(points: float, size: float, limit: float | None = None) -> int:
+    """The letter-spacing, in Pango units, WeasyPrint draws exactly that is nearest ``points``, and
+    no further from zero than ``limit`` (points; None: than ``points``). At sizes other than 9 pt
+    the zeros are scaled."""
     if abs(size - 9.0) < 1e-6:
         levels = EXACT_9PT if points > 0 else EXACT_9PT_IN
     else:
         step = size * 1024 / 480
         levels = tuple(round(m * step) * (1 if points > 0 else -1) for m in range(1, 12))
-    units = points * 1024
-    best = 0
-    for level in levels:
-        if abs(level) <= abs(units) + 1e-9:
-            best = level
-    return best
+    units, bound = points * 1024, abs(points if limit is None else limit) * 1024 + 1e-9
+    return min((level for level in (0, *levels) if abs(level) <= bound), key=lambda level: abs(level - units))
 
 
 @dataclass(frozen=True)
@@ -645,7 +642,7 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
         space_part = min(max(wanted, -glue_shrink), settings.spaces_first * glue_stretch)
         limit = settings.tracking * glyph_width / letters
         tracking = min(max((wanted - space_part) / chars, -limit), limit)
-        tracking = exact_tracking(tracking, settings.size) / 1024
+        tracking = exact_tracking(tracking, settings.size, limit) / 1024  # nearest, within the bound
         space_part = wanted - tracking * chars
         natural = plain
     margin = 0.0
