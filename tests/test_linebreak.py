@@ -253,7 +253,8 @@ def test_letter_spacing_is_one_weasyprint_draws_exactly_and_within_the_bound():
             units = line.tracking * 1024
             assert units == round(units) and round(abs(units)) in {abs(u) for u in lb.EXACT_9PT + lb.EXACT_9PT_IN}
             assert (round(units) in lb.EXACT_9PT) == (units > 0)  # spacing in has its own exact values
-            glyphs = sum(items[i].width for i in range(line.start, line.end) if items[i].kind == "box" and items[i].pieces)
+            glyphs = sum(items[i].width for i in range(line.start, line.end)
+                         if items[i].kind == "box" and items[i].pieces)
             letters = len(line.text) - line.spaces
             assert abs(line.tracking) * letters <= 0.02 * glyphs + 1e-9  # never more than 2 % of the letters' width
             margins = (lb.EDGE_SAFETY - line.tracking, lb.EDGE_SAFETY + lb.TIGHT_BIAS - line.tracking)
