@@ -157,7 +157,7 @@ def test_fit_loose_gains_the_lines_it_promises_and_a_hole_is_loosened_by_itself(
     del manifest["pages"][0]["articles"][0]["fit"]
     manifest["pages"][0]["articles"][0]["depth"] = 31
     write_manifest(folder, manifest)
-    deeper = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None).composition.slots[0]
+    deeper = compose_issue(Project(tmp_path), "test-issue").composition.slots[0]
     block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
     hole = deeper.available - before.used
     assert hole > 2
@@ -244,7 +244,7 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     write_article(folder, "leader", sample_body("editorial-cost-of-living"), headline="Leader", kind="editorial")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [
         {"slug": "salad", "columns": 3}, {"slug": "leader", "columns": 2}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     assert not result.composition.overset
     build = tmp_path / "build" / "test-issue"
     fit = json.loads((build / "fit.json").read_text())
