@@ -73,6 +73,7 @@ def exact_tracking(points: float, size: float, limit: float | None = None) -> in
     """The letter-spacing, in Pango units, WeasyPrint draws exactly that is nearest ``points``, and
     no further from zero than ``limit`` (points; None: than ``points``). At sizes other than 9 pt
     the zeros are scaled."""
+    levels: tuple[int, ...]
     if abs(size - 9.0) < 1e-6:
         levels = EXACT_9PT if points > 0 else EXACT_9PT_IN
     else:
