@@ -30,8 +30,9 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from operator import itemgetter, sub
 from pathlib import Path
-from typing import NamedTuple
 
 import pikepdf
 
@@ -196,7 +197,141 @@ def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-d
 
 def key(text: str) -> str:
     """The letters and digits of ``text``, compatibility-normalised and case-folded."""
-    return "".join(filter(str.isalnum, unicodedata.normalize("NFKC", text).casefold()))
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+"""What is not a letter or a digit (``\\w``: what ``str.isalnum`` holds, and "_")."""
+
+
+# How a content stream is written, for reading it with regular expressions rather than object by object
+# (``_operations``); what these do not read (comments, dictionaries, inline images, names with ``#``
+# escapes, nested arrays, strings with unbalanced parentheses ...) is read by pikepdf instead.
+_DELIMITED = rb"(?![^\s/\[\]()<>{}%])"
+"""Followed by white space, a delimiter or the end: where a number or an operator ends."""
+_NUMBER = rb"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)" + _DELIMITED
+_NAME = rb"/[^\s/\[\]()<>{}%#\x00\x80-\xff]*+"
+_LITERAL = rb"\((?:[^()\\]++|\\[\s\S]|\((?:[^()\\]++|\\[\s\S])*+\))*+\)"
+"""A literal string (parentheses nested one deep)."""
+_HEXSTRING = rb"<[0-9A-Fa-f\s]*+>"
+_ARRAY = rb"\[(?:[^\[\]()]++|" + _LITERAL + rb")*+\]"
+_OPERATION = re.compile(rb"((?:\s++|" + _NUMBER + rb"|" + _NAME + rb"|" + _HEXSTRING + rb"|" + _ARRAY + rb"|"
+                        + _LITERAL + rb")*+)(?:([A-Za-z][A-Za-z0-9*]*+|'|\")" + _DELIMITED + rb"|([\s\S]|\Z))")
+"""One operation: its operands as written, and its operator; or (third group) where the stream stops
+being what the expressions read. Every part is possessive: the time is linear, whatever the input."""
+_UNREAD = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
+"""Operators the expressions do not read: inline images (their data is binary) and keywords that are
+values, not operators."""
+_VALUE = re.compile(rb"\s*+(?:(" + _NUMBER + rb")|(" + _NAME + rb")|<([0-9A-Fa-f\s]*+)>|\(((?:[^()\\]++|\\[\s\S]|"
+                    rb"\((?:[^()\\]++|\\[\s\S])*+\))*+)\)|(\[)|(\]))")
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])|\r\n?")
+_ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\n": b"", b"\r": b"", b"\r\n": b""}
+_HEXDIGITS = b"0123456789abcdefABCDEF"
+_NUMERALS = b"0123456789.+-" + b" \t\n\r\f\v"
+_BULK = _HEXDIGITS + _NUMERALS + b"<>"
+_NOT_BRACKETS = bytes(value for value in range(256) if value not in b"<>")
+_NOT_SQUARE = bytes(value for value in range(256) if value not in b"[]")
+"""A ``TJ``'s array of hex strings and numbers, as WeasyPrint writes them (read in one go: ``_bulk``)."""
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    escaped = match[1]
+    if escaped is None:  # an end of line in a string reads as a line feed
+        return b"\n"
+    if escaped[0] in b"01234567":
+        return bytes([int(escaped, 8) & 255])
+    return _ESCAPED.get(escaped, escaped)
+
+
+def _literal(written: bytes) -> bytes:
+    """The bytes of a literal string written ``written`` (within its parentheses)."""
+    return _ESCAPE.sub(_unescaped, written) if b"\\" in written or b"\r" in written else written
+
+
+def _hexbytes(digits: bytes) -> bytes:
+    digits = digits.translate(None, _WHITE)
+    return bytes.fromhex((digits + b"0" if len(digits) % 2 else digits).decode())
+
+
+def _values(written: bytes) -> list:
+    """The operands written ``written``: numbers as floats, names as str (with their slash), strings as
+    bytes, arrays as lists (as ``_value`` makes pikepdf's); a ValueError if they are not all that."""
+    out: list = []
+    stack: list[list] = []
+    at = 0
+    for match in _VALUE.finditer(written):
+        if match.start() != at:
+            raise ValueError(f"not an operand: {written[at:at + 20]!r}")
+        at = match.end()
+        kind = match.lastindex
+        if kind == 1:
+            out.append(float(match[1]))
+        elif kind == 2:
+            out.append(match[2].decode())
+        elif kind == 3:
+            out.append(_hexbytes(match[3]))
+        elif kind == 4:
+            out.append(_literal(match[4]))
+        elif kind == 5:
+            stack.append(out)
+            out = []
+        elif stack:
+            inner, out = out, stack.pop()
+            out.append(inner)
+    if written[at:].strip() or stack:
+        raise ValueError(f"not an operand: {written[at:at + 20]!r}")
+    return out
+
+
+def _value(item: object) -> object:
+    """A pikepdf operand as ``_values`` reads it."""
+    if isinstance(item, bool) or item is None:
+        return item
+    if isinstance(item, int | float | Decimal):
+        return float(item)
+    if isinstance(item, pikepdf.Name):
+        return str(item)
+    if isinstance(item, pikepdf.String):
+        return bytes(item)
+    if isinstance(item, pikepdf.Array):
+        return [_value(inner) for inner in item]
+    return item  # (dictionaries, inline images: no operator read here takes them)
+
+
+def _content(obj: pikepdf.Object) -> bytes:
+    """The content of a form, or of a page (its content streams one after the other)."""
+    if isinstance(obj, pikepdf.Stream):
+        return obj.read_bytes()
+    contents = obj.get("/Contents")
+    if contents is None:
+        return b""
+    if isinstance(contents, pikepdf.Array):
+        return b"\n".join(part.read_bytes() for part in contents)
+    return contents.read_bytes()
+
+
+def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | list, bytes, bytes]]:
+    """The operations of a page's or a form's content, in order: (operands, operator, b""). The operands
+    are as written (bytes) where the content is what ``_OPERATION`` reads, which is what WeasyPrint
+    writes; else (or if ``parse``) the stream is parsed by pikepdf and its operands are values
+    (``_value``)."""
+    if not parse:
+        found = _OPERATION.findall(_content(obj))
+        if not any(map(itemgetter(2), found)) and not _UNREAD.intersection(map(itemgetter(1), found)):
+            return found
+    return [([_value(item) for item in operands], str(operator).encode(), b"")
+            for operands, operator in pikepdf.parse_content_stream(obj)]
+
+
+def _numbers(operands: bytes | list) -> list[float]:
+    """An operator's operands, all numbers (a ValueError or a TypeError if not)."""
+    if operands.__class__ is bytes:
+        return list(map(float, operands.split()))  # type: ignore[union-attr]
+    return [float(value) for value in operands]
+
+
+def _operands(operands: bytes | list) -> list:
+    return _values(operands) if operands.__class__ is bytes else operands  # type: ignore[arg-type,return-value]
 
 
 @dataclass
@@ -205,40 +340,34 @@ class _Font:
     widths: dict[int, float]
     default_width: float
     two_bytes: bool
-    glyphs: dict[bytes, tuple[float, str]] = field(default_factory=dict)
-    """A two-byte font's glyphs by their code in hex (as a TJ's strings are written): the width, and
-    the text if it is not blank (else "")."""
+    hex_widths: dict[bytes, float] = field(default_factory=dict)
+    hex_texts: dict[bytes, str] = field(default_factory=dict)
+    """A two-byte font's glyphs by their code as a ``TJ``'s hex strings write it: the width, and the
+    text if it is not blank (else ""); filled as they are met (``learn``)."""
+
+    def __post_init__(self) -> None:
+        values = [*self.widths.values(), self.default_width, 0.0]
+        self.narrowest, self.widest = min(values), max(values)
+        self.hex_widths[b""], self.hex_texts[b""] = 0.0, ""  # (an empty string: WeasyPrint's spacing)
 
     def glyph(self, code: int) -> tuple[float, str]:
         """The width and (non-blank) text of glyph ``code``."""
         text = self.to_unicode.get(code, "\ufffd")
         return self.widths.get(code, self.default_width), text if text.strip() else ""
 
-
-_TOKEN = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))|(\([^()\\]*\))")
-_PLAIN = b"0123456789abcdefABCDEF<>[]() .+-"
-
-
-def _tokens(operand: pikepdf.Object, array: bool) -> list[tuple[bytes, bytes, bytes]] | None:
-    """A text-showing operand's strings and numbers, tokenized from how it is written (hex strings,
-    literal strings without escapes, numbers), each as (hex digits, number, literal string with its
-    parentheses); None if it holds anything else (it is then read item by item)."""
-    if not isinstance(operand, pikepdf.Array if array else pikepdf.String):
-        return None
-    unparsed = operand.unparse()
-    written = unparsed.replace(b"()", b"")  # empty strings (WeasyPrint writes one between glyphs) show nothing
-    if written.translate(None, _PLAIN):
-        return None
-    tokens = _TOKEN.findall(written)
-    empty = (len(unparsed) - len(written)) // 2
-    return tokens if len(tokens) + empty == (len(operand) if array else 1) else None
-
-
-_HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
+    def learn(self, hexes: list[bytes]) -> bool:
+        """Note the glyphs written ``hexes``; False if one is not a single two-byte code."""
+        for digits in hexes:
+            if digits not in self.hex_widths:
+                if len(digits) != 4 or digits.translate(None, _HEXDIGITS) or not self.two_bytes:
+                    return False
+                self.hex_widths[digits], self.hex_texts[digits] = self.glyph(int(digits, 16))
+        return True
 
 
 _WHITE = b" \t\n\r\f\v"
 """What ``\\s`` matches in a bytes pattern."""
+_HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
 
 
 def _hex(token: bytes) -> int:
@@ -254,12 +383,24 @@ def _unhex(token: bytes) -> str:
         return "\ufffd"
 
 
+_CODES: dict[bytes, int] = {}
+_TEXTS: dict[bytes, str] = {}
+"""``_hex`` and ``_unhex`` of what ``/ToUnicode`` maps have held."""
+
+
 def _cmap(data: bytes) -> dict[int, str]:
     out: dict[int, str] = {}
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         tokens = _HEX.findall(section)
-        for code, value in zip(tokens[0::2], tokens[1::2]):
-            out[_hex(code)] = _unhex(value)
+        codes, values = tokens[0::2], tokens[1::2]
+        try:  # (the same codes and characters are written in every font: read once)
+            out.update(zip(map(_CODES.__getitem__, codes), map(_TEXTS.__getitem__, values)))
+        except KeyError:
+            if len(_CODES) + len(_TEXTS) > 100_000:
+                _CODES.clear()
+                _TEXTS.clear()
+            for code, value in zip(codes, values):
+                out[_CODES.setdefault(code, _hex(code))] = _TEXTS.setdefault(value, _unhex(value))
     for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
         for line in re.finditer(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f\s]*>)", section):
             low, high = _hex(line[1]), _hex(line[2])
@@ -275,6 +416,20 @@ def _cmap(data: bytes) -> dict[int, str]:
     return out
 
 
+def _widths(written: bytes) -> list:
+    """A CID font's ``/W`` array from how it is written (numbers, and arrays of numbers)."""
+    inner = written.strip()[1:-1]
+    if inner.translate(None, _NOT_SQUARE) != b"[]" * inner.count(b"["):  # (arrays in arrays ...)
+        return _values(written)[0]
+    out: list = []
+    for index, part in enumerate(re.split(rb"[\[\]]", inner)):
+        if index % 2:
+            out.append(list(map(float, part.split())))
+        else:
+            out += map(float, part.split())
+    return out
+
+
 def _font(font: pikepdf.Object) -> _Font:
     to_unicode: dict[int, str] = {}
     if "/ToUnicode" in font:
@@ -283,11 +438,12 @@ def _font(font: pikepdf.Object) -> _Font:
     if font.get("/Subtype") == "/Type0":
         cid = font.DescendantFonts[0]
         default = float(cid.get("/DW", 1000))
-        array = list(cid.get("/W", []))
+        w = cid.get("/W")
+        array = _widths(w.unparse(resolved=True)) if isinstance(w, pikepdf.Array) else []
         at = 0
         while at + 1 < len(array):
             first = int(array[at])
-            if isinstance(array[at + 1], pikepdf.Array):
+            if isinstance(array[at + 1], list):
                 for offset, width in enumerate(array[at + 1]):
                     widths[first + offset] = float(width)
                 at += 2
@@ -306,28 +462,62 @@ def _font(font: pikepdf.Object) -> _Font:
     return _Font(to_unicode, widths, 0.0, False)
 
 
-class Run(NamedTuple):
+class Run:
     """Glyphs shown in one go on one baseline (a string of a ``TJ``): each glyph's text, the x of its
     centre and whether it can be seen; where the run is (points from the trim's top-left), its size,
-    and when it was painted (for what is painted over it later)."""
+    and when it was painted (for what is painted over it later). The glyphs' places along the line
+    are worked out when asked for (``xs``, ``spans``): most runs need only their first and last.
 
-    texts: tuple[str, ...]
-    xs: tuple[float, ...]
-    visible: tuple[bool, ...]
-    y: float
-    """The centre of the run's glyphs, from the trim's top."""
-    baseline: float
-    size: float
-    order: int
-    spans: tuple[tuple[float, float], ...]
-    """Each glyph's left and right, in user space (for what covers it)."""
-    band: tuple[float, float]
-    """The run's bottom and top, in user space."""
+    ``y``: the centre of the run's glyphs, from the trim's top; ``band``: the run's bottom and top, in
+    user space; ``first``, ``last``: the x of its first and last glyphs' centres, from the trim's left;
+    ``extent``: x in user space between which every glyph's centre lies."""
+
+    __slots__ = ("texts", "visible", "y", "baseline", "size", "order", "band", "first", "last", "extent", "_xs",
+                 "_spans", "_line")
+
+    def __init__(self, texts: list[str], visible: tuple[bool, ...], y: float, baseline: float, size: float,
+                 order: int, band: tuple[float, float], first: float, last: float,
+                 xs: tuple[float, ...] | None = None, spans: tuple[tuple[float, float], ...] | None = None,
+                 line: tuple | None = None, extent: tuple[float, float] = (0.0, 0.0)) -> None:
+        self.texts, self.visible, self.y, self.baseline, self.size = texts, visible, y, baseline, size
+        self.order, self.band, self.first, self.last, self.extent = order, band, first, last, extent
+        self._xs, self._spans, self._line = xs, spans, line
+
+    def _along(self) -> tuple[list[float], list[float]]:
+        """Each glyph's start and width along the line (in the units of ``_line``)."""
+        at, widths, texts = self._line[:3]  # type: ignore[index]
+        return list(itertools.compress(at, texts)), list(itertools.compress(widths, texts))
+
+    @property
+    def xs(self) -> tuple[float, ...]:
+        """Each glyph's centre, from the trim's left."""
+        if self._xs is None:
+            scale, e, left = self._line[3:]  # type: ignore[index]
+            starts, widths = self._along()
+            self._xs = tuple(scale * (s + w * 0.5) + e - left for s, w in zip(starts, widths))
+        return self._xs
+
+    @property
+    def spans(self) -> tuple[tuple[float, float], ...]:
+        """Each glyph's left and right, in user space (for what covers it)."""
+        if self._spans is None:
+            scale, e, _ = self._line[3:]  # type: ignore[index]
+            starts, widths = self._along()
+            ends = [(scale * (s + w) + e) for s, w in zip(starts, widths)]
+            begins = [scale * s + e for s in starts]
+            self._spans = tuple(zip(begins, ends)) if scale > 0 else tuple(zip(ends, begins))
+        return self._spans
 
     def part(self, index: int) -> Run:
         """The run of glyph ``index`` alone."""
-        return Run((self.texts[index],), (self.xs[index],), (self.visible[index],), self.y, self.baseline,
-                   self.size, self.order, (self.spans[index],), self.band)
+        x = self.xs[index]
+        return Run([self.texts[index]], (self.visible[index],), self.y, self.baseline, self.size, self.order,
+                   self.band, x, x, (x,), (self.spans[index],), extent=self.extent)
+
+    def astuple(self) -> tuple:
+        """What the run holds (for comparing two readings)."""
+        return (tuple(self.texts), self.xs, self.visible, self.y, self.baseline, self.size, self.order,
+                self.spans, self.band)
 
 
 Rect = tuple[float, float, float, float]
@@ -360,18 +550,22 @@ def _ink(space: int, values: tuple[float, ...]) -> float:
 
 SPACES = {"/DeviceGray": 1, "/G": 1, "/DeviceRGB": 3, "/RGB": 3, "/DeviceCMYK": 4, "/CMYK": 4}
 INITIAL = {1: (0.0,), 3: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0, 1.0)}
+_PATH_END = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"n", b"S", b"s"))
+_FILLS = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"))
 
 
 class PlateText:
-    """Reads the glyphs a plate prints (``read``)."""
+    """Reads the glyphs a plate prints (``read``). With ``parse``, every content stream is parsed by
+    pikepdf and every text operand read item by item (the slow way, for comparing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parse: bool = False) -> None:
         self.glyphs: list[Run] = []
         self.covers: list[tuple[int, Rect]] = []
         self.fonts: dict[tuple[int, int], _Font] = {}
         self.order = 0
         self.page: Rect = (0.0, 0.0, 0.0, 0.0)
         self.origin = (0.0, 0.0)
+        self.parse = parse
 
     def read(self, page: pikepdf.Page) -> list[Run]:
         """Every glyph ``page`` shows, in the order painted, with what covers it applied."""
@@ -384,16 +578,21 @@ class PlateText:
         covers = sorted((order, r) for order, r in self.covers if r[2] - r[0] >= 1.0 and r[3] - r[1] >= 3.0)
         if not covers:
             return self.glyphs
-        orders = [order for order, _ in covers]
-        out = []
+        # Each cover against the runs painted before it in its height (runs by their bottoms) and width:
+        runs = sorted(self.glyphs, key=lambda run: run.band[0])
+        bottoms = [run.band[0] for run in runs]
+        later: dict[int, list[Rect]] = {}
+        for order, r in covers:
+            for run in runs[bisect.bisect_left(bottoms, r[1]):bisect.bisect_right(bottoms, r[3])]:
+                if (run.order < order and run.band[1] <= r[3] and run.extent[0] <= r[2]
+                        and run.extent[1] >= r[0]):
+                    later.setdefault(id(run), []).append(r)
         for run in self.glyphs:
-            later = [r for _, r in covers[bisect.bisect_right(orders, run.order):]
-                     if r[1] <= run.band[0] and r[3] >= run.band[1]]
-            if later:
-                run = run._replace(visible=tuple(shown and not any(r[0] <= left and r[2] >= right for r in later)
-                                                 for shown, (left, right) in zip(run.visible, run.spans)))
-            out.append(run)
-        return out
+            over = later.get(id(run))
+            if over:
+                run.visible = tuple(shown and not any(r[0] <= left and r[2] >= right for r in over)
+                                    for shown, (left, right) in zip(run.visible, run.spans))
+        return self.glyphs
 
     def _font(self, resources: pikepdf.Object, name: str) -> _Font | None:
         fonts = resources.get("/Font")
@@ -418,90 +617,93 @@ class PlateText:
         subpaths = 0
         pending_clip = False
         tm = line = IDENTITY
-        for operands, operator in pikepdf.parse_content_stream(stream):
-            op = str(operator)
-            if op == "TJ" or op == "Tj":  # the commonest operators first
-                tm = self._show(operands[-1], op == "TJ", state, tm)
-            elif op == "Tm":
-                tm = line = tuple(map(float, operands))  # type: ignore[assignment]
-            elif op == "q":
+        for operands, op, _ in _operations(stream, self.parse):
+            if op == b"TJ" or op == b"Tj":  # the commonest operators first
+                tm = self._show(operands, op == b"TJ", state, tm)
+            elif op == b"Tm":
+                tm = line = tuple(_numbers(operands))  # type: ignore[assignment]
+            elif op == b"q":
                 stack.append(dict(state))
-            elif op == "Q":
+            elif op == b"Q":
                 if stack:
                     state = stack.pop()
-            elif op == "cm":
-                state["ctm"] = multiply(tuple(map(float, operands)), state["ctm"])  # type: ignore[arg-type]
-            elif op in ("m", "l"):
-                subpaths += op == "m"
-                points.append(transform(state["ctm"], float(operands[0]), float(operands[1])))
-            elif op == "c":
-                points += [transform(state["ctm"], float(operands[i]), float(operands[i + 1])) for i in (0, 2, 4)]
-            elif op in ("v", "y"):
-                points += [transform(state["ctm"], float(operands[i]), float(operands[i + 1])) for i in (0, 2)]
-            elif op == "re":
-                x, y, w, h = (float(v) for v in operands)
+            elif op == b"cm":
+                state["ctm"] = multiply(tuple(_numbers(operands)), state["ctm"])  # type: ignore[arg-type]
+            elif op == b"re":
+                x, y, w, h = _numbers(operands)
                 subpaths += 1
-                points += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h),
-                                                                          (x + w, y + h))]
-            elif op in ("W", "W*"):
+                a, b, c, d, e, f = state["ctm"]
+                x0, y0, x1, y1 = a * x + e, b * x + f, a * (x + w) + e, b * (x + w) + f  # (y: below)
+                points += [(x0 + c * y, y0 + d * y), (x1 + c * y, y1 + d * y), (x0 + c * (y + h), y0 + d * (y + h)),
+                           (x1 + c * (y + h), y1 + d * (y + h))]
+            elif op == b"m" or op == b"l":
+                subpaths += op == b"m"
+                values = _numbers(operands)
+                points.append(transform(state["ctm"], values[0], values[1]))
+            elif op == b"c":
+                values = _numbers(operands)
+                points += [transform(state["ctm"], values[i], values[i + 1]) for i in (0, 2, 4)]
+            elif op == b"v" or op == b"y":
+                values = _numbers(operands)
+                points += [transform(state["ctm"], values[i], values[i + 1]) for i in (0, 2)]
+            elif op == b"W" or op == b"W*":
                 pending_clip = True
-            elif op in ("f", "F", "f*", "B", "B*", "b", "b*", "n", "S", "s"):
+            elif op in _PATH_END:
                 if points:
                     rect = _bounds(points)
-                    if op in ("f", "F", "f*", "B", "B*", "b", "b*") and subpaths == 1:  # one shape, not a frame
+                    if op in _FILLS and subpaths == 1:  # one shape, not a frame
                         self.order += 1
                         self.covers.append((self.order, _meet(rect, state["clip"])))
                     if pending_clip:
                         state["clip"] = _meet(state["clip"], rect)
                 points, subpaths, pending_clip = [], 0, False
-            elif op in ("g", "rg", "k"):
-                state["fill"] = ({"g": 1, "rg": 3, "k": 4}[op], tuple(float(v) for v in operands))
-            elif op == "cs":
-                space = SPACES.get(str(operands[0]), 0)
+            elif op == b"g" or op == b"rg" or op == b"k":
+                state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(_numbers(operands)))
+            elif op == b"cs":
+                space = SPACES.get(str(_operands(operands)[0]), 0)
                 state["fill"] = (space, INITIAL.get(space, ()))
-            elif op in ("sc", "scn"):
-                if all(isinstance(v, int | float | pikepdf.Object) and not isinstance(v, pikepdf.Name)
-                       for v in operands):
-                    try:
-                        state["fill"] = (state["fill"][0], tuple(float(v) for v in operands))
-                    except (TypeError, ValueError):
-                        state["fill"] = (0, ())
-                else:
+            elif op == b"sc" or op == b"scn":
+                values = _operands(operands)
+                if all(isinstance(v, float) for v in values):
+                    state["fill"] = (state["fill"][0], tuple(values))
+                else:  # a pattern, or not a colour
                     state["fill"] = (0, ())
-            elif op == "BT":
+            elif op == b"BT":
                 tm = line = IDENTITY
-            elif op == "Tf":
-                state["font"] = self._font(resources, str(operands[0]))
-                state["size"] = float(operands[1])
-            elif op == "Tc":
-                state["tc"] = float(operands[0])
-            elif op == "Tw":
-                state["tw"] = float(operands[0])
-            elif op == "Tz":
-                state["th"] = float(operands[0]) / 100
-            elif op == "TL":
-                state["tl"] = float(operands[0])
-            elif op == "Ts":
-                state["rise"] = float(operands[0])
-            elif op == "Tr":
-                state["mode"] = int(operands[0])
-            elif op in ("Td", "TD"):
-                tx, ty = float(operands[0]), float(operands[1])
-                if op == "TD":
+            elif op == b"Tf":
+                values = _operands(operands)
+                state["font"] = self._font(resources, str(values[0]))
+                state["size"] = float(values[1])
+            elif op == b"Tc":
+                state["tc"] = _numbers(operands)[0]
+            elif op == b"Tw":
+                state["tw"] = _numbers(operands)[0]
+            elif op == b"Tz":
+                state["th"] = _numbers(operands)[0] / 100
+            elif op == b"TL":
+                state["tl"] = _numbers(operands)[0]
+            elif op == b"Ts":
+                state["rise"] = _numbers(operands)[0]
+            elif op == b"Tr":
+                state["mode"] = int(_numbers(operands)[0])
+            elif op == b"Td" or op == b"TD":
+                tx, ty = _numbers(operands)[:2]
+                if op == b"TD":
                     state["tl"] = -ty
                 tm = line = multiply((1, 0, 0, 1, tx, ty), line)
-            elif op == "T*":
+            elif op == b"T*":
                 tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-            elif op in ("'", '"'):  # (Tj and TJ: above)
-                if op == '"':
-                    state["tw"], state["tc"] = float(operands[0]), float(operands[1])
+            elif op == b"'" or op == b'"':  # (Tj and TJ: above)
+                if op == b'"':
+                    state["tw"], state["tc"] = (float(v) for v in _operands(operands)[:2])
                 tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-                tm = self._show(operands[-1], False, state, tm)
-            elif op == "Do":
+                tm = self._show(operands, False, state, tm)
+            elif op == b"Do":
                 xobjects = resources.get("/XObject")
-                if xobjects is None or str(operands[0]) not in xobjects:
+                name = str(_operands(operands)[0])
+                if xobjects is None or name not in xobjects:
                     continue
-                xobject = xobjects[str(operands[0])]
+                xobject = xobjects[name]
                 subtype = xobject.get("/Subtype")
                 if subtype == "/Image":
                     self.order += 1
@@ -520,132 +722,148 @@ class PlateText:
                     self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect,
                               {"fill": state["fill"]}, seen)
 
-    def _show(self, operand: pikepdf.Object, array: bool, state: dict, tm: Matrix) -> Matrix:
-        """Note the glyphs of a text-showing operator's ``operand`` (a string, or an array if ``array``:
+    def _show(self, operands: bytes | list, array: bool, state: dict, tm: Matrix) -> Matrix:
+        """Note the glyphs of a text-showing operator's last operand (a string, or an array if ``array``:
         one run); return the text matrix after them."""
         font: _Font | None = state["font"]
-        size, th, tc, tw = state["size"], state["th"], state["tc"], state["tw"]
-        scale, space = size / 1000 * th, tc * th
-        moved = 0.0
-        texts: list[str] = []
+        size, th = state["size"], state["th"]
+        scale = size / 1000 * th
+        if (array and operands.__class__ is bytes and font is not None and font.two_bytes and state["tc"] == 0
+                and not self.parse):
+            written = operands.strip()  # type: ignore[union-attr]
+            if written[:1] == b"[" and written[-1:] == b"]":
+                found = _bulk(font, written[1:-1])
+                if found is not None:
+                    at, widths, texts, end = found
+                    return self._place(at, widths, texts, end * scale, font.narrowest, font.widest, scale, state, tm)
+        operand = _operands(operands)[-1]
+        items = operand if isinstance(operand, list) else [operand]
+        if not array and not isinstance(operand, bytes):
+            raise ValueError("a Tj that shows no string")
         starts: list[float] = []
-        ends: list[float] = []
-        tokens = _tokens(operand, array)
-        if tokens is not None:  # hex strings and numbers, as WeasyPrint writes them: read in one go
-            if font is not None:
-                glyphs = font.glyphs
-                text_add, start_add, end_add = texts.append, starts.append, ends.append
-                for hexes, number, literal in tokens:
-                    if number:
-                        moved -= float(number) * scale
-                        continue
-                    glyph = glyphs.get(hexes) if not literal else None
-                    if glyph is None:
-                        if literal:
-                            data = literal[1:-1]
-                        else:  # (an odd last digit is followed by 0)
-                            data = bytes.fromhex((hexes + b"0" if len(hexes) % 2 else hexes).decode())
-                        if len(data) != 2 or not font.two_bytes:
-                            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
-                            continue
-                        glyph = font.glyph(data[0] << 8 | data[1])
-                        if not literal:
-                            glyphs[hexes] = glyph
-                    width = glyph[0] * scale
-                    if glyph[1]:
-                        text_add(glyph[1])
-                        start_add(moved)
-                        end_add(moved + width)
-                    moved += width + space
-            else:
-                for _, number, _ in tokens:
-                    if number:
-                        moved -= float(number) * scale
-            return self._place(texts, starts, ends, moved, state, tm)
-        items = list(operand) if array else [operand]
-        if font is not None:
-            widths_of, default, unicode_of, two = font.widths, font.default_width, font.to_unicode, font.two_bytes
+        widths: list[float] = []
+        texts: list[str] = []
+        moved = 0.0
+        space, word = state["tc"] * th, state["tw"] * th
         for item in items:
-            if not isinstance(item, pikepdf.String):
-                moved -= float(item) * scale
-                continue
-            if font is None:
-                continue
-            data = bytes(item)
-            if two and len(data) == 2:  # one glyph: most of what WeasyPrint writes (a string a glyph)
-                code = data[0] << 8 | data[1]
-                width = widths_of.get(code, default) * scale
-                text = unicode_of.get(code, "\ufffd")
-                if text.strip():
-                    texts.append(text)
-                    starts.append(moved)
-                    ends.append(moved + width)
-                moved += width + space
-                continue
-            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
-        return self._place(texts, starts, ends, moved, state, tm)
+            if isinstance(item, float):
+                moved -= item * scale
+            elif not isinstance(item, bytes):
+                raise ValueError("a TJ holds what is not a string or a number")
+            elif font is not None:
+                moved = self._codes(font, item, scale, space, word, moved, texts, starts, widths)
+        if not widths:
+            return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        return self._place(starts, widths, texts, moved, min(widths), max(widths), 1.0, state, tm)
 
     @staticmethod
     def _codes(font: _Font, data: bytes, scale: float, space: float, word: float, moved: float,
-               texts: list[str], starts: list[float], ends: list[float]) -> float:
+               texts: list[str], starts: list[float], widths: list[float]) -> float:
         """Note the glyphs of one string's bytes ``data``, from ``moved``; return where they end."""
         if font.two_bytes:
             codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
-            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-            steps = [w + space for w in widths]
+            sizes = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space for w in sizes]
         else:
             codes = list(data)
-            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-            steps = [w + space + (word if code == 32 else 0.0) for w, code in zip(widths, codes)]
+            sizes = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space + (word if code == 32 else 0.0) for w, code in zip(sizes, codes)]
         at = list(itertools.accumulate(steps, initial=moved))
         moved = at.pop()
-        for code, start, width in zip(codes, at, widths):
+        for code, start, width in zip(codes, at, sizes):
             text = font.to_unicode.get(code, "\ufffd")
             if text.strip():
                 texts.append(text)
                 starts.append(start)
-                ends.append(start + width)
+                widths.append(width)
         return moved
 
-    def _place(self, texts: list[str], starts: list[float], ends: list[float], moved: float, state: dict,
-               tm: Matrix) -> Matrix:
-        """Note a run's glyphs (``texts``, from ``starts`` to ``ends`` along the baseline, in text space
-        units); return the text matrix after the run (``moved`` along it)."""
+    def _place(self, at: list[float], widths: list[float], texts: list[str], moved: float, narrowest: float,
+               widest: float, scale: float, state: dict, tm: Matrix) -> Matrix:
+        """Note a run's glyphs: ``texts[i]`` (blank if "") from ``at[i]`` along the baseline, ``widths[i]``
+        wide, in units of ``scale`` text space units, the widths between ``narrowest`` and ``widest``;
+        return the text matrix after the run (``moved`` along it, in text space units)."""
+        after = (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        if not texts:
+            return after
+        first = 0 if texts[0] else next(itertools.compress(itertools.count(), texts), None)
+        if first is None:
+            return after
+        last = len(texts) - 1
+        if not texts[last]:
+            last -= next(itertools.compress(itertools.count(), reversed(texts)))
         size, rise = state["size"], state["rise"]
-        visible_paint = state["mode"] not in (3, 7) and _ink(*state["fill"]) >= LIGHT
-        a, b, c, d, e, f = multiply(tm, state["ctm"])  # text space to user space
+        visible_paint = state["mode"] != 3 and state["mode"] != 7 and _ink(*state["fill"]) >= LIGHT
+        m, n = tm, state["ctm"]  # text space to user space: tm x ctm (``multiply``)
+        a, b = m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3]
+        c, d = m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3]
+        e, f = m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5]
         upright = b == 0 and c == 0
         drawn = size * (abs(d) if upright else (a * a + b * b) ** 0.5)
         clip, page, (left, top) = state["clip"], self.page, self.origin
-        mid, low, high = rise + size * 0.3, rise - size * 0.15, rise + size * 0.65
-        if not texts:
-            return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        mid = rise + size * 0.3
         self.order += 1
+        shown = list(itertools.compress(texts, texts))
         if not upright:  # turned or slanted text: glyph by glyph
-            for text, start, end in zip(texts, starts, ends):
+            starts = [s * scale for s in itertools.compress(at, texts)]
+            ends = [s + w * scale for s, w in zip(starts, itertools.compress(widths, texts))]
+            for text, start, end in zip(shown, starts, ends):
                 u = (start + end) / 2
                 cx, cy = a * u + c * mid + e, b * u + d * mid + f
                 seen = visible_paint and drawn >= MIN_SIZE and _inside(clip, cx, cy) and _inside(page, cx, cy)
-                self.glyphs.append(Run((text,), (cx - left,), (seen,), top - cy, top - (b * u + f), drawn,
-                                       self.order, ((cx - 0.1, cx + 0.1),), (cy - 0.1, cy + 0.1)))
-        else:
-            cy = d * mid + f
-            lefts = [a * u + e for u in starts]
-            rights = [a * u + e for u in ends]
-            xs = [(x0 + x1) / 2 for x0, x1 in zip(lefts, rights)]
-            low_x, high_x = min(xs), max(xs)
-            if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
-                    and page[1] <= cy <= page[3]):
-                visible = (False,) * len(xs)
-            elif clip[0] - 0.01 <= low_x and high_x <= clip[2] + 0.01 and page[0] <= low_x and high_x <= page[2]:
-                visible = (True,) * len(xs)
-            else:
-                visible = tuple(clip[0] - 0.01 <= x <= clip[2] + 0.01 and page[0] <= x <= page[2] for x in xs)
-            y0, y1 = sorted((d * low + f, d * high + f))
-            spans = tuple(zip(lefts, rights)) if a > 0 else tuple(zip(rights, lefts))
-            self.glyphs.append(Run(tuple(texts), tuple(x - left for x in xs), visible, top - cy, top - f, drawn,
-                                   self.order, spans, (y0, y1)))
-        return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+                self.glyphs.append(Run([text], (seen,), top - cy, top - (b * u + f), drawn, self.order,
+                                       (cy - 0.1, cy + 0.1), cx - left, cx - left, (cx - left,),
+                                       ((cx - 0.1, cx + 0.1),), extent=(cx, cx)))
+            return after
+        cy = d * mid + f
+        bottom, high = d * (rise - size * 0.15) + f, d * (rise + size * 0.65) + f
+        along = a * scale  # a unit of ``at`` in user space
+        # Every glyph's centre lies between these (the glyphs' starts, plus half the narrowest or widest):
+        low_x = along * (min(at) + min(narrowest, 0.0) * 0.5) + e
+        high_x = along * (max(at) + max(widest, 0.0) * 0.5) + e
+        if low_x > high_x:
+            low_x, high_x = high_x, low_x
+        run = Run(shown, (), top - cy, top - f, drawn, self.order, (bottom, high) if bottom <= high else (high, bottom),
+                  along * (at[first] + widths[first] * 0.5) + e - left,
+                  along * (at[last] + widths[last] * 0.5) + e - left, line=(at, widths, texts, along, e, left),
+                  extent=(low_x, high_x))
+        if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
+                and page[1] <= cy <= page[3]):
+            run.visible = (False,) * len(shown)
+        elif clip[0] - 0.01 <= low_x and high_x <= clip[2] + 0.01 and page[0] <= low_x and high_x <= page[2]:
+            run.visible = (True,) * len(shown)
+        else:  # glyph by glyph
+            run.visible = tuple(clip[0] - 0.01 <= x + left <= clip[2] + 0.01 and page[0] <= x + left <= page[2]
+                                for x in run.xs)
+        self.glyphs.append(run)
+        return after
+
+
+def _bulk(font: _Font, written: bytes) -> tuple[list[float], list[float], list[str], float] | None:
+    """A ``TJ``'s glyphs from its array (``written``, within the brackets) in one go, if it holds only
+    hex strings of one two-byte glyph each (or none) and numbers, each string followed by one number,
+    as WeasyPrint writes them: each glyph's start and width (in thousandths of the font's size), its
+    text ("" if blank), and where the run ends; None if it is written otherwise."""
+    if written.translate(None, _BULK):  # (what else is written: names, strings in parentheses ...)
+        return None
+    pieces = written.replace(b">", b"<").split(b"<")  # numbers, then (string, numbers) after each string
+    hexes, numerals = pieces[1::2], pieces[2::2]
+    if (written.translate(None, _NOT_BRACKETS) != b"<>" * len(hexes)  # strings opened, then closed
+            or b"".join(numerals).translate(None, _NUMERALS) or pieces[0].translate(None, _NUMERALS)):
+        return None  # (hex strings hold only hex digits: ``learn``)
+    try:
+        lead = -float(pieces[0]) if pieces[0].strip() else 0.0
+        numbers = list(map(float, numerals))  # (a ValueError if a string is followed by no number, or two)
+    except ValueError:
+        return None
+    try:
+        widths = list(map(font.hex_widths.__getitem__, hexes))
+    except KeyError:
+        if not font.learn(hexes):
+            return None
+        widths = list(map(font.hex_widths.__getitem__, hexes))
+    at = list(itertools.accumulate(map(sub, widths, numbers), initial=lead))
+    return at, widths, list(map(font.hex_texts.__getitem__, hexes)), at.pop()
 
 
 # --- comparing -------------------------------------------------------------------------------------
@@ -660,17 +878,20 @@ class CopyProblem:
     message: str
 
 
-def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden: bool = False) -> str:
+def _zone_text(runs: list[Run], columns_from: float | None, step: float) -> tuple[str, str]:
     """The runs' text in reading order (by column, if ``columns_from``; then line, then left to right):
-    what can be seen, or (``hidden``) everything drawn."""
-    def column(run: Run) -> int:
-        return int((run.xs[0] - columns_from) // step) if columns_from is not None and step > 0 else 0
-    out = []
+    what can be seen, and everything drawn."""
     by_column: dict[int, list[Run]] = {}
-    for run in runs:
-        by_column.setdefault(column(run), []).append(run)
+    if columns_from is not None and step > 0:
+        for run in runs:
+            by_column.setdefault(int((run.first - columns_from) // step), []).append(run)
+    elif runs:
+        by_column[0] = runs
+    shown: list[str] = []
+    drawn: list[str] = []
+    hidden = False
     for number in sorted(by_column):
-        ordered = sorted(by_column[number], key=lambda r: (r.baseline, r.xs[0]))
+        ordered = sorted(by_column[number], key=lambda r: (r.baseline, r.first))
         lines: list[list[Run]] = []
         for run in ordered:
             if lines and run.baseline - lines[-1][0].baseline < 0.1 * min(run.size, lines[-1][0].size) + 0.3:
@@ -678,9 +899,15 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden:
             else:
                 lines.append([run])
         for row in lines:
-            for run in sorted(row, key=lambda r: r.xs[0]):
-                out.extend(run.texts if hidden else itertools.compress(run.texts, run.visible))
-    return "".join(out)
+            for run in sorted(row, key=lambda r: r.first) if len(row) > 1 else row:
+                drawn += run.texts
+                if all(run.visible):
+                    shown += run.texts
+                else:
+                    hidden = True
+                    shown.extend(itertools.compress(run.texts, run.visible))
+    text = "".join(drawn)
+    return ("".join(shown) if hidden else text), text
 
 
 def _words_at(text: str, position: int) -> str:
@@ -770,10 +997,10 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
         return None
 
     for run in runs:
-        first, last = place(run.xs[0], run.y), place(run.xs[-1], run.y)
+        first, last = place(run.first, run.y), place(run.last, run.y)
         parts = [run] if first == last else [run.part(i) for i in range(len(run.xs))]  # across a box's edge
         for part in parts:
-            where = first if part is run else place(part.xs[0], part.y)
+            where = first if part is run else place(part.first, part.y)
             if where is not None:
                 zones[where[0]][where[1]].append(part)
     for slot in slots:
@@ -785,8 +1012,7 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
         checks += [(f"photo {index + 1}'s caption", inset[4], found[f"inset {index}"], None)
                    for index, inset in enumerate(slot.insets)]
         for zone, expected, runs_in, columns in checks:
-            shown = _zone_text(runs_in, columns, slot.column_step)
-            drawn = _zone_text(runs_in, columns, slot.column_step, hidden=True)
+            shown, drawn = _zone_text(runs_in, columns, slot.column_step)
             if zone == "body" and slot.jumped:  # compared over the whole story (``story_problems``)
                 bodies[slot.slot_id] = (shown, drawn)
                 continue
