@@ -548,6 +548,8 @@ def _ink(space: int, values: tuple[float, ...]) -> float:
     return 1.0  # patterns, separations ...: assumed visible
 
 
+_PAINT: dict[tuple, bool] = {}
+"""Whether text in a fill colour (``_ink``'s arguments) can be seen, by colour."""
 SPACES = {"/DeviceGray": 1, "/G": 1, "/DeviceRGB": 3, "/RGB": 3, "/DeviceCMYK": 4, "/CMYK": 4}
 INITIAL = {1: (0.0,), 3: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0, 1.0)}
 _PATH_END = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"n", b"S", b"s"))
@@ -621,7 +623,8 @@ class PlateText:
             if op == b"TJ" or op == b"Tj":  # the commonest operators first
                 tm = self._show(operands, op == b"TJ", state, tm)
             elif op == b"Tm":
-                tm = line = tuple(_numbers(operands))  # type: ignore[assignment]
+                tm = line = tuple(map(float, operands.split()) if operands.__class__ is bytes  # type: ignore
+                                  else _numbers(operands))
             elif op == b"q":
                 stack.append(dict(state))
             elif op == b"Q":
@@ -793,7 +796,13 @@ class PlateText:
         if not texts[last]:
             last -= next(itertools.compress(itertools.count(), reversed(texts)))
         size, rise = state["size"], state["rise"]
-        visible_paint = state["mode"] != 3 and state["mode"] != 7 and _ink(*state["fill"]) >= LIGHT
+        fill = state["fill"]
+        paint = _PAINT.get(fill)
+        if paint is None:
+            paint = _ink(*fill) >= LIGHT
+            if len(_PAINT) < 1000:
+                _PAINT[fill] = paint
+        visible_paint = paint and state["mode"] != 3 and state["mode"] != 7
         m, n = tm, state["ctm"]  # text space to user space: tm x ctm (``multiply``)
         a, b = m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3]
         c, d = m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3]
