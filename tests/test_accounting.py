@@ -408,3 +408,15 @@ def test_a_tj_read_in_one_go_finds_each_glyph_where_item_by_item_does():
     for written in (b"<0026><0044>0", b"<00260044>0", b"(a)0", b"<0026>1e5", b"<0026>0>0044<0", b"<0026>0 1",
                     b"<0026", b"/Name 0", b"<002g>0", b"<026>0"):
         assert accounting._bulk(font, written) is None, written
+
+
+def test_a_glyph_a_tj_moves_back_out_of_its_clip_is_hidden():
+    """The glyphs of a TJ read in one go are all seen only if every one lies inside the clip: a number
+    that moves the next glyph back, out of the form's box, is caught though the run's first and last
+    glyphs are inside."""
+    line = b"BT /F2 10 Tf 1 0 0 1 20 20 Tm [<0026>0<0044>%d<0055>0<0026>-%d<0044>0] TJ ET"
+    for back in (0, 4000, 8000):  # r and C 0, 40 and 80 pt back (out of the box), a forward again
+        pdf, page = _page(b"/Fm1 Do", {"/Fm1": (line % (back, back), [0, 0, 200, 50], [1, 0, 0, 1, 100, 500])})
+        fast, slow = _read(page)
+        _alike(fast, slow)
+        assert fast[0].visible == ((True,) * 5 if back < 4000 else (True, True, False, False, True))
