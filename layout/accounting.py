@@ -485,14 +485,13 @@ class Run:
 
     def _along(self) -> tuple[list[float], list[float]]:
         """Each glyph's start and width along the line (in the units of ``_line``)."""
-        at, widths, texts = self._line[:3]  # type: ignore[index]
-        return list(itertools.compress(at, texts)), list(itertools.compress(widths, texts))
+        return _along(self._line[0])  # type: ignore[index]
 
     @property
     def xs(self) -> tuple[float, ...]:
         """Each glyph's centre, from the trim's left."""
         if self._xs is None:
-            scale, e, left = self._line[3:]  # type: ignore[index]
+            scale, e, left = self._line[1:]  # type: ignore[index]
             starts, widths = self._along()
             self._xs = tuple(scale * (s + w * 0.5) + e - left for s, w in zip(starts, widths))
         return self._xs
@@ -501,7 +500,7 @@ class Run:
     def spans(self) -> tuple[tuple[float, float], ...]:
         """Each glyph's left and right, in user space (for what covers it)."""
         if self._spans is None:
-            scale, e, _ = self._line[3:]  # type: ignore[index]
+            scale, e, _ = self._line[1:]  # type: ignore[index]
             starts, widths = self._along()
             ends = [(scale * (s + w) + e) for s, w in zip(starts, widths)]
             begins = [scale * s + e for s in starts]
@@ -737,8 +736,8 @@ class PlateText:
             if written[:1] == b"[" and written[-1:] == b"]":
                 found = _bulk(font, written[1:-1])
                 if found is not None:
-                    at, widths, texts, end = found
-                    return self._place(at, widths, texts, end * scale, font.narrowest, font.widest, scale, state, tm)
+                    end, texts, centres, glyphs = found
+                    return self._place(texts, centres, glyphs, scale, end * scale, state, tm)
         operand = _operands(operands)[-1]
         items = operand if isinstance(operand, list) else [operand]
         if not array and not isinstance(operand, bytes):
@@ -757,7 +756,9 @@ class PlateText:
                 moved = self._codes(font, item, scale, space, word, moved, texts, starts, widths)
         if not widths:
             return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
-        return self._place(starts, widths, texts, moved, min(widths), max(widths), 1.0, state, tm)
+        middles = [start + width * 0.5 for start, width in zip(starts, widths)]
+        return self._place(texts, (middles[0], middles[-1], min(middles), max(middles)),
+                           (starts, widths, texts, 0.0, None), 1.0, moved, state, tm)
 
     @staticmethod
     def _codes(font: _Font, data: bytes, scale: float, space: float, word: float, moved: float,
@@ -781,20 +782,15 @@ class PlateText:
                 widths.append(width)
         return moved
 
-    def _place(self, at: list[float], widths: list[float], texts: list[str], moved: float, narrowest: float,
-               widest: float, scale: float, state: dict, tm: Matrix) -> Matrix:
-        """Note a run's glyphs: ``texts[i]`` (blank if "") from ``at[i]`` along the baseline, ``widths[i]``
-        wide, in units of ``scale`` text space units, the widths between ``narrowest`` and ``widest``;
-        return the text matrix after the run (``moved`` along it, in text space units)."""
+    def _place(self, texts: list[str], centres: tuple[float, float, float, float], glyphs: tuple, scale: float,
+               moved: float, state: dict, tm: Matrix) -> Matrix:
+        """Note a run's glyphs: ``texts[i]`` (blank if ""), placed along the baseline as ``glyphs`` says
+        (``_along``), in units of ``scale`` text space units; ``centres``: the centres of the first
+        and last glyphs that are not blank, and bounds of every glyph's centre, in the same units.
+        Return the text matrix after the run (``moved`` along it, in text space units)."""
         after = (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
         if not texts:
             return after
-        first = 0 if texts[0] else next(itertools.compress(itertools.count(), texts), None)
-        if first is None:
-            return after
-        last = len(texts) - 1
-        if not texts[last]:
-            last -= next(itertools.compress(itertools.count(), reversed(texts)))
         size, rise = state["size"], state["rise"]
         fill = state["fill"]
         paint = _PAINT.get(fill)
@@ -814,8 +810,9 @@ class PlateText:
         self.order += 1
         shown = list(itertools.compress(texts, texts))
         if not upright:  # turned or slanted text: glyph by glyph
-            starts = [s * scale for s in itertools.compress(at, texts)]
-            ends = [s + w * scale for s, w in zip(starts, itertools.compress(widths, texts))]
+            at, widths = _along(glyphs)
+            starts = [s * scale for s in at]
+            ends = [s + w * scale for s, w in zip(starts, widths)]
             for text, start, end in zip(shown, starts, ends):
                 u = (start + end) / 2
                 cx, cy = a * u + c * mid + e, b * u + d * mid + f
@@ -826,16 +823,14 @@ class PlateText:
             return after
         cy = d * mid + f
         bottom, high = d * (rise - size * 0.15) + f, d * (rise + size * 0.65) + f
-        along = a * scale  # a unit of ``at`` in user space
-        # Every glyph's centre lies between these (the glyphs' starts, plus half the narrowest or widest):
-        low_x = along * (min(at) + min(narrowest, 0.0) * 0.5) + e
-        high_x = along * (max(at) + max(widest, 0.0) * 0.5) + e
+        along = a * scale  # a unit of ``glyphs`` in user space
+        first, last, low, highest = centres
+        low_x, high_x = along * low + e, along * highest + e  # every glyph's centre is between these
         if low_x > high_x:
             low_x, high_x = high_x, low_x
         run = Run(shown, (), top - cy, top - f, drawn, self.order, (bottom, high) if bottom <= high else (high, bottom),
-                  along * (at[first] + widths[first] * 0.5) + e - left,
-                  along * (at[last] + widths[last] * 0.5) + e - left, line=(at, widths, texts, along, e, left),
-                  extent=(low_x, high_x))
+                  along * first + e - left, along * last + e - left, None, None, (glyphs, along, e, left),
+                  (low_x, high_x))
         if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
                 and page[1] <= cy <= page[3]):
             run.visible = (False,) * len(shown)
@@ -848,11 +843,12 @@ class PlateText:
         return after
 
 
-def _bulk(font: _Font, written: bytes) -> tuple[list[float], list[float], list[str], float] | None:
+def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, float, float, float], tuple] | None:
     """A ``TJ``'s glyphs from its array (``written``, within the brackets) in one go, if it holds only
     hex strings of one two-byte glyph each (or none) and numbers, each string followed by one number,
-    as WeasyPrint writes them: each glyph's start and width (in thousandths of the font's size), its
-    text ("" if blank), and where the run ends; None if it is written otherwise."""
+    as WeasyPrint writes them; None if it is written otherwise. Else: where the run ends, each glyph's
+    text ("" if blank), the centres of the first and last glyphs that are not blank, bounds of every
+    glyph's centre, and the glyphs as ``_along`` reads them; all in thousandths of the font's size."""
     if written.translate(None, _BULK):  # (what else is written: names, strings in parentheses ...)
         return None
     pieces = written.replace(b">", b"<").split(b"<")  # numbers, then (string, numbers) after each string
@@ -871,8 +867,45 @@ def _bulk(font: _Font, written: bytes) -> tuple[list[float], list[float], list[s
         if not font.learn(hexes):
             return None
         widths = list(map(font.hex_widths.__getitem__, hexes))
-    at = list(itertools.accumulate(map(sub, widths, numbers), initial=lead))
-    return at, widths, list(map(font.hex_texts.__getitem__, hexes)), at.pop()
+    texts = list(map(font.hex_texts.__getitem__, hexes))
+    glyphs = (None, widths, texts, lead, numbers)
+    ends = _ends(texts) if texts else None
+    if ends is None:
+        return lead + sum(widths) - sum(numbers), [], (0.0, 0.0, 0.0, 0.0), glyphs
+    first, last = ends
+    if min(map(sub, widths, numbers)) >= 0:  # each glyph starts where the one before it ends, or after
+        end = lead + sum(widths) - sum(numbers)
+        final = end - widths[-1] + numbers[-1]  # where the last glyph starts: the last, or furthest
+        at_first = lead if first == 0 else lead + sum(map(sub, widths[:first], numbers[:first]))
+        at_last = final if last == len(texts) - 1 else end - sum(map(sub, widths[last:], numbers[last:]))
+        low, high = lead, final
+    else:
+        at = list(itertools.accumulate(map(sub, widths, numbers), initial=lead))
+        end = at.pop()
+        at_first, at_last, low, high = at[first], at[last], min(at), max(at)
+        glyphs = (at, widths, texts, lead, numbers)
+    return end, texts, (at_first + widths[first] * 0.5, at_last + widths[last] * 0.5,
+                        low + min(font.narrowest, 0.0) * 0.5, high + max(font.widest, 0.0) * 0.5), glyphs
+
+
+def _ends(texts: list[str]) -> tuple[int, int] | None:
+    """The first and last of ``texts`` that are not "" (None if all are)."""
+    first = 0 if texts[0] else next(itertools.compress(itertools.count(), texts), None)
+    if first is None:
+        return None
+    last = len(texts) - 1
+    if not texts[last]:
+        last -= next(itertools.compress(itertools.count(), reversed(texts)))
+    return first, last
+
+
+def _along(glyphs: tuple) -> tuple[list[float], list[float]]:
+    """The start and width of each glyph of a run that is not blank, from what ``_bulk`` or the reading
+    item by item gives: (starts or None, widths, texts, lead, numbers)."""
+    at, widths, texts, lead, numbers = glyphs
+    if at is None:
+        at = itertools.accumulate(map(sub, widths, numbers), initial=lead)
+    return list(itertools.compress(at, texts)), list(itertools.compress(widths, texts))
 
 
 # --- comparing -------------------------------------------------------------------------------------
@@ -989,20 +1022,25 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
         slot.slot_id: {"top": [], "body": [], "bottom": [], **{f"inset {i}": [] for i in range(len(slot.insets))}}
         for slot in slots}
 
+    t = BOX_TOLERANCE
+    boxes = [(slot.x - t, slot.x + slot.width + t, slot.y - t, slot.y + slot.height + t, slot.y + slot.head_height,
+              slot.y + slot.head_height + slot.frame_height, slot.slot_id,
+              [(ix - t, ix + width + t, iy - t, iy + height + t, f"inset {index}")
+               for index, (ix, iy, width, height, _) in enumerate(slot.insets)]) for slot in slots]
+
     def place(x: float, y: float) -> tuple[str, str] | None:
         """The slot and zone at (x, y), if a slot is there (a run's column is its first glyph's: a
         line may reach a little into the gutter; what reaches further is clipped)."""
-        t = BOX_TOLERANCE
-        for slot in slots:
-            if slot.x - t <= x <= slot.x + slot.width + t and slot.y - t <= y <= slot.y + slot.height + t:
-                if y < slot.y + slot.head_height:
-                    return slot.slot_id, "top"
-                for index, (ix, iy, width, height, _) in enumerate(slot.insets):
-                    if ix - t <= x <= ix + width + t and iy - t <= y <= iy + height + t:
-                        return slot.slot_id, f"inset {index}"
-                if y <= slot.y + slot.head_height + slot.frame_height:
-                    return slot.slot_id, "body"
-                return slot.slot_id, "bottom"
+        for x0, x1, y0, y1, head, frame, slot_id, insets in boxes:
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                if y < head:
+                    return slot_id, "top"
+                for ix0, ix1, iy0, iy1, zone in insets:
+                    if ix0 <= x <= ix1 and iy0 <= y <= iy1:
+                        return slot_id, zone
+                if y <= frame:
+                    return slot_id, "body"
+                return slot_id, "bottom"
         return None
 
     for run in runs:

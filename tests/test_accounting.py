@@ -402,9 +402,15 @@ def test_a_tj_written_otherwise_is_read_item_by_item_alike(change):
 
 def test_a_tj_read_in_one_go_finds_each_glyph_where_item_by_item_does():
     font = accounting._Font({3: " ", 0x26: "C", 0x44: "a"}, {3: 250.0, 0x26: 722.0, 0x44: 556.0}, 1000.0, True)
-    at, widths, texts, end = accounting._bulk(font, b"-100<0026>0<0044> -20 <>-30.5<0003>-15<0044>0")
-    assert texts == ["C", "a", "", "", "a"] and widths == [722.0, 556.0, 0.0, 250.0, 556.0]
-    assert at == [100.0, 822.0, 1398.0, 1428.5, 1693.5] and end == 2249.5
+    end, texts, centres, glyphs = accounting._bulk(font, b"-100<0026>0<0044> -20 <>-30.5<0003>-15<0044>0")
+    assert texts == ["C", "a", "", "", "a"] and glyphs[1] == [722.0, 556.0, 0.0, 250.0, 556.0] and end == 2249.5
+    assert accounting._along(glyphs) == ([100.0, 822.0, 1693.5], [722.0, 556.0, 556.0])
+    # The first and last glyphs' centres; every centre between the first start and the last (each
+    # glyph starts after the one before), give or take half the widest glyph (the font's default, 1000):
+    assert centres == (461.0, 1971.5, 100.0, 2193.5)
+    end, texts, centres, glyphs = accounting._bulk(font, b"<0026>0<0044>2000<0044>0")  # the last a moved back
+    assert accounting._along(glyphs) == ([0.0, 722.0, -722.0], [722.0, 556.0, 556.0]) and end == -166.0
+    assert centres == (361.0, -444.0, -722.0, 722.0 + 500.0)
     for written in (b"<0026><0044>0", b"<00260044>0", b"(a)0", b"<0026>1e5", b"<0026>0>0044<0", b"<0026>0 1",
                     b"<0026", b"/Name 0", b"<002g>0", b"<026>0"):
         assert accounting._bulk(font, written) is None, written
