@@ -228,7 +228,6 @@ _ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])|\r\n?")
 _ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\n": b"", b"\r": b"", b"\r\n": b""}
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NUMERALS = b"0123456789.+-" + b" \t\n\r\f\v"
-_BULK = _HEXDIGITS + _NUMERALS + b"<>"
 _NOT_BRACKETS = bytes(value for value in range(256) if value not in b"<>")
 _NOT_SQUARE = bytes(value for value in range(256) if value not in b"[]")
 """A ``TJ``'s array of hex strings and numbers, as WeasyPrint writes them (read in one go: ``_bulk``)."""
@@ -849,13 +848,11 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
     as WeasyPrint writes them; None if it is written otherwise. Else: where the run ends, each glyph's
     text ("" if blank), the centres of the first and last glyphs that are not blank, bounds of every
     glyph's centre, and the glyphs as ``_along`` reads them; all in thousandths of the font's size."""
-    if written.translate(None, _BULK):  # (what else is written: names, strings in parentheses ...)
-        return None
     pieces = written.replace(b">", b"<").split(b"<")  # numbers, then (string, numbers) after each string
     hexes, numerals = pieces[1::2], pieces[2::2]
     if (written.translate(None, _NOT_BRACKETS) != b"<>" * len(hexes)  # strings opened, then closed
             or b"".join(numerals).translate(None, _NUMERALS) or pieces[0].translate(None, _NUMERALS)):
-        return None  # (hex strings hold only hex digits: ``learn``)
+        return None  # (only numbers between the strings; the strings hold hex digits only: ``learn``)
     try:
         lead = -float(pieces[0]) if pieces[0].strip() else 0.0
         numbers = list(map(float, numerals))  # (a ValueError if a string is followed by no number, or two)
