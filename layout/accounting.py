@@ -230,7 +230,7 @@ _HEXDIGITS = b"0123456789abcdefABCDEF"
 _NUMERALS = b"0123456789.+-" + b" \t\n\r\f\v"
 _NOT_BRACKETS = bytes(value for value in range(256) if value not in b"<>")
 _NOT_SQUARE = bytes(value for value in range(256) if value not in b"[]")
-"""A ``TJ``'s array of hex strings and numbers, as WeasyPrint writes them (read in one go: ``_bulk``)."""
+"""What ``bytes.translate`` deletes to leave a hex string's brackets (an array's): their order."""
 
 
 def _unescaped(match: re.Match[bytes]) -> bytes:
