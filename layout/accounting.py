@@ -851,10 +851,10 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
     pieces = written.replace(b">", b"<").split(b"<")  # numbers, then (string, numbers) after each string
     hexes, numerals = pieces[1::2], pieces[2::2]
     if (written.translate(None, _NOT_BRACKETS) != b"<>" * len(hexes)  # strings opened, then closed
-            or b"".join(numerals).translate(None, _NUMERALS) or pieces[0].translate(None, _NUMERALS)):
+            or b"".join(pieces[0::2]).translate(None, _NUMERALS)):
         return None  # (only numbers between the strings; the strings hold hex digits only: ``learn``)
     try:
-        lead = -float(pieces[0]) if pieces[0].strip() else 0.0
+        lead = -float(pieces[0]) if pieces[0] and pieces[0].strip() else 0.0
         numbers = list(map(float, numerals))  # (a ValueError if a string is followed by no number, or two)
     except ValueError:
         return None
@@ -866,10 +866,12 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
         widths = list(map(font.hex_widths.__getitem__, hexes))
     texts = list(map(font.hex_texts.__getitem__, hexes))
     glyphs = (None, widths, texts, lead, numbers)
-    ends = _ends(texts) if texts else None
-    if ends is None:
+    first = 0 if texts and texts[0] else next(itertools.compress(itertools.count(), texts), None)
+    if first is None:  # (no glyph that is not blank)
         return lead + sum(widths) - sum(numbers), [], (0.0, 0.0, 0.0, 0.0), glyphs
-    first, last = ends
+    last = len(texts) - 1
+    if not texts[last]:
+        last -= next(itertools.compress(itertools.count(), reversed(texts)))
     if min(map(sub, widths, numbers)) >= 0:  # each glyph starts where the one before it ends, or after
         end = lead + sum(widths) - sum(numbers)
         final = end - widths[-1] + numbers[-1]  # where the last glyph starts: the last, or furthest
@@ -883,17 +885,6 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
         glyphs = (at, widths, texts, lead, numbers)
     return end, texts, (at_first + widths[first] * 0.5, at_last + widths[last] * 0.5,
                         low + min(font.narrowest, 0.0) * 0.5, high + max(font.widest, 0.0) * 0.5), glyphs
-
-
-def _ends(texts: list[str]) -> tuple[int, int] | None:
-    """The first and last of ``texts`` that are not "" (None if all are)."""
-    first = 0 if texts[0] else next(itertools.compress(itertools.count(), texts), None)
-    if first is None:
-        return None
-    last = len(texts) - 1
-    if not texts[last]:
-        last -= next(itertools.compress(itertools.count(), reversed(texts)))
-    return first, last
 
 
 def _along(glyphs: tuple) -> tuple[list[float], list[float]]:
