@@ -22,6 +22,7 @@ were broken, so the check holds whatever the line breaker does."""
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import html
 import itertools
@@ -31,7 +32,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from operator import itemgetter, sub
+from operator import attrgetter, itemgetter, sub
 from pathlib import Path
 
 import pikepdf
@@ -908,6 +909,9 @@ class CopyProblem:
     message: str
 
 
+_READING, _ALONG = attrgetter("baseline", "first"), attrgetter("first")
+
+
 def _zone_text(runs: list[Run], columns_from: float | None, step: float) -> tuple[str, str]:
     """The runs' text in reading order (by column, if ``columns_from``; then line, then left to right):
     what can be seen, and everything drawn."""
@@ -921,7 +925,7 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float) -> tupl
     drawn: list[str] = []
     hidden = False
     for number in sorted(by_column):
-        ordered = sorted(by_column[number], key=lambda r: (r.baseline, r.first))
+        ordered = sorted(by_column[number], key=_READING)
         lines: list[list[Run]] = []
         for run in ordered:
             if lines and run.baseline - lines[-1][0].baseline < 0.1 * min(run.size, lines[-1][0].size) + 0.3:
@@ -929,7 +933,7 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float) -> tupl
             else:
                 lines.append([run])
         for row in lines:
-            for run in sorted(row, key=lambda r: r.first) if len(row) > 1 else row:
+            for run in sorted(row, key=_ALONG) if len(row) > 1 else row:
                 drawn += run.texts
                 if all(run.visible):
                     shown += run.texts
@@ -990,6 +994,16 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
     for ``story_problems`` to compare over all its slots: where a story is cut between its pages
     is a detail of line breaking, which the account does not depend on."""
     bodies = {} if bodies is None else bodies
+    collecting = gc.isenabled()
+    gc.disable()  # (reading makes some hundred thousand small objects, none in a cycle: collections,
+    try:  # which look at every object of the process, a composer's, would free none of them)
+        return _account(path, plate, bodies)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]]) -> list[CopyProblem]:
     with pikepdf.open(path) as pdf:
         if len(pdf.pages) != 1:
             return [CopyProblem(plate.page, "", "", f"the plate has {len(pdf.pages)} pages, not 1")]
