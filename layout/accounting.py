@@ -735,9 +735,9 @@ class PlateText:
             written = operands.strip()  # type: ignore[union-attr]
             if written[:1] == b"[" and written[-1:] == b"]":
                 found = _bulk(font, written[1:-1])
-                if found is not None:
-                    end, texts, centres, glyphs = found
-                    return self._place(texts, centres, glyphs, scale, end * scale, state, tm)
+                if found is not None:  # (the glyphs' places are read again if asked for: little is kept)
+                    end, texts, centres, _ = found
+                    return self._place(texts, centres, (None, font, written[1:-1]), scale, end * scale, state, tm)
         operand = _operands(operands)[-1]
         items = operand if isinstance(operand, list) else [operand]
         if not array and not isinstance(operand, bytes):
@@ -890,7 +890,10 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
 
 def _along(glyphs: tuple) -> tuple[list[float], list[float]]:
     """The start and width of each glyph of a run that is not blank, from what ``_bulk`` or the reading
-    item by item gives: (starts or None, widths, texts, lead, numbers)."""
+    item by item gives: (starts or None, widths, texts, lead, numbers); or (None, font, a TJ's array
+    as written), which ``_bulk`` reads again (a run keeps no more than that)."""
+    if len(glyphs) == 3:
+        glyphs = _bulk(glyphs[1], glyphs[2])[3]  # type: ignore[index]
     at, widths, texts, lead, numbers = glyphs
     if at is None:
         at = itertools.accumulate(map(sub, widths, numbers), initial=lead)
