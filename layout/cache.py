@@ -57,7 +57,7 @@ def read_sealed(path: Path) -> bytes | None:
 
 def write_sealed(path: Path, data: bytes) -> None:
     """Write ``data`` sealed at ``path`` (atomically)."""
-    from .render import write_atomic
+    from .files import write_atomic
 
     write_atomic(path, seal(path.name, data))
 

@@ -1,4 +1,4 @@
-"""Stage 9: what changed between two composes of an issue: reflowed articles, changed pages, moved jumps."""
+"""``layout diff``: what changed between two composes of an issue: reflowed articles, changed pages, moved jumps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw
 
 from .errors import InputError, Problem
-from .render import write_atomic
+from .files import write_atomic
 
 FIELDS = ("page", "depth", "used", "over", "short", "jump_to", "continued_from", "box")
 

@@ -1,4 +1,4 @@
-"""Stage 3e: check photos and prepare them for newsprint before WeasyPrint sees them.
+"""Stage 2 (composing): check photos and prepare them for newsprint before WeasyPrint sees them.
 
 **Checked before use** (``inspect``, called when an article is read): a photo must be a JPEG, PNG
 or TIFF (Pillow is only ever allowed those three decoders: an EPS or PostScript "photo" is never
@@ -51,8 +51,8 @@ from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, Unidenti
 
 from .cache import read_sealed, write_sealed
 from .errors import InputError, Problem
+from .files import write_atomic
 from .paint import PHOTO_COMMENT, label_of
-from .render import write_atomic
 from .settings import PaperSettings, press_profile
 from .sources import display_path
 

@@ -1,4 +1,4 @@
-"""Stage 6: finish the pages as printers' plates: PDF/X identification, output intent, metadata.
+"""Stage 3 (writing): finish the pages as printers' plates: PDF/X identification, output intent, metadata.
 
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing
@@ -42,8 +42,8 @@ from .assemble import Piece, draw, galley_pdf, parse
 from .galley import Galley
 from .manifest import Issue
 from .markup import long_date
-from .render import WEASYPRINT_VERSION
 from .settings import PaperSettings
+from .versions import WEASYPRINT_VERSION
 
 VARIANTS = {"x-1a": ("pdf/x-1a", "PDF/X-1a:2003"), "x-4": ("pdf/x-4", "PDF/X-4")}
 REGISTRY = "http://www.color.org"

@@ -1,4 +1,4 @@
-"""Stage 7: preflight the plates, from the PDFs themselves, before a printer does.
+"""Stage 5 (preflight): preflight the plates, from the PDFs themselves, before a printer does.
 
 Checks: page boxes and size, fonts embedded, colour spaces (no RGB, Lab, spot or ICC-RGB, in
 content streams and images), image resolution at placed size, total ink (read from the plate's
@@ -27,8 +27,8 @@ from .accounting import PlateCopy, copy_findings, story_findings
 from .cache import read_sealed, write_sealed
 from .paint import Limits, Paint, Placed, read_paint, rendered_inks
 from .plates import VARIANTS
-from .render import completed, guard_worker
 from .settings import SAMPLE_IMPRINT, PaperSettings, check_icc
+from .workers import completed, guard_worker
 
 BOX_TOLERANCE = 0.5
 

@@ -1,4 +1,4 @@
-"""Stage 8: proofs to look at: a PNG of every page and a flat plan of the whole issue."""
+"""Stage 3 (writing): proofs to look at: a PNG of every page and a flat plan of the whole issue."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pikepdf
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
 
-from .render import write_atomic
+from .files import write_atomic
 
 PROOF_DPI = 60
 PLAN_SCALE = 0.36

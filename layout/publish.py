@@ -7,7 +7,7 @@ every instant the published name holds one complete set. Where the file system c
 (``EINVAL``, ``ENOSYS``...), the old folder is renamed aside (``.<name>.old``) and the new one put in
 its place; a crash between those two renames leaves both whole, and the next run (or ``layout
 check`` and ``archive``, which call ``recover``) puts the old one back before anything else. Single
-files are replaced atomically (``render.write_atomic``). Whatever a killed run left half-done
+files are replaced atomically (``files.write_atomic``). Whatever a killed run left half-done
 (``.*.part`` files, staging folders, old folders) is removed by the next run (``clean``).
 """
 

@@ -44,9 +44,9 @@ from .diff import compare
 from .errors import LayoutError
 from .fit import HOLE_LINES
 from .manifest import find_issue
-from .render import Workers
 from .settings import load_settings
 from .watch import Round, rounds
+from .workers import Workers
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",

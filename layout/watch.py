@@ -15,7 +15,7 @@ from pathlib import Path
 from .build import BuildResult, Project, compose_issue
 from .errors import LayoutError, environment_fault, is_environment
 from .fit import summary
-from .render import Workers
+from .workers import Workers
 
 SETTLE = 0.03
 """Seconds a change must stay as it is before it is composed (a file half written is not)."""
@@ -132,7 +132,7 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
             result: BuildResult | None = None
             error: Exception | None = None
             try:
-                result = compose_issue(project, issue_id, progress=lambda m: None, shared=workers)
+                result = compose_issue(project, issue_id, shared=workers)
             except caught as exc:
                 error = exc
             done += 1

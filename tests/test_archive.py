@@ -62,8 +62,8 @@ def archived(tmp_path_factory):
     _issue(root)
     mask = os.umask(0o022)
     try:
-        compose_issue(Project(root), "test-issue", progress=lambda m: None)
-        result = archive_issue(Project(root), "test-issue", progress=lambda m: None)
+        compose_issue(Project(root), "test-issue")
+        result = archive_issue(Project(root), "test-issue")
     finally:
         os.umask(mask)
     return root, result.path
@@ -447,23 +447,23 @@ def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(tmp_pa
 
 def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path, run_cli):
     issue = _issue(tmp_path)
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    first = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None).path
+    compose_issue(Project(tmp_path), "test-issue")
+    first = archive_issue(Project(tmp_path), "test-issue").path
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
-    again = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    again = archive_issue(Project(tmp_path), "test-issue")
     assert not again.created and again.path == first
     write_article(issue, "second", body(210, seed=7), headline="Second story, corrected")
     with pytest.raises(Exception, match="older than its sources"):
-        archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    second = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        archive_issue(Project(tmp_path), "test-issue")
+    compose_issue(Project(tmp_path), "test-issue")
+    second = archive_issue(Project(tmp_path), "test-issue")
     assert second.created and second.path.name == "test-issue.r2"
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
     (second.path / "data" / "mets.xml").unlink()  # as an archive made before METS and ALTO were written
     bagit.Bag(str(second.path)).save(manifests=True)
     code, out, _ = run_cli("verify", str(second.path))
     assert code == 0 and "earlier layout" in out and "checksums checked only" in out
-    third = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    third = archive_issue(Project(tmp_path), "test-issue")
     assert third.created and third.path.name == "test-issue.r3" and (third.path / "data" / "mets.xml").exists()
 
 
@@ -472,8 +472,8 @@ def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_
     make_project(tmp_path)
     shutil.copyfile(REPO / "issues" / "paper.yaml", tmp_path / "issues" / "paper.yaml")
     shutil.copytree(REPO / "issues" / issue, tmp_path / "issues" / issue, dirs_exist_ok=True)
-    compose_issue(Project(tmp_path), issue, progress=lambda m: None)
-    path = archive_issue(Project(tmp_path), issue, progress=lambda m: None).path
+    compose_issue(Project(tmp_path), issue)
+    path = archive_issue(Project(tmp_path), issue).path
     code, out, err = run_cli("verify", str(path))
     assert code == 0, err
     alto, mets = _schema("alto-4-4.xsd"), _schema("mets-1-12-1.xsd")

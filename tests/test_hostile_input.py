@@ -244,7 +244,7 @@ def test_glyphs_are_checked_in_headlines_escapes_entities_and_paper_settings(tmp
 def test_weasyprint_sees_no_system_font(tmp_path):
     """The second layer: even text the input checks would refuse never falls back to a system font."""
     import layout  # noqa: F401  (confines fontconfig when imported)
-    from layout.render import render
+    from layout.engine import render
 
     conf = Path(os.environ["FONTCONFIG_FILE"])
     assert "<include" not in conf.read_text() and "/usr/share/fonts" not in conf.read_text()

@@ -38,7 +38,7 @@ def sample(tmp_path_factory):
     make_project(root)
     shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
     shutil.copytree(REPO / "issues" / ISSUE, root / "issues" / ISSUE, dirs_exist_ok=True)
-    result = compose_issue(Project(root), ISSUE, progress=lambda m: None)
+    result = compose_issue(Project(root), ISSUE)
     return root, result
 
 
