@@ -104,6 +104,19 @@ def test_text_covered_by_a_box_painted_over_it_is_caught(plate, tmp_path):
     assert len(problems) == 1 and "other.md" in problems[0].message and "hidden" in problems[0].message
 
 
+@pytest.mark.parametrize("change", [
+    lambda data: data.replace(b"BT\n", b"BT\n3 Tr\n", 1),  # an invisible render mode
+    lambda data: data.replace(b" 12 Tf", b" 1.5 Tf", 1),  # type too small to read
+    lambda data: data.replace(b"0 0 0 1 scn", b"0 0 0 0.03 scn", 1),  # ink too light to see
+])
+def test_a_column_drawn_unreadable_is_caught(plate, tmp_path, change):
+    def unreadable(pdf):
+        form = _forms(pdf)[_slot_forms(pdf, plate[1], "story")[0]]
+        form.write(change(form.read_bytes()))
+    problems = _damaged(plate, tmp_path, unreadable)
+    assert len(problems) == 1 and "story.md" in problems[0].message and "hidden" in problems[0].message
+
+
 def test_columns_drawn_out_of_order_are_caught(plate, tmp_path):
     def swap(pdf):
         first, second = (_forms(pdf)[name] for name in _slot_forms(pdf, plate[1], "story")[:2])
