@@ -298,16 +298,19 @@ def _value(item: object) -> object:
     return item  # (dictionaries, inline images: no operator read here takes them)
 
 
-def _content(obj: pikepdf.Object) -> bytes:
-    """The content of a form, or of a page (its content streams one after the other)."""
+def _content(obj: pikepdf.Object) -> bytes | None:
+    """The content of a form, or of a page (its content streams one after the other); None if the
+    page's ``/Contents`` is not a stream or an array of streams (pikepdf makes of it what it can)."""
     if isinstance(obj, pikepdf.Stream):
         return obj.read_bytes()
     contents = obj.get("/Contents")
     if contents is None:
         return b""
     if isinstance(contents, pikepdf.Array):
-        return b"\n".join(part.read_bytes() for part in contents)
-    return contents.read_bytes()
+        if all(isinstance(part, pikepdf.Stream) for part in contents):
+            return b"\n".join(part.read_bytes() for part in contents)
+        return None
+    return contents.read_bytes() if isinstance(contents, pikepdf.Stream) else None
 
 
 def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | list, bytes, bytes]]:
@@ -315,8 +318,9 @@ def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | 
     are as written (bytes) where the content is what ``_OPERATION`` reads, which is what WeasyPrint
     writes; else (or if ``parse``) the stream is parsed by pikepdf and its operands are values
     (``_value``)."""
-    if not parse:
-        found = _OPERATION.findall(_content(obj))
+    data = None if parse else _content(obj)
+    if data is not None:
+        found = _OPERATION.findall(data)
         if not any(map(itemgetter(2), found)) and not _UNREAD.intersection(map(itemgetter(1), found)):
             return found
     return [([_value(item) for item in operands], str(operator).encode(), b"")

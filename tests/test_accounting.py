@@ -439,3 +439,18 @@ def test_a_glyph_a_tj_moves_back_out_of_its_clip_is_hidden():
         fast, slow = _read(page)
         _alike(fast, slow)
         assert fast[0].visible == ((True,) * 5 if back < 4000 else (True, True, False, False, True))
+
+
+@pytest.mark.parametrize("contents", [
+    lambda pdf: pikepdf.Array([pdf.make_stream(b"BT /F1 12 Tf 100 700 Td (shown) Tj ET"), 5]),
+    lambda pdf: pikepdf.Dictionary(A=1),
+    lambda pdf: pikepdf.Name.X,
+])
+def test_a_page_whose_contents_are_not_streams_is_read_as_pikepdf_reads_it(contents):
+    pdf, page = _page(b"")
+    page.obj.Contents = contents(pdf)
+    assert accounting._content(page.obj) is None  # (so pikepdf parses it)
+    fast, slow = _read(page)
+    _alike(fast, slow)
+    assert [run.texts for run in fast] == ([["s", "h", "o", "w", "n"]] if isinstance(page.obj.Contents, pikepdf.Array)
+                                          else [])
