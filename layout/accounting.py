@@ -102,7 +102,7 @@ def _plain(value: str | None) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", value or "")).split())
 
 
-def _block_text(block) -> str:  # type: ignore[no-untyped-def]
+def _block_text(block) -> str:
     """A body block's text as printed: the items of ordered lists get their numbers (list markers
     are drawn as text), nested lists numbered on their own."""
     if "<ol" not in block.html and block.tag != "ol":
@@ -127,7 +127,7 @@ def _block_text(block) -> str:  # type: ignore[no-untyped-def]
     return "".join(parts)
 
 
-def _rendered(item, paper) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+def _rendered(item, paper) -> tuple[str, str] | None:
     """The text of a slot's top matter and of what follows its body frame (the jump line), from the
     templates that print them (so that the account follows any change to them); None if the
     templates cannot be called so."""
@@ -135,8 +135,8 @@ def _rendered(item, paper) -> tuple[str, str] | None:  # type: ignore[no-untyped
         from .markup import _ENV
 
         module = _ENV.get_template("slot.html.j2").module
-        top = _plain(str(module.top_matter(item, paper)))
-        whole = str(module.slot_box(item, paper, False))
+        top = _plain(str(module.top_matter(item, paper)))  # type: ignore[attr-defined]  # the template's macro
+        whole = str(module.slot_box(item, paper, False))  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - the templates changed shape: the account's own copy is used
         return None
     frame = re.search(r'<div class="frame"[^>]*>\s*</div>', whole)
@@ -145,21 +145,21 @@ def _rendered(item, paper) -> tuple[str, str] | None:  # type: ignore[no-untyped
     return top, _plain(after)  # (photos set in the body are accounted for on their own: ``_insets``)
 
 
-def _insets(item) -> tuple[tuple[float, float, float, float, str], ...]:  # type: ignore[no-untyped-def]
+def _insets(item) -> tuple[tuple[float, float, float, float, str], ...]:
     """The boxes of the photos set in ``item``'s body, and their captions as printed."""
     out = []
     for inset in getattr(item, "insets", ()):
         try:
             from .markup import _ENV
 
-            text = _plain(str(_ENV.get_template("slot.html.j2").module.inset_figure(inset, item)))
+            text = _plain(str(_ENV.get_template("slot.html.j2").module.inset_figure(inset, item)))  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the templates changed shape: the caption and credit as given
             text = _plain(f"{inset.photo.caption} {inset.photo.credit}")
         out.append((item.x, item.y + item.head_height + inset.top, inset.width, inset.height, text))
     return tuple(out)
 
 
-def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # type: ignore[no-untyped-def]
+def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:
     """What the composer put in slot ``item`` (a ``markup.SlotView``), as ``slot.html.j2`` prints it."""
     article = item.article
     rendered = _rendered(item, paper)
@@ -187,7 +187,7 @@ def slot_copy(item, page: int, paper, overset: bool = False) -> SlotCopy:  # typ
                     bool(getattr(item, "supplied", 0)))
 
 
-def copy_of(composition, paper) -> list[PlateCopy]:  # type: ignore[no-untyped-def]
+def copy_of(composition, paper) -> list[PlateCopy]:
     """What every plate of ``composition`` must show (one ``PlateCopy`` a page)."""
     overset = {fit.slot_id for fit in composition.slots if fit.over > 0}
     return [PlateCopy(view.number, tuple(slot_copy(item, view.number, paper, item.slot_id in overset)
@@ -323,19 +323,20 @@ def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | 
         found = _OPERATION.findall(data)
         if not any(map(itemgetter(2), found)) and not _UNREAD.intersection(map(itemgetter(1), found)):
             return found
-    return [([_value(item) for item in operands], str(operator).encode(), b"")
-            for operands, operator in pikepdf.parse_content_stream(obj)]
+    parsed = pikepdf.parse_content_stream(obj)
+    return [([_value(item) for item in operands], str(operator).encode(), b"")  # type: ignore[misc]  # they unpack
+            for operands, operator in parsed]
 
 
 def _numbers(operands: bytes | list) -> list[float]:
     """An operator's operands, all numbers (a ValueError or a TypeError if not)."""
-    if operands.__class__ is bytes:
-        return list(map(float, operands.split()))  # type: ignore[union-attr]
+    if isinstance(operands, bytes):
+        return list(map(float, operands.split()))
     return [float(value) for value in operands]
 
 
 def _operands(operands: bytes | list) -> list:
-    return _values(operands) if operands.__class__ is bytes else operands  # type: ignore[arg-type,return-value]
+    return _values(operands) if isinstance(operands, bytes) else operands
 
 
 @dataclass
@@ -557,6 +558,13 @@ SPACES = {"/DeviceGray": 1, "/G": 1, "/DeviceRGB": 3, "/RGB": 3, "/DeviceCMYK": 
 INITIAL = {1: (0.0,), 3: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0, 1.0)}
 _PATH_END = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"n", b"S", b"s"))
 _FILLS = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"))
+_SHOWS = frozenset((b"TJ", b"Tj"))
+_COLOURS = frozenset((b"g", b"rg", b"k", b"cs", b"sc", b"scn"))
+_SEGMENTS = {b"m": (0,), b"l": (0,), b"c": (0, 2, 4), b"v": (0, 2), b"y": (0, 2)}
+"""Path operators, and where their points are among their operands."""
+_CLIPS = frozenset((b"W", b"W*"))
+_TEXT_STATE = {b"Tf": "font", b"Tc": "tc", b"Tw": "tw", b"Tz": "th", b"TL": "tl", b"Ts": "rise", b"Tr": "mode"}
+_LINES = frozenset((b"Td", b"TD", b"T*", b"'", b'"'))
 
 
 class PlateText:
@@ -611,10 +619,7 @@ class PlateText:
 
     def _run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, clip: Rect,
              colour: dict, seen: frozenset) -> None:
-        if stream.is_indirect:
-            if stream.objgen in seen:
-                raise ValueError("a form draws itself")
-            seen = seen | {stream.objgen}
+        seen = _entered(stream, seen)
         state = {"ctm": ctm, "clip": clip, "fill": colour.get("fill", (1, (0.0,))), "font": None, "size": 0.0,
                  "tc": 0.0, "tw": 0.0, "th": 1.0, "tl": 0.0, "rise": 0.0, "mode": 0}
         stack: list[dict] = []
@@ -623,10 +628,10 @@ class PlateText:
         pending_clip = False
         tm = line = IDENTITY
         for operands, op, _ in _operations(stream, self.parse):
-            if op == b"TJ" or op == b"Tj":  # the commonest operators first
+            if op in _SHOWS:  # the commonest operators first
                 tm = self._show(operands, op == b"TJ", state, tm)
             elif op == b"Tm":
-                tm = line = tuple(map(float, operands.split()) if operands.__class__ is bytes  # type: ignore
+                tm = line = tuple(map(float, operands.split()) if isinstance(operands, bytes)  # type: ignore[assignment]
                                   else _numbers(operands))
             elif op == b"q":
                 stack.append(dict(state))
@@ -642,91 +647,102 @@ class PlateText:
                 x0, y0, x1, y1 = a * x + e, b * x + f, a * (x + w) + e, b * (x + w) + f  # (y: below)
                 points += [(x0 + c * y, y0 + d * y), (x1 + c * y, y1 + d * y), (x0 + c * (y + h), y0 + d * (y + h)),
                            (x1 + c * (y + h), y1 + d * (y + h))]
-            elif op == b"m" or op == b"l":
+            elif op in _SEGMENTS:
+                values = _numbers(operands)
+                points += [transform(state["ctm"], values[i], values[i + 1]) for i in _SEGMENTS[op]]
                 subpaths += op == b"m"
-                values = _numbers(operands)
-                points.append(transform(state["ctm"], values[0], values[1]))
-            elif op == b"c":
-                values = _numbers(operands)
-                points += [transform(state["ctm"], values[i], values[i + 1]) for i in (0, 2, 4)]
-            elif op == b"v" or op == b"y":
-                values = _numbers(operands)
-                points += [transform(state["ctm"], values[i], values[i + 1]) for i in (0, 2)]
-            elif op == b"W" or op == b"W*":
+            elif op in _CLIPS:
                 pending_clip = True
             elif op in _PATH_END:
                 if points:
-                    rect = _bounds(points)
-                    if op in _FILLS and subpaths == 1:  # one shape, not a frame
-                        self.order += 1
-                        self.covers.append((self.order, _meet(rect, state["clip"])))
-                    if pending_clip:
-                        state["clip"] = _meet(state["clip"], rect)
+                    self._path(op, points, subpaths == 1, pending_clip, state)
                 points, subpaths, pending_clip = [], 0, False
-            elif op == b"g" or op == b"rg" or op == b"k":
-                state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(_numbers(operands)))
-            elif op == b"cs":
-                space = SPACES.get(str(_operands(operands)[0]), 0)
-                state["fill"] = (space, INITIAL.get(space, ()))
-            elif op == b"sc" or op == b"scn":
-                values = _operands(operands)
-                if all(isinstance(v, float) for v in values):
-                    state["fill"] = (state["fill"][0], tuple(values))
-                else:  # a pattern, or not a colour
-                    state["fill"] = (0, ())
+            elif op in _COLOURS:
+                self._colour(op, operands, state)
             elif op == b"BT":
                 tm = line = IDENTITY
-            elif op == b"Tf":
-                values = _operands(operands)
-                state["font"] = self._font(resources, str(values[0]))
-                state["size"] = float(values[1])
-            elif op == b"Tc":
-                state["tc"] = _numbers(operands)[0]
-            elif op == b"Tw":
-                state["tw"] = _numbers(operands)[0]
-            elif op == b"Tz":
-                state["th"] = _numbers(operands)[0] / 100
-            elif op == b"TL":
-                state["tl"] = _numbers(operands)[0]
-            elif op == b"Ts":
-                state["rise"] = _numbers(operands)[0]
-            elif op == b"Tr":
-                state["mode"] = int(_numbers(operands)[0])
-            elif op == b"Td" or op == b"TD":
-                tx, ty = _numbers(operands)[:2]
-                if op == b"TD":
-                    state["tl"] = -ty
-                tm = line = multiply((1, 0, 0, 1, tx, ty), line)
-            elif op == b"T*":
-                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-            elif op == b"'" or op == b'"':  # (Tj and TJ: above)
-                if op == b'"':
-                    state["tw"], state["tc"] = (float(v) for v in _operands(operands)[:2])
-                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-                tm = self._show(operands, False, state, tm)
+            elif op in _TEXT_STATE:
+                self._text_state(op, operands, state, resources)
+            elif op in _LINES:
+                tm = line = self._line(op, operands, state, line)
+                if op == b"'" or op == b'"':  # (Tj and TJ: above)
+                    tm = self._show(operands, False, state, tm)
             elif op == b"Do":
-                xobjects = resources.get("/XObject")
-                name = str(_operands(operands)[0])
-                if xobjects is None or name not in xobjects:
-                    continue
-                xobject = xobjects[name]
-                subtype = xobject.get("/Subtype")
-                if subtype == "/Image":
-                    self.order += 1
-                    corners = [transform(state["ctm"], px, py) for px, py in ((0, 0), (1, 0), (0, 1), (1, 1))]
-                    if "/SMask" not in xobject and not xobject.get("/ImageMask", False):
-                        self.covers.append((self.order, _meet(_bounds(corners), state["clip"])))
-                elif subtype == "/Form":
-                    matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
-                    inner = multiply(matrix, state["ctm"])  # type: ignore[arg-type]
-                    clip_rect = state["clip"]
-                    if "/BBox" in xobject:
-                        b = [float(v) for v in xobject.BBox]
-                        clip_rect = _meet(clip_rect, _bounds([transform(inner, px, py) for px, py in
-                                                              ((b[0], b[1]), (b[2], b[1]), (b[0], b[3]),
-                                                               (b[2], b[3]))]))
-                    self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect,
-                              {"fill": state["fill"]}, seen)
+                self._draw(str(_operands(operands)[0]), state, resources, seen)
+
+    def _path(self, op: bytes, points: list[tuple[float, float]], one: bool, clipping: bool, state: dict) -> None:
+        """Note what a path through ``points`` paints over (a fill of ``one`` shape, not a frame), and
+        the clip it makes (if ``clipping``: ``W`` or ``W*`` came before it)."""
+        rect = _bounds(points)
+        if op in _FILLS and one:
+            self.order += 1
+            self.covers.append((self.order, _meet(rect, state["clip"])))
+        if clipping:
+            state["clip"] = _meet(state["clip"], rect)
+
+    @staticmethod
+    def _colour(op: bytes, operands: bytes | list, state: dict) -> None:
+        """``state`` after a fill colour operator."""
+        if op == b"cs":
+            space = SPACES.get(str(_operands(operands)[0]), 0)
+            state["fill"] = (space, INITIAL.get(space, ()))
+        elif op == b"sc" or op == b"scn":
+            values = _operands(operands)
+            if all(isinstance(v, float) for v in values):
+                state["fill"] = (state["fill"][0], tuple(values))
+            else:  # a pattern, or not a colour
+                state["fill"] = (0, ())
+        else:  # g, rg, k
+            state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(_numbers(operands)))
+
+    def _text_state(self, op: bytes, operands: bytes | list, state: dict, resources: pikepdf.Object) -> None:
+        """``state`` after a text state operator."""
+        if op == b"Tf":
+            values = _operands(operands)
+            state["font"] = self._font(resources, str(values[0]))
+            state["size"] = float(values[1])
+        else:
+            value = _numbers(operands)[0]
+            if op == b"Tz":
+                state["th"] = value / 100
+            elif op == b"Tr":
+                state["mode"] = int(value)
+            else:
+                state[_TEXT_STATE[op]] = value
+
+    @staticmethod
+    def _line(op: bytes, operands: bytes | list, state: dict, line: Matrix) -> Matrix:
+        """The text line matrix after a text positioning operator (or ' and ", before they show)."""
+        if op == b"Td" or op == b"TD":
+            tx, ty = _numbers(operands)[:2]
+            if op == b"TD":
+                state["tl"] = -ty
+            return multiply((1, 0, 0, 1, tx, ty), line)
+        if op == b'"':
+            state["tw"], state["tc"] = (float(v) for v in _operands(operands)[:2])
+        return multiply((1, 0, 0, 1, 0, -state["tl"]), line)  # T*, ', "
+
+    def _draw(self, name: str, state: dict, resources: pikepdf.Object, seen: frozenset) -> None:
+        """Note what XObject ``name`` paints: an image (what it covers), or a form (read in its turn)."""
+        xobjects = resources.get("/XObject")
+        if xobjects is None or name not in xobjects:
+            return
+        xobject = xobjects[name]
+        subtype = xobject.get("/Subtype")
+        if subtype == "/Image":
+            self.order += 1
+            corners = [transform(state["ctm"], px, py) for px, py in ((0, 0), (1, 0), (0, 1), (1, 1))]
+            if "/SMask" not in xobject and not xobject.get("/ImageMask", False):
+                self.covers.append((self.order, _meet(_bounds(corners), state["clip"])))
+        elif subtype == "/Form":
+            matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
+            inner = multiply(matrix, state["ctm"])  # type: ignore[arg-type]
+            clip_rect = state["clip"]
+            if "/BBox" in xobject:
+                b = [float(v) for v in xobject.BBox]
+                clip_rect = _meet(clip_rect, _bounds([transform(inner, px, py) for px, py in
+                                                      ((b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3]))]))
+            self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect, {"fill": state["fill"]}, seen)
 
     def _show(self, operands: bytes | list, array: bool, state: dict, tm: Matrix) -> Matrix:
         """Note the glyphs of a text-showing operator's last operand (a string, or an array if ``array``:
@@ -734,14 +750,14 @@ class PlateText:
         font: _Font | None = state["font"]
         size, th = state["size"], state["th"]
         scale = size / 1000 * th
-        if (array and operands.__class__ is bytes and font is not None and font.two_bytes and state["tc"] == 0
+        if (array and isinstance(operands, bytes) and font is not None and font.two_bytes and state["tc"] == 0
                 and not self.parse):
-            written = operands.strip()  # type: ignore[union-attr]
+            written = operands.strip()
             if written[:1] == b"[" and written[-1:] == b"]":
                 found = _bulk(font, written[1:-1])
                 if found is not None:  # (the glyphs' places are read again if asked for: little is kept)
-                    end, texts, centres, _ = found
-                    return self._place(texts, centres, (None, font, written[1:-1]), scale, end * scale, state, tm)
+                    end, shown, centres, _ = found
+                    return self._place(shown, centres, (None, font, written[1:-1]), scale, end * scale, state, tm)
         operand = _operands(operands)[-1]
         items = operand if isinstance(operand, list) else [operand]
         if not array and not isinstance(operand, bytes):
@@ -847,6 +863,16 @@ class PlateText:
         return after
 
 
+def _entered(stream: pikepdf.Object, seen: frozenset) -> frozenset:
+    """The streams being read (``seen``) and ``stream``, which starts to be; a ValueError if it is
+    one of them (a form that draws itself, as damaged as a PDF can be)."""
+    if not stream.is_indirect:
+        return seen
+    if stream.objgen in seen:
+        raise ValueError("a form draws itself")
+    return seen | {stream.objgen}
+
+
 def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, float, float, float], tuple] | None:
     """A ``TJ``'s glyphs from its array (``written``, within the brackets) in one go, if it holds only
     hex strings of one two-byte glyph each (or none) and numbers, each string followed by one number,
@@ -870,7 +896,7 @@ def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, f
             return None
         widths = list(map(font.hex_widths.__getitem__, hexes))
     texts = list(map(font.hex_texts.__getitem__, hexes))
-    glyphs = (None, widths, texts, lead, numbers)
+    glyphs: tuple = (None, widths, texts, lead, numbers)
     first = 0 if texts and texts[0] else next(itertools.compress(itertools.count(), texts), None)
     if first is None:  # (no glyph that is not blank)
         return lead + sum(widths) - sum(numbers), [], (0.0, 0.0, 0.0, 0.0), glyphs
@@ -1138,7 +1164,7 @@ def story_problems(copies: list[PlateCopy], bodies: dict[str, tuple[str, str]]) 
 
 def story_findings(copies: list[PlateCopy], findings: list) -> list:
     """``findings`` with the bodies of jumped stories (``BODIES``) compared over each story."""
-    from .preflight import Finding
+    from .jobs import Finding
 
     bodies: dict[str, tuple[str, str]] = {}
     names = {}
@@ -1159,7 +1185,7 @@ def story_findings(copies: list[PlateCopy], findings: list) -> list:
 def copy_findings(path: Path, plate: PlateCopy) -> list:
     """The preflight findings of copy accounting for the plate at ``path`` (``account``); the bodies
     of jumped stories go in a finding of their own (``BODIES``), for ``story_findings``."""
-    from .preflight import Finding
+    from .jobs import Finding
 
     bodies: dict[str, tuple[str, str]] = {}
     try:

@@ -31,7 +31,7 @@ _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EP
 _LIBC: list = []
 
 
-def _renameat2():  # type: ignore[no-untyped-def]
+def _renameat2():
     if not _LIBC:
         try:
             function = ctypes.CDLL(None, use_errno=True).renameat2
@@ -188,9 +188,7 @@ def clean(out: Path) -> None:
     for name in FOLDERS:
         for folder in [*out.glob(f".{name}-*"), out / f".{name}.old"]:
             _remove(folder)
-    cache = out / ".cache"
-    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):  # the cache is ours: made again
-        _remove(cache)
+    _remove(out / ".cache")  # an earlier layout's cache of the issue (the build cache is build/.cache)
 
 
 def _remove(path: Path) -> None:

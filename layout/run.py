@@ -58,6 +58,11 @@ class Project:
         """Output folder of one issue."""
         return self.root / "build" / issue_id
 
+    @property
+    def cache(self) -> Path:
+        """The build cache, shared by every issue (see ``cache.Store``)."""
+        return self.root / "build" / ".cache"
+
     def shown(self, path: Path) -> str:
         """``path`` as messages name it: relative to the project, if it is in it."""
         return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
