@@ -127,8 +127,10 @@ def _start_renderer(project: Project, issue_id: str, shared: Workers | None) -> 
                           if p.is_file()))
     store = Store(project.cache)
     keep_compiled(store)
+    recompose = (project.build(issue_id) / "fit.json").exists()  # mostly cached: workers if needed (POOL_JOBS)
     return PageRenderer(store, static, None,
-                        (house_stylesheets(project), readable(project, folder, issue_id), store), shared)
+                        (house_stylesheets(project), readable(project, folder, issue_id), store), shared,
+                        early=not recompose)
 
 
 # ---- Stage 1: reading -----------------------------------------------------------------------------
@@ -319,7 +321,7 @@ def _stage_plates(run: Run, plates: tuple[bytes, ...]) -> Staged:
     paths = []
     for number, data in enumerate(plates, start=1):
         paths.append(staging / f"{run.issue.issue_id}-p{number:02d}.pdf")
-        publish.write_file(paths[-1], data)
+        publish.write_or_link(paths[-1], data, run.out / "plates" / paths[-1].name)  # unchanged: linked
     return Staged(staging, tuple(paths))
 
 
@@ -418,6 +420,8 @@ def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[F
         publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
+        if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
+            publish.unshare(staging)
         publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
         publish.replace_folder(staging, target)
         if passed:

@@ -19,20 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-import pyphen
-import weasyprint
-from weasyprint.text.ffi import ffi as weasyprint_ffi
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from . import weasyffi
 
-from . import linebreak
-from .cache import Store
-from .errors import InputError, Problem, RenderError
-from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
-from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult
-from .measure import heights
-from .sources import display_path
-from .versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION
+weasyffi.install()  # WeasyPrint's C declarations, parsed once a machine, not once a process
+
+import pyphen  # noqa: E402
+import weasyprint  # noqa: E402
+from weasyprint.text.ffi import ffi as weasyprint_ffi  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
+
+from . import linebreak  # noqa: E402
+from .cache import Store  # noqa: E402
+from .errors import InputError, Problem, RenderError  # noqa: E402
+from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
+from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
+from .measure import heights  # noqa: E402
+from .sources import display_path  # noqa: E402
+from .versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION  # noqa: E402
 
 if TYPE_CHECKING:
     import cffi
@@ -60,7 +64,8 @@ def _one_type_an_array(ffi: cffi.FFI) -> None:
     ffi.new = new_array  # type: ignore[method-assign]
 
 
-_one_type_an_array(weasyprint_ffi)
+if not weasyffi.is_prebuilt(weasyprint_ffi):  # a prebuilt FFI (out-of-line) parses type strings in C, in microseconds
+    _one_type_an_array(weasyprint_ffi)
 
 
 class ConfinedFetcher(URLFetcher):

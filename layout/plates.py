@@ -321,9 +321,18 @@ def _output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> pikepdf.Dictionary
 def _profile_stream(path: os.PathLike, sha256: str) -> tuple[int, bytes]:
     """The output profile's components and its bytes compressed (once a process: the newsprint
     profile is 1.3 MB); ``sha256`` is what load_settings read, so a changed file is read again."""
+    from . import usercache
+
     with open(path, "rb") as file:  # checked by load_settings: a CMYK or grey output profile
         data = file.read()
-    return (1 if data[16:20] == b"GRAY" else 4), zlib.compress(data, 9)
+    # Compressing it takes 0.1 s (in every worker that makes a plate, and in every recompose): the
+    # compressed bytes are kept in the user's cache, named by the profile's bytes and zlib's version.
+    name = hashlib.sha256(f"zlib {zlib.ZLIB_RUNTIME_VERSION} level 9\0".encode() + data).hexdigest()
+    compressed = usercache.read(f"icc-{name}.zlib")
+    if compressed is None:
+        compressed = zlib.compress(data, 9)
+        usercache.write(f"icc-{name}.zlib", compressed)
+    return (1 if data[16:20] == b"GRAY" else 4), compressed
 
 
 def _xmp_packet(info: PlateInfo) -> bytes:

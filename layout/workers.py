@@ -134,6 +134,13 @@ def completed(value: T) -> concurrent.futures.Future[T]:
     return future
 
 
+POOL_JOBS = 3
+"""The fewest documents (or plates) to make that are worth starting the worker processes for. Started
+and warmed (hyphenation patterns, the stylesheet and its fonts: about 0.2 s of CPU in each worker), a
+pool costs more than it saves for the one or two documents a recompose after an edit lays out: those
+are laid out in this process, which warms up once."""
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
@@ -144,7 +151,7 @@ class PageRenderer:
     """
 
     def __init__(self, store: Store | None, static_files: tuple[Path, ...], workers: int | None = None,
-                 warm: Warm | None = None, shared: Workers | None = None) -> None:
+                 warm: Warm | None = None, shared: Workers | None = None, early: bool = True) -> None:
         self.store = store if store is not None else Store(None)
         digest = hashlib.sha256()
         for path in sorted(static_files):
@@ -155,9 +162,15 @@ class PageRenderer:
         self._owned = shared is None
         self._workers = shared if shared is not None else Workers(workers)
         self.workers = self._workers.count
-        if warm is not None and self.workers > 1 and not _rendered():
+        self._warm = warm
+        # Workers kept from run to run (``layout watch``) are started once a session, and warm from
+        # then on: any two items go to them, as they always have.
+        self._pool_jobs = 2 if shared is not None else POOL_JOBS
+        if warm is not None and self.workers > 1 and (shared is not None or (early and not _rendered())):
             # Start the workers now, so that they warm up (hyphenation patterns, stylesheet and its
-            # fonts) while the sources are read.
+            # fonts) while the sources are read (and once for all its runs, for ``layout watch``).
+            # Otherwise (``early`` False: a recompose, whose pages are mostly cached) they are
+            # started when there are ``POOL_JOBS`` documents to lay out.
             self._workers.start(warm)
 
     def run(self, jobs: list[Job], sources: list[str], plan: Callable[[list[int]], list[Batch]]) -> list[PageResult]:
@@ -201,19 +214,27 @@ class PageRenderer:
     def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
         from .engine import lay_out, load_hyphenation
 
+        self._start_for(len(jobs), self._warm)
         if self._here(len(jobs)):
             load_hyphenation(self.store)
         return self.each(lay_out, jobs)
 
+    def _start_for(self, count: int, warm: Warm | None = None) -> None:
+        """Start the workers (warmed with ``warm``) if there are ``count`` items for them, enough
+        to be worth it (``POOL_JOBS``), and more than one core."""
+        if count >= self._pool_jobs and self.workers > 1 and not self._workers.started:
+            self._workers.start(warm)
+
     def _here(self, count: int) -> bool:
         """Whether ``count`` items are done in this process (see ``map``)."""
-        return self.workers <= 1 or (count == 1 and (_rendered() or not self._workers.started))
+        return self.workers <= 1 or not self._workers.started or (count == 1 and _rendered())
 
     def map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
-        """``function`` of each item, on every core (the worker processes are started once a run).
+        """``function`` of each item, on every core if the worker processes are running.
 
-        A single item runs here if this process has laid pages out before (``layout watch``), or
-        if no worker has been started; otherwise on a worker, which is warm."""
+        Everything runs here if no worker has been started (see ``POOL_JOBS``), and a single item
+        if this process has laid pages out before (``layout watch``); otherwise on the workers,
+        which are warm."""
         return list(self.each(function, items))
 
     def each(self, function: Callable[[T], R], items: list[T]) -> Iterator[R]:
@@ -247,15 +268,17 @@ class PageRenderer:
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
         gives every item's bytes once they are done (kept in the store as they are)."""
         out: dict[str, bytes] = {}
-        todo: dict[str, concurrent.futures.Future[bytes]] = {}
+        missing: dict[str, T] = {}
         for key, item in zip(keys, items):
-            if key in out or key in todo:
+            if key in out or key in missing:
                 continue
             kept = self.store.get(kind, key)
             if kept is not None:  # sealed: a damaged entry reads as missing and is made again
                 out[key] = kept
             else:
-                todo[key] = self.submit(function, item)
+                missing[key] = item
+        self._start_for(len(missing))  # unwarmed: these are not laid out
+        todo = {key: self.submit(function, item) for key, item in missing.items()}
 
         def done() -> list[bytes]:
             for key, future in todo.items():

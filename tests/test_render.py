@@ -84,7 +84,14 @@ def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(
 
 
 def test_weasyprints_sized_arrays_are_the_same_arrays_with_their_type_parsed_once():
-    from weasyprint.text.ffi import ffi
+    # WeasyPrint's own (in-line) FFI, as it has when no prebuilt one is used (see weasyffi.py)
+    import cffi
+
+    from layout.engine import _one_type_an_array
+
+    ffi = cffi.FFI()
+    ffi.cdef("typedef uint32_t hb_codepoint_t;")
+    _one_type_an_array(ffi)
 
     sized = ffi.new("hb_codepoint_t[5]", [5, 4, 3, 2, 1])
     assert list(sized) == [5, 4, 3, 2, 1] and ffi.sizeof(sized) == 5 * ffi.sizeof("hb_codepoint_t")
