@@ -6,7 +6,8 @@ DeviceGray only; preflight makes sure of it), no image interpolation, no annotat
 the PDF/X keys taken out of the document information, XMP metadata written afresh (``pdfaid``
 part 3, conformance B, every Info entry mirrored, the ``layout:`` properties declared in a PDF/A
 extension schema), the sources attached once each with ``/AFRelationship`` and a MIME type, and
-document IDs made from the content (so the same plate gives the same bytes).
+document IDs made from the content (so the same plate gives the same bytes). pikepdf converts and
+saves once with no Info or XMP; pypdf writes those two, once each (``_finished``), as it finishes the plates.
 
 ``check_pdfa`` reads a PDF and reports what breaks the rules of veraPDF's PDF/A-3B profile
 (PDFA-3B.xml, named by its rule numbers; README "For archivists" lists what it covers and what not).
@@ -30,6 +31,8 @@ from xml.sax.saxutils import escape
 import pikepdf
 from lxml import etree
 from pikepdf import Array, Dictionary, Name, String
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, TextStringObject
 
 LAYOUT_NS = "https://newworker.example/ns/layout/1.0/"
 NEWSPRINT_PROFILES = ("/usr/share/color/icc/WAN-IFRAnewspaper26v5.icc",)
@@ -125,7 +128,6 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
     info = {k: str(v) for k, v in pdf.docinfo.items() if k in
             ("/Title", "/Author", "/Subject", "/Keywords", "/Creator", "/Producer", "/CreationDate", "/ModDate")}
     info["/Producer"] = (info.get("/Producer", "") + ", layout PDF/A-3b").lstrip(", ")
-    pdf.trailer.Info = pdf.make_indirect(Dictionary({k: String(v) for k, v in sorted(info.items())}))
     root = pdf.Root
     for key in ("/OpenAction", "/AA", "/AcroForm", "/OCProperties", "/Threads"):
         if key in root:
@@ -174,14 +176,40 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
         root.AF = Array(specs)
     elif "/AF" in root:
         del root["/AF"]
-    xmp = xmp_packet(info, hashlib.sha256(data).hexdigest(), extra or {})
-    metadata = pikepdf.Stream(pdf, xmp)
-    metadata.Type, metadata.Subtype = Name.Metadata, Name.XML
-    root.Metadata = pdf.make_indirect(metadata)
-    out = io.BytesIO()
-    pdf.save(out, min_version="1.7", deterministic_id=True, compress_streams=True,
-             object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    converted = _converted(pdf)
     pdf.close()
+    return _finished(converted, info, xmp_packet(info, hashlib.sha256(data).hexdigest(), extra or {}))
+
+
+def _converted(pdf: pikepdf.Pdf) -> bytes:
+    """``pdf``'s bytes as converted, with no Info or XMP (the PDF/A's own are written once, by
+    ``_finished``): no object streams (the plates have none; pypdf would have to unpack them), the
+    /ID from the content (qpdf's deterministic ID, which the clone keeps)."""
+    if "/Info" in pdf.trailer:
+        del pdf.trailer["/Info"]
+    if "/Metadata" in pdf.Root:
+        del pdf.Root["/Metadata"]
+    converted = io.BytesIO()
+    pdf.save(converted, min_version="1.7", deterministic_id=True, compress_streams=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return converted.getvalue()
+
+
+def _finished(converted: bytes, info: dict[str, str], xmp: bytes) -> bytes:
+    """The PDF/A's document information and XMP packet, written once, by pypdf (the finisher, as
+    for the plates): a clone of what pikepdf converted (no stream decoded or compressed again, only
+    what the catalog reaches), its /ID kept."""
+    reader = PdfReader(io.BytesIO(converted))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header
+    metadata = DecodedStreamObject()
+    metadata.set_data(xmp)
+    metadata[NameObject("/Type")], metadata[NameObject("/Subtype")] = NameObject("/Metadata"), NameObject("/XML")
+    writer.root_object[NameObject("/Metadata")] = writer._add_object(metadata)
+    # pypdf's setter fills the one Info object it adds (the conversion saved none)
+    writer._info = DictionaryObject({NameObject(k): TextStringObject(v) for k, v in sorted(info.items())})
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
 
 

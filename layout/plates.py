@@ -2,14 +2,16 @@
 
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing
-of issues and pages. Here each page is finished with pikepdf, in the document its columns were drawn
-in (one library, one save a plate): an OutputIntent naming the newsprint printing condition (with
-its ICC profile: the paper's icc_profile, or the installed profile of that condition, checked by
-settings.py), crop marks and registration targets when asked for, Info and XMP metadata from the
-issue (title, number, date, page, the hash of the inputs and the versions used), dates from the
-issue date (or SOURCE_DATE_EPOCH) and the /ID from the inputs hash (its second half from the bytes,
-qpdf's deterministic ID): the same sources give the same bytes on any machine, any day (with the
-same profiles installed).
+of issues and pages. Each page is drawn with pikepdf (the galley columns and adverts, font subsets
+tagged, unused colour spaces dropped) and saved once with no metadata at all (WeasyPrint's XMP
+packet and Info taken out); pypdf then finishes it as the plate, writing each of these once: an
+OutputIntent naming the newsprint printing condition (with its ICC profile: the paper's
+icc_profile, or the installed profile of that condition, checked by settings.py), crop marks and
+registration targets when asked for, Info and XMP metadata from the issue (title, number, date,
+page, the hash of the inputs and the versions used), dates from the issue date (or
+SOURCE_DATE_EPOCH) and the /ID from the inputs hash: the same sources give the same bytes on any
+machine, any day (with the same profiles installed). The whole issue is joined from the plates by
+pikepdf, which writes its metadata (the same Info and XMP, the issue's own) once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import pikepdf
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    EncodedStreamObject,
+    NameObject,
+    NumberObject,
+    RectangleObject,
+    TextStringObject,
+)
 
 from . import __version__
 from .adverts import PlacedAdvert, draw_adverts, used_spaces
@@ -36,10 +50,11 @@ from .settings import PaperSettings
 from .versions import VARIANTS, WEASYPRINT_VERSION
 
 REGISTRY = "http://www.color.org"
-FINISHING = "pdfx-finish 3"
+FINISHING = "pdfx-finish 4"
 """Version of how a plate is finished here (metadata, output intent, boxes): part of every plate's key,
 so that a change to this module makes new plates instead of reusing cached ones (2: no
-pdfx:GTS_PDFXConformance in a PDF/X-1a:2003 plate's XMP; 3: finished with pikepdf, not pypdf)."""
+pdfx:GTS_PDFXConformance in a PDF/X-1a:2003 plate's XMP; 3: finished with pikepdf, not pypdf;
+4: drawn with pikepdf and saved without metadata, finished with pypdf, each piece written once)."""
 
 
 def weasyprint_variant(paper: PaperSettings) -> str:
@@ -77,24 +92,46 @@ class PlateInfo:
         return uuid.UUID(hashlib.sha256(f"{self.inputs} {self.page}".encode()).hexdigest()[:32])
 
 
-PRODUCER = f"WeasyPrint {WEASYPRINT_VERSION}, pikepdf"
-"""Who wrote the plates and the issue (the Info's /Producer and the XMP's pdf:Producer)."""
+PRODUCER = f"WeasyPrint {WEASYPRINT_VERSION}, pikepdf, pypdf"
+"""Who wrote the plates and the issue (the Info's /Producer and the XMP's pdf:Producer): WeasyPrint
+lays the page out, pikepdf draws the columns into it (and joins the issue), pypdf finishes it."""
 
 
-def _finish(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
-    """Finish ``pdf`` (one drawn page) as a plate: unused colour spaces dropped, crop marks if asked
-    for, the output intent, the metadata."""
-    for page in pdf.pages:
-        _prune_colour_spaces(page)
-        if info.paper.crop_marks and info.page is not None:
-            _crop_marks(pdf, page, info.paper)
-    pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(_output_intent(pdf, info.paper))])
-    _set_metadata(pdf, info)
+def _finished(drawn: bytes, info: PlateInfo) -> bytes:
+    """Finish ``drawn`` (one page, drawn and saved by pikepdf with no metadata) as a plate, with pypdf:
+    crop marks if asked for, the output intent, the Info, the XMP packet and the /ID, each written
+    once.
+
+    The clone copies each object as it is stored: no stream is decoded or compressed again (the
+    profile is compressed once a process, the crop marks' few lines here), and only what the catalog
+    reaches is cloned, so nothing is left that nothing refers to."""
+    reader = PdfReader(io.BytesIO(drawn))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header
+    if info.paper.crop_marks and info.page is not None:
+        for page in writer.pages:
+            _crop_marks(writer, page, info.paper)
+    root = writer.root_object
+    root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer, info.paper))])
+    xmp = DecodedStreamObject()
+    xmp.set_data(_xmp_packet(info))
+    xmp[NameObject("/Type")], xmp[NameObject("/Subtype")] = NameObject("/Metadata"), NameObject("/XML")
+    root[NameObject("/Metadata")] = writer._add_object(xmp)
+    # pypdf's setter fills the document's Info in place, or adds one if there is none (the drawing
+    # saves none): one Info, no second copy beside it
+    writer._info = DictionaryObject({
+        NameObject(key): NameObject(value) if key == "/Trapped" else TextStringObject(value)
+        for key, value in _info(info).items()})
+    ident = ByteStringObject(info.document_id.bytes)
+    writer._ID = ArrayObject([ident, ident])  # a new file: both halves the same (ISO 32000-1 14.4)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _set_metadata(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
-    """Write the document information, the XMP packet and the first half of the trailer's /ID: the
-    one place a plate's or the issue's metadata is written."""
+    """Write the whole issue's document information, XMP packet and the first half of its /ID (the
+    same Info and XMP as a plate's, written by pikepdf where it joins the plates)."""
     pdf.Root.Metadata = pdf.make_stream(_xmp_packet(info), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
     pdf.trailer.Info = pdf.make_indirect(pikepdf.Dictionary({
         key: pikepdf.Name(value) if key == "/Trapped" else pikepdf.String(value)
@@ -103,11 +140,16 @@ def _set_metadata(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
     pdf.trailer.ID = pikepdf.Array([ident, ident])  # qpdf keeps the first, makes the second from the bytes
 
 
-def _saved(pdf: pikepdf.Pdf) -> bytes:
-    """``pdf``'s bytes: no object streams (PDF/X-1a is PDF 1.4), the /ID's second half a hash of the
-    content (qpdf's deterministic ID), so the same sources give the same bytes."""
+def _drawn(pdf: pikepdf.Pdf) -> bytes:
+    """``pdf``'s bytes as drawn, with no metadata for the finisher to find: WeasyPrint's XMP packet
+    and Info are taken out (the plate's own are written once, by ``_finished``); no object streams
+    (PDF/X-1a is PDF 1.4); the galleys' fonts compressed."""
+    if "/Metadata" in pdf.Root:
+        del pdf.Root["/Metadata"]
+    if "/Info" in pdf.trailer:
+        del pdf.trailer["/Info"]
     buffer = io.BytesIO()
-    pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    pdf.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.disable)  # its /ID is replaced
     return buffer.getvalue()
 
 
@@ -142,12 +184,12 @@ class PlateJob:
 
 
 def make_plate(job: PlateJob) -> bytes:
-    """Draw the galleys' rows into the page and finish it as a plate, in one pikepdf (qpdf) document
-    saved once; runs in a page worker.
+    """Draw the galleys' rows into the page (pikepdf) and finish it as a plate (pypdf); runs in a
+    page worker.
 
-    The drawing copies each galley's fonts and builds the columns' forms (a fifth of pypdf's time);
-    finishing in the same document spares a second parse and write of the plate (pypdf's finishing
-    read and wrote each plate again, 2.3 MB with its profile: 90-200 ms a plate, timed on a busy machine)."""
+    The drawing copies each galley's fonts and builds the columns' forms: pikepdf (qpdf) does that
+    in a fifth of pypdf's time. The finishing (output intent, crop marks, metadata, /ID) is pypdf's,
+    as the design names it: a clone of the drawn page, written once (README, design notes)."""
     sources = {galley.slot_id: galley_pdf(data) for galley, data in job.galleys}
     try:
         with pikepdf.Pdf.open(io.BytesIO(job.page)) as pdf:
@@ -158,11 +200,12 @@ def make_plate(job: PlateJob) -> bytes:
             draw(pdf, pdf.pages[0], list(job.pieces), pages, parsed, galleys, leading)
             draw_adverts(pdf, pdf.pages[0], job.adverts)
             finish_fonts(pdf.pages[0])
-            _finish(pdf, job.info)
-            return _saved(pdf)  # compresses the galleys' fonts
+            _prune_colour_spaces(pdf.pages[0])
+            drawn = _drawn(pdf)
     finally:
         for source in sources.values():
             source.close()
+    return _finished(drawn, job.info)
 
 
 def finish_fonts(page: pikepdf.Page) -> None:
@@ -216,8 +259,9 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
     """Return the whole issue: every plate's page in order, with the issue's metadata (as a plate
     has its own); without ``info``, just the pages (the proof PDF).
 
-    pikepdf (qpdf) copies the pages of sixteen plates in 0.04 s where pypdf takes 0.3 s: this is
-    done on every save, the plates are not. The metadata is written as a plate's (``_set_metadata``).
+    The plates are finished by pypdf; they are joined by pikepdf (qpdf), which copies the pages of
+    sixteen plates in 0.04 s where pypdf takes 0.3 s: this is done on every save, the plates are not.
+    The issue's metadata is written once, here (``_set_metadata``).
     """
     out = pikepdf.Pdf.new()
     sources = [pikepdf.Pdf.open(io.BytesIO(data)) for data in pdfs]
@@ -232,7 +276,9 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
                 for intent in first.Root.OutputIntents])
         _set_metadata(out, info)
     buffer = io.BytesIO()
-    out.save(buffer, min_version=version, deterministic_id=True)
+    # fix_metadata_version off: pikepdf would otherwise parse our XMP packet and write it out again
+    # (re-serialised by its XMP library, the packet made writable): the packet is written as made
+    out.save(buffer, min_version=version, deterministic_id=True, fix_metadata_version=False)
     for source in sources:
         source.close()
     return buffer.getvalue()
@@ -246,12 +292,13 @@ REGISTRATION_RADIUS = 3 * 72 / 25.4
 """Radius of a registration target's circle."""
 
 
-def _crop_marks(pdf: pikepdf.Pdf, page: pikepdf.Page, paper: PaperSettings) -> None:
+def _crop_marks(writer: PdfWriter, page: PageObject, paper: PaperSettings) -> None:
     """Draw crop marks at the corners and registration targets (a circle and cross) at the middle
     of each side, in registration colour outside the bleed, widening the MediaBox to hold them.
 
-    WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a forbids.
-    """
+    The marks are a content stream of their own after the page's (nothing decoded or compressed
+    again). WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a
+    forbids."""
     x0, y0, x1, y1 = (float(v) for v in page.trimbox)  # (the MediaBox if there is no TrimBox)
     gap, length = paper.bleed + 3, 9 * 72 / 25.4
     ops = ["q 0.25 w 1 1 1 1 K"]
@@ -263,10 +310,18 @@ def _crop_marks(pdf: pikepdf.Pdf, page: pikepdf.Page, paper: PaperSettings) -> N
                    (x0 - middle, (y0 + y1) / 2), (x1 + middle, (y0 + y1) / 2)):
         ops.append(_target(cx, cy, REGISTRATION_RADIUS))
     ops.append("Q")
-    page.contents_add(pdf.make_stream(("\n" + "\n".join(ops) + "\n").encode()), prepend=False)
+    marks = DecodedStreamObject()
+    marks.set_data(("\n" + "\n".join(ops) + "\n").encode())
+    added = writer._add_object(marks.flate_encode(level=9))
+    contents = page.raw_get("/Contents") if "/Contents" in page else None
+    target = contents.get_object() if contents is not None else None
+    if isinstance(target, ArrayObject):
+        target.append(added)  # (an indirect array is extended where it is)
+    else:
+        page[NameObject("/Contents")] = ArrayObject([contents, added] if contents is not None else [added])
     margin = paper.bleed + SLUG
-    page.mediabox = pikepdf.Array([x0 - margin, y0 - margin, x1 + margin, y1 + margin])
-    page.bleedbox = pikepdf.Array([x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed])
+    page.mediabox = RectangleObject((x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    page.bleedbox = RectangleObject((x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed))
 
 
 def _target(cx: float, cy: float, r: float) -> str:
@@ -301,19 +356,24 @@ def _prune_colour_spaces(page: pikepdf.Page) -> None:
         del resources["/ColorSpace"]
 
 
-def _output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> pikepdf.Dictionary:
-    intent = pikepdf.Dictionary({
-        "/Type": pikepdf.Name.OutputIntent,
-        "/S": pikepdf.Name.GTS_PDFX,
-        "/OutputConditionIdentifier": pikepdf.String(paper.output_condition),
-        "/OutputCondition": pikepdf.String(f"{paper.output_condition}: ISO 12647-3 coldset offset on newsprint"),
-        "/RegistryName": pikepdf.String(REGISTRY),
-        "/Info": pikepdf.String(f"{paper.output_condition} (newsprint, total ink {paper.ink_limit}%)"),
+def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
+    intent = DictionaryObject({
+        NameObject("/Type"): NameObject("/OutputIntent"),
+        NameObject("/S"): NameObject("/GTS_PDFX"),
+        NameObject("/OutputConditionIdentifier"): TextStringObject(paper.output_condition),
+        NameObject("/OutputCondition"): TextStringObject(
+            f"{paper.output_condition}: ISO 12647-3 coldset offset on newsprint"),
+        NameObject("/RegistryName"): TextStringObject(REGISTRY),
+        NameObject("/Info"): TextStringObject(f"{paper.output_condition} (newsprint, total ink {paper.ink_limit}%)"),
     })
     if paper.icc_profile is not None:
         components, compressed = _profile_stream(paper.icc_profile, paper.icc_sha256)
         # Already compressed (once a process): the data is given as it is stored, with its filter.
-        intent.DestOutputProfile = pdf.make_stream(compressed, Filter=pikepdf.Name.FlateDecode, N=components)
+        stream = EncodedStreamObject()
+        stream._data = compressed
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+        stream[NameObject("/N")] = NumberObject(components)
+        intent[NameObject("/DestOutputProfile")] = writer._add_object(stream)
     return intent
 
 

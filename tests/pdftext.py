@@ -8,6 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pdfplumber
+import pikepdf
 from pypdf import PdfReader
 
 
@@ -50,3 +51,36 @@ def same_places(ours: dict, multicol: dict) -> bool:
     return ours.keys() == multicol.keys() and all(
         len(ours[k]) == len(multicol[k]) and all(abs(a - b) <= 0.5 for a, b in zip(ours[k], multicol[k]))
         for k in ours)
+
+
+def reachable(pdf: pikepdf.Pdf) -> set[tuple[int, int]]:
+    """The objects the trailer reaches (the catalog, the Info and all they refer to)."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[object] = [pdf.trailer]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Stream):
+            stack += list(obj.stream_dict.values())
+        elif isinstance(obj, pikepdf.Dictionary):
+            stack += list(obj.values())
+        elif isinstance(obj, pikepdf.Array):
+            stack += list(obj)
+    return seen
+
+
+def metadata_once(pdf: pikepdf.Pdf, name: str) -> str:
+    """Assert that ``pdf`` holds one XMP packet (the catalog's) and one document information
+    dictionary (the trailer's), nothing that the trailer does not reach (no packet or Info left
+    over from an earlier writer), and the same producer in both; return the producer."""
+    packets = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Type") == "/Metadata"]
+    infos = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary) and "/Producer" in o]
+    assert (len(packets), len(infos)) == (1, 1), name
+    assert packets[0].objgen == pdf.Root.Metadata.objgen and infos[0].objgen == pdf.trailer.Info.objgen, name
+    assert {o.objgen for o in pdf.objects} - reachable(pdf) == set(), name  # none unreferenced
+    producer = str(pdf.trailer.Info.Producer)
+    assert f"<pdf:Producer>{producer}</pdf:Producer>" in packets[0].read_bytes().decode(), name
+    return producer

@@ -23,6 +23,7 @@ import pikepdf
 import pytest
 from factory import REPO, add_photo, body, make_project, write_article, write_manifest
 from lxml import etree
+from pdftext import metadata_once
 from PIL import Image
 from pypdf import PdfReader
 
@@ -250,6 +251,8 @@ def test_pdfas_pass_the_pdfa_rules_carry_sources_once_and_the_plates_as_sent(arc
             assert profile[16:20] == b"CMYK" and "/Annots" not in doc.pages[0].obj
             for spec in doc.Root.AF:
                 assert spec.AFRelationship == "/Source" and "/Subtype" in spec.EF.F
+            # its Info and XMP written once, by pypdf after pikepdf's conversion: nothing left of the plate's
+            assert metadata_once(doc, pdf.name) == "WeasyPrint 70.0, pikepdf, pypdf, layout PDF/A-3b"
     reader = PdfReader(pdfs[0])
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert "<pdfaid:part>3</pdfaid:part>" in xmp and "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
