@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import concurrent.futures
+import concurrent.futures.process  # BrokenProcessPool: the submodule is loaded only with a pool
 import contextlib
 import fcntl
 import functools

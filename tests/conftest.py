@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# In-process runs lay pages out in the test's own process (no worker processes to fork and warm up
+# for every compose): that halves a small compose's time. The tests that are about the workers (kill
+# -9, SIGTERM, a dying worker, whole processes started as a user starts them) ask for them; set
+# LAYOUT_WORKERS=2 to run every test through the workers.
+os.environ.setdefault("LAYOUT_WORKERS", "1")
 
 from layout.cli import app  # noqa: E402
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -14,6 +15,15 @@ WORDS = (
     "well below inflation while energy bills and rents climbed again this winter council tenants "
     "demanded repairs members voted overwhelmingly to reject the offer and called for talks"
 ).split()
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment for ``python -m layout`` started as a user starts it: this checkout's package,
+    and the worker processes a user's run has (not the in-process runs of the tests: conftest.py)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if env.get("LAYOUT_WORKERS") == "1":
+        del env["LAYOUT_WORKERS"]
+    return {**env, **extra}
 
 
 def sentence(rng: random.Random, n: int) -> str:

@@ -21,7 +21,7 @@ import bagit
 import pdfplumber
 import pikepdf
 import pytest
-from factory import REPO, add_photo, body, make_project, write_article, write_manifest
+from factory import REPO, add_photo, body, make_project, process_env, write_article, write_manifest
 from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
@@ -420,7 +420,7 @@ def _payload(root) -> dict[str, str]:
 
 
 def _run(root, *args, clock=None, env=None):
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    env = process_env(**(env or {}))
     command = [sys.executable, "-m", "layout", *args, "--root", str(root)]
     if clock:
         command = ["faketime", clock, *command]

@@ -259,7 +259,7 @@ def test_a_file_size_limit_is_an_environment_fault_not_a_kill(tmp_path):
     import subprocess
     import sys
 
-    from factory import REPO
+    from factory import process_env
 
     simple_issue(tmp_path, {"story": 150})
 
@@ -267,6 +267,6 @@ def test_a_file_size_limit_is_an_environment_fault_not_a_kill(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
 
     done = subprocess.run([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(tmp_path)],
-                          capture_output=True, text=True, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, preexec_fn=limit, env=process_env())
     assert done.returncode == 8, done.stderr
     assert "file too large (EFBIG)" in done.stderr and "ulimit -f" in done.stderr and "Traceback" not in done.stderr

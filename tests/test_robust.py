@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import REPO, body, make_project, simple_issue, write_article, write_manifest
+from factory import body, make_project, process_env, simple_issue, write_article, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ from layout.settings import load_settings
 
 
 def _start_compose(root, *extra, wrapper: str = ""):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = process_env()
     command = ["-c", wrapper] if wrapper else ["-m", "layout"]
     return subprocess.Popen([sys.executable, *command, "compose", "test-issue", "--root", str(root), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -220,7 +220,7 @@ main()
 def _timed_compose(root, log, role):
     return subprocess.Popen([sys.executable, "-c", TIMED, str(log), role, "compose", "test-issue", "--root",
                              str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env=process_env())
 
 
 def test_two_processes_never_interleave(tmp_path):
@@ -315,10 +315,14 @@ def _die(job):
 
 def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tmp_path, monkeypatch):
     import layout.build
+    import layout.workers
     from layout.errors import RenderError
     from layout.workers import Workers
 
     simple_issue(tmp_path, {"alpha": 150, "beta": 120}, columns={"alpha": 3, "beta": 2})
+    # As in `layout watch`'s process, which lays nothing out itself: not the tests' process, which
+    # lays pages out in-process (conftest.py) and so would run a lone job here.
+    monkeypatch.setattr(layout.workers, "_rendered", lambda: False)
     workers = Workers(2)  # kept from run to run, as `layout watch` keeps them
     plates = tmp_path / "build" / "test-issue" / "plates"
     try:
@@ -330,5 +334,6 @@ def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tm
         # The next run (`layout watch`'s next save) starts new workers, forked without the patch.
         result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None, shared=workers)
         assert result.plates is not None and sorted(p.name for p in plates.glob("*.pdf"))[0] == "test-issue-p01.pdf"
+        assert workers.started
     finally:
         workers.close()
