@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from factory import add_photo, body, simple_issue, write_article
+from factory import add_photo, body, copy_project, simple_issue, write_article
 
 from layout.build import Project, compose_issue
 from layout.cache import read_sealed, seal, unseal, write_sealed
@@ -148,12 +148,19 @@ def test_outputs_get_the_umask_s_permissions(tmp_path):
 
 # --- damaged outputs and archives, read by every command -------------------------------------------
 
+@pytest.fixture(scope="module")
+def composed_once(tmp_path_factory):
+    root = tmp_path_factory.mktemp("composed")
+    simple_issue(root, {"story": 150})
+    _compose(root)
+    _compose(root)  # a previous round, for diff
+    return root
+
+
 @pytest.fixture
-def composed(tmp_path):
-    simple_issue(tmp_path, {"story": 150})
-    _compose(tmp_path)
-    _compose(tmp_path)  # a previous round, for diff
-    return tmp_path
+def composed(composed_once, tmp_path):
+    """A one-page issue composed twice (once for the module), copied for the test to damage."""
+    return copy_project(composed_once, tmp_path / "project")
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "wrong shape"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import body, make_project, process_env, simple_issue, write_article, write_manifest
+from factory import body, examples, make_project, process_env, simple_issue, write_article, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -265,7 +265,7 @@ def fuzz_project(tmp_path_factory):
     return issue
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(manifest=manifests)
 def test_any_manifest_loads_or_says_what_is_wrong(fuzz_project, manifest):
     (fuzz_project / "issue.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True))
@@ -281,7 +281,7 @@ fronts = st.one_of(st.dictionaries(front_keys, values, max_size=5), values)
 bodies = st.one_of(st.text(max_size=200), st.sampled_from(["", "## Head\n", "> quote\n", "<b>x</b>", "Text.\n"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(front=fronts, text=bodies)
 def test_any_article_loads_or_says_what_is_wrong(fuzz_project, front, text):
     path = fuzz_project / "articles" / "fuzzed.md"
@@ -294,7 +294,7 @@ def test_any_article_loads_or_says_what_is_wrong(fuzz_project, front, text):
         assert article.headline and article.blocks
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.integers(0, 900), columns=st.integers(1, 5), depth=st.one_of(st.none(), st.integers(1, 40)),
        headline=st.text(min_size=1, max_size=60).filter(str.strip))
 def test_tiny_issues_compose_or_fail_cleanly(tmp_path_factory, words, columns, depth, headline):
