@@ -1,4 +1,4 @@
-"""Stage 10: the archive a national library would ingest, as a BagIt bag.
+"""``layout archive``: the archive a national library would ingest, as a BagIt bag.
 
 ``archive/<year>/<issue-id>/`` is a BagIt 1.0 bag (RFC 8493) with SHA-256 and SHA-512 manifests,
 holding: the whole issue as PDF/A-3b with its sources attached, each page as PDF/A-3b, each page's
@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ from lxml import etree
 
 from . import __version__, publish
 from .alto import ALTO_NS, alto_page, plate_words, read_alto
-from .build import Project, Session, fit_issue, issue_lock, stderr_progress
+from .build import Project, Run, fit_issue, issue_lock
 from .compose import Composition
 from .errors import ArchiveError, InputError, Problem
 from .files import write_atomic
@@ -40,6 +41,9 @@ from .mets import METS_NS, ArticleParts, PageFiles, mets_record
 from .pageimage import page_tiff
 from .pdfa import Attachment, check_pdfa, cmyk_profile, to_pdfa
 from .versions import WEASYPRINT_VERSION
+
+LOG = logging.getLogger(__name__)
+"""What the archive says as it goes (printed by ``layout archive``)."""
 
 CHECKSUMS = ["sha256", "sha512"]
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -60,15 +64,15 @@ class ArchiveResult:
     created: bool
 
 
-def archive_issue(project: Project, issue_id: str, progress=stderr_progress) -> ArchiveResult:  # type: ignore[no-untyped-def]
+def archive_issue(project: Project, issue_id: str) -> ArchiveResult:
     """Archive the composed issue ``issue_id``; its plates must be current and have passed preflight."""
     find_issue(project.issues, issue_id)
     with issue_lock(project, issue_id):
-        return _archive_issue(project, issue_id, progress)
+        return _archive_issue(project, issue_id)
 
 
-def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult:  # type: ignore[no-untyped-def]
-    session, composition = fit_issue(project, issue_id, progress)
+def _archive_issue(project: Project, issue_id: str) -> ArchiveResult:
+    session, composition = fit_issue(project, issue_id)
     issue = session.issue
     inputs = session.inputs_hash()
     out = project.build(issue_id)
@@ -80,7 +84,7 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
         # version makes: a new revision is written beside it (so is one whose metadata is damaged).
         data = existing / "data"
         if _archived_inputs(data / "metadata.json") == inputs and (data / "mets.xml").exists():
-            progress(f"already archived, unchanged: {existing}")
+            LOG.info(f"already archived, unchanged: {existing}")
             return ArchiveResult(existing, False)
     for leftover in base.glob(f".{issue_id}-*"):  # what a killed archive run left half-made
         shutil.rmtree(leftover, ignore_errors=True)
@@ -88,8 +92,8 @@ def _archive_issue(project: Project, issue_id: str, progress) -> ArchiveResult: 
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{issue_id}-", dir=base))
     try:
-        progress(f"archiving to {target}")
-        _write_payload(staging, session, composition, plates, out, inputs, progress)
+        LOG.info(f"archiving to {target}")
+        _write_payload(staging, session, composition, plates, out, inputs)
         _bag(staging, session)
         _readable(staging)
         publish.rename_new(staging, target)  # never replaces an archive, even an empty folder
@@ -111,8 +115,8 @@ def _held_to_pdfa(name: str, data: bytes) -> bytes:
     return data
 
 
-def _write_payload(staging: Path, session: Session, composition: Composition, plates: Path, out: Path,
-                   inputs: str, progress) -> None:  # type: ignore[no-untyped-def]
+def _write_payload(staging: Path, session: Run, composition: Composition, plates: Path, out: Path,
+                   inputs: str) -> None:
     """Everything the bag holds (before it is made a bag): reports, PDF/As (each page's carrying its
     plate as sent), ALTO, images, METS. Every PDF in the bag is a PDF/A: the plates (PDF/X) are kept
     byte for byte inside their pages' PDF/As, not beside them."""
@@ -129,7 +133,7 @@ def _write_payload(staging: Path, session: Session, composition: Composition, pl
     profile = cmyk_profile(paper.icc_profile).read_bytes()
     common = {"issueNumber": str(issue.number), "issueDate": issue.date.isoformat(), "inputsSHA256": inputs,
               "layoutVersion": __version__, "weasyprintVersion": WEASYPRINT_VERSION}
-    progress(f"  PDF/A-3b of the issue and of {len(composition.pages)} pages, ALTO, page images, METS")
+    LOG.info(f"  PDF/A-3b of the issue and of {len(composition.pages)} pages, ALTO, page images, METS")
     whole = _held_to_pdfa(f"{issue_id}-archive.pdf", to_pdfa(
         (plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common))
     write_atomic(staging / f"{issue_id}-archive.pdf", whole)
@@ -168,7 +172,7 @@ def _made(issue) -> dt.datetime:  # type: ignore[no-untyped-def]
     return dt.datetime.combine(issue.date, dt.time(0, 0), tzinfo=dt.UTC)
 
 
-def _volume(session: Session) -> int | None:
+def _volume(session: Run) -> int | None:
     """The issue's volume: its manifest's, else the paper's ``volume`` setting."""
     return session.issue.volume if session.issue.volume is not None else session.settings.volume
 
@@ -178,7 +182,7 @@ def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-def _sources(session: Session) -> tuple[Attachment, ...]:
+def _sources(session: Run) -> tuple[Attachment, ...]:
     """The issue's sources (paper settings, manifest, articles, images), each attached once."""
     issue = session.issue
     out = []
@@ -265,7 +269,7 @@ def _next_revision(base: Path, issue_id: str) -> Path:
     return base / f"{issue_id}.r{number}"
 
 
-def _metadata(session: Session, composition: Composition, inputs: str) -> dict:
+def _metadata(session: Run, composition: Composition, inputs: str) -> dict:
     issue, paper = session.issue, session.settings
     pages: dict[str, list[int]] = {}
     for fit in composition.slots:
@@ -281,7 +285,7 @@ def _metadata(session: Session, composition: Composition, inputs: str) -> dict:
     }
 
 
-def _bag(folder: Path, session: Session) -> None:
+def _bag(folder: Path, session: Run) -> None:
     issue = session.issue
     info = {
         "Source-Organization": session.settings.title,

@@ -1,4 +1,4 @@
-"""Stage 2: read articles (YAML front matter + Markdown) and turn their bodies into HTML blocks."""
+"""Stage 1 (reading): read articles (YAML front matter + Markdown) and turn their bodies into HTML blocks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 4b: draw each column's rows of a galley onto its page.
+"""Stage 3 (writing): draw each column's rows of a galley onto its plate.
 
 WeasyPrint lays out the page itself (furniture, heads, photos, rules, empty body frames) and each
 story's galley (see ``galley.py``). This stage reads the galley's content stream, keeps, for each

@@ -40,20 +40,25 @@ VOCABULARY = (
 ).split()
 
 CHILD = r"""
-import json, resource, sys, time
+import json, logging, resource, sys, time
 from pathlib import Path
 from layout.build import Project, compose_issue
 from layout.errors import OversetError
+from layout.stages import COMPOSE, FIT, LOG, PREFLIGHT, WRITE
 from layout.workers import Workers
 stages, overset = {}, False
+class StageTimes(logging.Handler):  # each stage's time, from the record that ends it (stages.running)
+    def emit(self, record):
+        if hasattr(record, "seconds"):
+            stages.setdefault(record.stage, record.seconds)  # the first compose's
+LOG.setLevel(logging.DEBUG)
+LOG.addHandler(StageTimes())
 workers = Workers()  # what `layout watch` keeps from save to save
 start = time.perf_counter()
-def progress(message):
-    stages[message.split("]")[0].strip("[")] = time.perf_counter() - start
 def compose():
     global overset
     try:
-        return compose_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=progress, shared=workers)
+        return compose_issue(Project(Path(sys.argv[1])), sys.argv[2], shared=workers)
     except OversetError:
         overset = True
 result = compose()
@@ -80,9 +85,9 @@ workers.close()  # a worker's peak memory is counted once it has ended
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "overset": overset, "warm": warm,
                   "laid_out": result.laid_out if result else None, "cached": result.cached if result else None,
-                  "layout_s": stages.get("3/5", 0) - stages.get("2/5", 0),
-                  "write_s": stages.get("5/5", seconds) - stages.get("3/5", 0),
-                  "preflight_s": seconds - stages.get("5/5", seconds), "accounting_s": accounting}))
+                  "layout_s": stages.get(COMPOSE.name, 0),
+                  "write_s": stages.get(WRITE.name, 0) + stages.get(FIT.name, 0),
+                  "preflight_s": stages.get(PREFLIGHT.name, 0), "accounting_s": accounting, "stages_s": stages}))
 """
 
 NAIVE = r"""
@@ -106,7 +111,7 @@ DUMP = r"""
 import sys
 from pathlib import Path
 from layout.build import Project, fit_issue, issue_html_for
-session, composition = fit_issue(Project(Path(sys.argv[1])), sys.argv[2], progress=lambda m: None)
+session, composition = fit_issue(Project(Path(sys.argv[1])), sys.argv[2])
 Path(sys.argv[3]).write_text(issue_html_for(session, composition))
 """
 

@@ -81,8 +81,10 @@ def compose(
 
     def action() -> None:
         from .build import compose_issue
+        from .console import stage_lines
 
-        result = compose_issue(_project(root), issue_id, strict=strict)
+        with stage_lines():
+            result = compose_issue(_project(root), issue_id, strict=strict)
         for warning in result.warnings:
             typer.echo(f"warning: {warning}", err=True)
         typer.echo(f"Done: {len(result.issue.pages)} pages, {len(result.composition.slots)} slots "
@@ -101,9 +103,11 @@ def fit(
 
     def action() -> None:
         from .build import fit_issue
+        from .console import stage_lines
         from .fit import fit_table
 
-        _, composition = fit_issue(_project(root), issue_id)
+        with stage_lines():
+            _, composition = fit_issue(_project(root), issue_id)
         typer.echo(fit_table(composition))
         if composition.overset:
             raise typer.Exit(3)
@@ -121,8 +125,10 @@ def proof(
 
     def action() -> None:
         from .build import compose_issue
+        from .console import stage_lines
 
-        result = compose_issue(_project(root), issue_id, plates=False)
+        with stage_lines():
+            result = compose_issue(_project(root), issue_id, plates=False)
         typer.echo(f"proofs in {result.issue_pdf.parent / 'proofs'}", err=True)
 
     _run(debug, action)
@@ -163,7 +169,10 @@ def archive(
     from .archive import archive_issue
 
     def action() -> None:
-        result = archive_issue(_project(root), issue_id)
+        from .console import stage_lines
+
+        with stage_lines():
+            result = archive_issue(_project(root), issue_id)
         typer.echo(f"{'archived' if result.created else 'already archived (unchanged)'}: {result.path}")
 
     _run(debug, action)
@@ -200,7 +209,7 @@ def check(
     """Preflight the plates already composed: boxes, fonts, colour, ppi, ink, type size, PDF/X."""
 
     def action() -> None:
-        from .build import check_issue_plates
+        from .outputs import check_issue_plates
         from .preflight import report_table
 
         findings, folder = check_issue_plates(_project(root), issue_id)

@@ -1,4 +1,4 @@
-"""Stage 3: fit the articles to each page's grid.
+"""Stage 2 (composing): fit the articles to each page's grid.
 
 Every story's body is set once, as a galley (``galley.py``): one column at its column width, with
 its top matter measured beside it. From then on fitting is arithmetic on the galleys' rows: each
@@ -23,7 +23,7 @@ from .errors import InputError, Problem
 from .galley import Columns, Galley, GalleyLine, fill, frame_of, natural_depth
 from .grid import GAP_LINES, Placement, Request, hole_spans, holes, overlapping, place
 from .jobs import PageResult
-from .manifest import FOOT, PIN_FOOT, Issue, SlotSpec, human_key
+from .manifest import FOOT, NAMEPLATE_LINES, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
 from .newissue import is_placeholder
@@ -31,8 +31,6 @@ from .settings import PaperSettings
 from .sources import display_path
 from .typo import loose_lines
 
-NAMEPLATE_LINES = 15
-"""Grid lines the front-page nameplate takes (including the line below it)."""
 MAX_ROUNDS = 6
 MAX_PHOTO_ASPECT = 0.8
 """Photos taller than this (height / width) are cropped to it."""

@@ -1,4 +1,4 @@
-"""Stage 3d: cut a story at a line for a jump, keeping every word (and its inline markup)."""
+"""Stage 2 (composing): cut a story at a line for a jump, keeping every word (and its inline markup)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 9: what changed between two composes of an issue: reflowed articles, changed pages, moved jumps."""
+"""``layout diff``: what changed between two composes of an issue: reflowed articles, changed pages, moved jumps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 4's engine: the only module that imports WeasyPrint. It lays HTML out (safely: only the
+"""Stage 2 (composing): the engine, the only module that imports WeasyPrint. It lays HTML out (safely: only the
 issue's own files, never the network), measures it, and writes its PDF; the workers (``workers.py``)
 run it on every core."""
 

@@ -1,4 +1,4 @@
-"""Stage 5: the fit report: what fitted, what is over, what is short, where text jumped."""
+"""Stage 4 (fit report): what fitted, what is over, what is short, where text jumped."""
 
 from __future__ import annotations
 

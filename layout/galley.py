@@ -1,4 +1,4 @@
-"""Stage 3c: set each story's body once, as a galley, and cut the galley's rows into columns.
+"""Stage 2 (composing): set each story's body once, as a galley, and cut the galley's rows into columns.
 
 A galley is the body of one story set in a single column at its column width, on one tall sheet.
 WeasyPrint breaks its lines once; the composer then fills the slot's columns with whole rows of

@@ -1,4 +1,4 @@
-"""Stage 3a: place slots on a page's column grid in column order (fill down, then across)."""
+"""Stage 2 (composing): place slots on a page's column grid in column order (fill down, then across)."""
 
 from __future__ import annotations
 

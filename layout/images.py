@@ -1,4 +1,4 @@
-"""Stage 3e: check photos and prepare them for newsprint before WeasyPrint sees them.
+"""Stage 2 (composing): check photos and prepare them for newsprint before WeasyPrint sees them.
 
 **Checked before use** (``inspect``, called when an article is read): a photo must be a JPEG, PNG
 or TIFF (Pillow is only ever allowed those three decoders: an EPS or PostScript "photo" is never

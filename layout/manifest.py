@@ -1,11 +1,11 @@
-"""Stage 1: read and check an issue's manifest (``issues/<issue-id>/issue.yaml``)."""
+"""Stage 1 (reading): read and check an issue's manifest (``issues/<issue-id>/issue.yaml``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,10 @@ MAX_SLUG = 80
 """Characters in an article's name (a file name has at most 255 bytes)."""
 MAX_SLOTS = 40
 """Articles on one page."""
+NAMEPLATE_LINES = 15
+"""Grid lines the front-page nameplate takes (including the line below it): pins on the front page
+count from under it. Here, not in compose.py, so that reading a manifest never loads the composer
+(and WeasyPrint with it)."""
 RESERVED = re.compile(r"^(?:cont|slot|mtop|msf|mfig|topin|frame|gal|galframe|ad|inset)-|--|-b\d+$"
                       r"|-from-\d+-\d+(?:-b\d+)?$")
 """The shapes of the names layout gives the parts of a page (``cont-<slug>`` is a continuation,
@@ -35,7 +39,7 @@ confused with another slot's part and print over it."""
 _ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
-_KEY_PATH = re.compile(r"pages\[(\d+)\](?:\.articles\[(\d+)\])?(?:\.(\w+))?")
+_KEY_PATH = re.compile(r"pages\[(\d+)\](?:\.articles\[(\d+)\])?(?:\.([^\s.\[\]]+))?")
 
 
 def human_key(text: str) -> str:
@@ -171,33 +175,42 @@ def find_issue(issues_root: Path, issue_id: str) -> Path:
 
 
 def load_issue(folder: Path, settings: PaperSettings) -> Issue:
-    """Read ``folder/issue.yaml`` and check all of it, reporting every problem in one error."""
+    """Read ``folder/issue.yaml`` and check all of it, reporting every problem in one error.
+
+    The safe YAML reader comes first; then the input model (``inputs.IssueIn``, pydantic) checks
+    every key and value with the rules below, against the paper's grid; when all of them hold, the
+    rules that span pages (jumps, pinned slots that overlap) run on the pages read."""
     path = folder / "issue.yaml"
     shown = display_path(path)
     data = parse_yaml(read_text(path, shown), shown)
+    from .inputs import IssueIn, validate  # pydantic is imported by the commands that read a manifest only
+
     check = Checker(shown)
-    top = check.mapping(data, "", ISSUE_KEYS)
-    date = _date(check, top.get("date"))
-    number = check.integer(top.get("number"), "number", 1, 999_999) if "number" in top else None
-    if "number" not in top:
-        check.add("number", "is missing", "add 'number: 2341' (the issue number on the front page)")
-    volume = check.integer(top["volume"], "volume", 1, 9_999) if "volume" in top else None
-    pages = _pages(check, top.get("pages"), folder, settings)
-    if not check.problems:
+    model = validate(IssueIn, data, shown, check.problems, {"settings": settings, "folder": folder, "used": {}})
+    issue = None
+    if model is not None:
+        pages = tuple(PageSpec(number, page.template, tuple(
+            slot.spec(settings, number, index + 1, f"pages[{number - 1}].articles[{index}]")
+            for index, slot in page.articles)) for number, page in enumerate(model.pages, start=1))
+        issue = Issue(folder.name, folder, path, model.date, model.number, model.volume, pages)
         _check_jumps(check, pages)
         _check_pins(check, pages, settings)
     problems = [Problem(p.file, human_key(p.key), human_key(p.message), p.fix) for p in check.problems]
     collect(problems, f"{shown}: the manifest has {len(problems)} problem(s)")
-    assert date is not None and number is not None
-    return Issue(folder.name, folder, path, date, number, volume, pages)
+    assert issue is not None
+    return issue
 
 
-def _date(check: Checker, value: Any) -> dt.date | None:
+# The rules of the manifest's values, in the project's words: each records what is wrong with one
+# value in ``check`` (under ``key``, the value's own key) and returns the value read, or None.
+# ``inputs.IssueIn`` and its page and slot models run them, one a key.
+
+def issue_date(check: Checker, value: Any) -> dt.date | None:
+    """``date: 2022-04-01`` (YAML's dates are read as text: this says what is wrong with one)."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    fix = "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01"
     if isinstance(value, str):
         day = _ISO_DAY.match(value)
         if day:
@@ -206,116 +219,71 @@ def _date(check: Checker, value: Any) -> dt.date | None:
                 return dt.date(year, month, number)
             except ValueError:
                 if year < 1:
-                    check.add("date", f"{value.strip()} is not a date: there is no year 0", fix)
+                    check.add("date", f"{value.strip()} is not a date: there is no year 0", DATE_FIX)
                 elif not 1 <= month <= 12:
                     check.add("date", f"{value.strip()} is not a date: there is no month {month}",
-                              f"{fix} (the month comes second)")
+                              f"{DATE_FIX} (the month comes second)")
                 else:
                     days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day \
                         if 1 <= year <= 9998 else 31
                     check.add("date", f"{value.strip()} is not a date: {dt.date(2000, month, 1):%B} {year} "
-                              f"has {days} days", f"{fix}; check the day")
+                              f"has {days} days", f"{DATE_FIX}; check the day")
                 return None
-    check.add("date", f"{'is missing' if value is None else f'{shorten(value)} is not a date'}", fix)
+    check.add("date", f"{'is missing' if value is None else f'{shorten(value)} is not a date'}", DATE_FIX)
     return None
 
 
-def _pages(check: Checker, value: Any, folder: Path, settings: PaperSettings) -> tuple[PageSpec, ...]:
-    if not isinstance(value, list) or not value:
-        check.add("pages", "is missing or empty" if not value else "expected a list of pages",
-                  "list the pages, each as '- page: 1' with its 'articles:'")
-        return ()
-    if len(value) > MAX_PAGES:
-        check.add("pages", f"lists {len(value)} pages; an issue has at most {MAX_PAGES}",
-                  "split the issue, or check the manifest is the one you meant")
-        return ()
-    pages: list[PageSpec] = []
-    used: dict[str, str] = {}
-    for index, raw in enumerate(value):
-        key = f"pages[{index}]"
-        page = check.mapping(raw, key, PAGE_KEYS)
-        number = check.integer(page.get("page"), f"{key}.page", 1) if "page" in page else None
-        if "page" not in page:
-            check.add(f"{key}.page", "is missing", f"add 'page: {index + 1}'")
-        elif number is not None and number != index + 1:
-            check.add(f"{key}.page", f"page {number} is listed in position {index + 1}",
-                      f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
-        template = page.get("template", "inside")
-        if template is None:
-            check.add(f"{key}.template", "is empty", f"write one of {', '.join(TEMPLATES)} or remove the line")
-        elif template not in TEMPLATES:
-            check.add(f"{key}.template", f"unknown template {shorten(template)}"
-                      f"{did_you_mean(str(template), TEMPLATES) if isinstance(template, str) else ''}",
-                      f"use one of {', '.join(TEMPLATES)}")
-        slots = _slots(check, page.get("articles"), f"{key}.articles", folder, settings, used, index + 1)
-        pages.append(PageSpec(index + 1, str(template), slots))
-    return tuple(pages)
+DATE_FIX = "write the publication date as YYYY-MM-DD, e.g. date: 2022-04-01"
 
 
-def _slots(check: Checker, value: Any, key: str, folder: Path, settings: PaperSettings,
-           used: dict[str, str], page_number: int = 0) -> tuple[SlotSpec, ...]:
-    if value is None or value == []:
-        return ()
-    if not isinstance(value, list):
-        check.add(key, "expected a list of articles", "write each as '- slug: name-of-article'")
-        return ()
-    if len(value) > MAX_SLOTS:
-        check.add(key, f"lists {len(value)} articles; a page has at most {MAX_SLOTS}", "move some to other pages")
-        return ()
-    slots = []
-    for index, raw in enumerate(value):
-        where = f"{key}[{index}]"
-        if isinstance(raw, (str, Number)):  # a number as typed: "- 2022" is the article 2022.md
-            raw = {"slug": source_text(raw)}
-        slot = check.mapping(raw, where, SLOT_KEYS)
-        if not slot:
-            continue
-        if "ad" in slot:
-            spec = _ad_slot(check, slot, where, folder, settings, used)
-            if spec is not None:
-                slots.append(replace(spec, page=page_number, position=index + 1))
-            continue
-        continued = "continued" in slot
-        if continued and "slug" in slot:
-            check.add(where, "has both 'slug' and 'continued'",
-                      "use 'slug:' for a story's first part, 'continued:' for its continuation")
-        name = slot.get("continued" if continued else "slug")
-        slug = _slug(check, name, f"{where}.{'continued' if continued else 'slug'}", folder)
-        if slug is not None:
-            tag = f"continued:{slug}" if continued else slug
-            if tag in used:
-                check.add(f"{where}.{'continued' if continued else 'slug'}",
-                          f'article "{slug}" is already placed at {used[tag]}',
-                          "an article appears once; to continue it elsewhere use 'jump:' and 'continued:'")
-            used[tag] = where
-        columns = settings.columns
-        if "columns" in slot:
-            columns = check.integer(slot["columns"], f"{where}.columns", 1, settings.columns) or columns
-        depth = _depth(check, slot.get("depth"), f"{where}.depth", settings)
-        jump = check.integer(slot["jump"], f"{where}.jump", 1) if "jump" in slot else None
-        if continued and jump is not None:
-            check.add(f"{where}.jump", "a continuation cannot jump again",
-                      "give the continuation enough depth, or cut the story")
-        fit = slot.get("fit", "")
-        if fit not in ("", "loose"):
-            check.add(f"{where}.fit", f"unknown fit {fit!r}",
-                      "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
-            fit = ""
-        elif fit == "loose" and settings.line_breaking != "total-fit":
-            check.add(f"{where}.fit", "'fit: loose' needs the paragraph breaker (WeasyPrint's greedy breaking "
-                      "cannot set a paragraph a line longer)",
-                      "set line_breaking: total-fit in issues/paper.yaml, or remove the key")
-            fit = ""
-        column, top = _pins(check, slot, where, settings, columns)
-        heads = check.integer(slot["headline_lines"], f"{where}.headline_lines", 1, 12) \
-            if "headline_lines" in slot else None
-        if slug is not None:
-            slots.append(SlotSpec(slug, columns, depth, jump, continued, where, column, top,
-                                  headline_lines=heads, page=page_number, position=index + 1, fit=fit))
-    return tuple(slots)
+def page_number(check: Checker, value: Any, index: int) -> int | None:
+    """``page:`` of the page listed ``index``-th (from 0): pages are numbered 1, 2, 3 ... in order."""
+    number = check.integer(value, "page", 1)
+    if number is not None and number != index + 1:
+        check.add("page", f"page {number} is listed in position {index + 1}",
+                  f"number pages 1, 2, 3 ... in order with no gaps or repeats: this one should be {index + 1}")
+        return None
+    return number
 
 
-def _slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
+def template(check: Checker, value: Any) -> str | None:
+    """``template:``, one of TEMPLATES."""
+    if value is None:
+        check.add("template", "is empty", f"write one of {', '.join(TEMPLATES)} or remove the line")
+    elif value not in TEMPLATES:
+        check.add("template", f"unknown template {shorten(value)}"
+                  f"{did_you_mean(str(value), TEMPLATES) if isinstance(value, str) else ''}",
+                  f"use one of {', '.join(TEMPLATES)}")
+    else:
+        return str(value)
+    return None
+
+
+def jump(check: Checker, value: Any, continued: bool) -> int | None:
+    """``jump:``, the page a story continues on (a continuation does not jump again)."""
+    page = check.integer(value, "jump", 1)
+    if continued and page is not None:
+        check.add("jump", "a continuation cannot jump again", "give the continuation enough depth, or cut the story")
+        return None
+    return page
+
+
+def fit(check: Checker, value: Any, settings: PaperSettings) -> str | None:
+    """``fit: loose`` (the paragraph breaker only), or nothing."""
+    if value not in ("", "loose"):
+        check.add("fit", f"unknown fit {shorten(value)}",
+                  "write 'fit: loose' to set paragraphs a line longer to fill the slot, or remove the key")
+    elif value == "loose" and settings.line_breaking != "total-fit":
+        check.add("fit", "'fit: loose' needs the paragraph breaker (WeasyPrint's greedy breaking "
+                  "cannot set a paragraph a line longer)",
+                  "set line_breaking: total-fit in issues/paper.yaml, or remove the key")
+    else:
+        return str(value)
+    return None
+
+
+def article_slug(check: Checker, value: Any, key: str, folder: Path) -> str | None:
+    """``slug:`` or ``continued:``: an article of the issue, by the name of its file."""
     if isinstance(value, Number):
         value = source_text(value)
     if not isinstance(value, str) or not value:
@@ -375,7 +343,8 @@ FOOT = 0
 """``depth: foot``: the slot reaches down to the foot of the page."""
 
 
-def _depth(check: Checker, value: Any, key: str, settings: PaperSettings) -> int | None:
+def depth_lines(check: Checker, value: Any, key: str, settings: PaperSettings) -> int | None:
+    """An article's ``depth:``: body lines, a length, or ``foot`` (FOOT); None: its natural depth."""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().lower() == "foot":
@@ -427,106 +396,85 @@ PIN_FOOT = -1
 AD_NAME = re.compile(r"[^a-z0-9]+")
 
 
-def _pins(check: Checker, slot: dict, where: str, settings: PaperSettings,
-          columns: int) -> tuple[int | None, int | None]:
-    """``column:`` (1-based start column) and ``top:`` (a length or body lines from the top of the
-    type area, or ``foot``), checked against the grid."""
-    column = top = None
-    if "column" in slot:
-        found = check.integer(slot["column"], f"{where}.column", 1, settings.columns)
-        if found is not None and found + columns - 1 > settings.columns:
-            check.add(f"{where}.column", f"a slot {columns} column(s) wide cannot start in column {found} "
-                      f"of {settings.columns}", f"use column: {settings.columns - columns + 1} or less, "
-                      "or make the slot narrower")
-        elif found is not None:
-            column = found - 1
-    if "top" in slot:
-        value = slot["top"]
-        if value == "foot":
-            top = PIN_FOOT
-        elif isinstance(value, int) and not isinstance(value, bool):
-            top = check.integer(value, f"{where}.top", 0, settings.grid_lines - 1)
-        else:
-            try:
-                top = math.floor(parse_length(value) / settings.leading + 1e-6)
-            except (ValueError, OverflowError):
-                check.add(f"{where}.top", f"{value!r} is not a position",
-                          "give body lines from the top of the type area (20), a length (80mm), or foot")
-            else:
-                if not 0 <= top < settings.grid_lines:  # say it in the length the editor wrote
-                    deepest = (settings.grid_lines - 1) * settings.leading / PT_PER_UNIT["mm"]
-                    check.add(f"{where}.top", f"{shorten(value)} ({top} lines) is off the page: the type area "
-                              f"has {settings.grid_lines} lines", f"give a length up to {math.floor(deepest)}mm, "
-                              f"body lines from 0 to {settings.grid_lines - 1}, or foot")
-                    top = None
-    return column, top
+def pin_column(check: Checker, value: Any, settings: PaperSettings, columns: int | None) -> int | None:
+    """``column:``, the slot's first column counted from 1 (returned from 0), for a slot ``columns``
+    wide (None: its width is not known, so not checked against the grid's right edge)."""
+    found = check.integer(value, "column", 1, settings.columns)
+    if found is not None and columns is not None and found + columns - 1 > settings.columns:
+        check.add("column", f"a slot {columns} column(s) wide cannot start in column {found} "
+                  f"of {settings.columns}", f"use column: {settings.columns - columns + 1} or less, "
+                  "or make the slot narrower")
+        return None
+    return found - 1 if found is not None else None
 
 
-def _ad_slot(check: Checker, slot: dict, where: str, folder: Path, settings: PaperSettings,
-             used: dict[str, str]) -> SlotSpec | None:
-    """``- ad: ads/<file>.pdf`` with its booked ``columns:`` and ``depth:`` (mm or cm)."""
-    for key in ("slug", "continued", "jump", "headline_lines"):
-        if key in slot:
-            check.add(f"{where}.{key}", f"an advert slot takes no '{key}:'",
-                      "a supplied advert is booked space: give it ad:, columns:, depth: "
-                      "and (optionally) column: and top:")
-    name = slot["ad"]
-    path: Path | None = None
+def pin_top(check: Checker, value: Any, settings: PaperSettings) -> int | None:
+    """``top:``, a length or body lines from the top of the type area, or ``foot`` (PIN_FOOT)."""
+    if value == "foot":
+        return PIN_FOOT
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check.integer(value, "top", 0, settings.grid_lines - 1)
+    try:
+        top = math.floor(parse_length(value) / settings.leading + 1e-6)
+    except (ValueError, OverflowError):
+        check.add("top", f"{shorten(value)} is not a position",
+                  "give body lines from the top of the type area (20), a length (80mm), or foot")
+        return None
+    if not 0 <= top < settings.grid_lines:  # say it in the length the editor wrote
+        deepest = (settings.grid_lines - 1) * settings.leading / PT_PER_UNIT["mm"]
+        check.add("top", f"{shorten(value)} ({top} lines) is off the page: the type area "
+                  f"has {settings.grid_lines} lines", f"give a length up to {math.floor(deepest)}mm, "
+                  f"body lines from 0 to {settings.grid_lines - 1}, or foot")
+        return None
+    return top
+
+
+def advert_file(check: Checker, name: Any, folder: Path) -> Path | None:
+    """``ad: ads/<file>.pdf``: the advertiser's PDF, inside the issue folder."""
     if not isinstance(name, str) or not name.lower().endswith(".pdf"):
-        check.add(f"{where}.ad", f"{name!r} is not a PDF file name", "give the advert's file, e.g. ad: ads/coop.pdf")
-    else:
-        path = (folder / name).resolve()
-        if not path.is_relative_to(folder.resolve()):
-            check.add(f"{where}.ad", f"{name!r} is outside the issue folder",
-                      "put the advert in the issue's ads/ folder")
-            path = None
-        elif not path.is_file():
-            known = sorted(str(p.relative_to(folder)) for p in folder.glob("ads/*.pdf"))
-            check.add(f"{where}.ad", f"advert {name!r} not found{did_you_mean(name, known)}",
-                      f"put the advertiser's PDF at {display_path(folder / name)} or correct the name")
-            path = None
-    columns = None
-    if "columns" not in slot:
-        check.add(f"{where}.columns", "is missing", "give the booked width in columns, e.g. columns: 2")
-    else:
-        columns = check.integer(slot["columns"], f"{where}.columns", 1, settings.columns)
-    height = None
-    value = slot.get("depth")
+        check.add("ad", f"{shorten(name)} is not a PDF file name", "give the advert's file, e.g. ad: ads/coop.pdf")
+        return None
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        check.add("ad", f"{shorten(name)} is outside the issue folder", "put the advert in the issue's ads/ folder")
+        return None
+    if not path.is_file():
+        known = sorted(str(p.relative_to(folder)) for p in folder.glob("ads/*.pdf"))
+        check.add("ad", f"advert {shorten(name)} not found{did_you_mean(name, known)}",
+                  f"put the advertiser's PDF at {display_path(folder / name)} or correct the name")
+        return None
+    return path
+
+
+def advert_slug(path: Path) -> str:
+    """The slot id of the advert ``path`` (``ads/Co-op.pdf`` -> ``ad-co-op``)."""
+    return "ad-" + AD_NAME.sub("-", path.stem.lower()).strip("-")
+
+
+def booked_depth(check: Checker, value: Any, settings: PaperSettings) -> float | None:
+    """An advert's ``depth:``, a length (adverts are booked by length), in points."""
     if value is None:
-        check.add(f"{where}.depth", "is missing", "give the booked depth as a length, e.g. depth: 10cm or depth: 95mm")
-    else:
-        try:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                raise ValueError
-            height = parse_length(value)
-        except ValueError:
-            check.add(f"{where}.depth", f"{value!r} is not a booked depth",
-                      "adverts are booked by length: write depth: 10cm or depth: 95mm")
-        else:
-            if not 0 < height <= settings.grid_lines * settings.leading:
-                check.add(f"{where}.depth", f"{value} is deeper than the type area "
-                          f"({settings.grid_lines * settings.leading / PT_PER_UNIT['mm']:.0f} mm)",
-                          "book a smaller advert")
-                height = None
-    if path is None or columns is None or height is None:
+        check.add("depth", "is missing", "give the booked depth as a length, e.g. depth: 10cm or depth: 95mm")
         return None
-    slug = "ad-" + AD_NAME.sub("-", path.stem.lower()).strip("-")
-    if slug in used:
-        check.add(f"{where}.ad", f"advert {name!r} is already placed at {used[slug]}", "place each advert once")
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError
+        height = parse_length(value)
+    except (ValueError, OverflowError):
+        check.add("depth", f"{shorten(value)} is not a booked depth",
+                  "adverts are booked by length: write depth: 10cm or depth: 95mm")
         return None
-    used[slug] = where
-    column, top = _pins(check, slot, where, settings, columns)
-    lines = math.ceil(height / settings.leading - 1e-6)
-    return SlotSpec(slug, columns, lines, None, False, where, column, top, ad=path,
-                    ad_size=(settings.span_width(columns), height))
+    if not 0 < height <= settings.grid_lines * settings.leading:
+        check.add("depth", f"{value} is deeper than the type area "
+                  f"({settings.grid_lines * settings.leading / PT_PER_UNIT['mm']:.0f} mm)", "book a smaller advert")
+        return None
+    return height
 
 
 def _check_pins(check: Checker, pages: tuple[PageSpec, ...], settings: PaperSettings) -> None:
     """Pinned slots whose boxes overlap (those with a fixed depth and both pins) are an input error."""
     for page in pages:
         boxes = []
-        from .compose import NAMEPLATE_LINES  # noqa: PLC0415 (compose imports this module)
-
         free = settings.grid_lines - (NAMEPLATE_LINES if page.template == "front" else 0)
         under = " under the nameplate" if page.template == "front" else ""
         for slot in page.slots:

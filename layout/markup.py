@@ -1,4 +1,4 @@
-"""Stage 3b: turn placed slots into the HTML of the issue (Jinja2 templates, strict)."""
+"""Stage 2 (composing): turn placed slots into the HTML of the issue (Jinja2 templates, strict)."""
 
 from __future__ import annotations
 

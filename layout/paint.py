@@ -1,4 +1,4 @@
-"""Stage 7b: what a plate paints, read from its content streams: ink, type sizes and image resolutions.
+"""Stage 5 (preflight): what a plate paints, read from its content streams: ink, type sizes and image resolutions.
 
 One pass over each page's content stream and the forms it draws (pikepdf parses them), following
 the graphics state (``q``/``Q``, ``cm``, colours, ``Tf``, ``Tm``), gives every preflight check that

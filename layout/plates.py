@@ -1,4 +1,4 @@
-"""Stage 6: finish the pages as printers' plates: PDF/X identification, output intent, metadata.
+"""Stage 3 (writing): finish the pages as printers' plates: PDF/X identification, output intent, metadata.
 
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing

@@ -1,4 +1,4 @@
-"""Stage 7: preflight the plates, from the PDFs themselves, before a printer does.
+"""Stage 5 (preflight): preflight the plates, from the PDFs themselves, before a printer does.
 
 Checks: page boxes and size, fonts embedded, colour spaces (no RGB, Lab, spot or ICC-RGB, in
 content streams and images), image resolution at placed size, total ink (read from the plate's

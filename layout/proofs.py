@@ -1,4 +1,4 @@
-"""Stage 8: proofs to look at: a PNG of every page and a flat plan of the whole issue."""
+"""Stage 3 (writing): proofs to look at: a PNG of every page and a flat plan of the whole issue."""
 
 from __future__ import annotations
 

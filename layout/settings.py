@@ -1,4 +1,4 @@
-"""Stage 0: read the paper settings (``issues/paper.yaml``) shared by every issue."""
+"""Stage 1 (reading): read the paper settings (``issues/paper.yaml``) shared by every issue."""
 
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ MIN_LINES = 20
 """Fewest body lines between the top and bottom margins."""
 
 
-def _check_geometry(check: Checker, lengths: dict[str, float], columns: int | None) -> None:
+def check_geometry(check: Checker, lengths: dict[str, float], columns: int | None) -> None:
     """The page must hold its columns and some lines: each length may be in range while together they
     leave no room (wide margins on a narrow trim), which would make negative or zero-width columns."""
     needed = ("trim.width", "trim.height", "margins.top", "margins.bottom", "margins.inside", "margins.outside",
@@ -209,7 +209,11 @@ def _check_geometry(check: Checker, lengths: dict[str, float], columns: int | No
 
 
 def load_settings(path: Path) -> PaperSettings:
-    """Read and check ``paper.yaml``; every problem is reported at once."""
+    """Read and check ``paper.yaml``; every problem is reported at once.
+
+    The safe YAML reader comes first (characters, anchors, repeated keys, numbers as typed); then
+    the input model (``inputs.PaperIn``, pydantic) checks every key and value with the rules
+    below; its problems are listed together, in the project's words."""
     shown = display_path(path)
     glyphs = house_codepoints(path.parent.parent)
     data: Any = {}
@@ -231,128 +235,123 @@ def load_settings(path: Path) -> PaperSettings:
                 check.add(str(name), f'"{name}" belongs in the group "{group}:"',
                           f"indent it under '{group}:' with spaces, e.g.\n      {group}:\n        {name}: ...")
                 del data[name]
-    data = check.mapping(data if data is not None else {}, "", tuple(DEFAULTS))
-    merged = {**DEFAULTS, **data}
-    lengths: dict[str, float] = {}
+    from .inputs import PaperIn, validate  # pydantic is imported by the commands that read settings only
 
-    def length(key: str, value: Any, low: float, high: float) -> None:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
-            written = source_text(value)
-            check.add(key, f"{written} has no unit", f"write it with its unit, such as {written}mm or {written}pt "
-                      "(lengths in paper.yaml are never guessed)")
-            return
-        try:
-            points = parse_length(value)
-        except (ValueError, OverflowError):
-            check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
-            return
-        if not low <= points <= high:
-            check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt "
-                      f"({low / 72 * 25.4:.0f}mm to {high / 72 * 25.4:.0f}mm)")
-            return
-        lengths[key] = points
-
-    for group, keys, low, high in (
-        ("trim", ("width", "height"), 200, 2000),
-        ("margins", ("top", "bottom", "inside", "outside"), 0, 150),
-        ("body", ("size", "leading"), 6, 14),
-    ):
-        block = check.mapping(merged[group], group, keys)
-        for key in keys:
-            length(f"{group}.{key}", block.get(key, DEFAULTS[group][key]), low, high)
-    length("gutter", merged["gutter"], 2, 40)
-    length("bleed", merged["bleed"], 0, 15)
-    columns = check.integer(merged["columns"], "columns", 1, 12)
-    if merged["pdfx"] not in PDFX_VARIANTS:
-        check.add("pdfx", f"unknown PDF/X variant {shorten(merged['pdfx'])}"
-                  f"{did_you_mean(str(merged['pdfx']).lower(), PDFX_VARIANTS)}",
-                  f"use one of {', '.join(PDFX_VARIANTS)}")
-    if not isinstance(merged["crop_marks"], bool):
-        check.add("crop_marks", "expected yes or no", "write crop_marks: true or crop_marks: false")
-    ink = check.integer(merged["ink_limit"], "ink_limit", 100, 400)
-    tracking = merged["tracking"]
-    if isinstance(tracking, str) and tracking.strip().endswith("%"):
-        tracking = tracking.strip()[:-1]
-    try:
-        tracking = float(tracking)
-    except (TypeError, ValueError):
-        tracking = None
-    if tracking is None or not 0 <= tracking <= 3:
-        check.add("tracking", f"{merged['tracking']!r} is not a percentage from 0 to 3",
-                  "write tracking: 2% (letter-spacing of up to +-2 % a line) or tracking: 0 (off)")
-        tracking = 0.0
-    line_breaking = merged["line_breaking"]
-    if line_breaking not in LINE_BREAKING:
-        check.add("line_breaking", f"unknown line breaking {line_breaking!r}",
-                  "write line_breaking: greedy (WeasyPrint's, the default) or line_breaking: total-fit "
-                  "(the paragraph breaker)")
-        line_breaking = "greedy"
-    low_ppi = check.integer(merged["min_image_ppi"], "min_image_ppi", 50, 2400)
-    high_ppi = check.integer(merged["max_image_ppi"], "max_image_ppi", 50, 2400)
-    if low_ppi is not None and high_ppi is not None and low_ppi > high_ppi:
-        check.add("min_image_ppi", f"{low_ppi} is more than max_image_ppi ({high_ppi})",
-                  "make min_image_ppi the smaller of the two (e.g. 200 and 400)")
-    profile, icc_sha256 = _icc_profile(check, path, merged)
-    tones = {}
-    for key, low, high in (("photo_highlight", 0, 20), ("photo_shadow", 60, 100), ("screen_ruling", 50, 300)):
-        value = merged[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            check.add(key, f"expected a number from {low} to {high}, found {value!r}",
-                      f"write e.g. {key}: {DEFAULTS[key]}")
-        else:
-            tones[key] = float(value)
-    if tones.get("photo_highlight", 0) >= tones.get("photo_shadow", 100):
-        check.add("photo_highlight", "is not below photo_shadow",
-                  "the highlight dot must be smaller than the shadow dot")
-    for key, low, high in (("min_type_size", 4, 14), ("min_reversed_type_size", 4, 24), ("min_rule_width", 0.05, 4)):
-        try:
-            points = parse_length(merged[key])
-        except ValueError as exc:
-            check.add(key, str(exc), f"write a length with its unit, such as {DEFAULTS[key]}")
-            continue
-        if not low <= points <= high:
-            check.add(key, f"{merged[key]} is out of range", f"use a value from {low:g}pt to {high:g}pt")
-        else:
-            lengths[key] = points
-    if merged["sample_imprint"] not in ("error", "warning"):
-        check.add("sample_imprint", f"expected error or warning, found {merged['sample_imprint']!r}",
-                  "write sample_imprint: error (the default) or sample_imprint: warning")
-    texts = {k: check.text(merged[k], k, required=k in ("title",)) for k in
-             ("title", "tagline", "price", "imprint", "output_condition", "issn")}
-    issn = _issn(texts["issn"], check)
-    volume = check.integer(merged["volume"], "volume", 1, 100000) if merged["volume"] is not None else None
-    if "body.size" in lengths and "body.leading" in lengths and lengths["body.leading"] < lengths["body.size"]:
-        check.add("body.leading", "leading is smaller than the type size", "make leading at least the size")
-    _check_geometry(check, lengths, columns)
+    model = validate(PaperIn, {} if data is None else data, shown, check.problems,
+                     {"glyphs": glyphs, "path": path})
     collect(check.problems, f"{shown}: the paper settings have problems")
+    assert model is not None
+    profile, icc_sha256 = model.icc_profile
     return PaperSettings(
-        title=texts["title"] or "", tagline=texts["tagline"] or "", price=texts["price"] or "",
-        trim_width=lengths["trim.width"], trim_height=lengths["trim.height"],
-        margin_top=lengths["margins.top"], margin_bottom=lengths["margins.bottom"],
-        margin_inside=lengths["margins.inside"], margin_outside=lengths["margins.outside"],
-        columns=columns or 5, gutter=lengths["gutter"], body_size=lengths["body.size"],
-        leading=lengths["body.leading"], bleed=lengths["bleed"], crop_marks=merged["crop_marks"],
-        imprint=texts["imprint"] or "", pdfx=merged["pdfx"],
-        output_condition=texts["output_condition"] or "", icc_profile=profile,
-        ink_limit=ink or 220, min_image_ppi=low_ppi or 200, max_image_ppi=high_ppi or 400,
-        issn=issn, volume=volume, source=path,
-        photo_highlight=tones["photo_highlight"], photo_shadow=tones["photo_shadow"],
-        screen_ruling=tones["screen_ruling"], min_type_size=lengths["min_type_size"],
-        min_reversed_type_size=lengths["min_reversed_type_size"], min_rule_width=lengths["min_rule_width"],
-        sample_imprint=str(merged["sample_imprint"]), icc_sha256=icc_sha256, tracking=tracking / 100,
-        line_breaking=str(line_breaking),
+        title=model.title or "", tagline=model.tagline or "", price=model.price or "",
+        trim_width=model.trim.width, trim_height=model.trim.height,
+        margin_top=model.margins.top, margin_bottom=model.margins.bottom,
+        margin_inside=model.margins.inside, margin_outside=model.margins.outside,
+        columns=model.columns, gutter=model.gutter, body_size=model.body.size,
+        leading=model.body.leading, bleed=model.bleed, crop_marks=model.crop_marks,
+        imprint=model.imprint or "", pdfx=model.pdfx,
+        output_condition=model.output_condition or "", icc_profile=profile,
+        ink_limit=model.ink_limit, min_image_ppi=model.min_image_ppi, max_image_ppi=model.max_image_ppi,
+        issn=model.issn, volume=model.volume, source=path,
+        photo_highlight=model.photo_highlight, photo_shadow=model.photo_shadow,
+        screen_ruling=model.screen_ruling, min_type_size=model.min_type_size,
+        min_reversed_type_size=model.min_reversed_type_size, min_rule_width=model.min_rule_width,
+        sample_imprint=model.sample_imprint, icc_sha256=icc_sha256, tracking=model.tracking,
+        line_breaking=model.line_breaking,
     )
 
 
-def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None, str]:
+# The rules of paper.yaml's values, in the project's words: each records what is wrong with one
+# value in ``check`` and returns the value read. ``inputs.PaperIn`` runs them, one a key.
+
+def length(check: Checker, key: str, value: Any, low: float, high: float) -> float | None:
+    """A length with its unit (``280mm``, ``9pt``) from ``low`` to ``high`` points."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+        written = source_text(value)
+        check.add(key, f"{written} has no unit", f"write it with its unit, such as {written}mm or {written}pt "
+                  "(lengths in paper.yaml are never guessed)")
+        return None
+    try:
+        points = parse_length(value)
+    except (ValueError, OverflowError):
+        check.add(key, f"{shorten(value)} is not a length", "write a length with its unit, such as 280mm or 9pt")
+        return None
+    if not low <= points <= high:
+        check.add(key, f"{value} is out of range", f"use a value from {low:.0f}pt to {high:.0f}pt "
+                  f"({low / 72 * 25.4:.0f}mm to {high / 72 * 25.4:.0f}mm)")
+        return None
+    return points
+
+
+def limit_length(check: Checker, key: str, value: Any, low: float, high: float) -> float | None:
+    """A preflight limit (``min_type_size: 7pt``), from ``low`` to ``high`` points."""
+    try:
+        points = parse_length(value)
+    except (ValueError, OverflowError) as exc:
+        words = str(exc) if len(str(exc)) <= 120 else f"{shorten(value)} is not a length"
+        check.add(key, words, f"write a length with its unit, such as {DEFAULTS[key]}")
+        return None
+    if not low <= points <= high:
+        check.add(key, f"{value} is out of range", f"use a value from {low:g}pt to {high:g}pt")
+        return None
+    return points
+
+
+def tone(check: Checker, key: str, value: Any, low: float, high: float) -> float | None:
+    """A number from ``low`` to ``high`` (a dot percentage, a screen ruling)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        check.add(key, f"expected a number from {low} to {high}, found {shorten(value)}",
+                  f"write e.g. {key}: {DEFAULTS[key]}")
+        return None
+    return float(value)
+
+
+def choice(check: Checker, key: str, value: Any) -> str | None:
+    """One of a few words: ``pdfx``, ``line_breaking``, ``sample_imprint``."""
+    if key == "pdfx" and value not in PDFX_VARIANTS:
+        check.add("pdfx", f"unknown PDF/X variant {shorten(value)}{did_you_mean(str(value).lower(), PDFX_VARIANTS)}",
+                  f"use one of {', '.join(PDFX_VARIANTS)}")
+    elif key == "line_breaking" and value not in LINE_BREAKING:
+        check.add("line_breaking", f"unknown line breaking {shorten(value)}",
+                  "write line_breaking: greedy (WeasyPrint's, the default) or line_breaking: total-fit "
+                  "(the paragraph breaker)")
+    elif key == "sample_imprint" and value not in ("error", "warning"):
+        check.add("sample_imprint", f"expected error or warning, found {shorten(value)}",
+                  "write sample_imprint: error (the default) or sample_imprint: warning")
+    else:
+        return str(value)
+    return None
+
+
+def yes_no(check: Checker, key: str, value: Any) -> bool | None:
+    """``true`` or ``false`` (YAML's yes/no)."""
+    if not isinstance(value, bool):
+        check.add(key, "expected yes or no", f"write {key}: true or {key}: false")
+        return None
+    return value
+
+
+def tracking(check: Checker, value: Any) -> float | None:
+    """``tracking: 2%`` (or ``2``) as a share of the glyphs' width (0.02), from 0 to 3 %."""
+    number = value.strip()[:-1] if isinstance(value, str) and value.strip().endswith("%") else value
+    try:
+        share = float(number)
+    except (TypeError, ValueError, OverflowError):
+        share = None
+    if share is None or not 0 <= share <= 3:
+        check.add("tracking", f"{shorten(value)} is not a percentage from 0 to 3",
+                  "write tracking: 2% (letter-spacing of up to +-2 % a line) or tracking: 0 (off)")
+        return None
+    return share / 100
+
+
+def icc_profile(check: Checker, path: Path, value: Any, pdfx: str, condition: str | None) -> tuple[Path | None, str]:
     """The output intent's profile and its SHA-256: ``icc_profile`` (a path inside the project,
     symlinks resolved, that parses as a CMYK or grey output profile), ``none`` for no profile, or
-    (absent) the printing condition's installed profile."""
-    value = merged["icc_profile"]
+    (absent) the printing condition's installed profile (``condition``: ``output_condition``)."""
     if value is None:
-        found = press_profile(f"{merged['output_condition']}.icc") if isinstance(merged["output_condition"], str) \
-            else None
-        if found is None or check_icc(found.read_bytes(), str(merged["pdfx"])):
+        found = press_profile(f"{condition}.icc") if isinstance(condition, str) else None
+        if found is None or check_icc(found.read_bytes(), pdfx):
             return None, ""
         return found, hashlib.sha256(found.read_bytes()).hexdigest()
     if value is False or str(value).lower() == "none":
@@ -379,7 +378,7 @@ def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None,
     except OSError as exc:
         check.add("icc_profile", f"{value} cannot be read ({exc.strerror})", "check the file's permissions")
         return None, ""
-    why = check_icc(data, str(merged["pdfx"]))
+    why = check_icc(data, pdfx)
     if why:
         check.add("icc_profile", f"{value} {why}",
                   "give the printer's CMYK output profile (e.g. WAN-IFRAnewspaper26v5.icc), or remove the key")
@@ -387,7 +386,7 @@ def _icc_profile(check: Checker, path: Path, merged: dict) -> tuple[Path | None,
     return profile, hashlib.sha256(data).hexdigest()
 
 
-def _issn(value: str | None, check: Checker) -> str | None:
+def issn(check: Checker, value: str | None) -> str | None:
     """An ISSN as ``NNNN-NNNC`` (C a digit or X), its check digit verified (ISO 3297)."""
     if not value:
         return None

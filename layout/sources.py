@@ -430,5 +430,6 @@ def _kind(value: Any) -> str:
     """Name the YAML type of ``value`` for an error message."""
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "yes/no", int: "a number",
-            float: "a number", bytes: "binary data"}.get(type(value), type(value).__name__)
+    kinds = ((bool, "yes/no"), (int, "a number"), (float, "a number"), (str, "text"), (dict, "a mapping"),
+             (list, "a list"), (bytes, "binary data"))  # isinstance: YAML's numbers are subclasses (YamlInt)
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)

@@ -132,7 +132,7 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
             result: BuildResult | None = None
             error: Exception | None = None
             try:
-                result = compose_issue(project, issue_id, progress=lambda m: None, shared=workers)
+                result = compose_issue(project, issue_id, shared=workers)
             except caught as exc:
                 error = exc
             done += 1

@@ -66,7 +66,7 @@ def composed_sample(tmp_path_factory):
     make_project(root)
     shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
     shutil.copytree(REPO / "issues" / SAMPLE, root / "issues" / SAMPLE, dirs_exist_ok=True)
-    return root, compose_issue(Project(root), SAMPLE, progress=lambda m: None)
+    return root, compose_issue(Project(root), SAMPLE)
 
 
 # ---- xdist: which tests share a worker ---------------------------------------------------------

@@ -140,11 +140,12 @@ def simple_issue(root: Path, words: dict[str, int], columns: dict[str, int] | No
 def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
     """The composed issue rendered the naive way: WeasyPrint's own multi-column layout of the final
     HTML (every body in its frame), to hold the galleys' plates against."""
-    from layout.build import Project, _readable, fit_issue, issue_html_for
+    from layout.build import Project, fit_issue, issue_html_for
     from layout.engine import render
+    from layout.run import readable
 
-    session, composition = fit_issue(Project(root), issue_id, progress=lambda m: None)  # workers stopped
-    allowed = tuple(Path(folder) for folder in _readable(session.project, session.issue.folder, issue_id))
+    session, composition = fit_issue(Project(root), issue_id)  # workers stopped
+    allowed = tuple(Path(folder) for folder in readable(session.project, session.issue.folder, issue_id))
     return render(issue_html_for(session, composition), session.issue.folder, allowed, [],
                   session.images).write_pdf()
 

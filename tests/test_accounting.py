@@ -24,7 +24,7 @@ def plate(tmp_path_factory):
     """A composed one-page issue: its plate and what the plate must show."""
     root = tmp_path_factory.mktemp("accounting")
     simple_issue(root, {"story": 260, "other": 160}, columns={"story": 3, "other": 2})
-    compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    compose_issue(Project(root), "test-issue")
     plates = root / "build" / "test-issue" / "plates"
     return plates / "test-issue-p01.pdf", copies_from_json((plates / "copy.json").read_bytes())[0]
 
@@ -178,7 +178,7 @@ def test_the_account_is_kept_with_the_plates_for_layout_check(tmp_path, run_cli)
     # A plate swapped for another issue's page: layout check finds the words gone.
     other = tmp_path / "other"
     simple_issue(other, {"extra": 100, "story": 200})  # the story set from other words
-    compose_issue(Project(other), "test-issue", progress=lambda m: None)
+    compose_issue(Project(other), "test-issue")
     shutil.copy(other / "build" / "test-issue" / "plates" / "test-issue-p01.pdf", plates / "test-issue-p01.pdf")
     code, out, _ = run_cli("check", "test-issue", root=tmp_path)
     assert code == 5 and "FAIL  test-issue-p01.pdf: copy:" in out

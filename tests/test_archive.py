@@ -62,8 +62,8 @@ def archived(tmp_path_factory):
     _issue(root)
     mask = os.umask(0o022)
     try:
-        compose_issue(Project(root), "test-issue", progress=lambda m: None)
-        result = archive_issue(Project(root), "test-issue", progress=lambda m: None)
+        compose_issue(Project(root), "test-issue")
+        result = archive_issue(Project(root), "test-issue")
     finally:
         os.umask(mask)
     return root, result.path
@@ -449,27 +449,27 @@ def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(archi
     issue = tmp_path / "issues" / "test-issue"
     first = tmp_path / archived[1].relative_to(archived[0])
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
-    again = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    again = archive_issue(Project(tmp_path), "test-issue")
     assert not again.created and again.path == first
     write_article(issue, "second", body(210, seed=7), headline="Second story, corrected")
     with pytest.raises(Exception, match="older than its sources"):
-        archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
-    second = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        archive_issue(Project(tmp_path), "test-issue")
+    compose_issue(Project(tmp_path), "test-issue")
+    second = archive_issue(Project(tmp_path), "test-issue")
     assert second.created and second.path.name == "test-issue.r2"
     assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
     (second.path / "data" / "mets.xml").unlink()  # as an archive made before METS and ALTO were written
     bagit.Bag(str(second.path)).save(manifests=True)
     code, out, _ = run_cli("verify", str(second.path))
     assert code == 0 and "earlier layout" in out and "checksums checked only" in out
-    third = archive_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    third = archive_issue(Project(tmp_path), "test-issue")
     assert third.created and third.path.name == "test-issue.r3" and (third.path / "data" / "mets.xml").exists()
 
 
 def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_path, run_cli, composed_sample):
     issue = "issue-2022-04-01"
     copy_project(composed_sample[0], tmp_path)  # the sample composed once for the session
-    path = archive_issue(Project(tmp_path), issue, progress=lambda m: None).path
+    path = archive_issue(Project(tmp_path), issue).path
     code, out, err = run_cli("verify", str(path))
     assert code == 0, err
     alto, mets = _schema("alto-4-4.xsd"), _schema("mets-1-12-1.xsd")

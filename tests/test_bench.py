@@ -10,7 +10,7 @@ from layout.build import Project, compose_issue
 
 def test_synthetic_issue_composes_without_overset(tmp_path):
     issue_id = make_issue(tmp_path, 3)
-    result = compose_issue(Project(tmp_path), issue_id, progress=lambda m: None)  # raises OversetError if not
+    result = compose_issue(Project(tmp_path), issue_id)  # raises OversetError if not
     fit = json.loads(result.fit_report.read_text())
     assert fit["overset"] == [] and len(fit["slots"]) == 12
     assert result.plates is not None and result.plates.name == "plates"

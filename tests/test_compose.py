@@ -31,7 +31,7 @@ def _slot(fit, slot_id):
 
 def test_every_word_reaches_the_page_in_order(tmp_path):
     issue = simple_issue(tmp_path, {"lead": 400, "second": 200}, columns={"lead": 3, "second": 2})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     (text,) = page_texts(result.issue_pdf)
     for slug in ("lead", "second"):
         source = (issue / "articles" / f"{slug}.md").read_text().split("---\n", 2)[2]
@@ -40,7 +40,7 @@ def test_every_word_reaches_the_page_in_order(tmp_path):
 
 def test_page_boxes_are_the_trim_and_fonts_are_embedded(tmp_path):
     simple_issue(tmp_path, {"story": 150})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     page = PdfReader(result.issue_pdf).pages[0]
     trim = [float(v) for v in page.trimbox]
     assert trim[2] - trim[0] == pytest.approx(280 * MM, abs=0.01)
@@ -60,12 +60,12 @@ def test_page_boxes_are_the_trim_and_fonts_are_embedded(tmp_path):
 def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
     # First learn how many lines each story takes in one column, then allot 10 lines too few / too many.
     simple_issue(tmp_path / "probe", {"long": 180, "short": 120}, columns={"long": 1, "short": 1})
-    compose_issue(Project(tmp_path / "probe"), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path / "probe"), "test-issue")
     natural = {s["slug"]: s["used"] for s in _fit(tmp_path / "probe")["slots"]}
     simple_issue(tmp_path, {"long": 180, "short": 120}, columns={"long": 1, "short": 1},
                  depth={"long": natural["long"] - 10, "short": natural["short"] + 10})
     with pytest.raises(OversetError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     fit = _fit(tmp_path)
     assert _slot(fit, "long")["over"] == pytest.approx(10, abs=1)
     assert _slot(fit, "short")["short"] == pytest.approx(10, abs=1)
@@ -82,7 +82,7 @@ def test_overset_without_worker_processes_is_overset_in_a_fresh_process(tmp_path
     simple_issue(tmp_path, {"huge": 300}, columns={"huge": 1}, depth={"huge": 10})
     script = ("import sys\nfrom pathlib import Path\nfrom layout.build import Project, compose_issue\n"
               "from layout.errors import OversetError\n"
-              "try:\n    compose_issue(Project(Path(sys.argv[1])), 'test-issue', progress=lambda m: None)\n"
+              "try:\n    compose_issue(Project(Path(sys.argv[1])), 'test-issue')\n"
               "except OversetError as e:\n    print('overset', e.exit_code)\n")
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
                           env=process_env(LAYOUT_WORKERS="1"))
@@ -117,7 +117,7 @@ def _jump_issue(root, continuation_page: int, pages: int = 3):
 @pytest.mark.parametrize("target", [2, 3])
 def test_jump_lines_follow_the_continuation(tmp_path, target):
     issue = _jump_issue(tmp_path, target)
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     texts = page_texts(result.issue_pdf)
     assert f"Continued on page {target}" in texts[0]
     assert "Continued from page 1" in texts[target - 1]
@@ -143,7 +143,7 @@ def test_baselines_share_one_grid_across_columns_and_slots(tmp_path):
     write_article(issue, "c", body(250, seed=5), headline="Third")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "a", "columns": 3}, {"slug": "b", "columns": 2}, {"slug": "c", "columns": 5}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     (baselines,) = body_baselines(result.issue_pdf)
     assert len(baselines) > 40
     leading = 10.5
@@ -157,7 +157,7 @@ def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
     headline = "Russians makes goodwill gesture as talks resume in Istanbul"
     write_article(issue, "lead", body(300), headline=headline, byline="by our correspondent")
     write_manifest(issue, {"pages": [{"page": 1, "template": "front", "articles": [{"slug": "lead"}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     (text,) = page_texts(result.issue_pdf)
     assert letters(headline) in letters(text)
     # Clipped text would still be in the content stream: check the geometry instead. The headline's
@@ -174,7 +174,7 @@ def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
 def test_proof_marks_overset_but_print_output_never_does(tmp_path):
     simple_issue(tmp_path, {"long": 600, "fine": 80}, columns={"long": 2, "fine": 3}, depth={"long": 20})
     with pytest.raises(OversetError):
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     out = tmp_path / "build" / "test-issue"
     over = _slot(_fit(tmp_path), "long")["over"]
     (proof,) = page_texts(out / "test-issue-proof.pdf")
@@ -218,19 +218,19 @@ def test_watch_recomposes_after_a_save(tmp_path):
 
 def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
     issue = _jump_issue(tmp_path, 2, pages=3)
-    first = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    first = compose_issue(Project(tmp_path), "test-issue")
     assert first.laid_out >= 6  # 3 galley sheets + 3 pages at least
-    again = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    again = compose_issue(Project(tmp_path), "test-issue")
     assert again.laid_out == 0  # nothing changed: every page from the cache
     write_article(issue, "filler-2", body(160, seed=99))  # only page 3 changes
-    edited = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    edited = compose_issue(Project(tmp_path), "test-issue")
     assert edited.laid_out in (1, 2, 3)  # filler-2's galley; page 3 if a placement moved (again if it regrew)
     assert page_texts(edited.issue_pdf)[:2] == page_texts(first.issue_pdf)[:2]
     squash = functools.partial(re.sub, r"[\s\-\u2010\u00ad]", "")  # spaces, and hyphens at line ends
     assert squash("".join(body(160, seed=99).split()[:8])) in squash(page_texts(edited.issue_pdf)[2])  # not stale
     # Moving the continuation re-lays the front page too: its jump line must follow.
     _jump_issue(tmp_path, 3, pages=3)
-    moved = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    moved = compose_issue(Project(tmp_path), "test-issue")
     texts = page_texts(moved.issue_pdf)
     assert "Continued on page 3" in texts[0] and "Continued from page 1" in texts[2]
 
@@ -243,11 +243,11 @@ def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path
     def outputs():
         return {p.name: p.read_bytes() for p in [*plates.glob("*.pdf"), *proofs.glob("*.png")]}
 
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     before, fit = outputs(), (out / "fit.json").read_bytes()
     proof_p01 = (proofs / "p01.png").stat()
     write_article(issue, "filler-2", body(160, seed=99))  # page 3 only
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     after = outputs()
     assert (out / "fit.json").read_bytes() != fit  # so the flat plan is drawn again
     assert after["test-issue-p01.pdf"] == before["test-issue-p01.pdf"]  # a plate whose page did not change
@@ -256,7 +256,7 @@ def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path
     # An unchanged page's proof is not rendered or written again.
     assert (proofs / "p01.png").stat().st_mtime_ns == proof_p01.st_mtime_ns
     shutil.rmtree(tmp_path / "build")
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     assert outputs() == after
 
 
@@ -267,11 +267,11 @@ def test_a_new_version_of_the_code_makes_its_plates_again_with_the_same_bytes(tm
 
     simple_issue(tmp_path, {"story": 160, "other": 120}, columns={"story": 3, "other": 2})
     out = tmp_path / "build" / "test-issue"
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     before = {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")}
     kept = set((out / ".cache").glob("proofed-*"))
     monkeypatch.setattr(layout.build, "code_digest", lambda: "another version of layout")
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     made = set((out / ".cache").glob("proofed-*")) - kept
     assert kept and len(made) == len(kept)  # every plate made again, under keys of the new code
     assert {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")} == before
@@ -284,7 +284,7 @@ def test_a_slot_left_without_room_is_overset_not_dropped(tmp_path):
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "filler", "columns": 5, "depth": "foot"}, {"slug": "squeezed", "columns": 2}]}]})
     with pytest.raises(OversetError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     assert "squeezed" in str(caught.value)
     squeezed = _slot(_fit(tmp_path), "squeezed")
     assert squeezed["depth"] == 0 and squeezed["over"] > 10
@@ -298,5 +298,5 @@ def test_captions_get_typographic_quotes_and_dashes_from_a_cold_or_cached_conver
                   images=[{"file": photo, "caption": "\"Docks\" -- the 'last' stand...", "credit": "T"}])
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "lead", "columns": 3}]}]})
     for _ in range(2):  # converted, then read back from the cache of conversions
-        result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        result = compose_issue(Project(tmp_path), "test-issue")
         assert "\u201cDocks\u201d \u2013 the \u2018last\u2019 stand\u2026" in page_texts(result.issue_pdf)[0]

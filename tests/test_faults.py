@@ -18,7 +18,7 @@ from layout.cache import read_sealed, seal, unseal, write_sealed
 
 
 def _compose(root):
-    return compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    return compose_issue(Project(root), "test-issue")
 
 
 def _plates(root) -> dict[str, str]:

@@ -13,7 +13,7 @@ import re
 import pytest
 from factory import apply_suggestion, body, make_project, write_article, write_manifest
 
-from layout.build import Project, load
+from layout.build import Project, read_sources
 from layout.compose import compose
 from layout.galley import Galley, GalleyLine
 from layout.jobs import PageResult
@@ -59,8 +59,10 @@ def _typesetter(leading: float):
 
 
 def _compose(root):
-    settings, issue, articles = load(Project(root), "test-issue")
-    return compose(issue, settings, articles, _typesetter(settings.leading), lambda photo, w, h: ""), settings
+    sources = read_sources(Project(root), "test-issue")
+    settings = sources.settings
+    return compose(sources.issue, settings, sources.articles, _typesetter(settings.leading),
+                   lambda photo, w, h: ""), settings
 
 
 def _lines(words_by_paragraph: list[int]) -> int:

@@ -65,7 +65,7 @@ def ruled(tmp_path_factory):
     write_article(issue, "rest", body(200, seed=9), headline="Natural depth")
     slots.append({"slug": "rest", "columns": 2})
     write_manifest(issue, {"pages": [{"page": 1, "articles": slots}]})
-    result = compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(root), "test-issue")
     assert not result.composition.overset
     return root
 
@@ -109,7 +109,7 @@ def _jumped(root, words: int, depth: int, **front: object):
         {"page": 1, "articles": [{"slug": "lead", "columns": 3, "depth": depth, "jump": 2},
                                  {"slug": "other", "columns": 2}]},
         {"page": 2, "articles": [{"continued": "lead", "columns": 2}]}]})
-    return text, compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    return text, compose_issue(Project(root), "test-issue")
 
 
 def test_no_text_is_hidden_in_the_plates(tmp_path):
@@ -128,12 +128,12 @@ def test_column_rules_only_beside_columns_with_text(tmp_path):
     issue = make_project(tmp_path)
     write_article(issue, "short", body(60, seed=3), headline="Short story")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 40}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     with pdfplumber.open(result.issue_pdf) as doc:
         rules = [r for r in doc.pages[0].rects if r["width"] < 1.5 and r["height"] > 100]
     assert rules == []  # all its text fits the first column: no rule beside the empty ones
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     with pdfplumber.open(result.issue_pdf) as doc:
         rules = [r for r in doc.pages[0].rects if r["width"] < 1.5 and r["height"] > 20]
     assert len(rules) == 2  # balanced over three columns: a rule in each gap
@@ -148,7 +148,7 @@ def test_galley_breaks_follow_the_stylesheet_rules(tmp_path):
     write_article(issue, "story", CROSSHEADS + "\n\n" + long_quote + "\n\n" + body(60, seed=10),
                   headline="Rules")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
-    session, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    session, composition = fit_issue(Project(tmp_path), "test-issue")
     session.renderer.close()
     galley, _ = composition.galleys["p1-story"] if "p1-story" in composition.galleys else \
         next(iter(composition.galleys.values()))

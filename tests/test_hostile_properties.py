@@ -149,6 +149,38 @@ def test_any_manifest_is_read_or_refused(project, top, pages):
             load_issue(issue, settings_)
         except InputError as error:
             assert "issue.yaml" in str(error) and len(str(error)) < 8000
+            assert not re.search(r"Input should|Field required|Extra inputs|cannot be read here", str(error)), \
+                str(error)  # pydantic's English, or an error the input models do not word
+    finally:
+        path.write_text(before)
+
+
+PAPER_KEYS = ("title", "columns", "trim", "trim.width", "margins", "margins.top", "gutter", "body", "body.size",
+              "body.leading", "crop_marks", "pdfx", "ink_limit", "min_image_ppi", "photo_shadow", "min_type_size",
+              "sample_imprint", "issn", "tracking", "line_breaking", "volume", "junk", "size")
+
+
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(PAPER_KEYS), values, max_size=4))
+def test_any_paper_settings_are_read_or_refused_in_plain_words(project, changes):
+    path = project / "issues" / "paper.yaml"
+    before = path.read_text()
+    paper = yaml.safe_load(before)
+    for key, value in changes.items():
+        group, _, name = key.partition(".")
+        if name:
+            paper[group] = {**(paper.get(group) if isinstance(paper.get(group), dict) else {}), name: value}
+        else:
+            paper[key] = value
+    try:
+        path.write_text(yaml.safe_dump(paper, allow_unicode=True))
+        try:
+            load_settings(path)
+        except InputError as error:
+            assert "paper.yaml" in str(error) and len(str(error)) < 8000
+            assert all(p.key and p.fix for p in error.problems if "belongs in the group" not in p.message), str(error)
+            assert not re.search(r"Input should|Field required|Extra inputs|cannot be read here", str(error)), \
+                str(error)
     finally:
         path.write_text(before)
 

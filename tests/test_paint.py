@@ -96,7 +96,7 @@ def test_a_plate_over_the_ink_limit_fails_preflight_naming_it(tmp_path):
     write_article(issue, "story", body(120, seed=3))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 5, "depth": 30}]}]})
     with pytest.raises(PreflightError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     problems = [p for p in caught.value.problems if p.key == "total ink"]
     assert problems and problems[0].file == "test-issue-p01.pdf"
     assert "320% ink at the darkest point, over the 220% limit" in problems[0].message

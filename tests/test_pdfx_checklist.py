@@ -13,7 +13,8 @@ from factory import body, make_project, write_article, write_manifest
 from pdfx_checklist import RULES, check
 from PIL import Image, ImageCms, ImageDraw
 
-from layout.build import Project, check_issue_plates, compose_issue
+from layout.build import Project, compose_issue
+from layout.outputs import check_issue_plates
 from layout.paint import label_of
 from layout.settings import load_settings, press_profile
 
@@ -90,7 +91,7 @@ def photos(tmp_path_factory) -> tuple[Path, dict[str, str]]:
             slots.append({"slug": name, "columns": 2 if len(slots) < 2 else 1})
         pages.append({"page": number, "articles": slots})
     write_manifest(issue, {"pages": pages})
-    compose_issue(Project(root), "test-issue", progress=lambda m: None)  # raises if preflight fails
+    compose_issue(Project(root), "test-issue")  # raises if preflight fails
     return root, kinds
 
 

@@ -97,7 +97,7 @@ def photo_issue(tmp_path_factory) -> Path:
             slots.append({"slug": name, "columns": 2})
         pages.append({"page": number, "articles": slots})
     write_manifest(issue, {"pages": pages})
-    compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    compose_issue(Project(root), "test-issue")
     return root
 
 
@@ -193,7 +193,7 @@ def test_a_rotated_portrait_is_placed_upright(tmp_path):
     landscape.save(issue / "images" / "portrait.jpg", exif=exif, quality=95)
     write_article(issue, "story", body(80), images=[{"file": "images/portrait.jpg", "caption": "Upright"}])
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 1}]}]})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     with pikepdf.open(tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf") as pdf:
         (xobject,) = pdf.pages[0].images.values()
         picture = pikepdf.PdfImage(xobject).as_pil_image()

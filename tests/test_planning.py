@@ -111,7 +111,7 @@ def test_overlapping_pins_are_an_input_error_naming_both_slots(tmp_path):
         {"slug": "one", "columns": 2, "column": 1, "top": 0, "depth": 30},
         {"slug": "two", "columns": 2, "column": 2, "top": 10, "depth": 30}]}]})
     with pytest.raises(InputError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     text = str(caught.value.problems)
     assert "page 1, second slot (two) overlaps page 1, first slot (one)" in text
 
@@ -151,7 +151,7 @@ def _planned_issue(tmp_path: Path, ad: dict | None = None) -> Path:
 
 def test_photos_adverts_and_pins_are_placed_at_their_sizes(tmp_path):
     issue = _planned_issue(tmp_path)
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     paper = _paper(tmp_path)
     plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
     fit = _fits(tmp_path)
@@ -224,7 +224,7 @@ def test_column_rules_run_beside_text_and_never_across_a_photo(tmp_path):
                                                                 "depth": 14}])
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "lead", "columns": 5},
                                                              {"slug": "second", "columns": 3}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     assert not result.composition.overset
     paper = _paper(tmp_path)
     rules, images = _rules_and_photos(result.plates / "test-issue-p01.pdf", paper)
@@ -273,7 +273,7 @@ def test_an_advert_the_page_cannot_hold_is_over_not_shrunk(tmp_path):
         {"slug": "house", "columns": 2, "depth": 30},
         {"ad": _advert(issue, "big.pdf", 2, 80), "columns": 2, "depth": "8cm"}]}]})
     with pytest.raises(OversetError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     fit = _fits(tmp_path)
     assert _slot(fit, "house")["over"] > 0  # its 30 lines were asked; the page had fewer
     assert _slot(fit, "ad-big")["over"] > 0
@@ -294,7 +294,7 @@ def test_warnings_name_the_slot_or_setting(tmp_path):
                                  {"slug": "squeezed", "columns": 1, "jump": 2, "headline_lines": 1}]},
         {"page": 2, "articles": [{"continued": "squeezed", "columns": 5}]},
         {"page": 3, "articles": []}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     notes = "\n".join(composition.notes)
     assert "page 1, second slot (squeezed): the story gets no body lines on page 1" in notes
     assert "page 1, second slot (squeezed): the headline takes" in notes and "headline_lines: 1" in notes
@@ -307,7 +307,7 @@ def test_a_one_word_last_line_of_a_headline_is_reported(tmp_path):
     write_article(issue, "clean", body(100, seed=2), headline="Workers reject pay")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "widow", "columns": 1},
                                                               {"slug": "clean", "columns": 1}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     widows = [n for n in composition.notes if "last line is one word" in n]
     assert len(widows) == 1 and "(widow)" in widows[0] and "“pay”" in widows[0], composition.notes
 
@@ -344,7 +344,7 @@ def _advice_issue(root: Path) -> Path:
 
 def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_path):
     issue = _advice_issue(tmp_path / "base")
-    _, composition = fit_issue(Project(tmp_path / "base"), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path / "base"), "test-issue")
     rows = [s for s in composition.slots if s.suggestions]
     assert {s.slot_id for s in rows} >= {"long", "short", "fixed", "cont-jumper"}
     kinds = {x.split()[0] for s in rows for x in s.suggestions}
@@ -360,7 +360,7 @@ def test_every_fit_suggestion_applied_as_printed_has_the_effect_it_claims(tmp_pa
             for path, data in saved.items():
                 path.write_bytes(data)
             claim, amount = apply_suggestion(issue, {"slug": row.slug, "slot_id": row.slot_id}, suggestion)
-            _, after = fit_issue(Project(root), "test-issue", progress=lambda m: None)
+            _, after = fit_issue(Project(root), "test-issue")
             fit = next(s for s in after.slots if s.slot_id == row.slot_id)
             others = {s.slot_id: s.over for s in after.slots if s.slot_id != row.slot_id}
             assert all(others[k] <= s.over for s in composition.slots if (k := s.slot_id) in others), suggestion
@@ -389,7 +389,7 @@ def test_less_depth_is_not_suggested_when_it_only_moves_the_white_space_onto_the
         {"slug": "footed", "columns": 3, "depth": "foot"},
         {"slug": "boxed", "columns": 2, "depth": 40},
         {"slug": "below", "columns": 2, "depth": "foot"}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     footed = next(s for s in composition.slots if s.slot_id == "footed")
     boxed = next(s for s in composition.slots if s.slot_id == "boxed")
     assert footed.short > 20 and boxed.short > 20
@@ -422,7 +422,7 @@ def test_new_issue_from_last_week(tmp_path, run_cli):
     for slug in ("story", "real-news"):
         text = (new / "articles" / f"{slug}.md").read_text()
         assert "headline: New headline" in text and "sample: true" in text and "Copy for this slot" in text
-    _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "issue-2022-04-08")
     assert len(composition.slots) == 5
     # composing the new folder shows the plan: each placeholder is a warning naming its slot and file,
     # and gets no fit suggestions (a depth of 1 line would "fit" a placeholder: the fix is the story)
@@ -439,16 +439,16 @@ def test_plates_are_marked_stale_when_a_later_compose_does_not_replace_them(tmp_
     issue = make_project(tmp_path)
     write_article(issue, "story", body(120, seed=1))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 2, "depth": 30}]}]})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     plates = tmp_path / "build" / "test-issue" / "plates"
     assert (plates / "test-issue-p01.pdf").exists() and not (plates / "STALE.txt").exists()
     write_article(issue, "story", body(900, seed=1))  # now overset: the plates are not replaced
     with pytest.raises(OversetError) as caught:
-        compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+        compose_issue(Project(tmp_path), "test-issue")
     assert "the issue PDF (" in str(caught.value) and "marked proof (" in str(caught.value)
     assert "Do not send them to the printer" in (plates / "STALE.txt").read_text()
     write_article(issue, "story", body(120, seed=1))
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     assert not (plates / "STALE.txt").exists()
 
 
@@ -459,7 +459,7 @@ def test_overset_is_blamed_on_the_slot_that_pushed_it_down(tmp_path):
     write_article(issue, "letters", body(2600, seed=2))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "above", "columns": 5}, {"slug": "letters", "columns": 5, "depth": paper.grid_lines - 10}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     letters = next(s for s in composition.slots if s.slot_id == "letters")
     assert letters.over and letters.capped
     assert "pushed down by page 1, first slot (above) above it" in letters.over_words
@@ -478,7 +478,7 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
     shutil.copy(REPO / "issues" / "paper.yaml", tmp_path / "issues" / "paper.yaml")
     issue = tmp_path / "issues" / "issue-2022-04-08"
     shutil.copytree(REPO / "issues" / "issue-2022-04-08", issue)
-    result = compose_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "issue-2022-04-08")
     assert result.plates is not None and result.plates.name == "plates"
     assert not result.composition.overset and not result.composition.notes
     # a sample is what staff copy from: its pages are full (no hole deeper than 2 lines, no slot short)
@@ -500,7 +500,7 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
     for row in rows:
         for suggestion in row.suggestions:
             claim, amount = apply_suggestion(issue, {"slug": row.slug, "slot_id": row.slot_id}, suggestion)
-            _, after = fit_issue(Project(tmp_path), "issue-2022-04-08", progress=lambda m: None)
+            _, after = fit_issue(Project(tmp_path), "issue-2022-04-08")
             fit = next(s for s in after.slots if s.slot_id == row.slot_id)
             assert not [s for s in after.slots if s.over and s.slot_id != row.slot_id], suggestion
             if claim == "fits":
@@ -559,7 +559,7 @@ def test_a_plain_weasyprint_advert_in_cmyk_is_accepted_and_its_plate_passes(tmp_
     (issue / "ads" / "plain.pdf").write_bytes(weasyprint.HTML(string=html).write_pdf())
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "story", "columns": 3}, {"ad": "ads/plain.pdf", "columns": 2, "depth": "8cm", "top": "foot"}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     assert result.plates is not None and result.plates.name == "plates"
     with pdfplumber.open(result.plates / "test-issue-p01.pdf") as pdf:
         assert "Plain advert" in pdf.pages[0].extract_text()
@@ -573,7 +573,7 @@ def test_watch_summary_has_a_line_for_each_slot_over_or_short_and_each_hole(tmp_
     write_article(issue, "short", body(60, seed=2))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "over", "columns": 2, "depth": 20}, {"slug": "short", "columns": 2, "depth": 40}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     lines = summary(composition)
     assert any(line.startswith("  over: page 1, first slot (over): about ") and "lines) over" in line
                for line in lines), lines
@@ -627,7 +627,7 @@ def test_a_narrow_photo_deeper_than_its_slot_is_held_by_the_slot_not_drawn_over_
     write_article(issue, "below", body(100, seed=2))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "inset", "columns": 3, "depth": 12}, {"slug": "below", "columns": 3}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     paper = _paper(tmp_path)
     fit = _fits(tmp_path)
     lines = _slot(fit, "inset")["depth"]
@@ -645,7 +645,7 @@ def test_no_cut_of_the_whole_story_is_suggested_for_a_slot_the_page_has_no_room_
     write_article(issue, "squeezed", body(60, seed=2))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "full", "columns": 5, "depth": "foot"}, {"slug": "squeezed", "columns": 2}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     row = next(s for s in composition.slots if s.slot_id == "squeezed")
     assert row.over > 0
     assert not [x for x in row.suggestions if x.startswith("cut about")], row.suggestions
@@ -658,7 +658,7 @@ def test_a_slot_of_natural_depth_is_never_shallower_than_its_narrow_photo(tmp_pa
     write_article(issue, "short", body(60, seed=1), images=[{"file": photo, "columns": 2, "depth": "60mm"}])
     write_manifest(issue, {"pages": [{"page": 1, "articles": [
         {"slug": "short", "columns": 3, "column": 1, "top": "foot"}]}]})
-    _, composition = fit_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    _, composition = fit_issue(Project(tmp_path), "test-issue")
     (row,) = composition.slots
     lines = 60 * MM / _paper(tmp_path).leading
     assert row.depth >= lines and row.over == 0, row

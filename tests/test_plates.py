@@ -21,7 +21,7 @@ MM = 72 / 25.4
 
 
 def _compose(root):
-    return compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    return compose_issue(Project(root), "test-issue")
 
 
 def _failing(root) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ def _project(root: Path, paper: dict | None = None) -> Path:
     write_article(issue, "other", body(120, seed=5), headline="Another story")
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3},
                                                               {"slug": "other", "columns": 2}]}]})
-    compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    compose_issue(Project(root), "test-issue")
     return root
 
 
@@ -442,13 +443,13 @@ def test_a_low_resolution_photo_is_named_by_its_file_and_article(good, tmp_path)
 # -- imprint ---------------------------------------------------------------------------------
 
 
-def test_the_sample_imprint_is_an_error_unless_the_paper_says_warning(tmp_path):
+def test_the_sample_imprint_is_an_error_unless_the_paper_says_warning(tmp_path, caplog):
     root = tmp_path / "error"
     issue = make_project(root, paper={"sample_imprint": "error"})
     write_article(issue, "story", body(100))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 5}]}]})
     with pytest.raises(PreflightError) as caught:
-        compose_issue(Project(root), "test-issue", progress=lambda m: None)
+        compose_issue(Project(root), "test-issue")
     assert [(p.file, p.key) for p in caught.value.problems] == [("paper.yaml", "imprint")]
     assert "the imprint is the sample one" in caught.value.problems[0].message
     # The repository's paper.yaml says warning: the run passes and says so.
@@ -456,16 +457,16 @@ def test_the_sample_imprint_is_an_error_unless_the_paper_says_warning(tmp_path):
     issue = make_project(root)
     write_article(issue, "story", body(100))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 5}]}]})
-    lines: list[str] = []
-    compose_issue(Project(root), "test-issue", progress=lines.append)
-    assert any("warn  paper.yaml: imprint: the imprint is the sample one" in line for line in lines)
+    caplog.set_level(logging.INFO, logger="layout")
+    compose_issue(Project(root), "test-issue")
+    assert any("warn  paper.yaml: imprint: the imprint is the sample one" in line for line in caplog.messages)
     # A real imprint passes quietly.
     root = tmp_path / "real"
     issue = make_project(root, paper={"sample_imprint": "error",
                                       "imprint": "Printed by Real Press Ltd, Leeds LS1 1AA."})
     write_article(issue, "story", body(100))
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 5}]}]})
-    assert compose_issue(Project(root), "test-issue", progress=lambda m: None).plates.name == "plates"
+    assert compose_issue(Project(root), "test-issue").plates.name == "plates"
 
 
 # -- counts ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ MM = 72 / 25.4
 
 def test_every_compose_writes_page_proofs_and_a_flat_plan(tmp_path):
     simple_issue(tmp_path, {"alpha-story": 200, "beta-story": 150}, columns={"alpha-story": 3, "beta-story": 2})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     proofs = tmp_path / "build" / "test-issue" / "proofs"
     with Image.open(proofs / "p01.png") as page:
         assert abs(page.size[0] - 280 * MM * 60 / 72) <= 1 and abs(page.size[1] - 430 * MM * 60 / 72) <= 1
@@ -28,7 +28,7 @@ def test_flat_plan_labels_every_slot_in_its_box(tmp_path):
     long_slug = "beta-story-with-a-slug-far-too-long-for-its-box"
     simple_issue(tmp_path, {"alpha-story": 200, long_slug: 150, "gamma": 120},
                  columns={"alpha-story": 3, long_slug: 1, "gamma": 5})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
     image, labels = flat_plan(fit, (280 * MM, 430 * MM), tmp_path / "fonts")
     assert sorted(label.slot_id for label in labels) == ["alpha-story", long_slug, "gamma"]
@@ -47,11 +47,11 @@ def test_flat_plan_labels_every_slot_in_its_box(tmp_path):
 
 def test_diff_names_the_reflowed_article_and_draws_the_changed_page(tmp_path, run_cli):
     issue = simple_issue(tmp_path, {"first": 200, "second": 150}, columns={"first": 3, "second": 2})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     code, _, err = run_cli("diff", "test-issue", root=tmp_path)
     assert code == 2 and "there is no previous compose" in err
     write_article(issue, "second", body(230, seed=5))
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     code, out, _ = run_cli("diff", "test-issue", root=tmp_path)
     assert code == 0
     assert "reflowed      second:" in out

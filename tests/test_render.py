@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pyphen
 import pytest
 from factory import body, make_project, write_article, write_manifest
@@ -58,7 +60,7 @@ def test_a_damaged_copy_of_the_patterns_is_parsed_again(tmp_path, fresh_patterns
     assert copy.read_text().startswith("{") and len(copy.read_bytes()) > 100_000  # written again, whole
 
 
-def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(tmp_path):
+def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(tmp_path, caplog):
     issue = make_project(tmp_path)
     for number, slug in enumerate(("left", "middle", "right")):
         write_article(issue, slug, body(110, seed=number))
@@ -66,16 +68,17 @@ def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(
         {"slug": slug, "columns": 2 if slug != "right" else 1, "depth": 40}
         for slug in ("left", "middle", "right")]}]})
     project = Project(tmp_path)
-    compose_issue(project, "test-issue", progress=lambda m: None)
+    compose_issue(project, "test-issue")
     write_article(issue, "middle", body(110, seed=7))
-    seen = []
-    edited = compose_issue(project, "test-issue", progress=seen.append)
+    caplog.set_level(logging.INFO, logger="layout")
+    edited = compose_issue(project, "test-issue")
     # One document: the edited story's galley, set alone (its page is laid out without bodies).
-    assert edited.laid_out == 1, seen[2]
+    assert edited.laid_out == 1, caplog.messages[2]
+    assert caplog.messages[2].endswith("(1 pages laid out, 6 from the cache)"), caplog.messages
     plate = (tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes()
     clean = tmp_path / "clean"
     (tmp_path / "build").rename(clean)
-    compose_issue(project, "test-issue", progress=lambda m: None)  # the three stories on one sheet
+    compose_issue(project, "test-issue")  # the three stories on one sheet
     assert (tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf").read_bytes() == plate
 
 

@@ -101,7 +101,7 @@ writing and publishing, preflight)."""
 
 def test_kill_9_at_any_instant_leaves_the_old_or_the_new_outputs_and_no_workers(tmp_path):
     issue = simple_issue(tmp_path, {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     old = _outputs(tmp_path)
     assert "plates/test-issue-p01.pdf" in old and "proofs/p01.png" in old
     write_article(issue, "story", body(320, seed=42), headline="A changed story")  # a real recompose
@@ -114,7 +114,7 @@ def test_kill_9_at_any_instant_leaves_the_old_or_the_new_outputs_and_no_workers(
     assert killed >= len(INSTANTS) - 1  # the instants fell inside the runs
     assert not orphans, f"worker processes outlived their killed parent: {orphans}"
     # The next run cleans up after the killed ones and completes: its outputs are the new set.
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    compose_issue(Project(tmp_path), "test-issue")
     out = tmp_path / "build" / "test-issue"
     assert not list(out.rglob(".*.part")) and not [p for p in out.iterdir() if p.name.startswith((
         ".plates", ".proofs", ".previous"))]
@@ -178,10 +178,10 @@ def test_a_second_compose_of_the_same_issue_refuses_while_the_first_runs(tmp_pat
     simple_issue(tmp_path, {"story": 200})
     with issue_lock(Project(tmp_path), "test-issue"):
         with pytest.raises(BusyError, match="being composed by another layout run"):
-            compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+            compose_issue(Project(tmp_path), "test-issue")
         code, _, err = run_cli("compose", "test-issue", root=tmp_path)
         assert code == 6 and "wait for the other run to finish" in err
-    compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)  # free again
+    compose_issue(Project(tmp_path), "test-issue")  # free again
 
 
 # Runs layout's command line with the compose itself timed (when it starts and ends, in a log). A run
@@ -304,7 +304,7 @@ def test_tiny_issues_compose_or_fail_cleanly(tmp_path_factory, words, columns, d
     slot = {"slug": "story", "columns": columns, **({"depth": depth} if depth else {})}
     write_manifest(issue, {"pages": [{"page": 1, "articles": [slot]}]})
     try:
-        compose_issue(Project(root), "test-issue", progress=lambda m: None)
+        compose_issue(Project(root), "test-issue")
     except LayoutError as error:
         assert error.exit_code in (2, 3, 4, 5)
 
@@ -329,10 +329,10 @@ def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tm
         with monkeypatch.context() as patched:
             patched.setattr(layout.build, "_plate_and_proof", _die)  # the workers are forked with it
             with pytest.raises(RenderError, match="worker process died"):
-                compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None, shared=workers)
+                compose_issue(Project(tmp_path), "test-issue", shared=workers)
         assert not plates.exists()
         # The next run (`layout watch`'s next save) starts new workers, forked without the patch.
-        result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None, shared=workers)
+        result = compose_issue(Project(tmp_path), "test-issue", shared=workers)
         assert result.plates is not None and sorted(p.name for p in plates.glob("*.pdf"))[0] == "test-issue-p01.pdf"
         assert workers.started
     finally:

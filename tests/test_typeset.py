@@ -37,7 +37,7 @@ def issue(tmp_path_factory):
     write_article(folder, "third", sample_body("china-shanghai"), headline="Third story")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [
         {"slug": "lead", "columns": 3}, {"slug": "second", "columns": 2}, {"slug": "third", "columns": 3}]}]})
-    result = compose_issue(Project(root), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(root), "test-issue")
     assert not result.composition.overset
     return root, result
 
@@ -132,14 +132,14 @@ def test_fit_loose_gains_the_lines_it_promises(tmp_path):
     write_article(folder, "short", sample_body("dockers-solidarity"), headline="Short of its depth")
     manifest = {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 31}]}]}
     write_manifest(folder, manifest)
-    plain = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    plain = compose_issue(Project(tmp_path), "test-issue")
     before = plain.composition.slots[0]
     block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
     offered = block["longer"]
     assert before.short > 0 and offered and not block["loosened"]
     manifest["pages"][0]["articles"][0]["fit"] = "loose"
     write_manifest(folder, manifest)
-    loose = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    loose = compose_issue(Project(tmp_path), "test-issue")
     after = loose.composition.slots[0]
     block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
     promised = min(before.short, len(offered))
@@ -175,7 +175,7 @@ def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_pa
     folder = make_project(tmp_path)
     write_article(folder, "story", sample_body("letters"), headline="A story")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
-    result = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    result = compose_issue(Project(tmp_path), "test-issue")
     galleys = result.composition.galleys
     assert galleys and all(not galley.paragraphs for galley, _ in galleys.values())
     fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
@@ -209,12 +209,12 @@ def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_pat
     folder = make_project(tmp_path)
     write_article(folder, "story", sample_body("letters"), headline="A story")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
-    greedy = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    greedy = compose_issue(Project(tmp_path), "test-issue")
     plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
     before = plate.read_bytes()
     assert all(not galley.paragraphs for galley, _ in greedy.composition.galleys.values())
     paper = tmp_path / "issues" / "paper.yaml"
     paper.write_text(yaml.safe_dump({**yaml.safe_load(paper.read_text()), "line_breaking": "total-fit"}))
-    total_fit = compose_issue(Project(tmp_path), "test-issue", progress=lambda m: None)
+    total_fit = compose_issue(Project(tmp_path), "test-issue")
     assert any(galley.paragraphs for galley, _ in total_fit.composition.galleys.values())
     assert plate.read_bytes() != before
