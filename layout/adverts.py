@@ -18,13 +18,12 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pikepdf
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from .assemble import contents
 from .errors import InputError, Problem
@@ -32,6 +31,9 @@ from .manifest import Issue
 from .settings import PaperSettings
 from .sources import display_path
 from .units import PT_PER_UNIT
+
+if TYPE_CHECKING:
+    from .paint import Paint
 
 SIZE_TOLERANCE = 1.0 * PT_PER_UNIT["mm"]
 """How far an advert's trim may be from its booking (1 mm)."""
@@ -54,9 +56,6 @@ def _mm(points: float) -> str:
 
 def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, where: str) -> list[Problem]:
     """Preflight one supplied advert against its booking (``booked``: width, height in points)."""
-    from .paint import read_paint, rendered_inks
-    from .preflight import _colour_findings, _fonts, _transparency
-
     shown = display_path(path)
     problems: list[Problem] = []
 
@@ -64,71 +63,87 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
         problems.append(Problem(shown, f"{where} ({check})", message, fix))
 
     try:
-        with pikepdf.open(path) as pdf:
-            count = len(pdf.pages)
-            page = pdf.pages[0] if count else None
-            trim = [float(v) for v in page.obj.get("/TrimBox", page.MediaBox)] if page is not None else []
-            info = {str(k): str(v) for k, v in pdf.docinfo.items()} if pdf.docinfo else {}
-            xmp = ""
-            if "/Metadata" in pdf.Root:
-                xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace")
-            encrypted = pdf.is_encrypted
-            streams = page.obj.get("/Contents") if page is not None else None
-            for stream in [streams] if isinstance(streams, pikepdf.Stream) else list(streams or []):
-                stream.read_bytes()  # reading it brings qpdf's repairs to light
-            damaged = pdf.get_warnings()
+        with pikepdf.open(path) as pdf:  # the advert's one PDF library, opened once (paint reads its own)
+            if _readable(pdf, add):
+                _check_size(pdf.pages[0], booked, add)
+                _check_content(pdf, path, paper, add)
     except pikepdf.PasswordError:
         add("encrypted", "is protected by a password", "ask for the advert without a password or any "
             "security (PDF/X forbids encryption)")
-        return problems
     except (pikepdf.PdfError, OSError) as error:
         add("file", f"is not a PDF that can be read ({error})", "ask the advertiser for the PDF again")
-        return problems
-    if encrypted:  # PDF/X forbids encryption, even with an empty opening password
+    return problems
+
+
+_Add = Callable[[str, str, str], None]
+
+
+def _readable(pdf: pikepdf.Pdf, add: _Add) -> bool:
+    """Whether the advert can be checked further: not encrypted, not damaged, with a page."""
+    if pdf.is_encrypted:  # PDF/X forbids encryption, even with an empty opening password
         add("encrypted", "is encrypted (security settings, even without an opening password)",
             "ask for the advert without any security settings (PDF/X forbids encryption)")
-        return problems
+        return False
+    count = len(pdf.pages)
+    streams = pdf.pages[0].obj.get("/Contents") if count else None
+    for stream in [streams] if isinstance(streams, pikepdf.Stream) else list(streams or []):
+        stream.read_bytes()  # reading it brings qpdf's repairs to light
+    damaged = pdf.get_warnings()
     if damaged:  # qpdf had to repair it: what survived may not be what the advertiser sent
         add("file", f"is damaged ({damaged[0].split(': ', 1)[-1]}): it had to be repaired to be read",
             "ask the advertiser for the PDF again (the file may have been cut short in transfer)")
-        return problems
+        return False
     if count != 1:
         add("pages", f"has {count} pages; an advert is one page", "ask for one PDF a page, one page an advert")
-        if not count:
-            return problems
+    return count > 0
+
+
+def _check_size(page: pikepdf.Page, booked: tuple[float, float], add: _Add) -> None:
+    """The advert's trim (TrimBox, else MediaBox) against its booking, within 1 mm."""
+    trim = [float(v) for v in page.obj.get("/TrimBox", page.MediaBox)]
     width, height = abs(trim[2] - trim[0]), abs(trim[3] - trim[1])
     if abs(width - booked[0]) > SIZE_TOLERANCE or abs(height - booked[1]) > SIZE_TOLERANCE:
         add("size", f"its trim is {_mm(width)} x {_mm(height)} mm; the booking is {_mm(booked[0])} x "
             f"{_mm(booked[1])} mm", "ask the advertiser for the booked size (within 1 mm), or correct the "
             "booking's columns: and depth:")
-    try:
-        reader = PdfReader(path)
-    except (PyPdfError, ValueError, KeyError, OSError) as error:  # files qpdf reads and pypdf cannot
-        add("file", f"is not a PDF that can be read ({error})", "ask the advertiser for the PDF again")
-        return problems
+
+
+def _check_content(pdf: pikepdf.Pdf, path: Path, paper: PaperSettings, add: _Add) -> None:
+    """Colour, fonts, transparency, type size and total ink: the plates' own checks (preflight.py)."""
+    from .paint import read_paint
+    from .preflight import _colour_findings, _fonts, _transparency
+
     try:
         paint = read_paint(path)
     except (pikepdf.PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError):
         paint = None
-    unused = _unused_spaces(path)
     if paint is not None:
-        for message in _colour_findings(reader, paint):
+        unused = _unused_spaces(pdf.pages[0])
+        for message in _colour_findings(pdf, paint):
             if any(message.endswith(f"colour space {name}") for name in unused):
                 continue  # declared and never used (WeasyPrint declares two Lab spaces on every page)
             add("colour", message.replace("page 1: ", ""),
                 "ask for the advert in CMYK or grey (no RGB, Lab or spot colours): a PDF/X-1a export")
-    for message in _fonts(reader):
+    for message in _fonts(pdf):
         add("fonts", message.replace("page 1: ", ""), "ask for the advert with every font embedded (PDF/X-1a)")
-    version = info.get("/GTS_PDFXVersion", "")
+    version = str(pdf.docinfo.get("/GTS_PDFXVersion", "")) if "/Info" in pdf.trailer else ""
+    xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace") if "/Metadata" in pdf.Root else ""
     x4 = version.startswith("PDF/X-4") or "PDF/X-4" in xmp
     if not (x4 and paper.pdfx != "x-1a"):  # live transparency only in a PDF/X-4 advert on PDF/X-4 plates
-        for message in _transparency(reader):
+        for message in _transparency(pdf):
             add("transparency", message.replace("page 1: ", ""),
                 "ask for a flattened PDF/X-1a (no transparency)" + ("" if paper.pdfx == "x-1a" else
                                                                    ", or a PDF/X-4 that says so"))
     if paint is None:
         add("content", "its content could not be read", "ask the advertiser for the PDF again")
-        return problems
+    else:
+        _check_paint(paint, path, paper, add)
+
+
+def _check_paint(paint: Paint, path: Path, paper: PaperSettings, add: _Add) -> None:
+    """Type size and total ink, from what the advert paints."""
+    from .paint import rendered_inks
+
     if paint.smallest_type < paper.min_type_size - 0.05:  # the plates' own minimum: an advert is on a plate
         add("type size", f"has text set at {paint.smallest_type:.1f} pt, below {paper.min_type_size:g} pt",
             f"ask for type of at least {paper.min_type_size:g} pt (newsprint fills smaller type in)")
@@ -139,24 +154,22 @@ def check_advert(path: Path, booked: tuple[float, float], paper: PaperSettings, 
     if ink is not None and ink > paper.ink_limit + 0.5:
         add("total ink", f"its darkest area has {ink:.0f}% total ink; the paper takes {paper.ink_limit}%",
             f"ask for the advert separated for newsprint (total ink at most {paper.ink_limit}%)")
-    return problems
 
 
 _SET_SPACE = re.compile(rb"(/[^\s/\[\]()<>{}%]+)\s+(?:cs|CS)\b")
 
 
-def _used_spaces(stream: bytes) -> set[str]:
+def used_spaces(stream: bytes) -> set[str]:
+    """The colour spaces a content stream sets (``/CS0 cs``, ``/CS0 CS``)."""
     return {m.decode("latin-1") for m in _SET_SPACE.findall(stream)}
 
 
-def _unused_spaces(path: Path) -> set[str]:
+def _unused_spaces(page: pikepdf.Page) -> set[str]:
     """Colour spaces the advert's page declares but its content never sets."""
     try:
-        with pikepdf.open(path) as pdf:
-            page = pdf.pages[0]
-            declared = set(page.Resources.get("/ColorSpace", {}).keys())
-            return declared - _used_spaces(contents(page))
-    except (pikepdf.PdfError, OSError, IndexError):
+        declared = set(page.Resources.get("/ColorSpace", pikepdf.Dictionary()).keys())
+        return declared - used_spaces(contents(page))
+    except (pikepdf.PdfError, AttributeError):  # no /Resources, or a content stream qpdf cannot read
         return set()
 
 
@@ -164,9 +177,9 @@ def _prune_spaces(form: pikepdf.Object) -> None:
     """Drop the colour spaces a form declares and never sets (its content is left as it is)."""
     resources = form.get("/Resources")
     spaces = resources.get("/ColorSpace") if resources is not None else None
-    if spaces is None:
+    if spaces is None or resources is None:
         return
-    used = _used_spaces(form.read_bytes())
+    used = used_spaces(form.read_bytes())
     for name in sorted(set(spaces.keys()) - used):
         del spaces[name]
     if not len(spaces.keys()):

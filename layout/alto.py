@@ -111,23 +111,23 @@ def _classify(words: list[Word], view: PageView, paper: PaperSettings,
     progress: dict[str, tuple[list[tuple[str, str]], int, str]] = {}
     for w in words:
         cx, cy = (w.x0 + w.x1) / 2, (w.top + w.bottom) / 2
-        item = next((r[0] for r in regions if r[1] <= cx <= r[3] and r[2] <= cy <= r[4]), None)
-        if item is None:
+        slot = next((r[0] for r in regions if r[1] <= cx <= r[3] and r[2] <= cy <= r[4]), None)
+        if slot is None:
             out.append(("", "furniture", 0))
             continue
-        slug = item.article.slug
-        frame_top = oy + item.y + item.head_height
+        slug = slot.article.slug
+        frame_top = oy + slot.y + slot.head_height
         if cy < frame_top:
-            out.append((slug, _top_role(item, w, progress), 0))
-        elif cy <= frame_top + item.frame_height:
-            column = int((cx - ox - item.x) // (item.column_width + paper.gutter))
-            out.append((slug, "body", max(0, min(item.columns - 1, column))))
+            out.append((slug, _top_role(slot, w, progress), 0))
+        elif cy <= frame_top + slot.frame_height:
+            column = int((cx - ox - slot.x) // (slot.column_width + paper.gutter))
+            out.append((slug, "body", max(0, min(slot.columns - 1, column))))
         else:
             out.append((slug, "jump", 0))
     return out
 
 
-def _top_role(item: SlotView, word: Word, progress: dict) -> str:  # type: ignore[type-arg]
+def _top_role(item: SlotView, word: Word, progress: dict) -> str:
     """Which part of the slot's top matter ``word`` is: the texts are matched in order."""
     roles, index, left = progress.get(item.slot_id, (_top_roles(item), 0, None))
     if left is None:
@@ -188,30 +188,9 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     roles = _classify(words, view, paper, corner)
     known = _article_words(view)
     prefix = f"P{number}"
-    blocks: list[_Block] = []
-    for index, key in enumerate(roles):
-        if not blocks or blocks[-1].key != key or (
-                key[1] == "furniture" and (words[index].font, words[index].size)
-                != (words[blocks[-1].words[-1]].font, words[blocks[-1].words[-1]].size)):
-            blocks.append(_Block(key))
-        blocks[-1].words.append(index)
+    blocks = _blocks(words, roles)
     lines = [_lines(block.words, words) for block in blocks]
-    # Hyphenation: a word ending in '-' at a line's end whose join with the next word of its article's
-    # body (on the next line, or at the head of its next column) is one of the article's words.
-    split: dict[int, str] = {}
-    for b, block in enumerate(blocks):
-        if block.key[1] != "body":
-            continue
-        heads = [line[0] for line in lines[b][1:]] + [next(
-            (lines[o][0][0] for o in range(b + 1, len(blocks)) if blocks[o].key[:2] == block.key[:2]), -1)]
-        for line, nxt in zip(lines[b], heads):
-            w = words[line[-1]]
-            if w.hyphen_x0 is None or nxt < 0:
-                continue
-            joined = w.text[:-1] + words[nxt].text
-            if _word(joined) in known.get(block.key[0], set()):
-                split[line[-1]] = joined
-                split[nxt] = joined
+    split = _hyphenated(blocks, lines, words, known)
     styles: dict[tuple[str, str, str, str], str] = {}
     for w in words:
         styles.setdefault(_style(w.font, w.size), f"TS{len(styles) + 1}")
@@ -282,7 +261,7 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
                     part = "HypPart1" if first else "HypPart2"
                     attrs += f' SUBS_TYPE="{part}" SUBS_CONTENT={quoteattr(split[index])}'
                 out.append(f"<String {attrs}/>")
-                if first:
+                if first and w.hyphen_x0 is not None:  # (first says so)
                     out.append(f'<HYP HPOS="{_fmt(w.hyphen_x0)}" VPOS="{_fmt(w.top)}" '
                                f'WIDTH="{_fmt(w.x1 - w.hyphen_x0)}" CONTENT="-"/>')
             out.append("</TextLine>")
@@ -296,7 +275,41 @@ def alto_page(pdf: bytes, view: PageView, paper: PaperSettings, number: int, ima
     return "\n".join(out).encode()
 
 
-def _reading_order(blocks: list[_Block], words: list[Word], photos: list, prefix: str) -> dict[str, str]:  # type: ignore[type-arg]
+def _blocks(words: list[Word], roles: list[tuple[str, str, int]]) -> list[_Block]:
+    """The page's words in blocks: runs of one role of one article (and of one font, in the furniture)."""
+    blocks: list[_Block] = []
+    for index, key in enumerate(roles):
+        if not blocks or blocks[-1].key != key or (
+                key[1] == "furniture" and (words[index].font, words[index].size)
+                != (words[blocks[-1].words[-1]].font, words[blocks[-1].words[-1]].size)):
+            blocks.append(_Block(key))
+        blocks[-1].words.append(index)
+    return blocks
+
+
+def _hyphenated(blocks: list[_Block], lines: list[list[list[int]]], words: list[Word],
+                known: dict[str, set[str]]) -> dict[int, str]:
+    """Hyphenation: a word ending in '-' at a line's end whose join with the next word of its article's
+    body (on the next line, or at the head of its next column) is one of the article's words; both
+    parts' indexes, each with the joined word."""
+    split: dict[int, str] = {}
+    for b, block in enumerate(blocks):
+        if block.key[1] != "body":
+            continue
+        heads = [line[0] for line in lines[b][1:]] + [next(
+            (lines[o][0][0] for o in range(b + 1, len(blocks)) if blocks[o].key[:2] == block.key[:2]), -1)]
+        for line, head in zip(lines[b], heads):
+            w = words[line[-1]]
+            if w.hyphen_x0 is None or head < 0:
+                continue
+            joined = w.text[:-1] + words[head].text
+            if _word(joined) in known.get(block.key[0], set()):
+                split[line[-1]] = joined
+                split[head] = joined
+    return split
+
+
+def _reading_order(blocks: list[_Block], words: list[Word], photos: list, prefix: str) -> dict[str, str]:
     """Each article block's next block in the article's reading order on the page (``IDNEXT``): its
     top matter and photos top to bottom, then its columns left to right, then its jump line. The
     file itself keeps the order the plate prints the words in."""
@@ -320,7 +333,7 @@ def _reading_order(blocks: list[_Block], words: list[Word], photos: list, prefix
     for photo_id, slug, (x0, top, _, _) in photos:
         if slug:
             entries.setdefault(slug, []).append(((0, top, x0), photo_id))
-    following = {}
+    following: dict[str, str] = {}
     for parts in entries.values():
         ordered = [block_id for _, block_id in sorted(parts)]
         following.update(zip(ordered, ordered[1:]))
@@ -384,6 +397,6 @@ def read_alto(data: bytes) -> tuple[list[AltoWord], list[str]]:
                 continue
             bottom = top + float(element.get("HEIGHT", 0)) * scale
             words.append(AltoWord(element.get("CONTENT", ""), x0, top, x1, bottom))
-    blocks = [b.get("ID") for b in tree.iterfind(".//a:TextBlock", ns)] + [
-        b.get("ID") for b in tree.iterfind(".//a:Illustration", ns)]
+    blocks = [b.get("ID", "") for b in tree.iterfind(".//a:TextBlock", ns)] + [
+        b.get("ID", "") for b in tree.iterfind(".//a:Illustration", ns)]
     return words, blocks

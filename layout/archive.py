@@ -137,7 +137,8 @@ def _write_payload(staging: Path, session: Run, composition: Composition, plates
     whole = _held_to_pdfa(f"{issue_id}-archive.pdf", to_pdfa(
         (plates / f"{issue_id}.pdf").read_bytes(), profile, _sources(session), common))
     write_atomic(staging / f"{issue_id}-archive.pdf", whole)
-    pages, blocks = [], {slug: [] for slug in issue.slugs}
+    pages: list[PageFiles] = []
+    blocks: dict[str, list[tuple[int, str]]] = {slug: [] for slug in issue.slugs}
     for number, view in enumerate(composition.pages, start=1):
         stem = f"{issue_id}-p{number:02d}"
         plate = (plates / f"{stem}.pdf").read_bytes()
@@ -164,7 +165,7 @@ def _write_payload(staging: Path, session: Run, composition: Composition, plates
                                                         ensure_ascii=False) + "\n").encode())
 
 
-def _made(issue) -> dt.datetime:  # type: ignore[no-untyped-def]
+def _made(issue) -> dt.datetime:
     """When the archive's files say they were made: SOURCE_DATE_EPOCH if set, else the issue date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
@@ -209,10 +210,10 @@ def _article_blocks(alto: bytes) -> list[tuple[str, str]]:
         pointed = {b.get("IDNEXT") for b in members}
         by_id = {b.get("ID"): b for b in members}
         for start in (b for b in members if b.get("ID") not in pointed):
-            block = start
-            while block is not None:
-                out.append((slug, block.get("ID")))
-                block = by_id.get(block.get("IDNEXT"))
+            node: etree._Element | None = start
+            while node is not None:
+                out.append((slug, node.get("ID", "")))
+                node = by_id.get(node.get("IDNEXT"))
     return out
 
 
@@ -236,11 +237,12 @@ def _check_plates(plates: Path, issue_id: str, inputs: str) -> None:
         raise InputError(f"the plates of {issue_id} are damaged", tuple(Problem(
             str(plates / name), "", "changed or damaged since it was composed (it does not match SHA256SUMS)",
             f"run layout compose {issue_id} again, then archive") for name in changed))
-    from pypdf import PdfReader
+    import pikepdf  # the archive's one PDF library (as in pdfa.py)
 
     try:
-        xmp = PdfReader(whole).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    except Exception:  # noqa: BLE001 - a damaged PDF fails pypdf in any of its ways
+        with pikepdf.open(whole) as pdf:
+            xmp = pdf.Root.Metadata.read_bytes().decode()
+    except Exception:  # noqa: BLE001 - a damaged PDF fails in any of its ways
         raise InputError(f"the plates of {issue_id} are damaged", (Problem(
             str(whole), "", "the issue PDF in plates/ cannot be read (truncated or changed?)",
             f"run layout compose {issue_id} again, then archive"),)) from None
@@ -381,10 +383,10 @@ def check_contents(data: Path) -> list[Problem]:
             href = location.get("{http://www.w3.org/1999/xlink}href") if location is not None else None
             target = (data / href).resolve() if href else data
             if not href or not target.is_relative_to(data.resolve()) or not target.is_file():
-                problems.append(Problem(str(mets_path), file.get("ID"), f"names {href}, which is missing", fix))
+                problems.append(Problem(str(mets_path), file.get("ID", ""), f"names {href}, which is missing", fix))
                 continue
             if file.get("CHECKSUM") != hashlib.sha256(target.read_bytes()).hexdigest():
-                problems.append(Problem(str(target), file.get("ID"), "its SHA-256 is not the one METS gives", fix))
+                problems.append(Problem(str(target), file.get("ID", ""), "its SHA-256 is not the one METS gives", fix))
             if group.get("USE") == "FULLTEXT":
                 try:
                     problems += _check_alto(target, alto_schema, data, fix)
@@ -408,11 +410,11 @@ def _check_areas(mets: etree._ElementTree, data: Path, mets_path: Path, fix: str
             continue
         if area.get("BETYPE") != "IDREF":
             continue
-        href = location.get("{http://www.w3.org/1999/xlink}href")
+        href = location.get("{http://www.w3.org/1999/xlink}href") or ""  # none: reported as not found
         if href not in ids:
             try:
                 tree = etree.parse(str(data / href), etree.XMLParser(no_network=True, resolve_entities=False))
-                ids[href] = {e.get("ID") for e in tree.iter() if isinstance(e.tag, str) and e.get("ID")}
+                ids[href] = {e.get("ID", "") for e in tree.iter() if isinstance(e.tag, str) and e.get("ID")}
             except (OSError, etree.XMLSyntaxError):
                 ids[href] = set()
         if area.get("BEGIN") not in ids[href]:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import markdown
 from markdown.extensions.smarty import SmartyExtension
 
-from .cache import code_digest, read_sealed, write_sealed
+from .cache import Store
 from .errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
 from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
@@ -111,10 +110,20 @@ class Article:
         return "\n\n".join(b.text for b in self.blocks)
 
 
-def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = None) -> dict[str, Article]:
+PLACEHOLDER = "Copy for this slot goes here: replace this line with the story.\n"
+"""The body ``layout new`` writes for each slot of a new issue (with ``sample: true``)."""
+
+
+def is_placeholder(article: Article) -> bool:
+    """Whether ``article`` is still the placeholder ``layout new`` wrote."""
+    return article.sample and article.text.strip() == PLACEHOLDER.strip()
+
+
+def load_articles(folder: Path, slugs: tuple[str, ...], cache: Store | None = None) -> dict[str, Article]:
     """Read every article in ``slugs`` from ``folder/articles``; report every problem at once.
 
-    With ``cache``, a body whose Markdown was converted before is read back from there."""
+    With ``cache`` (the build cache), an article whose Markdown was converted before is read back
+    from there, and a photo checked before is not decoded again."""
     problems: list[Problem] = []
     articles: dict[str, Article] = {}
     bodies = _BodyCache(cache)
@@ -131,49 +140,56 @@ def load_articles(folder: Path, slugs: tuple[str, ...], cache: Path | None = Non
 
 
 class _BodyCache:
-    """Article bodies converted from Markdown, by the hash of their text (one JSON file an issue)."""
+    """Article bodies and inline text converted from Markdown, kept in the build cache: one entry an
+    article, keyed by the article file's text (and, through the store's salt, Markdown's version and
+    this code)."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self.path = folder / "bodies.json" if folder is not None else None
-        self.folder = folder
-        self.known: dict[str, list] = {}
-        self.used: dict[str, list] = {}
-        if self.path is not None:  # sealed (see cache.py): a damaged file reads as empty
-            try:
-                self.known = json.loads(read_sealed(self.path) or b"{}")
-            except ValueError:
-                self.known = {}
-            if not isinstance(self.known, dict):
-                self.known = {}
-        self.loaded = set(self.known)
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+        self.key: str | None = None
+        self.known: dict[str, object] = {}
+        self.changed = False
+
+    def article(self, text: str) -> None:
+        """Start on the article whose file holds ``text`` (keeping what the one before converted)."""
+        self.save()
+        self.known, self.key = {}, None
+        if self.store is None:
+            return
+        self.key = self.store.key("article", CONVERTER, repr(SMARTY), text)
+        try:  # sealed (see cache.py): a damaged entry reads as missing
+            known = json.loads(self.store.get("article", self.key) or b"{}")
+        except ValueError:
+            known = {}
+        self.known = known if isinstance(known, dict) else {}
 
     def blocks(self, body: str) -> tuple[Block, ...]:
         """The blocks of ``body``, converted now or before."""
-        key = hashlib.sha256(f"{markdown.__version__} {code_digest()} {CONVERTER} {SMARTY} {body}".encode()).hexdigest()
+        key = "body " + body
         if key not in self.known:
             self.known[key] = [[b.tag, b.html, b.text] for b in _convert_body(body)]
-        self.used[key] = self.known[key]
-        return tuple(Block(*row) for row in self.known[key])
+            self.changed = True
+        return tuple(Block(*row) for row in self.known[key])  # type: ignore[attr-defined]
 
     def smarten(self, text: str | None) -> str | None:
         """``smarten(text)``, converted now or before."""
         if not text:
             return None
-        key = hashlib.sha256(f"{markdown.__version__} {code_digest()} {CONVERTER} {SMARTY} inline {text}".encode()
-                             ).hexdigest()
+        key = "inline " + text
         if key not in self.known:
             self.known[key] = smarten(text)
-        self.used[key] = self.known[key]
-        return self.used[key]
+            self.changed = True
+        return self.known[key]  # type: ignore[return-value]
 
     def save(self) -> None:
-        """Keep the bodies of this run (those of older runs are dropped)."""
-        if self.path is not None and self.used.keys() != self.loaded:
-            write_sealed(self.path, json.dumps(self.used).encode())
+        """Keep what was converted for the current article."""
+        if self.store is not None and self.key is not None and self.changed:
+            self.store.put("article", self.key, json.dumps(self.known).encode())
+        self.changed = False
 
 
 def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
-                 glyphs: frozenset[int] | None | bool = True) -> Article:
+                 glyphs: frozenset[int] | None | Literal[True] = True) -> Article:
     """Read one article and check its front matter, body and photos (and that every character is in
     ``glyphs``, by default the house fonts' characters)."""
     path = folder / "articles" / f"{slug}.md"
@@ -185,6 +201,8 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     if glyphs is True:
         glyphs = house_codepoints(folder.parent.parent)
     text = read_text(path, shown)
+    if bodies is not None:
+        bodies.article(text)
     problems = check_copy(uncommented(text), shown, glyphs)
     if problems:
         raise InputError(f"{shown}: characters that cannot be printed", tuple(problems))
@@ -208,7 +226,7 @@ def load_article(folder: Path, slug: str, bodies: _BodyCache | None = None,
     if not isinstance(front.get("regular", False), bool):  # a standing column, kept by `layout new`
         check.add("regular", "expected yes or no", "write regular: true for a column that runs every week")
     bodies = bodies or _BodyCache(None)
-    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.folder)
+    photos = _photos(check, front.get("images"), folder, bodies.smarten, bodies.store)
     blocks = _body(check, body, body_line, bodies)
     collect(check.problems, f"{shown}: the article has problems")
     head = headline or ""
@@ -268,10 +286,10 @@ def _markdown(body: bool) -> markdown.Markdown:
         md.parser.blockprocessors.deregister(name)
     # A crosshead needs a space after its '#'s: "#MeToo" starting a line stays text, and so does a
     # closing '#' that is not set off by a space ("C#").
-    md.parser.blockprocessors["hashheader"].RE = re.compile(
+    md.parser.blockprocessors["hashheader"].RE = re.compile(  # type: ignore[attr-defined]  # HashHeaderProcessor's
         r"(?:^|\n)(?P<level>#{1,6})[ \t]+(?P<header>(?:\\.|[^\\\n])*?)(?:[ \t]+#+)?[ \t]*(?:\n|$)")
     if not body:  # a headline, caption ...: one run of text, never a list, heading or quote
-        for name in [p for p in md.parser.blockprocessors._priority]:
+        for name in [p for p in md.parser.blockprocessors._priority]:  # type: ignore[attr-defined]  # (private)
             if name.name not in ("empty", "paragraph"):
                 md.parser.blockprocessors.deregister(name.name)
     return md
@@ -296,7 +314,7 @@ def _short(headline: str) -> str:
 
 
 def _photos(check: Checker, value: Any, folder: Path, smart: Callable[[str], str | None],
-            cache: Path | None = None) -> tuple[Photo, ...]:
+            cache: Store | None = None) -> tuple[Photo, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -380,7 +398,7 @@ def _photo_size(check: Checker, key: str, item: dict, photo: Photo) -> Photo:
 
 
 def _photo(check: Checker, key: str, folder: Path, name: str, caption: str, credit: str,
-           cache: Path | None = None) -> Photo | None:
+           cache: Store | None = None) -> Photo | None:
     if _URL.match(name):
         check.add(key, f"{shorten(name, 80)} is a web address or URL: layout never fetches an image",
                   "save the photo in the issue's images/ folder and give its name, e.g. file: images/picket.jpg")

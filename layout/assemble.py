@@ -20,7 +20,7 @@ import pikepdf
 
 from .errors import RenderError
 from .galley import Galley
-from .units import IDENTITY, multiply, transform
+from .units import IDENTITY, Matrix, multiply, transform
 
 STATE = {b"q", b"Q", b"cm", b"w", b"J", b"j", b"M", b"d", b"ri", b"i", b"gs", b"CS", b"cs", b"SC", b"SCN",
          b"sc", b"scn", b"G", b"g", b"RG", b"rg", b"K", b"k", b"BT", b"ET", b"Tc", b"Tw", b"Tz", b"TL",
@@ -81,7 +81,7 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
     height = float(page.obj.get("/TrimBox", page.MediaBox)[3])  # with bleed, the media box is larger
     lines = [line for line in contents(page).split(b"\n") if line.strip()]
     rows: list[int | None] = []
-    stack: list[tuple[float, ...]] = []
+    stack: list[Matrix] = []
     ctm = IDENTITY
     text_row: int | None = None
     path: list[int] = []  # indexes of the current path's lines
@@ -100,7 +100,8 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
         elif operator == b"Q":
             ctm = stack.pop() if stack else ctm
         elif operator == b"cm":
-            ctm = multiply(tuple(float(v) for v in operands), ctm)
+            m = [float(v) for v in operands]
+            ctm = multiply((m[0], m[1], m[2], m[3], m[4], m[5]), ctm)
         elif operator == b"Tm":
             e, f = float(operands[4]), float(operands[5])
             text_row = row_of(ctm[1] * e + ctm[3] * f + ctm[5])

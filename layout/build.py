@@ -22,18 +22,19 @@ from . import publish
 from .accounting import copies_json, copy_of
 from .adverts import PlacedAdvert, check_adverts
 from .articles import load_articles
-from .cache import code_digest, files_digest, settings_files
+from .cache import Store, files_digest, settings_files
 from .compose import Composition, compose, proof_pages
 from .engine import check_version
 from .errors import OversetError, PreflightError, Problem, RenderError
 from .files import write_atomic
 from .fit import fit_json, fit_table
+from .images import Preparer
 from .manifest import Issue, find_issue, load_issue
 from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .outputs import SOURCES_FILE, STALE_NOTE, issue_lock, keep_previous, mark_stale_plates
 from .plates import PlateInfo, PlateJob, join, make_plate
 from .preflight import Checks, Finding, report_json, report_table, start_checks
-from .proofs import flat_plan_png, mark_pages, page_png, stale_proofs, write_proofs
+from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
 from .run import Options, Project, Run, Sources, house_stylesheets, readable
 from .settings import load_settings
 from .stages import COMPOSE, FIT, PREFLIGHT, READ, WRITE, running
@@ -109,34 +110,38 @@ def open_run(project: Project, issue_id: str, options: Options = Options(),
     with contextlib.ExitStack() as cleanup:
         with running(READ, f"{issue_id}: paper settings, manifest, articles"):
             renderer = _start_renderer(project, issue_id, shared)
-            cleanup.callback(renderer.close)
-            sources = read_sources(project, issue_id)
+            cleanup.callback(renderer.close)  # and the store kept under its cap
+            sources = read_sources(project, issue_id, renderer.store)
         try:
-            yield Run(project, options, sources, renderer, started, cleanup)
+            yield Run(project, options, sources, renderer, started, cleanup, photos=Preparer(renderer.store))
         except concurrent.futures.process.BrokenProcessPool as exc:  # making plates, proofs or checks
             raise renderer.worker_died() from exc
 
 
 def _start_renderer(project: Project, issue_id: str, shared: Workers | None) -> PageRenderer:
-    """The renderer of the issue's pages: its cache, its static files (stylesheets, fonts, templates)
-    and its workers (``shared``, or its own), warmed up with the stylesheets and readable folders."""
+    """The renderer of the issue's pages: the build cache (``build/.cache``, shared by the project's
+    issues), its static files (stylesheets, fonts, templates) and its workers (``shared``, or its
+    own), warmed up with the stylesheets and readable folders."""
     folder = find_issue(project.issues, issue_id)
     static = tuple(sorted(p for d in (project.stylesheets, project.fonts, TEMPLATES) for p in d.rglob("*")
                           if p.is_file()))
-    cache = project.build(issue_id) / ".cache"
-    keep_compiled(cache / "templates")
-    return PageRenderer(cache, static, None,
-                        (house_stylesheets(project), readable(project, folder, issue_id), str(cache)), shared)
+    store = Store(project.cache)
+    keep_compiled(store)
+    recompose = (project.build(issue_id) / "fit.json").exists()  # mostly cached: workers if needed (POOL_JOBS)
+    return PageRenderer(store, static, None,
+                        (house_stylesheets(project), readable(project, folder, issue_id), store), shared,
+                        early=not recompose)
 
 
 # ---- Stage 1: reading -----------------------------------------------------------------------------
 
-def read_sources(project: Project, issue_id: str) -> Sources:
-    """Read the paper settings, the issue's manifest and its articles; preflight the supplied adverts."""
+def read_sources(project: Project, issue_id: str, store: Store | None = None) -> Sources:
+    """Read the paper settings, the issue's manifest and its articles (what was converted or checked
+    before read back from ``store``); preflight the supplied adverts."""
     settings = load_settings(project.issues / "paper.yaml")
     folder = find_issue(project.issues, issue_id)
     issue = load_issue(folder, settings)
-    articles = load_articles(folder, issue.slugs, project.build(issue_id) / ".cache")
+    articles = load_articles(folder, issue.slugs, store)
     return Sources(settings, issue, articles, check_adverts(issue, settings))
 
 
@@ -179,7 +184,7 @@ class Made:
     marked: bool
     """Whether any page has proof marks (then the marked proof PDF is written)."""
     keys: tuple[str, ...]
-    """Each plate's key for its checks (the hash of its own inputs, and of the code)."""
+    """Each plate's key for its checks and proof (the hash of its own inputs; the store salts it)."""
     flat_plan: Callable[[], list[bytes]]
     """What gives the flat plan's PNG (drawn on a worker while the plates are made)."""
 
@@ -215,18 +220,21 @@ def write_issue(run: Run, composition: Composition) -> Written:
     write the issue PDF, its text and the proofs with the flat plan."""
     with running(WRITE, f"{run.shown(run.out)} ({run.renderer.misses} pages laid out, "
                  f"{run.renderer.hits} from the cache)", run.log):
+        run.photos.prune(run.images)  # under the issue's lock: no other run is using them
         inputs = run.inputs_hash()
         fit = fit_json(composition)
         made = _make_plates(run, composition, inputs, fit)
         staged = _stage_plates(run, made.plates) if run.options.plates else None
         checks = _start_checks(run, composition, staged, made.keys, fit)
-        stale = stale_proofs(made.proofs, run.out / "proofs")  # only these are rendered again
-        pngs = [run.renderer.submit(page_png, made.proofs[index]) for index in stale]
+        pngs = run.renderer.cached(  # drawn again only for the pages whose proof changed (known by the
+            "proof", [run.renderer.store.key(  # plate's key and its marks, without hashing every PDF)
+                "proof", key, hashlib.sha256(proof).hexdigest() if proof is not plate else "")
+                for key, plate, proof in zip(made.keys, made.plates, made.proofs)], page_png, list(made.proofs))
         # The plates are checked in the background (Ghostscript, if needed); the issue is joined here
         # meanwhile (on a worker, it waited for them to be done).
         checked = _in_background(run, checks.result) if checks is not None else None
         whole, pdf = _write_issue_pdf(run, composition, made, inputs)
-        _write_proofs(run, made, dict(zip(stale, pngs)))
+        _write_proofs(run, made, pngs)
     return Written(composition, inputs, fit, whole, pdf, staged, checked)
 
 
@@ -237,19 +245,18 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(run, composition, inputs), marked)]
     # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
     # same sources give the same bytes whatever the code's version); what is cached by them is also
-    # keyed by the code, so that a new version of layout never reads what an older one made.
-    code = code_digest()
-    salted = [hashlib.sha256(f"{code} {j.key}".encode()).hexdigest() for j in jobs]
-    plated = run.renderer.cached("proofed", salted, _plate_and_proof, jobs)  # the new ones
+    # keyed by the store's salt, so that a new version of layout never reads what an older one made.
+    store = run.renderer.store
+    plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _plate_and_proof, jobs)
     trim = (run.settings.trim_width, run.settings.trim_height)
-    plan_key = hashlib.sha256(f"{run.renderer.static_key} {trim}".encode() + fit).hexdigest()
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
-        "flatplan", [plan_key], _flat_plan, [(json.loads(fit), trim, run.project.fonts)])
+        "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,
+        [(json.loads(fit), trim, run.project.fonts)])
     keep_previous(run.out)
     made = [_unpack(blob) for blob in plated()]
     return Made(tuple(plate for plate, _ in made), tuple(marks or plate for plate, marks in made),
                 any(marks for _, marks in made),
-                tuple(hashlib.sha256(f"{code} {job.plate.info.inputs}".encode()).hexdigest() for job in jobs), plan)
+                tuple(job.plate.info.inputs for job in jobs), plan)
 
 
 def plate_jobs(run: Run, composition: Composition, inputs: str) -> list[PlateJob]:
@@ -314,7 +321,7 @@ def _stage_plates(run: Run, plates: tuple[bytes, ...]) -> Staged:
     paths = []
     for number, data in enumerate(plates, start=1):
         paths.append(staging / f"{run.issue.issue_id}-p{number:02d}.pdf")
-        publish.write_file(paths[-1], data)
+        publish.write_or_link(paths[-1], data, run.out / "plates" / paths[-1].name)  # unchanged: linked
     return Staged(staging, tuple(paths))
 
 
@@ -326,7 +333,7 @@ def _start_checks(run: Run, composition: Composition, staged: Staged | None, key
     if staged is None:
         return None
     copies = copy_of(composition, run.settings)
-    checks = start_checks(list(staged.plates), run.settings, json.loads(fit), run.out / ".cache", list(keys),
+    checks = start_checks(list(staged.plates), run.settings, json.loads(fit), run.renderer.store, list(keys),
                           run.renderer.submit, copies)
     publish.write_file(staged.folder / "copy.json", copies_json(copies))  # published with the plates
     return checks
@@ -359,12 +366,12 @@ def slot_texts(composition: Composition) -> dict[str, str]:
     return {item.slot_id: " ".join(b.text for b in item.blocks) for page in composition.pages for item in page.slots}
 
 
-def _write_proofs(run: Run, made: Made, pngs: dict[int, concurrent.futures.Future[bytes]]) -> None:
-    """Publish ``proofs/`` whole: a PNG of every page (``pngs``: those that changed, being drawn) and the
-    flat plan."""
+def _write_proofs(run: Run, made: Made, pngs: Callable[[], list[bytes]]) -> None:
+    """Publish ``proofs/`` whole: a PNG of every page (``pngs``: what gives them, from the cache or
+    drawn) and the flat plan."""
     proofs = publish.staged_copy(run.out / "proofs")
     try:
-        write_proofs(made.proofs, proofs, {index: png.result() for index, png in pngs.items()})
+        write_proofs(made.proofs, proofs, dict(enumerate(pngs())))
         write_atomic(proofs / "flatplan.png", made.flat_plan()[0])
         publish.replace_folder(proofs, run.out / "proofs")
     finally:
@@ -413,6 +420,8 @@ def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[F
         publish.write_file(staging / "preflight.json", report_json(findings))
         write_atomic(out / "preflight.json", report_json(findings))
         target = out / ("plates" if passed else "plates-draft")
+        if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
+            publish.unshare(staging)
         publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
         publish.replace_folder(staging, target)
         if passed:

@@ -6,6 +6,7 @@ WeasyPrint, Pillow or pikepdf."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import traceback
 from pathlib import Path
@@ -32,7 +33,7 @@ def _project(root: Path | None) -> Project:
     return Project((root or Path(os.environ.get("LAYOUT_ROOT", "."))).resolve())
 
 
-def _run(debug: bool, action) -> None:  # type: ignore[no-untyped-def]
+def _run(debug: bool, action) -> None:
     """Run ``action``; a LayoutError becomes its message and exit code (a traceback only with --debug)."""
     try:
         action()
@@ -276,6 +277,32 @@ def new(
     def action() -> None:
         folder = new_issue(_project(root).issues, issue_id, previous)
         typer.echo(f"made {folder}: write the stories into its articles/ (each a placeholder), then compose", err=True)
+
+    _run(debug, action)
+
+
+@app.command()
+def clean(
+    cache: bool = typer.Option(False, "--cache", help="Remove the build cache, build/.cache/ (shared by every issue)."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    debug: bool = typer.Option(False, help="Show Python tracebacks."),
+) -> None:
+    """Remove what layout keeps between runs: --cache, the build cache (the next compose makes every
+    page, photo and plate again, with the same bytes). The issues' outputs are kept."""
+
+    def action() -> None:
+        if not cache:
+            raise InputError("nothing to clean was named", (Problem(
+                "layout clean", "", "say what to remove", "run: layout clean --cache (the build cache)"),))
+        from .cache import Store
+
+        project = _project(root)
+        freed = Store(project.cache, 0, "").clear()
+        for old in sorted(project.root.joinpath("build").glob("*/.cache")):  # where layout kept it before
+            if old.is_dir() and not old.is_symlink():
+                freed += sum(p.stat().st_size for p in old.rglob("*") if p.is_file())
+                shutil.rmtree(old)
+        typer.echo(f"removed the build cache ({freed / 1e6:.1f} MB); the next compose makes everything again")
 
     _run(debug, action)
 

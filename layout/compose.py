@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .articles import Article, Photo
+from .articles import Article, Photo, is_placeholder
 from .assemble import Piece
 from .cut import START, Cut, cut_point, slice_blocks
 from .errors import InputError, Problem
@@ -26,7 +26,6 @@ from .jobs import PageResult
 from .manifest import FOOT, NAMEPLATE_LINES, PIN_FOOT, Issue, SlotSpec, human_key
 from .markup import InsetView, Mark, PageView, PhotoView, Rule, SlotView
 from .measure import Frame, lines_needed
-from .newissue import is_placeholder
 from .settings import PaperSettings
 from .sources import display_path
 from .typo import loose_lines
@@ -1004,10 +1003,10 @@ def proof_pages(composition: Composition, paper: PaperSettings) -> list[PageView
                     x = item.x + column * (paper.column_width + paper.gutter)
                     marks.append(Mark("hole", x, bottom - short * paper.leading, paper.column_width,
                                       f"HOLE {short} lines"))
-        for fit in composition.page_fits:
-            if fit.page != view.number:
+        for page_fit in composition.page_fits:
+            if page_fit.page != view.number:
                 continue
-            for column, line, depth in fit.spans:
+            for column, line, depth in page_fit.spans:
                 if depth > 2:
                     y = paper.margin_top + line * paper.leading
                     marks.append(Mark("hole", paper.column_x(column), y, paper.column_width,

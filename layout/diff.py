@@ -117,8 +117,8 @@ def _texts(path: Path) -> dict[str, str]:
 
 
 def _highlight(png: Path, box: tuple[int, int, int, int], target: Path) -> None:
-    with Image.open(png) as image:
-        image = image.convert("RGB")
+    with Image.open(png) as opened:
+        image = opened.convert("RGB")
         draw = ImageDraw.Draw(image)
         x0, y0, x1, y1 = box
         draw.rectangle([x0 - 3, y0 - 3, x1 + 3, y1 + 3], outline=(230, 0, 0), width=4)

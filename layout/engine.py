@@ -7,7 +7,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import multiprocessing.util
@@ -20,20 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-import pyphen
-import weasyprint
-from weasyprint.text.ffi import ffi as weasyprint_ffi
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from . import weasyffi
 
-from . import linebreak
-from .cache import read_sealed, write_sealed
-from .errors import InputError, Problem, RenderError
-from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys
-from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult
-from .measure import heights
-from .sources import display_path
-from .versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION
+weasyffi.install()  # WeasyPrint's C declarations, parsed once a machine, not once a process
+
+import pyphen  # noqa: E402
+import weasyprint  # noqa: E402
+from weasyprint.text.ffi import ffi as weasyprint_ffi  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
+
+from . import linebreak  # noqa: E402
+from .cache import Store  # noqa: E402
+from .errors import InputError, Problem, RenderError  # noqa: E402
+from .galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
+from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
+from .measure import heights  # noqa: E402
+from .sources import display_path  # noqa: E402
+from .versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION  # noqa: E402
 
 if TYPE_CHECKING:
     import cffi
@@ -51,7 +54,7 @@ def _one_type_an_array(ffi: cffi.FFI) -> None:
     whose type is parsed once; any other call is passed on unchanged."""
     new = ffi.new
 
-    def new_array(cdecl: object, init: object = None) -> object:
+    def new_array(cdecl: str | cffi.FFI.CType, init: object = None) -> cffi.FFI.CData:
         if isinstance(cdecl, str) and isinstance(init, list | tuple):
             match = _SIZED_ARRAY.fullmatch(cdecl.strip())
             if match and len(init) == int(match[2]):
@@ -61,7 +64,8 @@ def _one_type_an_array(ffi: cffi.FFI) -> None:
     ffi.new = new_array  # type: ignore[method-assign]
 
 
-_one_type_an_array(weasyprint_ffi)
+if not weasyffi.is_prebuilt(weasyprint_ffi):  # a prebuilt FFI (out-of-line) parses type strings in C, in microseconds
+    _one_type_an_array(weasyprint_ffi)
 
 
 class ConfinedFetcher(URLFetcher):
@@ -72,7 +76,7 @@ class ConfinedFetcher(URLFetcher):
         self.allowed = tuple(p.resolve() for p in allowed)
         self.photos = photos
 
-    def fetch(self, url: str, headers: object = None):  # type: ignore[no-untyped-def]
+    def fetch(self, url: str, headers: object = None):
         """Fetch ``url`` if it is a data: URL, a prepared photo or a file inside an allowed folder."""
         scheme = urlparse(url).scheme.lower()
         if scheme == "data":
@@ -171,8 +175,8 @@ def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> we
         with _captured(said):
             css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=_font_config())
         _SHEETS[key] = (css, tuple(said))
-    css, said = _SHEETS[key]
-    messages.extend(said)
+    css, heard = _SHEETS[key]
+    messages.extend(heard)
     return css
 
 
@@ -235,23 +239,22 @@ LANGUAGE = "en-GB"
 """The papers' language (``<html lang>`` in the templates): its hyphenation patterns are loaded at warm-up."""
 
 
-def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
-    """Put ``lang``'s hyphenation patterns in pyphen's cache, from a copy in ``cache`` if there is one.
+def load_hyphenation(store: Store | None, lang: str = LANGUAGE) -> None:
+    """Put ``lang``'s hyphenation patterns in pyphen's cache, from a copy in ``store`` if there is one.
 
     pyphen parses its ``hyph_*.dic`` file in every process, which takes 0.15 s (about half of a
     worker's warm-up); reading back the parsed patterns as JSON takes a third of that. The copy is
-    named by the hash of the dictionary file and pyphen's version; anything wrong with it, and the
-    file is parsed as usual (and the copy written again)."""
+    keyed by the dictionary file's bytes (and pyphen's version, in the store's salt); anything wrong
+    with it, and the file is parsed as usual (and the copy written again)."""
     path = pyphen.LANGUAGES.get(pyphen.language_fallback(lang) or "")
     if path is None or path in pyphen.hdcache:
         return
-    if cache is None:
+    if store is None:
         pyphen.hdcache[path] = pyphen.HyphDict(path)
         return
-    digest = hashlib.sha256(f"pyphen {pyphen.VERSION} ".encode() + path.read_bytes()).hexdigest()
-    copy = cache / f"hyphenation-{digest}.json"
+    key = store.key("hyphenation", path.read_bytes())
     try:
-        kept = read_sealed(copy)
+        kept = store.get("hyphenation", key)
         if kept is None:
             raise ValueError("no copy")
         patterns = {key: (int(start), tuple(int(v) for v in values))
@@ -262,18 +265,18 @@ def load_hyphenation(cache: Path | None, lang: str = LANGUAGE) -> None:
         hyph = pyphen.HyphDict(path)
         if all(type(v) is int for _, values in hyph.patterns.values() for v in values):  # no nonstandard hyphens
             with contextlib.suppress(OSError):
-                write_sealed(copy, json.dumps(hyph.patterns, separators=(",", ":")).encode())
+                store.put("hyphenation", key, json.dumps(hyph.patterns, separators=(",", ":")).encode())
     pyphen.hdcache[path] = hyph
 
 
-def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], cache: str = "") -> None:
+def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], store: Store | None = None) -> None:
     """Get a page worker ready while the main process reads the sources: hyphenation patterns read
-    (kept in ``cache``), stylesheets parsed and their fonts loaded.
+    (kept in ``store``), stylesheets parsed and their fonts loaded.
 
     A small document laid out and written as well, to pay WeasyPrint's first-use costs, took
     0.15 s and made the first real document no faster; a recompose waited for it."""
     global _RENDERED
-    load_hyphenation(Path(cache) if cache else None)
+    load_hyphenation(store)
     fetcher = ConfinedFetcher(tuple(Path(p) for p in allowed))
     for path in stylesheets:
         _stylesheet(Path(path), fetcher, [])

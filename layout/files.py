@@ -11,8 +11,10 @@ from pathlib import Path
 from .publish import umask
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
+def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file.
+    ``sync`` False: not synced to the disk first (a cache entry: its seal is checked on read, so an
+    entry that a crash left empty or short reads as missing and is made again)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -20,7 +22,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):

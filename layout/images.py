@@ -35,6 +35,7 @@ included), so the same photo gives the same bytes on every run and any change ma
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import io
 import json
@@ -45,13 +46,13 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
-from .cache import read_sealed, write_sealed
+from .cache import Store
 from .errors import InputError, Problem
-from .files import write_atomic
+from .files import file_hash, write_atomic
 from .paint import PHOTO_COMMENT, label_of
 from .settings import PaperSettings, press_profile
 from .sources import display_path
@@ -260,11 +261,11 @@ def _base_mode(mode: str) -> str:
     return mode
 
 
-def inspect(path: Path, cache: Path | None = None) -> Inspected:
+def inspect(path: Path, cache: Store | None = None) -> Inspected:
     """Decode and check the photo at ``path`` (see the module's notes); raise ``PhotoProblem``.
 
-    With ``cache`` (a folder), a photo whose bytes passed before is not decoded again: decoding
-    every photo in full cost 10 ms a photo on every run."""
+    With ``cache`` (the build cache), a photo whose bytes passed before is not decoded again:
+    decoding every photo in full cost 10 ms a photo on every run."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -272,27 +273,16 @@ def inspect(path: Path, cache: Path | None = None) -> Inspected:
                            "check the file's permissions, or copy it again") from None
     if cache is None:
         return _inspect(path)
-    digest = hashlib.sha256(PREPARATION.encode() + data).hexdigest()
-    store = cache / "photo-checks.json"
-    known = _checked(store)
-    if digest in known:
-        return Inspected(*known[digest])
+    key = cache.key("photo-check", PREPARATION, data)
+    try:  # sealed (see cache.py): a damaged entry reads as missing
+        row = json.loads(cache.get("photo-check", key) or b"null")
+        return Inspected(*row)
+    except (ValueError, TypeError):
+        pass
     found = _inspect(path)
-    known[digest] = [found.width, found.height, found.mode, found.format, found.profile]
-    write_atomic(store, json.dumps(known).encode())
+    cache.put("photo-check", key, json.dumps([found.width, found.height, found.mode, found.format,
+                                              found.profile]).encode())
     return found
-
-
-def _checked(store: Path) -> dict[str, list]:
-    """The photos that passed their checks, by hash ({} if the file is missing or damaged)."""
-    try:
-        data = json.loads(store.read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {key: row for key, row in data.items() if isinstance(row, list) and len(row) == 5
-            and isinstance(row[0], int) and isinstance(row[1], int) and all(isinstance(v, str) for v in row[2:])}
 
 
 def _inspect(path: Path) -> Inspected:
@@ -319,7 +309,7 @@ def upright(path: Path) -> tuple[Image.Image, ImageCms.ImageCmsProfile | None]:
     mode = image.mode
     if mode.startswith("I"):
         # 16-bit grey: scale to 8 bits (a plain convert clips everything above level 255 to white).
-        top = 65535 if mode.startswith("I;16") or image.getextrema()[1] > 255 else 255
+        top = 65535 if mode.startswith("I;16") or cast(tuple[int, int], image.getextrema())[1] > 255 else 255
         image = image.convert("I").point(lambda v: v * (255 / top)).convert("L")
     elif mode == "1":
         image = image.convert("L")
@@ -422,11 +412,11 @@ def _to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None,
     flags = ImageCms.Flags.BLACKPOINTCOMPENSATION
     if target is not None:
         transform = ImageCms.buildTransform(profile, _file_profile(target), image.mode, "L", intent, flags)
-        return ImageCms.applyTransform(image, transform), target.name
+        return cast(Image.Image, ImageCms.applyTransform(image, transform)), target.name  # None only in place
     # No grey profile: to Lab, then the measured newsprint curve on L*.
     transform = ImageCms.buildTransform(profile, _lab(), image.mode, "LAB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
                                         flags)
-    lightness = ImageCms.applyTransform(image, transform).getchannel("L")
+    lightness = cast(Image.Image, ImageCms.applyTransform(image, transform)).getchannel("L")
     table = [round(255 * (1 - tone_curve(level / 255 * 100))) for level in range(256)]
     return lightness.point(table), "newsprint tone curve (no grey profile installed)"
 
@@ -446,26 +436,30 @@ def _sharpen(image: Image.Image, ppi: float, ruling: float) -> Image.Image:
 def settings_key(paper: PaperSettings) -> bytes:
     """What a prepared photo depends on beside its source and size (profiles by their bytes)."""
     parts = [PREPARATION, str(JPEG_QUALITY), str(paper.max_image_ppi), f"{paper.photo_highlight:g}",
-             f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", ImageCms.core.littlecms_version,
+             f"{paper.photo_shadow:g}", f"{paper.screen_ruling:g}", str(ImageCms.core.littlecms_version),
              Image.__version__]
     for profile in (grey_profile(paper), cmyk_profile(paper)):
-        parts.append(_digest(profile, profile.stat().st_mtime_ns) if profile else "-")
+        parts.append(file_hash(profile) if profile else "-")
     return " ".join(parts).encode()
-
-
-@cache
-def _digest(path: Path, mtime: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def target(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
            article: str = "") -> Path:
     """Where ``prepare`` writes the photo: named by the hash of all it is made from."""
+    return _target(photo, folder, _made_from(photo, width_pt, height_pt, paper, article))
+
+
+def _made_from(photo: Photo, width_pt: float, height_pt: float, paper: PaperSettings, article: str) -> str:
+    """SHA-256 of all a prepared photo is made from."""
     key = hashlib.sha256(photo.path.read_bytes())
     key.update(f"{width_pt:.3f} {height_pt:.3f} {article}".encode() + settings_key(paper))
     if photo.focus != (0.5, 0.5):  # the point kept when cropping (``focus:``)
         key.update(f" focus {photo.focus[0]:.3f} {photo.focus[1]:.3f}".encode())
-    return folder / f"{photo.path.stem}-{key.hexdigest()[:16]}.jpg"
+    return key.hexdigest()
+
+
+def _target(photo: Photo, folder: Path, made_from: str) -> Path:
+    return folder / f"{photo.path.stem}-{made_from[:16]}.jpg"
 
 
 class Preparer:
@@ -474,7 +468,9 @@ class Preparer:
     started is written (raising the first problem) and stops the threads, so that none is running
     when worker processes are forked."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, store: Store | None = None, threads: int | None = None) -> None:
+        self.store = store
+        """The build cache, where each prepared photo is kept (``images/`` holds this run's copies)."""
         self.threads = threads or max(1, min(4, os.cpu_count() or 1))
         self.pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.started: dict[tuple, Path] = {}
@@ -485,12 +481,14 @@ class Preparer:
         """Start preparing ``photo`` (see ``prepare``) unless it was started before; its file."""
         key = (str(photo.path), round(width_pt, 2), round(height_pt, 2), article, photo.focus)
         if key not in self.started:
-            path = target(photo, width_pt, height_pt, folder, paper, article)
+            made_from = _made_from(photo, width_pt, height_pt, paper, article)
+            path = _target(photo, folder, made_from)
             self.started[key] = path
-            if not _intact(path):
+            if not _intact(path, made_from, self.store):
                 if self.pool is None:
                     self.pool = concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="photo")
-                self.pending.append(self.pool.submit(prepare, photo, width_pt, height_pt, folder, paper, article))
+                self.pending.append(self.pool.submit(prepare, photo, width_pt, height_pt, folder, paper, article,
+                                                     self.store))
         return self.started[key]
 
     def wait(self) -> None:
@@ -504,17 +502,28 @@ class Preparer:
                 self.pool.shutdown(wait=True, cancel_futures=True)
                 self.pool = None
 
+    def prune(self, folder: Path) -> None:
+        """Remove the prepared photos in ``folder`` that this run did not use (the build cache keeps
+        them, capped, for a later run that needs one again)."""
+        used = set(self.started.values())
+        for path in folder.glob("*.jpg"):
+            if path not in used:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
 
 def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper: PaperSettings,
-            article: str = "") -> PreparedPhoto:
-    """Make ``photo`` ready to print in a box of ``width_pt`` x ``height_pt`` (see the module notes)."""
+            article: str = "", store: Store | None = None) -> PreparedPhoto:
+    """Make ``photo`` ready to print in a box of ``width_pt`` x ``height_pt`` (see the module notes),
+    in ``folder``; kept in ``store`` (the build cache), it is made once."""
     source_ppi = _ppi(photo.width_px, photo.height_px, width_pt, height_pt)
     max_ppi = paper.max_image_ppi
-    target_path = target(photo, width_pt, height_pt, folder, paper, article)
+    made_from = _made_from(photo, width_pt, height_pt, paper, article)
+    target_path = _target(photo, folder, made_from)
     ppi = min(source_ppi, float(max_ppi))
     grey_name = grey_profile(paper)
     tone = grey_name.name if grey_name else "newsprint tone curve (no grey profile installed)"
-    if _intact(target_path):
+    if _intact(target_path, made_from, store):
         return PreparedPhoto(photo.path, target_path, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
     label = f"{photo.path.parent.name}/{photo.path.name}" + (f" (article {article})" if article else "")
     try:
@@ -533,25 +542,28 @@ def prepare(photo: Photo, width_pt: float, height_pt: float, folder: Path, paper
     sharp = _sharpen(crop, ppi, paper.screen_ruling)
     data = _encode(sharp, paper.photo_highlight / 100, paper.photo_shadow / 100, label)
     write_atomic(target_path, data)
-    write_sealed(_note(target_path), hashlib.sha256(data).hexdigest().encode())  # see _intact
+    if store is not None:
+        store.put("photo", store.key("photo", made_from), data)  # see _intact
     return PreparedPhoto(photo.path, target_path, width_pt, height_pt, ppi, source_ppi, photo.mode, tone)
 
 
-def _note(target: Path) -> Path:
-    """Where the SHA-256 of a prepared photo is kept, sealed, when it is made: the issue's cache."""
-    return target.parent.parent / ".cache" / f"photo-{target.name}.sha256"
-
-
-def _intact(target: Path) -> bool:
-    """Whether a prepared photo is there and whole (a JPEG from start to end, with its label): a
-    damaged one is made again, never printed."""
-    try:
-        data = target.read_bytes()
-    except OSError:
+def _intact(target: Path, made_from: str, store: Store | None) -> bool:
+    """Whether the prepared photo ``target`` (made from what ``made_from`` hashes) is there and
+    whole: the build cache's entry for it is whole (sealed) and ``target`` holds its bytes. One the
+    folder lost, or that changed there, is put back from the cache; one the cache does not hold (or
+    holds damaged) is made again, never printed."""
+    if store is None:
         return False
-    if read_sealed(_note(target)) != hashlib.sha256(data).hexdigest().encode():
-        return False  # a byte changed inside it (or it was made by an older layout): made again
-    return data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9") and bool(label_of(data[:8192]))
+    kept = store.get("photo", store.key("photo", made_from))
+    if kept is None or not (kept.startswith(b"\xff\xd8") and kept.endswith(b"\xff\xd9")):
+        return False
+    try:
+        if target.read_bytes() == kept:
+            return True
+    except OSError:
+        pass
+    write_atomic(target, kept)
+    return True
 
 
 def _encode(image: Image.Image, highlight: float, shadow: float, label: str) -> bytes:
@@ -563,7 +575,7 @@ def _encode(image: Image.Image, highlight: float, shadow: float, label: str) -> 
     for _ in range(8):
         data = _jpeg(image.point(_clamp_table(low, high)), label)
         with Image.open(io.BytesIO(data)) as decoded:
-            least, most = decoded.getextrema()
+            least, most = cast(tuple[int, int], decoded.getextrema())  # grey: one band
         if least >= darkest_level + 1 and most <= lightest_level - 1:  # a level of margin for other decoders
             break
         # JPEG ringing overshoots at hard edges: narrow the range by the overshoot and encode again.

@@ -1,11 +1,13 @@
 """What the composer hands the engine, and what the engine hands back: one document to lay out
-(``Job``), what its layout gave (``PageResult``), and documents that hold several jobs (``Batch``)."""
+(``Job``), what its layout gave (``PageResult``), documents that hold several jobs (``Batch``), and
+what a check of a plate found (``Finding``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cache import Store
 from .galley import Galley
 
 PHOTO_SCHEME = "layout-photo"
@@ -64,5 +66,15 @@ class Batch:
     split: Callable[[PageResult], list[PageResult]] = lambda result: [result]
 
 
-Warm = tuple[tuple[str, ...], tuple[str, ...], str]
-"""How to warm a worker up: the stylesheets, the folders it may read, the cache folder."""
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result (of a plate's checks, or of copy accounting)."""
+
+    plate: str
+    check: str
+    ok: bool
+    message: str
+    count: int | None = None
+    """What a passing check counted on the plate (pages, images, photos): the report adds them up."""
+Warm = tuple[tuple[str, ...], tuple[str, ...], Store | None]
+"""How to warm a worker up: the stylesheets, the folders it may read, the build cache."""

@@ -26,17 +26,12 @@ from pathlib import Path
 
 import yaml
 
+from .articles import PLACEHOLDER
 from .errors import InputError, Problem
 from .manifest import SLUG, find_issue
 from .sources import display_path
 
-PLACEHOLDER = "Copy for this slot goes here: replace this line with the story.\n"
 PLACEHOLDER_HEADLINE = "New headline"
-
-
-def is_placeholder(article) -> bool:
-    """Whether ``article`` (an ``articles.Article``) is still the placeholder ``layout new`` wrote."""
-    return article.sample and article.text.strip() == PLACEHOLDER.strip()
 
 
 def new_issue(issues: Path, issue_id: str, previous: str) -> Path:

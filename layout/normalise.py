@@ -103,7 +103,7 @@ def decode_entity(match: re.Match[str]) -> str | None:
         if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             return None
         # 128-159 as Windows-1252, as browsers read them; any other number is its character
-        text = html._invalid_charrefs.get(code, chr(code)) if 0x80 <= code <= 0x9F else chr(code)
+        text = html._invalid_charrefs.get(code, chr(code)) if 0x80 <= code <= 0x9F else chr(code)  # type: ignore[attr-defined]
     else:
         text = html.entities.html5.get(body + ";")
         if text is None:

@@ -33,10 +33,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pikepdf
 from PIL import Image, ImageMath
-from pypdf import PdfReader
 
 from .units import IDENTITY, Matrix, multiply, transform
 
@@ -167,7 +167,7 @@ class _Reader:
         path: list[tuple[float, float]] = []
         curved = False
         text_matrix = IDENTITY
-        for operands, operator in pikepdf.parse_content_stream(stream):
+        for operands, operator in pikepdf.parse_content_stream(stream):  # type: ignore[misc]  # they unpack
             op = str(operator)
             if op == "q":
                 stack.append(dict(state))
@@ -374,7 +374,8 @@ def _image_unreadable(image: pikepdf.Object) -> str:
 
 def _grey_image_dots(image: pikepdf.Object) -> tuple[float, float]:
     """A grey image's lightest and darkest dot, percent."""
-    darkest_level, lightest_level = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()
+    extrema = pikepdf.PdfImage(image).as_pil_image().convert("L").getextrema()  # type: ignore[arg-type]  # a stream
+    darkest_level, lightest_level = cast(tuple[int, int], extrema)  # one band: (darkest, lightest)
     return (1.0 - lightest_level / 255) * 100, (1.0 - darkest_level / 255) * 100
 
 
@@ -400,7 +401,8 @@ def _ink_batch(gs: str, paths: list[Path], retry: bool = False) -> list[float | 
     counts = []
     for path in paths:
         try:
-            counts.append(len(PdfReader(path).pages))
+            with pikepdf.open(path) as pdf:
+                counts.append(len(pdf.pages))
         except Exception:  # noqa: BLE001 (any damage: Ghostscript will say; counted as one page)
             counts.append(1)
     with tempfile.TemporaryDirectory() as folder:

@@ -21,6 +21,7 @@ import hashlib
 import io
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -162,11 +163,11 @@ def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (
     for item in attachments:
         spec = pikepdf.AttachedFileSpec(pdf, item.data, description=item.description, filename=item.name,
                                         mime_type=item.mime, creation_date=when, mod_date=when,
-                                        relationship=Name("/" + item.relationship))
+                                        relationship=Name("/" + item.relationship))  # type: ignore[call-arg]  # in pikepdf, not in its stub
         pdf.attachments[item.name] = spec
         specs.append(spec.obj)
-    for spec in specs:
-        ef = spec.EF.F
+    for made in specs:
+        ef = made.EF.F
         ef.Params = Dictionary(ModDate=String(when), CreationDate=String(when), Size=len(ef.read_bytes()),
                                CheckSum=String(hashlib.md5(ef.read_bytes()).digest()))  # noqa: S324 (PDF's)
     if specs:
@@ -344,7 +345,7 @@ def _check_output_intent(pdf: pikepdf.Pdf, found: list[Violation]) -> int | None
     return n
 
 
-def _content_objects(pdf: pikepdf.Pdf):  # type: ignore[no-untyped-def]
+def _content_objects(pdf: pikepdf.Pdf):
     """Every content stream with its resources: pages, then the forms, tiling patterns, soft masks'
     groups and Type 3 glyphs they use (each once), and annotations' appearance streams; with each
     transparency group (``owner`` None) where it is declared."""
@@ -491,16 +492,7 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
     spaces = _Spaces(intent_n)
     rendered = set() if rendered is None else rendered
     out = []
-    shadings_seen: set[tuple[int, int]] = set()
-
-    def shading(obj: object, where: str, defaults: Dictionary) -> None:
-        if isinstance(obj, (Dictionary, pikepdf.Stream)):
-            if obj.is_indirect and obj.objgen in shadings_seen:
-                return
-            if obj.is_indirect:
-                shadings_seen.add(obj.objgen)
-            spaces.use(obj.get("/ColorSpace"), f"{where} (shading)", defaults)
-
+    shading = _Shadings(spaces)
     for where, owner, resources, group in _content_objects(pdf):
         if group is not None:
             if "/CS" in group:
@@ -510,92 +502,19 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
         named = res.get("/ColorSpace", Dictionary())
         defaults = named if isinstance(named, Dictionary) else Dictionary()
         for name, obj in res.get("/Shading", Dictionary()).items():
-            shading(obj, f"{where} shading {name}", defaults)
+            shading.use(obj, f"{where} shading {name}", defaults)
         for name, obj in res.get("/Pattern", Dictionary()).items():
             if isinstance(obj, (Dictionary, pikepdf.Stream)) and obj.get("/PatternType") == 2:
-                shading(obj.get("/Shading"), f"{where} pattern {name}", defaults)
+                shading.use(obj.get("/Shading"), f"{where} pattern {name}", defaults)
         try:
             instructions = pikepdf.parse_content_stream(owner)
         except pikepdf.PdfError as exc:
             out.append(Violation("6.1.7.1-1", f"{where}: content stream cannot be read ({exc})"))
             continue
-        fonts = res.get("/Font", Dictionary())
-        identity = False
-        notdef = depth = deepest = 0
-        mode = 0
-        font = None
-        shown: set[int] = set()
-        undefined: set[str] = set()
-        limits: set[str] = set()
-        for operands, operator in instructions:
-            op = str(operator)
-            if op != "INLINE IMAGE":
-                limits.update(_operand_limits(list(operands)))
-            if op == "q":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif op == "Q":
-                depth = max(0, depth - 1)
-            elif op == "Tf" and operands:
-                font = fonts.get(operands[0])
-                identity = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0" and str(
-                    font.get("/Encoding")) in ("/Identity-H", "/Identity-V") and "/DescendantFonts" in font
-                shown = used.setdefault(font.DescendantFonts[0].objgen, set()) if identity else set()
-            elif op == "Tr" and operands:
-                mode = int(operands[0])
-            elif op in ("Tj", "TJ", "'", '"'):
-                if isinstance(font, Dictionary) and mode != 3:
-                    rendered.add(font.objgen)
-                    if "/DescendantFonts" in font:
-                        rendered.add(font.DescendantFonts[0].objgen)
-                if isinstance(font, Dictionary) and font.get("/Subtype") in ("/Type1", "/MMType1", "/TrueType"):
-                    for text in (operands[-1] if op == "TJ" else operands[-1:]) if operands else []:
-                        if isinstance(text, String):
-                            used.setdefault(font.objgen, set()).update(bytes(text))
-                if identity:
-                    strings = [o for o in (operands[-1] if op == "TJ" else operands[-1:])
-                               if isinstance(o, String)] if operands else []
-                    cids = [int.from_bytes(bytes(text)[i:i + 2], "big") for text in strings
-                            for i in range(0, len(bytes(text)) - 1, 2)]
-                    notdef += cids.count(0)
-                    shown.update(cids)
-            elif op in DEVICE_OPERATORS:
-                spaces.use(Name(DEVICE_OPERATORS[op]), where, defaults)
-            elif op in ("cs", "CS") and operands:
-                name = operands[0]
-                spaces.use(named.get(name, name) if isinstance(name, Name) else name, where, defaults)
-            elif op == "sh" and operands:
-                shading(res.get("/Shading", Dictionary()).get(operands[0]), f"{where} sh {operands[0]}", defaults)
-            elif op == "ri" and operands and str(operands[0]) not in INTENTS:
-                out.append(Violation("6.2.6-1", f"{where}: rendering intent {operands[0]} (ri)"))
-            elif op == "INLINE IMAGE":
-                image = operands[0].obj
-                cs = image.get("/ColorSpace", image.get("/CS"))
-                if cs is not None:
-                    spaces.use(named.get(cs, _inline_space(cs)) if isinstance(cs, Name) else cs,
-                               f"{where} (inline image)", defaults)
-                if bool(image.get("/Interpolate", image.get("/I", False))):
-                    out.append(Violation("6.2.8-3", f"{where}: an inline image has /Interpolate true"))
-                filters = image.get("/Filter", image.get("/F"))
-                for f in (filters if isinstance(filters, Array) else [filters] if filters is not None else []):
-                    if str(f) not in INLINE_FILTERS:
-                        out.append(Violation("6.1.10-1", f"{where}: an inline image's filter {f} is not allowed"))
-                bpc = image.get("/BitsPerComponent", image.get("/BPC"))
-                if bpc is not None and not bool(image.get("/ImageMask", image.get("/IM", False))) \
-                        and int(bpc) not in (1, 2, 4, 8, 16):
-                    out.append(Violation("6.2.8-4", f"{where}: an inline image of {bpc} bits per component"))
-                intent = image.get("/Intent")
-                if intent is not None and str(intent) not in INTENTS:
-                    out.append(Violation("6.2.6-1", f"{where}: an inline image's rendering intent {intent}"))
-            elif op not in OPERATORS:
-                undefined.add(op)
-        out += [Violation(rule, f"{where}: {LIMITS[rule]} in the content") for rule in sorted(limits)]
-        if undefined:
-            out.append(Violation("6.2.2-1", f"{where}: operators ISO 32000-1 does not define: {sorted(undefined)}"))
-        if deepest > 28:
-            out.append(Violation("6.1.13-8", f"{where}: q/Q nested {deepest} deep (at most 28)"))
-        if notdef:
-            out.append(Violation("6.2.11.8-1", f"{where}: text shows the .notdef glyph {notdef} time(s)"))
+        scan = _ContentScan(where, res, named, defaults, spaces, shading, used, rendered)
+        for operands, operator in instructions:  # type: ignore[misc]  # instructions unpack; the stub says not
+            scan.step(operands, str(operator))
+        out += scan.violations()
         for name, obj in res.get("/XObject", Dictionary()).items():
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image" and not bool(
                     obj.get("/ImageMask", False)):
@@ -604,6 +523,137 @@ def _check_colour_and_images(pdf: pikepdf.Pdf, intent_n: int | None,
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
             out += _check_image(obj)
     return out + spaces.violations()
+
+
+class _Shadings:
+    """The colour spaces of shadings, each shading object read once."""
+
+    def __init__(self, spaces: _Spaces) -> None:
+        self.spaces = spaces
+        self.seen: set[tuple[int, int]] = set()
+
+    def use(self, obj: object, where: str, defaults: Dictionary) -> None:
+        if isinstance(obj, (Dictionary, pikepdf.Stream)):
+            if obj.is_indirect and obj.objgen in self.seen:
+                return
+            if obj.is_indirect:
+                self.seen.add(obj.objgen)
+            self.spaces.use(obj.get("/ColorSpace"), f"{where} (shading)", defaults)
+
+
+class _ContentScan:
+    """One content stream read operator by operator (``_check_colour_and_images``)."""
+
+    def __init__(self, where: str, res: Dictionary, named: pikepdf.Object, defaults: Dictionary, spaces: _Spaces,
+                 shading: _Shadings, used: dict[tuple[int, int], set[int]], rendered: set[tuple[int, int]]) -> None:
+        self.where, self.res, self.named, self.defaults = where, res, named, defaults
+        self.spaces, self.shading, self.used, self.rendered = spaces, shading, used, rendered
+        self.fonts = res.get("/Font", Dictionary())
+        self.identity = False
+        self.notdef = self.depth = self.deepest = self.mode = 0
+        self.font: pikepdf.Object | None = None
+        self.shown: set[int] = set()
+        self.undefined: set[str] = set()
+        self.limits: set[str] = set()
+        self.found: list[Violation] = []
+
+    def step(self, operands: list, op: str) -> None:
+        if op != "INLINE IMAGE":
+            self.limits.update(_operand_limits(list(operands)))
+        handler = self.HANDLERS.get(op)
+        if handler is not None:
+            handler(self, operands, op)
+        elif op in DEVICE_OPERATORS:
+            self.spaces.use(Name(DEVICE_OPERATORS[op]), self.where, self.defaults)
+        elif op not in OPERATORS:
+            self.undefined.add(op)
+
+    def _q(self, operands: list, op: str) -> None:
+        if op == "q":
+            self.depth += 1
+            self.deepest = max(self.deepest, self.depth)
+        else:
+            self.depth = max(0, self.depth - 1)
+
+    def _tf(self, operands: list, op: str) -> None:
+        if not operands:
+            return
+        font = self.font = self.fonts.get(operands[0])
+        self.identity = isinstance(font, Dictionary) and font.get("/Subtype") == "/Type0" and str(
+            font.get("/Encoding")) in ("/Identity-H", "/Identity-V") and "/DescendantFonts" in font
+        self.shown = self.used.setdefault(font.DescendantFonts[0].objgen, set()) if self.identity and font \
+            else set()
+
+    def _tr(self, operands: list, op: str) -> None:
+        if operands:
+            self.mode = int(operands[0])
+
+    def _show(self, operands: list, op: str) -> None:
+        font = self.font
+        if isinstance(font, Dictionary) and self.mode != 3:
+            self.rendered.add(font.objgen)
+            if "/DescendantFonts" in font:
+                self.rendered.add(font.DescendantFonts[0].objgen)
+        strings = [o for o in (operands[-1] if op == "TJ" else operands[-1:]) if isinstance(o, String)] \
+            if operands else []
+        if isinstance(font, Dictionary) and font.get("/Subtype") in ("/Type1", "/MMType1", "/TrueType"):
+            for text in strings:
+                self.used.setdefault(font.objgen, set()).update(bytes(text))
+        if self.identity:
+            cids = [int.from_bytes(bytes(text)[i:i + 2], "big") for text in strings
+                    for i in range(0, len(bytes(text)) - 1, 2)]
+            self.notdef += cids.count(0)
+            self.shown.update(cids)
+
+    def _cs(self, operands: list, op: str) -> None:
+        if operands:
+            name = operands[0]
+            self.spaces.use(self.named.get(name, name) if isinstance(name, Name) else name, self.where, self.defaults)
+
+    def _sh(self, operands: list, op: str) -> None:
+        if operands:
+            self.shading.use(self.res.get("/Shading", Dictionary()).get(operands[0]),
+                             f"{self.where} sh {operands[0]}", self.defaults)
+
+    def _ri(self, operands: list, op: str) -> None:
+        if operands and str(operands[0]) not in INTENTS:
+            self.found.append(Violation("6.2.6-1", f"{self.where}: rendering intent {operands[0]} (ri)"))
+
+    def _inline_image(self, operands: list, op: str) -> None:
+        image, where = operands[0].obj, self.where
+        cs = image.get("/ColorSpace", image.get("/CS"))
+        if cs is not None:
+            self.spaces.use(self.named.get(cs, _inline_space(cs)) if isinstance(cs, Name) else cs,
+                            f"{where} (inline image)", self.defaults)
+        if bool(image.get("/Interpolate", image.get("/I", False))):
+            self.found.append(Violation("6.2.8-3", f"{where}: an inline image has /Interpolate true"))
+        filters = image.get("/Filter", image.get("/F"))
+        for f in (filters if isinstance(filters, Array) else [filters] if filters is not None else []):
+            if str(f) not in INLINE_FILTERS:
+                self.found.append(Violation("6.1.10-1", f"{where}: an inline image's filter {f} is not allowed"))
+        bpc = image.get("/BitsPerComponent", image.get("/BPC"))
+        if bpc is not None and not bool(image.get("/ImageMask", image.get("/IM", False))) \
+                and int(bpc) not in (1, 2, 4, 8, 16):
+            self.found.append(Violation("6.2.8-4", f"{where}: an inline image of {bpc} bits per component"))
+        intent = image.get("/Intent")
+        if intent is not None and str(intent) not in INTENTS:
+            self.found.append(Violation("6.2.6-1", f"{where}: an inline image's rendering intent {intent}"))
+
+    HANDLERS: dict[str, Callable[[_ContentScan, list, str], None]] = {
+        "q": _q, "Q": _q, "Tf": _tf, "Tr": _tr, "Tj": _show, "TJ": _show, "'": _show, '"': _show,
+        "cs": _cs, "CS": _cs, "sh": _sh, "ri": _ri, "INLINE IMAGE": _inline_image}
+
+    def violations(self) -> list[Violation]:
+        where, out = self.where, self.found
+        out += [Violation(rule, f"{where}: {LIMITS[rule]} in the content") for rule in sorted(self.limits)]
+        if self.undefined:
+            out.append(Violation("6.2.2-1",
+                                 f"{where}: operators ISO 32000-1 does not define: {sorted(self.undefined)}"))
+        if self.deepest > 28:
+            out.append(Violation("6.1.13-8", f"{where}: q/Q nested {self.deepest} deep (at most 28)"))
+        if self.notdef:
+            out.append(Violation("6.2.11.8-1", f"{where}: text shows the .notdef glyph {self.notdef} time(s)"))
+        return out
 
 
 LIMITS = {"6.1.13-1": "an integer out of range", "6.1.13-2": "a real number out of range",
@@ -740,6 +790,8 @@ def _check_fonts(pdf: pikepdf.Pdf, used: dict[tuple[int, int], set[int]],
             out.append(Violation("6.2.11.4.1-1", f"font {name} is not embedded"))
         if subtype == "/CIDFontType2" and "/CIDToGIDMap" not in obj and embedded:
             out.append(Violation("6.2.11.3.2-1", f"CIDFontType2 {name} has no CIDToGIDMap"))
+        if not isinstance(descriptor, Dictionary):
+            continue
         if subtype == "/CIDFontType2" and embedded and "/FontFile2" in descriptor:
             out += _check_truetype(obj, descriptor, name, used.get(obj.objgen, set()))
         elif embedded and isinstance(descriptor.get("/FontFile3"), pikepdf.Stream) and str(
@@ -889,18 +941,44 @@ def _parse_xmp(raw: bytes, what: str) -> etree._Element | list[Violation]:
     return out or tree
 
 
-def _extension_schemas(tree: etree._Element):  # type: ignore[no-untyped-def]
+def _extension_schemas(tree: etree._Element):
     """The (namespace, property) pairs declared in the PDF/A extension schemas with their value
     types, the value types they declare, and what breaks 6.6.2.3.2 and 6.6.2.3.3."""
-    declared: dict[tuple[str, str], str] = {}
-    types: set[str] = set()
-    out: list[Violation] = []
-    fields = {PDFA_SCHEMA: ({"schema", "namespaceURI", "prefix", "property", "valueType"}, "pdfaSchema"),
+    reader = _SchemaReader()
+    for schemas in tree.iter("{http://www.aiim.org/pdfa/ns/extension/}schemas"):
+        if schemas.prefix != "pdfaExtension" or _rdf_items(schemas, "Bag") is None:
+            reader.out.append(Violation("6.6.2.3.3-1", "pdfaExtension:schemas is not an rdf:Bag written with the "
+                                        "prefix pdfaExtension"))
+        for schema in _rdf_items(schemas, "Bag") or []:
+            reader.schema(schema)
+    return reader.declared, reader.types, reader.out
+
+
+def _rdf_items(node: etree._Element | None, container: str) -> list[etree._Element] | None:
+    """The rdf:li of ``node``'s rdf:Bag or rdf:Seq (``container``), None if it has none."""
+    box = node.find(f"{{{RDF}}}{container}") if node is not None else None
+    return None if box is None else [li for li in box if li.tag == f"{{{RDF}}}li"]
+
+
+def _rdf_text(node: etree._Element | None) -> str | None:
+    """A simple property's text, None if it is missing or not simple."""
+    return None if node is None or len(node) else (node.text or "").strip()
+
+
+class _SchemaReader:
+    """Reads the PDF/A extension schemas one by one (``_extension_schemas``)."""
+
+    FIELDS = {PDFA_SCHEMA: ({"schema", "namespaceURI", "prefix", "property", "valueType"}, "pdfaSchema"),
               PDFA_PROPERTY: ({"name", "valueType", "category", "description"}, "pdfaProperty"),
               PDFA_TYPE: ({"type", "namespaceURI", "prefix", "description", "field"}, "pdfaType"),
               PDFA_FIELD: ({"name", "valueType", "description"}, "pdfaField")}
 
-    def entries(li: etree._Element) -> dict[str, etree._Element]:
+    def __init__(self) -> None:
+        self.declared: dict[tuple[str, str], str] = {}
+        self.types: set[str] = set()
+        self.out: list[Violation] = []
+
+    def entries(self, li: etree._Element) -> dict[str, etree._Element]:
         """The fields of one structure (rdf:li parseType=Resource, or an rdf:Description in it)."""
         nodes = list(li)
         if len(nodes) == 1 and nodes[0].tag == f"{{{RDF}}}Description":
@@ -910,71 +988,65 @@ def _extension_schemas(tree: etree._Element):  # type: ignore[no-untyped-def]
             if not isinstance(node.tag, str):
                 continue
             ns, _, local = node.tag[1:].partition("}")
-            known, prefix = fields.get(ns, (set(), None))
+            known, prefix = self.FIELDS.get(ns, (set(), None))
             if local not in known:
-                out.append(Violation("6.6.2.3.2-1", f"extension schema field {node.prefix}:{local} is not defined"))
+                self.out.append(Violation("6.6.2.3.2-1",
+                                          f"extension schema field {node.prefix}:{local} is not defined"))
                 continue
             if node.prefix != prefix:
-                out.append(Violation(_FIELD_RULES.get((ns, local), "6.6.2.3.2-1"),
-                                     f"extension schema field {local} has prefix {node.prefix!r}, not {prefix!r}"))
+                self.out.append(Violation(_FIELD_RULES.get((ns, local), "6.6.2.3.2-1"),
+                                          f"extension schema field {local} has prefix {node.prefix!r}, not {prefix!r}"))
             found[local] = node
         return found
 
-    def items(node: etree._Element | None, container: str) -> list[etree._Element] | None:
-        box = node.find(f"{{{RDF}}}{container}") if node is not None else None
-        return None if box is None else [li for li in box if li.tag == f"{{{RDF}}}li"]
+    def schema(self, schema: etree._Element) -> None:
+        f = self.entries(schema)
+        for local, rule in (("schema", "6.6.2.3.3-2"), ("namespaceURI", "6.6.2.3.3-3"), ("prefix", "6.6.2.3.3-4")):
+            if not _rdf_text(f.get(local)):
+                self.out.append(Violation(rule, f"an extension schema has no pdfaSchema:{local} text"))
+        uri = _rdf_text(f.get("namespaceURI")) or ""
+        for vt in _rdf_items(f.get("valueType"), "Seq") or []:
+            self.value_type(vt, uri)
+        if "valueType" in f and _rdf_items(f["valueType"], "Seq") is None:
+            self.out.append(Violation("6.6.2.3.3-6", f"schema {uri}: pdfaSchema:valueType is not a Seq"))
+        if "property" in f and _rdf_items(f["property"], "Seq") is None:
+            self.out.append(Violation("6.6.2.3.3-5", f"schema {uri}: pdfaSchema:property is not a Seq"))
+        for prop in _rdf_items(f.get("property"), "Seq") or []:
+            self.property(prop, uri)
 
-    def text(node: etree._Element | None) -> str | None:
-        return None if node is None or len(node) else (node.text or "").strip()
+    def value_type(self, vt: etree._Element, uri: str) -> None:
+        g = self.entries(vt)
+        for local, rule in (("type", "6.6.2.3.3-11"), ("namespaceURI", "6.6.2.3.3-12"),
+                            ("prefix", "6.6.2.3.3-13"), ("description", "6.6.2.3.3-14")):
+            if not _rdf_text(g.get(local)):
+                self.out.append(Violation(rule, f"a value type of schema {uri} has no pdfaType:{local}"))
+        name = _rdf_text(g.get("type"))
+        self.types.add(name or "")
+        if "field" in g and _rdf_items(g["field"], "Seq") is None:
+            self.out.append(Violation("6.6.2.3.3-15", f"value type {name}: pdfaType:field is not a Seq"))
+        for fl in _rdf_items(g.get("field"), "Seq") or []:
+            h = self.entries(fl)
+            for local, rule in (("name", "6.6.2.3.3-16"), ("valueType", "6.6.2.3.3-17"),
+                                ("description", "6.6.2.3.3-18")):
+                if not _rdf_text(h.get(local)):
+                    self.out.append(Violation(rule, f"a field of value type {name} has no pdfaField:{local}"))
 
-    for schemas in tree.iter("{http://www.aiim.org/pdfa/ns/extension/}schemas"):
-        if schemas.prefix != "pdfaExtension" or items(schemas, "Bag") is None:
-            out.append(Violation("6.6.2.3.3-1", "pdfaExtension:schemas is not an rdf:Bag written with the "
-                                 "prefix pdfaExtension"))
-        for schema in items(schemas, "Bag") or []:
-            f = entries(schema)
-            for local, rule in (("schema", "6.6.2.3.3-2"), ("namespaceURI", "6.6.2.3.3-3"), ("prefix", "6.6.2.3.3-4")):
-                if not text(f.get(local)):
-                    out.append(Violation(rule, f"an extension schema has no pdfaSchema:{local} text"))
-            uri = text(f.get("namespaceURI")) or ""
-            for vt in items(f.get("valueType"), "Seq") or []:
-                g = entries(vt)
-                for local, rule in (("type", "6.6.2.3.3-11"), ("namespaceURI", "6.6.2.3.3-12"),
-                                    ("prefix", "6.6.2.3.3-13"), ("description", "6.6.2.3.3-14")):
-                    if not text(g.get(local)):
-                        out.append(Violation(rule, f"a value type of schema {uri} has no pdfaType:{local}"))
-                types.add(text(g.get("type")) or "")
-                if "field" in g and items(g["field"], "Seq") is None:
-                    out.append(Violation("6.6.2.3.3-15", f"value type {text(g.get('type'))}: pdfaType:field "
-                                         "is not a Seq"))
-                for fl in items(g.get("field"), "Seq") or []:
-                    h = entries(fl)
-                    for local, rule in (("name", "6.6.2.3.3-16"), ("valueType", "6.6.2.3.3-17"),
-                                        ("description", "6.6.2.3.3-18")):
-                        if not text(h.get(local)):
-                            out.append(Violation(rule, f"a field of value type {text(g.get('type'))} has no "
-                                                 f"pdfaField:{local}"))
-            if "valueType" in f and items(f["valueType"], "Seq") is None:
-                out.append(Violation("6.6.2.3.3-6", f"schema {uri}: pdfaSchema:valueType is not a Seq"))
-            if "property" in f and items(f["property"], "Seq") is None:
-                out.append(Violation("6.6.2.3.3-5", f"schema {uri}: pdfaSchema:property is not a Seq"))
-            for prop in items(f.get("property"), "Seq") or []:
-                g = entries(prop)
-                name, kind, category = text(g.get("name")), text(g.get("valueType")), text(g.get("category"))
-                if not name:
-                    out.append(Violation("6.6.2.3.3-7", f"a property of schema {uri} has no pdfaProperty:name"))
-                if not kind or (kind not in SIMPLE_VALUE_TYPES and kind not in types
-                                and not _container_of(kind, types)):
-                    out.append(Violation("6.6.2.3.3-8", f"property {name} of schema {uri}: value type {kind!r} "
-                                         "is not defined"))
-                if category not in ("external", "internal"):
-                    out.append(Violation("6.6.2.3.3-9", f"property {name} of schema {uri}: category {category!r}"))
-                if not text(g.get("description")):
-                    out.append(Violation("6.6.2.3.3-10", f"property {name} of schema {uri} has no "
-                                         "pdfaProperty:description"))
-                if name and uri:
-                    declared[(uri, name)] = kind or ""
-    return declared, types, out
+    def property(self, prop: etree._Element, uri: str) -> None:
+        g = self.entries(prop)
+        name, kind, category = _rdf_text(g.get("name")), _rdf_text(g.get("valueType")), _rdf_text(g.get("category"))
+        if not name:
+            self.out.append(Violation("6.6.2.3.3-7", f"a property of schema {uri} has no pdfaProperty:name"))
+        if not kind or (kind not in SIMPLE_VALUE_TYPES and kind not in self.types
+                        and not _container_of(kind, self.types)):
+            self.out.append(Violation("6.6.2.3.3-8", f"property {name} of schema {uri}: value type {kind!r} "
+                                      "is not defined"))
+        if category not in ("external", "internal"):
+            self.out.append(Violation("6.6.2.3.3-9", f"property {name} of schema {uri}: category {category!r}"))
+        if not _rdf_text(g.get("description")):
+            self.out.append(Violation("6.6.2.3.3-10", f"property {name} of schema {uri} has no "
+                                      "pdfaProperty:description"))
+        if name and uri:
+            self.declared[(uri, name)] = kind or ""
 
 
 _FIELD_RULES = {(PDFA_SCHEMA, "schema"): "6.6.2.3.3-2", (PDFA_SCHEMA, "namespaceURI"): "6.6.2.3.3-3",
@@ -1013,7 +1085,7 @@ def _value_is(kind: str, element: etree._Element | None, value: str, types: set[
     return True
 
 
-def _check_xmp_properties(tree: etree._Element, where: str, main: dict[tuple[str, str], str]):  # type: ignore[no-untyped-def]
+def _check_xmp_properties(tree: etree._Element, where: str, main: dict[tuple[str, str], str]):
     """6.6.2.3 and 6.6.4-4 to -7 on one XMP packet: each property predefined or declared (in this
     packet's extension schemas or, ``main``, the document's), of its value type. Returns the
     packet's simple values by ``{namespace}name`` and what breaks the rules."""
@@ -1105,7 +1177,7 @@ def _check_embedded_files(pdf: pikepdf.Pdf) -> list[Violation]:
     return out
 
 
-def _name_tree(node: object):  # type: ignore[no-untyped-def]
+def _name_tree(node: object):
     """(name, value) pairs of a name tree, in order."""
     if not isinstance(node, Dictionary):
         return
@@ -1238,47 +1310,7 @@ def _check_cos(pdf: pikepdf.Pdf) -> list[Violation]:
     """6.1.7.1-3 stream keys; 6.1.7.2-1 filters; 6.1.8-1 font and colourant names in UTF-8; 6.1.13
     implementation limits (numbers, strings, names, object count); 6.2.9 forms; 6.1.12 permissions."""
     out: list[Violation] = []
-    counts: dict[tuple[str, str], int] = {}
-
-    def note(rule: str, message: str) -> None:
-        counts[(rule, message)] = counts.get((rule, message), 0) + 1
-
-    def scalar(value: object, where: str) -> None:
-        if isinstance(value, bool):
-            return
-        if isinstance(value, int):
-            if not -2147483648 <= value <= 2147483647:
-                note("6.1.13-1", f"{where}: an integer out of range ({value})")
-        elif isinstance(value, (float, Decimal)):
-            v = abs(float(value))
-            if v > 3.403e38:
-                note("6.1.13-2", f"{where}: a real number out of range ({value})")
-            elif v and v < 1.175e-38:
-                note("6.1.13-5", f"{where}: a real number too close to zero ({value})")
-        elif isinstance(value, String):
-            if len(bytes(value)) > 32767:
-                note("6.1.13-3", f"{where}: a string of {len(bytes(value))} bytes (at most 32767)")
-        elif isinstance(value, Name) and len(_decoded_name(value)) > 127:
-            note("6.1.13-4", f"{where}: a name longer than 127 bytes")
-
-    def walk(obj: object, where: str, depth: int = 0) -> None:
-        if depth > 64:
-            return
-        if isinstance(obj, (Dictionary, pikepdf.Stream)):
-            items = obj.stream_dict.items() if isinstance(obj, pikepdf.Stream) else obj.items()
-            for key, value in items:
-                scalar(Name(key), where)
-                if isinstance(value, pikepdf.Object) and value.is_indirect:
-                    continue
-                walk(value, where, depth + 1)
-        elif isinstance(obj, Array):
-            for value in obj:
-                if isinstance(value, pikepdf.Object) and value.is_indirect:
-                    continue
-                walk(value, where, depth + 1)
-        else:
-            scalar(obj, where)
-
+    limits = _CosLimits()
     objects = list(pdf.objects)
     if len(objects) > 8388607:
         out.append(Violation("6.1.13-7", f"{len(objects)} indirect objects (at most 8388607)"))
@@ -1286,39 +1318,105 @@ def _check_cos(pdf: pikepdf.Pdf) -> list[Violation]:
         if not isinstance(obj, (Dictionary, Array, pikepdf.Stream)):
             continue
         where = f"object {obj.objgen[0]} {obj.objgen[1]} R"
-        walk(obj, where)
+        limits.walk(obj, where)
         if isinstance(obj, pikepdf.Stream):
-            for key in ("/F", "/FFilter", "/FDecodeParms"):
-                if key in obj.stream_dict:
-                    out.append(Violation("6.1.7.1-3", f"{where}: the stream dictionary has {key}"))
-            filters = obj.get("/Filter")
-            filters = list(filters) if isinstance(filters, Array) else [filters] if filters is not None else []
-            parms = obj.get("/DecodeParms")
-            parms = list(parms) if isinstance(parms, Array) else [parms] * len(filters)
-            for i, name in enumerate(filters):
-                parm = parms[i] if i < len(parms) else None
-                if str(name) == "/Crypt" and isinstance(parm, Dictionary) and parm.get("/Name") == "/Identity":
-                    continue
-                if str(name) not in FILTERS:
-                    out.append(Violation("6.1.7.2-1", f"{where}: filter {name} is not allowed"))
+            out += _check_stream_filters(obj, where)
         if isinstance(obj, (Dictionary, pikepdf.Stream)):
-            kind, subtype = obj.get("/Type"), obj.get("/Subtype")
-            if kind == "/Font" or (kind == "/FontDescriptor"):
-                for key in ("/BaseFont", "/FontName"):
-                    if isinstance(obj.get(key), Name):
-                        try:
-                            _decoded_name(obj[key]).decode("utf-8")
-                        except UnicodeDecodeError:
-                            out.append(Violation("6.1.8-1", f"{where}: {key} is not UTF-8"))
-            if subtype == "/Form":
-                if "/OPI" in obj or "/PS" in obj or obj.get("/Subtype2") == "/PS":
-                    out.append(Violation("6.2.9-1", f"{where}: a form XObject with /OPI, /PS or /Subtype2 /PS"))
-                if "/Ref" in obj:
-                    out.append(Violation("6.2.9-2", f"{where}: a reference XObject"))
-            elif subtype == "/PS" and kind in (None, "/XObject") and isinstance(obj, pikepdf.Stream):
-                out.append(Violation("6.2.9-3", f"{where}: a PostScript XObject"))
-    out += [Violation(rule, message + (f" ({count} times)" if count > 1 else ""))
-            for (rule, message), count in counts.items()]
+            out += _check_names_and_xobjects(obj, where)
+    out += limits.violations()
+    return out + _check_permissions(pdf)
+
+
+class _CosLimits:
+    """6.1.13: the numbers, strings and names of the file's objects, each kind of excess counted."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def note(self, rule: str, message: str) -> None:
+        self.counts[(rule, message)] = self.counts.get((rule, message), 0) + 1
+
+    def scalar(self, value: object, where: str) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            if not -2147483648 <= value <= 2147483647:
+                self.note("6.1.13-1", f"{where}: an integer out of range ({value})")
+        elif isinstance(value, (float, Decimal)):
+            v = abs(float(value))
+            if v > 3.403e38:
+                self.note("6.1.13-2", f"{where}: a real number out of range ({value})")
+            elif v and v < 1.175e-38:
+                self.note("6.1.13-5", f"{where}: a real number too close to zero ({value})")
+        elif isinstance(value, String):
+            if len(bytes(value)) > 32767:
+                self.note("6.1.13-3", f"{where}: a string of {len(bytes(value))} bytes (at most 32767)")
+        elif isinstance(value, Name) and len(_decoded_name(value)) > 127:
+            self.note("6.1.13-4", f"{where}: a name longer than 127 bytes")
+
+    def walk(self, obj: object, where: str, depth: int = 0) -> None:
+        if depth > 64:
+            return
+        if isinstance(obj, (Dictionary, pikepdf.Stream)):
+            items = obj.stream_dict.items() if isinstance(obj, pikepdf.Stream) else obj.items()
+            for key, value in items:
+                self.scalar(Name(key), where)
+                if isinstance(value, pikepdf.Object) and value.is_indirect:
+                    continue
+                self.walk(value, where, depth + 1)
+        elif isinstance(obj, Array):
+            for value in obj:
+                if isinstance(value, pikepdf.Object) and value.is_indirect:
+                    continue
+                self.walk(value, where, depth + 1)
+        else:
+            self.scalar(obj, where)
+
+    def violations(self) -> list[Violation]:
+        return [Violation(rule, message + (f" ({count} times)" if count > 1 else ""))
+                for (rule, message), count in self.counts.items()]
+
+
+def _check_stream_filters(obj: pikepdf.Stream, where: str) -> list[Violation]:
+    """6.1.7.1-3 external stream keys; 6.1.7.2-1 filters (Crypt only as the Identity filter)."""
+    out = [Violation("6.1.7.1-3", f"{where}: the stream dictionary has {key}")
+           for key in ("/F", "/FFilter", "/FDecodeParms") if key in obj.stream_dict]
+    found, parm_found = obj.get("/Filter"), obj.get("/DecodeParms")
+    filters = list(found) if isinstance(found, Array) else [found] if found is not None else []
+    parms = list(parm_found) if isinstance(parm_found, Array) else [parm_found] * len(filters)
+    for i, name in enumerate(filters):
+        parm = parms[i] if i < len(parms) else None
+        if str(name) == "/Crypt" and isinstance(parm, Dictionary) and parm.get("/Name") == "/Identity":
+            continue
+        if str(name) not in FILTERS:
+            out.append(Violation("6.1.7.2-1", f"{where}: filter {name} is not allowed"))
+    return out
+
+
+def _check_names_and_xobjects(obj: Dictionary | pikepdf.Stream, where: str) -> list[Violation]:
+    """6.1.8-1 font names in UTF-8; 6.2.9 OPI, reference and PostScript XObjects."""
+    out = []
+    kind, subtype = obj.get("/Type"), obj.get("/Subtype")
+    if kind == "/Font" or (kind == "/FontDescriptor"):
+        for key in ("/BaseFont", "/FontName"):
+            if isinstance(value := obj.get(key), Name):
+                try:
+                    _decoded_name(value).decode("utf-8")
+                except UnicodeDecodeError:
+                    out.append(Violation("6.1.8-1", f"{where}: {key} is not UTF-8"))
+    if subtype == "/Form":
+        if "/OPI" in obj or "/PS" in obj or obj.get("/Subtype2") == "/PS":
+            out.append(Violation("6.2.9-1", f"{where}: a form XObject with /OPI, /PS or /Subtype2 /PS"))
+        if "/Ref" in obj:
+            out.append(Violation("6.2.9-2", f"{where}: a reference XObject"))
+    elif subtype == "/PS" and kind in (None, "/XObject") and isinstance(obj, pikepdf.Stream):
+        out.append(Violation("6.2.9-3", f"{where}: a PostScript XObject"))
+    return out
+
+
+def _check_permissions(pdf: pikepdf.Pdf) -> list[Violation]:
+    """6.1.12: a permissions dictionary of /UR3 and /DocMDP only, no digest keys in DocMDP."""
+    out = []
     perms = pdf.Root.get("/Perms")
     if isinstance(perms, Dictionary):
         if set(perms.keys()) - {"/UR3", "/DocMDP"}:
@@ -1345,49 +1443,64 @@ def _check_graphics_states(pdf: pikepdf.Pdf, intent_n: int | None) -> list[Viola
         for state in states:
             where = f"graphics state {state.objgen[0]} {state.objgen[1]} R" if state.is_indirect else \
                 f"a graphics state in object {obj.objgen[0]} {obj.objgen[1]} R"
-            if "/TR" in state:
-                out.append(Violation("6.2.5-1", f"{where} has /TR"))
-            if "/TR2" in state and state.TR2 != "/Default":
-                out.append(Violation("6.2.5-2", f"{where} has /TR2 other than /Default"))
-            if "/HTP" in state:
-                out.append(Violation("6.2.5-3", f"{where} has /HTP"))
-            if "/HT" in state and isinstance(state.HT, (Dictionary, pikepdf.Stream)):
-                out += _check_halftone(state.HT, where, None)
-            if "/RI" in state and str(state.RI) not in INTENTS:
-                out.append(Violation("6.2.6-1", f"{where}: rendering intent {state.RI}"))
-            modes = state.get("/BM")
-            for mode in (modes if isinstance(modes, Array) else [modes] if modes is not None else []):
-                if str(mode) not in BLEND_MODES:
-                    out.append(Violation("6.2.10-1", f"{where}: blend mode {mode}"))
+            out += _check_state(state, where)
     for number, page in enumerate(pdf.pages, start=1):
-        for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
-            value = page.obj.get(box) if box != "/MediaBox" else page.obj.get(box, page.mediabox)
-            if isinstance(value, Array) and len(value) == 4:
-                w, h = abs(float(value[2]) - float(value[0])), abs(float(value[3]) - float(value[1]))
-                if not (3 <= w <= 14400 and 3 <= h <= 14400):
-                    out.append(Violation("6.1.13-11", f"page {number}: {box[1:]} is {w:g} x {h:g} (3 to 14400)"))
-        if "/PresSteps" in page.obj:
-            out.append(Violation("6.10-2", f"page {number} has /PresSteps"))
-        if "/Resources" not in page.obj and page.obj.get("/Contents") is not None:
-            out.append(Violation("6.2.2-2", f"page {number} inherits its resources from the page tree"))
-        resources = page.obj.get("/Resources", Dictionary())
-        if intent_n is None and _transparent(resources) and "/CS" not in page.obj.get("/Group", Dictionary()):
-            out.append(Violation("6.2.10-2", f"page {number} has transparency, no output intent and no group /CS"))
-        overprint = [s for s in resources.get("/ExtGState", Dictionary()).values()
-                     if isinstance(s, Dictionary) and s.get("/OPM") == 1 and (s.get("/OP") or s.get("/op"))]
-        icc_cmyk = [cs for cs in resources.get("/ColorSpace", Dictionary()).values()
-                    if isinstance(cs, Array) and len(cs) > 1 and cs[0] == "/ICCBased" and cs[1].get("/N") == 4]
-        if overprint and icc_cmyk:
-            out.append(Violation("6.2.4.2-2", f"page {number}: overprint mode 1 with an ICCBased CMYK colour space"))
+        out += _check_page_graphics(number, page, intent_n)
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form" and "/Resources" not in obj:
             try:
-                ops = {str(op) for _, op in pikepdf.parse_content_stream(obj)}
+                ops = {str(i.operator) for i in pikepdf.parse_content_stream(obj)}
             except pikepdf.PdfError:
                 continue
             if ops & {"Tf", "Do", "gs", "sh", "cs", "CS", "scn", "SCN"}:
                 out.append(Violation("6.2.2-2", f"form {obj.objgen[0]} {obj.objgen[1]} R uses resources it "
                                      "has no /Resources for"))
+    return out
+
+
+def _check_state(state: Dictionary, where: str) -> list[Violation]:
+    """One graphics state: 6.2.5 transfer functions and halftones, 6.2.6-1 intent, 6.2.10-1 blend modes."""
+    out = []
+    if "/TR" in state:
+        out.append(Violation("6.2.5-1", f"{where} has /TR"))
+    if "/TR2" in state and state.TR2 != "/Default":
+        out.append(Violation("6.2.5-2", f"{where} has /TR2 other than /Default"))
+    if "/HTP" in state:
+        out.append(Violation("6.2.5-3", f"{where} has /HTP"))
+    if "/HT" in state and isinstance(state.HT, (Dictionary, pikepdf.Stream)):
+        out += _check_halftone(state.HT, where, None)
+    if "/RI" in state and str(state.RI) not in INTENTS:
+        out.append(Violation("6.2.6-1", f"{where}: rendering intent {state.RI}"))
+    modes = state.get("/BM")
+    for mode in (modes if isinstance(modes, Array) else [modes] if modes is not None else []):
+        if str(mode) not in BLEND_MODES:
+            out.append(Violation("6.2.10-1", f"{where}: blend mode {mode}"))
+    return out
+
+
+def _check_page_graphics(number: int, page: pikepdf.Page, intent_n: int | None) -> list[Violation]:
+    """One page: 6.1.13-11 boundaries, 6.10-2 PresSteps, 6.2.2-2 resources of its own, 6.2.10-2 a
+    transparency group's space, 6.2.4.2-2 overprint mode 1 with an ICCBased CMYK space."""
+    out = []
+    for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+        value = page.obj.get(box) if box != "/MediaBox" else page.obj.get(box, page.mediabox)
+        if isinstance(value, Array) and len(value) == 4:
+            w, h = abs(float(value[2]) - float(value[0])), abs(float(value[3]) - float(value[1]))
+            if not (3 <= w <= 14400 and 3 <= h <= 14400):
+                out.append(Violation("6.1.13-11", f"page {number}: {box[1:]} is {w:g} x {h:g} (3 to 14400)"))
+    if "/PresSteps" in page.obj:
+        out.append(Violation("6.10-2", f"page {number} has /PresSteps"))
+    if "/Resources" not in page.obj and page.obj.get("/Contents") is not None:
+        out.append(Violation("6.2.2-2", f"page {number} inherits its resources from the page tree"))
+    resources = page.obj.get("/Resources", Dictionary())
+    if intent_n is None and _transparent(resources) and "/CS" not in page.obj.get("/Group", Dictionary()):
+        out.append(Violation("6.2.10-2", f"page {number} has transparency, no output intent and no group /CS"))
+    overprint = [s for s in resources.get("/ExtGState", Dictionary()).values()
+                 if isinstance(s, Dictionary) and s.get("/OPM") == 1 and (s.get("/OP") or s.get("/op"))]
+    icc_cmyk = [cs for cs in resources.get("/ColorSpace", Dictionary()).values()
+                if isinstance(cs, Array) and len(cs) > 1 and cs[0] == "/ICCBased" and cs[1].get("/N") == 4]
+    if overprint and icc_cmyk:
+        out.append(Violation("6.2.4.2-2", f"page {number}: overprint mode 1 with an ICCBased CMYK colour space"))
     return out
 
 
@@ -1403,7 +1516,7 @@ def _transparent(resources: object) -> bool:
     return any(isinstance(x, pikepdf.Stream) and "/SMask" in x for x in images)
 
 
-def _check_halftone(ht: Dictionary, where: str, colourant: str | None) -> list[Violation]:
+def _check_halftone(ht: Dictionary | pikepdf.Stream, where: str, colourant: str | None) -> list[Violation]:
     out = []
     kind = ht.get("/HalftoneType")
     if kind not in (1, 5):
@@ -1481,7 +1594,7 @@ def _check_font_dictionaries(pdf: pikepdf.Pdf, rendered: set[tuple[int, int]],
             out.append(Violation("6.2.11.2-7", f"font {name}: FontFile3 /Subtype {ff3.get('/Subtype')}"))
         if subtype == "/Type0":
             out += _check_cmap(font, name)
-        if subtype == "/TrueType" and embedded and "/FontFile2" in descriptor:
+        if subtype == "/TrueType" and embedded and isinstance(descriptor, Dictionary) and "/FontFile2" in descriptor:
             out += _check_simple_truetype(font, descriptor, name, used.get(font.objgen, set()) if used else set())
     return out
 
@@ -1581,52 +1694,11 @@ def _check_annotations_and_forms(pdf: pikepdf.Pdf) -> list[Violation]:
     root = pdf.Root
     for number, page in enumerate(pdf.pages, start=1):
         for i, annot in enumerate(page.obj.get("/Annots", Array())):
-            if not isinstance(annot, Dictionary):
-                continue
-            subtype = str(annot.get("/Subtype", ""))
-            where = f"page {number}: annotation {i + 1} ({subtype[1:] or 'no subtype'})"
-            if subtype not in ANNOTATIONS:
-                out.append(Violation("6.3.1-1", f"{where}: a type PDF/A does not permit"))
-            flags = annot.get("/F")
-            if flags is None and subtype != "/Popup":
-                out.append(Violation("6.3.2-1", f"{where} has no /F"))
-            elif flags is not None and (int(flags) & 0b100100011 or not int(flags) & 4):
-                out.append(Violation("6.3.2-2", f"{where}: /F {int(flags)} is not printed and visible"))
-            rect = [float(v) for v in annot.get("/Rect", Array([0, 0, 0, 0]))]
-            ap = annot.get("/AP")
-            if ap is None and subtype not in ("/Popup", "/Link") and not (rect[0] == rect[2] and rect[1] == rect[3]):
-                out.append(Violation("6.3.3-1", f"{where} has no appearance dictionary"))
-            if isinstance(ap, Dictionary):
-                if set(ap.keys()) != {"/N"}:
-                    out.append(Violation("6.3.3-2", f"{where}: its appearance dictionary has {sorted(ap.keys())}"))
-                normal = ap.get("/N")
-                button = subtype == "/Widget" and _field_type(annot) == "/Btn"
-                if button and not isinstance(normal, Dictionary) or isinstance(normal, pikepdf.Stream) and button:
-                    out.append(Violation("6.3.3-3", f"{where}: a button's /N is not an appearance subdictionary"))
-                if normal is not None and not button and not isinstance(normal, pikepdf.Stream):
-                    out.append(Violation("6.3.3-4", f"{where}: /N is not an appearance stream"))
-            if subtype == "/Widget" and ("/A" in annot or "/AA" in annot):
-                out.append(Violation("6.4.1-1", f"{where}: a widget with /A or /AA"))
+            if isinstance(annot, Dictionary):
+                out += _check_annotation(annot, f"page {number}: annotation {i + 1}")
     form = root.get("/AcroForm")
     if isinstance(form, Dictionary):
-        if bool(form.get("/NeedAppearances", False)):
-            out.append(Violation("6.4.1-3", "the interactive form has /NeedAppearances true"))
-        if "/XFA" in form:
-            out.append(Violation("6.4.2-1", "the interactive form has /XFA"))
-        fields = list(form.get("/Fields", Array()))
-        seen: set[tuple[int, int]] = set()
-        while fields:
-            field = fields.pop()
-            if not isinstance(field, Dictionary) or (field.is_indirect and field.objgen in seen):
-                continue
-            if field.is_indirect:
-                seen.add(field.objgen)
-            if "/AA" in field:
-                out.append(Violation("6.4.1-2", f"form field {field.get('/T', '?')} has /AA"))
-            fields += list(field.get("/Kids", Array()))
-            value = field.get("/V")
-            if field.get("/FT") == "/Sig" and isinstance(value, Dictionary):
-                out += _check_signature(pdf, value)
+        out += _check_form(pdf, form)
     if bool(root.get("/NeedsRendering", False)):
         out.append(Violation("6.4.2-2", "the catalog has /NeedsRendering true"))
     if "/AlternatePresentations" in root.get("/Names", Dictionary()):
@@ -1635,33 +1707,95 @@ def _check_annotations_and_forms(pdf: pikepdf.Pdf) -> list[Violation]:
         out.append(Violation("6.11-1", "the catalog has /Requirements"))
     properties = root.get("/OCProperties")
     if isinstance(properties, Dictionary):
-        configs = [properties.get("/D", Dictionary()), *properties.get("/Configs", Array())]
-        names = [str(c.get("/Name", "")) for c in configs if isinstance(c, Dictionary)]
-        groups = {g.objgen for g in properties.get("/OCGs", Array()) if isinstance(g, Dictionary)}
-        for config, config_name in zip(configs, names):
-            if not config_name:
-                out.append(Violation("6.9-1", "an optional content configuration has no /Name"))
-            elif names.count(config_name) > 1:
-                out.append(Violation("6.9-2", f"optional content configuration name {config_name!r} is not unique"))
-            if "/Order" in config:
-                listed = set()
-                stack = list(config.Order)
-                while stack:
-                    item = stack.pop()
-                    if isinstance(item, Array):
-                        stack += list(item)
-                    elif isinstance(item, Dictionary):
-                        listed.add(item.objgen)
-                if groups - listed:
-                    out.append(Violation("6.9-3", f"optional content configuration {config_name!r}: /Order "
-                                         f"lacks {len(groups - listed)} group(s)"))
-            if "/AS" in config:
-                out.append(Violation("6.9-4", f"optional content configuration {config_name!r} has /AS"))
+        out += _check_optional_content(properties)
+    return out
+
+
+def _check_annotation(annot: Dictionary, where: str) -> list[Violation]:
+    """One annotation: 6.3.1 its type, 6.3.2 its flags, 6.3.3 its appearance, 6.4.1-1 a widget's actions."""
+    out = []
+    subtype = str(annot.get("/Subtype", ""))
+    where = f"{where} ({subtype[1:] or 'no subtype'})"
+    if subtype not in ANNOTATIONS:
+        out.append(Violation("6.3.1-1", f"{where}: a type PDF/A does not permit"))
+    flags = annot.get("/F")
+    if flags is None and subtype != "/Popup":
+        out.append(Violation("6.3.2-1", f"{where} has no /F"))
+    elif flags is not None and (int(flags) & 0b100100011 or not int(flags) & 4):
+        out.append(Violation("6.3.2-2", f"{where}: /F {int(flags)} is not printed and visible"))
+    rect = [float(v) for v in annot.get("/Rect", Array([0, 0, 0, 0]))]
+    ap = annot.get("/AP")
+    if ap is None and subtype not in ("/Popup", "/Link") and not (rect[0] == rect[2] and rect[1] == rect[3]):
+        out.append(Violation("6.3.3-1", f"{where} has no appearance dictionary"))
+    if isinstance(ap, Dictionary):
+        if set(ap.keys()) != {"/N"}:
+            out.append(Violation("6.3.3-2", f"{where}: its appearance dictionary has {sorted(ap.keys())}"))
+        normal = ap.get("/N")
+        button = subtype == "/Widget" and _field_type(annot) == "/Btn"
+        if button and not isinstance(normal, Dictionary) or isinstance(normal, pikepdf.Stream) and button:
+            out.append(Violation("6.3.3-3", f"{where}: a button's /N is not an appearance subdictionary"))
+        if normal is not None and not button and not isinstance(normal, pikepdf.Stream):
+            out.append(Violation("6.3.3-4", f"{where}: /N is not an appearance stream"))
+    if subtype == "/Widget" and ("/A" in annot or "/AA" in annot):
+        out.append(Violation("6.4.1-1", f"{where}: a widget with /A or /AA"))
+    return out
+
+
+def _check_form(pdf: pikepdf.Pdf, form: Dictionary) -> list[Violation]:
+    """The interactive form: 6.4.1-3 NeedAppearances, 6.4.2-1 XFA, 6.4.1-2 fields' actions, 6.4.3 signatures."""
+    out = []
+    if bool(form.get("/NeedAppearances", False)):
+        out.append(Violation("6.4.1-3", "the interactive form has /NeedAppearances true"))
+    if "/XFA" in form:
+        out.append(Violation("6.4.2-1", "the interactive form has /XFA"))
+    fields = list(form.get("/Fields", Array()))
+    seen: set[tuple[int, int]] = set()
+    while fields:
+        field = fields.pop()
+        if not isinstance(field, Dictionary) or (field.is_indirect and field.objgen in seen):
+            continue
+        if field.is_indirect:
+            seen.add(field.objgen)
+        if "/AA" in field:
+            out.append(Violation("6.4.1-2", f"form field {field.get('/T', '?')} has /AA"))
+        fields += list(field.get("/Kids", Array()))
+        value = field.get("/V")
+        if field.get("/FT") == "/Sig" and isinstance(value, Dictionary):
+            out += _check_signature(pdf, value)
+    return out
+
+
+def _check_optional_content(properties: Dictionary) -> list[Violation]:
+    """6.9: each optional content configuration named, uniquely, ordering every group, without /AS."""
+    out = []
+    configs = [properties.get("/D", Dictionary()), *properties.get("/Configs", Array())]
+    names = [str(c.get("/Name", "")) for c in configs if isinstance(c, Dictionary)]
+    groups = {g.objgen for g in properties.get("/OCGs", Array()) if isinstance(g, Dictionary)}
+    for config, config_name in zip(configs, names):
+        if not config_name:
+            out.append(Violation("6.9-1", "an optional content configuration has no /Name"))
+        elif names.count(config_name) > 1:
+            out.append(Violation("6.9-2", f"optional content configuration name {config_name!r} is not unique"))
+        if "/Order" in config:
+            listed = set()
+            stack = list(config.Order)
+            while stack:
+                item = stack.pop()
+                if isinstance(item, Array):
+                    stack += list(item)
+                elif isinstance(item, Dictionary):
+                    listed.add(item.objgen)
+            if groups - listed:
+                out.append(Violation("6.9-3", f"optional content configuration {config_name!r}: /Order "
+                                     f"lacks {len(groups - listed)} group(s)"))
+        if "/AS" in config:
+            out.append(Violation("6.9-4", f"optional content configuration {config_name!r} has /AS"))
     return out
 
 
 def _field_type(annot: Dictionary) -> str | None:
-    node, depth = annot, 0
+    node: pikepdf.Object | None = annot
+    depth = 0
     while isinstance(node, Dictionary) and depth < 32:
         if "/FT" in node:
             return str(node.FT)
@@ -1709,7 +1843,7 @@ def _check_actions(pdf: pikepdf.Pdf) -> list[Violation]:
         out.append(Violation("6.5.1-1", "the document has JavaScript (/Names /JavaScript)"))
     outline = root.get("/Outlines", Dictionary()).get("/First")
     seen: set[tuple[int, int]] = set()
-    stack = [outline] if isinstance(outline, Dictionary) else []
+    stack: list[pikepdf.Object | None] = [outline] if isinstance(outline, Dictionary) else []
     while stack:
         item = stack.pop()
         if not isinstance(item, Dictionary) or item.objgen in seen:
@@ -1823,7 +1957,7 @@ def _cid_widths(font: Dictionary) -> dict[int, float]:
     return widths
 
 
-def _truetype_glyphs(font: Dictionary, program, name: str, symbolic: bool, shown: set[int]) -> list[Violation]:  # type: ignore[no-untyped-def]
+def _truetype_glyphs(font: Dictionary, program, name: str, symbolic: bool, shown: set[int]) -> list[Violation]:
     """The glyph of each code shown of a simple TrueType font (ISO 32000-1 9.6.6.4), and its width."""
     from fontTools.agl import toUnicode
 

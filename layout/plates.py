@@ -2,12 +2,14 @@
 
 WeasyPrint writes the PDF/X markers of ``pdf/x-1a`` or ``pdf/x-4`` but no output intent (unless a
 CMYK profile is declared), stamps an XMP packet with a random DocumentID for X-4, and knows nothing
-of issues and pages. Here each page is rewritten with pypdf: an OutputIntent naming the newsprint
-printing condition (with its ICC profile: the paper's icc_profile, or the installed profile of that
-condition, checked by settings.py), crop marks and registration targets when asked for, Info and
-XMP metadata from the issue (title, number, date, page, the hash of the inputs and the versions
-used), dates from the issue date (or SOURCE_DATE_EPOCH) and IDs from the inputs hash: the same
-sources give the same bytes on any machine, any day (with the same profiles installed).
+of issues and pages. Here each page is finished with pikepdf, in the document its columns were drawn
+in (one library, one save a plate): an OutputIntent naming the newsprint printing condition (with
+its ICC profile: the paper's icc_profile, or the installed profile of that condition, checked by
+settings.py), crop marks and registration targets when asked for, Info and XMP metadata from the
+issue (title, number, date, page, the hash of the inputs and the versions used), dates from the
+issue date (or SOURCE_DATE_EPOCH) and the /ID from the inputs hash (its second half from the bytes,
+qpdf's deterministic ID): the same sources give the same bytes on any machine, any day (with the
+same profiles installed).
 """
 
 from __future__ import annotations
@@ -23,34 +25,21 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import pikepdf
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    EncodedStreamObject,
-    NameObject,
-    NumberObject,
-    RectangleObject,
-    TextStringObject,
-)
 
 from . import __version__
-from .adverts import PlacedAdvert, draw_adverts
-from .assemble import Piece, draw, galley_pdf, parse
+from .adverts import PlacedAdvert, draw_adverts, used_spaces
+from .assemble import Piece, contents, draw, galley_pdf, parse
 from .galley import Galley
 from .manifest import Issue
 from .markup import long_date
 from .settings import PaperSettings
-from .versions import WEASYPRINT_VERSION
+from .versions import VARIANTS, WEASYPRINT_VERSION
 
-VARIANTS = {"x-1a": ("pdf/x-1a", "PDF/X-1a:2003"), "x-4": ("pdf/x-4", "PDF/X-4")}
 REGISTRY = "http://www.color.org"
-FINISHING = "pdfx-finish 2"
+FINISHING = "pdfx-finish 3"
 """Version of how a plate is finished here (metadata, output intent, boxes): part of every plate's key,
 so that a change to this module makes new plates instead of reusing cached ones (2: no
-pdfx:GTS_PDFXConformance in a PDF/X-1a:2003 plate's XMP)."""
+pdfx:GTS_PDFXConformance in a PDF/X-1a:2003 plate's XMP; 3: finished with pikepdf, not pypdf)."""
 
 
 def weasyprint_variant(paper: PaperSettings) -> str:
@@ -88,23 +77,38 @@ class PlateInfo:
         return uuid.UUID(hashlib.sha256(f"{self.inputs} {self.page}".encode()).hexdigest()[:32])
 
 
-def _finished(writer: PdfWriter, info: PlateInfo) -> bytes:
-    """Finish the document in ``writer`` as a plate (or the whole issue) and return its bytes."""
-    for page in writer.pages:
+PRODUCER = f"WeasyPrint {WEASYPRINT_VERSION}, pikepdf"
+"""Who wrote the plates and the issue (the Info's /Producer and the XMP's pdf:Producer)."""
+
+
+def _finish(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
+    """Finish ``pdf`` (one drawn page) as a plate: unused colour spaces dropped, crop marks if asked
+    for, the output intent, the metadata."""
+    for page in pdf.pages:
         _prune_colour_spaces(page)
         if info.paper.crop_marks and info.page is not None:
-            _crop_marks(page, info.paper)
-    root = writer._root_object
-    root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer, info.paper))])
-    root[NameObject("/Metadata")] = writer._add_object(_xmp(info))
-    writer._info = writer._add_object(DictionaryObject({
-        NameObject(key): NameObject(value) if key == "/Trapped" else TextStringObject(value)
-        for key, value in _info(info, "pikepdf, pypdf").items()}))
-    ident = ByteStringObject(info.document_id.bytes)
-    writer._ID = ArrayObject([ident, ident])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+            _crop_marks(pdf, page, info.paper)
+    pdf.Root.OutputIntents = pikepdf.Array([pdf.make_indirect(_output_intent(pdf, info.paper))])
+    _set_metadata(pdf, info)
+
+
+def _set_metadata(pdf: pikepdf.Pdf, info: PlateInfo) -> None:
+    """Write the document information, the XMP packet and the first half of the trailer's /ID: the
+    one place a plate's or the issue's metadata is written."""
+    pdf.Root.Metadata = pdf.make_stream(_xmp_packet(info), Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+    pdf.trailer.Info = pdf.make_indirect(pikepdf.Dictionary({
+        key: pikepdf.Name(value) if key == "/Trapped" else pikepdf.String(value)
+        for key, value in _info(info).items()}))
+    ident = pikepdf.String(info.document_id.bytes)
+    pdf.trailer.ID = pikepdf.Array([ident, ident])  # qpdf keeps the first, makes the second from the bytes
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    """``pdf``'s bytes: no object streams (PDF/X-1a is PDF 1.4), the /ID's second half a hash of the
+    content (qpdf's deterministic ID), so the same sources give the same bytes."""
+    buffer = io.BytesIO()
+    pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -138,11 +142,12 @@ class PlateJob:
 
 
 def make_plate(job: PlateJob) -> bytes:
-    """Draw the galleys' rows into the page (pikepdf) and finish it as a plate (pypdf); runs in a
-    page worker.
+    """Draw the galleys' rows into the page and finish it as a plate, in one pikepdf (qpdf) document
+    saved once; runs in a page worker.
 
-    The drawing copies each galley's fonts and builds the columns' forms: pikepdf (qpdf) does that
-    in a fifth of the time pypdf took. The finishing (output intent, metadata, IDs) is pypdf's."""
+    The drawing copies each galley's fonts and builds the columns' forms (a fifth of pypdf's time);
+    finishing in the same document spares a second parse and write of the plate (pypdf's finishing
+    read and wrote each plate again, 2.3 MB with its profile: 90-200 ms a plate, timed on a busy machine)."""
     sources = {galley.slot_id: galley_pdf(data) for galley, data in job.galleys}
     try:
         with pikepdf.Pdf.open(io.BytesIO(job.page)) as pdf:
@@ -153,15 +158,11 @@ def make_plate(job: PlateJob) -> bytes:
             draw(pdf, pdf.pages[0], list(job.pieces), pages, parsed, galleys, leading)
             draw_adverts(pdf, pdf.pages[0], job.adverts)
             finish_fonts(pdf.pages[0])
-            drawn = io.BytesIO()
-            pdf.save(drawn, object_stream_mode=pikepdf.ObjectStreamMode.disable)  # compresses the galleys' fonts
+            _finish(pdf, job.info)
+            return _saved(pdf)  # compresses the galleys' fonts
     finally:
         for source in sources.values():
             source.close()
-    reader = PdfReader(drawn)
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header
-    return _finished(writer, job.info)
 
 
 def finish_fonts(page: pikepdf.Page) -> None:
@@ -193,7 +194,7 @@ def finish_fonts(page: pikepdf.Page) -> None:
                     obj[key] = pikepdf.Name(f"/{tag}+{name.split('+', 1)[1]}")
 
 
-def _info(info: PlateInfo, producer: str) -> dict[str, str]:
+def _info(info: PlateInfo) -> dict[str, str]:
     """The document information dictionary."""
     when = _pdf_date(info.when)
     return {
@@ -203,7 +204,7 @@ def _info(info: PlateInfo, producer: str) -> dict[str, str]:
         "/Keywords": f"issue {info.issue.number}; {info.issue.date.isoformat()}"
                      + (f"; page {info.page}" if info.page else "") + f"; inputs sha256 {info.inputs}",
         "/Creator": f"layout {__version__}",
-        "/Producer": f"WeasyPrint {WEASYPRINT_VERSION}, {producer}",
+        "/Producer": PRODUCER,
         "/CreationDate": when,
         "/ModDate": when,
         "/Trapped": "/False",
@@ -215,30 +216,23 @@ def join(pdfs: tuple[bytes, ...], info: PlateInfo | None = None) -> bytes:
     """Return the whole issue: every plate's page in order, with the issue's metadata (as a plate
     has its own); without ``info``, just the pages (the proof PDF).
 
-    The plates are finished by pypdf; they are joined by pikepdf (qpdf), which copies the pages of
-    sixteen plates in 0.04 s where pypdf takes 0.3 s: this is done on every save, the plates are not.
+    pikepdf (qpdf) copies the pages of sixteen plates in 0.04 s where pypdf takes 0.3 s: this is
+    done on every save, the plates are not. The metadata is written as a plate's (``_set_metadata``).
     """
     out = pikepdf.Pdf.new()
     sources = [pikepdf.Pdf.open(io.BytesIO(data)) for data in pdfs]
     for source in sources:
         out.pages.extend(source.pages)
     version = max((source.pdf_version for source in sources), default="1.4")
-    deterministic = {"deterministic_id": True}
     if info is not None and sources:
         if "/OutputIntents" in sources[0].Root:
             first = sources[0]
             out.Root.OutputIntents = pikepdf.Array([
                 out.copy_foreign(intent if intent.is_indirect else first.make_indirect(intent))
                 for intent in first.Root.OutputIntents])
-        out.Root.Metadata = out.make_stream(_xmp_packet(info), Type=pikepdf.Name.Metadata,
-                                            Subtype=pikepdf.Name.XML)
-        out.trailer.Info = out.make_indirect(pikepdf.Dictionary({
-            key: pikepdf.Name(value) if key == "/Trapped" else pikepdf.String(value)
-            for key, value in _info(info, "pikepdf, pypdf").items()}))
-        ident = pikepdf.String(info.document_id.bytes)
-        out.trailer.ID = pikepdf.Array([ident, ident])
+        _set_metadata(out, info)
     buffer = io.BytesIO()
-    out.save(buffer, min_version=version, **deterministic)
+    out.save(buffer, min_version=version, deterministic_id=True)
     for source in sources:
         source.close()
     return buffer.getvalue()
@@ -252,13 +246,13 @@ REGISTRATION_RADIUS = 3 * 72 / 25.4
 """Radius of a registration target's circle."""
 
 
-def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-def]
+def _crop_marks(pdf: pikepdf.Pdf, page: pikepdf.Page, paper: PaperSettings) -> None:
     """Draw crop marks at the corners and registration targets (a circle and cross) at the middle
     of each side, in registration colour outside the bleed, widening the MediaBox to hold them.
 
     WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a forbids.
     """
-    x0, y0, x1, y1 = (float(v) for v in page.trimbox)
+    x0, y0, x1, y1 = (float(v) for v in page.trimbox)  # (the MediaBox if there is no TrimBox)
     gap, length = paper.bleed + 3, 9 * 72 / 25.4
     ops = ["q 0.25 w 1 1 1 1 K"]
     for x, y, dx, dy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
@@ -269,12 +263,10 @@ def _crop_marks(page, paper: PaperSettings) -> None:  # type: ignore[no-untyped-
                    (x0 - middle, (y0 + y1) / 2), (x1 + middle, (y0 + y1) / 2)):
         ops.append(_target(cx, cy, REGISTRATION_RADIUS))
     ops.append("Q")
-    contents = page.get_contents()
-    contents.set_data(contents.get_data() + ("\n" + "\n".join(ops) + "\n").encode())
-    page.replace_contents(contents)
+    page.contents_add(pdf.make_stream(("\n" + "\n".join(ops) + "\n").encode()), prepend=False)
     margin = paper.bleed + SLUG
-    page.mediabox = RectangleObject((x0 - margin, y0 - margin, x1 + margin, y1 + margin))
-    page.bleedbox = RectangleObject((x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed))
+    page.mediabox = pikepdf.Array([x0 - margin, y0 - margin, x1 + margin, y1 + margin])
+    page.bleedbox = pikepdf.Array([x0 - paper.bleed, y0 - paper.bleed, x1 + paper.bleed, y1 + paper.bleed])
 
 
 def _target(cx: float, cy: float, r: float) -> str:
@@ -290,44 +282,38 @@ def _target(cx: float, cy: float, r: float) -> str:
     return f"{circle}\n{cross}"
 
 
-def _prune_colour_spaces(page) -> None:  # type: ignore[no-untyped-def]
+def _prune_colour_spaces(page: pikepdf.Page) -> None:
     """Drop colour spaces a page declares but never uses (WeasyPrint declares two Lab spaces on every
     page); a preflight, ours or a printer's, would otherwise report Lab colour that is not there."""
-    resources = page.get("/Resources")
-    if resources is None or "/ColorSpace" not in resources:
+    resources = page.obj.get("/Resources")
+    if not isinstance(resources, pikepdf.Dictionary) or "/ColorSpace" not in resources:
         return
-    resources = resources.get_object()
-    streams = [page.get_contents().get_data() if page.get_contents() is not None else b""]
-    for ref in (resources.get("/XObject") or {}).values():
-        obj = ref.get_object()
+    streams = [contents(page)]
+    for obj in resources.get("/XObject", pikepdf.Dictionary()).values():
         if obj.get("/Subtype") == "/Form":
-            streams.append(obj.get_data())
-    spaces = resources["/ColorSpace"].get_object()
-    for name in list(spaces):
-        used = any(f"{name} cs".encode() in data or f"{name} CS".encode() in data for data in streams)
-        if not used:
+            streams.append(obj.read_bytes())
+    used = set().union(*(used_spaces(data) for data in streams))  # the one reading of cs/CS (adverts.py's)
+    spaces = resources.ColorSpace
+    for name in list(spaces.keys()):
+        if name not in used:
             del spaces[name]
-    if not spaces:
+    if not len(spaces.keys()):
         del resources["/ColorSpace"]
 
 
-def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
-    intent = DictionaryObject({
-        NameObject("/Type"): NameObject("/OutputIntent"),
-        NameObject("/S"): NameObject("/GTS_PDFX"),
-        NameObject("/OutputConditionIdentifier"): TextStringObject(paper.output_condition),
-        NameObject("/OutputCondition"): TextStringObject(
-            f"{paper.output_condition}: ISO 12647-3 coldset offset on newsprint"),
-        NameObject("/RegistryName"): TextStringObject(REGISTRY),
-        NameObject("/Info"): TextStringObject(f"{paper.output_condition} (newsprint, total ink {paper.ink_limit}%)"),
+def _output_intent(pdf: pikepdf.Pdf, paper: PaperSettings) -> pikepdf.Dictionary:
+    intent = pikepdf.Dictionary({
+        "/Type": pikepdf.Name.OutputIntent,
+        "/S": pikepdf.Name.GTS_PDFX,
+        "/OutputConditionIdentifier": pikepdf.String(paper.output_condition),
+        "/OutputCondition": pikepdf.String(f"{paper.output_condition}: ISO 12647-3 coldset offset on newsprint"),
+        "/RegistryName": pikepdf.String(REGISTRY),
+        "/Info": pikepdf.String(f"{paper.output_condition} (newsprint, total ink {paper.ink_limit}%)"),
     })
     if paper.icc_profile is not None:
         components, compressed = _profile_stream(paper.icc_profile, paper.icc_sha256)
-        stream = EncodedStreamObject()
-        stream._data = compressed
-        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-        stream[NameObject("/N")] = NumberObject(components)
-        intent[NameObject("/DestOutputProfile")] = writer._add_object(stream)
+        # Already compressed (once a process): the data is given as it is stored, with its filter.
+        intent.DestOutputProfile = pdf.make_stream(compressed, Filter=pikepdf.Name.FlateDecode, N=components)
     return intent
 
 
@@ -335,17 +321,18 @@ def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
 def _profile_stream(path: os.PathLike, sha256: str) -> tuple[int, bytes]:
     """The output profile's components and its bytes compressed (once a process: the newsprint
     profile is 1.3 MB); ``sha256`` is what load_settings read, so a changed file is read again."""
+    from . import usercache
+
     with open(path, "rb") as file:  # checked by load_settings: a CMYK or grey output profile
         data = file.read()
-    return (1 if data[16:20] == b"GRAY" else 4), zlib.compress(data, 9)
-
-
-def _xmp(info: PlateInfo) -> DecodedStreamObject:
-    stream = DecodedStreamObject()
-    stream.set_data(_xmp_packet(info))
-    stream[NameObject("/Type")] = NameObject("/Metadata")
-    stream[NameObject("/Subtype")] = NameObject("/XML")
-    return stream
+    # Compressing it takes 0.1 s (in every worker that makes a plate, and in every recompose): the
+    # compressed bytes are kept in the user's cache, named by the profile's bytes and zlib's version.
+    name = hashlib.sha256(f"zlib {zlib.ZLIB_RUNTIME_VERSION} level 9\0".encode() + data).hexdigest()
+    compressed = usercache.read(f"icc-{name}.zlib")
+    if compressed is None:
+        compressed = zlib.compress(data, 9)
+        usercache.write(f"icc-{name}.zlib", compressed)
+    return (1 if data[16:20] == b"GRAY" else 4), compressed
 
 
 def _xmp_packet(info: PlateInfo) -> bytes:
@@ -368,7 +355,7 @@ def _xmp_packet(info: PlateInfo) -> bytes:
 <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(info.title)}</rdf:li></rdf:Alt></dc:title>
 <dc:creator><rdf:Seq><rdf:li>{escape(info.paper.title)}</rdf:li></rdf:Seq></dc:creator>
 <dc:format>application/pdf</dc:format>
-<pdf:Producer>WeasyPrint {WEASYPRINT_VERSION}, pikepdf, pypdf</pdf:Producer>
+<pdf:Producer>{PRODUCER}</pdf:Producer>
 <pdf:Trapped>False</pdf:Trapped>
 <pdfxid:GTS_PDFXVersion>{version}</pdfxid:GTS_PDFXVersion>
 <pdfx:GTS_PDFXVersion>{version}</pdfx:GTS_PDFXVersion>

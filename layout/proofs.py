@@ -40,48 +40,25 @@ def page_png(pdf: bytes, dpi: int = PROOF_DPI) -> bytes:
     return _pngs(pdf, dpi)[0]
 
 
-def stale_proofs(pages: tuple[bytes, ...], folder: Path) -> list[int]:
-    """The indices of ``pages`` whose proof PNG in ``folder`` is missing or was made from other bytes
-    (only these are rendered again)."""
-    index_path = folder / ".pages.json"
-    try:
-        known = json.loads(index_path.read_text())
-        drawn = json.loads((folder / PNG_INDEX).read_text())
-    except (OSError, ValueError):
-        known, drawn = {}, {}
-    if not isinstance(known, dict) or not isinstance(drawn, dict):
-        known, drawn = {}, {}
-
-    def whole(number: int, data: bytes) -> bool:  # made from these bytes, and not damaged since
-        name = f"p{number:02d}.png"
-        if known.get(name) != hashlib.sha256(data).hexdigest():
-            return False
-        try:
-            return hashlib.sha256((folder / name).read_bytes()).hexdigest() == drawn.get(name)
-        except OSError:
-            return False
-    return [number - 1 for number, data in enumerate(pages, start=1) if not whole(number, data)]
-
-
-PNG_INDEX = ".pngs.json"
-"""Beside ``.pages.json`` (each proof's page, by the SHA-256 of its PDF): the SHA-256 of each PNG as
-written, so that a damaged proof is drawn again."""
-
-
 def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
-    """Write the proofs of ``pages`` (each page's PDF) in ``folder``: ``pngs`` holds, by page index,
-    the PNG of each page ``stale_proofs`` named; the other pages' PNGs are left as they are. Proofs
-    of pages that are gone are removed."""
+    """Write the proofs of ``pages`` (each page's PDF) in ``folder``: ``pngs`` holds each page's PNG
+    by page index (drawn now or kept in the build cache); a PNG already there with those bytes is
+    left as it is. Proofs of pages that are gone are removed. ``.pages.json`` names each proof's
+    page by the SHA-256 of its PDF (``layout serve`` tells the browsers which pages changed)."""
     paths = [folder / f"p{number:02d}.png" for number in range(1, len(pages) + 1)]
     for index, png in pngs.items():
-        write_atomic(paths[index], png)
+        try:
+            same = paths[index].read_bytes() == png
+        except OSError:
+            same = False
+        if not same:
+            write_atomic(paths[index], png)
     for stale in folder.glob("p*.png"):
         if stale not in paths:
             stale.unlink()
-    index = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
-    write_atomic(folder / PNG_INDEX, json.dumps({path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-                                                 for path in paths}, indent=1).encode())
-    write_atomic(folder / ".pages.json", json.dumps(index, indent=1).encode())
+    (folder / ".pngs.json").unlink(missing_ok=True)  # what an earlier layout checked its PNGs by
+    sources = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    write_atomic(folder / ".pages.json", json.dumps(sources, indent=1).encode())
     return paths
 
 

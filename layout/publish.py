@@ -31,7 +31,7 @@ _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.ENOTSUP, errno.EP
 _LIBC: list = []
 
 
-def _renameat2():  # type: ignore[no-untyped-def]
+def _renameat2():
     if not _LIBC:
         try:
             function = ctypes.CDLL(None, use_errno=True).renameat2
@@ -153,6 +153,29 @@ def write_file(path: Path, data: bytes) -> None:
         raise
 
 
+def write_or_link(path: Path, data: bytes, published: Path) -> None:
+    """``write_file``, or a hard link to ``published`` if it holds exactly ``data`` (a plate that a
+    recompose made again the same): nothing written or synced. Published files are replaced, never
+    changed in place, so the link is as safe as a copy."""
+    try:
+        if published.stat().st_size == len(data) and published.read_bytes() == data:
+            os.link(published, path)
+            return
+    except OSError:
+        pass
+    write_file(path, data)
+
+
+def unshare(folder: Path) -> None:
+    """Make each file of the staging ``folder`` that ``write_or_link`` linked a file of its own
+    (for a folder published beside the one its links point into, such as plates-draft/)."""
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_nlink > 1:
+            data = path.read_bytes()
+            path.unlink()
+            write_file(path, data)
+
+
 def replace_folder(new: Path, target: Path) -> None:
     """Publish folder ``new`` as ``target``: at every instant ``target`` is the old or the new set."""
     _sync_folder(new)
@@ -188,9 +211,7 @@ def clean(out: Path) -> None:
     for name in FOLDERS:
         for folder in [*out.glob(f".{name}-*"), out / f".{name}.old"]:
             _remove(folder)
-    cache = out / ".cache"
-    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):  # the cache is ours: made again
-        _remove(cache)
+    _remove(out / ".cache")  # an earlier layout's cache of the issue (the build cache is build/.cache)
 
 
 def _remove(path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import files_digest, settings_files
+from .files import file_hash
 from .images import Preparer
 from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Batch, Job, PageResult
 from .markup import PageView, issue_html, issue_meta
@@ -57,6 +58,11 @@ class Project:
     def build(self, issue_id: str) -> Path:
         """Output folder of one issue."""
         return self.root / "build" / issue_id
+
+    @property
+    def cache(self) -> Path:
+        """The build cache, shared by every issue (see ``cache.Store``)."""
+        return self.root / "build" / ".cache"
 
     def shown(self, path: Path) -> str:
         """``path`` as messages name it: relative to the project, if it is in it."""
@@ -168,7 +174,7 @@ class Run:
             digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
             for photo in (p for view in views for item in view.slots
                           for p in (*item.photos, *(inset.photo for inset in item.insets))):
-                digest.update(hashlib.sha256(self.images.joinpath(photo.src.split(":", 1)[1]).read_bytes()).digest())
+                digest.update(bytes.fromhex(file_hash(self.images.joinpath(photo.src.split(":", 1)[1]))))
             keys.append(digest.hexdigest())
         return keys
 
@@ -200,7 +206,7 @@ class Run:
             files += sorted(p for p in folder.rglob("*") if p.is_file())
         for path in files:
             digest.update(str(path.relative_to(self.project.root)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(bytes.fromhex(file_hash(path)))  # its SHA-256 (hashed once a process)
         return digest.hexdigest()
 
     def shown(self, path: Path) -> str:

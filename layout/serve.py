@@ -275,7 +275,7 @@ class Proofs:
         pdf = (proof if proof.exists() else self.out / f"{self.issue_id}.pdf").read_bytes()
         index = _read_json(self.out / "proofs" / ".pages.json") or {}
         known = [index.get(f"p{n:02d}.png") for n in range(1, len(index) + 1)]
-        pages = self.pages.add(round_number, pdf, known if all(known) else None)
+        pages = self.pages.add(round_number, pdf, [str(k) for k in known] if all(known) else None)
         geometry = {n: g for n, g in enumerate(pages.geometry, start=1)}
         slots = [self._slot(slot, texts.get(slot["slot_id"], ""), geometry.get(slot["page"])) for slot in fit["slots"]]
         holes = self._page_holes(fit, geometry)
@@ -460,7 +460,7 @@ class Server(http.server.ThreadingHTTPServer):
 
     def allowed_hosts(self) -> set[str]:
         """Host headers this server answers to (anything else may be a DNS-rebinding page)."""
-        host = self.server_address[0]
+        host = str(self.server_address[0])  # (a str: an AF_INET or AF_INET6 address)
         names = {"127.0.0.1", "localhost", "[::1]"}
         if not is_loopback(host):
             return set()  # bound to a public address on purpose: any name may reach it
@@ -640,7 +640,7 @@ class Serving:
 
     @property
     def url(self) -> str:
-        host = self.server.server_address[0]
+        host = str(self.server.server_address[0])
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.server.port}/"
 
     def stop(self) -> None:
@@ -724,7 +724,7 @@ def events(url: str, timeout: float = 60.0) -> Iterator[dict]:
     import http.client
 
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(parts.hostname or "localhost", parts.port, timeout=timeout)
     connection.request("GET", "/events", headers={"Host": parts.netloc})
     response = connection.getresponse()
     data: list[str] = []

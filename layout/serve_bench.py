@@ -68,10 +68,11 @@ def edited(text: str, number: int) -> str:
 def start_server(root: Path, issue_id: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "layout", "serve", issue_id, "--root", str(root),
                                 "--port", "0"], stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    for line in process.stderr:
+    stderr = process.stderr
+    assert stderr is not None
+    for line in stderr:
         if match := re.search(r"serving \S+ at (http://\S+)", line):
-            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # drain
+            threading.Thread(target=lambda: [None for _ in stderr], daemon=True).start()  # drain
             return process, match[1]
     raise SystemExit(f"layout serve did not start (exit {process.wait()})")
 
@@ -96,7 +97,7 @@ def next_round(received: queue.Queue, after: int, timeout: float = 120) -> tuple
             return at, state
 
 
-def browser(url: str):  # type: ignore[no-untyped-def]
+def browser(url: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -111,7 +112,7 @@ def browser(url: str):  # type: ignore[no-untyped-def]
     return driver
 
 
-def shown_at(driver, page: int, key: str, timeout: float = 60) -> float:  # type: ignore[no-untyped-def]
+def shown_at(driver, page: int, key: str, timeout: float = 60) -> float:
     """When the browser had page ``page``'s image ``key`` on screen (its own clock, seconds)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:

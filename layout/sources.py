@@ -75,8 +75,8 @@ def read_text(path: Path, shown: str) -> str:
     text = normalise(text.replace("\r\n", "\n").replace("\r", "\n"))
     if BAD.search(text):
         problems = []
-        for number, line in enumerate(text.split("\n"), start=1):
-            for match in BAD.finditer(line):
+        for number, row in enumerate(text.split("\n"), start=1):
+            for match in BAD.finditer(row):
                 message, fix = bad_character(match[0])
                 problems.append(Problem(shown, f"line {number}, column {match.start() + 1}", message, fix))
         more = len(problems) - MAX_PROBLEMS
@@ -86,7 +86,7 @@ def read_text(path: Path, shown: str) -> str:
     return text
 
 
-def _yaml_loader() -> type:
+def _yaml_loader() -> Any:  # a loader class: libyaml's or PyYAML's, which share no base class
     """libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure-Python
     one; dates stay text (the manifest checks them, so 2099-04-31 is an input error, not a crash)."""
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -107,7 +107,7 @@ class Number:
 
     source: str
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]  # pickled (to a worker) as a plain number
+    def __reduce__(self):  # pickled (to a worker) as a plain number
         return (type(self).__mro__[2], (type(self).__mro__[2](self),))
 
 
@@ -358,7 +358,7 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             quoted = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
             self.add(key, f"expected a whole number, found {_kind(value)} {shorten(value)}",
-                     f"remove the quotes: {key.split('.')[-1]}: {value.strip()}" if quoted
+                     f"remove the quotes: {key.split('.')[-1]}: {str(value).strip()}" if quoted
                      else f"write a number such as {low}")
             return None
         written = source_text(value)

@@ -267,7 +267,7 @@ def ladders(runs: list[list[MeasuredLine]], length: int = 3) -> int:
 def figures(lines: list[MeasuredLine], natural: float, leading: float, worst: int = 5) -> Figures:
     """The table's figures for ``lines`` (justified lines only, as the issue measures them)."""
     justified = [line for line in lines if line.justified]
-    ratios = [(line.ratio(natural), line) for line in justified if line.gaps]
+    ratios = [(r, line) for line in justified if (r := line.ratio(natural)) is not None]  # those with gaps
     values = [r for r, _ in ratios]
     runs = columns_of(lines, leading)
     ranked = sorted(ratios, key=lambda x: -x[0])[:worst]

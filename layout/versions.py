@@ -8,3 +8,6 @@ from importlib.metadata import version
 WEASYPRINT_VERSION = version("weasyprint")
 PINNED_WEASYPRINT = "70.0"
 """The composer reads WeasyPrint's (private) layout tree: any other version is refused."""
+VARIANTS = {"x-1a": ("pdf/x-1a", "PDF/X-1a:2003"), "x-4": ("pdf/x-4", "PDF/X-4")}
+"""The plates' PDF/X (``pdfx:`` in paper.yaml): the ``pdf_variant`` WeasyPrint is asked for, and the
+``GTS_PDFXVersion`` the plates declare."""

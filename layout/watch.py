@@ -34,7 +34,7 @@ def sources(project: Project, issue_id: str) -> Iterator[Path]:
 def snapshot(project: Project, issue_id: str) -> dict[Path, tuple[float, int]]:
     """Modification time and size of every source (a folder that cannot be read is skipped: the
     compose reports it)."""
-    found = {}
+    found: dict[Path, tuple[float, int]] = {}
     try:
         for path in sources(project, issue_id):
             try:
@@ -112,7 +112,7 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
     called with the changed files as soon as a save is seen, before its compose starts.
     ``keep_going``: an exception that is not a ``LayoutError`` (a bug) is reported in the round
     instead of ending the rounds."""
-    caught: tuple[type[BaseException], ...] = (Exception,) if keep_going else (LayoutError, OSError, MemoryError)
+    caught: tuple[type[Exception], ...] = (Exception,) if keep_going else (LayoutError, OSError, MemoryError)
     seen: dict[Path, tuple[float, int]] = {}
     done = 0
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):

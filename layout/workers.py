@@ -20,13 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from . import __version__
-from .cache import code_digest, read_sealed, write_sealed
+from .cache import Store
 from .errors import RenderError
 from .files import file_hash
 from .galley import Galley
 from .jobs import Batch, Job, PageResult, Warm
-from .versions import WEASYPRINT_VERSION
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -143,18 +141,26 @@ def completed(value: T) -> concurrent.futures.Future[T]:
     return future
 
 
+POOL_JOBS = 3
+"""The fewest documents (or plates) to make that are worth starting the worker processes for. Started
+and warmed (hyphenation patterns, the stylesheet and its fonts: about 0.2 s of CPU in each worker), a
+pool costs more than it saves for the one or two documents a recompose after an edit lays out: those
+are laid out in this process, which warms up once."""
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
-    The key hashes the page's HTML (which holds its articles, positions and settings), the files it
-    references (photos, stylesheets, fonts) and the versions of layout and WeasyPrint: an unchanged
-    page is never laid out twice, in one run or across runs.
+    The key (the store's ``page`` entries) hashes what the page's HTML is made from (its articles,
+    positions and settings), the files it references (photos, stylesheets, fonts, templates) and,
+    through the store's salt, the versions of layout, WeasyPrint and what it lays text out with: an
+    unchanged page is never laid out twice, in one run or across runs.
     """
 
-    def __init__(self, cache: Path | None, static_files: tuple[Path, ...], workers: int | None = None,
-                 warm: Warm | None = None, shared: Workers | None = None) -> None:
-        self.cache = cache
-        digest = hashlib.sha256(f"layout {__version__} {code_digest()} weasyprint {WEASYPRINT_VERSION}".encode())
+    def __init__(self, store: Store | None, static_files: tuple[Path, ...], workers: int | None = None,
+                 warm: Warm | None = None, shared: Workers | None = None, early: bool = True) -> None:
+        self.store = store if store is not None else Store(None)
+        digest = hashlib.sha256()
         for path in sorted(static_files):
             digest.update(str(path.name).encode() + file_hash(path).encode())
         self.static_key = digest.hexdigest()
@@ -163,9 +169,15 @@ class PageRenderer:
         self._owned = shared is None
         self._workers = shared if shared is not None else Workers(workers)
         self.workers = self._workers.count
-        if warm is not None and self.workers > 1 and not _rendered():
+        self._warm = warm
+        # Workers kept from run to run (``layout watch``) are started once a session, and warm from
+        # then on: any two items go to them, as they always have.
+        self._pool_jobs = 2 if shared is not None else POOL_JOBS
+        if warm is not None and self.workers > 1 and (shared is not None or (early and not _rendered())):
             # Start the workers now, so that they warm up (hyphenation patterns, stylesheet and its
-            # fonts) while the sources are read.
+            # fonts) while the sources are read (and once for all its runs, for ``layout watch``).
+            # Otherwise (``early`` False: a recompose, whose pages are mostly cached) they are
+            # started when there are ``POOL_JOBS`` documents to lay out.
             self._workers.start(warm)
 
     def run(self, jobs: list[Job], sources: list[str], plan: Callable[[list[int]], list[Batch]]) -> list[PageResult]:
@@ -200,26 +212,36 @@ class PageRenderer:
         return [self.memory[key] for key in keys]
 
     def close(self) -> None:
-        """Stop the worker processes (unless they are shared: see ``Workers``)."""
+        """Stop the worker processes (unless they are shared: see ``Workers``); the run is over, so
+        the store is kept under its cap."""
         if self._owned:
             self._workers.close()
+        self.store.close()
 
     def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
         from .engine import lay_out, load_hyphenation
 
+        self._start_for(len(jobs), self._warm)
         if self._here(len(jobs)):
-            load_hyphenation(self.cache)
+            load_hyphenation(self.store)
         return self.each(lay_out, jobs)
+
+    def _start_for(self, count: int, warm: Warm | None = None) -> None:
+        """Start the workers (warmed with ``warm``) if there are ``count`` items for them, enough
+        to be worth it (``POOL_JOBS``), and more than one core."""
+        if count >= self._pool_jobs and self.workers > 1 and not self._workers.started:
+            self._workers.start(warm)
 
     def _here(self, count: int) -> bool:
         """Whether ``count`` items are done in this process (see ``map``)."""
-        return self.workers <= 1 or (count == 1 and (_rendered() or not self._workers.started))
+        return self.workers <= 1 or not self._workers.started or (count == 1 and _rendered())
 
     def map(self, function: Callable[[T], R], items: list[T]) -> list[R]:
-        """``function`` of each item, on every core (the worker processes are started once a run).
+        """``function`` of each item, on every core if the worker processes are running.
 
-        A single item runs here if this process has laid pages out before (``layout watch``), or
-        if no worker has been started; otherwise on a worker, which is warm."""
+        Everything runs here if no worker has been started (see ``POOL_JOBS``), and a single item
+        if this process has laid pages out before (``layout watch``); otherwise on the workers,
+        which are warm."""
         return list(self.each(function, items))
 
     def each(self, function: Callable[[T], R], items: list[T]) -> Iterator[R]:
@@ -249,73 +271,58 @@ class PageRenderer:
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]
                ) -> Callable[[], list[bytes]]:
-        """Start ``function`` of each item (bytes) not kept on disk as ``<kind>-<key>`` (on the
-        workers, as ``submit`` runs it), and return what gives every item's bytes once they are done
-        (kept on disk as they are)."""
+        """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
+        ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
+        gives every item's bytes once they are done (kept in the store as they are)."""
         out: dict[str, bytes] = {}
-        todo: dict[str, concurrent.futures.Future[bytes]] = {}
+        missing: dict[str, T] = {}
         for key, item in zip(keys, items):
-            if key in out or key in todo:
+            if key in out or key in missing:
                 continue
-            kept = read_sealed(self.cache / f"{kind}-{key}") if self.cache is not None else None
+            kept = self.store.get(kind, key)
             if kept is not None:  # sealed: a damaged entry reads as missing and is made again
                 out[key] = kept
             else:
-                todo[key] = self.submit(function, item)
+                missing[key] = item
+        self._start_for(len(missing))  # unwarmed: these are not laid out
+        todo = {key: self.submit(function, item) for key, item in missing.items()}
 
         def done() -> list[bytes]:
             for key, future in todo.items():
                 out[key] = future.result()
-                if self.cache is not None:
-                    write_sealed(self.cache / f"{kind}-{key}", out[key])
+                self.store.put(kind, key, out[key])
             return [out[key] for key in keys]
         return done
 
     def _key(self, job: Job, source: str) -> str:
-        digest = hashlib.sha256(self.static_key.encode())
-        digest.update(json.dumps([source, job.base, job.allowed, job.leading, job.variant, job.pdf, job.galleys,
-                                  job.stylesheets]).encode())
-        return digest.hexdigest()
+        return self.store.key("page", self.static_key, json.dumps([
+            source, job.base, job.allowed, job.leading, job.variant, job.pdf, job.galleys, job.stylesheets]))
 
     def _load(self, key: str) -> PageResult | None:
-        if self.cache is None:
+        # One entry: the result's JSON, then its PDF (if any) and its galleys' PDFs, under one seal.
+        parts = self.store.get_parts("page", key)
+        if not parts:
             return None
-        # Every file of the entry is sealed (see ``cache.py``), and the JSON holds the SHA-256 of each
-        # PDF: a damaged file, or one from another entry, makes the whole entry missing.
         try:
-            meta = read_sealed(self.cache / f"{key}.json")
-            if meta is None:
+            data = json.loads(parts[0])
+            pdfs = parts[1:]
+            pdf = pdfs.pop(0) if data["pdf"] else None
+            if len(pdfs) != len(data["galley_pdfs"]):
                 return None
-            data = json.loads(meta)
-            names = ([f"{key}.pdf"] if data["pdf"] else []) + [f"{key}-g{index}.pdf"
-                                                              for index in range(len(data["galley_pdfs"]))]
-            blobs = {name: read_sealed(self.cache / name) for name in names}
-            if any(blob is None or hashlib.sha256(blob).hexdigest() != data["sha256"][name]
-                   for name, blob in blobs.items()):
-                return None
-            pdf = blobs[f"{key}.pdf"] if data["pdf"] else None
-            pdfs = {slot: blobs[f"{key}-g{index}.pdf"] for index, slot in enumerate(data["galley_pdfs"])}
             galleys = {k: Galley.from_json(g) for k, g in data["galleys"].items()}
-            result = PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys, pdfs)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            return PageResult(dict(data["heights"]), pdf, tuple(data["warnings"]), galleys,
+                              dict(zip(data["galley_pdfs"], pdfs)))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             return None
-        return result
 
     def _store(self, key: str, result: PageResult) -> None:
-        if self.cache is None:
-            return
-        sums = {}
-        if result.pdf is not None:
-            write_sealed(self.cache / f"{key}.pdf", result.pdf)
-            sums[f"{key}.pdf"] = hashlib.sha256(result.pdf).hexdigest()
-        for index, pdf in enumerate(result.galley_pdfs.values()):
-            write_sealed(self.cache / f"{key}-g{index}.pdf", pdf)
-            sums[f"{key}-g{index}.pdf"] = hashlib.sha256(pdf).hexdigest()
         data = {"heights": result.heights,
                 "pdf": result.pdf is not None, "warnings": list(result.warnings),
                 "galleys": {k: g.to_json() for k, g in result.galleys.items()},
-                "galley_pdfs": list(result.galley_pdfs), "sha256": sums}
-        write_sealed(self.cache / f"{key}.json", json.dumps(data).encode())  # last: the entry is whole
+                "galley_pdfs": list(result.galley_pdfs)}
+        self.store.put_parts("page", key, [json.dumps(data).encode(),
+                                           *([result.pdf] if result.pdf is not None else []),
+                                           *result.galley_pdfs.values()])
 
 
 def _rendered() -> bool:

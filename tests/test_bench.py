@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from layout.bench import make_issue, table
 from layout.build import Project, compose_issue
@@ -29,3 +30,29 @@ def test_table_says_which_targets_are_met():
         "NOT MET  peak memory at 64 pages <= 400 MB: 500",
         "NOT MET  seconds a page flat, 8 to 64 pages (64/8 <= 1.1): 1.5",
     ]
+
+
+def test_table_says_which_whole_process_targets_are_met():
+    row = {"pages": 16, "cold_vs_naive": 0.55, "recompose_vs_cold": 0.1, "watch_vs_cold": 0.1,
+           "peak_mb": 100, "s_per_page": 1.0, "copy_accounting_vs_cold": 0.04, "cold_vs_naive_process": 0.62,
+           "recompose_vs_cold_process": 0.11, "help_process_s": 0.1, "help_vs_sample_cold": 0.04}
+    verdicts = [line for line in table([row]).splitlines() if line.startswith(("met", "NOT MET"))]
+    assert verdicts[-3:] == [
+        "NOT MET  whole processes: cold compose of 16 pages <= 0.6 x naive: 0.62",
+        "met      whole processes: recompose after one edit <= 0.12 x cold: 0.11",
+        "met      whole processes: layout --help <= 0.1 x a cold compose of the sample issue: 0.04",
+    ]
+
+
+def test_the_naive_command_renders_the_composers_html_with_its_photos_named_by_file(tmp_path):
+    from layout.bench import naive_command
+
+    photos = tmp_path / "images"
+    photos.mkdir()
+    (photos / "photo-1.jpg").write_bytes(b"x")
+    html = tmp_path / "issue.html"
+    html.write_text('<img src="layout-photo:photo-1.jpg"><img src=\'layout-photo:photo-1.jpg\'>')
+    command = naive_command(html, str(tmp_path) + "/", tmp_path / "out.pdf", photos)
+    assert command[1:4] == ["-m", "weasyprint", "-u"] and command[-1] == str(tmp_path / "out.pdf")
+    plain = Path(command[-2]).read_text()
+    assert "layout-photo" not in plain and plain.count((photos / "photo-1.jpg").as_uri()) == 2

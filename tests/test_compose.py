@@ -260,20 +260,23 @@ def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path
     assert outputs() == after
 
 
-def test_a_new_version_of_the_code_makes_its_plates_again_with_the_same_bytes(tmp_path, monkeypatch):
+def test_a_new_version_of_what_shapes_output_makes_its_plates_again_with_the_same_bytes(tmp_path, monkeypatch):
     # The plates' identity (inputsSHA256, document IDs) is their sources'; what is cached by it is also
-    # keyed by layout's own code, so another version never publishes what an older one made.
-    import layout.build
+    # keyed by the versions of layout's own code and what it runs on (the cache's salt), so that
+    # another version never publishes what an older one made.
+    import layout.cache
 
     simple_issue(tmp_path, {"story": 160, "other": 120}, columns={"story": 3, "other": 2})
-    out = tmp_path / "build" / "test-issue"
-    compose_issue(Project(tmp_path), "test-issue")
+    out, cache = tmp_path / "build" / "test-issue", tmp_path / "build" / ".cache"
+    first = compose_issue(Project(tmp_path), "test-issue")
     before = {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")}
-    kept = set((out / ".cache").glob("proofed-*"))
-    monkeypatch.setattr(layout.build, "code_digest", lambda: "another version of layout")
-    compose_issue(Project(tmp_path), "test-issue")
-    made = set((out / ".cache").glob("proofed-*")) - kept
-    assert kept and len(made) == len(kept)  # every plate made again, under keys of the new code
+    kept = set((cache / "plate").iterdir())
+    versions = {**layout.cache.versions(), "libpango-1.0.so.0": "libpango-1.0.so.0.5200.0"}  # Pango upgraded
+    monkeypatch.setattr(layout.cache, "versions", lambda: versions)
+    again = compose_issue(Project(tmp_path), "test-issue")
+    made = set((cache / "plate").iterdir()) - kept
+    assert kept and len(made) == len(kept)  # every plate made again, under keys of the new version
+    assert again.laid_out == first.laid_out and again.cached == first.cached  # every page laid out again
     assert {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")} == before
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -26,10 +26,6 @@ def _plates(root) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "plates").glob("*.pdf"))}
 
 
-def _kind(path: Path) -> str:
-    return re.sub(r"[0-9a-f]{16,64}", "H", path.name)
-
-
 # --- the cache ---------------------------------------------------------------------------------------
 
 def test_a_seal_holds_only_for_the_bytes_and_the_name_it_was_made_for(tmp_path):
@@ -43,36 +39,79 @@ def test_a_seal_holds_only_for_the_bytes_and_the_name_it_was_made_for(tmp_path):
     assert read_sealed(tmp_path / "a.json") is None and not (tmp_path / "a.json").exists()  # removed
 
 
-def test_every_kind_of_damaged_cache_entry_is_made_again_never_published(tmp_path, monkeypatch):
+KINDS = ("page", "plate", "flatplan", "proof", "preflight", "article", "hyphenation", "template", "photo",
+         "photo-check")
+"""Every kind of entry the build cache holds (see cache.Store)."""
+
+
+def _forget(patch: pytest.MonkeyPatch) -> None:
+    """Forget what this process keeps in memory of the cache's kinds (the hyphenation patterns, the
+    compiled templates), so that a compose reads them from the cache."""
     import pyphen
 
-    monkeypatch.setattr(pyphen, "hdcache", {})  # so that this run reads (and keeps) the hyphenation patterns
-    issue = simple_issue(tmp_path, {"story": 220, "other": 120}, columns={"story": 3, "other": 2})
-    write_article(issue, "story", body(220), images=[{"file": add_photo(issue), "caption": "The docks"}])
-    _compose(tmp_path)
-    clean, text = _plates(tmp_path), (tmp_path / "build" / "test-issue" / "text.json").read_bytes()
-    build = tmp_path / "build" / "test-issue"
-    kinds: dict[str, Path] = {}
-    for path in sorted([*(build / ".cache").rglob("*"), *(build / "images").glob("*")]):
-        if path.is_file():
-            kinds.setdefault(_kind(path), path)
-    # layout results, page and galley PDFs, plates, the flat plan, preflight results, hyphenation,
-    # Markdown conversions, compiled templates
-    assert {"H.json", "H.pdf", "H-g0.pdf", "proofed-H", "flatplan-H", "preflight-H.json", "bodies.json",
-            "hyphenation-H.json", "docks-H.jpg"} <= set(kinds), sorted(kinds)  # and the prepared photo
-    for kind, path in kinds.items():
-        data = bytearray(path.read_bytes())
+    from layout import markup
+
+    patch.setattr(pyphen, "hdcache", {})
+    patch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory):
+    """A two-story issue with a photo, composed once: its plates and text as a clean compose makes them."""
+
+    root = tmp_path_factory.mktemp("cached")
+    with pytest.MonkeyPatch.context() as patch:
+        _forget(patch)
+        issue = simple_issue(root, {"story": 220, "other": 120}, columns={"story": 3, "other": 2})
+        write_article(issue, "story", body(220), images=[{"file": add_photo(issue), "caption": "The docks"}])
+        _compose(root)
+    assert {p.name for p in (root / "build" / ".cache").iterdir() if p.is_dir()} == set(KINDS)
+    return root, _plates(root), (root / "build" / "test-issue" / "text.json").read_bytes()
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "images"])
+def test_a_damaged_cache_entry_of_any_kind_is_made_again_never_published(cached, kind, monkeypatch):
+    _forget(monkeypatch)
+    root, clean, text = cached
+    build = root / "build"
+    # "images": a prepared photo, as WeasyPrint reads it (the cache holds its bytes)
+    entries = sorted((build / "test-issue" / "images").glob("*.jpg") if kind == "images"
+                     else (build / ".cache" / kind).iterdir())
+    assert entries, kind
+    # Templates and hyphenation patterns are read only when a page is laid out: every entry of
+    # theirs is damaged, and every page laid out again.
+    read_when_laying_out = kind in ("template", "hyphenation")
+    damaged = {path: path.read_bytes() for path in (entries if read_when_laying_out else [entries[len(entries) // 2]])}
+    for path, whole in damaged.items():
+        data = bytearray(whole)
         for at in (len(data) // 3, len(data) // 2):  # a flipped bit in the middle of the entry
             data[at] ^= 0x04
         path.write_bytes(bytes(data))
-        result = _compose(tmp_path)
-        assert _plates(tmp_path) == clean, kind  # the damaged entry was not used
-        assert (tmp_path / "build" / "test-issue" / "text.json").read_bytes() == text, kind
-        assert result.plates is not None and result.plates.name == "plates"
-        assert read_sealed(path) is not None or not path.exists(), kind  # made again (or no longer needed)
-    write_article(issue, "story", "Text.\n")  # and the cache still follows the sources
-    _compose(tmp_path)
-    assert _plates(tmp_path) != clean
+    if read_when_laying_out:
+        shutil.rmtree(build / ".cache" / "page")
+    result = _compose(root)
+    assert _plates(root) == clean  # the damaged entry was not used
+    assert (build / "test-issue" / "text.json").read_bytes() == text
+    assert result.plates is not None and result.plates.name == "plates"
+    for path, whole in damaged.items():
+        if kind == "images":
+            assert path.read_bytes() == whole  # put back from the cache
+        else:  # read, found damaged, made again (checked without removing it, as reading would)
+            assert path.exists() and unseal(path.name, path.read_bytes()) is not None, path.name
+    if kind == "page":
+        assert result.laid_out == 1 and result.cached >= 4  # only the damaged document laid out again
+
+
+def test_the_cache_still_follows_the_sources(cached):
+    root, clean, _ = cached
+    article = root / "issues" / "test-issue" / "articles" / "story.md"
+    kept = article.read_bytes()
+    write_article(root / "issues" / "test-issue", "story", "Text.\n")
+    try:
+        _compose(root)
+        assert _plates(root) != clean
+    finally:
+        article.write_bytes(kept)
 
 
 def test_the_cache_key_holds_the_bytes_of_files_the_settings_name(tmp_path):

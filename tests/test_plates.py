@@ -7,6 +7,7 @@ import math
 import shutil
 import subprocess
 
+import pikepdf
 import pytest
 from factory import body, make_project, simple_issue, write_article, write_manifest
 from fontTools.ttLib import TTFont
@@ -158,3 +159,19 @@ def test_check_command_rechecks_existing_plates(tmp_path, run_cli):
     assert "preflight: passed" in out and "ok    fonts: every font embedded" in out
     code, _, err = run_cli("check", "no-such-issue", root=tmp_path)
     assert code == 2 and 'no issue "no-such-issue"' in err
+
+
+def test_each_document_carries_its_metadata_once(tmp_path):
+    """A plate and the issue each hold one XMP packet and one document information dictionary (no
+    packet of WeasyPrint's left beside ours, no second copy of the Info), saying the same producer."""
+    _two_pages(tmp_path)
+    _compose(tmp_path)
+    for path in sorted((tmp_path / "build" / "test-issue" / "plates").glob("*.pdf")):
+        with pikepdf.open(path) as pdf:
+            packets = [o for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Type") == "/Metadata"]
+            infos = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary) and "/GTS_PDFXVersion" in o]
+            assert (len(packets), len(infos)) == (1, 1), path.name
+            assert packets[0].objgen == pdf.Root.Metadata.objgen and infos[0].objgen == pdf.trailer.Info.objgen
+            producer = str(pdf.trailer.Info.Producer)
+            assert producer.startswith("WeasyPrint ")
+            assert f"<pdf:Producer>{producer}</pdf:Producer>" in packets[0].read_bytes().decode(), path.name

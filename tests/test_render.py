@@ -9,6 +9,7 @@ import pytest
 from factory import body, make_project, write_article, write_manifest
 
 from layout.build import Project, compose_issue
+from layout.cache import Store
 from layout.engine import load_hyphenation
 
 WORDS = ("internationalisation", "nationalisation", "shareholders", "spokesperson", "demonstration",
@@ -28,11 +29,11 @@ def fresh_patterns():
 
 def test_hyphenation_patterns_read_back_from_the_cache_hyphenate_as_pyphen_does(tmp_path, fresh_patterns):
     parsed = pyphen.HyphDict(fresh_patterns)
-    load_hyphenation(tmp_path)  # parses, and keeps a copy
-    copies = list(tmp_path.glob("hyphenation-*.json"))
+    load_hyphenation(Store(tmp_path))  # parses, and keeps a copy
+    copies = list((tmp_path / "hyphenation").iterdir())
     assert len(copies) == 1
     pyphen.hdcache.pop(fresh_patterns)
-    load_hyphenation(tmp_path)  # reads the copy back
+    load_hyphenation(Store(tmp_path))  # reads the copy back
     loaded = pyphen.hdcache[fresh_patterns]
     assert loaded is not parsed and loaded.patterns == parsed.patterns and loaded.maxlen == parsed.maxlen
     dictionary = pyphen.Pyphen(lang="en_GB")
@@ -51,11 +52,11 @@ def _parsed_inserted(parsed: pyphen.HyphDict):
 
 
 def test_a_damaged_copy_of_the_patterns_is_parsed_again(tmp_path, fresh_patterns):
-    load_hyphenation(tmp_path)
-    copy = next(tmp_path.glob("hyphenation-*.json"))
+    load_hyphenation(Store(tmp_path))
+    copy = next((tmp_path / "hyphenation").iterdir())
     copy.write_text('{"ab": [1, "x"]')  # cut short
     pyphen.hdcache.pop(fresh_patterns)
-    load_hyphenation(tmp_path)
+    load_hyphenation(Store(tmp_path))
     assert pyphen.hdcache[fresh_patterns].patterns == pyphen.HyphDict(fresh_patterns).patterns
     assert copy.read_text().startswith("{") and len(copy.read_bytes()) > 100_000  # written again, whole
 
@@ -83,7 +84,14 @@ def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(
 
 
 def test_weasyprints_sized_arrays_are_the_same_arrays_with_their_type_parsed_once():
-    from weasyprint.text.ffi import ffi
+    # WeasyPrint's own (in-line) FFI, as it has when no prebuilt one is used (see weasyffi.py)
+    import cffi
+
+    from layout.engine import _one_type_an_array
+
+    ffi = cffi.FFI()
+    ffi.cdef("typedef uint32_t hb_codepoint_t;")
+    _one_type_an_array(ffi)
 
     sized = ffi.new("hb_codepoint_t[5]", [5, 4, 3, 2, 1])
     assert list(sized) == [5, 4, 3, 2, 1] and ffi.sizeof(sized) == 5 * ffi.sizeof("hb_codepoint_t")

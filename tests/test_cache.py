@@ -1,0 +1,282 @@
+"""The build cache's one store (layout/cache.py): keys made in one place, salted with the versions of
+what shapes output, capped with least-recently-used eviction, safe for two runs at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import layout.cache
+from layout.cache import DEFAULT_SIZE, Store, cache_size, pack, unpack, versions
+from layout.errors import InputError
+
+
+def _aged(store: Store, kind: str, key: str, seconds_ago: float) -> None:
+    """Make an entry look last used ``seconds_ago``."""
+    when = time.time() - seconds_ago
+    os.utime(store.path(kind, key), (when, when))
+
+
+def test_a_key_is_made_of_the_kind_and_the_parts_bytes_never_paths(tmp_path):
+    store = Store(tmp_path)
+    assert store.key("page", "a", b"b") == Store(tmp_path).key("page", "a", b"b")
+    assert store.key("page", "a", b"b") != store.key("plate", "a", b"b")  # the kind is in the key
+    assert store.key("page", "ab", "c") != store.key("page", "a", "bc")  # parts do not run together
+    with pytest.raises(TypeError, match="not PosixPath"):
+        store.key("page", tmp_path)  # type: ignore[arg-type]
+
+
+def test_an_entry_reads_back_whole_and_a_damaged_one_reads_as_missing(tmp_path):
+    store = Store(tmp_path)
+    key = store.key("page", "x")
+    store.put_parts("page", key, [b'{"a": 1}', b"%PDF-1.7 one", b""])
+    assert store.get_parts("page", key) == [b'{"a": 1}', b"%PDF-1.7 one", b""]
+    path = store.path("page", key)
+    path.write_bytes(path.read_bytes().replace(b"one", b"two"))
+    assert store.get("page", key) is None and not path.exists()  # removed, to be made again
+    other = store.key("page", "y")
+    store.put("page", other, b"data")
+    os.replace(store.path("page", other), path)  # an entry under another's name
+    assert store.get("page", key) is None
+    assert unpack(pack(b"", b"ab", b"c" * 300)) == [b"", b"ab", b"c" * 300]
+    assert Store(None).get("page", key) is None  # a store of nothing keeps nothing
+    Store(None).put("page", key, b"data")
+
+
+@pytest.mark.parametrize("name", sorted(versions()))
+def test_a_new_version_of_anything_that_shapes_output_is_a_miss(tmp_path, monkeypatch, name):
+    store = Store(tmp_path)
+    key = store.key("page", "same inputs")
+    store.put("page", key, b"made by the old version")
+    changed = {**versions(), name: versions()[name] + " (upgraded)"}
+    monkeypatch.setattr(layout.cache, "versions", lambda: changed)
+    upgraded = Store(tmp_path)
+    assert upgraded.salt != store.salt
+    assert upgraded.get("page", upgraded.key("page", "same inputs")) is None
+
+
+def test_the_salt_holds_the_versions_of_the_libraries_and_programs_output_comes_from():
+    found = versions()
+    for name in ("layout", "weasyprint", "pydyf", "fonttools", "pillow", "pikepdf", "pyphen", "uharfbuzz",
+                 "libpango-1.0.so.0", "libharfbuzz.so.0", "libfontconfig.so.1", "gs"):
+        assert name in found, name
+    assert found["weasyprint"] == "70.0"
+    assert found["libpango-1.0.so.0"].startswith("libpango-1.0.so.0.")  # the file, named by its version
+    assert found["layout"] == layout.cache.code_digest()
+
+
+def test_the_cap_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv("LAYOUT_CACHE_SIZE", raising=False)
+    assert cache_size() == DEFAULT_SIZE == 2 * 1024 ** 3
+    assert cache_size("500M") == 500 * 1024 ** 2 and cache_size("1.5G") == 3 * 1024 ** 3 // 2
+    assert cache_size("4096") == 4096 and cache_size("0") == 0 and cache_size("2GiB") == 2 * 1024 ** 3
+    monkeypatch.setenv("LAYOUT_CACHE_SIZE", "300k")
+    assert Store(None).size == 300 * 1024
+    with pytest.raises(InputError) as caught:
+        cache_size("lots")
+    assert "LAYOUT_CACHE_SIZE" in str(caught.value) and "2G" in str(caught.value)
+
+
+def test_the_cap_evicts_the_least_recently_used_first_never_what_this_run_used(tmp_path):
+    old = Store(tmp_path, size=0)  # an earlier run, with no cap
+    keys = [old.key("page", str(n)) for n in range(6)]
+    for key in keys:
+        old.put("page", key, b"x" * 1000)
+    old.close()
+    for age, key in zip((600, 500, 400, 300, 200, 100), keys):  # keys[0] used longest ago
+        _aged(old, "page", key, age)
+    run = Store(tmp_path, size=5000)  # this run: the store holds about 7.6 kB, over its cap
+    assert run.get("page", keys[0]) is not None  # used by this run: kept, however old it was
+    new = run.key("page", "new")
+    run.put("page", new, b"y" * 1000)
+    run.close()
+    left = {key for key in [*keys, new] if run.path("page", key).exists()}
+    assert left == {keys[0], keys[4], keys[5], new}  # the oldest unused went first, down to 90 % of the cap
+    assert all(run.get("page", key) for key in left)
+
+
+def test_a_run_over_the_cap_by_its_own_entries_keeps_them_all(tmp_path):
+    run = Store(tmp_path, size=100)
+    keys = [run.key("page", str(n)) for n in range(5)]
+    for key in keys:
+        run.put("page", key, b"z" * 1000)
+    run.close()
+    assert all(run.path("page", key).exists() for key in keys)
+
+
+def test_the_store_counts_its_size_once_a_run_and_recounts_it_from_its_files(tmp_path):
+    run = Store(tmp_path, size=10 ** 9)
+    run.put("page", run.key("page", "a"), b"a" * 1000)
+    run.close()
+    counted = layout.cache.read_sealed(tmp_path / "index.json")
+    assert counted is not None and b'"runs": 1' in counted
+    assert sum(size for _, size, _ in run.entries()) == os.path.getsize(run.path("page", run.key("page", "a")))
+    leftover = tmp_path / "page" / ".abc.part"  # a write a killed run left an hour ago
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (time.time() - 7200, time.time() - 7200))
+    run.entries()
+    assert not leftover.exists()
+
+
+def test_clean_cache_removes_the_store_and_keeps_the_outputs(tmp_path, run_cli):
+    store = Store(tmp_path / "build" / ".cache")
+    store.put("page", store.key("page", "a"), b"a" * 5000)
+    old = tmp_path / "build" / "test-issue" / ".cache"  # where an earlier layout kept its cache
+    old.mkdir(parents=True)
+    (old / "bodies.json").write_bytes(b"{}")
+    (tmp_path / "build" / "test-issue" / "test-issue.pdf").write_bytes(b"%PDF")
+    code, out, err = run_cli("clean", "--cache", root=tmp_path)
+    assert code == 0, err
+    assert "removed the build cache" in out
+    assert not (tmp_path / "build" / ".cache" / "page").exists() and not old.exists()
+    assert (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()
+    code, _, err = run_cli("clean", root=tmp_path)
+    assert code == 2 and "--cache" in err
+
+
+def _share(root: str, seed: int, rounds: int, failures) -> None:  # noqa: ANN001 - a queue
+    """One of two processes using one small store at once: every entry read must be whole and the
+    one its key names."""
+    try:
+        for round_ in range(rounds):
+            store = Store(Path(root), size=30_000, salt_="test")  # a run
+            for n in range(25):
+                name = str((n * 7 + seed + round_) % 40)
+                key = store.key("page", name)
+                data = store.get("page", key)
+                if data is not None and data != name.encode() * 500:
+                    failures.put(f"{name}: {data[:20]!r}")
+                store.put("page", key, name.encode() * 500)
+            store.close()
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        failures.put(repr(error))
+
+
+def test_two_processes_sharing_the_store_never_read_a_wrong_or_partial_entry(tmp_path):
+    context = multiprocessing.get_context("fork")
+    failures = context.Queue()
+    processes = [context.Process(target=_share, args=(str(tmp_path), seed, 12, failures)) for seed in (0, 3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0, 0]
+    found = []
+    while not failures.empty():
+        found.append(failures.get())
+    assert found == []
+    store = Store(tmp_path, size=30_000, salt_="test")
+    entries = store.entries()
+    assert entries and sum(size for _, size, _ in entries) <= 30_000 * 1.5  # kept near its cap
+    for _, _, path in entries:  # every entry left is whole
+        assert layout.cache.read_sealed(path) is not None
+    assert not list(tmp_path.glob("page/*.part"))
+
+
+def test_a_cap_that_is_not_a_size_is_an_input_error_naming_the_variable(tmp_path, run_cli, monkeypatch):
+    from factory import simple_issue
+
+    simple_issue(tmp_path, {"story": 80})
+    monkeypatch.setenv("LAYOUT_CACHE_SIZE", "two gigs")
+    code, _, err = run_cli("compose", "test-issue", root=tmp_path)
+    assert code == 2, err
+    assert "LAYOUT_CACHE_SIZE='two gigs' is not a size" in err and "internal error" not in err
+
+
+def test_a_cache_folder_that_is_a_link_is_replaced_never_written_through(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "build" / ".cache"
+    root.parent.mkdir()
+    root.symlink_to(elsewhere)
+    store = Store(root)
+    store.put("page", store.key("page", "a"), b"data")
+    assert not root.is_symlink() and root.is_dir() and list(elsewhere.iterdir()) == []
+
+
+def _age_all(cache: Path, seconds: float = 30) -> None:
+    """Make every entry of the store look used ``seconds`` ago (an earlier run)."""
+    when = time.time() - seconds
+    for path in cache.glob("*/*"):
+        os.utime(path, (when, when))
+
+
+def test_a_tiny_cap_evicts_what_the_last_run_did_not_use_and_a_compose_stays_right(tmp_path, monkeypatch):
+    from factory import body, simple_issue, write_article
+
+    from layout.build import Project, compose_issue
+
+    issue = simple_issue(tmp_path, {"story": 160, "other": 100}, columns={"story": 3, "other": 2})
+    cache, plates = tmp_path / "build" / ".cache", tmp_path / "build" / "test-issue" / "plates"
+
+    def compose():
+        result = compose_issue(Project(tmp_path), "test-issue")
+        return result, {p.name: p.read_bytes() for p in plates.glob("*.pdf")}
+
+    monkeypatch.setenv("LAYOUT_CACHE_SIZE", "1")  # every entry over the cap but those a run uses
+    first, clean = compose()
+    assert first.laid_out >= 2
+    kept = set(cache.glob("*/*"))
+    _age_all(cache)
+    again, same = compose()
+    assert again.laid_out == 0 and same == clean  # all it needed was kept
+    # it used every entry but the templates' and hyphenation patterns' (read only to lay a page out)
+    lay_out_only = ("template", "hyphenation")
+    assert {p for p in cache.glob("*/*") if p.parent.name not in lay_out_only} == \
+        {p for p in kept if p.parent.name not in lay_out_only}
+    _age_all(cache)
+    original = (issue / "articles" / "other.md").read_bytes()
+    write_article(issue, "other", body(90, seed=5))
+    edited, _ = compose()
+    assert edited.laid_out >= 1 and edited.cached >= 1  # the cache still saves what did not change
+    gone = kept - set(cache.glob("*/*"))
+    assert gone and {p.parent.name for p in gone} >= {"page", "plate", "article"}  # the old story's entries
+    assert all(p.stat().st_mtime >= time.time() - 25 for p in cache.glob("*/*"))  # only what it used is left
+    _age_all(cache)
+    (issue / "articles" / "other.md").write_bytes(original)
+    back, plates_back = compose()
+    assert back.laid_out >= 1 and plates_back == clean  # made again, with the same bytes
+
+
+def test_a_library_outside_the_usual_folders_is_known_by_the_version_it_reports(monkeypatch):
+    monkeypatch.setattr(os.path, "exists", lambda path: False)
+    assert layout.cache._library("libpango-1.0.so.0").startswith("version b'1.")
+    assert layout.cache._library("libharfbuzz.so.0").startswith("version b'")
+    assert layout.cache._library("libnothing-at-all.so.0") == "not found"
+
+
+def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
+    from factory import add_photo, body, simple_issue, write_article
+
+    from layout.build import Project, compose_issue
+
+    issue = simple_issue(tmp_path, {"story": 160, "other": 100}, columns={"story": 3, "other": 2})
+    write_article(issue, "story", body(160), images=[{"file": add_photo(issue), "caption": "The docks"}])
+    images = tmp_path / "build" / "test-issue" / "images"
+    compose_issue(Project(tmp_path), "test-issue")
+    used = set(images.glob("*.jpg"))
+    (images / "docks-0123456789abcdef.jpg").write_bytes(b"a photo an earlier round placed at another size")
+    compose_issue(Project(tmp_path), "test-issue")
+    assert used and set(images.glob("*.jpg")) == used
+    kept = {layout.cache.unseal(p.name, p.read_bytes()) for p in (tmp_path / "build" / ".cache" / "photo").iterdir()}
+    assert {p.read_bytes() for p in used} <= kept  # and the cache holds them
+
+
+def test_an_entry_written_while_the_cache_is_cleared_is_written_whole(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    key = store.key("page", "a")
+    real = os.replace
+
+    def cleared_first(source, target):  # the kind's folder removed between the write and the rename
+        if not hasattr(cleared_first, "done"):
+            cleared_first.done = True
+            store.clear()
+        return real(source, target)
+
+    monkeypatch.setattr(os, "replace", cleared_first)
+    store.put("page", key, b"whole")
+    assert store.get("page", key) == b"whole"

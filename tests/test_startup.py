@@ -1,0 +1,76 @@
+"""Start-up: WeasyPrint's C declarations prebuilt once (``weasyffi.py``) give the same plates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from factory import REPO, add_photo, two_story_issue
+
+PROBE = ("import layout.engine as e, layout.weasyffi as w, weasyprint.text.fonts as f; "
+         "print(w.is_prebuilt(e.weasyprint_ffi), f.ffi is e.weasyprint_ffi)")
+
+
+def _env(cache: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache), **extra}
+
+
+def _probe(cache: Path, **extra: str) -> str:
+    return subprocess.run([sys.executable, "-c", PROBE], env=_env(cache, **extra), capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def _plates(root: Path, cache: Path, **extra: str) -> dict[str, bytes]:
+    subprocess.run([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(root)],
+                   env=_env(cache, **extra), capture_output=True, check=True)
+    plates = root / "build" / "test-issue" / "plates"
+    found = {path.name: path.read_bytes() for path in sorted(plates.glob("*.pdf"))}
+    (root / "build").rename(root / f"build-{len(list(root.glob('build-*')))}")
+    return found
+
+
+def test_a_prebuilt_ffi_gives_byte_identical_plates_to_weasyprints_own(tmp_path):
+    issue = two_story_issue(tmp_path / "project", words=(150, 110))
+    photo = add_photo(issue)
+    story = issue / "articles" / "story.md"
+    front = f"images:\n- file: {photo}\n  caption: Docks\nheadline:"
+    story.write_text(story.read_text().replace("headline:", front, 1))
+    cache = tmp_path / "cache"
+    assert _probe(cache, LAYOUT_PREBUILT_FFI="0") == "False True"  # WeasyPrint's own FFI, nothing written
+    assert not cache.exists()
+    own = _plates(tmp_path / "project", cache, LAYOUT_PREBUILT_FFI="0")
+    assert _probe(cache) == "False True"  # the first process parses as usual, and keeps the module
+    assert len(list((cache / "layout").glob("weasyprint_ffi_*.py"))) == 1
+    assert len(list((cache / "layout").glob("icc-*.zlib"))) == 1  # the output profile, compressed once
+    assert _probe(cache) == "True True"  # every module of WeasyPrint has the prebuilt one
+    prebuilt = _plates(tmp_path / "project", cache)  # and the compressed profile read back
+    assert len(own) == 2 and own == prebuilt  # the page's plate and the issue, byte for byte
+
+
+def test_a_damaged_prebuilt_ffi_is_not_used_and_is_made_again(tmp_path):
+    cache = tmp_path / "cache"
+    _probe(cache)
+    kept = next((cache / "layout").glob("weasyprint_ffi_*.py"))
+    whole = kept.read_bytes()
+    kept.write_bytes(whole.replace(b"_types = b'", b"_types = b'\\x00", 1))  # one byte more: the seal fails
+    assert _probe(cache) == "False True"  # WeasyPrint's own, and the module written again
+    assert kept.read_bytes() == whole
+    assert _probe(cache) == "True True"
+
+
+def test_the_output_profile_compressed_once_is_what_zlib_makes_of_it(tmp_path, monkeypatch):
+    import zlib
+
+    from layout import plates
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    profile = tmp_path / "press.icc"
+    profile.write_bytes(bytes(range(256)) * 400)
+    made = plates._profile_stream.__wrapped__(profile, "x")  # compressed, and kept
+    kept = next((tmp_path / "layout").glob("icc-*.zlib"))
+    assert made == (4, zlib.compress(profile.read_bytes(), 9))
+    assert plates._profile_stream.__wrapped__(profile, "x") == made  # read back
+    kept.write_bytes(kept.read_bytes()[:-10])  # damaged: made again
+    assert plates._profile_stream.__wrapped__(profile, "x") == made and kept.stat().st_size > 100
