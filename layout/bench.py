@@ -364,7 +364,7 @@ def typst_pdf(root: Path, issue_id: str, out: Path) -> Path | None:
     return out
 
 
-TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2.5%"}
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2%"}
 """The paper settings the breaker is measured with (``line_breaking`` is ``greedy`` by default)."""
 
 
@@ -392,7 +392,7 @@ def _typography_root(root: Path, pages: int | None, paper: dict | None) -> str:
 
 def typography_bench(pages: list[int], work: Path) -> list[dict]:
     """The typographic figures of the sample issue and of the synthetic issues of ``pages`` pages:
-    layout's plates with ``line_breaking: total-fit`` (and ``tracking: 2.5%``), layout's plates with
+    layout's plates with ``line_breaking: total-fit`` (and ``tracking: 2%``), layout's plates with
     the default greedy breaking, WeasyPrint alone (the naive one-pass render of the greedy HTML),
     Typst (if installed) on the same copy."""
     rows = []

@@ -99,7 +99,8 @@ def typography_notes(composition: Composition) -> list[str]:
             continue
         where = f"p{slot.page} {slot.slot_id}"
         if block["loosened"]:
-            notes.append(f"loose: {where}: set {_paragraphs(block['loosened'])} a line longer (fit: loose)")
+            notes.append(f"loose: {where}: set {_paragraphs(block['loosened'])} a line longer "
+                         "(fit: loose, or total-fit filling a hole)")
         if slot.short > HOLE_LINES and not slot.over:
             offer = [p for p in block["longer"] if p not in block["loosened"]]
             if offer:

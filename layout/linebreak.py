@@ -49,6 +49,39 @@ SLACK = 0.15
 widths, and a line a hair short is invisible where a glyph a hair past the column edge is not."""
 DASHES = "\u2013\u2014"
 
+EXACT_9PT = (20, 39, 58, 77, 96, 115, 134, 154)
+"""Letter-spacings (Pango units, 1/1024 pt) that WeasyPrint 70 draws where it lays them out, at 9 pt.
+
+WeasyPrint writes each glyph's advance into the PDF as the font's width plus a kerning in thousandths
+of the size, cut to a whole number (``int(kerning)`` in ``draw/text.py``); with letter-spacing that
+kerning has a fraction, so every glyph is drawn up to 0.009 pt away from where it was laid out, which
+is 0.3 pt over a line, and the line ends short (spaced out) or past the column (spaced in). The
+fraction is periodic in the letter-spacing, with a period of size x 1024 / 480 units (19.2 at 9 pt):
+these are its zeros, measured on lines of the body face (drawn end within 0.06 pt of the box's)."""
+EXACT_9PT_IN = (-21, -41, -59, -78, -98, -116, -135, -154)
+"""The same, spacing in."""
+EDGE_SAFETY = 0.05
+TIGHT_BIAS = 0.05
+"""Points more a line with shrunk word spaces is set short: WeasyPrint draws such a line 0.02-0.1 pt
+longer than its box (the same cut kerning, on its spaces and its letters), where a line with
+stretched spaces ends -0.09..+0.06 pt from it (measured on the galleys of the benchmark's 8 pages)."""
+"""Points a justified line's last glyph is set short of the column: WeasyPrint draws a line with
+word spacing, and one letter-spaced by ``exact_tracking``, within 0.06 pt of its box's end."""
+
+
+def exact_tracking(points: float, size: float, limit: float | None = None) -> int:
+    """The letter-spacing, in Pango units, WeasyPrint draws exactly that is nearest ``points``, and
+    no further from zero than ``limit`` (points; None: than ``points``). At sizes other than 9 pt
+    the zeros are scaled."""
+    levels: tuple[int, ...]
+    if abs(size - 9.0) < 1e-6:
+        levels = EXACT_9PT if points > 0 else EXACT_9PT_IN
+    else:
+        step = size * 1024 / 480
+        levels = tuple(round(m * step) * (1 if points > 0 else -1) for m in range(1, 12))
+    units, bound = points * 1024, abs(points if limit is None else limit) * 1024 + 1e-9
+    return min((level for level in (0, *levels) if abs(level) <= bound), key=lambda level: abs(level - units))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -79,8 +112,10 @@ class Settings:
     final_hyphen_demerits: int = 0
     adjacent_demerits: int = 10000
     line_penalty: int = 10
-    river_demerits: int = 3000
-    """Demerits for each wide space that overlaps a wide space on the line above (a river's start)."""
+    river_demerits: int = 30000
+    """Demerits for each wide space that overlaps a wide space on the line above (a river's start):
+    about a line of 2.6 natural spaces. (Measured, total-fit at 2 %: 3000 left 12 rivers on the sample
+    and 36 on the benchmark's 8 pages; 30000, 11 and 20; 100000, 10 and 17, but set lines of 8x.)"""
     knee: float = 1.0
     """Past this adjustment ratio badness grows linearly (see ``_badness``)."""
     slope: float = 100.0
@@ -138,6 +173,9 @@ class SetLine:
     """Where the line's word spaces are (start, end), points from the line's start."""
     mid_word: bool = False
     """The line ends inside a word (at a hyphenation point, or after a hyphen or dash in a word)."""
+    margin: float = 0.0
+    """Points the line's box is narrower than the measure (``EDGE_SAFETY``: so that no glyph is drawn
+    past the column), less one letter-spacing (which WeasyPrint counts after the last glyph)."""
 
 
 @dataclass(frozen=True)
@@ -482,9 +520,17 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                 wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
                 stretch_here = stretches[b] - node.total_stretch
                 if ratio > 0 and not forced and settings.river_demerits and stretch_here > 0:
-                    share = stretch_here / (stretch_here + track * (glyphs[b] - node.total_glyphs))
                     spaces = bisect.bisect_left(glues, b) - bisect.bisect_left(glues, node.position + 1)
-                    extra = ratio * stretch_here * share / spaces if spaces else 0.0
+                    # what a gap will be as ``_set_line`` sets the line: the spaces' first share, the
+                    # letter-spacing up to its bound, the spaces again; a gap also shows the letter-spacing
+                    # either side of it (a letter's about half the size)
+                    letters_cap = track * (glyphs[b] - node.total_glyphs)
+                    excess = ratio * (stretch_here + letters_cap)
+                    first = min(excess, settings.spaces_first * stretch_here)
+                    lettered = min(excess - first, letters_cap)
+                    extra = (excess - lettered) / spaces if spaces else 0.0
+                    if letters_cap:
+                        extra += 2 * (lettered / letters_cap) * track * 0.5 * settings.size
                     if spaces and space + extra >= (WIDE - 0.15) * space:
                         wide = (node.position + 1, b, node.total_width, extra)
                         above = node.wide_gaps(items, glues, widths, space)
@@ -521,6 +567,10 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
 
 
 OVER = 10_000.0
+EMERGENCY = 20.0
+"""The largest adjustment ratio of the emergency pass (spaces of 21x), before one that allows any: a
+pass that allows any line makes every break reachable from every other (most of the breaker's time
+went to the few paragraphs that needed it)."""
 """Badness added, in the first pass, to a line looser than ``tolerance`` (but within ``acceptable``):
 such a line is taken only where nothing tighter can be had, and the pass's other line counts (for
 looseness) come from the same run."""
@@ -531,7 +581,7 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
     only where it must), then within ``second``, then anything (the emergency pass)."""
     wide = max(settings.acceptable, settings.tolerance)
     for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, 0.0),
-                                               (3, 1000.0, True, 0.0)):
+                                               (3, EMERGENCY, False, 0.0), (3, 1000.0, True, 0.0)):
         finals = _breakpoints(items, settings, tolerance, emergency, over)
         if not finals:
             continue
@@ -594,20 +644,24 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
     if settings.tracking and not node.overfull and not spaces_only and not last:
         plain = _plain_width(items, start, end, hyphenated, _shaper(settings.fonts, settings.size))
         plain += sum(items[i].width for i in range(start, end) if items[i].kind == "box" and not items[i].pieces)
-        # Pango spaces the letters of a line by a little less than it is asked to (2-6 characters'
-        # worth less: the ends of the line and of its runs get half, and it rounds). Counted so
-        # that the line comes out a hair short, never long (all but 2 characters when spacing out,
-        # all but 6 when spacing in), and WeasyPrint's justification takes up the rest.
+        # Pango gives every glyph of the line (its spaces too) the letter-spacing; WeasyPrint's
+        # justification takes up what the spaces' share leaves over. The letter-spacing is one that
+        # WeasyPrint draws where it lays it out (``exact_tracking``), so the line ends where its box does.
         chars = sum(len(run.text) for run in runs)
+        letters = max(chars - spaces, 1)
         wanted = settings.measure - plain  # without ligatures
         space_part = min(max(wanted, -glue_shrink), settings.spaces_first * glue_stretch)
-        count = max(chars - 2, 1) if wanted > space_part else max(chars - 6, 1)
-        limit = settings.tracking * glyph_width / count
-        tracking = min(max((wanted - space_part) / count, -limit), limit)
-        space_part = wanted - tracking * count
+        limit = settings.tracking * glyph_width / letters
+        tracking = min(max((wanted - space_part) / chars, -limit), limit)
+        tracking = exact_tracking(tracking, settings.size, limit) / 1024  # nearest, within the bound
+        space_part = wanted - tracking * chars
         natural = plain
+    margin = 0.0
+    if spaces and (not last or space_part < 0) or tracking:
+        margin = EDGE_SAFETY + (TIGHT_BIAS if space_part < 0 else 0.0) - tracking
+        margin = round(margin * 100) / 100  # as the class says
     if spaces and (not last or space_part < 0):
-        space_part -= SLACK  # a hair short of the edge rather than a hair past it
+        space_part -= SLACK + margin  # a hair short of the box: WeasyPrint's justification takes up the rest
     spacing = space_part / spaces if spaces else 0.0
     text = "".join(run.text for run in runs)
     gaps = []
@@ -621,8 +675,8 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
             gaps.append((round(x - tracking, 3), round(x + item.width + spacing + tracking, 3)))
             x += item.width + spacing + tracking
     mid_word = items[end].kind == "penalty" and -INF < items[end].penalty < INF
-    return SetLine(start, end, round(ratio, 4), round(spacing, 4), round(tracking, 4), hyphenated, spaces,
-                   round(natural, 3), text, round(node.overfull, 3), tuple(gaps), mid_word)
+    return SetLine(start, end, round(ratio, 4), round(spacing, 4), tracking, hyphenated, spaces,
+                   round(natural, 3), text, round(node.overfull, 3), tuple(gaps), mid_word, margin)
 
 
 def _plain_width(items: list[Item], start: int, end: int, hyphenated: bool, shaper: Shaper) -> float:
@@ -706,8 +760,8 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
     """The chosen lines as WeasyPrint is to draw them: each a ``.ln`` block whose classes give its
     word spacing (``w123``: 1.23 pt; never 0 on a justified line: WeasyPrint lays a line without
     word-spacing out with a comma's kerning against the next space, then draws it without),
-    letter-spacing (``t45``: 0.045 pt) and, for a letter-spaced line, how much wider or narrower its
-    box is (``m-9``: -0.09 pt; see below). Classes, not ``style`` attributes: WeasyPrint parses each
+    letter-spacing (``t96``: 96/1024 pt) and, for a letter-spaced line, how much wider or narrower its
+    box is (``m-4``: 0.04 pt wider; see below). Classes, not ``style`` attributes: WeasyPrint parses each
     style attribute by itself, which cost more than laying the lines out. ``classes`` collects the
     classes used (see ``spacing_css``)."""
     out = []
@@ -717,14 +771,14 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
             names.append("ind")  # the paragraph's indent, whatever its classes say (see newspaper.css)
         if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
             names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
-        if line.tracking:
-            # WeasyPrint justifies a letter-spaced line to a width that is not what it draws: spaced
-            # out, it counts about two spacings more than it draws; spaced in, about five fewer, give
-            # or take 0.2 pt (lines measured on the sample's 400). The line's box is made wider or
-            # narrower to match, and a line spaced in 0.2 pt short, so that it never ends past the
-            # column (a line 0.2 pt short is 0.07 mm: not seen).
-            margin = -2 * line.tracking if line.tracking > 0 else -5 * line.tracking + 0.2
-            names += [f"t{round(line.tracking * 1000)}", f"m{round(margin * 100)}"]
+        units = round(line.tracking * 1024)
+        if units:
+            names.append(f"t{units}")
+        if line.margin:
+            # The line's box made narrower by a safety margin (``m5``: 0.05 pt; see ``SetLine.margin``),
+            # and, if the line is letter-spaced (``t96``: 96/1024 pt), wider by one letter-spacing:
+            # WeasyPrint counts one after the line's last glyph, which is not drawn.
+            names.append(f"m{round(line.margin * 100)}")
         if classes is not None:
             classes.update(n for n in names[1:] if n != "ind")
         out.append(f'<span class="{" ".join(names)}">{line_html(items, line)}</span>')
@@ -741,7 +795,7 @@ def spacing_css(classes: set[str]) -> str:
         elif name[0] == "m":
             rules.append(f".ln.{name}{{margin-right:{value / 100:.2f}pt}}")
         else:
-            rules.append(f".ln.{name}{{letter-spacing:{value / 1000:.3f}pt}}")
+            rules.append(f".ln.{name}{{letter-spacing:{value / 1024}pt}}")
     return "<style>" + "".join(rules) + "</style>"
 
 
@@ -839,6 +893,7 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
                                 for x in lines[:-1] if x.spaces), default=1.0), 3),
             "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
             "longer_worst": _worst(paragraph, 1, settings), "longer2_worst": _worst(paragraph, 2, settings),
+            "longer_loose": _added_loose(paragraph, 1, settings), "longer2_loose": _added_loose(paragraph, 2, settings),
             "loosened": loose if loose in paragraph.alternatives else 0,
             "overfull": round(sum(x.overfull for x in lines), 2),
             "ratios": [round(1 + x.spacing / _shaper(settings.fonts, settings.size).width(" "), 3) if x.spaces
@@ -848,6 +903,19 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
     return paragraph_html(items, lines, classes)
+
+
+def _added_loose(paragraph: Paragraph, longer: int, settings: Settings) -> int | None:
+    """How many more lines wider than 2x (spaces and the letter-spacing either side, as measured) the
+    paragraph's setting ``longer`` lines longer has than its setting."""
+    if longer not in paragraph.alternatives:
+        return None
+    space = _shaper(settings.fonts, settings.size).width(" ")
+
+    def loose(lines: tuple[SetLine, ...]) -> int:
+        return sum(1 for x in lines[:-1] if x.spaces and 1 + (x.spacing + 2 * x.tracking) / space > 2.0)
+
+    return loose(paragraph.alternatives[longer]) - loose(paragraph.lines)
 
 
 def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | None:

@@ -102,8 +102,11 @@ def test_spaces_shrink_to_80_percent_and_no_further():
         paragraph = lb.break_paragraph(items, lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
         first = paragraph.lines[0]
         assert first.text == text
-        assert first.spacing == pytest.approx((spare - lb.SLACK) / text.count(" "), abs=1e-3)
-        assert -0.2 * SPACE - 1e-9 <= first.spacing < 0
+        # set short of its box by SLACK (WeasyPrint's justification gives it back), the box short of
+        # the column by its margin (a tight line: EDGE_SAFETY + TIGHT_BIAS)
+        assert first.margin == pytest.approx(lb.EDGE_SAFETY + lb.TIGHT_BIAS)
+        assert first.spacing == pytest.approx((spare - lb.SLACK - first.margin) / text.count(" "), abs=1e-3)
+        assert -0.2 * SPACE - 1e-9 <= first.spacing + lb.SLACK / text.count(" ") < 0
     # a line that would need its spaces below 80 %: the word goes down instead
     measure = natural - 0.25 * SPACE * text.count(" ")
     items = lb.items_of(lb.pieces_of(text + " rise"), lb.Settings(measure, fonts=FONTS, limit=(99, 9, 9)))
@@ -229,7 +232,35 @@ def test_set_marked_sets_only_marked_paragraphs_and_keeps_their_ids(tmp_path):
                 'reject the offer and called for national talks with the employers.</p><h2 id="a-b1">Head</h2>')
     report = lb.Report()
     out = lb.set_marked(document, REPO / "fonts", report=report)
-    assert out.startswith("<style>.ln.w")  # the spacing classes, once (before </head> in a whole document)
+    assert out.startswith("<style>.ln.") and out.count("<style>") == 1  # the spacing classes, once (before </head>
+    assert ".ln.m5{margin-right:0.05pt}" in out or ".ln.m10{margin-right:0.10pt}" in out  # in a whole document)
     assert '<p id="a-b0" class="first set">' in out
     assert '<h2 id="a-b1">Head</h2>' in out
     assert report.paragraphs["a-b0"]["lines"] == out.count('class="ln')
+
+
+def test_letter_spacing_is_one_weasyprint_draws_exactly_and_within_the_bound():
+    rng = random.Random(7)
+    words = ("workers union government council ballot members energy prices housing tenants demanded "
+             "solidarity campaign international conference privatisation nationalisation spokesperson").split()
+    settings = lb.Settings(136.063, fonts=FONTS, tracking=0.02)
+    tracked = 0
+    for _ in range(30):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(20, 40)))
+        items = lb.items_of(lb.pieces_of(text), settings)
+        for line in lb.break_paragraph(items, settings).lines:
+            if not line.tracking:
+                continue
+            tracked += 1
+            units = line.tracking * 1024
+            assert units == round(units) and round(abs(units)) in {abs(u) for u in lb.EXACT_9PT + lb.EXACT_9PT_IN}
+            assert (round(units) in lb.EXACT_9PT) == (units > 0)  # spacing in has its own exact values
+            glyphs = sum(items[i].width for i in range(line.start, line.end)
+                         if items[i].kind == "box" and items[i].pieces)
+            letters = len(line.text) - line.spaces
+            assert abs(line.tracking) * letters <= 0.02 * glyphs + 1e-9  # never more than 2 % of the letters' width
+            margins = (lb.EDGE_SAFETY - line.tracking, lb.EDGE_SAFETY + lb.TIGHT_BIAS - line.tracking)
+            assert min(abs(line.margin - m) for m in margins) <= 0.006  # the box short of the column
+    assert tracked > 40
+    assert lb.exact_tracking(0.07, 9.0, 0.088) == 77 and lb.exact_tracking(0.07, 9.0) == 58  # nearest, within
+    assert lb.exact_tracking(-0.05, 9.0) == -41 and lb.exact_tracking(0.01, 9.0) == 0
