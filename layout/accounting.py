@@ -22,6 +22,7 @@ were broken, so the check holds whatever the line breaker does."""
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import html
 import itertools
@@ -30,8 +31,9 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from operator import attrgetter, itemgetter, sub
 from pathlib import Path
-from typing import NamedTuple
 
 import pikepdf
 
@@ -196,7 +198,145 @@ def copy_of(composition, paper) -> list[PlateCopy]:
 
 def key(text: str) -> str:
     """The letters and digits of ``text``, compatibility-normalised and case-folded."""
-    return "".join(filter(str.isalnum, unicodedata.normalize("NFKC", text).casefold()))
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+"""What is not a letter or a digit (``\\w``: what ``str.isalnum`` holds, and "_")."""
+
+
+# How a content stream is written, for reading it with regular expressions rather than object by object
+# (``_operations``); what these do not read (comments, dictionaries, inline images, names with ``#``
+# escapes, nested arrays, strings with unbalanced parentheses ...) is read by pikepdf instead.
+_DELIMITED = rb"(?![^\s/\[\]()<>{}%])"
+"""Followed by white space, a delimiter or the end: where a number or an operator ends."""
+_NUMBER = rb"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)" + _DELIMITED
+_NAME = rb"/[^\s/\[\]()<>{}%#\x00\x80-\xff]*+"
+_LITERAL = rb"\((?:[^()\\]++|\\[\s\S]|\((?:[^()\\]++|\\[\s\S])*+\))*+\)"
+"""A literal string (parentheses nested one deep)."""
+_HEXSTRING = rb"<[0-9A-Fa-f\s]*+>"
+_ARRAY = rb"\[(?:[^\[\]()]++|" + _LITERAL + rb")*+\]"
+_OPERATION = re.compile(rb"((?:\s++|" + _NUMBER + rb"|" + _NAME + rb"|" + _HEXSTRING + rb"|" + _ARRAY + rb"|"
+                        + _LITERAL + rb")*+)(?:([A-Za-z][A-Za-z0-9*]*+|'|\")" + _DELIMITED + rb"|([\s\S]|\Z))")
+"""One operation: its operands as written, and its operator; or (third group) where the stream stops
+being what the expressions read. Every part is possessive: the time is linear, whatever the input."""
+_UNREAD = frozenset((b"BI", b"ID", b"EI", b"true", b"false", b"null"))
+"""Operators the expressions do not read: inline images (their data is binary) and keywords that are
+values, not operators."""
+_VALUE = re.compile(rb"\s*+(?:(" + _NUMBER + rb")|(" + _NAME + rb")|<([0-9A-Fa-f\s]*+)>|\(((?:[^()\\]++|\\[\s\S]|"
+                    rb"\((?:[^()\\]++|\\[\s\S])*+\))*+)\)|(\[)|(\]))")
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\s\S])|\r\n?")
+_ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\n": b"", b"\r": b"", b"\r\n": b""}
+_HEXDIGITS = b"0123456789abcdefABCDEF"
+_NUMERALS = b"0123456789.+-" + b" \t\n\r\f\v"
+_NOT_BRACKETS = bytes(value for value in range(256) if value not in b"<>")
+_NOT_SQUARE = bytes(value for value in range(256) if value not in b"[]")
+"""What ``bytes.translate`` deletes to leave a hex string's brackets (an array's): their order."""
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    escaped = match[1]
+    if escaped is None:  # an end of line in a string reads as a line feed
+        return b"\n"
+    if escaped[0] in b"01234567":
+        return bytes([int(escaped, 8) & 255])
+    return _ESCAPED.get(escaped, escaped)
+
+
+def _literal(written: bytes) -> bytes:
+    """The bytes of a literal string written ``written`` (within its parentheses)."""
+    return _ESCAPE.sub(_unescaped, written) if b"\\" in written or b"\r" in written else written
+
+
+def _hexbytes(digits: bytes) -> bytes:
+    digits = digits.translate(None, _WHITE)
+    return bytes.fromhex((digits + b"0" if len(digits) % 2 else digits).decode())
+
+
+def _values(written: bytes) -> list:
+    """The operands written ``written``: numbers as floats, names as str (with their slash), strings as
+    bytes, arrays as lists (as ``_value`` makes pikepdf's); a ValueError if they are not all that."""
+    out: list = []
+    stack: list[list] = []
+    at = 0
+    for match in _VALUE.finditer(written):
+        if match.start() != at:
+            raise ValueError(f"not an operand: {written[at:at + 20]!r}")
+        at = match.end()
+        kind = match.lastindex
+        if kind == 1:
+            out.append(float(match[1]))
+        elif kind == 2:
+            out.append(match[2].decode())
+        elif kind == 3:
+            out.append(_hexbytes(match[3]))
+        elif kind == 4:
+            out.append(_literal(match[4]))
+        elif kind == 5:
+            stack.append(out)
+            out = []
+        elif stack:
+            inner, out = out, stack.pop()
+            out.append(inner)
+    if written[at:].strip() or stack:
+        raise ValueError(f"not an operand: {written[at:at + 20]!r}")
+    return out
+
+
+def _value(item: object) -> object:
+    """A pikepdf operand as ``_values`` reads it."""
+    if isinstance(item, bool) or item is None:
+        return item
+    if isinstance(item, int | float | Decimal):
+        return float(item)
+    if isinstance(item, pikepdf.Name):
+        return str(item)
+    if isinstance(item, pikepdf.String):
+        return bytes(item)
+    if isinstance(item, pikepdf.Array):
+        return [_value(inner) for inner in item]
+    return item  # (dictionaries, inline images: no operator read here takes them)
+
+
+def _content(obj: pikepdf.Object) -> bytes | None:
+    """The content of a form, or of a page (its content streams one after the other); None if the
+    page's ``/Contents`` is not a stream or an array of streams (pikepdf makes of it what it can)."""
+    if isinstance(obj, pikepdf.Stream):
+        return obj.read_bytes()
+    contents = obj.get("/Contents")
+    if contents is None:
+        return b""
+    if isinstance(contents, pikepdf.Array):
+        if all(isinstance(part, pikepdf.Stream) for part in contents):
+            return b"\n".join(part.read_bytes() for part in contents)
+        return None
+    return contents.read_bytes() if isinstance(contents, pikepdf.Stream) else None
+
+
+def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | list, bytes, bytes]]:
+    """The operations of a page's or a form's content, in order: (operands, operator, b""). The operands
+    are as written (bytes) where the content is what ``_OPERATION`` reads, which is what WeasyPrint
+    writes; else (or if ``parse``) the stream is parsed by pikepdf and its operands are values
+    (``_value``)."""
+    data = None if parse else _content(obj)
+    if data is not None:
+        found = _OPERATION.findall(data)
+        if not any(map(itemgetter(2), found)) and not _UNREAD.intersection(map(itemgetter(1), found)):
+            return found
+    parsed = pikepdf.parse_content_stream(obj)
+    return [([_value(item) for item in operands], str(operator).encode(), b"")  # type: ignore[misc]  # they unpack
+            for operands, operator in parsed]
+
+
+def _numbers(operands: bytes | list) -> list[float]:
+    """An operator's operands, all numbers (a ValueError or a TypeError if not)."""
+    if isinstance(operands, bytes):
+        return list(map(float, operands.split()))
+    return [float(value) for value in operands]
+
+
+def _operands(operands: bytes | list) -> list:
+    return _values(operands) if isinstance(operands, bytes) else operands
 
 
 @dataclass
@@ -205,40 +345,34 @@ class _Font:
     widths: dict[int, float]
     default_width: float
     two_bytes: bool
-    glyphs: dict[bytes, tuple[float, str]] = field(default_factory=dict)
-    """A two-byte font's glyphs by their code in hex (as a TJ's strings are written): the width, and
-    the text if it is not blank (else "")."""
+    hex_widths: dict[bytes, float] = field(default_factory=dict)
+    hex_texts: dict[bytes, str] = field(default_factory=dict)
+    """A two-byte font's glyphs by their code as a ``TJ``'s hex strings write it: the width, and the
+    text if it is not blank (else ""); filled as they are met (``learn``)."""
+
+    def __post_init__(self) -> None:
+        values = [*self.widths.values(), self.default_width, 0.0]
+        self.narrowest, self.widest = min(values), max(values)
+        self.hex_widths[b""], self.hex_texts[b""] = 0.0, ""  # (an empty string: WeasyPrint's spacing)
 
     def glyph(self, code: int) -> tuple[float, str]:
         """The width and (non-blank) text of glyph ``code``."""
         text = self.to_unicode.get(code, "\ufffd")
         return self.widths.get(code, self.default_width), text if text.strip() else ""
 
-
-_TOKEN = re.compile(rb"<([0-9A-Fa-f]*)>|([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))|(\([^()\\]*\))")
-_PLAIN = b"0123456789abcdefABCDEF<>[]() .+-"
-
-
-def _tokens(operand: pikepdf.Object, array: bool) -> list[tuple[bytes, bytes, bytes]] | None:
-    """A text-showing operand's strings and numbers, tokenized from how it is written (hex strings,
-    literal strings without escapes, numbers), each as (hex digits, number, literal string with its
-    parentheses); None if it holds anything else (it is then read item by item)."""
-    if not isinstance(operand, pikepdf.Array if array else pikepdf.String):
-        return None
-    unparsed = operand.unparse()
-    written = unparsed.replace(b"()", b"")  # empty strings (WeasyPrint writes one between glyphs) show nothing
-    if written.translate(None, _PLAIN):
-        return None
-    tokens = _TOKEN.findall(written)
-    empty = (len(unparsed) - len(written)) // 2
-    return tokens if len(tokens) + empty == (len(operand) if array else 1) else None
-
-
-_HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
+    def learn(self, hexes: list[bytes]) -> bool:
+        """Note the glyphs written ``hexes``; False if one is not a single two-byte code."""
+        for digits in hexes:
+            if digits not in self.hex_widths:
+                if len(digits) != 4 or digits.translate(None, _HEXDIGITS) or not self.two_bytes:
+                    return False
+                self.hex_widths[digits], self.hex_texts[digits] = self.glyph(int(digits, 16))
+        return True
 
 
 _WHITE = b" \t\n\r\f\v"
 """What ``\\s`` matches in a bytes pattern."""
+_HEX = re.compile(rb"<([0-9A-Fa-f\s]*)>")
 
 
 def _hex(token: bytes) -> int:
@@ -254,12 +388,24 @@ def _unhex(token: bytes) -> str:
         return "\ufffd"
 
 
+_CODES: dict[bytes, int] = {}
+_TEXTS: dict[bytes, str] = {}
+"""``_hex`` and ``_unhex`` of what ``/ToUnicode`` maps have held."""
+
+
 def _cmap(data: bytes) -> dict[int, str]:
     out: dict[int, str] = {}
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         tokens = _HEX.findall(section)
-        for code, value in zip(tokens[0::2], tokens[1::2]):
-            out[_hex(code)] = _unhex(value)
+        codes, values = tokens[0::2], tokens[1::2]
+        try:  # (the same codes and characters are written in every font: read once)
+            out.update(zip(map(_CODES.__getitem__, codes), map(_TEXTS.__getitem__, values)))
+        except KeyError:
+            if len(_CODES) + len(_TEXTS) > 100_000:
+                _CODES.clear()
+                _TEXTS.clear()
+            for code, value in zip(codes, values):
+                out[_CODES.setdefault(code, _hex(code))] = _TEXTS.setdefault(value, _unhex(value))
     for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
         for line in re.finditer(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f\s]*>)", section):
             low, high = _hex(line[1]), _hex(line[2])
@@ -275,6 +421,20 @@ def _cmap(data: bytes) -> dict[int, str]:
     return out
 
 
+def _widths(written: bytes) -> list:
+    """A CID font's ``/W`` array from how it is written (numbers, and arrays of numbers)."""
+    inner = written.strip()[1:-1]
+    if inner.translate(None, _NOT_SQUARE) != b"[]" * inner.count(b"["):  # (arrays in arrays ...)
+        return _values(written)[0]
+    out: list = []
+    for index, part in enumerate(re.split(rb"[\[\]]", inner)):
+        if index % 2:
+            out.append(list(map(float, part.split())))
+        else:
+            out += map(float, part.split())
+    return out
+
+
 def _font(font: pikepdf.Object) -> _Font:
     to_unicode: dict[int, str] = {}
     if "/ToUnicode" in font:
@@ -283,11 +443,12 @@ def _font(font: pikepdf.Object) -> _Font:
     if font.get("/Subtype") == "/Type0":
         cid = font.DescendantFonts[0]
         default = float(cid.get("/DW", 1000))
-        array = list(cid.get("/W", []))
+        w = cid.get("/W")
+        array = _widths(w.unparse(resolved=True)) if isinstance(w, pikepdf.Array) else []
         at = 0
         while at + 1 < len(array):
             first = int(array[at])
-            if isinstance(array[at + 1], pikepdf.Array):
+            if isinstance(array[at + 1], list):
                 for offset, width in enumerate(array[at + 1]):
                     widths[first + offset] = float(width)
                 at += 2
@@ -306,28 +467,61 @@ def _font(font: pikepdf.Object) -> _Font:
     return _Font(to_unicode, widths, 0.0, False)
 
 
-class Run(NamedTuple):
+class Run:
     """Glyphs shown in one go on one baseline (a string of a ``TJ``): each glyph's text, the x of its
     centre and whether it can be seen; where the run is (points from the trim's top-left), its size,
-    and when it was painted (for what is painted over it later)."""
+    and when it was painted (for what is painted over it later). The glyphs' places along the line
+    are worked out when asked for (``xs``, ``spans``): most runs need only their first and last.
 
-    texts: tuple[str, ...]
-    xs: tuple[float, ...]
-    visible: tuple[bool, ...]
-    y: float
-    """The centre of the run's glyphs, from the trim's top."""
-    baseline: float
-    size: float
-    order: int
-    spans: tuple[tuple[float, float], ...]
-    """Each glyph's left and right, in user space (for what covers it)."""
-    band: tuple[float, float]
-    """The run's bottom and top, in user space."""
+    ``y``: the centre of the run's glyphs, from the trim's top; ``band``: the run's bottom and top, in
+    user space; ``first``, ``last``: the x of its first and last glyphs' centres, from the trim's left;
+    ``extent``: x in user space between which every glyph's centre lies."""
+
+    __slots__ = ("texts", "visible", "y", "baseline", "size", "order", "band", "first", "last", "extent", "_xs",
+                 "_spans", "_line")
+
+    def __init__(self, texts: list[str], visible: tuple[bool, ...], y: float, baseline: float, size: float,
+                 order: int, band: tuple[float, float], first: float, last: float,
+                 xs: tuple[float, ...] | None = None, spans: tuple[tuple[float, float], ...] | None = None,
+                 line: tuple | None = None, extent: tuple[float, float] = (0.0, 0.0)) -> None:
+        self.texts, self.visible, self.y, self.baseline, self.size = texts, visible, y, baseline, size
+        self.order, self.band, self.first, self.last, self.extent = order, band, first, last, extent
+        self._xs, self._spans, self._line = xs, spans, line
+
+    def _along(self) -> tuple[list[float], list[float]]:
+        """Each glyph's start and width along the line (in the units of ``_line``)."""
+        return _along(self._line[0])  # type: ignore[index]
+
+    @property
+    def xs(self) -> tuple[float, ...]:
+        """Each glyph's centre, from the trim's left."""
+        if self._xs is None:
+            scale, e, left = self._line[1:]  # type: ignore[index]
+            starts, widths = self._along()
+            self._xs = tuple(scale * (s + w * 0.5) + e - left for s, w in zip(starts, widths))
+        return self._xs
+
+    @property
+    def spans(self) -> tuple[tuple[float, float], ...]:
+        """Each glyph's left and right, in user space (for what covers it)."""
+        if self._spans is None:
+            scale, e, _ = self._line[1:]  # type: ignore[index]
+            starts, widths = self._along()
+            ends = [(scale * (s + w) + e) for s, w in zip(starts, widths)]
+            begins = [scale * s + e for s in starts]
+            self._spans = tuple(zip(begins, ends)) if scale > 0 else tuple(zip(ends, begins))
+        return self._spans
 
     def part(self, index: int) -> Run:
         """The run of glyph ``index`` alone."""
-        return Run((self.texts[index],), (self.xs[index],), (self.visible[index],), self.y, self.baseline,
-                   self.size, self.order, (self.spans[index],), self.band)
+        x = self.xs[index]
+        return Run([self.texts[index]], (self.visible[index],), self.y, self.baseline, self.size, self.order,
+                   self.band, x, x, (x,), (self.spans[index],), extent=self.extent)
+
+    def astuple(self) -> tuple:
+        """What the run holds (for comparing two readings)."""
+        return (tuple(self.texts), self.xs, self.visible, self.y, self.baseline, self.size, self.order,
+                self.spans, self.band)
 
 
 Rect = tuple[float, float, float, float]
@@ -358,20 +552,33 @@ def _ink(space: int, values: tuple[float, ...]) -> float:
     return 1.0  # patterns, separations ...: assumed visible
 
 
+_PAINT: dict[tuple, bool] = {}
+"""Whether text in a fill colour (``_ink``'s arguments) can be seen, by colour."""
 SPACES = {"/DeviceGray": 1, "/G": 1, "/DeviceRGB": 3, "/RGB": 3, "/DeviceCMYK": 4, "/CMYK": 4}
 INITIAL = {1: (0.0,), 3: (0.0, 0.0, 0.0), 4: (0.0, 0.0, 0.0, 1.0)}
+_PATH_END = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"n", b"S", b"s"))
+_FILLS = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"))
+_SHOWS = frozenset((b"TJ", b"Tj"))
+_COLOURS = frozenset((b"g", b"rg", b"k", b"cs", b"sc", b"scn"))
+_SEGMENTS = {b"m": (0,), b"l": (0,), b"c": (0, 2, 4), b"v": (0, 2), b"y": (0, 2)}
+"""Path operators, and where their points are among their operands."""
+_CLIPS = frozenset((b"W", b"W*"))
+_TEXT_STATE = {b"Tf": "font", b"Tc": "tc", b"Tw": "tw", b"Tz": "th", b"TL": "tl", b"Ts": "rise", b"Tr": "mode"}
+_LINES = frozenset((b"Td", b"TD", b"T*", b"'", b'"'))
 
 
 class PlateText:
-    """Reads the glyphs a plate prints (``read``)."""
+    """Reads the glyphs a plate prints (``read``). With ``parse``, every content stream is parsed by
+    pikepdf and every text operand read item by item (the slow way, for comparing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parse: bool = False) -> None:
         self.glyphs: list[Run] = []
         self.covers: list[tuple[int, Rect]] = []
         self.fonts: dict[tuple[int, int], _Font] = {}
         self.order = 0
         self.page: Rect = (0.0, 0.0, 0.0, 0.0)
         self.origin = (0.0, 0.0)
+        self.parse = parse
 
     def read(self, page: pikepdf.Page) -> list[Run]:
         """Every glyph ``page`` shows, in the order painted, with what covers it applied."""
@@ -384,16 +591,21 @@ class PlateText:
         covers = sorted((order, r) for order, r in self.covers if r[2] - r[0] >= 1.0 and r[3] - r[1] >= 3.0)
         if not covers:
             return self.glyphs
-        orders = [order for order, _ in covers]
-        out = []
+        # Each cover against the runs painted before it in its height (runs by their bottoms) and width:
+        runs = sorted(self.glyphs, key=lambda run: run.band[0])
+        bottoms = [run.band[0] for run in runs]
+        later: dict[int, list[Rect]] = {}
+        for order, r in covers:
+            for run in runs[bisect.bisect_left(bottoms, r[1]):bisect.bisect_right(bottoms, r[3])]:
+                if (run.order < order and run.band[1] <= r[3] and run.extent[0] <= r[2]
+                        and run.extent[1] >= r[0]):
+                    later.setdefault(id(run), []).append(r)
         for run in self.glyphs:
-            later = [r for _, r in covers[bisect.bisect_right(orders, run.order):]
-                     if r[1] <= run.band[0] and r[3] >= run.band[1]]
-            if later:
-                run = run._replace(visible=tuple(shown and not any(r[0] <= left and r[2] >= right for r in later)
-                                                 for shown, (left, right) in zip(run.visible, run.spans)))
-            out.append(run)
-        return out
+            over = later.get(id(run))
+            if over:
+                run.visible = tuple(shown and not any(r[0] <= left and r[2] >= right for r in over)
+                                    for shown, (left, right) in zip(run.visible, run.spans))
+        return self.glyphs
 
     def _font(self, resources: pikepdf.Object, name: str) -> _Font | None:
         fonts = resources.get("/Font")
@@ -405,12 +617,9 @@ class PlateText:
             self.fonts[ident] = _font(font)
         return self.fonts[ident]
 
-    def _run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, clip: Rect,  # noqa: C901 (t13acct is rewriting copy accounting; to split after the merge)
+    def _run(self, stream: pikepdf.Object, resources: pikepdf.Object, ctm: Matrix, clip: Rect,
              colour: dict, seen: frozenset) -> None:
-        if stream.is_indirect:
-            if stream.objgen in seen:
-                raise ValueError("a form draws itself")
-            seen = seen | {stream.objgen}
+        seen = _entered(stream, seen)
         state = {"ctm": ctm, "clip": clip, "fill": colour.get("fill", (1, (0.0,))), "font": None, "size": 0.0,
                  "tc": 0.0, "tw": 0.0, "th": 1.0, "tl": 0.0, "rise": 0.0, "mode": 0}
         stack: list[dict] = []
@@ -418,234 +627,307 @@ class PlateText:
         subpaths = 0
         pending_clip = False
         tm = line = IDENTITY
-        for operands, operator in pikepdf.parse_content_stream(stream):  # type: ignore[misc]  # they unpack
-            op = str(operator)
-            if op == "TJ" or op == "Tj":  # the commonest operators first
-                tm = self._show(operands[-1], op == "TJ", state, tm)
-            elif op == "Tm":
-                tm = line = tuple(map(float, operands))  # type: ignore[assignment]
-            elif op == "q":
+        for operands, op, _ in _operations(stream, self.parse):
+            if op in _SHOWS:  # the commonest operators first
+                tm = self._show(operands, op == b"TJ", state, tm)
+            elif op == b"Tm":
+                tm = line = tuple(map(float, operands.split()) if isinstance(operands, bytes)  # type: ignore[assignment]
+                                  else _numbers(operands))
+            elif op == b"q":
                 stack.append(dict(state))
-            elif op == "Q":
+            elif op == b"Q":
                 if stack:
                     state = stack.pop()
-            elif op == "cm":
-                state["ctm"] = multiply(tuple(map(float, operands)), state["ctm"])  # type: ignore[arg-type]
-            elif op in ("m", "l"):
-                subpaths += op == "m"
-                points.append(transform(state["ctm"], float(operands[0]), float(operands[1])))
-            elif op == "c":
-                points += [transform(state["ctm"], float(operands[i]), float(operands[i + 1])) for i in (0, 2, 4)]
-            elif op in ("v", "y"):
-                points += [transform(state["ctm"], float(operands[i]), float(operands[i + 1])) for i in (0, 2)]
-            elif op == "re":
-                x, y, w, h = (float(v) for v in operands)
+            elif op == b"cm":
+                state["ctm"] = multiply(tuple(_numbers(operands)), state["ctm"])  # type: ignore[arg-type]
+            elif op == b"re":
+                x, y, w, h = _numbers(operands)
                 subpaths += 1
-                points += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h),
-                                                                          (x + w, y + h))]
-            elif op in ("W", "W*"):
+                a, b, c, d, e, f = state["ctm"]
+                x0, y0, x1, y1 = a * x + e, b * x + f, a * (x + w) + e, b * (x + w) + f  # (y: below)
+                points += [(x0 + c * y, y0 + d * y), (x1 + c * y, y1 + d * y), (x0 + c * (y + h), y0 + d * (y + h)),
+                           (x1 + c * (y + h), y1 + d * (y + h))]
+            elif op in _SEGMENTS:
+                values = _numbers(operands)
+                points += [transform(state["ctm"], values[i], values[i + 1]) for i in _SEGMENTS[op]]
+                subpaths += op == b"m"
+            elif op in _CLIPS:
                 pending_clip = True
-            elif op in ("f", "F", "f*", "B", "B*", "b", "b*", "n", "S", "s"):
+            elif op in _PATH_END:
                 if points:
-                    rect = _bounds(points)
-                    if op in ("f", "F", "f*", "B", "B*", "b", "b*") and subpaths == 1:  # one shape, not a frame
-                        self.order += 1
-                        self.covers.append((self.order, _meet(rect, state["clip"])))
-                    if pending_clip:
-                        state["clip"] = _meet(state["clip"], rect)
+                    self._path(op, points, subpaths == 1, pending_clip, state)
                 points, subpaths, pending_clip = [], 0, False
-            elif op in ("g", "rg", "k"):
-                state["fill"] = ({"g": 1, "rg": 3, "k": 4}[op], tuple(float(v) for v in operands))
-            elif op == "cs":
-                space = SPACES.get(str(operands[0]), 0)
-                state["fill"] = (space, INITIAL.get(space, ()))
-            elif op in ("sc", "scn"):
-                if all(isinstance(v, int | float | pikepdf.Object) and not isinstance(v, pikepdf.Name)
-                       for v in operands):
-                    try:
-                        state["fill"] = (state["fill"][0], tuple(float(v) for v in operands))
-                    except (TypeError, ValueError):
-                        state["fill"] = (0, ())
-                else:
-                    state["fill"] = (0, ())
-            elif op == "BT":
+            elif op in _COLOURS:
+                self._colour(op, operands, state)
+            elif op == b"BT":
                 tm = line = IDENTITY
-            elif op == "Tf":
-                state["font"] = self._font(resources, str(operands[0]))
-                state["size"] = float(operands[1])
-            elif op == "Tc":
-                state["tc"] = float(operands[0])
-            elif op == "Tw":
-                state["tw"] = float(operands[0])
-            elif op == "Tz":
-                state["th"] = float(operands[0]) / 100
-            elif op == "TL":
-                state["tl"] = float(operands[0])
-            elif op == "Ts":
-                state["rise"] = float(operands[0])
-            elif op == "Tr":
-                state["mode"] = int(operands[0])
-            elif op in ("Td", "TD"):
-                tx, ty = float(operands[0]), float(operands[1])
-                if op == "TD":
-                    state["tl"] = -ty
-                tm = line = multiply((1, 0, 0, 1, tx, ty), line)
-            elif op == "T*":
-                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-            elif op in ("'", '"'):  # (Tj and TJ: above)
-                if op == '"':
-                    state["tw"], state["tc"] = float(operands[0]), float(operands[1])
-                tm = line = multiply((1, 0, 0, 1, 0, -state["tl"]), line)
-                tm = self._show(operands[-1], False, state, tm)
-            elif op == "Do":
-                xobjects = resources.get("/XObject")
-                if xobjects is None or str(operands[0]) not in xobjects:
-                    continue
-                xobject = xobjects[str(operands[0])]
-                subtype = xobject.get("/Subtype")
-                if subtype == "/Image":
-                    self.order += 1
-                    corners = [transform(state["ctm"], px, py) for px, py in ((0, 0), (1, 0), (0, 1), (1, 1))]
-                    if "/SMask" not in xobject and not xobject.get("/ImageMask", False):
-                        self.covers.append((self.order, _meet(_bounds(corners), state["clip"])))
-                elif subtype == "/Form":
-                    matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
-                    inner = multiply(matrix, state["ctm"])  # type: ignore[arg-type]
-                    clip_rect = state["clip"]
-                    if "/BBox" in xobject:
-                        b = [float(v) for v in xobject.BBox]
-                        clip_rect = _meet(clip_rect, _bounds([transform(inner, px, py) for px, py in
-                                                              ((b[0], b[1]), (b[2], b[1]), (b[0], b[3]),
-                                                               (b[2], b[3]))]))
-                    self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect,
-                              {"fill": state["fill"]}, seen)
+            elif op in _TEXT_STATE:
+                self._text_state(op, operands, state, resources)
+            elif op in _LINES:
+                tm = line = self._line(op, operands, state, line)
+                if op == b"'" or op == b'"':  # (Tj and TJ: above)
+                    tm = self._show(operands, False, state, tm)
+            elif op == b"Do":
+                self._draw(str(_operands(operands)[0]), state, resources, seen)
 
-    def _show(self, operand: pikepdf.Object, array: bool, state: dict, tm: Matrix) -> Matrix:
-        """Note the glyphs of a text-showing operator's ``operand`` (a string, or an array if ``array``:
+    def _path(self, op: bytes, points: list[tuple[float, float]], one: bool, clipping: bool, state: dict) -> None:
+        """Note what a path through ``points`` paints over (a fill of ``one`` shape, not a frame), and
+        the clip it makes (if ``clipping``: ``W`` or ``W*`` came before it)."""
+        rect = _bounds(points)
+        if op in _FILLS and one:
+            self.order += 1
+            self.covers.append((self.order, _meet(rect, state["clip"])))
+        if clipping:
+            state["clip"] = _meet(state["clip"], rect)
+
+    @staticmethod
+    def _colour(op: bytes, operands: bytes | list, state: dict) -> None:
+        """``state`` after a fill colour operator."""
+        if op == b"cs":
+            space = SPACES.get(str(_operands(operands)[0]), 0)
+            state["fill"] = (space, INITIAL.get(space, ()))
+        elif op == b"sc" or op == b"scn":
+            values = _operands(operands)
+            if all(isinstance(v, float) for v in values):
+                state["fill"] = (state["fill"][0], tuple(values))
+            else:  # a pattern, or not a colour
+                state["fill"] = (0, ())
+        else:  # g, rg, k
+            state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(_numbers(operands)))
+
+    def _text_state(self, op: bytes, operands: bytes | list, state: dict, resources: pikepdf.Object) -> None:
+        """``state`` after a text state operator."""
+        if op == b"Tf":
+            values = _operands(operands)
+            state["font"] = self._font(resources, str(values[0]))
+            state["size"] = float(values[1])
+        else:
+            value = _numbers(operands)[0]
+            if op == b"Tz":
+                state["th"] = value / 100
+            elif op == b"Tr":
+                state["mode"] = int(value)
+            else:
+                state[_TEXT_STATE[op]] = value
+
+    @staticmethod
+    def _line(op: bytes, operands: bytes | list, state: dict, line: Matrix) -> Matrix:
+        """The text line matrix after a text positioning operator (or ' and ", before they show)."""
+        if op == b"Td" or op == b"TD":
+            tx, ty = _numbers(operands)[:2]
+            if op == b"TD":
+                state["tl"] = -ty
+            return multiply((1, 0, 0, 1, tx, ty), line)
+        if op == b'"':
+            state["tw"], state["tc"] = (float(v) for v in _operands(operands)[:2])
+        return multiply((1, 0, 0, 1, 0, -state["tl"]), line)  # T*, ', "
+
+    def _draw(self, name: str, state: dict, resources: pikepdf.Object, seen: frozenset) -> None:
+        """Note what XObject ``name`` paints: an image (what it covers), or a form (read in its turn)."""
+        xobjects = resources.get("/XObject")
+        if xobjects is None or name not in xobjects:
+            return
+        xobject = xobjects[name]
+        subtype = xobject.get("/Subtype")
+        if subtype == "/Image":
+            self.order += 1
+            corners = [transform(state["ctm"], px, py) for px, py in ((0, 0), (1, 0), (0, 1), (1, 1))]
+            if "/SMask" not in xobject and not xobject.get("/ImageMask", False):
+                self.covers.append((self.order, _meet(_bounds(corners), state["clip"])))
+        elif subtype == "/Form":
+            matrix = tuple(float(v) for v in xobject.get("/Matrix", IDENTITY))
+            inner = multiply(matrix, state["ctm"])  # type: ignore[arg-type]
+            clip_rect = state["clip"]
+            if "/BBox" in xobject:
+                b = [float(v) for v in xobject.BBox]
+                clip_rect = _meet(clip_rect, _bounds([transform(inner, px, py) for px, py in
+                                                      ((b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3]))]))
+            self._run(xobject, xobject.get("/Resources", resources), inner, clip_rect, {"fill": state["fill"]}, seen)
+
+    def _show(self, operands: bytes | list, array: bool, state: dict, tm: Matrix) -> Matrix:
+        """Note the glyphs of a text-showing operator's last operand (a string, or an array if ``array``:
         one run); return the text matrix after them."""
         font: _Font | None = state["font"]
-        size, th, tc, tw = state["size"], state["th"], state["tc"], state["tw"]
-        scale, space = size / 1000 * th, tc * th
-        moved = 0.0
-        texts: list[str] = []
+        size, th = state["size"], state["th"]
+        scale = size / 1000 * th
+        if (array and isinstance(operands, bytes) and font is not None and font.two_bytes and state["tc"] == 0
+                and not self.parse):
+            written = operands.strip()
+            if written[:1] == b"[" and written[-1:] == b"]":
+                found = _bulk(font, written[1:-1])
+                if found is not None:  # (the glyphs' places are read again if asked for: little is kept)
+                    end, shown, centres, _ = found
+                    return self._place(shown, centres, (None, font, written[1:-1]), scale, end * scale, state, tm)
+        operand = _operands(operands)[-1]
+        items = operand if isinstance(operand, list) else [operand]
+        if not array and not isinstance(operand, bytes):
+            raise ValueError("a Tj that shows no string")
         starts: list[float] = []
-        ends: list[float] = []
-        tokens = _tokens(operand, array)
-        if tokens is not None:  # hex strings and numbers, as WeasyPrint writes them: read in one go
-            if font is not None:
-                glyphs = font.glyphs
-                text_add, start_add, end_add = texts.append, starts.append, ends.append
-                for hexes, number, literal in tokens:
-                    if number:
-                        moved -= float(number) * scale
-                        continue
-                    glyph = glyphs.get(hexes) if not literal else None
-                    if glyph is None:
-                        if literal:
-                            data = literal[1:-1]
-                        else:  # (an odd last digit is followed by 0)
-                            data = bytes.fromhex((hexes + b"0" if len(hexes) % 2 else hexes).decode())
-                        if len(data) != 2 or not font.two_bytes:
-                            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
-                            continue
-                        glyph = font.glyph(data[0] << 8 | data[1])
-                        if not literal:
-                            glyphs[hexes] = glyph
-                    width = glyph[0] * scale
-                    if glyph[1]:
-                        text_add(glyph[1])
-                        start_add(moved)
-                        end_add(moved + width)
-                    moved += width + space
-            else:
-                for _, number, _ in tokens:
-                    if number:
-                        moved -= float(number) * scale
-            return self._place(texts, starts, ends, moved, state, tm)
-        items = list(operand) if array else [operand]
-        if font is not None:
-            widths_of, default, unicode_of, two = font.widths, font.default_width, font.to_unicode, font.two_bytes
+        widths: list[float] = []
+        texts: list[str] = []
+        moved = 0.0
+        space, word = state["tc"] * th, state["tw"] * th
         for item in items:
-            if not isinstance(item, pikepdf.String):
-                moved -= float(item) * scale
-                continue
-            if font is None:
-                continue
-            data = bytes(item)
-            if two and len(data) == 2:  # one glyph: most of what WeasyPrint writes (a string a glyph)
-                code = data[0] << 8 | data[1]
-                width = widths_of.get(code, default) * scale
-                text = unicode_of.get(code, "\ufffd")
-                if text.strip():
-                    texts.append(text)
-                    starts.append(moved)
-                    ends.append(moved + width)
-                moved += width + space
-                continue
-            moved = self._codes(font, data, scale, space, tw * th, moved, texts, starts, ends)
-        return self._place(texts, starts, ends, moved, state, tm)
+            if isinstance(item, float):
+                moved -= item * scale
+            elif not isinstance(item, bytes):
+                raise ValueError("a TJ holds what is not a string or a number")
+            elif font is not None:
+                moved = self._codes(font, item, scale, space, word, moved, texts, starts, widths)
+        if not widths:
+            return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        middles = [start + width * 0.5 for start, width in zip(starts, widths)]
+        return self._place(texts, (middles[0], middles[-1], min(middles), max(middles)),
+                           (starts, widths, texts, 0.0, None), 1.0, moved, state, tm)
 
     @staticmethod
     def _codes(font: _Font, data: bytes, scale: float, space: float, word: float, moved: float,
-               texts: list[str], starts: list[float], ends: list[float]) -> float:
+               texts: list[str], starts: list[float], widths: list[float]) -> float:
         """Note the glyphs of one string's bytes ``data``, from ``moved``; return where they end."""
         if font.two_bytes:
             codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
-            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-            steps = [w + space for w in widths]
+            sizes = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space for w in sizes]
         else:
             codes = list(data)
-            widths = [font.widths.get(code, font.default_width) * scale for code in codes]
-            steps = [w + space + (word if code == 32 else 0.0) for w, code in zip(widths, codes)]
+            sizes = [font.widths.get(code, font.default_width) * scale for code in codes]
+            steps = [w + space + (word if code == 32 else 0.0) for w, code in zip(sizes, codes)]
         at = list(itertools.accumulate(steps, initial=moved))
         moved = at.pop()
-        for code, start, width in zip(codes, at, widths):
+        for code, start, width in zip(codes, at, sizes):
             text = font.to_unicode.get(code, "\ufffd")
             if text.strip():
                 texts.append(text)
                 starts.append(start)
-                ends.append(start + width)
+                widths.append(width)
         return moved
 
-    def _place(self, texts: list[str], starts: list[float], ends: list[float], moved: float, state: dict,
-               tm: Matrix) -> Matrix:
-        """Note a run's glyphs (``texts``, from ``starts`` to ``ends`` along the baseline, in text space
-        units); return the text matrix after the run (``moved`` along it)."""
+    def _place(self, texts: list[str], centres: tuple[float, float, float, float], glyphs: tuple, scale: float,
+               moved: float, state: dict, tm: Matrix) -> Matrix:
+        """Note a run's glyphs: ``texts[i]`` (blank if ""), placed along the baseline as ``glyphs`` says
+        (``_along``), in units of ``scale`` text space units; ``centres``: the centres of the first
+        and last glyphs that are not blank, and bounds of every glyph's centre, in the same units.
+        Return the text matrix after the run (``moved`` along it, in text space units)."""
+        after = (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        if not texts:
+            return after
         size, rise = state["size"], state["rise"]
-        visible_paint = state["mode"] not in (3, 7) and _ink(*state["fill"]) >= LIGHT
-        a, b, c, d, e, f = multiply(tm, state["ctm"])  # text space to user space
+        fill = state["fill"]
+        paint = _PAINT.get(fill)
+        if paint is None:
+            paint = _ink(*fill) >= LIGHT
+            if len(_PAINT) < 1000:
+                _PAINT[fill] = paint
+        visible_paint = paint and state["mode"] != 3 and state["mode"] != 7
+        m, n = tm, state["ctm"]  # text space to user space: tm x ctm (``multiply``)
+        a, b = m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3]
+        c, d = m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3]
+        e, f = m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5]
         upright = b == 0 and c == 0
         drawn = size * (abs(d) if upright else (a * a + b * b) ** 0.5)
         clip, page, (left, top) = state["clip"], self.page, self.origin
-        mid, low, high = rise + size * 0.3, rise - size * 0.15, rise + size * 0.65
-        if not texts:
-            return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+        mid = rise + size * 0.3
         self.order += 1
+        shown = list(itertools.compress(texts, texts))
         if not upright:  # turned or slanted text: glyph by glyph
-            for text, start, end in zip(texts, starts, ends):
+            at, widths = _along(glyphs)
+            starts = [s * scale for s in at]
+            ends = [s + w * scale for s, w in zip(starts, widths)]
+            for text, start, end in zip(shown, starts, ends):
                 u = (start + end) / 2
                 cx, cy = a * u + c * mid + e, b * u + d * mid + f
                 seen = visible_paint and drawn >= MIN_SIZE and _inside(clip, cx, cy) and _inside(page, cx, cy)
-                self.glyphs.append(Run((text,), (cx - left,), (seen,), top - cy, top - (b * u + f), drawn,
-                                       self.order, ((cx - 0.1, cx + 0.1),), (cy - 0.1, cy + 0.1)))
-        else:
-            cy = d * mid + f
-            lefts = [a * u + e for u in starts]
-            rights = [a * u + e for u in ends]
-            xs = [(x0 + x1) / 2 for x0, x1 in zip(lefts, rights)]
-            low_x, high_x = min(xs), max(xs)
-            if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
-                    and page[1] <= cy <= page[3]):
-                visible = (False,) * len(xs)
-            elif clip[0] - 0.01 <= low_x and high_x <= clip[2] + 0.01 and page[0] <= low_x and high_x <= page[2]:
-                visible = (True,) * len(xs)
-            else:
-                visible = tuple(clip[0] - 0.01 <= x <= clip[2] + 0.01 and page[0] <= x <= page[2] for x in xs)
-            y0, y1 = sorted((d * low + f, d * high + f))
-            spans = tuple(zip(lefts, rights)) if a > 0 else tuple(zip(rights, lefts))
-            self.glyphs.append(Run(tuple(texts), tuple(x - left for x in xs), visible, top - cy, top - f, drawn,
-                                   self.order, spans, (y0, y1)))
-        return (tm[0], tm[1], tm[2], tm[3], tm[4] + tm[0] * moved, tm[5] + tm[1] * moved)
+                self.glyphs.append(Run([text], (seen,), top - cy, top - (b * u + f), drawn, self.order,
+                                       (cy - 0.1, cy + 0.1), cx - left, cx - left, (cx - left,),
+                                       ((cx - 0.1, cx + 0.1),), extent=(cx, cx)))
+            return after
+        cy = d * mid + f
+        bottom, high = d * (rise - size * 0.15) + f, d * (rise + size * 0.65) + f
+        along = a * scale  # a unit of ``glyphs`` in user space
+        first, last, low, highest = centres
+        low_x, high_x = along * low + e, along * highest + e  # every glyph's centre is between these
+        if low_x > high_x:
+            low_x, high_x = high_x, low_x
+        run = Run(shown, (), top - cy, top - f, drawn, self.order, (bottom, high) if bottom <= high else (high, bottom),
+                  along * first + e - left, along * last + e - left, None, None, (glyphs, along, e, left),
+                  (low_x, high_x))
+        if not (visible_paint and drawn >= MIN_SIZE and clip[1] - 0.01 <= cy <= clip[3] + 0.01
+                and page[1] <= cy <= page[3]):
+            run.visible = (False,) * len(shown)
+        elif clip[0] - 0.01 <= low_x and high_x <= clip[2] + 0.01 and page[0] <= low_x and high_x <= page[2]:
+            run.visible = (True,) * len(shown)
+        else:  # glyph by glyph
+            run.visible = tuple(clip[0] - 0.01 <= x + left <= clip[2] + 0.01 and page[0] <= x + left <= page[2]
+                                for x in run.xs)
+        self.glyphs.append(run)
+        return after
+
+
+def _entered(stream: pikepdf.Object, seen: frozenset) -> frozenset:
+    """The streams being read (``seen``) and ``stream``, which starts to be; a ValueError if it is
+    one of them (a form that draws itself, as damaged as a PDF can be)."""
+    if not stream.is_indirect:
+        return seen
+    if stream.objgen in seen:
+        raise ValueError("a form draws itself")
+    return seen | {stream.objgen}
+
+
+def _bulk(font: _Font, written: bytes) -> tuple[float, list[str], tuple[float, float, float, float], tuple] | None:
+    """A ``TJ``'s glyphs from its array (``written``, within the brackets) in one go, if it holds only
+    hex strings of one two-byte glyph each (or none) and numbers, each string followed by one number,
+    as WeasyPrint writes them; None if it is written otherwise. Else: where the run ends, each glyph's
+    text ("" if blank), the centres of the first and last glyphs that are not blank, bounds of every
+    glyph's centre, and the glyphs as ``_along`` reads them; all in thousandths of the font's size."""
+    pieces = written.replace(b">", b"<").split(b"<")  # numbers, then (string, numbers) after each string
+    hexes, numerals = pieces[1::2], pieces[2::2]
+    if (written.translate(None, _NOT_BRACKETS) != b"<>" * len(hexes)  # strings opened, then closed
+            or b"".join(pieces[0::2]).translate(None, _NUMERALS)):
+        return None  # (only numbers between the strings; the strings hold hex digits only: ``learn``)
+    try:
+        lead = -float(pieces[0]) if pieces[0] and pieces[0].strip() else 0.0
+        numbers = list(map(float, numerals))  # (a ValueError if a string is followed by no number, or two)
+    except ValueError:
+        return None
+    try:
+        widths = list(map(font.hex_widths.__getitem__, hexes))
+    except KeyError:
+        if not font.learn(hexes):
+            return None
+        widths = list(map(font.hex_widths.__getitem__, hexes))
+    texts = list(map(font.hex_texts.__getitem__, hexes))
+    glyphs: tuple = (None, widths, texts, lead, numbers)
+    first = 0 if texts and texts[0] else next(itertools.compress(itertools.count(), texts), None)
+    if first is None:  # (no glyph that is not blank)
+        return lead + sum(widths) - sum(numbers), [], (0.0, 0.0, 0.0, 0.0), glyphs
+    last = len(texts) - 1
+    if not texts[last]:
+        last -= next(itertools.compress(itertools.count(), reversed(texts)))
+    if min(map(sub, widths, numbers)) >= 0:  # each glyph starts where the one before it ends, or after
+        end = lead + sum(widths) - sum(numbers)
+        final = end - widths[-1] + numbers[-1]  # where the last glyph starts: the last, or furthest
+        at_first = lead if first == 0 else lead + sum(map(sub, widths[:first], numbers[:first]))
+        at_last = final if last == len(texts) - 1 else end - sum(map(sub, widths[last:], numbers[last:]))
+        low, high = lead, final
+    else:
+        at = list(itertools.accumulate(map(sub, widths, numbers), initial=lead))
+        end = at.pop()
+        at_first, at_last, low, high = at[first], at[last], min(at), max(at)
+        glyphs = (at, widths, texts, lead, numbers)
+    return end, texts, (at_first + widths[first] * 0.5, at_last + widths[last] * 0.5,
+                        low + min(font.narrowest, 0.0) * 0.5, high + max(font.widest, 0.0) * 0.5), glyphs
+
+
+def _along(glyphs: tuple) -> tuple[list[float], list[float]]:
+    """The start and width of each glyph of a run that is not blank, from what ``_bulk`` or the reading
+    item by item gives: (starts or None, widths, texts, lead, numbers); or (None, font, a TJ's array
+    as written), which ``_bulk`` reads again (a run keeps no more than that)."""
+    if len(glyphs) == 3:
+        glyphs = _bulk(glyphs[1], glyphs[2])[3]  # type: ignore[index]
+    at, widths, texts, lead, numbers = glyphs
+    if at is None:
+        at = itertools.accumulate(map(sub, widths, numbers), initial=lead)
+    return list(itertools.compress(at, texts)), list(itertools.compress(widths, texts))
 
 
 # --- comparing -------------------------------------------------------------------------------------
@@ -660,17 +942,23 @@ class CopyProblem:
     message: str
 
 
-def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden: bool = False) -> str:
+_READING, _ALONG = attrgetter("baseline", "first"), attrgetter("first")
+
+
+def _zone_text(runs: list[Run], columns_from: float | None, step: float) -> tuple[str, str]:
     """The runs' text in reading order (by column, if ``columns_from``; then line, then left to right):
-    what can be seen, or (``hidden``) everything drawn."""
-    def column(run: Run) -> int:
-        return int((run.xs[0] - columns_from) // step) if columns_from is not None and step > 0 else 0
-    out: list[str] = []
+    what can be seen, and everything drawn."""
     by_column: dict[int, list[Run]] = {}
-    for run in runs:
-        by_column.setdefault(column(run), []).append(run)
+    if columns_from is not None and step > 0:
+        for run in runs:
+            by_column.setdefault(int((run.first - columns_from) // step), []).append(run)
+    elif runs:
+        by_column[0] = runs
+    shown: list[str] = []
+    drawn: list[str] = []
+    hidden = False
     for number in sorted(by_column):
-        ordered = sorted(by_column[number], key=lambda r: (r.baseline, r.xs[0]))
+        ordered = sorted(by_column[number], key=_READING)
         lines: list[list[Run]] = []
         for run in ordered:
             if lines and run.baseline - lines[-1][0].baseline < 0.1 * min(run.size, lines[-1][0].size) + 0.3:
@@ -678,9 +966,15 @@ def _zone_text(runs: list[Run], columns_from: float | None, step: float, hidden:
             else:
                 lines.append([run])
         for row in lines:
-            for run in sorted(row, key=lambda r: r.xs[0]):
-                out.extend(run.texts if hidden else itertools.compress(run.texts, run.visible))
-    return "".join(out)
+            for run in sorted(row, key=_ALONG) if len(row) > 1 else row:
+                drawn += run.texts
+                if all(run.visible):
+                    shown += run.texts
+                else:
+                    hidden = True
+                    shown.extend(itertools.compress(run.texts, run.visible))
+    text = "".join(drawn)
+    return ("".join(shown) if hidden else text), text
 
 
 def _words_at(text: str, position: int) -> str:
@@ -733,6 +1027,16 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
     for ``story_problems`` to compare over all its slots: where a story is cut between its pages
     is a detail of line breaking, which the account does not depend on."""
     bodies = {} if bodies is None else bodies
+    collecting = gc.isenabled()
+    gc.disable()  # (reading makes some hundred thousand small objects, none in a cycle: collections,
+    try:  # which look at every object of the process, a composer's, would free none of them)
+        return _account(path, plate, bodies)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]]) -> list[CopyProblem]:
     with pikepdf.open(path) as pdf:
         if len(pdf.pages) != 1:
             return [CopyProblem(plate.page, "", "", f"the plate has {len(pdf.pages)} pages, not 1")]
@@ -753,27 +1057,32 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
         slot.slot_id: {"top": [], "body": [], "bottom": [], **{f"inset {i}": [] for i in range(len(slot.insets))}}
         for slot in slots}
 
+    t = BOX_TOLERANCE
+    boxes = [(slot.x - t, slot.x + slot.width + t, slot.y - t, slot.y + slot.height + t, slot.y + slot.head_height,
+              slot.y + slot.head_height + slot.frame_height, slot.slot_id,
+              [(ix - t, ix + width + t, iy - t, iy + height + t, f"inset {index}")
+               for index, (ix, iy, width, height, _) in enumerate(slot.insets)]) for slot in slots]
+
     def place(x: float, y: float) -> tuple[str, str] | None:
         """The slot and zone at (x, y), if a slot is there (a run's column is its first glyph's: a
         line may reach a little into the gutter; what reaches further is clipped)."""
-        t = BOX_TOLERANCE
-        for slot in slots:
-            if slot.x - t <= x <= slot.x + slot.width + t and slot.y - t <= y <= slot.y + slot.height + t:
-                if y < slot.y + slot.head_height:
-                    return slot.slot_id, "top"
-                for index, (ix, iy, width, height, _) in enumerate(slot.insets):
-                    if ix - t <= x <= ix + width + t and iy - t <= y <= iy + height + t:
-                        return slot.slot_id, f"inset {index}"
-                if y <= slot.y + slot.head_height + slot.frame_height:
-                    return slot.slot_id, "body"
-                return slot.slot_id, "bottom"
+        for x0, x1, y0, y1, head, frame, slot_id, insets in boxes:
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                if y < head:
+                    return slot_id, "top"
+                for ix0, ix1, iy0, iy1, zone in insets:
+                    if ix0 <= x <= ix1 and iy0 <= y <= iy1:
+                        return slot_id, zone
+                if y <= frame:
+                    return slot_id, "body"
+                return slot_id, "bottom"
         return None
 
     for run in runs:
-        first, last = place(run.xs[0], run.y), place(run.xs[-1], run.y)
+        first, last = place(run.first, run.y), place(run.last, run.y)
         parts = [run] if first == last else [run.part(i) for i in range(len(run.xs))]  # across a box's edge
         for part in parts:
-            where = first if part is run else place(part.xs[0], part.y)
+            where = first if part is run else place(part.first, part.y)
             if where is not None:
                 zones[where[0]][where[1]].append(part)
     for slot in slots:
@@ -785,8 +1094,7 @@ def account(path: Path, plate: PlateCopy, bodies: dict[str, tuple[str, str]] | N
         checks += [(f"photo {index + 1}'s caption", inset[4], found[f"inset {index}"], None)
                    for index, inset in enumerate(slot.insets)]
         for zone, expected, runs_in, columns in checks:
-            shown = _zone_text(runs_in, columns, slot.column_step)
-            drawn = _zone_text(runs_in, columns, slot.column_step, hidden=True)
+            shown, drawn = _zone_text(runs_in, columns, slot.column_step)
             if zone == "body" and slot.jumped:  # compared over the whole story (``story_problems``)
                 bodies[slot.slot_id] = (shown, drawn)
                 continue

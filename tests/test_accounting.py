@@ -15,6 +15,7 @@ import pikepdf
 import pytest
 from factory import body, make_project, simple_issue, write_article, write_manifest
 
+from layout import accounting
 from layout.accounting import copies_from_json, copy_findings, key
 from layout.build import Project, compose_issue
 
@@ -101,6 +102,19 @@ def test_text_covered_by_a_box_painted_over_it_is_caught(plate, tmp_path):
         page.contents_add(pdf.make_stream(f"q 1 g {slot.x + 2:.2f} {y:.2f} 60 30 re f Q".encode()), prepend=False)
     problems = _damaged(plate, tmp_path, cover)
     assert len(problems) == 1 and "other.md" in problems[0].message and "hidden" in problems[0].message
+
+
+@pytest.mark.parametrize("change", [
+    lambda data: data.replace(b"BT\n", b"BT\n3 Tr\n", 1),  # an invisible render mode
+    lambda data: data.replace(b" 12 Tf", b" 1.5 Tf", 1),  # type too small to read
+    lambda data: data.replace(b"0 0 0 1 scn", b"0 0 0 0.03 scn", 1),  # ink too light to see
+])
+def test_a_column_drawn_unreadable_is_caught(plate, tmp_path, change):
+    def unreadable(pdf):
+        form = _forms(pdf)[_slot_forms(pdf, plate[1], "story")[0]]
+        form.write(change(form.read_bytes()))
+    problems = _damaged(plate, tmp_path, unreadable)
+    assert len(problems) == 1 and "story.md" in problems[0].message and "hidden" in problems[0].message
 
 
 def test_columns_drawn_out_of_order_are_caught(plate, tmp_path):
@@ -231,28 +245,212 @@ def test_a_jumped_story_is_accounted_for_across_its_pages(tmp_path, run_cli):
     assert "(the story runs on pages 1, 2)" in out
 
 
-def test_text_operands_read_in_one_go_as_item_by_item(monkeypatch):
-    """A TJ's strings are read from how the operand is written (hex, literal strings and numbers in
-    one regular expression); what that path cannot read (escapes) goes item by item. Both find the
-    same glyphs, at the same places, as the item-by-item reading of everything."""
-    from layout import accounting
+# --- reading plates as written (regular expressions) and as parsed (pikepdf) alike -----------------
 
+CMAP = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <0000> <ffff> "
+        b"endcodespacerange 5 beginbfchar\n<0003> <0020>\n<0026> <0043>\n<0044> <0061>\n<0055> <0072>\n"
+        b"<02b4> <0066006c>\nendbfchar\nendcmap CMapName currentdict /CMap defineresource pop end end")
+
+
+def _page(contents: bytes | list[bytes], forms: dict[str, tuple[bytes, list[float], list[float]]] | None = None):
+    """A page showing ``contents`` (one stream, or several) with a two-byte font F2 (glyphs 3 space,
+    0x26 C, 0x44 a, 0x55 r, 0x2b4 fl, as WeasyPrint embeds fonts) and a one-byte font F1; ``forms``:
+    form XObjects by name (their content, BBox and Matrix), drawing with the same fonts."""
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(600, 800))
     page = pdf.pages[0]
-    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                BaseFont=pikepdf.Name.Helvetica, FirstChar=32,
-                                                Widths=pikepdf.Array([278 + i for i in range(96)])))
-    page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
-    page.Contents = pdf.make_stream(b"BT /F1 12 Tf 2 Tw 100 700 Td (face 12) Tj [(12) -20 <0102> 3.5 () (ab) -.5 "
-                                    b"<cafe0>] TJ 0 -20 Td [(ld\\)x) 5 (\\101B)] TJ (x y) ' 1 2 (q r) \" ET")
-    operands = [operands[-1] for operands, operator in pikepdf.parse_content_stream(page.obj)
-                if str(operator) in ("Tj", "TJ")]
-    assert [accounting._tokens(operand, isinstance(operand, pikepdf.Array)) is not None for operand in operands] == [
-        True, True, False]  # (the escapes: item by item)
-    fast = accounting.PlateText().read(page)
-    monkeypatch.setattr(accounting, "_tokens", lambda operand, array: None)
-    slow = accounting.PlateText().read(page)
-    assert [tuple(run) for run in fast] == [tuple(run) for run in slow]
-    assert "".join("".join(run.texts) for run in fast) == "face1212\x01\x02ab\xca\xfe\x00ld)xABxyqr"
-    assert fast[0].xs[0] < fast[0].xs[-1]
+    simple = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                  BaseFont=pikepdf.Name.Helvetica, FirstChar=32,
+                                                  Widths=pikepdf.Array([278 + i for i in range(96)])))
+    cid = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, DW=1000,
+                             W=pikepdf.Array([3, [250], 0x26, [722], 0x44, [556], 0x55, [333, 400], 0x2b4, [610]]))
+    two = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0,
+                                               BaseFont=pikepdf.Name.X, Encoding=pikepdf.Name("/Identity-H"),
+                                               DescendantFonts=pikepdf.Array([cid]), ToUnicode=pdf.make_stream(CMAP)))
+    fonts = pikepdf.Dictionary(F1=simple, F2=two)
+    xobjects = pikepdf.Dictionary()
+    for name, (content, bbox, matrix) in (forms or {}).items():
+        form = pdf.make_stream(content, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                               BBox=pikepdf.Array(bbox), Matrix=pikepdf.Array(matrix),
+                               Resources=pikepdf.Dictionary(Font=fonts))
+        xobjects[name] = form
+    page.Resources = pikepdf.Dictionary(Font=fonts, XObject=xobjects)
+    if isinstance(contents, list):
+        page.Contents = pikepdf.Array([pdf.make_stream(part) for part in contents])
+    else:
+        page.Contents = pdf.make_stream(contents)
+    return pdf, page
+
+
+def _numbers(run) -> list[float]:
+    texts, xs, visible, y, baseline, size, order, spans, band = run.astuple()
+    return [*xs, y, baseline, size, order, *(v for span in spans for v in span), *band, run.first, run.last]
+
+
+def _alike(fast, slow) -> None:
+    """Two readings of a page find the same glyphs, seen or not, at the same places (to a millionth of
+    a point: the one-go reading adds the widths and numbers of a TJ in another order)."""
+    assert [(tuple(run.texts), run.visible) for run in fast] == [(tuple(run.texts), run.visible) for run in slow]
+    for one, other in zip(fast, slow):
+        assert _numbers(one) == pytest.approx(_numbers(other), abs=1e-6)
+
+
+def _read(page):
+    """The page read as written and as parsed by pikepdf (everything item by item)."""
+    return accounting.PlateText().read(page), accounting.PlateText(parse=True).read(page)
+
+
+def _as_written(obj) -> bool:
+    """Whether ``obj``'s content is read by the regular expressions (else by pikepdf)."""
+    return all(isinstance(operands, bytes) for operands, _, _ in accounting._operations(obj))
+
+
+def test_the_plates_are_read_in_one_go_and_as_parsed_alike(plate, monkeypatch):
+    path, _ = plate
+    calls = []
+    bulk = accounting._bulk
+    monkeypatch.setattr(accounting, "_bulk", lambda font, written: calls.append(bulk(font, written)) or calls[-1])
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[0]
+        forms = [form for form in page.Resources.XObject.values() if form.Subtype == "/Form"]
+        assert forms and _as_written(page.obj) and all(_as_written(form) for form in forms)
+        fast, slow = _read(page)
+    assert len(fast) > 50 and calls and all(found is not None for found in calls)  # every TJ in one go
+    _alike(fast, slow)
+    assert all(all(run.visible) for run in fast)
+
+
+@pytest.mark.parametrize("written", [
+    rb"(plain) Tj (esc\(aped\) \\ back\nslash\r\t\b\f) Tj (oct\101\60\0612\7777) Tj (unknown \q \8) Tj",
+    b"(line\\\ncontinued) Tj (crlf\r\nand cr\rend) Tj (cont\\\r\nrest) Tj",
+    b"(nested (one) deep) Tj [(a (b) c) -20 (d)] TJ",
+    b"<41 42\n43> Tj <414> Tj <> Tj <aBcD> Tj",
+    b"BT\n/F1\n12\nTf\n1 0\n0 1\n100 700\nTm\n[(A)\n-20\n(B)]\nTJ\nET",
+    b"BT/F1 12 Tf(tight)Tj[(x)-5(y)]TJ 2 Tw 1 2(q r)\"(s)' ET",
+    b"BT /F1 12 Tf 1 0 0 1 +.5 -.5 Tm 5. 3 Td (n) Tj -0 Tc ET",
+])
+def test_strings_and_operators_read_as_written_as_pikepdf_reads_them(written):
+    pdf, page = _page(b"BT /F1 12 Tf 100 700 Td " + written + b" ET")
+    assert _as_written(page.obj)
+    fast = accounting._operations(page.obj)
+    parsed = accounting._operations(page.obj, parse=True)
+    assert [op for _, op, _ in fast if op] == [op for _, op, _ in parsed]
+    assert [accounting._operands(operands) for operands, op, _ in fast if op] == [operands for operands, _, _ in parsed]
+    _alike(*_read(page))
+
+
+@pytest.mark.parametrize("written", [
+    b"BI /W 2 /H 2 /CS /G /BPC 8 ID \x00\xff(\x10] EI",  # an inline image: binary data
+    b"% a comment (with a string\n",
+    b"/Span <</ActualText (x)>> BDC EMC",  # a dictionary
+    b"/A#20B gs",  # a name with an escape
+    b"(two (levels (deep)) here) Tj",
+    b"[[1 2] 3] TJ",  # an array in an array
+    b"1 0 0 1 0 0 true cm",  # a keyword that is a value
+])
+def test_what_the_expressions_do_not_read_is_parsed_by_pikepdf(written):
+    pdf, page = _page(b"BT /F1 12 Tf 100 700 Td (before) Tj ET q " + written + b" Q BT /F2 10 Tf 50 600 Td "
+                      b"[<0026>0<0044>-20<0055>0] TJ ET")
+    assert not _as_written(page.obj)
+    try:
+        fast, slow = _read(page)
+    except (ValueError, TypeError):  # (what the page is not: damaged, both ways)
+        with pytest.raises((ValueError, TypeError)):
+            accounting.PlateText(parse=True).read(page)
+        return
+    _alike(fast, slow)
+    shown = "".join("".join(run.texts) for run in fast)
+    assert shown.startswith("before") and shown.endswith("Car")
+
+
+def test_content_split_over_streams_reads_as_one():
+    whole = b"q BT /F2 10 Tf 1 0 0 1 50 600 Tm [<0026>0<0044>-20<>-30<0003>-15<0055>0] TJ 0 -12 Td <02b40026> Tj ET Q"
+    cut = whole.index(b"Tm ") + 3
+    parts = [whole[:cut], whole[cut:]]  # (between two operations, in a text object)
+    pdf, page = _page(parts)
+    assert _as_written(page.obj)
+    fast, slow = _read(page)
+    _alike(fast, slow)
+    one_pdf, one = _page(whole)
+    _alike(fast, accounting.PlateText().read(one))
+    assert ["".join(run.texts) for run in fast] == ["Car", "flC"]
+
+
+def test_form_xobjects_read_as_written_clip_to_their_box():
+    line = b"BT /F2 10 Tf 1 0 0 1 0 20 Tm [<0026>0<0044>-20<0055>0<0003>0<0026>0<0044>0<0055>0] TJ ET"
+    pdf, page = _page(b"q /Fm1 Do Q q 1 0 0 1 0 -100 cm /Fm2 Do Q",
+                      {"/Fm1": (line, [0, 0, 200, 50], [1, 0, 0, 1, 100, 500]),
+                       "/Fm2": (line, [0, 0, 20, 50], [1, 0, 0, 1, 100, 500])})  # its box: the first letters
+    form = page.Resources.XObject.Fm1
+    assert _as_written(page.obj) and _as_written(form)
+    fast, slow = _read(page)
+    _alike(fast, slow)
+    assert [run.visible for run in fast] == [(True,) * 6, (True, True, True, False, False, False)]
+    assert fast[0].first == pytest.approx(100 + 3.61) and fast[1].y == pytest.approx(fast[0].y + 100)
+
+
+@pytest.mark.parametrize("change", [
+    lambda tj: tj.replace(b">0<", b"><"),  # strings not followed by a number
+    lambda tj: tj.replace(b"<0026>0<0044>", b"<00260044>"),  # two glyphs in a string
+    lambda tj: tj.replace(b"0026", b"00 26"),  # white space in a hex string
+    lambda tj: tj.replace(b"-20", b"-2e1"),  # not a PDF number
+    lambda tj: b"0.5 Tc " + tj,  # character spacing
+    lambda tj: tj.replace(b"[", b"[(\x00\x03)"),  # a literal string
+])
+def test_a_tj_written_otherwise_is_read_item_by_item_alike(change):
+    tj = b"[-100<0026>0<0044>-20<>-30.5<0003>-15<0055>0<02b4>12] TJ"
+    pdf, page = _page(b"BT /F2 10 Tf 1 0 0 1 50 600 Tm " + tj + b" ET")
+    font = accounting.PlateText()._font(page.Resources, "/F2")
+    assert accounting._bulk(font, tj[1:-4]) is not None
+    pdf, page = _page(b"BT /F2 10 Tf 1 0 0 1 50 600 Tm " + change(tj) + b" ET")
+    try:
+        slow = accounting.PlateText(parse=True).read(page)
+    except (ValueError, TypeError):  # not a TJ (-2e1 is not a PDF number): damaged, read either way
+        with pytest.raises((ValueError, TypeError)):
+            accounting.PlateText().read(page)
+        return
+    _alike(accounting.PlateText().read(page), slow)
+    assert "".join(slow[0].texts).startswith("Car")
+
+
+def test_a_tj_read_in_one_go_finds_each_glyph_where_item_by_item_does():
+    font = accounting._Font({3: " ", 0x26: "C", 0x44: "a"}, {3: 250.0, 0x26: 722.0, 0x44: 556.0}, 1000.0, True)
+    end, texts, centres, glyphs = accounting._bulk(font, b"-100<0026>0<0044> -20 <>-30.5<0003>-15<0044>0")
+    assert texts == ["C", "a", "", "", "a"] and glyphs[1] == [722.0, 556.0, 0.0, 250.0, 556.0] and end == 2249.5
+    assert accounting._along(glyphs) == ([100.0, 822.0, 1693.5], [722.0, 556.0, 556.0])
+    # The first and last glyphs' centres; every centre between the first start and the last (each
+    # glyph starts after the one before), give or take half the widest glyph (the font's default, 1000):
+    assert centres == (461.0, 1971.5, 100.0, 2193.5)
+    end, texts, centres, glyphs = accounting._bulk(font, b"<0026>0<0044>2000<0044>0")  # the last a moved back
+    assert accounting._along(glyphs) == ([0.0, 722.0, -722.0], [722.0, 556.0, 556.0]) and end == -166.0
+    assert centres == (361.0, -444.0, -722.0, 722.0 + 500.0)
+    for written in (b"<0026><0044>0", b"<00260044>0", b"(a)0", b"<0026>1e5", b"<0026>0>0044<0", b"<0026>0 1",
+                    b"<0026", b"/Name 0", b"<002g>0", b"<026>0"):
+        assert accounting._bulk(font, written) is None, written
+
+
+def test_a_glyph_a_tj_moves_back_out_of_its_clip_is_hidden():
+    """The glyphs of a TJ read in one go are all seen only if every one lies inside the clip: a number
+    that moves the next glyph back, out of the form's box, is caught though the run's first and last
+    glyphs are inside."""
+    line = b"BT /F2 10 Tf 1 0 0 1 20 20 Tm [<0026>0<0044>%d<0055>0<0026>-%d<0044>0] TJ ET"
+    for back in (0, 4000, 8000):  # r and C 0, 40 and 80 pt back (out of the box), a forward again
+        pdf, page = _page(b"/Fm1 Do", {"/Fm1": (line % (back, back), [0, 0, 200, 50], [1, 0, 0, 1, 100, 500])})
+        fast, slow = _read(page)
+        _alike(fast, slow)
+        assert fast[0].visible == ((True,) * 5 if back < 4000 else (True, True, False, False, True))
+
+
+@pytest.mark.parametrize("contents", [
+    lambda pdf: pikepdf.Array([pdf.make_stream(b"BT /F1 12 Tf 100 700 Td (shown) Tj ET"), 5]),
+    lambda pdf: pikepdf.Dictionary(A=1),
+    lambda pdf: pikepdf.Name.X,
+])
+def test_a_page_whose_contents_are_not_streams_is_read_as_pikepdf_reads_it(contents):
+    pdf, page = _page(b"")
+    page.obj.Contents = contents(pdf)
+    assert accounting._content(page.obj) is None  # (so pikepdf parses it)
+    fast, slow = _read(page)
+    _alike(fast, slow)
+    assert [run.texts for run in fast] == ([["s", "h", "o", "w", "n"]] if isinstance(page.obj.Contents, pikepdf.Array)
+                                          else [])
