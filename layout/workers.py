@@ -4,7 +4,7 @@ loaded only when a page is laid out, not when this module is imported."""
 
 from __future__ import annotations
 
-import concurrent.futures
+import concurrent.futures.process  # BrokenProcessPool: the submodule is loaded only with a pool
 import contextlib
 import ctypes
 import gc
@@ -84,12 +84,19 @@ def _start_worker(warm: Warm | None, parent: int | None = None, death_signal: bo
             warm_up(*warm)
 
 
+def default_count() -> int:
+    """How many worker processes a run starts: ``LAYOUT_WORKERS`` if it is a whole number above 0
+    (1: every page is laid out in the run's own process, as the tests do), else one a core."""
+    value = os.environ.get("LAYOUT_WORKERS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
+
+
 class Workers:
     """The worker processes. A run starts its own; ``layout watch`` keeps one set for all its runs,
     so that a save is laid out by workers that are already warm."""
 
     def __init__(self, count: int | None = None) -> None:
-        self.count = count or os.cpu_count() or 1
+        self.count = count or default_count()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     @property

@@ -1,7 +1,10 @@
-"""Shared fixtures: synthetic projects and a way to run the CLI."""
+"""Shared fixtures (synthetic projects, the sample issue composed once, a way to run the CLI) and how
+the suite is run: in-process layout, unsynced files, two xdist workers (README: Testing)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +13,28 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from factory import THOROUGH  # noqa: E402
+
+# In-process runs lay pages out in the test's own process (no worker processes to fork and warm up
+# for every compose): that halves a small compose's time. The tests that are about the workers (kill
+# -9, SIGTERM, a dying worker, whole processes started as a user starts them) ask for them.
+if not THOROUGH:
+    os.environ.setdefault("LAYOUT_WORKERS", "1")
+
 from layout.cli import app  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _unsynced():
+    """No fsync in the tests' own process: what it buys (the bytes on the disk through a power cut)
+    no test can see, and on a busy disk it was a fifth of a small compose. Whole processes the tests
+    start sync as usual; a test that makes fsync fail patches it over this."""
+    if THOROUGH:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "fsync", lambda fd: None)
+        yield
 
 
 @pytest.fixture
@@ -25,3 +49,48 @@ def run_cli(monkeypatch):
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+SAMPLE = "issue-2022-04-01"
+
+
+@pytest.fixture(scope="session")
+def composed_sample(tmp_path_factory):
+    """A copy of the sample issue, composed once for the session (so the repository's build/ is left
+    alone): (project root, BuildResult). Read it, never change it: copy it first (``factory.copy_project``)."""
+    from factory import REPO, make_project
+
+    from layout.build import Project, compose_issue
+
+    root = tmp_path_factory.mktemp("sample")
+    make_project(root)
+    shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
+    shutil.copytree(REPO / "issues" / SAMPLE, root / "issues" / SAMPLE, dirs_exist_ok=True)
+    return root, compose_issue(Project(root), SAMPLE)
+
+
+# ---- xdist: which tests share a worker ---------------------------------------------------------
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` a test that reads a fixture made once for its module runs on the
+    worker that made it (its module's group), and a test that reads one made once for the session
+    here (``composed_sample``) on that fixture's worker: nothing is composed twice. Every other test
+    goes to whichever worker is free."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None or getattr(item, "_fixtureinfo", None) is None:
+            continue
+        info, module = item._fixtureinfo, Path(str(item.path))
+        groups = []
+        for name in info.names_closure:
+            for definition in info.name2fixturedefs.get(name, ()):
+                code = getattr(definition.func, "__code__", None)
+                where = Path(code.co_filename) if code is not None else None
+                if definition.scope in ("module", "package") and where == module:
+                    groups.append(module.stem)
+                elif definition.scope == "session" and where is not None and where.parent == here \
+                        and not name.startswith("_"):
+                    groups.insert(0, f"session-{name}")
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))

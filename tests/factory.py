@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -14,6 +15,26 @@ WORDS = (
     "well below inflation while energy bills and rents climbed again this winter council tenants "
     "demanded repairs members voted overwhelmingly to reject the offer and called for talks"
 ).split()
+
+
+THOROUGH = os.environ.get("LAYOUT_TESTS") == "thorough"
+"""``LAYOUT_TESTS=thorough``: every compose through worker processes, files synced as a run syncs
+them, and four times the examples each property test's own count says (README: Testing)."""
+
+
+def examples(count: int) -> int:
+    """How many examples a property test tries: a third of ``count`` (at least 2) in the default run,
+    four times ``count`` with LAYOUT_TESTS=thorough. Hypothesis draws them afresh each run."""
+    return count * 4 if THOROUGH else max(2, count // 3)
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment for ``python -m layout`` started as a user starts it: this checkout's package,
+    and the worker processes a user's run has (not the in-process runs of the tests: conftest.py)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if env.get("LAYOUT_WORKERS") == "1":
+        del env["LAYOUT_WORKERS"]
+    return {**env, **extra}
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -63,6 +84,14 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
     if manifest is not None:
         write_manifest(issue, manifest)
     return issue
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a project composed once for many tests (sources, build and caches, times kept), for
+    a test that changes it. Its caches name the folders they were made in: a compose of the copy
+    lays its pages out again."""
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    return target
 
 
 def add_photo(issue: Path, name: str = "docks.jpg") -> str:

@@ -21,7 +21,7 @@ import bagit
 import pdfplumber
 import pikepdf
 import pytest
-from factory import REPO, add_photo, body, make_project, write_article, write_manifest
+from factory import REPO, add_photo, body, copy_project, make_project, process_env, write_article, write_manifest
 from lxml import etree
 from pdftext import metadata_once
 from PIL import Image
@@ -423,21 +423,20 @@ def _payload(root) -> dict[str, str]:
 
 
 def _run(root, *args, clock=None, env=None):
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    env = process_env(**(env or {}))
     command = [sys.executable, "-m", "layout", *args, "--root", str(root)]
     if clock:
         command = ["faketime", clock, *command]
     subprocess.run(command, check=True, capture_output=True, env=env)
 
 
-def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(tmp_path):
+def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(archived, tmp_path):
     if shutil.which("faketime") is None:
         pytest.fail("faketime is not installed: .ci/setup installs it")
-    first, second = tmp_path / "a", tmp_path / "b"
-    _issue(first)
+    # The first build is the module's: this process, pages laid out in it (the tests' way, as on
+    # one core). The second: a whole process as a user starts it (worker processes), another clock.
+    first, second = archived[0], tmp_path / "b"
     _issue(second)
-    _run(first, "compose", "test-issue")
-    _run(first, "archive", "test-issue")
     _run(second, "compose", "test-issue", clock="2031-05-05 12:00:00")
     _run(second, "archive", "test-issue", clock="2031-05-05 12:00:00", env={"SOURCE_DATE_EPOCH": "1648771200"})
     hashes = _payload(first)
@@ -448,10 +447,10 @@ def test_two_builds_in_separate_processes_and_clocks_give_identical_bytes(tmp_pa
     assert info["Bagging-Date"] == "2022-04-01"  # from SOURCE_DATE_EPOCH, not the (fake) clock
 
 
-def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_path, run_cli):
-    issue = _issue(tmp_path)
-    compose_issue(Project(tmp_path), "test-issue")
-    first = archive_issue(Project(tmp_path), "test-issue").path
+def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(archived, tmp_path, run_cli):
+    tmp_path = copy_project(archived[0], tmp_path / "project")  # composed and archived once
+    issue = tmp_path / "issues" / "test-issue"
+    first = tmp_path / archived[1].relative_to(archived[0])
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
     again = archive_issue(Project(tmp_path), "test-issue")
     assert not again.created and again.path == first
@@ -470,12 +469,9 @@ def test_a_changed_issue_becomes_a_new_revision_and_the_first_is_untouched(tmp_p
     assert third.created and third.path.name == "test-issue.r3" and (third.path / "data" / "mets.xml").exists()
 
 
-def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_path, run_cli):
+def test_the_sample_issue_archive_validates_and_its_alto_matches_its_plates(tmp_path, run_cli, composed_sample):
     issue = "issue-2022-04-01"
-    make_project(tmp_path)
-    shutil.copyfile(REPO / "issues" / "paper.yaml", tmp_path / "issues" / "paper.yaml")
-    shutil.copytree(REPO / "issues" / issue, tmp_path / "issues" / issue, dirs_exist_ok=True)
-    compose_issue(Project(tmp_path), issue)
+    copy_project(composed_sample[0], tmp_path)  # the sample composed once for the session
     path = archive_issue(Project(tmp_path), issue).path
     code, out, err = run_cli("verify", str(path))
     assert code == 0, err

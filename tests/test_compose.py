@@ -6,10 +6,12 @@ import functools
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pdfplumber
 import pytest
-from factory import add_photo, body, make_project, simple_issue, write_article, write_manifest
+from factory import add_photo, body, make_project, process_env, simple_issue, write_article, write_manifest
 from pdftext import body_baselines, letters, page_texts
 from pypdf import PdfReader
 
@@ -72,6 +74,19 @@ def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
     assert "page 1, first slot (long)" in str(caught.value) and "lines) over" in str(caught.value)
     assert (tmp_path / "build" / "test-issue" / "test-issue.pdf").exists()  # the proof is still written
     assert any(s.startswith("cut ") for s in _slot(fit, "long")["suggestions"])
+
+
+def test_overset_without_worker_processes_is_overset_in_a_fresh_process(tmp_path):
+    # On one core (LAYOUT_WORKERS=1) nothing has loaded what the workers' errors are caught by: the
+    # overset must still be an OversetError, not an AttributeError from the except clause.
+    simple_issue(tmp_path, {"huge": 300}, columns={"huge": 1}, depth={"huge": 10})
+    script = ("import sys\nfrom pathlib import Path\nfrom layout.build import Project, compose_issue\n"
+              "from layout.errors import OversetError\n"
+              "try:\n    compose_issue(Project(Path(sys.argv[1])), 'test-issue')\n"
+              "except OversetError as e:\n    print('overset', e.exit_code)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          env=process_env(LAYOUT_WORKERS="1"))
+    assert done.stdout == "overset 3\n", done.stderr[-2000:]
 
 
 def test_overset_on_the_command_line(tmp_path, run_cli):

@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from factory import add_photo, body, simple_issue, write_article
+from factory import add_photo, body, copy_project, simple_issue, write_article
 
 from layout.build import Project, compose_issue
 from layout.cache import read_sealed, seal, unseal, write_sealed
@@ -187,12 +187,19 @@ def test_outputs_get_the_umask_s_permissions(tmp_path):
 
 # --- damaged outputs and archives, read by every command -------------------------------------------
 
+@pytest.fixture(scope="module")
+def composed_once(tmp_path_factory):
+    root = tmp_path_factory.mktemp("composed")
+    simple_issue(root, {"story": 150})
+    _compose(root)
+    _compose(root)  # a previous round, for diff
+    return root
+
+
 @pytest.fixture
-def composed(tmp_path):
-    simple_issue(tmp_path, {"story": 150})
-    _compose(tmp_path)
-    _compose(tmp_path)  # a previous round, for diff
-    return tmp_path
+def composed(composed_once, tmp_path):
+    """A one-page issue composed twice (once for the module), copied for the test to damage."""
+    return copy_project(composed_once, tmp_path / "project")
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "wrong shape"])
@@ -298,7 +305,7 @@ def test_a_file_size_limit_is_an_environment_fault_not_a_kill(tmp_path):
     import subprocess
     import sys
 
-    from factory import REPO
+    from factory import process_env
 
     simple_issue(tmp_path, {"story": 150})
 
@@ -306,6 +313,6 @@ def test_a_file_size_limit_is_an_environment_fault_not_a_kill(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
 
     done = subprocess.run([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(tmp_path)],
-                          capture_output=True, text=True, preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, preexec_fn=limit, env=process_env())
     assert done.returncode == 8, done.stderr
     assert "file too large (EFBIG)" in done.stderr and "ulimit -f" in done.stderr and "Traceback" not in done.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import body, two_story_issue, write_article, write_manifest
+from factory import body, examples, two_story_issue, write_article, write_manifest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pdftext import letters
@@ -81,7 +81,7 @@ def _load(root: Path, text: str):
         return None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=bodies)
 def test_any_markdown_body_is_printed_word_for_word_or_refused(project, text):
     article = _load(project, "---\nheadline: A story\n---\n" + text)
@@ -97,7 +97,7 @@ def _strip_targets(text: str) -> str:
     return unlink(text)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=bodies, bad=st.sampled_from(REFUSED), where=st.floats(0, 1))
 def test_a_body_with_anything_refusable_is_refused_naming_its_line(project, text, bad, where):
     at = int(len(text) * where)
@@ -110,7 +110,7 @@ def test_a_body_with_anything_refusable_is_refused_naming_its_line(project, text
     assert f"story.md: line {line}" in str(caught.value), (text, str(caught.value))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(("headline", "kicker", "standfirst", "byline", "section", "kind", "jumphead", "sample",
                             "images", "junk")), value=values)
 def test_any_front_matter_value_is_accepted_or_refused(project, key, value):
@@ -121,14 +121,14 @@ def test_any_front_matter_value_is_accepted_or_refused(project, key, value):
         assert _in_order(_words(value), article.headline)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(front=st.lists(st.sampled_from(list("ab :-#&*!|>'\"%@`[]{},\n\t\\?") + ["headline", "images", "  ", "- "]),
                       max_size=40).map("".join))
 def test_any_front_matter_text_is_read_or_refused_with_a_line(project, front):
     _load(project, "---\n" + front + "\n---\nText of the story.\n")
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(top=st.fixed_dictionaries({"date": st.one_of(st.just("2022-04-01"), values), "number": st.one_of(
     st.just(1), values)}, optional={"volume": values, "junk": values}),
     pages=st.one_of(values, st.lists(st.fixed_dictionaries({"page": st.one_of(st.integers(0, 3), values)}, optional={
@@ -160,7 +160,7 @@ PAPER_KEYS = ("title", "columns", "trim", "trim.width", "margins", "margins.top"
               "sample_imprint", "issn", "tracking", "line_breaking", "volume", "junk", "size")
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(st.sampled_from(PAPER_KEYS), values, max_size=4))
 def test_any_paper_settings_are_read_or_refused_in_plain_words(project, changes):
     path = project / "issues" / "paper.yaml"
@@ -185,7 +185,7 @@ def test_any_paper_settings_are_read_or_refused_in_plain_words(project, changes)
         path.write_text(before)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=bodies)
 @example(text="zorba\n\nzorba zorba zorba mauve mauve ")  # a 3-line slot: pdftotext's reading order mixed its columns
 def test_a_compose_of_any_body_exits_0_2_or_3_and_prints_every_word(project, text):
@@ -219,7 +219,7 @@ def _printed(root: Path) -> str:
                           check=True).stdout
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(headline=st.lists(st.tuples(token, st.just(" ")), min_size=1, max_size=6).map(
     lambda pairs: "".join(t + s for t, s in pairs)), caption=values)
 def test_a_compose_of_any_front_matter_exits_0_2_or_3_and_prints_the_headline(project, headline, caption):
@@ -233,7 +233,7 @@ def test_a_compose_of_any_front_matter_exits_0_2_or_3_and_prints_the_headline(pr
         assert "story.md" in result.stderr
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(columns=st.one_of(st.integers(-1, 7), values), depth=st.one_of(st.integers(-5, 200), st.sampled_from(
     ("foot", "120mm", "3in", "0mm", "lots")), values), template=st.one_of(st.sampled_from(("front", "inside", "back")),
                                                                           values))

@@ -32,6 +32,10 @@ def _pages(root, count=2):
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the workers are never started")
 def test_a_recompose_of_one_edit_starts_no_worker_pool(tmp_path, monkeypatch):
     issue = _pages(tmp_path, 3)
+    # As `layout compose` runs, a new process each time: with its workers (not the tests' in-process
+    # layout, conftest.py), in a process that has laid nothing out before.
+    monkeypatch.setenv("LAYOUT_WORKERS", "2")
+    monkeypatch.setattr(workers, "_rendered", lambda: False)
     starts = []
     start = workers.Workers.start
     monkeypatch.setattr(workers.Workers, "start", lambda self, warm=None: starts.append(warm) or start(self, warm))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factory import REPO, body, make_project, simple_issue, write_article, write_manifest
+from factory import body, examples, make_project, process_env, simple_issue, write_article, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +24,7 @@ from layout.settings import load_settings
 
 
 def _start_compose(root, *extra, wrapper: str = ""):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = process_env()
     command = ["-c", wrapper] if wrapper else ["-m", "layout"]
     return subprocess.Popen([sys.executable, *command, "compose", "test-issue", "--root", str(root), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -220,7 +220,7 @@ main()
 def _timed_compose(root, log, role):
     return subprocess.Popen([sys.executable, "-c", TIMED, str(log), role, "compose", "test-issue", "--root",
                              str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env=process_env())
 
 
 def test_two_processes_never_interleave(tmp_path):
@@ -265,7 +265,7 @@ def fuzz_project(tmp_path_factory):
     return issue
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(manifest=manifests)
 def test_any_manifest_loads_or_says_what_is_wrong(fuzz_project, manifest):
     (fuzz_project / "issue.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True))
@@ -281,7 +281,7 @@ fronts = st.one_of(st.dictionaries(front_keys, values, max_size=5), values)
 bodies = st.one_of(st.text(max_size=200), st.sampled_from(["", "## Head\n", "> quote\n", "<b>x</b>", "Text.\n"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(front=fronts, text=bodies)
 def test_any_article_loads_or_says_what_is_wrong(fuzz_project, front, text):
     path = fuzz_project / "articles" / "fuzzed.md"
@@ -294,7 +294,7 @@ def test_any_article_loads_or_says_what_is_wrong(fuzz_project, front, text):
         assert article.headline and article.blocks
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.integers(0, 900), columns=st.integers(1, 5), depth=st.one_of(st.none(), st.integers(1, 40)),
        headline=st.text(min_size=1, max_size=60).filter(str.strip))
 def test_tiny_issues_compose_or_fail_cleanly(tmp_path_factory, words, columns, depth, headline):
@@ -315,10 +315,14 @@ def _die(job):
 
 def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tmp_path, monkeypatch):
     import layout.build
+    import layout.workers
     from layout.errors import RenderError
     from layout.workers import Workers
 
     simple_issue(tmp_path, {"alpha": 150, "beta": 120}, columns={"alpha": 3, "beta": 2})
+    # As in `layout watch`'s process, which lays nothing out itself: not the tests' process, which
+    # lays pages out in-process (conftest.py) and so would run a lone job here.
+    monkeypatch.setattr(layout.workers, "_rendered", lambda: False)
     workers = Workers(2)  # kept from run to run, as `layout watch` keeps them
     plates = tmp_path / "build" / "test-issue" / "plates"
     try:
@@ -330,5 +334,6 @@ def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tm
         # The next run (`layout watch`'s next save) starts new workers, forked without the patch.
         result = compose_issue(Project(tmp_path), "test-issue", shared=workers)
         assert result.plates is not None and sorted(p.name for p in plates.glob("*.pdf"))[0] == "test-issue-p01.pdf"
+        assert workers.started
     finally:
         workers.close()

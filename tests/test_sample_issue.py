@@ -15,12 +15,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from factory import REPO, make_project, one_pass_pdf
+from factory import REPO, one_pass_pdf
 from pdftext import body_baselines, letters, page_texts, same_places, word_places
 from pypdf import PdfReader
 
 from layout.articles import split_front_matter
-from layout.build import Project, compose_issue
 from layout.paint import read_paint, rendered_inks
 
 ISSUE = "issue-2022-04-01"
@@ -31,15 +30,10 @@ SHARED_SEED = REPO.parent / "shared" / "seed" / "new-worker-2022-04-01-lead.txt"
 MM = 72 / 25.4
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """Compose a copy of the sample issue (so the repository's build/ is left alone)."""
-    root = tmp_path_factory.mktemp("sample")
-    make_project(root)
-    shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
-    shutil.copytree(REPO / "issues" / ISSUE, root / "issues" / ISSUE, dirs_exist_ok=True)
-    result = compose_issue(Project(root), ISSUE)
-    return root, result
+@pytest.fixture
+def sample(composed_sample):
+    """A copy of the sample issue, composed once for the session (conftest.py): read it only."""
+    return composed_sample
 
 
 def _normalise(text: str) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from factory import REPO, body, write_article
+from factory import REPO, body, process_env, write_article
 from PIL import Image
 from servekit import recording_editor, request, serving, two_story_issue, wait_file, wait_state
 
@@ -180,7 +179,7 @@ def test_binding_beyond_this_machine_needs_the_flag_and_warns(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "layout", "serve", "test-issue", "--root", str(tmp_path), "--port", "0",
          "--host", "0.0.0.0"], stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)})
+        env=process_env())
     try:
         lines = [process.stderr.readline() for _ in range(3)]  # the warning, the address, the first round
         workers = [int(pid) for task in Path(f"/proc/{process.pid}/task").iterdir()
