@@ -3,6 +3,7 @@ the suite is run: in-process layout, unsynced files, two xdist workers (README: 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -34,6 +35,33 @@ def _unsynced():
         return
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "fsync", lambda fd: None)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plate_words_once():
+    """The words of a PDF page read once per worker for the same bytes: an archive reads each page
+    with pdfplumber as it writes its ALTO and again as it checks it, and ``verify`` a third time
+    (the slowest step of the archive tests). The result depends on the bytes alone, so a second
+    read of the same bytes gives what a fresh one would."""
+    if THOROUGH:
+        yield
+        return
+    from layout.alto import plate_words
+
+    read: dict[tuple[str, int], tuple] = {}
+
+    def once(pdf: bytes, page: int = 0):  # type: ignore[no-untyped-def]
+        key = (hashlib.sha256(pdf).hexdigest(), page)
+        if key not in read:
+            read[key] = plate_words(pdf, page)
+        words, images, size, corner = read[key]
+        return list(words), list(images), size, corner
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in [m for name, m in sys.modules.items() if name.split(".")[0] == "layout"]:
+            if getattr(module, "plate_words", None) is plate_words:  # where it is made and imported
+                patch.setattr(module, "plate_words", once)
         yield
 
 
