@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 import layout.base.cache
-from layout.base.cache import DEFAULT_SIZE, Store, cache_size, pack, unpack, versions
+from layout.base.cache import DEFAULT_SIZE, Store, cache_size, code_digest, pack, package_digest, unpack, versions
 from layout.errors import InputError
 
 
@@ -67,6 +68,24 @@ def test_the_salt_holds_the_versions_of_the_libraries_and_programs_output_comes_
     assert found["weasyprint"] == "70.0"
     assert found["libpango-1.0.so.0"].startswith("libpango-1.0.so.0.")  # the file, named by its version
     assert found["layout"] == layout.base.cache.code_digest()
+
+
+def test_the_code_digest_covers_every_module_of_every_subpackage_and_the_templates(tmp_path):
+    package = Path(layout.base.cache.__file__).resolve().parents[1]
+    assert code_digest() == package_digest(package)
+    copy = tmp_path / "layout"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = package_digest(copy)
+    assert before == code_digest()  # named by paths in the package, not by where it is
+    for changed in ("reading/settings.py", "press/preflight.py", "composing/templates/slot.html.j2"):
+        path = copy / changed
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert package_digest(copy) != before, changed
+        path.write_bytes(original)
+    assert package_digest(copy) == before
+    (copy / "reading" / "settings.py").rename(copy / "composing" / "settings.py")  # a module moved
+    assert package_digest(copy) != before
 
 
 def test_the_cap_is_read_from_the_environment(monkeypatch):

@@ -85,10 +85,17 @@ def write_sealed(path: Path, data: bytes) -> None:
 def code_digest() -> str:
     """SHA-256 of layout's own code and templates: a new version of the code never reads what an
     older one cached."""
-    package = Path(__file__).parent
+    return package_digest(Path(__file__).resolve().parents[1])
+
+
+def package_digest(package: Path) -> str:
+    """SHA-256 of every module of ``package`` and of its subpackages, and of their templates, each
+    named by its path in the package (a module moved is another digest)."""
     digest = hashlib.sha256()
-    for path in sorted([*package.glob("*.py"), *package.glob("templates/*")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = [*package.rglob("*.py"), *package.rglob("templates/*")]
+    for path in sorted(files, key=lambda p: p.relative_to(package).as_posix()):
+        if "__pycache__" not in path.parts and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
