@@ -48,7 +48,7 @@ from pathlib import Path
 from layout.build import Project, compose_issue
 from layout.errors import OversetError
 from layout.stages import COMPOSE, FIT, LOG, PREFLIGHT, WRITE
-from layout.workers import Workers
+from layout.rendering.workers import Workers
 stages, overset = {}, False
 class StageTimes(logging.Handler):  # each stage's time, from the record that ends it (stages.running)
     def emit(self, record):
@@ -68,7 +68,7 @@ result = compose()
 seconds = time.perf_counter() - start
 # What copy accounting costs: its CPU time over every plate, one after the other (in a compose it
 # runs on the workers beside the other checks, so the compose waits for less than this).
-from layout.accounting import account, copies_from_json
+from layout.press.accounting import account, copies_from_json
 plates = Path(sys.argv[1]) / "build" / sys.argv[2] / "plates"
 accounting = None
 if (plates / "copy.json").exists():
@@ -310,8 +310,8 @@ rivers of 3+ lines, no line past the right edge, no ladder of 3 hyphens."""
 
 def typography(root: Path, issue_id: str, pdf: Path, font: str = "NW-Text") -> dict:
     """The figures of the issue's justified body lines in ``pdf`` (adverts left out), for the issue
-    and for each story, with the worst lines named (``typo.py``; slots from the compose's fit.json)."""
-    from . import typo
+    and for each story, with the worst lines named (``composing/typo.py``; slots from the compose's fit.json)."""
+    from .composing import typo
 
     fit = json.loads((root / "build" / issue_id / "fit.json").read_text())
     box = [(s["slot_id"], s["page"], s["box"][0], s["box"][1], s["box"][0] + s["box"][2], s["box"][1] + s["box"][3])
@@ -343,9 +343,9 @@ def typst_pdf(root: Path, issue_id: str, out: Path) -> Path | None:
         import typst
     except ImportError:
         return None
-    from .articles import load_articles
-    from .manifest import load_issue
-    from .settings import load_settings
+    from .reading.articles import load_articles
+    from .reading.manifest import load_issue
+    from .reading.settings import load_settings
 
     settings = load_settings(root / "issues" / "paper.yaml")
     issue = load_issue(root / "issues" / issue_id, settings)

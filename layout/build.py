@@ -18,28 +18,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import publish
-from .accounting import copies_json, copy_of
-from .adverts import PlacedAdvert, check_adverts
-from .articles import load_articles
-from .cache import Store, files_digest, settings_files
-from .compose import Composition, compose, proof_pages
-from .engine import check_version
+from .base import publish
+from .base.cache import Store, files_digest, settings_files
+from .base.files import write_atomic
+from .base.versions import WEASYPRINT_VERSION
+from .composing.compose import Composition, compose, proof_pages
+from .composing.fit import fit_json, fit_table
+from .composing.images import Preparer
+from .composing.markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .errors import OversetError, PreflightError, Problem, RenderError
-from .files import write_atomic
-from .fit import fit_json, fit_table
-from .images import Preparer
-from .manifest import Issue, find_issue, load_issue
-from .markup import TEMPLATES, Mark, PageView, issue_html, issue_meta, keep_compiled
 from .outputs import SOURCES_FILE, STALE_NOTE, issue_lock, keep_previous, mark_stale_plates
-from .plates import PlateInfo, PlateJob, join, make_plate
-from .preflight import Checks, Finding, report_json, report_table, start_checks
-from .proofs import flat_plan_png, mark_pages, page_png, write_proofs
+from .press.accounting import copies_json, copy_of
+from .press.adverts import PlacedAdvert, check_adverts
+from .press.plates import PlateInfo, PlateJob, join, make_plate
+from .press.preflight import Checks, Finding, report_json, report_table, start_checks
+from .press.proofs import flat_plan_png, mark_pages, page_png, write_proofs
+from .reading.articles import load_articles
+from .reading.manifest import Issue, find_issue, load_issue
+from .reading.settings import load_settings
+from .rendering.engine import check_version
+from .rendering.workers import PageRenderer, Workers
 from .run import Options, Project, Run, Sources, house_stylesheets, readable
-from .settings import load_settings
 from .stages import COMPOSE, FIT, PREFLIGHT, READ, WRITE, running
-from .versions import WEASYPRINT_VERSION
-from .workers import PageRenderer, Workers
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ def _start_checks(run: Run, composition: Composition, staged: Staged | None, key
                   fit: bytes) -> Checks | None:
     """Hand the staged plates' checks to the workers now, from this thread (from another, they waited
     for this one to be done joining the issue, which holds the GIL); stage with them what each plate
-    must show (``copy.json``, see accounting.py)."""
+    must show (``copy.json``, see press/accounting.py)."""
     if staged is None:
         return None
     copies = copy_of(composition, run.settings)

@@ -104,8 +104,8 @@ def fit(
 
     def action() -> None:
         from .build import fit_issue
+        from .composing.fit import fit_table
         from .console import stage_lines
-        from .fit import fit_table
 
         with stage_lines():
             _, composition = fit_issue(_project(root), issue_id)
@@ -144,10 +144,10 @@ def diff(
     """Compare this compose with the previous one: reflowed articles, changed pages, moved jumps."""
 
     def action() -> None:
-        from .diff import compare
-        from .diff import report as diff_report
-        from .diff import report_json as diff_json
-        from .files import write_atomic
+        from .base.files import write_atomic
+        from .commands.diff import compare
+        from .commands.diff import report as diff_report
+        from .commands.diff import report_json as diff_json
 
         out = _project(root).build(issue_id)
         if not (out / "previous" / "fit.json").exists():
@@ -167,7 +167,7 @@ def archive(
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
 ) -> None:
     """Archive the issue: PDF/A-3b with its sources, plates, reports and metadata as a BagIt bag."""
-    from .archive import archive_issue
+    from .commands.archive import archive_issue
 
     def action() -> None:
         from .console import stage_lines
@@ -186,7 +186,7 @@ def verify(
 ) -> None:
     """Re-check an archive: checksums, METS and ALTO against their schemas, ALTO against the pages'
     text, PDF/A-3b rules; exit 7 if anything changed or does not hold."""
-    from .archive import verify as verify_bag
+    from .commands.archive import verify as verify_bag
 
     def action() -> None:
         files = verify_bag(path)
@@ -211,7 +211,7 @@ def check(
 
     def action() -> None:
         from .outputs import check_issue_plates
-        from .preflight import report_table
+        from .press.preflight import report_table
 
         findings, folder = check_issue_plates(_project(root), issue_id)
         typer.echo(f"checking {folder}")
@@ -229,7 +229,7 @@ def watch(
     interval: float = typer.Option(0.5, help="Seconds between looks at the files."),
 ) -> None:
     """Recompose the issue (PDF, fit report, proofs) every time a source file is saved; Ctrl-C stops."""
-    from .watch import watch as run_watch
+    from .commands.watch import watch as run_watch
 
     try:
         run_watch(_project(root), issue_id, lambda line: typer.echo(line, err=True), interval)
@@ -248,7 +248,7 @@ def serve(
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
 ) -> None:
     """Live proofs in the browser: every page with its fit, recomposed and refreshed on every save."""
-    from .serve import serve as run_serve
+    from .commands.serve import serve as run_serve
 
     def action() -> None:
         try:
@@ -272,7 +272,7 @@ def new(
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
 ) -> None:
     """Make a new issue from last week's: same pages and adverts, date and number moved on, copy cleared."""
-    from .newissue import new_issue
+    from .commands.newissue import new_issue
 
     def action() -> None:
         folder = new_issue(_project(root).issues, issue_id, previous)
@@ -294,7 +294,7 @@ def clean(
         if not cache:
             raise InputError("nothing to clean was named", (Problem(
                 "layout clean", "", "say what to remove", "run: layout clean --cache (the build cache)"),))
-        from .cache import Store
+        from .base.cache import Store
 
         project = _project(root)
         freed = Store(project.cache, 0, "").clear()

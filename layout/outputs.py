@@ -12,15 +12,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import publish
-from .accounting import PlateCopy, copies_from_json
+from .base import publish
+from .base.files import write_atomic
 from .errors import BusyError, InputError, Problem
-from .files import write_atomic
-from .manifest import find_issue
-from .preflight import Finding, check_issue, report_json
+from .press.accounting import PlateCopy, copies_from_json
+from .press.preflight import Finding, check_issue, report_json
+from .reading.manifest import find_issue
+from .reading.settings import load_settings
+from .rendering.workers import PARENT_ONLY_FILES
 from .run import Project
-from .settings import load_settings
-from .workers import PARENT_ONLY_FILES
 
 
 @contextlib.contextmanager
@@ -111,7 +111,7 @@ def check_issue_plates(project: Project, issue_id: str) -> tuple[list[Finding], 
 
 def _written_plates(project: Project, issue_id: str) -> tuple[Path, list[Path]]:
     """The folder of the issue's plates and the plates in it: ``plates/``, or the old set a crash
-    between two renames left aside (see publish.py), or the drafts."""
+    between two renames left aside (see base/publish.py), or the drafts."""
     out = project.build(issue_id)
     folder = next((out / name for name in ("plates", ".plates.old", "plates-draft") if (out / name).is_dir()), None)
     if folder is None:

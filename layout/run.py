@@ -14,21 +14,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cache import files_digest, settings_files
-from .files import file_hash
-from .images import Preparer
-from .jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Batch, Job, PageResult
-from .markup import PageView, issue_html, issue_meta
-from .plates import weasyprint_variant
+from .base.cache import files_digest, settings_files
+from .base.files import file_hash
+from .base.versions import WEASYPRINT_VERSION
+from .composing.images import Preparer
+from .composing.jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Batch, Job, PageResult
+from .composing.markup import PageView, issue_html, issue_meta
+from .press.plates import weasyprint_variant
 from .stages import COMPOSE, LOG, Meter
-from .versions import WEASYPRINT_VERSION
 
 if TYPE_CHECKING:
-    from .articles import Article, Photo
-    from .compose import Sheet
-    from .manifest import Issue
-    from .settings import PaperSettings
-    from .workers import PageRenderer
+    from .composing.compose import Sheet
+    from .reading.articles import Article, Photo
+    from .reading.manifest import Issue
+    from .reading.settings import PaperSettings
+    from .rendering.workers import PageRenderer
 
 
 @dataclass(frozen=True)

@@ -41,18 +41,19 @@ class Stage:
 
 
 READ = Stage(1, "reading", "read the paper settings, the issue's manifest and its articles; check the supplied "
-             "adverts", ("settings", "manifest", "articles"))
+             "adverts", ("reading.settings", "reading.manifest", "reading.articles"))
 COMPOSE = Stage(2, "composing", "fit the articles to each page's grid: set each story as a galley, cut it into "
                 "columns and jumps, prepare the photos, lay the pages out with WeasyPrint on every core",
-                ("compose", "grid", "markup", "galley", "cut", "images", "engine"))
+                ("composing.compose", "composing.grid", "composing.markup", "composing.galley", "composing.cut",
+                 "composing.images", "rendering.engine"))
 WRITE = Stage(3, "writing", "make the plates (PDF/X) from the pages and their galleys, join the issue PDF, write "
               "the proofs and the flat plan; the plates' checks start on the workers",
-              ("plates", "assemble", "proofs"))
+              ("press.plates", "press.assemble", "press.proofs"))
 FIT = Stage(4, "fit report", "write fit.json and print what fitted, what is over or short, where text jumped",
-            ("fit",))
+            ("composing.fit",))
 PREFLIGHT = Stage(5, "preflight", "check the plates from their PDFs (ink, type, fonts, boxes, every word in its "
                   "slot); publish them to plates/ if they pass, else to plates-draft/",
-                  ("preflight", "paint"))
+                  ("press.preflight", "press.paint"))
 STAGES = (READ, COMPOSE, WRITE, FIT, PREFLIGHT)
 
 

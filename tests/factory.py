@@ -141,7 +141,7 @@ def one_pass_pdf(root: Path, issue_id: str = "test-issue") -> bytes:
     """The composed issue rendered the naive way: WeasyPrint's own multi-column layout of the final
     HTML (every body in its frame), to hold the galleys' plates against."""
     from layout.build import Project, fit_issue, issue_html_for
-    from layout.engine import render
+    from layout.rendering.engine import render
     from layout.run import readable
 
     session, composition = fit_issue(Project(root), issue_id)  # workers stopped

@@ -1,4 +1,4 @@
-"""An independent PDF/X-1a:2003 checklist (ISO 15930-4:2003), written apart from layout/preflight.py
+"""An independent PDF/X-1a:2003 checklist (ISO 15930-4:2003), written apart from layout/press/preflight.py
 so that the plates are held to the standard by code that shares nothing with the producer or its
 preflight: it reads the raw objects with pikepdf (no inherited or defaulted page boxes) and walks
 every content stream (pages, forms, Type 3 glyphs, patterns, annotation appearances).

@@ -15,7 +15,7 @@ import factory
 from factory import REPO, make_project
 
 from layout.build import Project
-from layout.serve import Serving, start
+from layout.commands.serve import Serving, start
 
 
 def two_story_issue(root: Path) -> Path:

@@ -15,9 +15,9 @@ import pikepdf
 import pytest
 from factory import body, make_project, simple_issue, write_article, write_manifest
 
-from layout import accounting
-from layout.accounting import copies_from_json, copy_findings, key
 from layout.build import Project, compose_issue
+from layout.press import accounting
+from layout.press.accounting import copies_from_json, copy_findings, key
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,15 @@ from pdftext import metadata_once
 from PIL import Image
 from pypdf import PdfReader
 
-from layout.archive import archive_issue, check_contents
+from layout.archive.pdfa import check_pdfa
 from layout.build import Project, compose_issue
+from layout.commands.archive import archive_issue, check_contents
 from layout.errors import InputError
-from layout.pdfa import check_pdfa
-from layout.settings import load_settings
+from layout.reading.settings import load_settings
 
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 METS = {"m": "http://www.loc.gov/METS/", "mods": "http://www.loc.gov/mods/v3", "x": "http://www.w3.org/1999/xlink"}
-SCHEMAS = REPO / "layout" / "schemas"
+SCHEMAS = REPO / "layout" / "archive" / "schemas"
 SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 MM = 72 / 25.4
 PAPER = {"issn": "1234-5679", "volume": 42}
@@ -351,7 +351,7 @@ def test_the_pdfa_checker_fails_files_that_break_the_rules(archived, tmp_path):
 
 def test_without_the_newsprint_profile_the_pdfa_takes_ghostscripts_cmyk_profile_and_still_passes(
         archived, monkeypatch):
-    import layout.pdfa as pdfa
+    import layout.archive.pdfa as pdfa
 
     root, _ = archived
     monkeypatch.setattr(pdfa, "NEWSPRINT_PROFILES", ("/nonexistent/WAN-IFRAnewspaper26v5.icc",))
@@ -680,7 +680,7 @@ def test_the_pdfa_checker_fails_a_file_broken_for_each_of_veraPDFs_rules(archive
 
 
 def test_a_configured_profile_the_output_intent_cannot_take_is_passed_over(tmp_path):
-    from layout.pdfa import cmyk_profile
+    from layout.archive.pdfa import cmyk_profile
 
     good = next(Path("/usr/share/color/icc/ghostscript").glob("default_cmyk.icc"))
     assert cmyk_profile(good) == good
@@ -694,7 +694,7 @@ def test_a_configured_profile_the_output_intent_cannot_take_is_passed_over(tmp_p
 def test_metadata_of_images_is_held_to_the_xmp_rules_and_the_archive_keeps_none(archived, tmp_path):
     """veraPDF checks every XMP packet's properties, not only the catalog's: an advert's photo with
     Photoshop's XMP breaks 6.6.2.3.1-1, and to_pdfa drops such packets."""
-    from layout.pdfa import cmyk_profile, to_pdfa
+    from layout.archive.pdfa import cmyk_profile, to_pdfa
 
     root, path = archived
     packet = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -715,7 +715,7 @@ def test_metadata_of_images_is_held_to_the_xmp_rules_and_the_archive_keeps_none(
 
 
 def test_archive_refuses_to_write_a_pdfa_that_breaks_a_rule(archived):
-    from layout.archive import _held_to_pdfa
+    from layout.commands.archive import _held_to_pdfa
     from layout.errors import ArchiveError
 
     root, path = archived

@@ -1,17 +1,18 @@
-"""The build cache's one store (layout/cache.py): keys made in one place, salted with the versions of
+"""The build cache's one store (layout/base/cache.py): keys made in one place, salted with the versions of
 what shapes output, capped with least-recently-used eviction, safe for two runs at once."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-import layout.cache
-from layout.cache import DEFAULT_SIZE, Store, cache_size, pack, unpack, versions
+import layout.base.cache
+from layout.base.cache import DEFAULT_SIZE, Store, cache_size, code_digest, pack, package_digest, unpack, versions
 from layout.errors import InputError
 
 
@@ -53,7 +54,7 @@ def test_a_new_version_of_anything_that_shapes_output_is_a_miss(tmp_path, monkey
     key = store.key("page", "same inputs")
     store.put("page", key, b"made by the old version")
     changed = {**versions(), name: versions()[name] + " (upgraded)"}
-    monkeypatch.setattr(layout.cache, "versions", lambda: changed)
+    monkeypatch.setattr(layout.base.cache, "versions", lambda: changed)
     upgraded = Store(tmp_path)
     assert upgraded.salt != store.salt
     assert upgraded.get("page", upgraded.key("page", "same inputs")) is None
@@ -66,7 +67,25 @@ def test_the_salt_holds_the_versions_of_the_libraries_and_programs_output_comes_
         assert name in found, name
     assert found["weasyprint"] == "70.0"
     assert found["libpango-1.0.so.0"].startswith("libpango-1.0.so.0.")  # the file, named by its version
-    assert found["layout"] == layout.cache.code_digest()
+    assert found["layout"] == layout.base.cache.code_digest()
+
+
+def test_the_code_digest_covers_every_module_of_every_subpackage_and_the_templates(tmp_path):
+    package = Path(layout.base.cache.__file__).resolve().parents[1]
+    assert code_digest() == package_digest(package)
+    copy = tmp_path / "layout"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = package_digest(copy)
+    assert before == code_digest()  # named by paths in the package, not by where it is
+    for changed in ("reading/settings.py", "press/preflight.py", "composing/templates/slot.html.j2"):
+        path = copy / changed
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert package_digest(copy) != before, changed
+        path.write_bytes(original)
+    assert package_digest(copy) == before
+    (copy / "reading" / "settings.py").rename(copy / "composing" / "settings.py")  # a module moved
+    assert package_digest(copy) != before
 
 
 def test_the_cap_is_read_from_the_environment(monkeypatch):
@@ -112,7 +131,7 @@ def test_the_store_counts_its_size_once_a_run_and_recounts_it_from_its_files(tmp
     run = Store(tmp_path, size=10 ** 9)
     run.put("page", run.key("page", "a"), b"a" * 1000)
     run.close()
-    counted = layout.cache.read_sealed(tmp_path / "index.json")
+    counted = layout.base.cache.read_sealed(tmp_path / "index.json")
     assert counted is not None and b'"runs": 1' in counted
     assert sum(size for _, size, _ in run.entries()) == os.path.getsize(run.path("page", run.key("page", "a")))
     leftover = tmp_path / "page" / ".abc.part"  # a write a killed run left an hour ago
@@ -173,7 +192,7 @@ def test_two_processes_sharing_the_store_never_read_a_wrong_or_partial_entry(tmp
     entries = store.entries()
     assert entries and sum(size for _, size, _ in entries) <= 30_000 * 1.5  # kept near its cap
     for _, _, path in entries:  # every entry left is whole
-        assert layout.cache.read_sealed(path) is not None
+        assert layout.base.cache.read_sealed(path) is not None
     assert not list(tmp_path.glob("page/*.part"))
 
 
@@ -244,9 +263,9 @@ def test_a_tiny_cap_evicts_what_the_last_run_did_not_use_and_a_compose_stays_rig
 
 def test_a_library_outside_the_usual_folders_is_known_by_the_version_it_reports(monkeypatch):
     monkeypatch.setattr(os.path, "exists", lambda path: False)
-    assert layout.cache._library("libpango-1.0.so.0").startswith("version b'1.")
-    assert layout.cache._library("libharfbuzz.so.0").startswith("version b'")
-    assert layout.cache._library("libnothing-at-all.so.0") == "not found"
+    assert layout.base.cache._library("libpango-1.0.so.0").startswith("version b'1.")
+    assert layout.base.cache._library("libharfbuzz.so.0").startswith("version b'")
+    assert layout.base.cache._library("libnothing-at-all.so.0") == "not found"
 
 
 def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
@@ -262,7 +281,8 @@ def test_images_holds_only_the_photos_the_last_compose_used(tmp_path):
     (images / "docks-0123456789abcdef.jpg").write_bytes(b"a photo an earlier round placed at another size")
     compose_issue(Project(tmp_path), "test-issue")
     assert used and set(images.glob("*.jpg")) == used
-    kept = {layout.cache.unseal(p.name, p.read_bytes()) for p in (tmp_path / "build" / ".cache" / "photo").iterdir()}
+    folder = tmp_path / "build" / ".cache" / "photo"
+    kept = {layout.base.cache.unseal(p.name, p.read_bytes()) for p in folder.iterdir()}
     assert {p.read_bytes() for p in used} <= kept  # and the cache holds them
 
 

@@ -196,7 +196,7 @@ def test_watch_recomposes_after_a_save(tmp_path):
     import threading
     import time
 
-    from layout.watch import watch
+    from layout.commands.watch import watch
 
     issue = simple_issue(tmp_path, {"story": 120})
     lines: list[str] = []
@@ -264,15 +264,15 @@ def test_a_new_version_of_what_shapes_output_makes_its_plates_again_with_the_sam
     # The plates' identity (inputsSHA256, document IDs) is their sources'; what is cached by it is also
     # keyed by the versions of layout's own code and what it runs on (the cache's salt), so that
     # another version never publishes what an older one made.
-    import layout.cache
+    import layout.base.cache
 
     simple_issue(tmp_path, {"story": 160, "other": 120}, columns={"story": 3, "other": 2})
     out, cache = tmp_path / "build" / "test-issue", tmp_path / "build" / ".cache"
     first = compose_issue(Project(tmp_path), "test-issue")
     before = {p.name: p.read_bytes() for p in (out / "plates").glob("*.pdf")}
     kept = set((cache / "plate").iterdir())
-    versions = {**layout.cache.versions(), "libpango-1.0.so.0": "libpango-1.0.so.0.5200.0"}  # Pango upgraded
-    monkeypatch.setattr(layout.cache, "versions", lambda: versions)
+    versions = {**layout.base.cache.versions(), "libpango-1.0.so.0": "libpango-1.0.so.0.5200.0"}  # Pango upgraded
+    monkeypatch.setattr(layout.base.cache, "versions", lambda: versions)
     again = compose_issue(Project(tmp_path), "test-issue")
     made = set((cache / "plate").iterdir()) - kept
     assert kept and len(made) == len(kept)  # every plate made again, under keys of the new version

@@ -1,8 +1,8 @@
 """Stage 3d: cutting a story for a jump keeps every word, at a line, with its markup."""
 
-from layout.articles import Block
-from layout.cut import Cut, cut_point, slice_blocks, split_html
-from layout.measure import Line
+from layout.composing.cut import Cut, cut_point, slice_blocks, split_html
+from layout.composing.measure import Line
+from layout.reading.articles import Block
 
 BLOCKS = (
     Block("p", "One two three four five six seven eight.", "One two three four five six seven eight."),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from factory import add_photo, body, copy_project, simple_issue, write_article
 
+from layout.base.cache import read_sealed, seal, unseal, write_sealed
 from layout.build import Project, compose_issue
-from layout.cache import read_sealed, seal, unseal, write_sealed
 
 
 def _compose(root):
@@ -49,7 +49,7 @@ def _forget(patch: pytest.MonkeyPatch) -> None:
     compiled templates), so that a compose reads them from the cache."""
     import pyphen
 
-    from layout import markup
+    from layout.composing import markup
 
     patch.setattr(pyphen, "hdcache", {})
     patch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
@@ -115,8 +115,8 @@ def test_the_cache_still_follows_the_sources(cached):
 
 
 def test_the_cache_key_holds_the_bytes_of_files_the_settings_name(tmp_path):
-    from layout.cache import files_digest, settings_files
-    from layout.settings import load_settings
+    from layout.base.cache import files_digest, settings_files
+    from layout.reading.settings import load_settings
 
     simple_issue(tmp_path, {"story": 100})
     profile = tmp_path / "issues" / "profile.icc"
@@ -274,7 +274,7 @@ def test_archive_and_verify_read_damaged_files_clearly(composed, run_cli):
 
 
 def test_an_archive_is_never_written_over(tmp_path):
-    from layout.publish import rename_new
+    from layout.base.publish import rename_new
 
     (tmp_path / "new").mkdir()
     (tmp_path / "archived").mkdir()  # even an empty folder, which rename(2) would replace

@@ -14,9 +14,9 @@ import pytest
 from factory import apply_suggestion, body, make_project, write_article, write_manifest
 
 from layout.build import Project, read_sources
-from layout.compose import compose
-from layout.galley import Galley, GalleyLine
-from layout.jobs import PageResult
+from layout.composing.compose import compose
+from layout.composing.galley import Galley, GalleyLine
+from layout.composing.jobs import PageResult
 
 WORDS_A_LINE = 6
 HEAD_LINES = 3

@@ -12,7 +12,7 @@ from factory import body, make_project, one_pass_pdf, write_article, write_manif
 from pdftext import letters, page_texts, same_places, word_places
 
 from layout.build import Project, compose_issue, fit_issue
-from layout.galley import Galley, GalleyLine, fill, natural_depth
+from layout.composing.galley import Galley, GalleyLine, fill, natural_depth
 
 
 def _galley(rows: int, breaks: tuple[int, ...]) -> Galley:

@@ -1,6 +1,6 @@
 """Stage 3a: column-order placement on the page grid."""
 
-from layout.grid import GAP_LINES, Request, holes, place
+from layout.composing.grid import GAP_LINES, Request, holes, place
 
 
 def _where(requests, columns=5, lines=100, top=0):

@@ -102,7 +102,7 @@ def test_entities_are_decoded_everywhere(tmp_path, run_cli):
 def test_paragraphs_of_no_break_spaces_set_nothing(tmp_path, run_cli):
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: A story\n---\nPara one is here.\n\n&nbsp;\n\n\u00a0\n\nPara two is here.\n")
-    from layout.articles import load_article
+    from layout.reading.articles import load_article
     assert [b.text for b in load_article(issue, "story").blocks] == ["Para one is here.", "Para two is here."]
     code, err = _compose(run_cli, tmp_path)
     assert code == 0, err
@@ -256,7 +256,7 @@ def test_glyphs_are_checked_in_headlines_escapes_entities_and_paper_settings(tmp
 def test_weasyprint_sees_no_system_font(tmp_path):
     """The second layer: even text the input checks would refuse never falls back to a system font."""
     import layout  # noqa: F401  (confines fontconfig when imported)
-    from layout.engine import render
+    from layout.rendering.engine import render
 
     conf = Path(os.environ["FONTCONFIG_FILE"])
     assert "<include" not in conf.read_text() and "/usr/share/fonts" not in conf.read_text()
@@ -489,10 +489,10 @@ def test_yaml_errors_are_explained_in_plain_words_with_the_line(tmp_path, run_cl
                                    "manifest.columns", "manifest.depth", "manifest.slug", "paper.columns",
                                    "paper.trim", "paper.body.size", "paper.title", "paper.pdfx"])
 def test_any_yaml_type_anywhere_is_an_input_error_or_fine(tmp_path, where, value):
-    from layout.articles import load_article
     from layout.errors import InputError
-    from layout.manifest import load_issue
-    from layout.settings import load_settings
+    from layout.reading.articles import load_article
+    from layout.reading.manifest import load_issue
+    from layout.reading.settings import load_settings
 
     issue = _issue(tmp_path)
     paper_path = tmp_path / "issues" / "paper.yaml"
@@ -526,8 +526,8 @@ def test_any_yaml_type_anywhere_is_an_input_error_or_fine(tmp_path, where, value
 # ---- watch ------------------------------------------------------------------------------------
 
 def test_watch_survives_bad_input_and_bugs_and_recomposes_after_the_fix(tmp_path, monkeypatch):
-    from layout import watch as watch_module
     from layout.build import Project
+    from layout.commands import watch as watch_module
 
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: A&nbsp;story <br>\n---\nCaf&eacute; &#0; text.\n")
@@ -566,8 +566,8 @@ def test_watch_survives_bad_input_and_bugs_and_recomposes_after_the_fix(tmp_path
 
 
 def test_too_many_photos_are_refused(tmp_path):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     write_article(issue, "story", body(30), headline="A story",
@@ -588,7 +588,7 @@ def test_too_many_photos_are_refused(tmp_path):
 ])
 def test_more_yaml_errors_in_plain_words(text, words):
     from layout.errors import InputError
-    from layout.sources import parse_yaml
+    from layout.reading.sources import parse_yaml
 
     with pytest.raises(InputError) as caught:
         parse_yaml(text, "x.yaml")
@@ -636,7 +636,7 @@ def test_numbers_used_as_copy_print_as_typed_and_odd_numbers_are_refused(tmp_pat
 
 def test_a_comment_that_cuts_copy_short_is_refused_with_its_line(tmp_path, run_cli):
     from layout.errors import InputError
-    from layout.sources import parse_yaml
+    from layout.reading.sources import parse_yaml
 
     copy = frozenset(("headline", "caption"))
     for text, line in (("headline: We are #1\n", 2), ("headline: We are\n  #1 again\nkind: news\n", 3),
@@ -661,8 +661,8 @@ def test_a_comment_that_cuts_copy_short_is_refused_with_its_line(tmp_path, run_c
     ("", "the file is empty"),
 ])
 def test_front_matter_fences_a_word_processor_made_are_explained(tmp_path, text, words):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     _story(issue, text)
@@ -672,8 +672,8 @@ def test_front_matter_fences_a_word_processor_made_are_explained(tmp_path, text,
 
 
 def test_blank_lines_above_the_front_matter_are_harmless(tmp_path):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     _story(issue, "\n\n---\nheadline: A story\n---\nText of it.\n")
@@ -752,8 +752,8 @@ def test_paper_lengths_need_their_unit_and_the_ppi_limits_their_order(tmp_path, 
 
 def test_an_article_longer_than_one_galley_is_refused_while_reading(tmp_path, run_cli):
     """The limits agree with what compose can set: a story is set in one piece of about 1,300 lines."""
-    from layout.articles import MAX_WORDS, load_article
     from layout.errors import InputError
+    from layout.reading.articles import MAX_WORDS, load_article
 
     issue = _issue(tmp_path)
     for text, words in (("word " * (MAX_WORDS + 1), f"the article is {MAX_WORDS + 1:,} words long"),
@@ -767,8 +767,8 @@ def test_an_article_longer_than_one_galley_is_refused_while_reading(tmp_path, ru
 
 
 def test_thousands_of_problems_are_listed_briefly(tmp_path):
-    from layout.articles import load_article
     from layout.errors import MAX_LISTED, InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: A story\n" + "".join(f"key{i}: v\n" for i in range(3000)) + "---\nText.\n")
@@ -779,8 +779,8 @@ def test_thousands_of_problems_are_listed_briefly(tmp_path):
 
 
 def test_a_story_pasted_into_the_headline_is_refused_by_key(tmp_path):
-    from layout.articles import MAX_HEAD_WORDS, load_article
     from layout.errors import InputError
+    from layout.reading.articles import MAX_HEAD_WORDS, load_article
 
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: " + "word " * 3000 + "\nimages:\n  - file: images/x.jpg\n    caption: "
@@ -799,8 +799,8 @@ def test_a_story_pasted_into_the_headline_is_refused_by_key(tmp_path):
     ("---\nheadline: A story\n---\nText.\n".encode("utf-16-le"), "line 1: the file is saved as UTF-16"),
 ])
 def test_a_file_in_another_encoding_is_named_for_what_it_is(tmp_path, raw, words):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     (issue / "articles" / "story.md").write_bytes(raw)
@@ -811,8 +811,8 @@ def test_a_file_in_another_encoding_is_named_for_what_it_is(tmp_path, raw, words
 
 
 def test_a_right_key_in_curly_quotes_or_behind_a_no_break_space_is_named_so(tmp_path):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     for dressed in ("\u201cheadline\u201d", "\u00a0headline"):
@@ -838,8 +838,8 @@ def test_a_link_is_shown_where_it_is_not_where_it_points(tmp_path, run_cli):
 
 
 def test_an_indented_dash_line_in_a_value_does_not_end_the_front_matter(tmp_path):
-    from layout.articles import load_article
     from layout.errors import InputError
+    from layout.reading.articles import load_article
 
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: A story\nstandfirst: |\n  Before\n  ---\n  After\n---\nBody text.\n")
@@ -882,7 +882,7 @@ def test_photo_file_names_with_spaces_accents_and_signs_print(tmp_path, run_cli)
 
 def test_a_group_key_at_the_top_and_a_quoted_number_say_where_they_go(tmp_path, run_cli):
     from layout.errors import InputError
-    from layout.settings import load_settings
+    from layout.reading.settings import load_settings
 
     issue = _issue(tmp_path)
     paper = tmp_path / "issues" / "paper.yaml"

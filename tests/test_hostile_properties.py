@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from pdftext import letters
 from typer.testing import CliRunner
 
-from layout.articles import load_article
 from layout.cli import app
 from layout.errors import InputError
-from layout.manifest import load_issue
-from layout.settings import load_settings
+from layout.reading.articles import load_article
+from layout.reading.manifest import load_issue
+from layout.reading.settings import load_settings
 
 VOCABULARY = ("zorba", "quill", "mauve", "kestrel", "fjord", "yodel", "vortex", "jumbo", "pixel", "glyph")
 """Words found nowhere else on a test page, and not HTML entity names."""
@@ -93,7 +93,7 @@ def test_any_markdown_body_is_printed_word_for_word_or_refused(project, text):
 
 
 def _strip_targets(text: str) -> str:
-    from layout.articles import unlink
+    from layout.reading.articles import unlink
     return unlink(text)
 
 

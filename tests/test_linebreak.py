@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from layout import linebreak as lb
+from layout.composing import linebreak as lb
 from tests.factory import REPO
 
 FONTS = str(REPO / "fonts")

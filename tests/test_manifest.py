@@ -6,8 +6,8 @@ import pytest
 from factory import make_project, write_article, write_manifest
 
 from layout.errors import InputError
-from layout.manifest import find_issue, load_issue
-from layout.settings import load_settings
+from layout.reading.manifest import find_issue, load_issue
+from layout.reading.settings import load_settings
 
 
 def _load(issue):
@@ -98,7 +98,7 @@ def test_unknown_issue_lists_the_ones_that_exist(tmp_path):
     assert 'no issue "issue-2022-04-02"' in text and "issues that exist: issue-2022-04-01" in text
 
 
-# ---- The input models (layout/inputs.py): pydantic's walk, the project's words -------------------
+# ---- The input models (layout/reading/inputs.py): pydantic's walk, the project's words -------------------
 
 PYDANTIC_WORDS = ("Input should", "Field required", "Extra inputs", "valid integer", "valid string", "type=",
                   "pydantic", "model_type", "Value error")
@@ -239,7 +239,7 @@ def test_paper_settings_list_type_range_unknown_and_cross_key_problems_together(
 
 
 def test_the_input_models_take_the_keys_the_readme_lists_in_its_order():
-    from layout import inputs, manifest, settings
+    from layout.reading import inputs, manifest, settings
 
     assert tuple(inputs.IssueIn.model_fields) == manifest.ISSUE_KEYS
     assert tuple(inputs.PageIn.model_fields) == manifest.PAGE_KEYS
@@ -259,7 +259,7 @@ def test_listing_commands_do_not_import_pydantic_and_reading_a_manifest_does_not
     write_manifest(issue, {"pages": [{"page": 1, "template": "front", "articles": [{"slug": "a", "top": 0}]}]})
     root = Path(__file__).resolve().parent.parent
     script = ("import sys\nfrom pathlib import Path\nimport layout.cli\nprint('pydantic' in sys.modules)\n"
-              "from layout.manifest import load_issue\nfrom layout.settings import load_settings\n"
+              "from layout.reading.manifest import load_issue\nfrom layout.reading.settings import load_settings\n"
               f"issue = Path({str(issue)!r})\nload_issue(issue, load_settings(issue.parent / 'paper.yaml'))\n"
               "print('pydantic' in sys.modules, 'weasyprint' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,

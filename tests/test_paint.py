@@ -14,7 +14,7 @@ from PIL import Image
 
 from layout.build import Project, compose_issue
 from layout.errors import PreflightError
-from layout.paint import object_ink, read_paint, rendered_inks
+from layout.press.paint import object_ink, read_paint, rendered_inks
 
 needs_gs = pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript is not installed")
 TRIM = (36, 36, 576, 756)  # a page of 612 x 792 pt with half an inch all round outside the trim

@@ -15,8 +15,8 @@ from PIL import Image, ImageCms, ImageDraw
 
 from layout.build import Project, compose_issue
 from layout.outputs import check_issue_plates
-from layout.paint import label_of
-from layout.settings import load_settings, press_profile
+from layout.press.paint import label_of
+from layout.reading.settings import load_settings, press_profile
 
 GS_ICC = sorted(Path("/usr/share/ghostscript").glob("*/iccprofiles"))
 ADOBE_RGB = next((folder / "a98.icc" for folder in GS_ICC if (folder / "a98.icc").is_file()), None)
@@ -324,7 +324,7 @@ CROSS = {  # break: (the checklist's rule, preflight's check)
 
 @pytest.mark.parametrize("case", sorted(CROSS))
 def test_preflight_fails_what_the_checklist_fails(photos, tmp_path, case):
-    from layout.preflight import check_issue
+    from layout.press.preflight import check_issue
 
     root, _ = photos
     change, rule, preflight_check = CROSS[case]

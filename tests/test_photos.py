@@ -13,11 +13,11 @@ import yaml
 from factory import REPO, body, make_project, write_article, write_manifest
 from PIL import Image, ImageCms, ImageDraw
 
-from layout import images
-from layout.articles import Photo
 from layout.build import Project, compose_issue
-from layout.paint import label_of
-from layout.settings import load_settings, press_profile
+from layout.composing import images
+from layout.press.paint import label_of
+from layout.reading.articles import Photo
+from layout.reading.settings import load_settings, press_profile
 
 OUTPUT = REPO / "tests" / "output"  # git-ignored: pictures to look at
 GS_ICC = sorted(Path("/usr/share/ghostscript").glob("*/iccprofiles"))
@@ -450,8 +450,8 @@ def test_findings_on_a_later_page_name_that_page_and_its_article(photo_issue, tm
     swapped for a 72 ppi one: both findings name page 3 and the article."""
     import json
 
-    from layout.paint import PHOTO_COMMENT
-    from layout.preflight import check_issue
+    from layout.press.paint import PHOTO_COMMENT
+    from layout.press.preflight import check_issue
 
     plates = photo_issue / "build" / "test-issue" / "plates"
     fit = json.loads((photo_issue / "build" / "test-issue" / "fit.json").read_text())

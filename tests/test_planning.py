@@ -22,10 +22,10 @@ from factory import (
 )
 
 from layout.build import Project, compose_issue, fit_issue
+from layout.composing.fit import holes
+from layout.composing.grid import PIN_FOOT, Request, overlapping, place
 from layout.errors import InputError, OversetError
-from layout.fit import holes
-from layout.grid import PIN_FOOT, Request, overlapping, place
-from layout.settings import load_settings
+from layout.reading.settings import load_settings
 
 MM = 72 / 25.4
 _spec = importlib.util.spec_from_file_location("make_ads", REPO / "issues" / "issue-2022-04-08" / "ads" / "make_ads.py")
@@ -518,9 +518,9 @@ def test_second_sample_issue_composes_and_its_fit_advice_holds(tmp_path):
 def test_focus_picks_the_part_of_the_photo_kept_by_the_crop(tmp_path):
     from PIL import Image, ImageStat
 
-    from layout.articles import Photo
-    from layout.images import prepare
-    from layout.settings import load_settings
+    from layout.composing.images import prepare
+    from layout.reading.articles import Photo
+    from layout.reading.settings import load_settings
 
     source = tmp_path / "bands.png"
     image = Image.new("L", (400, 400), 255)
@@ -566,7 +566,7 @@ def test_a_plain_weasyprint_advert_in_cmyk_is_accepted_and_its_plate_passes(tmp_
 
 
 def test_watch_summary_has_a_line_for_each_slot_over_or_short_and_each_hole(tmp_path):
-    from layout.fit import summary
+    from layout.composing.fit import summary
 
     issue = make_project(tmp_path)
     write_article(issue, "over", body(900, seed=1))

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from layout.build import Project, compose_issue
 from layout.errors import PreflightError
-from layout.paint import read_paint
+from layout.press.paint import read_paint
 
 MM = 72 / 25.4
 

@@ -17,9 +17,9 @@ from PIL import Image
 
 from layout.build import Project, compose_issue
 from layout.errors import PreflightError
-from layout.paint import PHOTO_COMMENT
-from layout.preflight import Finding, check_issue, report_table
-from layout.settings import load_settings
+from layout.press.paint import PHOTO_COMMENT
+from layout.press.preflight import Finding, check_issue, report_table
+from layout.reading.settings import load_settings
 
 PLATE = "test-issue-p01.pdf"
 

@@ -8,7 +8,7 @@ from factory import body, simple_issue, write_article
 from PIL import Image
 
 from layout.build import Project, compose_issue
-from layout.proofs import PLAN_GAP, PLAN_SCALE, flat_plan
+from layout.press.proofs import PLAN_GAP, PLAN_SCALE, flat_plan
 
 MM = 72 / 25.4
 

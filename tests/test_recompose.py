@@ -9,9 +9,9 @@ import pytest
 from factory import add_words, body, make_project, write_article, write_manifest
 from PIL import Image
 
-from layout import workers
 from layout.build import Project, compose_issue
 from layout.errors import PreflightError
+from layout.rendering import workers
 
 
 def _compose(root):

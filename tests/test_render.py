@@ -8,9 +8,9 @@ import pyphen
 import pytest
 from factory import body, make_project, write_article, write_manifest
 
+from layout.base.cache import Store
 from layout.build import Project, compose_issue
-from layout.cache import Store
-from layout.engine import load_hyphenation
+from layout.rendering.engine import load_hyphenation
 
 WORDS = ("internationalisation", "nationalisation", "shareholders", "spokesperson", "demonstration",
          "hyphenation", "Kremlin", "representatives")
@@ -84,10 +84,10 @@ def test_an_edit_sets_only_its_own_story_and_gives_the_bytes_of_a_clean_compose(
 
 
 def test_weasyprints_sized_arrays_are_the_same_arrays_with_their_type_parsed_once():
-    # WeasyPrint's own (in-line) FFI, as it has when no prebuilt one is used (see weasyffi.py)
+    # WeasyPrint's own (in-line) FFI, as it has when no prebuilt one is used (see rendering/weasyffi.py)
     import cffi
 
-    from layout.engine import _one_type_an_array
+    from layout.rendering.engine import _one_type_an_array
 
     ffi = cffi.FFI()
     ffi.cdef("typedef uint32_t hb_codepoint_t;")

@@ -16,11 +16,11 @@ from factory import body, examples, make_project, process_env, simple_issue, wri
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layout.articles import load_article
 from layout.build import Project, compose_issue, issue_lock
 from layout.errors import BusyError, LayoutError
-from layout.manifest import load_issue
-from layout.settings import load_settings
+from layout.reading.articles import load_article
+from layout.reading.manifest import load_issue
+from layout.reading.settings import load_settings
 
 
 def _start_compose(root, *extra, wrapper: str = ""):
@@ -143,7 +143,7 @@ def test_sigterm_unwinds_a_compose_and_its_workers(tmp_path):
 
 
 def test_a_crash_between_the_fallback_renames_is_undone_by_the_next_run(tmp_path, monkeypatch):
-    from layout import publish
+    from layout.base import publish
 
     out = tmp_path / "out"
     target = out / "plates"
@@ -315,14 +315,14 @@ def _die(job):
 
 def test_a_worker_that_dies_fails_the_run_and_the_next_run_starts_new_workers(tmp_path, monkeypatch):
     import layout.build
-    import layout.workers
+    import layout.rendering.workers
     from layout.errors import RenderError
-    from layout.workers import Workers
+    from layout.rendering.workers import Workers
 
     simple_issue(tmp_path, {"alpha": 150, "beta": 120}, columns={"alpha": 3, "beta": 2})
     # As in `layout watch`'s process, which lays nothing out itself: not the tests' process, which
     # lays pages out in-process (conftest.py) and so would run a lone job here.
-    monkeypatch.setattr(layout.workers, "_rendered", lambda: False)
+    monkeypatch.setattr(layout.rendering.workers, "_rendered", lambda: False)
     workers = Workers(2)  # kept from run to run, as `layout watch` keeps them
     plates = tmp_path / "build" / "test-issue" / "plates"
     try:

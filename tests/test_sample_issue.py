@@ -19,8 +19,8 @@ from factory import REPO, one_pass_pdf
 from pdftext import body_baselines, letters, page_texts, same_places, word_places
 from pypdf import PdfReader
 
-from layout.articles import split_front_matter
-from layout.paint import read_paint, rendered_inks
+from layout.press.paint import read_paint, rendered_inks
+from layout.reading.articles import split_front_matter
 
 ISSUE = "issue-2022-04-01"
 GOLDEN = Path(__file__).parent / "golden" / ISSUE
@@ -188,7 +188,7 @@ def test_the_sample_photos_keep_to_the_paper_tone_range_measured_from_the_plates
     layout's reader): no dot darker than photo_shadow, none lighter than photo_highlight."""
     from PIL import Image
 
-    from layout.settings import load_settings
+    from layout.reading.settings import load_settings
 
     root, _ = sample
     paper = load_settings(root / "issues" / "paper.yaml")

@@ -13,7 +13,7 @@ from factory import REPO, body, process_env, write_article
 from PIL import Image
 from servekit import recording_editor, request, serving, two_story_issue, wait_file, wait_state
 
-from layout.serve import bind_warning, events, slot_status
+from layout.commands.serve import bind_warning, events, slot_status
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def test_a_port_in_use_is_a_clear_error(tmp_path, run_cli):
 
 
 def test_the_latency_script_times_saves_to_the_page(tmp_path, monkeypatch):
-    from layout import serve_bench
+    from layout.commands import serve_bench
 
     issue = two_story_issue(tmp_path)
     original = (issue / "articles" / "story.md").read_text()
@@ -240,7 +240,7 @@ def test_the_latency_script_times_saves_to_the_page(tmp_path, monkeypatch):
 
 
 def test_an_edit_inserts_a_number_in_the_first_sentence():
-    from layout.serve_bench import edited
+    from layout.commands.serve_bench import edited
 
     text = "---\nheadline: A\n---\nOne sentence. Two sentence. Three.\n"
     assert edited(text, 1001) == "---\nheadline: A\n---\nOne sentence. 1001 Two sentence. Three.\n"

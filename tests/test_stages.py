@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "layout"
 
 
 def _first_line(module: str) -> str:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / f"{module.replace('.', '/')}.py").read_text(encoding="utf-8"))
     return (ast.get_docstring(tree) or "").splitlines()[0]
 
 
@@ -28,10 +28,11 @@ def test_every_module_that_names_a_stage_names_it_as_the_table_does():
     listed = {module: stage for stage in STAGES for module in stage.modules}
     for module, stage in listed.items():
         assert _first_line(module).startswith(stage.label + ": "), (module, _first_line(module), stage.label)
-    for path in PACKAGE.glob("*.py"):
-        line = _first_line(path.stem)
+    for path in PACKAGE.rglob("*.py"):  # every module of every subpackage
+        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        line = _first_line(module)
         if re.match(r"Stage\b", line):  # a stage named but not listed, or under another number
-            assert path.stem in listed, (path.name, line)
+            assert module in listed, (module, line)
     assert [stage.number for stage in STAGES] == list(range(1, len(STAGES) + 1))
 
 
@@ -87,8 +88,8 @@ def test_the_stage_lines_handler_prints_lines_only_and_is_removed_after_the_comm
 def test_the_readme_shows_the_stage_table_as_it_is():
     readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^  \| (\d) \| `(\[\d/\d\] [^`]+)` \| [^|]+ \| ([^|]+) \|$", readme, re.M)
-    assert [(int(n), line, re.findall(r"`(\w+)\.py`", modules)) for n, line, modules in rows] == [
-        (stage.number, stage.line(), list(stage.modules)) for stage in STAGES]
+    assert [(int(n), line, re.findall(r"`([\w/]+)\.py`", modules)) for n, line, modules in rows] == [
+        (stage.number, stage.line(), [module.replace(".", "/") for module in stage.modules]) for stage in STAGES]
 
 
 class _Terminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""Start-up: WeasyPrint's C declarations prebuilt once (``weasyffi.py``) give the same plates."""
+"""Start-up: WeasyPrint's C declarations prebuilt once (``rendering/weasyffi.py``) give the same plates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from factory import REPO, add_photo, two_story_issue
 
-PROBE = ("import layout.engine as e, layout.weasyffi as w, weasyprint.text.fonts as f; "
+PROBE = ("import layout.rendering.engine as e, layout.rendering.weasyffi as w, weasyprint.text.fonts as f; "
          "print(w.is_prebuilt(e.weasyprint_ffi), f.ffi is e.weasyprint_ffi)")
 
 
@@ -63,7 +63,7 @@ def test_a_damaged_prebuilt_ffi_is_not_used_and_is_made_again(tmp_path):
 def test_the_output_profile_compressed_once_is_what_zlib_makes_of_it(tmp_path, monkeypatch):
     import zlib
 
-    from layout import plates
+    from layout.press import plates
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     profile = tmp_path / "press.icc"

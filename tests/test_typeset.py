@@ -11,8 +11,8 @@ import re
 import pdfplumber
 import pytest
 
-from layout import typo
 from layout.build import Project, compose_issue
+from layout.composing import typo
 from tests.factory import REPO, body, make_project, write_article, write_manifest
 
 ITALIC = ("The *Morning Star* reported that **branch secretaries** across the region had voted to "

@@ -47,7 +47,7 @@ ADVERTS = {
 def column_width(columns: int) -> float:
     """The booked width of ``columns`` columns on the house grid, in points (from issues/paper.yaml)."""
     sys.path.insert(0, str(ROOT))
-    from layout.settings import load_settings
+    from layout.reading.settings import load_settings
 
     return load_settings(ROOT / "issues" / "paper.yaml").span_width(columns)
 

@@ -1,0 +1,1 @@
+"""The archive's files: PDF/A plates, ALTO, METS and page images."""

@@ -1,0 +1,1 @@
+"""The commands beside ``compose``: watch, serve (and its benchmark), new issue, diff, archive."""

@@ -1,0 +1,2 @@
+"""Composing (the second stage, and the fourth, the fit report): the grid, the galleys, cuts, photos, the
+HTML."""

@@ -1,0 +1,316 @@
+"""Stage 2 (composing): the engine, the only module that imports WeasyPrint. It lays HTML out (safely: only the
+issue's own files, never the network), measures it, and writes its PDF; the workers (``rendering/workers.py``)
+run it on every core."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import json
+import logging
+import multiprocessing.util
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+from . import weasyffi
+
+weasyffi.install()  # WeasyPrint's C declarations, parsed once a machine, not once a process
+
+import pyphen  # noqa: E402
+import weasyprint  # noqa: E402
+from weasyprint.text.ffi import ffi as weasyprint_ffi  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
+
+from ..base.cache import Store  # noqa: E402
+from ..base.versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION  # noqa: E402
+from ..composing import linebreak  # noqa: E402
+from ..composing.galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
+from ..composing.jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
+from ..composing.measure import heights  # noqa: E402
+from ..errors import InputError, Problem, RenderError  # noqa: E402
+from ..reading.sources import display_path  # noqa: E402
+
+if TYPE_CHECKING:
+    import cffi
+
+_SIZED_ARRAY = re.compile(r"([A-Za-z_][\w ]*?)\s*\[(\d+)\]")
+
+
+def _one_type_an_array(ffi: cffi.FFI) -> None:
+    """Make WeasyPrint's ``ffi.new("hb_codepoint_t[N]", items)`` parse its C type once, not once a length.
+
+    WeasyPrint 70 subsets each font with arrays typed by their length. cffi parses every new type
+    string with pycparser, after a preamble of all of Pango's and HarfBuzz's type names: 6 ms each,
+    twice a font subset, in every process (0.6 s of a 16-page compose's work, 0.05 s of a worker's
+    warm-up). An array given as a list or tuple of exactly N items is the same array typed ``T[]``,
+    whose type is parsed once; any other call is passed on unchanged."""
+    new = ffi.new
+
+    def new_array(cdecl: str | cffi.FFI.CType, init: object = None) -> cffi.FFI.CData:
+        if isinstance(cdecl, str) and isinstance(init, list | tuple):
+            match = _SIZED_ARRAY.fullmatch(cdecl.strip())
+            if match and len(init) == int(match[2]):
+                cdecl = match[1] + "[]"
+        return new(cdecl, init)
+
+    ffi.new = new_array  # type: ignore[method-assign]
+
+
+if not weasyffi.is_prebuilt(weasyprint_ffi):  # a prebuilt FFI (out-of-line) parses type strings in C, in microseconds
+    _one_type_an_array(weasyprint_ffi)
+
+
+class ConfinedFetcher(URLFetcher):
+    """A URL fetcher that reads only files inside the allowed folders, and nothing from the network."""
+
+    def __init__(self, allowed: tuple[Path, ...], photos: Path | None = None) -> None:
+        super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
+        self.allowed = tuple(p.resolve() for p in allowed)
+        self.photos = photos
+
+    def fetch(self, url: str, headers: object = None):
+        """Fetch ``url`` if it is a data: URL, a prepared photo or a file inside an allowed folder."""
+        scheme = urlparse(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == PHOTO_SCHEME and self.photos is not None:
+            name = url.split(":", 1)[1]
+            if not (self.photos / name).is_file():  # WeasyPrint quotes a space or an é in a name, not a '%'
+                name = unquote(name)
+            path = self.photos / name
+            if "/" in name or not path.is_file():
+                raise FatalURLFetchingError(f"no prepared photo {name}: compose the issue again")
+            return super().fetch(path.as_uri(), headers)
+        if scheme != "file":
+            raise FatalURLFetchingError(f"refused to fetch {url}: layout never reads from the network")
+        path = Path(unquote(urlparse(url).path)).resolve()
+        if not any(path.is_relative_to(root) for root in self.allowed):
+            raise FatalURLFetchingError(
+                f"refused to read {path}: only files in the issue folder, fonts/ and stylesheets/ are used")
+        return super().fetch(url, headers)
+
+
+@dataclass(eq=False)  # handlers are told apart by identity (logging tests ``in`` before adding one)
+class WeasyLog(logging.Handler):
+    """Collects what WeasyPrint says (bad CSS, missing images, missing glyphs) during one render."""
+
+    messages: list[str]
+
+    def __post_init__(self) -> None:
+        logging.Handler.__init__(self, logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the message."""
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _captured(messages: list[str]) -> Iterator[None]:
+    logger = logging.getLogger("weasyprint")
+    handler = WeasyLog(messages)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def check_version() -> None:
+    """Refuse to run with another WeasyPrint: the composer reads its (private) layout tree."""
+    if WEASYPRINT_VERSION != PINNED_WEASYPRINT:
+        raise RenderError(
+            f"WeasyPrint {WEASYPRINT_VERSION} is installed, layout needs {PINNED_WEASYPRINT}",
+            (Problem("pyproject.toml", "dependencies", "the composer reads WeasyPrint's layout tree, "
+                     "which changes between versions", f"pip install weasyprint=={PINNED_WEASYPRINT}"),))
+
+
+_FONTS: dict[int, FontConfiguration] = {}
+_INHERITED: list[FontConfiguration] = []
+"""Configurations a forked child inherited: kept alive so that their clean-up never runs in the child."""
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration a process: @font-face files are loaded once, not once a page.
+
+    WeasyPrint copies each @font-face file into a temporary folder that it removes only when the
+    configuration is garbage-collected; worker processes may never get there, so remove it at exit.
+    """
+    pid = os.getpid()
+    if pid not in _FONTS:
+        _INHERITED.extend(_FONTS.values())  # a forked child must not use, nor delete, its parent's
+        _FONTS.clear()
+        _FONTS[pid] = FontConfiguration()
+        atexit.register(drop_fonts, pid)  # a normal process
+        multiprocessing.util.Finalize(None, drop_fonts, args=(pid,), exitpriority=10)  # a pool worker
+    return _FONTS[pid]
+
+
+def drop_fonts(pid: int) -> None:
+    config = _FONTS.pop(pid, None)
+    folder = getattr(config, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_SHEETS: dict[tuple, tuple[weasyprint.CSS, tuple[str, ...]]] = {}
+"""Stylesheets parsed in this process, with what WeasyPrint said while parsing them."""
+
+
+def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> weasyprint.CSS:
+    """``path`` parsed once a process (and its @font-face fonts loaded once), not once a document."""
+    stat = path.stat()
+    key = (os.getpid(), str(path), stat.st_mtime_ns, stat.st_size, fetcher.allowed)
+    if key not in _SHEETS:
+        said: list[str] = []
+        with _captured(said):
+            css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=_font_config())
+        _SHEETS[key] = (css, tuple(said))
+    css, heard = _SHEETS[key]
+    messages.extend(heard)
+    return css
+
+
+def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Report | None = None) -> str:
+    """Set the marked paragraphs of ``html`` with the paragraph breaker (``composing/linebreak.py``), measured
+    in the fonts of the folders WeasyPrint may read, hyphenated as the house stylesheet says."""
+    fonts = next((p for p in allowed if (p / linebreak.FONTS[(False, False)]).is_file()), None)
+    if fonts is None:
+        return html
+    css = next((p / "newspaper.css" for p in allowed if (p / "newspaper.css").is_file()), None)
+    limit = linebreak.house_limit(_read_css(css)) if css is not None else (6, 3, 3)
+    return linebreak.set_marked(html, fonts, limit, report=report)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_css(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str],
+           photos: Path | None = None, stylesheets: tuple[Path, ...] = (),
+           report: linebreak.Report | None = None) -> weasyprint.Document:
+    """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``) with the
+    ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``."""
+    fetcher = ConfinedFetcher(allowed, photos)
+    if 'data-lb="' in html:  # the body's paragraphs, set by the paragraph breaker before WeasyPrint draws them
+        html = set_paragraphs(html, allowed, report)
+    with _captured(messages):
+        try:
+            sheets = [_stylesheet(path, fetcher, messages) for path in stylesheets]
+            return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render(
+                font_config=_font_config(), stylesheets=sheets)
+        except FatalURLFetchingError as exc:
+            cause = exc.__cause__ or exc
+            raise InputError("a file or address outside the issue was referenced", (Problem(
+                "(issue sources)", "", str(cause),
+                "remove the reference; put images in the issue's images/ folder"),)) from None
+
+
+def pdf_bytes(document: weasyprint.Document, variant: str | None, messages: list[str],
+              compressed: bool = True) -> bytes:
+    """Return ``document`` as PDF bytes, in PDF ``variant`` (``pdf/x-1a``, ``pdf/a-3b`` ...) if given."""
+    options: dict[str, object] = {"pdf_variant": variant} if variant else {}
+    if not compressed:
+        options["uncompressed_pdf"] = True
+    with _captured(messages):
+        return document.write_pdf(**options)
+
+
+_RENDERED = False
+"""Whether this process has laid a document out, or warmed up as a worker."""
+
+
+def rendered() -> bool:
+    """Whether this process has laid a document out, or warmed up as a worker."""
+    return _RENDERED
+
+
+LANGUAGE = "en-GB"
+"""The papers' language (``<html lang>`` in the templates): its hyphenation patterns are loaded at warm-up."""
+
+
+def load_hyphenation(store: Store | None, lang: str = LANGUAGE) -> None:
+    """Put ``lang``'s hyphenation patterns in pyphen's cache, from a copy in ``store`` if there is one.
+
+    pyphen parses its ``hyph_*.dic`` file in every process, which takes 0.15 s (about half of a
+    worker's warm-up); reading back the parsed patterns as JSON takes a third of that. The copy is
+    keyed by the dictionary file's bytes (and pyphen's version, in the store's salt); anything wrong
+    with it, and the file is parsed as usual (and the copy written again)."""
+    path = pyphen.LANGUAGES.get(pyphen.language_fallback(lang) or "")
+    if path is None or path in pyphen.hdcache:
+        return
+    if store is None:
+        pyphen.hdcache[path] = pyphen.HyphDict(path)
+        return
+    key = store.key("hyphenation", path.read_bytes())
+    try:
+        kept = store.get("hyphenation", key)
+        if kept is None:
+            raise ValueError("no copy")
+        patterns = {key: (int(start), tuple(int(v) for v in values))
+                    for key, (start, values) in json.loads(kept).items()}
+        hyph = pyphen.HyphDict.__new__(pyphen.HyphDict)
+        hyph.patterns, hyph.cache, hyph.maxlen = patterns, {}, max(map(len, patterns))
+    except (OSError, ValueError, TypeError, AttributeError):
+        hyph = pyphen.HyphDict(path)
+        if all(type(v) is int for _, values in hyph.patterns.values() for v in values):  # no nonstandard hyphens
+            with contextlib.suppress(OSError):
+                store.put("hyphenation", key, json.dumps(hyph.patterns, separators=(",", ":")).encode())
+    pyphen.hdcache[path] = hyph
+
+
+def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], store: Store | None = None) -> None:
+    """Get a page worker ready while the main process reads the sources: hyphenation patterns read
+    (kept in ``store``), stylesheets parsed and their fonts loaded.
+
+    A small document laid out and written as well, to pay WeasyPrint's first-use costs, took
+    0.15 s and made the first real document no faster; a recompose waited for it."""
+    global _RENDERED
+    load_hyphenation(store)
+    fetcher = ConfinedFetcher(tuple(Path(p) for p in allowed))
+    for path in stylesheets:
+        _stylesheet(Path(path), fetcher, [])
+    _RENDERED = True
+
+
+def lay_out(job: Job) -> PageResult:
+    """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
+    global _RENDERED
+    _RENDERED = True
+    messages: list[str] = []
+    report = linebreak.Report()
+    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
+                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report)
+    found: dict[str, float] = {}
+    for prefix in HEIGHT_PREFIXES:
+        found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    galleys: dict[str, Galley] = {}
+    pdfs: dict[str, bytes] = {}
+    if job.galleys:
+        pages = document.pages
+        long = [slot for index, slot in enumerate(job.galleys)
+                if index + 1 < len(pages) and find_box(pages[index + 1]._page_box, GALLEY_PREFIX + slot)]
+        if long:
+            slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long)
+            raise InputError("a story is longer than a galley sheet holds (about 1,300 lines)", tuple(
+                Problem(display_path(Path(job.base) / "articles" / f"{slug}.md"), "body",
+                        "the story is too long to set in one piece",
+                        "split it into two articles (or cut it)") for slug in slugs))
+        galleys = read_galleys(document, list(job.galleys), job.leading, report)
+        if job.pdf:  # a PDF a galley, so that a galley's bytes do not depend on what shared its sheet;
+            # uncompressed, since its content is filtered and compressed into the plates' columns
+            pdfs = {slot: pdf_bytes(document.copy([pages[index]]), job.variant, messages, compressed=False)
+                    for index, slot in enumerate(job.galleys)}
+        return PageResult(found, None, tuple(messages), galleys, pdfs)
+    pdf = pdf_bytes(document, job.variant, messages) if job.pdf else None
+    return PageResult(found, pdf, tuple(messages))
