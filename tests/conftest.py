@@ -47,8 +47,8 @@ def _read_once_per_bytes():
     if THOROUGH:
         yield
         return
-    from layout.alto import plate_words
-    from layout.pdfa import check_pdfa
+    from layout.archive.alto import plate_words
+    from layout.archive.pdfa import check_pdfa
 
     words_of: dict[tuple[str, int], tuple] = {}
     findings_of: dict[str, list] = {}
