@@ -3,6 +3,7 @@ the suite is run: in-process layout, unsynced files, two xdist workers (README: 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -34,6 +35,45 @@ def _unsynced():
         return
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "fsync", lambda fd: None)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _read_once_per_bytes():
+    """The words of a PDF page, and its PDF/A findings, worked out once per worker for the same
+    bytes: an archive reads each page with pdfplumber and holds it to PDF/A as it writes it, and
+    ``verify`` and the tests do both again (the slowest steps of the archive tests). Both depend on
+    the bytes alone, so a second look at the same bytes gives what a fresh one would."""
+    if THOROUGH:
+        yield
+        return
+    from layout.archive.alto import plate_words
+    from layout.archive.pdfa import check_pdfa
+
+    words_of: dict[tuple[str, int], tuple] = {}
+    findings_of: dict[str, list] = {}
+
+    def words_once(pdf: bytes, page: int = 0):  # type: ignore[no-untyped-def]
+        key = (hashlib.sha256(pdf).hexdigest(), page)
+        if key not in words_of:
+            words_of[key] = plate_words(pdf, page)
+        words, images, size, corner = words_of[key]
+        return list(words), list(images), size, corner
+
+    def findings_once(source):  # type: ignore[no-untyped-def]
+        data = source.read_bytes() if isinstance(source, Path) else source
+        key = hashlib.sha256(data).hexdigest()
+        if key not in findings_of:
+            findings_of[key] = check_pdfa(data)
+        return list(findings_of[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in [m for name, m in sys.modules.items() if name.split(".")[0] == "layout" or
+                       name.startswith("test_")]:  # where they are made, and every module that imports them
+            for real, once in ((plate_words, words_once), (check_pdfa, findings_once)):
+                for attribute, value in list(vars(module).items()):
+                    if value is real:
+                        patch.setattr(module, attribute, once)
         yield
 
 

@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pdfplumber
 import pikepdf
+from factory import THOROUGH
 from pypdf import PdfReader
 
+T = TypeVar("T")
 
-def page_texts(pdf: Path) -> list[str]:
+
+def once_per_bytes(read: Callable[[bytes], T]) -> Callable[[Path | bytes], T]:
+    """``read`` (of a PDF's bytes) worked out once per process for the same bytes: many tests read
+    the same plates (the sample's, composed once a session) with pdfplumber or pypdf, which take
+    most of a second a tabloid page. A copy of the result is returned: the bytes alone decide it."""
+    done: dict[str, T] = {}
+
+    @functools.wraps(read)
+    def reading(pdf: Path | bytes) -> T:
+        data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+        if THOROUGH:
+            return read(data)
+        key = hashlib.sha256(data).hexdigest()
+        if key not in done:
+            done[key] = read(data)
+        found = done[key]
+        return found if isinstance(found, tuple) else copy.deepcopy(found)  # a tuple: read only
+
+    return reading
+
+
+@once_per_bytes
+def page_texts(pdf: bytes) -> list[str]:
     """Return the extracted text of each page."""
-    return [page.extract_text() or "" for page in PdfReader(pdf).pages]
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def letters(text: str) -> str:
@@ -25,15 +54,18 @@ def letters(text: str) -> str:
 
 def body_baselines(pdf: Path, font: str = "NW-Text", size: float = 9.0) -> list[list[float]]:
     """Return, per page, the distinct baselines (points from the top) of body-size text in ``font``."""
-    out = []
-    with pdfplumber.open(pdf) as doc:
-        for page in doc.pages:
-            ys = {round(c["bottom"], 2) for c in page.chars
-                  if font in c["fontname"] and abs(c["size"] - size) < 0.01}
-            out.append(sorted(ys))
-    return out
+    return [sorted({round(c["bottom"], 2) for c in chars if font in c["fontname"] and abs(c["size"] - size) < 0.01})
+            for chars in _chars(pdf)]
 
 
+@once_per_bytes
+def _chars(pdf: bytes) -> tuple[tuple[dict, ...], ...]:
+    """The characters of each page, as pdfplumber reads them."""
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        return tuple(tuple(page.chars) for page in doc.pages)
+
+
+@once_per_bytes
 def word_places(pdf: bytes) -> list[dict[tuple[str, float], list[float]]]:
     """Per page: the left edges of each word, by its text and baseline."""
     out = []

@@ -16,37 +16,46 @@ from servekit import recording_editor, request, serving, two_story_issue, wait_f
 from layout.commands.serve import bind_warning, events, slot_status
 
 
-def test_state_lists_every_page_and_slot_with_its_box_and_status(tmp_path):
-    two_story_issue(tmp_path)
-    with serving(tmp_path) as server:
-        state = server.proofs.state
-        fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
-        assert [p["number"] for p in state["pages"]] == [1]
-        assert [s["slot_id"] for s in state["slots"]] == [s["slot_id"] for s in fit["slots"]] == ["story", "other"]
-        for slot in state["slots"]:
-            x, y, w, h = slot["box_frac"]
-            assert 0 <= x < x + w <= 1 and 0 <= y < y + h <= 1
-            assert slot["status"] == "fits" and slot["source"] == f"issues/test-issue/articles/{slot['slug']}.md"
-        story, other = state["slots"]
-        assert story["box_frac"][0] < other["box_frac"][0]  # three columns on the left, two on the right
-        assert state["error"] is None and state["seconds"] > 0 and state["trigger"] == "start"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One server on the two-story issue for the tests that only ask it things (its first round
+    composed once): (project root, server)."""
+    root = tmp_path_factory.mktemp("served")
+    two_story_issue(root)
+    with serving(root) as server:
+        yield root, server
 
-        code, page, headers = request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=50")
-        assert code == 200 and headers["content-type"] == "image/png"
-        small = Image.open(io.BytesIO(page))
-        assert small.width == pytest.approx(state["pages"][0]["width"] * 50 / 72, abs=2)
-        _, page, _ = request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=200")
-        assert Image.open(io.BytesIO(page)).width == pytest.approx(small.width * 4, abs=4)
-        assert request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=75")[0] == 400
-        assert request(server, "GET", f"/page/{'0' * 64}.png?dpi=100")[0] == 404
 
-        code, html, _ = request(server, "GET", "/")
-        assert code == 200 and b"/static/app.js" in html
-        code, script, headers = request(server, "GET", "/static/app.js")
-        assert code == 200 and headers["content-type"].startswith("text/javascript") and b"EventSource" in script
-        code, pdf, _ = request(server, "GET", "/files/test-issue.pdf")
-        assert code == 200 and pdf.startswith(b"%PDF")
-        assert request(server, "GET", "/files/proofs/p01.png")[0] == 200
+def test_state_lists_every_page_and_slot_with_its_box_and_status(served):
+    root, server = served
+    state = server.proofs.state
+    fit = json.loads((root / "build" / "test-issue" / "fit.json").read_text())
+    assert [p["number"] for p in state["pages"]] == [1]
+    assert [s["slot_id"] for s in state["slots"]] == [s["slot_id"] for s in fit["slots"]] == ["story", "other"]
+    for slot in state["slots"]:
+        x, y, w, h = slot["box_frac"]
+        assert 0 <= x < x + w <= 1 and 0 <= y < y + h <= 1
+        assert slot["status"] == "fits" and slot["source"] == f"issues/test-issue/articles/{slot['slug']}.md"
+    story, other = state["slots"]
+    assert story["box_frac"][0] < other["box_frac"][0]  # three columns on the left, two on the right
+    assert state["error"] is None and state["seconds"] > 0 and state["trigger"] == "start"
+
+    code, page, headers = request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=50")
+    assert code == 200 and headers["content-type"] == "image/png"
+    small = Image.open(io.BytesIO(page))
+    assert small.width == pytest.approx(state["pages"][0]["width"] * 50 / 72, abs=2)
+    _, page, _ = request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=200")
+    assert Image.open(io.BytesIO(page)).width == pytest.approx(small.width * 4, abs=4)
+    assert request(server, "GET", f"/page/{state['pages'][0]['key']}.png?dpi=75")[0] == 400
+    assert request(server, "GET", f"/page/{'0' * 64}.png?dpi=100")[0] == 404
+
+    code, html, _ = request(server, "GET", "/")
+    assert code == 200 and b"/static/app.js" in html
+    code, script, headers = request(server, "GET", "/static/app.js")
+    assert code == 200 and headers["content-type"].startswith("text/javascript") and b"EventSource" in script
+    code, pdf, _ = request(server, "GET", "/files/test-issue.pdf")
+    assert code == 200 and pdf.startswith(b"%PDF")
+    assert request(server, "GET", "/files/proofs/p01.png")[0] == 200
 
 
 def test_a_save_brings_a_new_round_with_the_changed_page_and_the_diff(tmp_path):
@@ -127,49 +136,47 @@ OUTSIDE = [
 ]
 
 
-def test_the_server_refuses_paths_outside_the_issues_outputs(tmp_path):
-    two_story_issue(tmp_path)
-    secret = (tmp_path / "issues" / "paper.yaml").read_bytes()
-    with serving(tmp_path) as server:
-        out = tmp_path / "build" / "test-issue"
-        (out / "leak.yaml").symlink_to(tmp_path / "issues" / "paper.yaml")
-        (out / "linked").symlink_to(tmp_path / "issues", target_is_directory=True)
-        for path in OUTSIDE:
-            code, data, _ = request(server, "GET", path)
-            assert code in (400, 403, 404), path
-            assert secret not in data and b"root:" not in data, path
-        assert request(server, "GET", "/files/fit.json")[0] == 200  # what it does serve
+def test_the_server_refuses_paths_outside_the_issues_outputs(served):
+    root, server = served
+    secret = (root / "issues" / "paper.yaml").read_bytes()
+    out = root / "build" / "test-issue"
+    (out / "leak.yaml").symlink_to(root / "issues" / "paper.yaml")
+    (out / "linked").symlink_to(root / "issues", target_is_directory=True)
+    for path in OUTSIDE:
+        code, data, _ = request(server, "GET", path)
+        assert code in (400, 403, 404), path
+        assert secret not in data and b"root:" not in data, path
+    assert request(server, "GET", "/files/fit.json")[0] == 200  # what it does serve
 
 
-def test_only_the_editor_action_is_posted_with_its_origin_checked(tmp_path, monkeypatch):
-    two_story_issue(tmp_path)
-    editor, record = recording_editor(tmp_path)
-    with serving(tmp_path) as server:
-        port = server.server.port
-        origin = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": "application/json"}
-        ask = json.dumps({"path": "issues/test-issue/articles/story.md"}).encode()
-        assert request(server, "GET", "/", {"Host": f"evil.example:{port}"})[0] == 403  # DNS rebinding
-        assert request(server, "PUT", "/files/fit.json", body_bytes=b"x")[0] == 405
-        assert request(server, "DELETE", "/files/fit.json")[0] == 405
-        assert request(server, "POST", "/files/fit.json", origin, b"{}")[0] == 405
-        assert request(server, "POST", "/api/open", {"Content-Type": "application/json"}, ask)[0] == 403
-        assert request(server, "POST", "/api/open", {**origin, "Origin": "http://evil.example"}, ask)[0] == 403
-        assert request(server, "POST", "/api/open", {**origin, "Host": f"evil.example:{port}",
-                                                     "Origin": f"http://evil.example:{port}"}, ask)[0] == 403
-        assert request(server, "POST", "/api/open", {**origin, "Content-Type": "text/plain"}, ask)[0] == 415
-        for outside in ("issues/paper.yaml", "issues/test-issue/../paper.yaml", "/etc/passwd",
-                        "stylesheets/newspaper.css", "issues/test-issue/articles/nothing.md"):
-            code, _, _ = request(server, "POST", "/api/open", origin, json.dumps({"path": outside}).encode())
-            assert code == 403, outside
-        assert not record.exists()
+def test_only_the_editor_action_is_posted_with_its_origin_checked(served, tmp_path, monkeypatch):
+    root, server = served
+    editor, record = recording_editor(tmp_path)  # its record in this test's own folder
+    port = server.server.port
+    origin = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": "application/json"}
+    ask = json.dumps({"path": "issues/test-issue/articles/story.md"}).encode()
+    assert request(server, "GET", "/", {"Host": f"evil.example:{port}"})[0] == 403  # DNS rebinding
+    assert request(server, "PUT", "/files/fit.json", body_bytes=b"x")[0] == 405
+    assert request(server, "DELETE", "/files/fit.json")[0] == 405
+    assert request(server, "POST", "/files/fit.json", origin, b"{}")[0] == 405
+    assert request(server, "POST", "/api/open", {"Content-Type": "application/json"}, ask)[0] == 403
+    assert request(server, "POST", "/api/open", {**origin, "Origin": "http://evil.example"}, ask)[0] == 403
+    assert request(server, "POST", "/api/open", {**origin, "Host": f"evil.example:{port}",
+                                                 "Origin": f"http://evil.example:{port}"}, ask)[0] == 403
+    assert request(server, "POST", "/api/open", {**origin, "Content-Type": "text/plain"}, ask)[0] == 415
+    for outside in ("issues/paper.yaml", "issues/test-issue/../paper.yaml", "/etc/passwd",
+                    "stylesheets/newspaper.css", "issues/test-issue/articles/nothing.md"):
+        code, _, _ = request(server, "POST", "/api/open", origin, json.dumps({"path": outside}).encode())
+        assert code == 403, outside
+    assert not record.exists()
 
-        monkeypatch.delenv("EDITOR", raising=False)
-        code, data, _ = request(server, "POST", "/api/open", origin, ask)
-        assert code == 200 and "$EDITOR is not set" in json.loads(data)["message"]
-        monkeypatch.setenv("EDITOR", editor)
-        code, data, _ = request(server, "POST", "/api/open", origin, ask)
-        assert code == 200 and "opened in" in json.loads(data)["message"]
-        assert wait_file(record) == str((tmp_path / "issues" / "test-issue" / "articles" / "story.md").resolve())
+    monkeypatch.delenv("EDITOR", raising=False)
+    code, data, _ = request(server, "POST", "/api/open", origin, ask)
+    assert code == 200 and "$EDITOR is not set" in json.loads(data)["message"]
+    monkeypatch.setenv("EDITOR", editor)
+    code, data, _ = request(server, "POST", "/api/open", origin, ask)
+    assert code == 200 and "opened in" in json.loads(data)["message"]
+    assert wait_file(record) == str((root / "issues" / "test-issue" / "articles" / "story.md").resolve())
 
 
 def test_binding_beyond_this_machine_needs_the_flag_and_warns(tmp_path):
