@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .base import publish
-from .base.cache import Store, files_digest, settings_files
+from .base.cache import Store, files_digest, pack, settings_files, unpack
 from .base.files import write_atomic
 from .base.versions import WEASYPRINT_VERSION
 from .composing.compose import Composition, compose, proof_pages
@@ -253,7 +253,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
         "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,
         [(json.loads(fit), trim, run.project.fonts)])
     keep_previous(run.out)
-    made = [_unpack(blob) for blob in plated()]
+    made = [unpack(blob) for blob in plated()]
     return Made(tuple(plate for plate, _ in made), tuple(marks or plate for plate, marks in made),
                 any(marks for _, marks in made),
                 tuple(job.plate.info.inputs for job in jobs), plan)
@@ -288,24 +288,11 @@ class ProofJob:
         return hashlib.sha256(f"{self.plate.info.inputs} {self.marks!r}".encode()).hexdigest()
 
 
-def _pack(*parts: bytes) -> bytes:
-    return b"".join(len(part).to_bytes(8, "big") + part for part in parts)
-
-
-def _unpack(blob: bytes) -> list[bytes]:
-    parts, at = [], 0
-    while at < len(blob):
-        size = int.from_bytes(blob[at:at + 8], "big")
-        parts.append(blob[at + 8:at + 8 + size])
-        at += 8 + size
-    return parts
-
-
 def _plate_and_proof(job: ProofJob) -> bytes:
     """A plate and its proof PDF (with marks, if any; runs in a page worker). The proof's PNG is
     rendered later, beside the preflight, and only if the proof changed."""
     plate = make_plate(job.plate)
-    return _pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
+    return pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
 
 
 def _flat_plan(job: tuple[dict, tuple[float, float], Path]) -> bytes:
