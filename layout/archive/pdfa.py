@@ -32,7 +32,8 @@ import pikepdf
 from lxml import etree
 from pikepdf import Array, Dictionary, Name, String
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, TextStringObject
+
+from ..base.pdfmeta import write_metadata
 
 LAYOUT_NS = "https://newworker.example/ns/layout/1.0/"
 NEWSPRINT_PROFILES = ("/usr/share/color/icc/WAN-IFRAnewspaper26v5.icc",)
@@ -202,12 +203,7 @@ def _finished(converted: bytes, info: dict[str, str], xmp: bytes) -> bytes:
     reader = PdfReader(io.BytesIO(converted))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header
-    metadata = DecodedStreamObject()
-    metadata.set_data(xmp)
-    metadata[NameObject("/Type")], metadata[NameObject("/Subtype")] = NameObject("/Metadata"), NameObject("/XML")
-    writer.root_object[NameObject("/Metadata")] = writer._add_object(metadata)
-    # pypdf's setter fills the one Info object it adds (the conversion saved none)
-    writer._info = DictionaryObject({NameObject(k): TextStringObject(v) for k, v in sorted(info.items())})
+    write_metadata(writer, xmp, dict(sorted(info.items())))  # the conversion saved none
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -41,6 +41,7 @@ from pypdf.generic import (
 )
 
 from .. import __version__
+from ..base.pdfmeta import write_metadata
 from ..base.versions import VARIANTS, WEASYPRINT_VERSION
 from ..composing.galley import Galley
 from ..composing.markup import long_date
@@ -113,15 +114,7 @@ def _finished(drawn: bytes, info: PlateInfo) -> bytes:
             _crop_marks(writer, page, info.paper)
     root = writer.root_object
     root[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(_output_intent(writer, info.paper))])
-    xmp = DecodedStreamObject()
-    xmp.set_data(_xmp_packet(info))
-    xmp[NameObject("/Type")], xmp[NameObject("/Subtype")] = NameObject("/Metadata"), NameObject("/XML")
-    root[NameObject("/Metadata")] = writer._add_object(xmp)
-    # pypdf's setter fills the document's Info in place, or adds one if there is none (the drawing
-    # saves none): one Info, no second copy beside it
-    writer._info = DictionaryObject({
-        NameObject(key): NameObject(value) if key == "/Trapped" else TextStringObject(value)
-        for key, value in _info(info).items()})
+    write_metadata(writer, _xmp_packet(info), _info(info))  # the drawing saved none
     ident = ByteStringObject(info.document_id.bytes)
     writer._ID = ArrayObject([ident, ident])  # a new file: both halves the same (ISO 32000-1 14.4)
     out = io.BytesIO()
