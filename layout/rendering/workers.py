@@ -269,11 +269,12 @@ class PageRenderer:
             return self._workers.start().submit(function, *args)
         return completed(function(*args))
 
-    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]
-               ) -> Callable[[], list[bytes]]:
+    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T],
+               entry: Callable[[bytes], bytes] | None = None) -> Callable[[], list[bytes]]:
         """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
-        gives every item's bytes once they are done (kept in the store as they are)."""
+        gives every item's bytes once they are done (kept in the store as they are: ``entry`` of
+        them, if given, for a result that carries more than its entry holds)."""
         out: dict[str, bytes] = {}
         missing: dict[str, T] = {}
         for key, item in zip(keys, items):
@@ -290,7 +291,7 @@ class PageRenderer:
         def done() -> list[bytes]:
             for key, future in todo.items():
                 out[key] = future.result()
-                self.store.put(kind, key, out[key])
+                self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
             return [out[key] for key in keys]
         return done
 
