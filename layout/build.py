@@ -307,8 +307,11 @@ def _new_plate(job: ProofJob) -> bytes:
 
 
 def _without_png(made: bytes) -> bytes:
-    """A new plate's cache entry: its plate and proof, without the proof's PNG."""
-    return pack(*unpack(made)[:2])
+    """A new plate's cache entry: its plate and proof, without the proof's PNG (``made`` ends with it,
+    packed: cut off, the rest is the entry as ``_plate_and_proof`` packed it)."""
+    plate = int.from_bytes(made[:8], "big")
+    proof = int.from_bytes(made[8 + plate:16 + plate], "big")
+    return made[:16 + plate + proof]
 
 
 def _proof_pngs(run: Run, made: Made) -> Callable[[], list[bytes]]:
