@@ -1,0 +1,45 @@
+"""The worker processes' garbage collection: none in the middle of a task, one after it."""
+
+from __future__ import annotations
+
+import gc
+import os
+import weakref
+
+from layout.rendering import workers
+from layout.rendering.workers import PageRenderer, Workers
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the cyclic collector frees it
+
+
+_ALIVE: list[weakref.ref] = []
+
+
+def _make_cycles(count: int) -> tuple[int, bool, int]:
+    """In a worker: leave ``count`` cycles behind, and say whether the collector ran meanwhile."""
+    collections = gc.get_stats()[0]["collections"]
+    _ALIVE.extend(weakref.ref(_Node()) for _ in range(count))
+    return os.getpid(), gc.isenabled(), gc.get_stats()[0]["collections"] - collections
+
+
+def _still_alive() -> tuple[int, int]:
+    return os.getpid(), sum(ref() is not None for ref in _ALIVE)
+
+
+def test_a_worker_collects_a_tasks_garbage_once_it_is_done_and_never_while_it_runs():
+    pool = Workers(2)
+    renderer = PageRenderer(None, (), shared=pool)
+    try:
+        pool.start()
+        # Many cycles (past the collector's own threshold, 700): none is collected while the task runs.
+        made = [renderer.submit(_make_cycles, 5 * workers.COLLECT_AFTER).result() for _ in range(4)]
+        assert all(not enabled and collected == 0 for _, enabled, collected in made)
+        left = [renderer.submit(_still_alive).result() for _ in range(8)]
+        assert all(alive == 0 for _, alive in left)  # each task's cycles collected once it was done
+        assert os.getpid() not in {pid for pid, _ in left}  # on the workers, not here
+    finally:
+        pool.close()
+    assert gc.isenabled()  # this process collects as before
