@@ -225,8 +225,7 @@ def write_issue(run: Run, composition: Composition) -> Written:
         run.photos.prune(run.images)  # under the issue's lock: no other run is using them
         inputs = run.inputs_hash()
         fit = fit_json(composition)
-        made = _make_plates(run, composition, inputs, fit)
-        staged = _stage_plates(run, made.plates) if run.options.plates else None
+        made, staged = _make_plates(run, composition, inputs, fit)
         checks = _start_checks(run, composition, staged, made.keys, fit)
         pngs = _proof_pngs(run, made)
         # The plates are synced and checked in the background (Ghostscript, if needed); the issue is
@@ -237,27 +236,37 @@ def write_issue(run: Run, composition: Composition) -> Written:
     return Written(composition, inputs, fit, whole, pdf, staged, checked)
 
 
-def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> Made:
+def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> tuple[Made, Staged | None]:
     """Make every plate and proof not in the cache, and the flat plan, on the workers; keep the last
-    round's reports and proofs in ``previous/`` meanwhile."""
+    round's reports and proofs in ``previous/`` meanwhile, and stage each plate (in a run with
+    plates) as soon as it is made, so that the checks can start once the last one is."""
     marked = proof_pages(composition, run.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(run, composition, inputs), marked)]
     # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
     # same sources give the same bytes whatever the code's version); what is cached by them is also
     # keyed by the store's salt, so that a new version of layout never reads what an older one made.
     store = run.renderer.store
+    staging = _Staging(run) if run.options.plates else None
+    made: list[list[bytes]] = []
+
+    def arrived(index: int, blob: bytes) -> None:
+        made.append(unpack(blob))  # a plate made now: with its proof's PNG
+        if staging is not None:
+            staging.add(index + 1, made[-1][0])
+
     plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _new_plate, jobs,
-                                 entry=_without_png)
+                                 entry=_without_png, each=arrived)
     trim = (run.settings.trim_width, run.settings.trim_height)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
         "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,
         [(json.loads(fit), trim, run.project.fonts)])
     keep_previous(run.out)
-    made = [unpack(blob) for blob in plated()]  # a plate made now: with its proof's PNG
-    return Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
-                any(parts[1] for parts in made),
-                tuple(job.plate.info.inputs for job in jobs), plan,
-                tuple(parts[2] if len(parts) > 2 else None for parts in made))
+    plated()
+    return (Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
+                 any(parts[1] for parts in made),
+                 tuple(job.plate.info.inputs for job in jobs), plan,
+                 tuple(parts[2] if len(parts) > 2 else None for parts in made)),
+            staging.staged() if staging is not None else None)
 
 
 def plate_jobs(run: Run, composition: Composition, inputs: str) -> list[PlateJob]:
@@ -339,17 +348,26 @@ def _flat_plan(job: tuple[dict, tuple[float, float], Path]) -> bytes:
     return flat_plan_png(*job)
 
 
-def _stage_plates(run: Run, plates: tuple[bytes, ...]) -> Staged:
-    """Write the plates to a staging folder (for preflight; removed when the run ends, if it is still
-    there); ``_publish_plates`` puts it in place. They are synced by ``_synced``, while they are
-    checked, not before their checks can start."""
-    staging = publish.staging(run.out / "plates")
-    run.cleanup.callback(shutil.rmtree, staging, ignore_errors=True)
-    paths = []
-    for number, data in enumerate(plates, start=1):
-        paths.append(staging / f"{run.issue.issue_id}-p{number:02d}.pdf")
-        publish.write_or_link(paths[-1], data, run.out / "plates" / paths[-1].name, sync=False)  # unchanged: linked
-    return Staged(staging, tuple(paths))
+class _Staging:
+    """The plates written to a staging folder, one by one as they are made (for preflight; removed
+    when the run ends, if it is still there); ``_publish_plates`` puts it in place. They are synced
+    by ``_synced``, while they are checked, not before their checks can start."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.folder = publish.staging(run.out / "plates")
+        run.cleanup.callback(shutil.rmtree, self.folder, ignore_errors=True)
+        self.paths: list[Path] = []
+
+    def add(self, number: int, data: bytes) -> None:
+        """Stage plate ``number`` (from 1, in order)."""
+        path = self.folder / f"{self.run.issue.issue_id}-p{number:02d}.pdf"
+        publish.write_or_link(path, data, self.run.out / "plates" / path.name, sync=False)  # unchanged: linked
+        self.paths.append(path)
+
+    def staged(self) -> Staged:
+        """The staged plates."""
+        return Staged(self.folder, tuple(self.paths))
 
 
 def _start_checks(run: Run, composition: Composition, staged: Staged | None, keys: tuple[str, ...],

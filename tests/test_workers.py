@@ -43,3 +43,22 @@ def test_a_worker_collects_a_tasks_garbage_once_it_is_done_and_never_while_it_ru
     finally:
         pool.close()
     assert gc.isenabled()  # this process collects as before
+
+
+def _twice(item: bytes) -> bytes:
+    return item * 2
+
+
+def test_cached_gives_each_result_in_order_as_it_comes_and_keeps_the_entry_asked_for(tmp_path):
+    from layout.base.cache import Store
+
+    store = Store(tmp_path / "cache")
+    renderer = PageRenderer(store, ())  # no workers started: made here
+    keys = [store.key("proof", name) for name in ("a", "b", "a", "c")]
+    store.put("proof", keys[1], b"kept")  # in the cache: not made again
+    seen: list[tuple[int, bytes]] = []
+    done = renderer.cached("proof", keys, _twice, [b"A", b"B", b"A", b"C"], entry=lambda made: made[:1],
+                           each=lambda index, data: seen.append((index, data)))
+    assert done() == [b"AA", b"kept", b"AA", b"CC"]
+    assert seen == [(0, b"AA"), (1, b"kept"), (2, b"AA"), (3, b"CC")]
+    assert [store.get("proof", key) for key in keys] == [b"A", b"kept", b"A", b"C"]  # the entries, cut

@@ -295,11 +295,13 @@ class PageRenderer:
         return completed(function(*args))
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T],
-               entry: Callable[[bytes], bytes] | None = None) -> Callable[[], list[bytes]]:
+               entry: Callable[[bytes], bytes] | None = None, each: Callable[[int, bytes], None] | None = None
+               ) -> Callable[[], list[bytes]]:
         """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
         gives every item's bytes once they are done (kept in the store as they are: ``entry`` of
-        them, if given, for a result that carries more than its entry holds)."""
+        them, if given, for a result that carries more than its entry holds). ``each(index, bytes)``
+        is called with every item's bytes, in order, as soon as they and those before are there."""
         out: dict[str, bytes] = {}
         missing: dict[str, T] = {}
         for key, item in zip(keys, items):
@@ -314,9 +316,12 @@ class PageRenderer:
         todo = {key: self.submit(function, item) for key, item in missing.items()}
 
         def done() -> list[bytes]:
-            for key, future in todo.items():
-                out[key] = future.result()
-                self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
+            for index, key in enumerate(keys):
+                if key in todo:
+                    out[key] = todo.pop(key).result()
+                    self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
+                if each is not None:
+                    each(index, out[key])
             return [out[key] for key in keys]
         return done
 
