@@ -62,3 +62,37 @@ def test_cached_gives_each_result_in_order_as_it_comes_and_keeps_the_entry_asked
     assert done() == [b"AA", b"kept", b"AA", b"CC"]
     assert seen == [(0, b"AA"), (1, b"kept"), (2, b"AA"), (3, b"CC")]
     assert [store.get("proof", key) for key in keys] == [b"A", b"kept", b"A", b"C"]  # the entries, cut
+
+
+def test_templates_compiled_once_are_read_back_from_the_users_cache_in_an_empty_build_folder(tmp_path, monkeypatch):
+    import jinja2
+
+    from layout.base.cache import Store
+    from layout.composing import markup
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counted(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return compile_(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    monkeypatch.setattr(markup._ENV, "bytecode_cache", markup._ENV.bytecode_cache)  # put back after the test
+
+    def load(build: str) -> None:  # a new process: nothing compiled in memory, the build folder's store
+        monkeypatch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
+        markup.keep_compiled(Store(tmp_path / build / ".cache"))
+        markup._ENV.get_template("issue.html.j2")
+
+    load("one")
+    assert "issue.html.j2" in compiled  # compiled, kept in the store and in the user's cache
+    assert any((tmp_path / "user" / "layout").glob("jinja2_*.bin"))
+    compiled.clear()
+    load("two")  # another, empty build folder
+    assert compiled == [] and any((tmp_path / "two" / ".cache" / "template").iterdir())
+    for kept in (tmp_path / "user" / "layout").glob("jinja2_*.bin"):  # damaged: compiled again
+        kept.write_bytes(kept.read_bytes()[:-3])
+    load("three")
+    assert "issue.html.j2" in compiled
