@@ -5,6 +5,8 @@ WeasyPrint, Pillow or pikepdf."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import shutil
 import signal
@@ -317,6 +319,11 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Entry point of the ``layout`` command."""
+    # At exit, after every other exit handler: what the process holds is left out of the collection
+    # that the interpreter makes as it shuts down, which freed a compose's whole heap object by object
+    # (0.4-1.6 s from the last exit handler to the end of the process on the loaded machine, 0.02-0.07 s
+    # with this). Every output is written and closed by then; the memory goes back with the process.
+    atexit.register(gc.freeze)
     signal.signal(signal.SIGTERM, _terminate)  # unwind as for Ctrl-C: nothing half-done is left
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) is an error to report, not a kill
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
