@@ -108,3 +108,25 @@ def test_the_command_leaves_its_heap_out_of_the_collection_at_exit():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Usage" in done.stdout
     assert "frozen at exit: True" in done.stdout
+
+
+PROBE = """
+import gc
+from layout import cli
+runs = []
+gc.callbacks.append(lambda phase, info: runs.append(phase))
+with cli._importing():
+    import layout.build
+    during = gc.isenabled()
+print("collections", len(runs), "enabled during", during, "after", gc.isenabled(),
+      "frozen", gc.get_freeze_count() > 10000)
+with cli._importing():
+    print("again enabled", gc.isenabled())
+"""
+
+
+def test_the_sequencer_is_imported_without_collections_and_what_it_made_is_left_out_of_later_ones():
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "collections 0 enabled during False after True frozen True" in done.stdout
+    assert "again enabled True" in done.stdout  # imported already: the collector is left alone
