@@ -135,21 +135,23 @@ def _sample_project(root: Path, repo: Path, make_project) -> None:  # type: igno
 # ---- xdist: which tests share a worker ---------------------------------------------------------
 
 SHARED = {"composed_sample"}
-"""Session fixtures made once for all the workers (each other worker copies it, from the cache): the
-tests that read them need not run on one worker."""
+"""Session fixtures made once for all the workers (each other worker copies it, from the cache): a
+test that reads one runs on that fixture's worker only if it has no module's group to follow (the
+same bytes are read once a worker: see ``_read_once_per_bytes``)."""
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup`` a test that reads a fixture made once for its module runs on the
     worker that made it (its module's group), and a test that reads one made once for the session
-    here on that fixture's worker (but those made once for all workers, ``SHARED``): nothing is
-    composed twice. Every other test goes to whichever worker is free."""
+    here on that fixture's worker (those made once for all workers, ``SHARED``, only if it has no
+    module's group): nothing is composed twice. Every other test goes to whichever worker is free."""
     here = Path(__file__).parent
     for item in items:
         if item.get_closest_marker("xdist_group") is not None or getattr(item, "_fixtureinfo", None) is None:
             continue
         info, module = item._fixtureinfo, Path(str(item.path))
-        groups = []
+        groups, shared = [], []
         for name in info.names_closure:
             for definition in info.name2fixturedefs.get(name, ()):
                 code = getattr(definition.func, "__code__", None)
@@ -157,7 +159,7 @@ def pytest_collection_modifyitems(config, items):
                 if definition.scope in ("module", "package") and where == module:
                     groups.append(module.stem)
                 elif definition.scope == "session" and where is not None and where.parent == here \
-                        and not name.startswith("_") and name not in SHARED:
-                    groups.insert(0, f"session-{name}")
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
+                        and not name.startswith("_"):
+                    (shared if name in SHARED else groups).insert(0, f"session-{name}")
+        if groups or shared:
+            item.add_marker(pytest.mark.xdist_group((groups or shared)[0]))
