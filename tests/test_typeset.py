@@ -274,6 +274,11 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     assert tracked > 30  # the salad needs letter-spacing: the lines this checks are there
     scaled = sum(t["scaled_lines"] for t in (s["typography"] for s in fit["slots"]) if t)
     assert scaled > 30 if scaling != "0" else scaled == 0  # and glyphs drawn 98-102 % wide, if allowed
+    from layout.composing.fit import typography_notes
+
+    said = [n for n in typography_notes(result.composition) if n.startswith("justification:")]
+    assert len(said) == 1 and f" {tracked} letter-spaced" in said[0]
+    assert f" {scaled} with their glyphs scaled" in said[0]  # the fit report says what justification took
     for line in justified:
         edge = min(edges[line.slot], key=lambda e: abs(e - line.x1))
         assert edge - 0.25 <= line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
