@@ -7,6 +7,7 @@ line for every request), never from how long a run took."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -126,17 +127,20 @@ def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(se
         here.returncode, same(here.stdout), same(here.stderr))
     assert served.returncode == 0 and "(0 pages laid out, 5 from the cache)" in served.stderr
     assert "preflight: passed" in served.stderr
-
-
-def test_an_edit_reaches_the_pdf_through_the_server(servers, project):
-    assert servers.compose(project).returncode == 0
-    [pid] = servers.started()
+    # An edit reaches the PDF.
     write_article(project / "issues" / ISSUE, "story", "Zanzibar dockers walked out. " + body(120, seed=1),
                   headline="A story")
-    served = servers.compose(project)
-    assert served.returncode == 0, served.stderr
-    assert servers.requests(pid) == 1
+    edited = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
+    assert edited.returncode == 0, edited.stderr
+    assert servers.requests(pid) == 2 and not re.search(r"\(0 pages laid out", edited.stderr)
     assert "Zanzibar" in page_texts(project / "build" / ISSUE / f"{ISSUE}.pdf")[0]
+    # A usage error is the command line's, word for word.
+    wrong = servers.compose(project, "--frobnicate")
+    wrong_here = servers.compose(project, "--frobnicate", env=servers.env(LAYOUT_SERVER="off"))
+    assert servers.requests(pid) == 3
+    assert wrong.returncode == wrong_here.returncode == 2
+    assert wrong.stderr == wrong_here.stderr and "No such option: --frobnicate" in wrong.stderr
+    assert "Usage: python -m layout compose" in wrong.stderr
 
 
 def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
@@ -150,17 +154,6 @@ def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
     assert served.returncode == here.returncode == 3
     assert "overset" in served.stderr and "(story)" in served.stderr
     assert (same(served.stdout), same(served.stderr)) == (same(here.stdout), same(here.stderr))
-
-
-def test_a_usage_error_is_the_command_lines(servers, project):
-    assert servers.compose(project).returncode == 0
-    [pid] = servers.started()
-    served = servers.compose(project, "--frobnicate")
-    here = servers.compose(project, "--frobnicate", env=servers.env(LAYOUT_SERVER="off"))
-    assert servers.requests(pid) == 1
-    assert served.returncode == here.returncode == 2
-    assert served.stderr == here.stderr and "No such option: --frobnicate" in served.stderr
-    assert "Usage: python -m layout compose" in served.stderr
 
 
 def test_after_rm_rf_build_the_compose_is_cold_and_in_its_own_process(servers, project):
@@ -177,7 +170,7 @@ def test_after_rm_rf_build_the_compose_is_cold_and_in_its_own_process(servers, p
     assert servers.compose(project).returncode == 0 and servers.requests(second) == 1
 
 
-def test_layout_clean_stops_the_projects_server(servers, project):
+def test_layout_clean_stops_the_server_and_a_killed_one_is_composed_past(servers, project):
     assert servers.compose(project).returncode == 0
     [pid] = servers.started()
     cleaned = servers.compose(project, "--cache", command="clean")
@@ -185,6 +178,14 @@ def test_layout_clean_stops_the_projects_server(servers, project):
     assert wait_until(lambda: not alive(pid)) and servers.exited(pid) == "asked to stop"
     cold = servers.compose(project)
     assert cold.returncode == 0 and servers.requests(pid) == 0
+    assert "(2 pages laid out, 0 from the cache)" in cold.stderr
+    [_, second] = servers.started()
+    os.kill(second, signal.SIGKILL)  # its socket is left behind: connecting to it is refused
+    assert wait_until(lambda: not alive(second)) and list(servers.folder.glob("*.sock"))
+    again = servers.compose(project)
+    assert again.returncode == 0 and "Done: 1 pages" in again.stderr
+    [_, _, third] = servers.started()
+    assert servers.compose(project).returncode == 0 and servers.requests(third) == 1
 
 
 def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
@@ -204,9 +205,8 @@ def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
 
 def test_layout_server_off_and_no_server_never_fork(servers, project):
     for env, args in ((servers.env(LAYOUT_SERVER="off"), ()), (servers.env(), ("--no-server",))):
-        for _ in range(2):
-            done = servers.compose(project, *args, env=env)
-            assert done.returncode == 0, done.stderr
+        done = servers.compose(project, *args, env=env)
+        assert done.returncode == 0, done.stderr
     assert servers.started() == [] and not servers.log.exists()
     assert list(servers.folder.iterdir()) == []
     found = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
@@ -220,19 +220,6 @@ def test_the_idle_server_exits_and_removes_its_socket(servers, project):
     assert wait_until(lambda: not alive(pid))
     assert servers.exited(pid) == "idle for 1 s"
     assert not list(servers.folder.glob("*.sock"))
-
-
-def test_a_killed_server_leaves_the_next_compose_to_its_own_process(servers, project):
-    assert servers.compose(project).returncode == 0
-    [pid] = servers.started()
-    os.kill(pid, signal.SIGKILL)
-    assert wait_until(lambda: not alive(pid))
-    assert list(servers.folder.glob("*.sock"))  # left behind: connecting to it is refused
-    again = servers.compose(project)
-    assert again.returncode == 0 and "Done: 1 pages" in again.stderr
-    [_, second] = servers.started()
-    assert alive(second)
-    assert servers.compose(project).returncode == 0 and servers.requests(second) == 1
 
 
 def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
@@ -252,7 +239,7 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     err = first + err
     assert client.returncode == 130, (err, servers.lines())
     assert "interrupted: outputs already written are intact" in err, (out, "\n".join(servers.lines()))
-    assert alive(pid) and "exit 130" in servers.lines()[-1]
+    assert alive(pid) and wait_until(lambda: "exit 130" in servers.lines()[-1])
     assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2  # it serves on
 
 
@@ -268,3 +255,82 @@ def test_the_socket_name_is_short_and_keyed(tmp_path, monkeypatch):
         assert daemon.address(str(tmp_path / "a")) is None
     finally:
         shutil.rmtree(folder)
+
+
+def test_the_server_loop_in_this_process(project, monkeypatch, capfd):
+    """The server's loop (commands/server.py's _Server) in a thread of the test's own process,
+    answering the client (base/daemon.py's request) run in its main thread: a compose, a second
+    command, the marker's check, stop, and the idle timeout. (The whole processes above fork it.)"""
+    import socket
+    import threading
+
+    from layout import cli
+    from layout.commands import server
+
+    folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    monkeypatch.setenv(daemon.VARIABLE, "on")
+    monkeypatch.setenv(daemon.DIR_VARIABLE, str(folder))
+    monkeypatch.setenv(daemon.IDLE_VARIABLE, "30")
+    argv = ["compose", ISSUE, "--root", str(project)]
+    try:
+        assert daemon.request(argv) is None  # no server yet: the caller composes in its own process
+        assert cli.command(argv) == 0
+        capfd.readouterr()
+
+        def start() -> tuple[server._Server, threading.Thread, list[str]]:
+            name, path = daemon.address(str(project))
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            listener.bind(path)
+            listener.listen(2)
+            lock = server._lock(path[:-len(".sock")] + ".lock")
+            assert lock is not None and server._lock(path[:-len(".sock")] + ".lock") is None  # held: no second
+            loop = server._Server(str(project), name, path, listener, lock, cli.command)
+            loop.mark()
+            why: list[str] = []
+            def serve() -> None:  # as the forked server does: its name given up as soon as it ends
+                why.append(loop.serve())
+                loop.release()
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            return loop, thread, why
+
+        loop, thread, why = start()
+        assert daemon.request(argv) == 0
+        out, err = capfd.readouterr()
+        assert "Done: 1 pages, 2 slots" in err and "(0 pages laid out, 5 from the cache)" in err
+        assert daemon.request([*argv, "--frobnicate"]) == 2
+        assert "No such option: --frobnicate" in capfd.readouterr().err
+        assert daemon.stop(str(project)) and (thread.join(10) or why == ["asked to stop"])
+        assert not Path(loop.path).exists() and not Path(loop.marker).exists()
+
+        loop, thread, why = start()
+        os.unlink(loop.marker)  # as rm -rf build does
+        assert daemon.request(argv) is None  # refused: compose in its own process
+        thread.join(10)
+        assert why == ["the build cache it started from is gone"]
+
+        monkeypatch.setenv(daemon.IDLE_VARIABLE, "0.2")
+        loop, thread, why = start()
+        thread.join(10)
+        assert why == ["idle for 0.2 s"]
+        assert daemon.request(argv) is None and not daemon.stop(str(project))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_shared_workers_and_warm_up_outside_and_inside_a_server(project):
+    from layout.build import Project
+    from layout.commands import server
+
+    assert server.shared_workers(Project(project), ISSUE) is None  # not a server: the compose starts its own
+    try:
+        server._warm_up()  # what a server does once forked: its workers, this process's stylesheets
+        workers = server.shared_workers(Project(project), ISSUE)
+        assert workers is not None and workers is server._shared[0]
+    finally:
+        for workers in server._shared:
+            workers.close()
+        server._shared.clear()

@@ -160,9 +160,10 @@ class _Server:
             started = time.monotonic()
             code, broken = self.command(conn, header, fds)
             fds = []
-            _log(f"exit {code} in {time.monotonic() - started:.2f} s")
             with contextlib.suppress(OSError):
                 _send(conn, f"exit {code}\n".encode())
+            _log(f"exit {code} in {time.monotonic() - started:.2f} s")
+            gc.collect()  # after the answer: the client has its exit code
             if broken:
                 return broken
             return "an internal error (exit 70): its state may be damaged" if code == 70 else None
@@ -223,7 +224,6 @@ class _Server:
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(environ)
-        gc.collect()
         return code, broken
 
 
