@@ -205,18 +205,20 @@ def request(argv: list[str]) -> int | None:
     there, refused, not ours, or it died before saying how the command ended): then run it here."""
     if not served(argv):
         return None
-    root = project_root(argv)
-    found = address(root)
-    if found is None:
+    try:  # no current folder, a folder that cannot be read ...: the command says so in its own process
+        found = address(project_root(argv))
+        if found is None:
+            return None
+        name, path = found
+        umask = os.umask(0)
+        os.umask(umask)
+        header = json.dumps({"protocol": PROTOCOL, "key": name, "argv": argv, "prog": program_name(),
+                             "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}).encode()
+    except (OSError, ValueError):
         return None
-    name, path = found
     sock = _connect(path)
     if sock is None:
         return None
-    umask = os.umask(0)
-    os.umask(umask)
-    header = json.dumps({"protocol": PROTOCOL, "key": name, "argv": argv, "prog": program_name(),
-                         "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}).encode()
     previous = signal.getsignal(signal.SIGTERM)
 
     def stop(signum: int, frame: object) -> None:

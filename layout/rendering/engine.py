@@ -187,12 +187,12 @@ def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Repor
     if fonts is None:
         return html
     css = next((p / "newspaper.css" for p in allowed if (p / "newspaper.css").is_file()), None)
-    limit = linebreak.house_limit(_read_css(css)) if css is not None else (6, 3, 3)
+    limit = linebreak.house_limit(_read_css(css, css.stat().st_mtime_ns)) if css is not None else (6, 3, 3)
     return linebreak.set_marked(html, fonts, limit, report=report)
 
 
 @functools.lru_cache(maxsize=4)
-def _read_css(path: Path) -> str:
+def _read_css(path: Path, modified: int) -> str:  # ``modified``: an edited stylesheet is read again (watch, server)
     return path.read_text(encoding="utf-8")
 
 
