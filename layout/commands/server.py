@@ -485,5 +485,11 @@ def _warm_up() -> None:
 
 
 def stop(root: Path) -> bool:
-    """Stop project ``root``'s server (``layout clean``); whether one was running."""
-    return daemon.stop(str(root))
+    """Stop project ``root``'s servers (``layout clean``): this code's at once; any other's (another
+    version of layout, another interpreter) within ``POLL_S``, its marker removed. Whether this
+    code's was running."""
+    stopped = daemon.stop(str(root))
+    for marker in (root / "build" / ".cache").glob(MARKER.format(name="*")):
+        with contextlib.suppress(OSError):
+            marker.unlink()
+    return stopped
