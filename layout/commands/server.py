@@ -374,6 +374,7 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
+    parent = os.getpid()
     try:
         child = os.fork()
     except OSError:
@@ -385,7 +386,7 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return
-    _serve_forever(root, name, path, listener, lock, run)
+    _serve_forever(root, name, path, listener, lock, run, parent)
 
 
 def _lock(path: str) -> int | None:
@@ -433,10 +434,13 @@ def _detach(root: str, keep: set[int]) -> None:
 
 
 def _serve_forever(root: str, name: str, path: str, listener: socket.socket, lock: int,
-                   run: Callable[[list[str], str], int]) -> NoReturn:
+                   run: Callable[[list[str], str], int], parent: int) -> NoReturn:
     code = 0
     try:
         _detach(root, {listener.fileno(), lock})
+        deadline = time.monotonic() + 5
+        while os.getppid() == parent and time.monotonic() < deadline:  # the command exits first: its
+            time.sleep(0.005)  # exit (a large heap freed) is not slowed by the warm-up below
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         server = _Server(root, name, path, listener, lock, run)
