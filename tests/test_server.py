@@ -50,8 +50,13 @@ class Servers:
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines() if self.log.exists() else []
 
-    def started(self) -> list[int]:
-        """The servers started, in order (their pids)."""
+    def started(self, at_least: int = 0) -> list[int]:
+        """The servers started, in order (their pids); waits a while for ``at_least`` of them (a server
+        writes its first line as the command that forked it exits)."""
+        wait_until(lambda: len(self._started()) >= at_least, 10)
+        return self._started()
+
+    def _started(self) -> list[int]:
         return [int(m[1]) for line in self.lines() if (m := re.search(r"layout server (\d+): serving", line))]
 
     def requests(self, pid: int) -> int:
@@ -63,12 +68,23 @@ class Servers:
         return next((line.split("exiting: ", 1)[1] for line in self.lines()
                      if f"layout server {pid}: exiting: " in line), None)
 
+    def holders(self) -> set[int]:
+        """The processes holding a file of the socket folder open: every server started with it holds
+        its name's lock there for its life (whether or not it has written its log yet)."""
+        found = set()
+        for fd in Path("/proc").glob("[0-9]*/fd/*"):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd).startswith(str(self.folder) + "/"):
+                    found.add(int(fd.parts[2]))
+        return found
+
     def stop_all(self) -> None:
-        for pid in self.started():
+        pids = set(self.started()) | self.holders()
+        for pid in pids:
             if alive(pid):
                 os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for pid in self.started():
+        for pid in pids:
             while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if alive(pid):
@@ -103,7 +119,7 @@ def servers(tmp_path):
     found = Servers(tmp_path)
     yield found
     found.stop_all()
-    assert not [pid for pid in found.started() if alive(pid)]
+    assert not [pid for pid in found.started() if alive(pid)] and not found.holders()
 
 
 @pytest.fixture
@@ -116,7 +132,7 @@ def project(tmp_path) -> Path:
 def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(servers, project):
     first = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))  # the server keeps 2 workers warm
     assert first.returncode == 0, first.stderr
-    [pid] = servers.started()
+    [pid] = servers.started(1)
     assert alive(pid) and pid != os.getpid()  # it outlived the command, whose pipes ended at once
     assert "Done: 1 pages, 2 slots" in first.stderr
     served = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
@@ -147,7 +163,7 @@ def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
     write_article(project / "issues" / ISSUE, "story", body(4000, seed=1), headline="A story")
     first = servers.compose(project)
     assert first.returncode == 3
-    [pid] = servers.started()  # a failed compose leaves a server too: the next run is the fix
+    [pid] = servers.started(1)  # a failed compose leaves a server too: the next run is the fix
     served = servers.compose(project)
     here = servers.compose(project, env=servers.env(LAYOUT_SERVER="off"))
     assert servers.requests(pid) == 1
@@ -158,33 +174,33 @@ def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
 
 def test_after_rm_rf_build_the_compose_is_cold_and_in_its_own_process(servers, project):
     assert servers.compose(project).returncode == 0
-    [pid] = servers.started()
+    [pid] = servers.started(1)
     shutil.rmtree(project / "build")
     cold = servers.compose(project)
     assert cold.returncode == 0
     assert servers.requests(pid) == 0
     assert "(2 pages laid out, 0 from the cache)" in cold.stderr  # nothing came from the server's memory
     assert wait_until(lambda: not alive(pid)) and "build cache" in servers.exited(pid)
-    [_, second] = servers.started()  # the cold compose became the next server
+    [_, second] = servers.started(2)  # the cold compose became the next server
     assert second != pid and alive(second)
     assert servers.compose(project).returncode == 0 and servers.requests(second) == 1
 
 
 def test_layout_clean_stops_the_server_and_a_killed_one_is_composed_past(servers, project):
     assert servers.compose(project).returncode == 0
-    [pid] = servers.started()
+    [pid] = servers.started(1)
     cleaned = servers.compose(project, "--cache", command="clean")
     assert cleaned.returncode == 0, cleaned.stderr
     assert wait_until(lambda: not alive(pid)) and servers.exited(pid) == "asked to stop"
     cold = servers.compose(project)
     assert cold.returncode == 0 and servers.requests(pid) == 0
     assert "(2 pages laid out, 0 from the cache)" in cold.stderr
-    [_, second] = servers.started()
+    [_, second] = servers.started(2)
     os.kill(second, signal.SIGKILL)  # its socket is left behind: connecting to it is refused
     assert wait_until(lambda: not alive(second)) and list(servers.folder.glob("*.sock"))
     again = servers.compose(project)
     assert again.returncode == 0 and "Done: 1 pages" in again.stderr
-    [_, _, third] = servers.started()
+    [_, _, third] = servers.started(3)
     assert servers.compose(project).returncode == 0 and servers.requests(third) == 1
 
 
@@ -193,13 +209,13 @@ def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
     shutil.copytree(REPO / "layout", code / "layout", ignore=shutil.ignore_patterns("__pycache__"))
     env = servers.env(PYTHONPATH=str(code))
     assert servers.compose(project, env=env).returncode == 0
-    [old] = servers.started()
+    [old] = servers.started(1)
     errors = code / "layout" / "errors.py"
     errors.write_text(errors.read_text() + "\n# changed\n")  # another version of layout
     again = servers.compose(project, env=env)
     assert again.returncode == 0
     assert servers.requests(old) == 0  # composed in its own process, which became the new code's server
-    [_, new] = servers.started()
+    [_, new] = servers.started(2)
     assert new != old and alive(old) and alive(new)
 
 
@@ -215,7 +231,7 @@ def test_layout_server_off_and_no_server_never_fork(servers, project):
 
 def test_the_idle_server_exits_and_removes_its_socket(servers, project):
     assert servers.compose(project, env=servers.env(LAYOUT_SERVER_IDLE="1")).returncode == 0
-    [pid] = servers.started()
+    [pid] = servers.started(1)
     assert list(servers.folder.glob("*.sock"))
     assert wait_until(lambda: not alive(pid))
     assert servers.exited(pid) == "idle for 1 s"
@@ -226,7 +242,7 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     root = tmp_path / "big"
     issue = two_story_issue(root, words=(700, 500))
     assert servers.compose(root).returncode == 0
-    [pid] = servers.started()
+    [pid] = servers.started(1)
     write_article(issue, "story", body(700, seed=7), headline="A story")  # laid out again: long enough
     write_article(issue, "other", body(500, seed=8), headline="Another story")
     client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..base import daemon
-from ..rendering.workers import Workers, default_count
+from ..rendering.workers import PARENT_ONLY_FILES, Workers, default_count
 
 MARKER = "server-{name}.id"
 """The file in ``build/.cache`` whose inode a server checks before every request."""
@@ -438,14 +438,15 @@ def _serve_forever(root: str, name: str, path: str, listener: socket.socket, loc
     code = 0
     try:
         _detach(root, {listener.fileno(), lock})
-        deadline = time.monotonic() + 5
-        while os.getppid() == parent and time.monotonic() < deadline:  # the command exits first: its
-            time.sleep(0.005)  # exit (a large heap freed) is not slowed by the warm-up below
+        PARENT_ONLY_FILES.update({listener.fileno(), lock})  # its workers close them: the name is the server's
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         server = _Server(root, name, path, listener, lock, run)
         server.mark()
         _log(f"serving {root} on {path} (key {name[:12]}, idle {daemon.idle_seconds():g} s)")
+        deadline = time.monotonic() + 5
+        while os.getppid() == parent and time.monotonic() < deadline:  # the command exits first: its
+            time.sleep(0.005)  # exit (a large heap freed) is not slowed by the warm-up below
         try:
             _warm_up()
             why = server.serve()
