@@ -259,6 +259,30 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2  # it serves on
 
 
+def test_a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, tmp_path):
+    root = tmp_path / "big"
+    issue = two_story_issue(root, words=(700, 500))
+    assert servers.compose(root).returncode == 0
+    [pid] = servers.started(1)
+    write_article(issue, "story", "Zanzibar dockers walked out. " + body(700, seed=7), headline="A story")
+    write_article(issue, "other", body(500, seed=8), headline="Another story")
+    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
+                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.stderr is not None
+    first = client.stderr.readline()
+    assert first.startswith("[1/5] reading") and servers.requests(pid) == 1
+    os.kill(pid, signal.SIGKILL)  # out of memory, or killed: mid-compose
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "[1/5] reading" in err and "Done: 1 pages" in err  # composed again, in the command's own process
+    assert servers.exited(pid) is None  # it said nothing: it was killed
+    [_, second] = servers.started(2)  # which became the next server
+    assert alive(second)
+    assert "Zanzibar" in page_texts(root / "build" / ISSUE / f"{ISSUE}.pdf")[0]
+    published = sorted(p.name for p in (root / "build" / ISSUE).iterdir())
+    assert [name for name in published if name.startswith(".") or name.endswith(".part")] == [".lock"]
+
+
 def test_the_socket_name_is_short_and_keyed(tmp_path, monkeypatch):
     monkeypatch.setenv(daemon.DIR_VARIABLE, str(tmp_path / ("x" * 120)))
     assert daemon.address(str(tmp_path)) is None  # too long for AF_UNIX: no server, the compose runs here
