@@ -419,6 +419,7 @@ def _detach(root: str, keep: set[int]) -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     _log_fd[0] = os.dup(log)
+    os.chdir("/")  # a folder that is always there (each request runs in the client's)
     for fd in (null, log):
         if fd > 2:
             os.close(fd)
