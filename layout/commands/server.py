@@ -430,7 +430,7 @@ def _detach(root: str, keep: set[int]) -> None:
                 continue
             with contextlib.suppress(OSError):
                 mode = os.fstat(fd).st_mode
-                if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode):
+                if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd):  # not /dev/urandom ...
                     os.close(fd)
 
 
