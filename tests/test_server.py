@@ -352,6 +352,24 @@ def test_the_server_loop_in_this_process(project, monkeypatch, capfd):
         thread.join(10)
         assert why == ["the build cache it started from is gone"]
 
+        # While a command runs, its watcher tells another client the server is busy (it composes in its
+        # own process), and keeps what the client said before the command began (Ctrl-C at once).
+        name, path = daemon.address(str(project))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(2)
+        ours, theirs = socket.socketpair()
+        watcher = server._Watcher(ours, listener)
+        watcher.start()
+        theirs.sendall(b"i")
+        assert daemon.request(argv) is None
+        assert wait_until(lambda: watcher.early == b"i") and watcher.arm() == b"i"
+        watcher.finish()
+        listener.close()
+        os.unlink(path)
+        ours.close()
+        theirs.close()
+
         monkeypatch.setenv(daemon.IDLE_VARIABLE, "0.2")
         loop, thread, why = start()
         thread.join(10)

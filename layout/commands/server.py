@@ -259,6 +259,7 @@ class _Watcher(threading.Thread):
                             for fd in fds:
                                 os.close(fd)
                             _send(other, b"no busy\n")
+                        _log("busy: a client was told to compose in its own process")
                 if conn in readable:
                     try:
                         said = self.conn.recv(1)
