@@ -133,7 +133,10 @@ class _Server:
             except TimeoutError:
                 continue
             with conn:
-                ended = self.answer(conn)
+                try:
+                    ended = self.answer(conn)
+                except (OSError, KeyError, TypeError, ValueError, AttributeError):  # a client gone, or not one
+                    ended = None
             last = time.monotonic()
             if ended:
                 return ended
