@@ -756,20 +756,36 @@ def line_html(items: list[Item], line: SetLine) -> str:
 
 
 
-def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None) -> str:
+BASE_SPACING = -0.15
+"""The word spacing (em) of every justified line of a set paragraph (``newspaper.css``: ``p.set > .ln``):
+WeasyPrint's justification opens it to what fills the line, which is the spacing the breaker chose
+(its spaces are the only thing left to stretch). Below any line's chosen spacing (a line whose spaces
+shrink to 80 % takes about -0.44 pt a space, less its margin), and never 0 (see ``paragraph_html``)."""
+
+
+def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None,
+                   size: float = 9.0) -> str:
     """The chosen lines as WeasyPrint is to draw them: each a ``.ln`` block whose classes give its
-    word spacing (``w123``: 1.23 pt; never 0 on a justified line: WeasyPrint lays a line without
-    word-spacing out with a comma's kerning against the next space, then draws it without),
-    letter-spacing (``t96``: 96/1024 pt) and, for a letter-spaced line, how much wider or narrower its
-    box is (``m-4``: 0.04 pt wider; see below). Classes, not ``style`` attributes: WeasyPrint parses each
-    style attribute by itself, which cost more than laying the lines out. ``classes`` collects the
-    classes used (see ``spacing_css``)."""
+    letter-spacing (``t96``: 96/1024 pt), how much narrower or wider its box is (``m5``: 0.05 pt
+    narrower, ``m-4``: 0.04 pt wider; see below) and, only where the stylesheet's does not do, its word
+    spacing (``w123``: 1.23 pt). A justified line is laid out at the stylesheet's ``BASE_SPACING``
+    (never 0: WeasyPrint lays a line without word-spacing out with a comma's kerning against the next
+    space, then draws it without) and justified by WeasyPrint to the end of its box: its spaces take
+    what its letters leave, the spacing the breaker chose. So most lines share their classes, and
+    WeasyPrint computes one style for them all (it shares the computed style of elements that match
+    the same rules), where a class for each line's spacing made it compute every line's. A line set
+    tighter than the base (an overfull line), and a paragraph's last line if its spaces are not
+    natural, keep a ``w`` class. Classes, not ``style`` attributes: WeasyPrint parses each style
+    attribute by itself, which cost more than laying the lines out. ``classes`` collects the classes
+    used (see ``spacing_css``)."""
     out = []
+    base = BASE_SPACING * size + 0.02
     for line in lines:
         names = ["ln"]
         if line.start == 0 and items and items[0].kind == "box" and not items[0].pieces:
             names.append("ind")  # the paragraph's indent, whatever its classes say (see newspaper.css)
-        if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
+        last = line is lines[-1]
+        if line.spaces and not last and line.spacing < base or last and abs(line.spacing) > 0.005:
             names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
         units = round(line.tracking * 1024)
         if units:
@@ -902,7 +918,7 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
             "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
-    return paragraph_html(items, lines, classes)
+    return paragraph_html(items, lines, classes, settings.size)
 
 
 def _added_loose(paragraph: Paragraph, longer: int, settings: Settings) -> int | None:
