@@ -237,7 +237,13 @@ def _hyphenator(lang: str, left: int, right: int):
 
 
 def _style(piece: Piece) -> tuple[bool, bool]:
-    names = {tag for tag, _ in piece.tags}
+    return _style_of(piece.tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _style_of(tags: tuple) -> tuple[bool, bool]:
+    """(bold, italic) of a run in these inline elements."""
+    names = {tag for tag, _ in tags}
     return bool(names & {"strong", "b"}), bool(names & {"em", "i"})
 
 
@@ -466,6 +472,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
     track = settings.tracking
     for b, item in enumerate(items):
+        if not active:  # no node can end a line: nothing more can be set (the pass fails)
+            break
         if item.kind == "box":
             continue
         if item.kind == "glue":
@@ -476,6 +484,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         forced = item.kind == "penalty" and item.penalty <= -INF
         width_at = widths[b] + (item.width if item.kind == "penalty" else 0.0)
         candidates: dict[tuple, _Node] = {}
+        gaps_here: dict[tuple, tuple] = {}  # a line's wide gaps, the same from every node at its start
         fallback: _Node | None = None
         for key, node in list(active.items()):
             natural = width_at - node.total_width
@@ -535,7 +544,9 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                         wide = (node.position + 1, b, node.total_width, extra)
                         above = node.wide_gaps(items, glues, widths, space)
                         if above:
-                            here = _wide_gaps(items, glues, widths, *wide, space)
+                            here = gaps_here.get(wide)
+                            if here is None:
+                                here = gaps_here[wide] = _wide_gaps(items, glues, widths, *wide, space)
                             demerits += settings.river_demerits * _overlaps(here, above)
                 total = node.demerits + demerits
                 new_key = (b, fitness, hyphens, node.line + 1)
@@ -586,7 +597,8 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
         if not finals:
             continue
         best = min(finals.values(), key=lambda node: node.demerits)
-        lines = _lines(items, best, settings)
+        memo: dict[tuple[int, bool], SetLine] = {}  # the settings' chains share nodes, and so lines
+        lines = _lines(items, best, settings, memo)
         if passes == 1 and any(line.ratio > settings.tolerance for line in lines[:-1]):
             passes = 2
         alternatives = {}
@@ -594,14 +606,17 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
             for delta in (1, 2, -1):
                 other = finals.get(best.line + delta)
                 if other is not None:
-                    setting = _lines(items, other, settings)
+                    setting = _lines(items, other, settings, memo)
                     if max((line.ratio for line in setting[:-1]), default=0.0) <= wide:
                         alternatives[delta] = setting
         return Paragraph(lines, passes, alternatives)
     raise AssertionError("the emergency pass always sets a paragraph")
 
 
-def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine, ...]:
+def _lines(items: list[Item], last: _Node, settings: Settings,
+           memo: dict[tuple[int, bool], SetLine] | None = None) -> tuple[SetLine, ...]:
+    """The lines of the chain of breaks that ends at ``last``. ``memo``: the lines already set for
+    nodes of this run of the breaker (a line is its node's: the node fixes where it starts and ends)."""
     chain = []
     node: _Node | None = last
     while node is not None and node.previous is not None:
@@ -614,7 +629,13 @@ def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine,
         end = node.position
         while start < end and items[start].kind != "box" and not (index == 0 and start == 0):
             start += 1
-        out.append(_set_line(items, start, end, node, settings, index == len(chain) - 1))
+        key = (id(node), index == len(chain) - 1)
+        line = memo.get(key) if memo is not None else None
+        if line is None:
+            line = _set_line(items, start, end, node, settings, index == len(chain) - 1)
+            if memo is not None:
+                memo[key] = line
+        out.append(line)
         start = end + 1
     return tuple(out)
 
@@ -623,19 +644,20 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
     """How a chosen line is set: word spaces first (from 80 % to 130 % of natural: ``spaces_first``),
     then, when the paper allows it, letter-spacing up to ``tracking`` of the glyphs' width (which costs
     the line its ligatures, as Pango drops them from letter-spaced text), then the spaces again."""
-    last = last and any(items[i].kind == "glue" and items[i].stretch >= 1000 for i in range(start, end))
-    spaces = sum(1 for i in range(start, end) if items[i].kind == "glue" and items[i].stretch < 1000)
-    natural = sum(items[i].width for i in range(start, end) if items[i].kind != "penalty")
-    glyph_width = sum(items[i].width for i in range(start, end) if items[i].kind == "box" and items[i].pieces)
+    material = items[start:end]
+    last = last and any(i.kind == "glue" and i.stretch >= 1000 for i in material)
+    word_spaces = [i for i in material if i.kind == "glue" and i.stretch < 1000]
+    spaces = len(word_spaces)
+    natural = sum(i.width for i in material if i.kind != "penalty")
+    glyph_width = sum(i.width for i in material if i.kind == "box" and i.pieces)
     hyphenated = items[end].kind == "penalty" and items[end].flagged and items[end].width > 0
     if hyphenated:
         natural += items[end].width
     ratio = node.ratio
     if last and ratio > 0:
         ratio = 0.0
-    glue_stretch = sum(items[i].stretch for i in range(start, end)
-                       if items[i].kind == "glue" and items[i].stretch < 1000)
-    glue_shrink = sum(items[i].shrink for i in range(start, end) if items[i].kind == "glue")
+    glue_stretch = sum(i.stretch for i in word_spaces)
+    glue_shrink = sum(i.shrink for i in material if i.kind == "glue")
     excess = 0.0 if last and node.ratio >= 0 else settings.measure - natural
     runs = _line_runs(items, start, end, hyphenated)
     tracking = 0.0
@@ -870,7 +892,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
     return out
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=2048)
 def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[Item], Paragraph]:
     items = items_of(pieces_of(inner), settings)
     if justify_last:  # a part of a paragraph ending at a jump: its last line is justified too
