@@ -32,6 +32,7 @@ import functools
 import html as htmllib
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -185,7 +186,7 @@ class Paragraph:
     lines: tuple[SetLine, ...]
     passes: int
     """1: within ``tolerance``; 2: within ``second``; 3: emergency (looser still, or overfull)."""
-    alternatives: dict[int, tuple[SetLine, ...]] = field(default_factory=dict)
+    alternatives: Mapping[int, tuple[SetLine, ...]] = field(default_factory=dict)
     """Acceptable settings one line longer (+1) and shorter (-1): no line of them looser than
     ``acceptable`` (or ``tolerance``, if that is looser)."""
 
@@ -605,12 +606,46 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
         if not emergency:  # a line or two longer, or a line shorter, if no line of it is looser than ``acceptable``
             for delta in (1, 2, -1):
                 other = finals.get(best.line + delta)
-                if other is not None:
-                    setting = _lines(items, other, settings, memo)
-                    if max((line.ratio for line in setting[:-1]), default=0.0) <= wide:
-                        alternatives[delta] = setting
-        return Paragraph(lines, passes, alternatives)
+                if other is not None and _loosest(other) <= wide:
+                    alternatives[delta] = other
+        return Paragraph(lines, passes, _Settings(items, settings, alternatives, memo))
     raise AssertionError("the emergency pass always sets a paragraph")
+
+
+def _loosest(last: _Node) -> float:
+    """The largest adjustment ratio of the lines before the last of the chain of breaks that ends at
+    ``last``, as ``_set_line`` records them."""
+    ratios = []
+    node = last.previous
+    while node is not None and node.previous is not None:
+        ratios.append(round(node.ratio, 4))
+        node = node.previous
+    return max(ratios, default=0.0)
+
+
+class _Settings(Mapping[int, tuple[SetLine, ...]]):
+    """A paragraph's settings a line or two longer or a line shorter (``Paragraph.alternatives``): which
+    there are is known from the breaks; the lines of one are set when it is asked for (the one a line
+    shorter never is, by the composer)."""
+
+    def __init__(self, items: list[Item], settings: Settings, ends: dict[int, _Node],
+                 memo: dict[tuple[int, bool], SetLine]) -> None:
+        self._items, self._settings, self._ends, self._memo = items, settings, ends, memo
+        self._set: dict[int, tuple[SetLine, ...]] = {}
+
+    def __getitem__(self, delta: int) -> tuple[SetLine, ...]:
+        if delta not in self._set:
+            self._set[delta] = _lines(self._items, self._ends[delta], self._settings, self._memo)
+        return self._set[delta]
+
+    def __contains__(self, delta: object) -> bool:
+        return delta in self._ends
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ends)
+
+    def __len__(self) -> int:
+        return len(self._ends)
 
 
 def _lines(items: list[Item], last: _Node, settings: Settings,
