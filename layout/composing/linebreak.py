@@ -13,10 +13,10 @@ It also keeps, for each paragraph, its best setting one line longer and one line
 ``\\looseness``), so that the fit report can offer them and a ``fit: loose`` slot can use them.
 
 WeasyPrint still draws every line: ``set_marked`` hands it the chosen lines, each its own
-``white-space: nowrap`` block with the word spacing (and letter-spacing) that fills the measure (see
-``newspaper.css``: ``p.set > .ln``), the hyphen at a break a real hyphen. WeasyPrint's
-justification takes up what is left (a few hundredths of a point; more on a letter-spaced line,
-where Pango spaces the letters by a little less than asked). Why WeasyPrint alone ended 24 % of its
+``white-space: nowrap`` block with its letter-spacing, the hyphen at a break a real hyphen (see
+``newspaper.css``: ``p.set > .ln``); laid out with word spaces tighter than any line needs
+(``BASE_SPACING``), the line is justified by WeasyPrint, which opens its spaces to what fills the
+measure: the spacing chosen here. Why WeasyPrint alone ended 24 % of its
 lines 0.3-1.1 pt past the column: a line with no ``word-spacing`` is laid out as one run, in which
 HarfBuzz kerns a comma, stop or quote against the space after it (PT Serif: about -0.36 pt), but
 justifying it puts a spacing attribute on every space, which splits the run there, and it is drawn
