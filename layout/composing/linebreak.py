@@ -927,7 +927,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
     return out
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=1024)  # about 21 kB a paragraph; a 16-page issue sets some 540
 def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[Item], Paragraph]:
     items = items_of(pieces_of(inner), settings)
     if justify_last:  # a part of a paragraph ending at a jump: its last line is justified too
