@@ -364,7 +364,7 @@ def typst_pdf(root: Path, issue_id: str, out: Path) -> Path | None:
     return out
 
 
-TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2%"}
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2%", "glyph_scaling": "2%"}
 """The paper settings the breaker is measured with (``line_breaking`` is ``greedy`` by default)."""
 
 

@@ -130,7 +130,7 @@ def _start_renderer(project: Project, issue_id: str, shared: Workers | None) -> 
     recompose = (project.build(issue_id) / "fit.json").exists()  # mostly cached: workers if needed (POOL_JOBS)
     return PageRenderer(store, static, None,
                         (house_stylesheets(project), readable(project, folder, issue_id), store), shared,
-                        early=not recompose)
+                        early=not recompose, root=project.root)
 
 
 # ---- Stage 1: reading -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .base.cache import files_digest, settings_files
+from .base.cache import files_digest, portable, settings_files
 from .base.files import file_hash
 from .base.versions import WEASYPRINT_VERSION
 from .composing.images import Preparer
@@ -167,11 +167,14 @@ class Run:
 
     def _document_keys(self, sheets: list[Sheet], meta: dict) -> list[str]:
         """What each sheet's HTML is made from, hashed: its views, the issue, settings, metadata and the
-        files the settings name, and the bytes of its prepared photos."""
-        context = repr((self.issue, self.settings, meta, files_digest(settings_files(self.settings)))).encode()
+        files the settings name, and the bytes of its prepared photos. Paths in the project are
+        written relative to it (``cache.portable``): a copy of the project finds its pages cached."""
+        root = self.project.root
+        files = files_digest(settings_files(self.settings))
+        context = (portable((self.issue, self.settings, meta), root) + files).encode()
         keys = []
         for views, mode, height in sheets:
-            digest = hashlib.sha256(repr((views, mode, height)).encode() + context)
+            digest = hashlib.sha256(portable((views, mode, height), root).encode() + context)
             for photo in (p for view in views for item in view.slots
                           for p in (*item.photos, *(inset.photo for inset in item.insets))):
                 digest.update(bytes.fromhex(file_hash(self.images.joinpath(photo.src.split(":", 1)[1]))))

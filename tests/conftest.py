@@ -97,32 +97,61 @@ SAMPLE = "issue-2022-04-01"
 @pytest.fixture(scope="session")
 def composed_sample(tmp_path_factory):
     """A copy of the sample issue, composed once for the session (so the repository's build/ is left
-    alone): (project root, BuildResult). Read it, never change it: copy it first (``factory.copy_project``)."""
-    from factory import REPO, make_project
+    alone): (project root, BuildResult). Read it, never change it: copy it first (``factory.copy_project``).
+
+    Under xdist the first worker to ask composes it, in a folder the workers share; each other worker
+    copies that project, build cache included, and composes its copy, which finds every page, plate
+    and check in the cache (its keys hold no absolute path): a second of work, not a tabloid's layout,
+    so that the tests reading the sample can go to whichever worker is free."""
+    import fcntl
+
+    from factory import REPO, copy_project, make_project
 
     from layout.build import Project, compose_issue
 
     root = tmp_path_factory.mktemp("sample")
-    make_project(root)
-    shutil.copyfile(REPO / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
-    shutil.copytree(REPO / "issues" / SAMPLE, root / "issues" / SAMPLE, dirs_exist_ok=True)
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    if shared is None:  # one process: nothing to share
+        _sample_project(root, REPO, make_project)
+        return root, compose_issue(Project(root), SAMPLE)
+    with open(shared / "sample.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait for the first one's compose
+        made = shared / "sample"
+        if not (made / "composed").exists():
+            shutil.rmtree(made, ignore_errors=True)
+            _sample_project(made, REPO, make_project)
+            compose_issue(Project(made), SAMPLE)
+            (made / "composed").touch()
+    copy_project(made, root)
     return root, compose_issue(Project(root), SAMPLE)
 
 
+def _sample_project(root: Path, repo: Path, make_project) -> None:  # type: ignore[no-untyped-def]
+    make_project(root)
+    shutil.copyfile(repo / "issues" / "paper.yaml", root / "issues" / "paper.yaml")
+    shutil.copytree(repo / "issues" / SAMPLE, root / "issues" / SAMPLE, dirs_exist_ok=True)
+
+
 # ---- xdist: which tests share a worker ---------------------------------------------------------
+
+SHARED = {"composed_sample"}
+"""Session fixtures made once for all the workers (each other worker copies it, from the cache): a
+test that reads one runs on that fixture's worker only if it has no module's group to follow (the
+same bytes are read once a worker: see ``_read_once_per_bytes``)."""
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup`` a test that reads a fixture made once for its module runs on the
     worker that made it (its module's group), and a test that reads one made once for the session
-    here (``composed_sample``) on that fixture's worker: nothing is composed twice. Every other test
-    goes to whichever worker is free."""
+    here on that fixture's worker (those made once for all workers, ``SHARED``, only if it has no
+    module's group): nothing is composed twice. Every other test goes to whichever worker is free."""
     here = Path(__file__).parent
     for item in items:
         if item.get_closest_marker("xdist_group") is not None or getattr(item, "_fixtureinfo", None) is None:
             continue
         info, module = item._fixtureinfo, Path(str(item.path))
-        groups = []
+        groups, shared = [], []
         for name in info.names_closure:
             for definition in info.name2fixturedefs.get(name, ()):
                 code = getattr(definition.func, "__code__", None)
@@ -131,6 +160,6 @@ def pytest_collection_modifyitems(config, items):
                     groups.append(module.stem)
                 elif definition.scope == "session" and where is not None and where.parent == here \
                         and not name.startswith("_"):
-                    groups.insert(0, f"session-{name}")
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
+                    (shared if name in SHARED else groups).insert(0, f"session-{name}")
+        if groups or shared:
+            item.add_marker(pytest.mark.xdist_group((groups or shared)[0]))

@@ -88,8 +88,8 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
 
 def copy_project(source: Path, target: Path) -> Path:
     """A copy of a project composed once for many tests (sources, build and caches, times kept), for
-    a test that changes it. Its caches name the folders they were made in: a compose of the copy
-    lays its pages out again."""
+    a test that changes it. The cache's keys hold paths relative to the project only: a compose of
+    the copy makes again only what its changes touch."""
     shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
     return target
 

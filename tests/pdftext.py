@@ -67,14 +67,15 @@ def _chars(pdf: bytes) -> tuple[tuple[dict, ...], ...]:
 
 @once_per_bytes
 def word_places(pdf: bytes) -> list[dict[tuple[str, float], list[float]]]:
-    """Per page: the left edges of each word, by its text and baseline."""
+    """Per page: the left edges of each word, by its text and baseline (pdfplumber's words, from the
+    characters ``_chars`` read once for the same bytes: ``Page.extract_words`` is ``extract_words``
+    of the page's characters)."""
     out = []
-    with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        for page in doc.pages:
-            found: dict[tuple[str, float], list[float]] = {}
-            for word in page.extract_words():
-                found.setdefault((word["text"], round(word["bottom"], 1)), []).append(word["x0"])
-            out.append({key: sorted(xs) for key, xs in found.items()})
+    for chars in _chars(pdf):
+        found: dict[tuple[str, float], list[float]] = {}
+        for word in pdfplumber.utils.extract_words(list(chars)):
+            found.setdefault((word["text"], round(word["bottom"], 1)), []).append(word["x0"])
+        out.append({key: sorted(xs) for key, xs in found.items()})
     return out
 
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 import layout.base.cache
-from layout.base.cache import DEFAULT_SIZE, Store, cache_size, code_digest, pack, package_digest, unpack, versions
+from layout.base.cache import (
+    DEFAULT_SIZE,
+    Store,
+    cache_size,
+    code_digest,
+    pack,
+    package_digest,
+    portable,
+    unpack,
+    versions,
+)
 from layout.errors import InputError
 
 
@@ -300,3 +310,107 @@ def test_an_entry_written_while_the_cache_is_cleared_is_written_whole(tmp_path, 
     monkeypatch.setattr(os, "replace", cleared_first)
     store.put("page", key, b"whole")
     assert store.get("page", key) == b"whole"
+
+
+# ---- keys free of where the project is ----------------------------------------------------------
+
+def test_portable_text_names_paths_in_the_project_relative_to_it(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Named:
+        path: Path
+        parts: tuple
+
+    a, b = tmp_path / "a", tmp_path / "elsewhere" / "b"
+    icc = Path("/usr/share/color/icc/press.icc")
+
+    def value(root: Path, name: str = "x.md") -> object:
+        return Named(root / "issues" / name, (root, [icc, {"k": root / "fonts"}], 1.5, None, "a"))
+
+    assert portable(value(a), a) == portable(value(b), b)  # copied or moved: the same text
+    assert str(a) not in portable(value(a), a) and str(icc) in portable(value(a), a)  # outside: as it is
+    assert portable(value(a), a) != portable(value(a, "y.md"), a)  # another file in it is another text
+    assert str(tmp_path / "ab") in portable(tmp_path / "ab" / "x", a)  # a sibling sharing a prefix is outside
+    assert portable((1, "1", b"1", [1], (1,)), a) == repr((1, "1", b"1", [1], (1,)))
+
+
+def _entries(root: Path) -> set[str]:
+    return {f"{p.parent.name}/{p.name}" for p in (root / "build" / ".cache").glob("*/*")}
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    out = root / "build" / "test-issue"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.suffix in (".pdf", ".png", ".json", ".sha256") and "previous" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def small_composed(tmp_path_factory):
+    """A one-page issue of two stories, one with a photo, composed once: (root, result, outputs)."""
+    from factory import add_photo, two_story_issue
+
+    from layout.build import Project, compose_issue
+
+    root = tmp_path_factory.mktemp("portable") / "project"
+    issue = two_story_issue(root, words=(150, 110))
+    story = issue / "articles" / "story.md"
+    story.write_text(story.read_text().replace(
+        "headline:", f"images:\n- file: {add_photo(issue)}\n  caption: Docks\nheadline:", 1))
+    result = compose_issue(Project(root), "test-issue")
+    return root, result, _outputs(root)
+
+
+def test_a_copied_or_moved_project_makes_nothing_again_and_gives_the_same_bytes(small_composed, tmp_path):
+    from factory import copy_project
+
+    from layout.build import Project, compose_issue
+
+    root, first, outputs = small_composed
+    assert first.laid_out >= 2 and any(name.startswith("plates/") for name in outputs)
+    copy = copy_project(root, tmp_path / "somewhere" / "else")
+    made = _entries(copy)
+    again = compose_issue(Project(copy), "test-issue")
+    assert again.laid_out == 0 and again.cached >= first.laid_out  # every document from the cache
+    assert _entries(copy) == made  # and nothing else made again: no page, plate, proof, photo or check
+    assert _outputs(copy) == outputs  # byte for byte
+    for data in outputs.values():  # nothing the outputs hold says where the project is
+        assert str(root).encode() not in data and str(copy).encode() not in data
+    moved = copy.rename(tmp_path / "moved")
+    assert compose_issue(Project(moved), "test-issue").laid_out == 0 and _entries(moved) == made
+    assert _outputs(moved) == outputs
+
+
+def _restyle(root: Path) -> None:
+    css = root / "stylesheets" / "newspaper.css"
+    css.write_text(css.read_text().replace("color: device-cmyk(0 0 0 1)", "color: device-cmyk(0 0 0 0.9)", 1))
+
+
+def _new_font(root: Path) -> None:
+    shutil.copyfile(root / "fonts" / "PTF56F.ttf", root / "fonts" / "PTF55F.ttf")  # the body set in italic
+
+
+def _retitle(root: Path) -> None:
+    import yaml
+
+    settings = root / "issues" / "paper.yaml"
+    data = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    data["title"] = "New Workers"
+    settings.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("change", [_restyle, _new_font, _retitle], ids=["stylesheet", "font", "paper setting"])
+def test_in_a_copied_project_what_changes_the_output_is_still_made_again(small_composed, tmp_path, change):
+    from factory import copy_project
+
+    from layout.build import Project, compose_issue
+
+    root, first, outputs = small_composed
+    copy = copy_project(root, tmp_path / "copy")
+    change(copy)
+    # In this process, which laid the first project out: a font of the same family, weight and
+    # style but other bytes is loaded, not the first one's (see engine._font_config).
+    again = compose_issue(Project(copy), "test-issue")
+    assert again.laid_out >= 1  # laid out again, not read from the copy's cache
+    plates = {name: data for name, data in _outputs(copy).items() if name.endswith(".pdf")}
+    assert all(plates[name] != data for name, data in outputs.items() if name.endswith(".pdf"))

@@ -157,7 +157,7 @@ def test_any_manifest_is_read_or_refused(project, top, pages):
 
 PAPER_KEYS = ("title", "columns", "trim", "trim.width", "margins", "margins.top", "gutter", "body", "body.size",
               "body.leading", "crop_marks", "pdfx", "ink_limit", "min_image_ppi", "photo_shadow", "min_type_size",
-              "sample_imprint", "issn", "tracking", "line_breaking", "volume", "junk", "size")
+              "sample_imprint", "issn", "tracking", "glyph_scaling", "line_breaking", "volume", "junk", "size")
 
 
 @settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -273,6 +273,51 @@ def test_letter_spacing_is_one_weasyprint_draws_exactly_and_within_the_bound():
     assert lb.exact_tracking(-0.05, 9.0) == -41 and lb.exact_tracking(0.01, 9.0) == 0
 
 
+def test_glyph_scaling_stays_within_its_bound_lays_the_box_out_at_the_measure_over_the_scale_and_helps():
+    """With ``scaling``, a line the spaces and letter-spacing cannot fill well is drawn up to 2 % wider
+    (or narrower): in thousandths, its box laid out at the measure / scale (so that scaled it fills the
+    measure), its spacing the breaker's; over long-worded copy it leaves fewer lines wider than 2x."""
+    rng = random.Random(11)
+    words = ("workers union government council ballot members energy prices housing tenants demanded "
+             "solidarity campaign international conference privatisation nationalisation spokesperson").split()
+    tracked = lb.Settings(136.063, fonts=FONTS, tracking=0.02)
+    scaled = lb.Settings(136.063, fonts=FONTS, tracking=0.02, scaling=0.02, scaling_in=0.02)
+    loose = {tracked: 0, scaled: 0}
+    count, classes, out = 0, set[str](), ""
+    for _ in range(30):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(20, 40)))
+        for settings in (tracked, scaled):
+            items = lb.items_of(lb.pieces_of(text), settings)
+            lines = lb.break_paragraph(items, settings).lines
+            if settings is scaled:
+                out += lb.paragraph_html(items, lines, classes)
+            loose[settings] += sum(1 for x in lines[:-1] if x.spaces and lb.seen_ratio(x, SPACE, letters=True) > 2.0)
+            for line in lines:
+                assert 0.98 - 1e-9 <= line.scale <= 1.02 + 1e-9
+                assert abs(line.scale * 1000 - round(line.scale * 1000)) < 1e-6  # thousandths: a class each
+                if settings is tracked or line.scale == 1.0:
+                    assert line.scale == 1.0
+                    continue
+                count += 1
+                assert line is not lines[-1]  # a paragraph's last line is never scaled
+                laid = 136.063 / line.scale
+                margin = line.margin - (136.063 - laid) - lb.SCALED_SAFETY  # the margin in the laid-out line
+                margins = (lb.EDGE_SAFETY - line.tracking, lb.EDGE_SAFETY + lb.TIGHT_BIAS - line.tracking)
+                assert min(abs(margin - m) for m in margins) <= 0.011
+                # the box's material, laid out: the glyphs, the letter-spacing and the spaces fill the box
+                # but for the slack WeasyPrint's justification takes up; scaled, it ends at the measure
+                material = line.natural + line.tracking * len(line.text) + line.spacing * line.spaces
+                assert material == pytest.approx(laid - lb.SLACK - margin, abs=0.01)
+                assert line.scale * (laid - margin - line.tracking) <= 136.063 - lb.EDGE_SAFETY + 0.01  # its last glyph
+    assert count > 40
+    assert loose[scaled] < 0.7 * loose[tracked], loose
+    names = {name for name in classes if name.startswith("s")}  # s1015: drawn 101.5 % wide
+    assert len(names) > 5 and all(re.search(rf'class="ln [^"]*\b{name}\b', out) for name in names)
+    css = lb.spacing_css(classes)
+    for name in names:
+        assert f".ln.{name}{{transform:scaleX({int(name[1:]) / 1000:.3f});transform-origin:0 0}}" in css
+
+
 def test_weasyprint_draws_each_line_with_the_spacing_the_breaker_chose(tmp_path):
     """A paragraph of stretched, shrunk and letter-spaced lines, rendered: WeasyPrint's justification
     opens each line's spaces from the stylesheet's base to what the breaker chose (the gaps in the PDF

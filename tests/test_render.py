@@ -102,3 +102,32 @@ def test_weasyprints_sized_arrays_are_the_same_arrays_with_their_type_parsed_onc
     for length in range(40, 60):  # what WeasyPrint's font subsetting asks for, a length at a time
         assert list(ffi.new(f"hb_codepoint_t[{length}]", list(range(length)))) == list(range(length))
     assert len(ffi._parsed_types) == parsed  # no new type string parsed (6 ms each)
+
+
+def test_stylesheets_are_known_by_their_bytes_and_their_fonts_not_by_their_folder(tmp_path):
+    """A stylesheet is parsed once a process for the same bytes and @font-face fonts wherever it is
+    (a copied project); another font, a font missing or outside the readable folders, or a url()
+    outside @font-face (fetched by the address the parse resolved) is another key."""
+    from layout.rendering.engine import ConfinedFetcher, _sheet_key
+
+    def project(name: str, css: str, font: bytes = b"font one") -> tuple[object, ConfinedFetcher]:
+        root = tmp_path / name
+        (root / "stylesheets").mkdir(parents=True)
+        (root / "fonts").mkdir()
+        (root / "fonts" / "a.ttf").write_bytes(font)
+        sheet = root / "stylesheets" / "s.css"
+        sheet.write_text(css)
+        fetcher = ConfinedFetcher((root / "stylesheets", root / "fonts"))
+        return _sheet_key(sheet, fetcher), fetcher
+
+    faces = '@font-face { font-family: "A"; src: url(../fonts/a.ttf); }\np { color: black }\n'
+    first, _ = project("one", faces)
+    assert project("copy", faces)[0] == first  # the same bytes elsewhere
+    assert project("font", faces, b"font two")[0] != first  # another font under the same name
+    assert project("missing", faces.replace("a.ttf", "b.ttf"))[0] != first
+    root = tmp_path / "outside"
+    key, fetcher = project("outside", faces)
+    assert key == first and _sheet_key(root / "stylesheets" / "s.css",
+                                       ConfinedFetcher((root / "stylesheets",))) != first  # not readable
+    image = faces + "body { background: url(../fonts/a.ttf) }\n"
+    assert project("image-a", image)[0] != project("image-b", image)[0]  # known by its folder too

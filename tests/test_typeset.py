@@ -17,8 +17,8 @@ from tests.factory import REPO, body, make_project, write_article, write_manifes
 
 ITALIC = ("The *Morning Star* reported that **branch secretaries** across the region had voted to "
           "ballot their members on strike action after the employer refused to reopen talks.\n\n")
-TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2%"}
-"""The paper settings these tests compose with: the breaker is opt-in (greedy is the default)."""
+TOTAL_FIT = {"line_breaking": "total-fit", "tracking": "2%", "glyph_scaling": "2%"}
+"""The paper settings these tests compose with (the benchmark's): the breaker is opt-in (greedy is the default)."""
 SAMPLE = REPO / "issues" / "issue-2022-04-01" / "articles"
 
 
@@ -130,7 +130,7 @@ def test_the_figures_of_a_small_issue_meet_the_goals(issue):
 def test_fit_loose_gains_the_lines_it_promises_and_a_hole_is_loosened_by_itself(tmp_path):
     folder = make_project(tmp_path, paper=TOTAL_FIT)
     write_article(folder, "short", sample_body("dockers-solidarity"), headline="Short of its depth")
-    manifest = {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 29}]}]}
+    manifest = {"pages": [{"page": 1, "articles": [{"slug": "short", "columns": 3, "depth": 28}]}]}
     write_manifest(folder, manifest)
     plain = compose_issue(Project(tmp_path), "test-issue")
     before = plain.composition.slots[0]
@@ -155,7 +155,7 @@ def test_fit_loose_gains_the_lines_it_promises_and_a_hole_is_loosened_by_itself(
     eligible = [key for key, record in records.items() if record["longer"] and record["longer_loose"] <= 1]
     assert 0 < len(eligible) < len(offered)  # some longer settings would spoil the spacing: not taken
     del manifest["pages"][0]["articles"][0]["fit"]
-    manifest["pages"][0]["articles"][0]["depth"] = 31
+    manifest["pages"][0]["articles"][0]["depth"] = 30
     write_manifest(folder, manifest)
     deeper = compose_issue(Project(tmp_path), "test-issue").composition.slots[0]
     block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
@@ -182,6 +182,15 @@ def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
     assert "tracking" in out + err and "tracking: 2%" in out + err
+
+
+def test_glyph_scaling_is_a_percentage_up_to_three(tmp_path, run_cli):
+    folder = make_project(tmp_path, paper={**TOTAL_FIT, "glyph_scaling": "4%"})
+    write_article(folder, "story", body(100, seed=1))
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
+    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
+    assert code == 2
+    assert "glyph_scaling: '4%' is not a percentage from 0 to 3" in out + err and "glyph_scaling: 2%" in out + err
 
 
 def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_path):
@@ -235,11 +244,12 @@ def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_pat
     assert plate.read_bytes() != before
 
 
-def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tmp_path):
-    """Word salad (many letter-spaced and tight lines) and an editorial (padded frame): every justified
-    line's last glyph ends within its column's geometric edge (the slot's box, its columns and gutters)
-    and at most 0.25 pt short of it; the editorial's spaces in the PDF are the breaker's."""
-    folder = make_project(tmp_path, paper={"line_breaking": "total-fit", "tracking": "2%"})
+@pytest.mark.parametrize("scaling", ["0", "2%"])
+def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tmp_path, scaling):
+    """Word salad (many letter-spaced, scaled and tight lines) and an editorial (padded frame): every
+    justified line's last glyph ends within its column's geometric edge (the slot's box, its columns and
+    gutters) and at most 0.25 pt short of it; the editorial's spaces in the PDF are the breaker's."""
+    folder = make_project(tmp_path, paper={"line_breaking": "total-fit", "tracking": "2%", "glyph_scaling": scaling})
     write_article(folder, "salad", body(520, seed=3), headline="Word salad")
     write_article(folder, "leader", sample_body("editorial-cost-of-living"), headline="Leader", kind="editorial")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [
@@ -262,6 +272,13 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     assert len(justified) > 100
     tracked = sum(t["tracked_lines"] for t in (s["typography"] for s in fit["slots"]) if t)
     assert tracked > 30  # the salad needs letter-spacing: the lines this checks are there
+    scaled = sum(t["scaled_lines"] for t in (s["typography"] for s in fit["slots"]) if t)
+    assert scaled > 30 if scaling != "0" else scaled == 0  # and glyphs drawn 98-102 % wide, if allowed
+    from layout.composing.fit import typography_notes
+
+    said = [n for n in typography_notes(result.composition) if n.startswith("justification:")]
+    assert len(said) == 1 and f" {tracked} letter-spaced" in said[0]
+    assert f" {scaled} with their glyphs scaled" in said[0]  # the fit report says what justification took
     for line in justified:
         edge = min(edges[line.slot], key=lambda e: abs(e - line.x1))
         assert edge - 0.25 <= line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
@@ -270,3 +287,25 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     record = next(s["typography"] for s in fit["slots"] if s["slot_id"] == "leader")
     assert leader.justified > 20
     assert leader.median == pytest.approx(record["median_ratio"], abs=0.08)  # 5 pt a line wider: 1.8 for 1.27
+
+
+def test_a_hole_loosened_into_overset_is_undone(tmp_path, monkeypatch):
+    """A slot whose shortfall is not all at its end (its first column ends early, before a crosshead
+    kept with its text) overflows if its paragraphs are set as many lines longer as it is short: that
+    loosening is undone (with any longer setting allowed, this slot was overset)."""
+    from layout.composing import compose
+
+    monkeypatch.setattr(compose, "AUTO_ADDED", 99)
+    monkeypatch.setattr(compose, "AUTO_LOOSEST", 99.0)
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
+    news = (REPO / "issues" / "issue-2022-04-08" / "articles" / "branch-news.md").read_text(encoding="utf-8")
+    write_article(folder, "news", news.split("---\n", 2)[2], headline="Branch news")
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "news", "columns": 3, "depth": 34}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue")  # raised OversetError before
+    slot = result.composition.slots[0]
+    assert not result.composition.overset and slot.over == 0 and slot.short > 2
+    block = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())["slots"][0]["typography"]
+    assert len(block["longer"]) > 2 and not block["loosened"]  # offered, applied, undone
+    blocks = result.composition.pages[0].slots[0].article.blocks
+    for block_id, record in result.composition.galleys["news"][0].paragraphs:
+        assert joined(record) == blocks[int(block_id.rsplit("-b", 1)[1])].text.split()

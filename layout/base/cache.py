@@ -24,6 +24,7 @@ a lock, once a run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 SEAL = b"\n%layout-seal sha256 "
 """What starts a sealed file's trailer (after it: 64 hex digits and a newline)."""
@@ -114,6 +115,44 @@ def files_digest(paths: list[Path | None]) -> str:
         except OSError:
             digest.update(b"unreadable " + os.fsencode(str(path)))
     return digest.hexdigest()
+
+
+def portable(value: object, root: Path) -> str:
+    """The text of ``value`` for a key (as ``repr`` writes it: dataclasses, tuples, lists, dicts,
+    plain values), with every path inside the project ``root`` written relative to it: a project
+    copied or moved to another folder has the same keys (what the files hold is hashed apart: a
+    path names a file, it does not say what is in it). A path outside ``root`` stays absolute."""
+    base = str(root)
+    done: dict[int, str] = {}
+
+    def text(item: object) -> str:
+        if item is None or isinstance(item, (str, int, float, bytes)):
+            return repr(item)
+        if isinstance(item, PurePath):
+            shown = str(item)
+            if shown == base or shown.startswith(base + os.sep):
+                return f"Path(<project>{shown[len(base):]!r})"
+            return f"Path({shown!r})"
+        key = id(item)
+        if key in done:  # (an article is in every view of its slot)
+            return done[key]
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            shown = f"{type(item).__qualname__}(" + ", ".join(
+                f"{f.name}={text(getattr(item, f.name))}" for f in dataclasses.fields(item)) + ")"
+        elif isinstance(item, tuple):
+            shown = "(" + ", ".join(map(text, item)) + ("," if len(item) == 1 else "") + ")"
+        elif isinstance(item, list):
+            shown = "[" + ", ".join(map(text, item)) + "]"
+        elif isinstance(item, dict):
+            shown = "{" + ", ".join(f"{text(k)}: {text(v)}" for k, v in item.items()) + "}"
+        elif isinstance(item, (set, frozenset)):
+            shown = "{" + ", ".join(sorted(map(text, item))) + "}"
+        else:
+            shown = repr(item)  # dates, enums, ...: no paths in them
+        done[key] = shown
+        return shown
+
+    return text(value)
 
 
 def settings_files(settings: object) -> list[Path | None]:

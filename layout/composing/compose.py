@@ -158,6 +158,8 @@ class _Slot:
     """False when a continuation draws from its story's galley (same column width)."""
     loose: tuple[int, ...] = ()
     """Paragraphs (block indices) its galley sets a line longer (``fit: loose``; twice: two lines)."""
+    loose_done: bool = False
+    """True once setting paragraphs longer made it overset (undone, and not tried again)."""
     insets: tuple[int, ...] = ()
     """Lines each of its columns gives to photos narrower than the slot, at the column's top."""
     top_height: float = 0.0
@@ -406,7 +408,7 @@ def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
     again, and fit again (each round, while the slot is short and paragraphs can still go longer)."""
     todo = []
     for slot in slots:
-        if slot.spec.continued or slot.galley is None or slot.jumps:
+        if slot.spec.continued or slot.galley is None or slot.jumps or slot.loose_done:
             continue
         ranges = slot.columns.ranges
         short = sum(slot.frame_lines - (end - first) for first, end in ranges) + \
@@ -435,6 +437,8 @@ def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
     if not todo:
         return None
     sheets: list[Sheet] = []
+    kept = {id(slot): (slot.loose, slot.galley) for slot in todo}
+    pdfs_before, made = dict(galley_pdfs), dict[int, list[str]]()
     for slot in todo:
         view = replace(_body_only(_galley_view(slot, paper, photo_src, slot.article.blocks)), loose=slot.loose)
         template = next(page.template for page in issue.pages if page.number == slot.page)
@@ -443,11 +447,28 @@ def _loosen_once(slots: list[_Slot], issue: Issue, paper: PaperSettings, lay_out
     for slot, result in zip(todo, lay_out(sheets, True)):
         slot.galley = result.galleys.get(slot.spec.slot_id, slot.galley)
         galley_pdfs.update(result.galley_pdfs)
+        made[id(slot)] = list(result.galley_pdfs)
         warnings += result.warnings
     for slot in slots:  # a continuation drawing from its story's galley follows it
         if slot.parent is not None and slot.parent in todo and not slot.own_galley:
             slot.galley = slot.parent.galley
     _fit(slots, issue, paper)
+    # A slot whose shortfall was not all at its end (a column ended early, before a block kept
+    # together) can overflow once its paragraphs run longer: that is undone, and not tried again.
+    undone = [slot for slot in todo if slot.galley is not None and slot.columns.next_row < slot.galley.rows]
+    for slot in undone:
+        slot.loose, slot.galley = kept[id(slot)]
+        for key in made[id(slot)]:
+            if key in pdfs_before:
+                galley_pdfs[key] = pdfs_before[key]
+            else:
+                del galley_pdfs[key]
+        slot.loose_done = True
+    if undone:
+        for slot in slots:
+            if slot.parent is not None and slot.parent in undone and not slot.own_galley:
+                slot.galley = slot.parent.galley
+        _fit(slots, issue, paper)
     return warnings
 
 

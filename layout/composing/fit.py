@@ -114,6 +114,11 @@ def typography_notes(composition: Composition) -> list[str]:
         if worst:
             notes.append(f"loose lines: {where}: " + "; ".join(
                 f"“{w['text']}” ({w['ratio']:.1f}x)" for w in worst[:3]) + " (marked on the proof: rewrite)")
+    blocks = [b for b in typography.values() if b]
+    tracked, scaled = (sum(b.get(key, 0) for b in blocks) for key in ("tracked_lines", "scaled_lines"))
+    if tracked or scaled:
+        notes.append(f"justification: of {sum(b['lines'] for b in blocks)} lines set, {tracked} letter-spaced "
+                     f"(tracking), {scaled} with their glyphs scaled (glyph_scaling), within the paper's bounds")
     return notes
 
 

@@ -376,6 +376,7 @@ def slot_typography(composition, leading: float | None = None) -> dict[str, dict
         block["shorter"] = [key for key, r in records if r["shorter"]]
         block["loosened"] = [key for key, r in records for _ in range(int(r["loosened"]))]
         block["tracked_lines"] = sum(1 for _, r in records for t in r.get("tracked", ()) if t)
+        block["scaled_lines"] = sum(1 for _, r in records for s in r.get("scaled", ()) if s != 1.0)
         out[fit.slot_id] = block
     return out
 

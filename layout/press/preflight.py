@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pikepdf
 
-from ..base.cache import Store
+from ..base.cache import Store, files_digest, settings_files
 from ..base.versions import VARIANTS
 from ..composing.jobs import Finding
 from ..reading.settings import SAMPLE_IMPRINT, PaperSettings, check_icc
@@ -748,7 +748,10 @@ def _stored(plate: Path, paper: PaperSettings, cache: Store | None, key: str | N
             ) -> str | None:
     if cache is None:
         return None
-    return cache.key("preflight", key if key else plate.read_bytes(), expected, repr(sorted(asdict(paper).items())))
+    # The settings without the paths they hold (where the project is), with the files they name by their bytes.
+    settings = sorted((k, v) for k, v in asdict(paper).items() if not isinstance(v, os.PathLike))
+    return cache.key("preflight", key if key else plate.read_bytes(), expected, repr(settings),
+                     files_digest(settings_files(paper)))
 
 
 def _load(cache: Store | None, key: str | None) -> list | None:

@@ -313,6 +313,8 @@ class PaperIn(Input):
                                                  after=True)] = DEFAULTS["issn"]
     tracking: Annotated[float, rule(lambda check, value, info: settings.tracking(check, value))] = \
         DEFAULTS["tracking"]
+    glyph_scaling: Annotated[float, rule(lambda check, value, info:
+                                         settings.tracking(check, value, "glyph_scaling"))] = DEFAULTS["glyph_scaling"]
     line_breaking: Choice = DEFAULTS["line_breaking"]
     volume: Annotated[int | None, rule(lambda check, value, info: None if value is None
                                        else check.integer(value, "volume", 1, 100000))] = DEFAULTS["volume"]

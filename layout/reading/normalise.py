@@ -7,13 +7,13 @@ bidi overrides, characters without a glyph in the house fonts), or passed throug
 
 from __future__ import annotations
 
-import functools
 import html
 import html.entities
 import re
 import unicodedata
 from pathlib import Path
 
+from ..base.files import file_hash
 from ..errors import Problem
 
 MAX_FILE_BYTES = 2_000_000
@@ -137,12 +137,23 @@ def xml_entities(markup: str) -> str:
     return _STRAY_AMP.sub("&amp;", ENTITY.sub(one, markup))  # what is left is an ampersand in the copy
 
 
-@functools.cache
-def _font_codepoints(files: tuple[tuple[str, int, int], ...]) -> frozenset[int] | None:
+_CODEPOINTS: dict[tuple[str, ...], frozenset[int] | None] = {}
+"""The characters of a set of fonts, by the fonts' SHA-256s: read once a process for the same fonts,
+wherever they are (every project copied or made for a test has its own ``fonts/``)."""
+
+
+def _font_codepoints(files: list[Path]) -> frozenset[int] | None:
+    key = tuple(file_hash(path) for path in files)  # (hashed once a process while a file is unchanged)
+    if key not in _CODEPOINTS:
+        _CODEPOINTS[key] = _read_codepoints(files)
+    return _CODEPOINTS[key]
+
+
+def _read_codepoints(files: list[Path]) -> frozenset[int] | None:
     from fontTools.ttLib import TTFont, TTLibError
 
     found: set[int] = set()
-    for name, _, _ in files:
+    for name in files:
         try:
             with TTFont(name, lazy=True) as font:
                 found.update(font.getBestCmap() or {})
@@ -175,14 +186,14 @@ def house_codepoints(root: Path) -> frozenset[int] | None:
             files = {p for p in (root / "fonts").glob("*") if p.suffix.lower() in (".ttf", ".otf")}
         except OSError:
             return None
-    key = []
+    readable = []
     for path in sorted(files):
         try:
-            stat = path.stat()
+            file_hash(path)
         except OSError:
             continue
-        key.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return _font_codepoints(tuple(key)) if key else None
+        readable.append(path)
+    return _font_codepoints(readable) if readable else None
 
 
 def uncommented(text: str, yaml_only: bool = False) -> str:

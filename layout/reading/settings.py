@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "sample_imprint": "error",
     "issn": None,
     "tracking": 0,
+    "glyph_scaling": 0,
     "line_breaking": "greedy",
     "volume": None,
 }
@@ -155,6 +156,9 @@ class PaperSettings:
     tracking: float = 0.0
     """Letter-spacing a justified line may take or give, as a share of its glyphs' width (0.02: +-2 %;
     0: word spaces only). Off by default; reported in the fit report. Used by ``total-fit`` only."""
+    glyph_scaling: float = 0.0
+    """How much wider or narrower a justified line's glyphs may be drawn, as a share (0.02: 98-102 %;
+    0: off). Off by default; reported in the fit report. Used by ``total-fit`` only."""
     line_breaking: str = "greedy"
     """``greedy``: WeasyPrint breaks the body's lines (first fit); ``total-fit``: the composer's
     paragraph breaker (``composing/linebreak.py``, Knuth-Plass) chooses them. Opt-in: see the README."""
@@ -257,7 +261,7 @@ def load_settings(path: Path) -> PaperSettings:
         screen_ruling=model.screen_ruling, min_type_size=model.min_type_size,
         min_reversed_type_size=model.min_reversed_type_size, min_rule_width=model.min_rule_width,
         sample_imprint=model.sample_imprint, icc_sha256=icc_sha256, tracking=model.tracking,
-        line_breaking=model.line_breaking,
+        glyph_scaling=model.glyph_scaling, line_breaking=model.line_breaking,
     )
 
 
@@ -331,16 +335,18 @@ def yes_no(check: Checker, key: str, value: Any) -> bool | None:
     return value
 
 
-def tracking(check: Checker, value: Any) -> float | None:
-    """``tracking: 2%`` (or ``2``) as a share of the glyphs' width (0.02), from 0 to 3 %."""
+def tracking(check: Checker, value: Any, key: str = "tracking") -> float | None:
+    """``tracking: 2%`` (or ``2``) as a share of the glyphs' width (0.02), from 0 to 3 %; the same for
+    ``glyph_scaling``."""
     number = value.strip()[:-1] if isinstance(value, str) and value.strip().endswith("%") else value
     try:
         share = float(number)
     except (TypeError, ValueError, OverflowError):
         share = None
     if share is None or not 0 <= share <= 3:
-        check.add("tracking", f"{shorten(value)} is not a percentage from 0 to 3",
-                  "write tracking: 2% (letter-spacing of up to +-2 % a line) or tracking: 0 (off)")
+        what = "letter-spacing" if key == "tracking" else "glyphs drawn 98-102 % wide"
+        check.add(key, f"{shorten(value)} is not a percentage from 0 to 3",
+                  f"write {key}: 2% ({what}, at most, a line) or {key}: 0 (off)")
         return None
     return share / 100
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import multiprocessing.util
@@ -30,6 +31,7 @@ from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
 
 from ..base.cache import Store  # noqa: E402
+from ..base.files import file_hash  # noqa: E402
 from ..base.versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION  # noqa: E402
 from ..composing import linebreak  # noqa: E402
 from ..composing.galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
@@ -134,50 +136,97 @@ def check_version() -> None:
                      "which changes between versions", f"pip install weasyprint=={PINNED_WEASYPRINT}"),))
 
 
-_FONTS: dict[int, FontConfiguration] = {}
+_FONTS: dict[int, dict[tuple, FontConfiguration]] = {}
 _INHERITED: list[FontConfiguration] = []
 """Configurations a forked child inherited: kept alive so that their clean-up never runs in the child."""
 
 
-def _font_config() -> FontConfiguration:
-    """One font configuration a process: @font-face files are loaded once, not once a page.
+def _font_config(fonts: tuple = ()) -> FontConfiguration:
+    """One font configuration a process for the same fonts (``fonts``: what the stylesheets' keys say
+    of them, see ``_sheet_key``): @font-face files are loaded once, not once a page.
 
-    WeasyPrint copies each @font-face file into a temporary folder that it removes only when the
-    configuration is garbage-collected; worker processes may never get there, so remove it at exit.
+    Other fonts get a configuration of their own: one holds the first face it was given for a
+    family, weight and style, so a font file changed (or another project's) would otherwise never
+    be used. WeasyPrint copies each @font-face file into a temporary folder that it removes only
+    when the configuration is garbage-collected; worker processes may never get there, so remove
+    it at exit.
     """
     pid = os.getpid()
     if pid not in _FONTS:
-        _INHERITED.extend(_FONTS.values())  # a forked child must not use, nor delete, its parent's
+        for inherited in _FONTS.values():  # a forked child must not use, nor delete, its parent's
+            _INHERITED.extend(inherited.values())
         _FONTS.clear()
-        _FONTS[pid] = FontConfiguration()
+        _FONTS[pid] = {}
         atexit.register(drop_fonts, pid)  # a normal process
         multiprocessing.util.Finalize(None, drop_fonts, args=(pid,), exitpriority=10)  # a pool worker
-    return _FONTS[pid]
+    configs = _FONTS[pid]
+    if fonts not in configs:
+        configs[fonts] = FontConfiguration()
+    return configs[fonts]
 
 
 def drop_fonts(pid: int) -> None:
-    config = _FONTS.pop(pid, None)
-    folder = getattr(config, "_folder", None)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
+    for config in _FONTS.pop(pid, {}).values():
+        folder = getattr(config, "_folder", None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 _SHEETS: dict[tuple, tuple[weasyprint.CSS, tuple[str, ...]]] = {}
 """Stylesheets parsed in this process, with what WeasyPrint said while parsing them."""
+_URLS: dict[tuple, tuple[str, tuple[str, ...], bool]] = {}
+"""A stylesheet's SHA-256, its url()s and whether they are all in @font-face rules, by its file's state."""
+_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
+_FONT_FACE = re.compile(r"@font-face\s*{[^}]*}", re.S)
 
 
-def _stylesheet(path: Path, fetcher: ConfinedFetcher, messages: list[str]) -> weasyprint.CSS:
-    """``path`` parsed once a process (and its @font-face fonts loaded once), not once a document."""
+def _sheet_key(path: Path, fetcher: ConfinedFetcher) -> tuple:
+    """What parsing ``path`` gives depends on: its bytes, the bytes of the files its url()s name (the
+    fonts of its @font-face rules, loaded while it is parsed) and whether the fetcher may read them.
+    The same stylesheet and fonts in another folder (a copied project) are parsed once a process. A
+    sheet with a url() outside @font-face rules (an image, fetched when a page is drawn by the
+    address the parse resolved) is known by its folder as well."""
     stat = path.stat()
-    key = (os.getpid(), str(path), stat.st_mtime_ns, stat.st_size, fetcher.allowed)
-    if key not in _SHEETS:
-        said: list[str] = []
-        with _captured(said):
-            css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=_font_config())
-        _SHEETS[key] = (css, tuple(said))
-    css, heard = _SHEETS[key]
-    messages.extend(heard)
-    return css
+    state = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    if state not in _URLS:
+        data = path.read_bytes()
+        text = data.decode("utf-8", errors="replace")
+        urls = tuple(_URL.findall(text))
+        faces = sum(len(_URL.findall(face)) for face in _FONT_FACE.findall(text))
+        _URLS[state] = (hashlib.sha256(data).hexdigest(), urls, faces == len(urls))
+    digest, urls, faces_only = _URLS[state]
+    targets: list[tuple] = []
+    for url in urls:
+        if urlparse(url).scheme:  # data: (its bytes are in the sheet's), or refused whatever the folder
+            targets.append((url, ""))
+            continue
+        target = (path.parent / unquote(url)).resolve()
+        try:
+            found = file_hash(target)
+        except OSError:
+            found = "missing"
+        targets.append((url, found, any(target.is_relative_to(root) for root in fetcher.allowed)))
+    return (digest, tuple(targets), None if faces_only else str(path.parent))
+
+
+def _stylesheets(paths: tuple[Path, ...], fetcher: ConfinedFetcher, messages: list[str]
+                 ) -> tuple[list[weasyprint.CSS], FontConfiguration]:
+    """``paths`` parsed once a process (and their @font-face fonts loaded once), not once a document,
+    and the font configuration that holds their fonts."""
+    keys = tuple(_sheet_key(path, fetcher) for path in paths)
+    config = _font_config(keys)
+    sheets = []
+    for path, key in zip(paths, keys):
+        known = (os.getpid(), keys, key)
+        if known not in _SHEETS:
+            said: list[str] = []
+            with _captured(said):
+                css = weasyprint.CSS(filename=str(path), url_fetcher=fetcher, font_config=config)
+            _SHEETS[known] = (css, tuple(said))
+        css, heard = _SHEETS[known]
+        messages.extend(heard)
+        sheets.append(css)
+    return sheets, config
 
 
 def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Report | None = None) -> str:
@@ -187,12 +236,13 @@ def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Repor
     if fonts is None:
         return html
     css = next((p / "newspaper.css" for p in allowed if (p / "newspaper.css").is_file()), None)
-    limit = linebreak.house_limit(_read_css(css)) if css is not None else (6, 3, 3)
+    limit = linebreak.house_limit(_read_css(css, file_hash(css))) if css is not None else (6, 3, 3)
     return linebreak.set_marked(html, fonts, limit, report=report)
 
 
 @functools.lru_cache(maxsize=4)
-def _read_css(path: Path) -> str:
+def _read_css(path: Path, sha256: str) -> str:
+    """The stylesheet's text, read once a process while its bytes (``sha256``) are the same."""
     return path.read_text(encoding="utf-8")
 
 
@@ -206,9 +256,9 @@ def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str]
         html = set_paragraphs(html, allowed, report)
     with _captured(messages):
         try:
-            sheets = [_stylesheet(path, fetcher, messages) for path in stylesheets]
+            sheets, config = _stylesheets(stylesheets, fetcher, messages)
             return weasyprint.HTML(string=html, base_url=str(base) + "/", url_fetcher=fetcher).render(
-                font_config=_font_config(), stylesheets=sheets)
+                font_config=config, stylesheets=sheets)
         except FatalURLFetchingError as exc:
             cause = exc.__cause__ or exc
             raise InputError("a file or address outside the issue was referenced", (Problem(
@@ -278,8 +328,7 @@ def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], store: Store
     global _RENDERED
     load_hyphenation(store)
     fetcher = ConfinedFetcher(tuple(Path(p) for p in allowed))
-    for path in stylesheets:
-        _stylesheet(Path(path), fetcher, [])
+    _stylesheets(tuple(Path(path) for path in stylesheets), fetcher, [])
     _RENDERED = True
 
 

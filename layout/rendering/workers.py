@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from ..base.cache import Store
+from ..base.cache import Store, portable
 from ..base.files import file_hash
 from ..composing.galley import Galley
 from ..composing.jobs import Batch, Job, PageResult, Warm
@@ -158,8 +158,12 @@ class PageRenderer:
     """
 
     def __init__(self, store: Store | None, static_files: tuple[Path, ...], workers: int | None = None,
-                 warm: Warm | None = None, shared: Workers | None = None, early: bool = True) -> None:
+                 warm: Warm | None = None, shared: Workers | None = None, early: bool = True,
+                 root: Path | None = None) -> None:
         self.store = store if store is not None else Store(None)
+        self.root = root
+        """The project's folder: the jobs' folders are in their keys relative to it (a copy of the
+        project finds its pages cached; nothing a page's bytes hold depends on where it is)."""
         digest = hashlib.sha256()
         for path in sorted(static_files):
             digest.update(str(path.name).encode() + file_hash(path).encode())
@@ -295,8 +299,11 @@ class PageRenderer:
         return done
 
     def _key(self, job: Job, source: str) -> str:
+        folders = [job.base, *job.allowed, *job.stylesheets]
+        if self.root is not None:
+            folders = [portable(Path(folder), self.root) for folder in folders]
         return self.store.key("page", self.static_key, json.dumps([
-            source, job.base, job.allowed, job.leading, job.variant, job.pdf, job.galleys, job.stylesheets]))
+            source, folders, len(job.allowed), job.leading, job.variant, job.pdf, job.galleys]))
 
     def _load(self, key: str) -> PageResult | None:
         # One entry: the result's JSON, then its PDF (if any) and its galleys' PDFs, under one seal.
