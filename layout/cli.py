@@ -82,6 +82,7 @@ def compose(
                                    "compose server nor become one (as LAYOUT_SERVER=off)."),
 ) -> None:
     """Compose an issue: write build/<issue>/<issue>.pdf and the fit report; fail if copy is overset."""
+    del no_server  # read from the command line before typer runs (base/daemon.served)
 
     def action() -> None:
         from .build import compose_issue
