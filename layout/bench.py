@@ -6,7 +6,10 @@ larger) is the compose's own. For each size: a cold compose (empty build folder)
 its stages (layout, writing PDFs and proofs, preflight) and the documents WeasyPrint laid out; a
 recompose in a new process after editing one article; a recompose in a warm process after a second
 edit (what ``layout watch`` does on every save); and a naive one-pass WeasyPrint render of the same
-final HTML. Results: a table and ``bench.json``.
+final HTML. As whole processes (``python -m layout compose`` from the shell): cold, a recompose
+after an edit as a user gets it (answered by the warm compose server the cold run left), and one
+with the server off (``recompose_process_noserver_s``); the servers started are stopped at the end.
+Results: a table and ``bench.json``.
 Each measurement is made ``--repeat`` times (3), interleaved: times are the fastest of each (on a shared
 machine noise only ever adds time), ratios the median of each round's ratios (its runs follow one
 another, so the machine's slow and fast spells cancel).
@@ -18,11 +21,13 @@ accounting (its CPU time over all plates, one after the other) <= 5% of a cold c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -178,21 +183,46 @@ def _child(code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _shell_env() -> dict[str, str]:
+SERVER_LOG: list[Path] = []
+"""The log the compose servers the benchmark starts write (their pids: ``stop_servers`` ends them)."""
+
+
+def _shell_env(**extra: str) -> dict[str, str]:
     """The environment of a command typed in a shell: this checkout's ``layout`` first on the path;
     bytecode written and read as an installed package's is (``PYTHONDONTWRITEBYTECODE``, which a
-    sandbox may set, made every process compile layout's modules again)."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPATH": str(REPO)}
+    sandbox may set, made every process compile layout's modules again); the compose server on, as
+    it is by default (``LAYOUT_SERVER`` unset), each server logging to ``SERVER_LOG`` and ending after
+    two idle minutes if ``stop_servers`` is never reached."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONDONTWRITEBYTECODE", "LAYOUT_SERVER")}
+    env.update({"PYTHONPATH": str(REPO), "LAYOUT_SERVER_IDLE": "120"})
+    if SERVER_LOG:
+        env["LAYOUT_SERVER_LOG"] = str(SERVER_LOG[0])
+    return {**env, **extra}
 
 
-def _process(command: list[str], cwd: Path) -> float:
+def _process(command: list[str], cwd: Path, **env: str) -> float:
     """Seconds that ``command`` takes as a whole process, from its start to its exit, as a user
     running it from the shell in ``cwd`` waits (interpreter start-up and imports included). Its
     output is thrown away; a failure is an error of the benchmark."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=_shell_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    subprocess.run(command, cwd=cwd, env=_shell_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                   check=True)
     return time.perf_counter() - start
+
+
+def stop_servers() -> int:
+    """End the compose servers the benchmark started (SIGTERM to each pid in ``SERVER_LOG``); how many
+    were still running."""
+    if not SERVER_LOG or not SERVER_LOG[0].exists():
+        return 0
+    stopped = 0
+    for pid in {int(m[1]) for m in re.finditer(r"layout server (\d+): serving", SERVER_LOG[0].read_text())}:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            stopped += 1
+        except ProcessLookupError:
+            continue
+    return stopped
 
 
 LAYOUT = [sys.executable, "-m", "layout"]
@@ -245,7 +275,7 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
     article = root / "issues" / issue_id / "articles" / "p2-s1.md"
     html = work / f"p{pages}.html"
     colds, warms, naives = [], [], []
-    cold_procs, recompose_procs, naive_procs = [], [], []
+    cold_procs, recompose_procs, noserver_procs, naive_procs = [], [], [], []
     photos, base = root / "build" / issue_id / "images", str(root / "issues" / issue_id) + "/"
     for run in range(repeat):
         shutil.rmtree(root / "build", ignore_errors=True)
@@ -257,12 +287,17 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
             naive_cmd = naive_command(html, base, work / f"naive{pages}-process.pdf", photos)
             _process(naive_cmd, root)  # once first: bytecode written, as an installed WeasyPrint has it
         naives.append(_child(NAIVE, str(html), base, str(work / f"naive{pages}.pdf"), str(photos)))
-        # The same, as whole processes started as a user starts them, one after the other: cold,
-        # recompose after an edit, and the naive render (which needs the cold run's photos).
+        # The same, as whole processes started as a user starts them, one after the other: cold (the
+        # build folder removed: a compose server left by the run before refuses, and the compose runs
+        # in its own process, then becomes the server), recompose after an edit (answered by that
+        # server, as a user's is), the same without the server (LAYOUT_SERVER=off), and the naive
+        # render (which needs the cold run's photos).
         shutil.rmtree(root / "build", ignore_errors=True)
         cold_procs.append(_process([*LAYOUT, "compose", issue_id], root))
         article.write_text(article.read_text().replace("\n\n", "\n\nEdited. ", 1))
         recompose_procs.append(_process([*LAYOUT, "compose", issue_id], root))
+        article.write_text(article.read_text().replace("\n\n", "\n\nEdited. ", 1))
+        noserver_procs.append(_process([*LAYOUT, "compose", issue_id], root, LAYOUT_SERVER="off"))
         naive_procs.append(_process(naive_cmd, root))
     cold = min(colds, key=lambda r: r["seconds"])
     recompose = min(r["seconds"] for r in warms)
@@ -293,10 +328,13 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
         "naive_process_s": round(min(naive_procs), 2),
         "cold_vs_naive_process": paired(cold_procs, naive_procs),
         "recompose_vs_cold_process": paired(recompose_procs, cold_procs),
+        "recompose_process_noserver_s": round(min(noserver_procs), 2),
+        "recompose_vs_cold_process_noserver": paired(noserver_procs, cold_procs),
         "cold_all_s": [round(r["seconds"], 2) for r in colds], "naive_all_s": [round(r["seconds"], 2) for r in naives],
         "cold_process_all_s": [round(t, 2) for t in cold_procs],
         "naive_process_all_s": [round(t, 2) for t in naive_procs],
         "recompose_process_all_s": [round(t, 2) for t in recompose_procs],
+        "recompose_process_noserver_all_s": [round(t, 2) for t in noserver_procs],
     }
 
 
@@ -449,7 +487,9 @@ def main() -> None:
                         help="only the typographic figures (issue 15), of the sample issue and the --pages issues")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="layout-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="layout-bench-") as tmp, contextlib.ExitStack() as servers:
+        SERVER_LOG[:] = [Path(tmp) / "servers.log"]
+        servers.callback(stop_servers)  # the compose servers its runs started end with it
         if args.typography:  # issue 15's figures only (total-fit, greedy, WeasyPrint alone, Typst)
             (Path(tmp) / "typo").mkdir()
             typo_rows = typography_bench(args.pages, Path(tmp) / "typo")
@@ -486,6 +526,10 @@ def table(rows: list[dict]) -> str:
                            row["cold_vs_naive_process"] <= 0.6, row["cold_vs_naive_process"]))
             checks.append(("whole processes: recompose after one edit <= 0.12 x cold",
                            row["recompose_vs_cold_process"] <= 0.12, row["recompose_vs_cold_process"]))
+            if "recompose_vs_cold_process_noserver" in row:
+                checks.append(("  (without the compose server, LAYOUT_SERVER=off)",
+                               row["recompose_vs_cold_process_noserver"] <= 0.12,
+                               row["recompose_vs_cold_process_noserver"]))
     if rows and "help_vs_sample_cold" in rows[0]:
         checks.append(("whole processes: layout --help <= 0.1 x a cold compose of the sample issue",
                        rows[0]["help_vs_sample_cold"] <= 0.1, rows[0]["help_vs_sample_cold"]))

@@ -101,16 +101,21 @@ def compose(
     root: Path | None = typer.Option(None, help=ROOT_HELP),
     strict: bool = typer.Option(False, help="Fail on any WeasyPrint warning (bad CSS, missing glyph)."),
     debug: bool = typer.Option(False, help="Show Python tracebacks."),
+    no_server: bool = typer.Option(False, "--no-server", help="Compose in this process: neither ask the warm "
+                                   "compose server nor become one (as LAYOUT_SERVER=off)."),
 ) -> None:
     """Compose an issue: write build/<issue>/<issue>.pdf and the fit report; fail if copy is overset."""
+    del no_server  # read from the command line before typer runs (base/daemon.served)
 
     def action() -> None:
         with _importing():
             from .build import compose_issue
+            from .commands.server import shared_workers
         from .console import stage_lines
 
-        with stage_lines():
-            result = compose_issue(_project(root), issue_id, strict=strict)
+        project = _project(root)
+        with stage_lines():  # in the compose server, its workers, kept warm (as layout watch keeps them)
+            result = compose_issue(project, issue_id, strict=strict, shared=shared_workers(project, issue_id))
         for warning in result.warnings:
             typer.echo(f"warning: {warning}", err=True)
         typer.echo(f"Done: {len(result.issue.pages)} pages, {len(result.composition.slots)} slots "
@@ -320,8 +325,10 @@ def clean(
             raise InputError("nothing to clean was named", (Problem(
                 "layout clean", "", "say what to remove", "run: layout clean --cache (the build cache)"),))
         from .base.cache import Store
+        from .commands.server import stop
 
         project = _project(root)
+        stop(project.root)  # the project's compose server: its build cache goes
         freed = Store(project.cache, 0, "").clear()
         for old in sorted(project.root.joinpath("build").glob("*/.cache")):  # where layout kept it before
             if old.is_dir() and not old.is_symlink():
@@ -340,17 +347,43 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def main() -> None:
-    """Entry point of the ``layout`` command."""
+def command(argv: list[str], prog: str | None = None) -> int:
+    """Run the command line ``argv`` (without the program's name); its exit code. The compose server
+    runs each request with this, so that every option, message and exit code is the command line's."""
+    try:
+        app(args=argv, prog_name=prog)
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        print(done.code, file=sys.stderr)  # as the interpreter does with sys.exit("message")
+        return 1
+    return 0
+
+
+def main(asked: bool = False) -> None:
+    """Entry point of the ``layout`` command. ``layout compose`` is offered to the project's warm
+    compose server first (``asked``: ``__main__`` has done so, before importing this module); run here,
+    it becomes the server once it has ended (``commands/server.py``)."""
     # At exit, after every other exit handler: what the process holds is left out of the collection
     # that the interpreter makes as it shuts down, which freed a compose's whole heap object by object
     # (0.4-1.6 s from the last exit handler to the end of the process on the loaded machine, 0.02-0.07 s
     # with this). Every output is written and closed by then; the memory goes back with the process.
     atexit.register(gc.freeze)
+    argv = sys.argv[1:]
+    if not asked:
+        from .base.daemon import request
+
+        served = request(argv)
+        if served is not None:
+            sys.exit(served)
     signal.signal(signal.SIGTERM, _terminate)  # unwind as for Ctrl-C: nothing half-done is left
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) is an error to report, not a kill
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    app()
+    code = command(argv)
+    from .commands.server import become
+
+    become(argv, command)  # returns here; the server it forks never does
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ from factory import THOROUGH  # noqa: E402
 # -9, SIGTERM, a dying worker, whole processes started as a user starts them) ask for them.
 if not THOROUGH:
     os.environ.setdefault("LAYOUT_WORKERS", "1")
+# No compose server (commands/server.py) for any test, nor for the processes the tests start (they
+# inherit this): a `layout compose` a test starts runs in its own process and never stays up after it.
+# tests/test_server.py turns it on, for the processes it starts and stops.
+os.environ["LAYOUT_SERVER"] = "off"
 
 from layout.cli import app  # noqa: E402
 

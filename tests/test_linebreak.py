@@ -3,6 +3,7 @@ emergency pass, looseness, and the HTML WeasyPrint is handed."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import re
@@ -217,11 +218,17 @@ def test_the_html_has_one_block_a_line_with_its_spacing_and_real_hyphens():
     assert len(spans) == len(paragraph.lines)
     assert [re.sub("<[^>]+>", "", s[1]) for s in spans] == [line.text for line in paragraph.lines]
     assert any(line.hyphenated for line in paragraph.lines)
-    css = lb.spacing_css(classes)
-    for (names, _), line in zip(spans[:-1], paragraph.lines):
-        spacing = next(n for n in names.split() if n.startswith("w"))
-        assert round(line.spacing * 100) == int(spacing[1:]) or abs(line.spacing) < 0.01  # never 0: w1 or w-1
-        assert f".ln.{spacing}{{word-spacing:{int(spacing[1:]) / 100:.2f}pt}}" in css
+    # a justified line's spacing is the stylesheet's base, opened by WeasyPrint's justification: no
+    # class of its own, unless the breaker set it tighter than the base
+    assert all(line.spacing >= lb.BASE_SPACING * 9 + 0.02 for line in paragraph.lines[:-1] if line.spaces)
+    assert not any(n.startswith("w") for names, _ in spans[:-1] for n in names.split())
+    tight = dataclasses.replace(paragraph.lines[0], spacing=-1.5)
+    forced: set[str] = set()
+    assert 'class="ln w-150' in lb.paragraph_html(items, (tight, *paragraph.lines[1:]), forced)
+    assert ".ln.w-150{word-spacing:-1.50pt}" in lb.spacing_css(forced)
+    sheet = (REPO / "stylesheets" / "newspaper.css").read_text()
+    rule = re.search(r"\.frame\.total-fit p\.set > \.ln \{[^}]*word-spacing: (-?[\d.]+)em", sheet)
+    assert rule and float(rule[1]) == lb.BASE_SPACING  # the breaker knows the stylesheet's base
     assert "style=" not in out  # WeasyPrint parses each style attribute by itself: slow
     joined = " ".join(line.text for line in paragraph.lines)
     assert re.sub(r"- ", "", joined) == text  # every word in order; hyphens only at breaks
@@ -309,3 +316,40 @@ def test_glyph_scaling_stays_within_its_bound_lays_the_box_out_at_the_measure_ov
     css = lb.spacing_css(classes)
     for name in names:
         assert f".ln.{name}{{transform:scaleX({int(name[1:]) / 1000:.3f});transform-origin:0 0}}" in css
+
+
+def test_weasyprint_draws_each_line_with_the_spacing_the_breaker_chose(tmp_path):
+    """A paragraph of stretched, shrunk and letter-spaced lines, rendered: WeasyPrint's justification
+    opens each line's spaces from the stylesheet's base to what the breaker chose (the gaps in the PDF
+    are the breaker's), every line ends at the column's edge, and lines that share their letter-spacing
+    share their classes (WeasyPrint computes one style for them)."""
+    from layout.composing import typo
+    from layout.rendering.engine import render
+
+    rng = random.Random(11)
+    words = ("workers union government council ballot members energy prices housing tenants demanded, "
+             "solidarity campaign international conference privatisation nationalisation spokesperson").split()
+    text = " ".join(rng.choice(words) for _ in range(160))
+    measure = 136.063
+    document = (f'<html lang="en-GB"><head></head><body><div class="frame total-fit" style="font-size: 9pt; '
+                f'line-height: 10.5pt; width: {measure}pt"><p id="a-b0" class="first" '
+                f'data-lb="{measure} 0.000 9.000 0.02 - 0">{text}</p></div></body></html>')
+    report = lb.Report()
+    pdf = tmp_path / "p.pdf"
+    allowed = (REPO / "fonts", REPO / "stylesheets")
+    render(document, tmp_path, allowed, [], None, (REPO / "stylesheets" / "newspaper.css",), report).write_pdf(pdf)
+    record = report.paragraphs["a-b0"]
+    lines = typo.read_lines(pdf)
+    assert [line.text for line in lines] == [t.replace("\u00ad", "") for t in record["text"]]
+    assert sum(record["tracked"]) > 5 and any(r is not None and r < 1 for r in record["ratios"])  # all kinds
+    left = min(line.x0 for line in lines)
+    for line, gaps, ratio in list(zip(lines, record["gaps"], record["ratios"]))[:-1]:
+        assert left + measure - 0.25 <= line.x1 <= left + measure  # justified to the column's edge
+        drawn = [b - a for a, b in line.gaps]
+        chosen = [b - a for a, b in gaps]
+        assert len(drawn) == len(chosen)
+        # the breaker leaves its slack (0.15 pt a line) to WeasyPrint's justification
+        assert all(abs(d - c) <= 0.17 / len(chosen) + 0.02 for d, c in zip(drawn, chosen)), (line.text, ratio)
+    html = lb.set_marked(document, REPO / "fonts")
+    names = re.findall(r'<span class="(ln[^"]*)">', html)
+    assert len(set(names)) < len(names) / 2

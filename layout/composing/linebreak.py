@@ -13,10 +13,10 @@ It also keeps, for each paragraph, its best setting one line longer and one line
 ``\\looseness``), so that the fit report can offer them and a ``fit: loose`` slot can use them.
 
 WeasyPrint still draws every line: ``set_marked`` hands it the chosen lines, each its own
-``white-space: nowrap`` block with the word spacing (and letter-spacing) that fills the measure (see
-``newspaper.css``: ``p.set > .ln``), the hyphen at a break a real hyphen. WeasyPrint's
-justification takes up what is left (a few hundredths of a point; more on a letter-spaced line,
-where Pango spaces the letters by a little less than asked). Why WeasyPrint alone ended 24 % of its
+``white-space: nowrap`` block with its letter-spacing, the hyphen at a break a real hyphen (see
+``newspaper.css``: ``p.set > .ln``); laid out with word spaces tighter than any line needs
+(``BASE_SPACING``), the line is justified by WeasyPrint, which opens its spaces to what fills the
+measure: the spacing chosen here. Why WeasyPrint alone ended 24 % of its
 lines 0.3-1.1 pt past the column: a line with no ``word-spacing`` is laid out as one run, in which
 HarfBuzz kerns a comma, stop or quote against the space after it (PT Serif: about -0.36 pt), but
 justifying it puts a spacing attribute on every space, which splits the run there, and it is drawn
@@ -33,6 +33,7 @@ import html as htmllib
 import math
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -207,7 +208,7 @@ class Paragraph:
     lines: tuple[SetLine, ...]
     passes: int
     """1: within ``tolerance``; 2: within ``second``; 3: emergency (looser still, or overfull)."""
-    alternatives: dict[int, tuple[SetLine, ...]] = field(default_factory=dict)
+    alternatives: Mapping[int, tuple[SetLine, ...]] = field(default_factory=dict)
     """Acceptable settings one line longer (+1) and shorter (-1): no line of them looser than
     ``acceptable`` (or ``tolerance``, if that is looser)."""
 
@@ -259,7 +260,13 @@ def _hyphenator(lang: str, left: int, right: int):
 
 
 def _style(piece: Piece) -> tuple[bool, bool]:
-    names = {tag for tag, _ in piece.tags}
+    return _style_of(piece.tags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _style_of(tags: tuple) -> tuple[bool, bool]:
+    """(bold, italic) of a run in these inline elements."""
+    names = {tag for tag, _ in tags}
     return bool(names & {"strong", "b"}), bool(names & {"em", "i"})
 
 
@@ -488,6 +495,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
     track, scale, scale_in = settings.tracking, settings.scaling, settings.scaling_in
     for b, item in enumerate(items):
+        if not active:  # no node can end a line: nothing more can be set (the pass fails)
+            break
         if item.kind == "box":
             continue
         if item.kind == "glue":
@@ -498,6 +507,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         forced = item.kind == "penalty" and item.penalty <= -INF
         width_at = widths[b] + (item.width if item.kind == "penalty" else 0.0)
         candidates: dict[tuple, _Node] = {}
+        gaps_here: dict[tuple, tuple] = {}  # a line's wide gaps, the same from every node at its start
         fallback: _Node | None = None
         for key, node in list(active.items()):
             natural = width_at - node.total_width
@@ -560,7 +570,9 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                         wide = (node.position + 1, b, node.total_width, extra)
                         above = node.wide_gaps(items, glues, widths, space)
                         if above:
-                            here = _wide_gaps(items, glues, widths, *wide, space)
+                            here = gaps_here.get(wide)
+                            if here is None:
+                                here = gaps_here[wide] = _wide_gaps(items, glues, widths, *wide, space)
                             demerits += settings.river_demerits * _overlaps(here, above)
                 total = node.demerits + demerits
                 new_key = (b, fitness, hyphens, node.line + 1)
@@ -611,22 +623,60 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
         if not finals:
             continue
         best = min(finals.values(), key=lambda node: node.demerits)
-        lines = _lines(items, best, settings)
+        memo: dict[tuple[int, bool], SetLine] = {}  # the settings' chains share nodes, and so lines
+        lines = _lines(items, best, settings, memo)
         if passes == 1 and any(line.ratio > settings.tolerance for line in lines[:-1]):
             passes = 2
         alternatives = {}
         if not emergency:  # a line or two longer, or a line shorter, if no line of it is looser than ``acceptable``
             for delta in (1, 2, -1):
                 other = finals.get(best.line + delta)
-                if other is not None:
-                    setting = _lines(items, other, settings)
-                    if max((line.ratio for line in setting[:-1]), default=0.0) <= wide:
-                        alternatives[delta] = setting
-        return Paragraph(lines, passes, alternatives)
+                if other is not None and _loosest(other) <= wide:
+                    alternatives[delta] = other
+        return Paragraph(lines, passes, _Settings(items, settings, alternatives, memo))
     raise AssertionError("the emergency pass always sets a paragraph")
 
 
-def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine, ...]:
+def _loosest(last: _Node) -> float:
+    """The largest adjustment ratio of the lines before the last of the chain of breaks that ends at
+    ``last``, as ``_set_line`` records them."""
+    ratios = []
+    node = last.previous
+    while node is not None and node.previous is not None:
+        ratios.append(round(node.ratio, 4))
+        node = node.previous
+    return max(ratios, default=0.0)
+
+
+class _Settings(Mapping[int, tuple[SetLine, ...]]):
+    """A paragraph's settings a line or two longer or a line shorter (``Paragraph.alternatives``): which
+    there are is known from the breaks; the lines of one are set when it is asked for (the one a line
+    shorter never is, by the composer)."""
+
+    def __init__(self, items: list[Item], settings: Settings, ends: dict[int, _Node],
+                 memo: dict[tuple[int, bool], SetLine]) -> None:
+        self._items, self._settings, self._ends, self._memo = items, settings, ends, memo
+        self._set: dict[int, tuple[SetLine, ...]] = {}
+
+    def __getitem__(self, delta: int) -> tuple[SetLine, ...]:
+        if delta not in self._set:
+            self._set[delta] = _lines(self._items, self._ends[delta], self._settings, self._memo)
+        return self._set[delta]
+
+    def __contains__(self, delta: object) -> bool:
+        return delta in self._ends
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ends)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+
+def _lines(items: list[Item], last: _Node, settings: Settings,
+           memo: dict[tuple[int, bool], SetLine] | None = None) -> tuple[SetLine, ...]:
+    """The lines of the chain of breaks that ends at ``last``. ``memo``: the lines already set for
+    nodes of this run of the breaker (a line is its node's: the node fixes where it starts and ends)."""
     chain = []
     node: _Node | None = last
     while node is not None and node.previous is not None:
@@ -639,7 +689,13 @@ def _lines(items: list[Item], last: _Node, settings: Settings) -> tuple[SetLine,
         end = node.position
         while start < end and items[start].kind != "box" and not (index == 0 and start == 0):
             start += 1
-        out.append(_set_line(items, start, end, node, settings, index == len(chain) - 1))
+        key = (id(node), index == len(chain) - 1)
+        line = memo.get(key) if memo is not None else None
+        if line is None:
+            line = _set_line(items, start, end, node, settings, index == len(chain) - 1)
+            if memo is not None:
+                memo[key] = line
+        out.append(line)
         start = end + 1
     return tuple(out)
 
@@ -649,19 +705,20 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
     ``spaces_first``), then, when the paper allows it, letter-spacing up to ``tracking`` of the glyphs'
     width (which costs the line its ligatures, as Pango drops them from letter-spaced text), then glyph
     scaling up to ``scaling`` (``scaling_in``), then the spaces again (down to 80 %)."""
-    last = last and any(items[i].kind == "glue" and items[i].stretch >= 1000 for i in range(start, end))
-    spaces = sum(1 for i in range(start, end) if items[i].kind == "glue" and items[i].stretch < 1000)
-    natural = sum(items[i].width for i in range(start, end) if items[i].kind != "penalty")
-    glyph_width = sum(items[i].width for i in range(start, end) if items[i].kind == "box" and items[i].pieces)
+    material = items[start:end]
+    last = last and any(i.kind == "glue" and i.stretch >= 1000 for i in material)
+    word_spaces = [i for i in material if i.kind == "glue" and i.stretch < 1000]
+    spaces = len(word_spaces)
+    natural = sum(i.width for i in material if i.kind != "penalty")
+    glyph_width = sum(i.width for i in material if i.kind == "box" and i.pieces)
     hyphenated = items[end].kind == "penalty" and items[end].flagged and items[end].width > 0
     if hyphenated:
         natural += items[end].width
     ratio = node.ratio
     if last and ratio > 0:
         ratio = 0.0
-    glue_stretch = sum(items[i].stretch for i in range(start, end)
-                       if items[i].kind == "glue" and items[i].stretch < 1000)
-    glue_shrink = sum(items[i].shrink for i in range(start, end) if items[i].kind == "glue")
+    glue_stretch = sum(i.stretch for i in word_spaces)
+    glue_shrink = sum(i.shrink for i in material if i.kind == "glue")
     excess = 0.0 if last and node.ratio >= 0 else settings.measure - natural
     if last and spaces and excess == 0.0 and natural > settings.measure - EDGE_SAFETY - SLACK:
         # a last line that all but fills the measure is set a hair short, as a full one (left as it is,
@@ -801,20 +858,36 @@ def line_html(items: list[Item], line: SetLine) -> str:
 
 
 
-def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None) -> str:
+BASE_SPACING = -0.15
+"""The word spacing (em) of every justified line of a set paragraph (``newspaper.css``: ``p.set > .ln``):
+WeasyPrint's justification opens it to what fills the line, which is the spacing the breaker chose
+(its spaces are the only thing left to stretch). Below any line's chosen spacing (a line whose spaces
+shrink to 80 % takes about -0.44 pt a space, less its margin), and never 0 (see ``paragraph_html``)."""
+
+
+def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[str] | None = None,
+                   size: float = 9.0) -> str:
     """The chosen lines as WeasyPrint is to draw them: each a ``.ln`` block whose classes give its
-    word spacing (``w123``: 1.23 pt; never 0 on a justified line: WeasyPrint lays a line without
-    word-spacing out with a comma's kerning against the next space, then draws it without),
-    letter-spacing (``t96``: 96/1024 pt) and, for a letter-spaced line, how much wider or narrower its
-    box is (``m-4``: 0.04 pt wider; see below). Classes, not ``style`` attributes: WeasyPrint parses each
-    style attribute by itself, which cost more than laying the lines out. ``classes`` collects the
-    classes used (see ``spacing_css``)."""
+    letter-spacing (``t96``: 96/1024 pt), how much narrower or wider its box is (``m5``: 0.05 pt
+    narrower, ``m-4``: 0.04 pt wider; see below) and, only where the stylesheet's does not do, its word
+    spacing (``w123``: 1.23 pt). A justified line is laid out at the stylesheet's ``BASE_SPACING``
+    (never 0: WeasyPrint lays a line without word-spacing out with a comma's kerning against the next
+    space, then draws it without) and justified by WeasyPrint to the end of its box: its spaces take
+    what its letters leave, the spacing the breaker chose. So most lines share their classes, and
+    WeasyPrint computes one style for them all (it shares the computed style of elements that match
+    the same rules), where a class for each line's spacing made it compute every line's. A line set
+    tighter than the base (an overfull line), and a paragraph's last line if its spaces are not
+    natural, keep a ``w`` class. Classes, not ``style`` attributes: WeasyPrint parses each style
+    attribute by itself, which cost more than laying the lines out. ``classes`` collects the classes
+    used (see ``spacing_css``)."""
     out = []
+    base = BASE_SPACING * size + 0.02
     for line in lines:
         names = ["ln"]
         if line.start == 0 and items and items[0].kind == "box" and not items[0].pieces:
             names.append("ind")  # the paragraph's indent, whatever its classes say (see newspaper.css)
-        if line.spaces and line is not lines[-1] or abs(line.spacing) > 0.005:
+        last = line is lines[-1]
+        if line.spaces and not last and line.spacing < base or last and abs(line.spacing) > 0.005:
             names.append(f"w{round(line.spacing * 100) or (1 if line.spacing >= 0 else -1)}")
         units = round(line.tracking * 1024)
         if units:
@@ -904,7 +977,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
     return out
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)  # about 21 kB a paragraph; a 16-page issue sets some 540
 def _broken(inner: str, settings: Settings, justify_last: bool) -> tuple[list[Item], Paragraph]:
     items = items_of(pieces_of(inner), settings)
     if justify_last:  # a part of a paragraph ending at a jump: its last line is justified too
@@ -953,7 +1026,7 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "scaled": [x.scale for x in lines],
             "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
-    return paragraph_html(items, lines, classes)
+    return paragraph_html(items, lines, classes, settings.size)
 
 
 def _added_loose(paragraph: Paragraph, longer: int, settings: Settings) -> int | None:

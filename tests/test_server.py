@@ -1,0 +1,394 @@
+"""The warm compose server (commands/server.py, base/daemon.py): whole `python -m layout compose`
+processes, started as a user starts them, with the server turned on for them only (conftest.py turns
+it off for everything else). Every server a test starts is stopped when the test ends.
+
+Which process answered is read from the server's log (LAYOUT_SERVER_LOG: its pid on every line, a
+line for every request), never from how long a run took."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from factory import REPO, body, process_env, two_story_issue, write_article
+from pdftext import page_texts
+
+from layout.base import daemon
+
+ISSUE = "test-issue"
+
+
+class Servers:
+    """Runs ``layout compose`` with the server on (its sockets in a short private folder, its log in
+    one file), and knows the servers it started from their log."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))  # AF_UNIX paths are short
+        self.log = tmp / "server.log"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return process_env(**{"LAYOUT_SERVER": "on", "LAYOUT_SERVER_DIR": str(self.folder), "LAYOUT_SERVER_IDLE": "60",
+                              "LAYOUT_SERVER_LOG": str(self.log), "LAYOUT_WORKERS": "1", **extra})
+
+    def compose(self, root: Path, *args: str, env: dict[str, str] | None = None,
+                command: str = "compose") -> subprocess.CompletedProcess[str]:
+        """``python -m layout compose test-issue --root ROOT ARGS`` as a whole process; the pipes it is
+        given must end when it exits (a server that kept them would make this time out)."""
+        return subprocess.run([sys.executable, "-m", "layout", command, *([ISSUE] if command == "compose" else []),
+                               "--root", str(root), *args], cwd=root, env=env or self.env(),
+                              capture_output=True, text=True, timeout=120)
+
+    def lines(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def started(self, at_least: int = 0) -> list[int]:
+        """The servers started, in order (their pids); waits a while for ``at_least`` of them (a server
+        writes its first line as the command that forked it exits)."""
+        wait_until(lambda: len(self._started()) >= at_least, 10)
+        return self._started()
+
+    def _started(self) -> list[int]:
+        return [int(m[1]) for line in self.lines() if (m := re.search(r"layout server (\d+): serving", line))]
+
+    def requests(self, pid: int) -> int:
+        """How many requests server ``pid`` answered."""
+        return sum(f"layout server {pid}: request" in line for line in self.lines())
+
+    def exited(self, pid: int) -> str | None:
+        """Why server ``pid`` said it exited (None: it has not)."""
+        return next((line.split("exiting: ", 1)[1] for line in self.lines()
+                     if f"layout server {pid}: exiting: " in line), None)
+
+    def holders(self) -> set[int]:
+        """The processes holding a file of the socket folder open: every server started with it holds
+        its name's lock there for its life (whether or not it has written its log yet)."""
+        found = set()
+        for fd in Path("/proc").glob("[0-9]*/fd/*"):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd).startswith(str(self.folder) + "/"):
+                    found.add(int(fd.parts[2]))
+        return found
+
+    def stop_all(self) -> None:
+        pids = set(self.started()) | self.holders()
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for pid in pids:
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (not a zombie: the servers are nobody's children here)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_until(condition, seconds: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def same(text: str) -> str:
+    """``text`` without the run's time (``in 0.4 s``)."""
+    return re.sub(r"in \d+\.\d s", "in N s", text)
+
+
+@pytest.fixture
+def servers(tmp_path):
+    found = Servers(tmp_path)
+    yield found
+    found.stop_all()
+    assert not [pid for pid in found.started() if alive(pid)] and not found.holders()
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "project"
+    two_story_issue(root)
+    return root
+
+
+def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(servers, project):
+    first = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))  # the server keeps 2 workers warm
+    assert first.returncode == 0, first.stderr
+    [pid] = servers.started(1)
+    assert alive(pid) and pid != os.getpid()  # it outlived the command, whose pipes ended at once
+    assert "Done: 1 pages, 2 slots" in first.stderr
+    served = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
+    assert servers.requests(pid) == 1 and servers.started() == [pid]
+    here = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2", LAYOUT_SERVER="off"))
+    assert servers.requests(pid) == 1
+    assert (served.returncode, same(served.stdout), same(served.stderr)) == (
+        here.returncode, same(here.stdout), same(here.stderr))
+    assert served.returncode == 0 and "(0 pages laid out, 5 from the cache)" in served.stderr
+    assert "preflight: passed" in served.stderr
+    # An edit reaches the PDF.
+    write_article(project / "issues" / ISSUE, "story", "Zanzibar dockers walked out. " + body(120, seed=1),
+                  headline="A story")
+    edited = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
+    assert edited.returncode == 0, edited.stderr
+    assert servers.requests(pid) == 2 and not re.search(r"\(0 pages laid out", edited.stderr)
+    assert "Zanzibar" in page_texts(project / "build" / ISSUE / f"{ISSUE}.pdf")[0]
+    # A usage error is the command line's, word for word.
+    wrong = servers.compose(project, "--frobnicate")
+    wrong_here = servers.compose(project, "--frobnicate", env=servers.env(LAYOUT_SERVER="off"))
+    assert servers.requests(pid) == 3
+    assert wrong.returncode == wrong_here.returncode == 2
+    assert wrong.stderr == wrong_here.stderr and "No such option: --frobnicate" in wrong.stderr
+    assert "Usage: python -m layout compose" in wrong.stderr
+
+
+def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
+    write_article(project / "issues" / ISSUE, "story", body(4000, seed=1), headline="A story")
+    first = servers.compose(project)
+    assert first.returncode == 3
+    [pid] = servers.started(1)  # a failed compose leaves a server too: the next run is the fix
+    served = servers.compose(project)
+    here = servers.compose(project, env=servers.env(LAYOUT_SERVER="off"))
+    assert servers.requests(pid) == 1
+    assert served.returncode == here.returncode == 3
+    assert "overset" in served.stderr and "(story)" in served.stderr
+    assert (same(served.stdout), same(served.stderr)) == (same(here.stdout), same(here.stderr))
+
+
+def test_after_rm_rf_build_the_compose_is_cold_and_in_its_own_process(servers, project):
+    assert servers.compose(project).returncode == 0
+    [pid] = servers.started(1)
+    shutil.rmtree(project / "build")
+    cold = servers.compose(project)
+    assert cold.returncode == 0
+    assert servers.requests(pid) == 0
+    assert "(2 pages laid out, 0 from the cache)" in cold.stderr  # nothing came from the server's memory
+    assert wait_until(lambda: not alive(pid)) and "build cache" in servers.exited(pid)
+    [_, second] = servers.started(2)  # the cold compose became the next server
+    assert second != pid and alive(second)
+    assert servers.compose(project).returncode == 0 and servers.requests(second) == 1
+
+
+def test_layout_clean_stops_the_server_and_a_killed_one_is_composed_past(servers, project):
+    assert servers.compose(project).returncode == 0
+    [pid] = servers.started(1)
+    cleaned = servers.compose(project, "--cache", command="clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert wait_until(lambda: not alive(pid)) and servers.exited(pid) == "asked to stop"
+    cold = servers.compose(project)
+    assert cold.returncode == 0 and servers.requests(pid) == 0
+    assert "(2 pages laid out, 0 from the cache)" in cold.stderr
+    [_, second] = servers.started(2)
+    os.kill(second, signal.SIGKILL)  # its socket is left behind: connecting to it is refused
+    assert wait_until(lambda: not alive(second)) and list(servers.folder.glob("*.sock"))
+    again = servers.compose(project)
+    assert again.returncode == 0 and "Done: 1 pages" in again.stderr
+    [_, _, third] = servers.started(3)
+    assert servers.compose(project).returncode == 0 and servers.requests(third) == 1
+
+
+def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
+    code = tmp_path / "code"
+    shutil.copytree(REPO / "layout", code / "layout", ignore=shutil.ignore_patterns("__pycache__"))
+    env = servers.env(PYTHONPATH=str(code))
+    assert servers.compose(project, env=env).returncode == 0
+    [old] = servers.started(1)
+    errors = code / "layout" / "errors.py"
+    errors.write_text(errors.read_text() + "\n# changed\n")  # another version of layout
+    again = servers.compose(project, env=env)
+    assert again.returncode == 0
+    assert servers.requests(old) == 0  # composed in its own process, which became the new code's server
+    [_, new] = servers.started(2)
+    assert new != old and alive(old) and alive(new)
+
+
+def test_layout_server_off_and_no_server_never_fork(servers, project):
+    for env, args in ((servers.env(LAYOUT_SERVER="off"), ()), (servers.env(), ("--no-server",))):
+        done = servers.compose(project, *args, env=env)
+        assert done.returncode == 0, done.stderr
+    assert servers.started() == [] and not servers.log.exists()
+    assert list(servers.folder.iterdir()) == []
+    found = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
+    assert found.stdout == ""
+
+
+def test_the_idle_server_exits_and_removes_its_socket(servers, project):
+    assert servers.compose(project, env=servers.env(LAYOUT_SERVER_IDLE="1")).returncode == 0
+    [pid] = servers.started(1)
+    assert list(servers.folder.glob("*.sock"))
+    assert wait_until(lambda: not alive(pid))
+    assert servers.exited(pid) == "idle for 1 s"
+    assert not list(servers.folder.glob("*.sock"))
+
+
+def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
+    root = tmp_path / "big"
+    issue = two_story_issue(root, words=(700, 500))
+    assert servers.compose(root).returncode == 0
+    [pid] = servers.started(1)
+    write_article(issue, "story", body(700, seed=7), headline="A story")  # laid out again: long enough
+    write_article(issue, "other", body(500, seed=8), headline="Another story")
+    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
+                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.stderr is not None
+    first = client.stderr.readline()  # the compose has begun (as the user sees it, then presses Ctrl-C)
+    assert first.startswith("[1/5] reading") and servers.requests(pid) == 1
+    client.send_signal(signal.SIGINT)
+    out, err = client.communicate(timeout=60)
+    err = first + err
+    assert client.returncode == 130, (err, servers.lines())
+    assert "interrupted: outputs already written are intact" in err, (out, "\n".join(servers.lines()))
+    assert alive(pid) and wait_until(lambda: "exit 130" in servers.lines()[-1])
+    assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2  # it serves on
+
+
+def test_a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, tmp_path):
+    root = tmp_path / "big"
+    issue = two_story_issue(root, words=(700, 500))
+    assert servers.compose(root).returncode == 0
+    [pid] = servers.started(1)
+    write_article(issue, "story", "Zanzibar dockers walked out. " + body(700, seed=7), headline="A story")
+    write_article(issue, "other", body(500, seed=8), headline="Another story")
+    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
+                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.stderr is not None
+    first = client.stderr.readline()
+    assert first.startswith("[1/5] reading") and servers.requests(pid) == 1
+    os.kill(pid, signal.SIGKILL)  # out of memory, or killed: mid-compose
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "[1/5] reading" in err and "Done: 1 pages" in err  # composed again, in the command's own process
+    assert servers.exited(pid) is None  # it said nothing: it was killed
+    [_, second] = servers.started(2)  # which became the next server
+    assert alive(second)
+    assert "Zanzibar" in page_texts(root / "build" / ISSUE / f"{ISSUE}.pdf")[0]
+    published = sorted(p.name for p in (root / "build" / ISSUE).iterdir())
+    assert [name for name in published if name.startswith(".") or name.endswith(".part")] == [".lock"]
+
+
+def test_the_socket_name_is_short_and_keyed(tmp_path, monkeypatch):
+    monkeypatch.setenv(daemon.DIR_VARIABLE, str(tmp_path / ("x" * 120)))
+    assert daemon.address(str(tmp_path)) is None  # too long for AF_UNIX: no server, the compose runs here
+    folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    try:
+        monkeypatch.setenv(daemon.DIR_VARIABLE, str(folder))
+        one, two = daemon.address(str(tmp_path / "a")), daemon.address(str(tmp_path / "b"))
+        assert one and two and one[1] != two[1] and len(one[1]) <= daemon.MAX_SOCKET_PATH
+        os.chmod(folder, 0o755)  # not private: never used
+        assert daemon.address(str(tmp_path / "a")) is None
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_the_server_loop_in_this_process(project, monkeypatch, capfd):
+    """The server's loop (commands/server.py's _Server) in a thread of the test's own process,
+    answering the client (base/daemon.py's request) run in its main thread: a compose, a second
+    command, the marker's check, stop, and the idle timeout. (The whole processes above fork it.)"""
+    import socket
+    import threading
+
+    from layout import cli
+    from layout.commands import server
+
+    folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    monkeypatch.setenv(daemon.VARIABLE, "on")
+    monkeypatch.setenv(daemon.DIR_VARIABLE, str(folder))
+    monkeypatch.setenv(daemon.IDLE_VARIABLE, "30")
+    argv = ["compose", ISSUE, "--root", str(project)]
+    try:
+        assert daemon.request(argv) is None  # no server yet: the caller composes in its own process
+        assert cli.command(argv) == 0
+        capfd.readouterr()
+
+        def start() -> tuple[server._Server, threading.Thread, list[str]]:
+            name, path = daemon.address(str(project))
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            listener.bind(path)
+            listener.listen(2)
+            lock = server._lock(path[:-len(".sock")] + ".lock")
+            assert lock is not None and server._lock(path[:-len(".sock")] + ".lock") is None  # held: no second
+            loop = server._Server(str(project), name, path, listener, lock, cli.command)
+            loop.mark()
+            why: list[str] = []
+            def serve() -> None:  # as the forked server does: its name given up as soon as it ends
+                why.append(loop.serve())
+                loop.release()
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            return loop, thread, why
+
+        loop, thread, why = start()
+        assert daemon.request(argv) == 0
+        out, err = capfd.readouterr()
+        assert "Done: 1 pages, 2 slots" in err and "(0 pages laid out, 5 from the cache)" in err
+        assert daemon.request([*argv, "--frobnicate"]) == 2
+        assert "No such option: --frobnicate" in capfd.readouterr().err
+        assert daemon.stop(str(project)) and (thread.join(10) or why == ["asked to stop"])
+        assert not Path(loop.path).exists() and not Path(loop.marker).exists()
+
+        loop, thread, why = start()
+        os.unlink(loop.marker)  # as rm -rf build does
+        assert daemon.request(argv) is None  # refused: compose in its own process
+        thread.join(10)
+        assert why == ["the build cache it started from is gone"]
+
+        # While a command runs, its watcher tells another client the server is busy (it composes in its
+        # own process), and keeps what the client said before the command began (Ctrl-C at once).
+        name, path = daemon.address(str(project))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(2)
+        ours, theirs = socket.socketpair()
+        watcher = server._Watcher(ours, listener)
+        watcher.start()
+        theirs.sendall(b"i")
+        assert daemon.request(argv) is None
+        assert wait_until(lambda: watcher.early == b"i") and watcher.arm() == b"i"
+        watcher.finish()
+        listener.close()
+        os.unlink(path)
+        ours.close()
+        theirs.close()
+
+        monkeypatch.setenv(daemon.IDLE_VARIABLE, "0.2")
+        loop, thread, why = start()
+        thread.join(10)
+        assert why == ["idle for 0.2 s"]
+        assert daemon.request(argv) is None and not daemon.stop(str(project))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_shared_workers_and_warm_up_outside_and_inside_a_server(project):
+    from layout.build import Project
+    from layout.commands import server
+
+    assert server.shared_workers(Project(project), ISSUE) is None  # not a server: the compose starts its own
+    try:
+        server._warm_up()  # what a server does once forked: its workers, this process's stylesheets
+        workers = server.shared_workers(Project(project), ISSUE)
+        assert workers is not None and workers is server._shared[0]
+    finally:
+        for workers in server._shared:
+            workers.close()
+        server._shared.clear()
