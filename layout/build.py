@@ -187,6 +187,8 @@ class Made:
     """Each plate's key for its checks and proof (the hash of its own inputs; the store salts it)."""
     flat_plan: Callable[[], list[bytes]]
     """What gives the flat plan's PNG (drawn on a worker while the plates are made)."""
+    pngs: tuple[bytes | None, ...] = ()
+    """Each proof's PNG, if it was drawn with its plate (None: the plate came from the cache)."""
 
 
 @dataclass(frozen=True)
@@ -223,40 +225,48 @@ def write_issue(run: Run, composition: Composition) -> Written:
         run.photos.prune(run.images)  # under the issue's lock: no other run is using them
         inputs = run.inputs_hash()
         fit = fit_json(composition)
-        made = _make_plates(run, composition, inputs, fit)
-        staged = _stage_plates(run, made.plates) if run.options.plates else None
+        made, staged = _make_plates(run, composition, inputs, fit)
         checks = _start_checks(run, composition, staged, made.keys, fit)
-        pngs = run.renderer.cached(  # drawn again only for the pages whose proof changed (known by the
-            "proof", [run.renderer.store.key(  # plate's key and its marks, without hashing every PDF)
-                "proof", key, hashlib.sha256(proof).hexdigest() if proof is not plate else "")
-                for key, plate, proof in zip(made.keys, made.plates, made.proofs)], page_png, list(made.proofs))
-        # The plates are checked in the background (Ghostscript, if needed); the issue is joined here
-        # meanwhile (on a worker, it waited for them to be done).
-        checked = _in_background(run, checks.result) if checks is not None else None
+        pngs = _proof_pngs(run, made)
+        # The plates are synced and checked in the background (Ghostscript, if needed); the issue is
+        # joined here meanwhile (on a worker, it waited for them to be done).
+        checked = _in_background(run, _synced(staged, checks)) if staged is not None and checks is not None else None
         whole, pdf = _write_issue_pdf(run, composition, made, inputs)
         _write_proofs(run, made, pngs)
     return Written(composition, inputs, fit, whole, pdf, staged, checked)
 
 
-def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> Made:
+def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> tuple[Made, Staged | None]:
     """Make every plate and proof not in the cache, and the flat plan, on the workers; keep the last
-    round's reports and proofs in ``previous/`` meanwhile."""
+    round's reports and proofs in ``previous/`` meanwhile, and stage each plate (in a run with
+    plates) as soon as it is made, so that the checks can start once the last one is."""
     marked = proof_pages(composition, run.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(run, composition, inputs), marked)]
     # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
     # same sources give the same bytes whatever the code's version); what is cached by them is also
     # keyed by the store's salt, so that a new version of layout never reads what an older one made.
     store = run.renderer.store
-    plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _plate_and_proof, jobs)
+    staging = _Staging(run) if run.options.plates else None
+    made: list[list[bytes]] = []
+
+    def arrived(index: int, blob: bytes) -> None:
+        made.append(unpack(blob))  # a plate made now: with its proof's PNG
+        if staging is not None:
+            staging.add(index + 1, made[-1][0])
+
+    plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _new_plate, jobs,
+                                 entry=_without_png, each=arrived)
     trim = (run.settings.trim_width, run.settings.trim_height)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
         "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,
         [(json.loads(fit), trim, run.project.fonts)])
     keep_previous(run.out)
-    made = [unpack(blob) for blob in plated()]
-    return Made(tuple(plate for plate, _ in made), tuple(marks or plate for plate, marks in made),
-                any(marks for _, marks in made),
-                tuple(job.plate.info.inputs for job in jobs), plan)
+    plated()
+    return (Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
+                 any(parts[1] for parts in made),
+                 tuple(job.plate.info.inputs for job in jobs), plan,
+                 tuple(parts[2] if len(parts) > 2 else None for parts in made)),
+            staging.staged() if staging is not None else None)
 
 
 def plate_jobs(run: Run, composition: Composition, inputs: str) -> list[PlateJob]:
@@ -295,21 +305,69 @@ def _plate_and_proof(job: ProofJob) -> bytes:
     return pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
 
 
+def _new_plate(job: ProofJob) -> bytes:
+    """A plate and its proof (``_plate_and_proof``), with the PNG of the proof (runs in a page worker).
+    Drawn at once, by the worker that has the proof in hand, the PNG does not wait for the plates to
+    be staged and checked, nor goes back to a worker as a PDF; ``_without_png`` is what the plate's
+    cache entry keeps (the PNG is kept as a proof entry: see ``_proof_pngs``)."""
+    made = _plate_and_proof(job)
+    plate, proof = unpack(made)
+    return made + pack(page_png(proof or plate))
+
+
+def _without_png(made: bytes) -> bytes:
+    """A new plate's cache entry: its plate and proof, without the proof's PNG (``made`` ends with it,
+    packed: cut off, the rest is the entry as ``_plate_and_proof`` packed it)."""
+    plate = int.from_bytes(made[:8], "big")
+    proof = int.from_bytes(made[8 + plate:16 + plate], "big")
+    return made[:16 + plate + proof]
+
+
+def _proof_pngs(run: Run, made: Made) -> Callable[[], list[bytes]]:
+    """What gives each page's proof PNG: drawn with its plate, else kept in the cache, else drawn now
+    on the workers (a plate from the cache whose PNG the cache no longer holds). Each is kept in the
+    cache by its plate's key and its proof marks (known without hashing every PDF), so that a PNG is
+    drawn again only for a page whose proof changed."""
+    store = run.renderer.store
+    keys = [store.key("proof", key, hashlib.sha256(proof).hexdigest() if proof is not plate else "")
+            for key, plate, proof in zip(made.keys, made.plates, made.proofs)]
+    drawn = {index: png for index, png in enumerate(made.pngs) if png is not None}
+    for index, png in drawn.items():
+        store.put("proof", keys[index], png)
+    rest = [index for index in range(len(keys)) if index not in drawn]
+    later = run.renderer.cached("proof", [keys[i] for i in rest], page_png, [made.proofs[i] for i in rest])
+
+    def pngs() -> list[bytes]:
+        drawn.update(zip(rest, later()))
+        return [drawn[index] for index in range(len(keys))]
+    return pngs
+
+
 def _flat_plan(job: tuple[dict, tuple[float, float], Path]) -> bytes:
     """The flat plan's PNG (runs in a page worker): ``job`` is the fit report, trim and fonts."""
     return flat_plan_png(*job)
 
 
-def _stage_plates(run: Run, plates: tuple[bytes, ...]) -> Staged:
-    """Write the plates to a staging folder (for preflight; removed when the run ends, if it is still
-    there); ``_publish_plates`` puts it in place."""
-    staging = publish.staging(run.out / "plates")
-    run.cleanup.callback(shutil.rmtree, staging, ignore_errors=True)
-    paths = []
-    for number, data in enumerate(plates, start=1):
-        paths.append(staging / f"{run.issue.issue_id}-p{number:02d}.pdf")
-        publish.write_or_link(paths[-1], data, run.out / "plates" / paths[-1].name)  # unchanged: linked
-    return Staged(staging, tuple(paths))
+class _Staging:
+    """The plates written to a staging folder, one by one as they are made (for preflight; removed
+    when the run ends, if it is still there); ``_publish_plates`` puts it in place. They are synced
+    by ``_synced``, while they are checked, not before their checks can start."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.folder = publish.staging(run.out / "plates")
+        run.cleanup.callback(shutil.rmtree, self.folder, ignore_errors=True)
+        self.paths: list[Path] = []
+
+    def add(self, number: int, data: bytes) -> None:
+        """Stage plate ``number`` (from 1, in order)."""
+        path = self.folder / f"{self.run.issue.issue_id}-p{number:02d}.pdf"
+        publish.write_or_link(path, data, self.run.out / "plates" / path.name, sync=False)  # unchanged: linked
+        self.paths.append(path)
+
+    def staged(self) -> Staged:
+        """The staged plates."""
+        return Staged(self.folder, tuple(self.paths))
 
 
 def _start_checks(run: Run, composition: Composition, staged: Staged | None, keys: tuple[str, ...],
@@ -322,8 +380,17 @@ def _start_checks(run: Run, composition: Composition, staged: Staged | None, key
     copies = copy_of(composition, run.settings)
     checks = start_checks(list(staged.plates), run.settings, json.loads(fit), run.renderer.store, list(keys),
                           run.renderer.submit, copies)
-    publish.write_file(staged.folder / "copy.json", copies_json(copies))  # published with the plates
+    publish.write_file(staged.folder / "copy.json", copies_json(copies), sync=False)  # published with the plates
     return checks
+
+
+def _synced(staged: Staged, checks: Checks) -> Callable[[], list[Finding]]:
+    """What syncs the staged plates (and ``copy.json``) to the disk, then waits for their checks:
+    run in the background, before the plates can be published."""
+    def done() -> list[Finding]:
+        publish.sync_files([*staged.plates, staged.folder / "copy.json"])
+        return checks.result()
+    return done
 
 
 def _in_background(run: Run, function: Callable[[], list[Finding]]) -> concurrent.futures.Future[list[Finding]]:

@@ -244,7 +244,22 @@ def _halftone(pdf: pikepdf.Pdf) -> None:
         b"", HalftoneType=6, Width=2, Height=2)))
 
 
+def _ps_operator(pdf: pikepdf.Pdf) -> None:
+    # in a form drawn by the page: each content stream is read, not only the page's
+    form = pdf.make_stream(b"q (setpagedevice) PS Q", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                           BBox=[0, 0, 10, 10])
+    pdf.pages[0].Resources.XObject.Ps = form
+    pdf.pages[0].contents_add(pdf.make_stream(b"q /Ps Do Q"))
+
+
+def _oc_marked(pdf: pikepdf.Pdf) -> None:
+    # the page's content as an array of streams, the marked content in the last one
+    pdf.pages[0].contents_add(pdf.make_stream(b"/OC /L1 BDC 0 0 1 1 re f EMC"))
+
+
 STRUCTURE = {
+    "PS operator": (_ps_operator, "PostScript in a content stream (the PS operator)"),
+    "optional content": (_oc_marked, "optional content in a content stream (/OC marked content)"),
     "LZW": (_lzw, "LZW compression"),
     "transfer function": (_transfer, "a transfer function (TR)"),
     "PostScript": (_postscript, "a PostScript XObject"),
@@ -257,6 +272,18 @@ def test_what_pdfx_forbids_in_the_structure_fails(good, tmp_path, case):
     _passes(good, tmp_path, "PDF/X structure")
     change, expected = STRUCTURE[case]
     assert expected in _failed(_findings(good, tmp_path, change), "PDF/X structure")
+
+
+def test_content_is_parsed_for_ps_and_marked_content_only_where_their_bytes_occur(good):
+    from layout.press.preflight import _may_hold
+
+    with pikepdf.open(good / "build" / "test-issue" / "plates" / PLATE) as pdf:
+        page = pdf.pages[0]
+        assert not _may_hold(page, (b"PS", b"BDC"))  # a plate as made: nothing to parse
+        page.contents_add(pdf.make_stream(b"BT (UPS and downs) Tj ET"))  # the bytes, in a string: parsed
+        assert _may_hold(page, (b"PS", b"BDC")) and not _may_hold(page, (b"BDC",))
+        form = pdf.make_stream(b"/OC /L1 BDC EMC", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form)
+        assert _may_hold(form, (b"PS", b"BDC"))
 
 
 def test_an_encrypted_plate_fails(good, tmp_path):

@@ -44,12 +44,19 @@ _TRAILER = len(SEAL) + 64 + 1
 
 
 def _digest(name: str, data: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\0" + data).hexdigest().encode()
+    digest = hashlib.sha256(name.encode() + b"\0")
+    digest.update(data)  # not a copy of ``data`` (entries of megabytes: plates, proofs, photos)
+    return digest.hexdigest().encode()
+
+
+def _trailer(name: str, data: bytes) -> bytes:
+    """The seal that follows ``data`` in a cache file called ``name``."""
+    return SEAL + _digest(name, data) + b"\n"
 
 
 def seal(name: str, data: bytes) -> bytes:
     """``data`` with its seal, for a cache file called ``name``."""
-    return data + SEAL + _digest(name, data) + b"\n"
+    return data + _trailer(name, data)
 
 
 def unseal(name: str, blob: bytes) -> bytes | None:
@@ -331,9 +338,9 @@ class Store:
         if self.root is None:
             return
         path = self.root / kind / key
-        blob = seal(path.name, data)
-        _replace(path, blob)
-        self.added += len(blob)
+        trailer = _trailer(path.name, data)
+        _replace(path, data, trailer)  # written one after the other: the entry is not copied to seal it
+        self.added += len(data) + len(trailer)
 
     def get_parts(self, kind: str, key: str) -> list[bytes] | None:
         """An entry of several blobs (see ``put_parts``)."""
@@ -419,17 +426,18 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _replace(path: Path, blob: bytes) -> None:
-    """Write ``blob`` at ``path`` through a temporary file and a rename, not synced: a file cut short
-    by a power cut fails its seal and is made again (syncing cost milliseconds an entry). A folder
-    removed meanwhile (``layout clean --cache`` while a run writes) is made again, once."""
+def _replace(path: Path, *blobs: bytes) -> None:
+    """Write ``blobs``, one after the other, at ``path`` through a temporary file and a rename, not
+    synced: a file cut short by a power cut fails its seal and is made again (syncing cost
+    milliseconds an entry). A folder removed meanwhile (``layout clean --cache`` while a run
+    writes) is made again, once."""
     try:
-        _write(path, blob)
+        _write(path, *blobs)
     except FileNotFoundError:
-        _write(path, blob)
+        _write(path, *blobs)
 
 
-def _write(path: Path, blob: bytes) -> None:
+def _write(path: Path, *blobs: bytes) -> None:
     from .publish import umask
 
     try:
@@ -440,7 +448,8 @@ def _write(path: Path, blob: bytes) -> None:
     try:
         os.fchmod(handle, 0o666 & ~umask())
         with os.fdopen(handle, "wb") as out:
-            out.write(blob)
+            for blob in blobs:
+                out.write(blob)
         os.replace(temp, path)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):

@@ -140,30 +140,45 @@ def staged_copy(target: Path) -> Path:
     return folder
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write a file in a staging folder (synced: it will be published by a rename)."""
+def write_file(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write a file in a staging folder (synced: it will be published by a rename). ``sync`` False:
+    synced later, by ``sync_files``, which must be done before the folder is published."""
     try:
         with open(path, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
     except OSError as error:
         if error.filename is None:  # fsync, write: name the file
             raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 
-def write_or_link(path: Path, data: bytes, published: Path) -> None:
-    """``write_file``, or a hard link to ``published`` if it holds exactly ``data`` (a plate that a
-    recompose made again the same): nothing written or synced. Published files are replaced, never
-    changed in place, so the link is as safe as a copy."""
+def sync_files(paths: list[Path]) -> None:
+    """Sync files written with ``sync=False`` (a file linked by ``write_or_link`` is synced already)."""
+    for path in paths:
+        try:
+            handle = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+def write_or_link(path: Path, data: bytes, published: Path, sync: bool = True) -> None:
+    """``write_file`` (``sync`` as there), or a hard link to ``published`` if it holds exactly
+    ``data`` (a plate that a recompose made again the same): nothing written or synced. Published
+    files are replaced, never changed in place, so the link is as safe as a copy."""
     try:
         if published.stat().st_size == len(data) and published.read_bytes() == data:
             os.link(published, path)
             return
     except OSError:
         pass
-    write_file(path, data)
+    write_file(path, data, sync)
 
 
 def unshare(folder: Path) -> None:

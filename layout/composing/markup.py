@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import jinja2
 import jinja2.bccache
 
 from .. import __version__
+from ..base import usercache
 from ..base.cache import Store
 from ..reading.articles import Article, Block
 from ..reading.manifest import Issue
@@ -33,7 +36,10 @@ def keep_compiled(store: Store) -> None:
 
 class StoreBytecodeCache(jinja2.BytecodeCache):
     """Jinja2's compiled templates, kept in the store by their source's checksum: a damaged entry is
-    compiled again, never run."""
+    compiled again, never run. They are layout's own templates, the same for every project: kept in
+    the user's cache folder too (``base/usercache.py``, by the source's checksum and the versions of
+    Jinja2 and Python), a compose in a new or emptied build folder does not compile them again
+    (0.04 s of its main process, before the first document can be laid out)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -41,16 +47,26 @@ class StoreBytecodeCache(jinja2.BytecodeCache):
     def _key(self, bucket: jinja2.bccache.Bucket) -> str:
         return self.store.key("template", bucket.key, bucket.checksum)
 
+    @staticmethod
+    def _user_name(bucket: jinja2.bccache.Bucket) -> str:
+        made_by = f"{bucket.key} {bucket.checksum} jinja2 {jinja2.__version__} python {sys.version}"
+        return f"jinja2_{hashlib.sha256(made_by.encode()).hexdigest()[:32]}.bin"
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Load ``bucket``'s code if its entry is whole."""
+        """Load ``bucket``'s code if its entry is whole (the user's copy put in the store if need be)."""
         data = self.store.get("template", self._key(bucket))
+        if data is None and (data := usercache.read(self._user_name(bucket))) is not None:
+            with contextlib.suppress(OSError):
+                self.store.put("template", self._key(bucket), data)
         if data is not None:
-            bucket.bytecode_from_string(data)
+            bucket.bytecode_from_string(data)  # Jinja2 checks its own version's mark: else compiled
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         """Keep ``bucket``'s code."""
+        code = bucket.bytecode_to_string()
         with contextlib.suppress(OSError):
-            self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
+            self.store.put("template", self._key(bucket), code)
+        usercache.write(self._user_name(bucket), code)
 
 
 @dataclass(frozen=True)

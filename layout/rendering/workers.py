@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures.process  # BrokenProcessPool: the submodule is loaded only with a pool
 import contextlib
 import ctypes
+import functools
 import gc
 import hashlib
 import json
@@ -82,6 +83,30 @@ def _start_worker(warm: Warm | None, parent: int | None = None, death_signal: bo
             from .engine import warm_up
 
             warm_up(*warm)
+    # What the worker holds from now on (the parent's objects, frozen when it forked, and the
+    # warm-up's stylesheets, fonts and patterns) is left out of every collection, and none runs in
+    # the middle of a task: see ``_task``.
+    gc.freeze()
+    gc.disable()
+
+
+COLLECT_AFTER = 1000
+"""Objects allocated (and not yet freed) by a worker's task past which it collects its garbage after it."""
+
+
+def _task(function: Callable[..., R], *args: object) -> R:
+    """``function(*args)`` in a worker, its garbage collected once it is done, not while it runs.
+
+    Laying a document out, WeasyPrint keeps its whole box tree alive while it allocates, so that
+    Python's collections in the middle of a task (some 15 a document) walked it again and again
+    for nothing: 9-10 % of a worker's time. Once the task is done, that tree is garbage (or freed),
+    and one collection of what the task left costs 5 ms a document. Less time, and less memory
+    too (a worker's peak 77 MB instead of 85 over the 16-page benchmark's documents)."""
+    try:
+        return function(*args)
+    finally:
+        if gc.get_count()[0] > COLLECT_AFTER:
+            gc.collect()
 
 
 def default_count() -> int:
@@ -255,7 +280,7 @@ class PageRenderer:
             yield from (function(item) for item in items)
             return
         try:
-            yield from self._workers.start().map(function, items)
+            yield from self._workers.start().map(functools.partial(_task, function), items)
         except concurrent.futures.process.BrokenProcessPool as exc:
             raise self.worker_died() from exc
 
@@ -270,14 +295,17 @@ class PageRenderer:
         """``function(*args)`` on a worker, if they are running (so that it takes no time from this
         process, which is busy writing); else here, at once."""
         if self.workers > 1 and self._workers.started:
-            return self._workers.start().submit(function, *args)
+            return self._workers.start().submit(_task, function, *args)
         return completed(function(*args))
 
-    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T]
+    def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T],
+               entry: Callable[[bytes], bytes] | None = None, each: Callable[[int, bytes], None] | None = None
                ) -> Callable[[], list[bytes]]:
         """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
-        gives every item's bytes once they are done (kept in the store as they are)."""
+        gives every item's bytes once they are done (kept in the store as they are: ``entry`` of
+        them, if given, for a result that carries more than its entry holds). ``each(index, bytes)``
+        is called with every item's bytes, in order, as soon as they and those before are there."""
         out: dict[str, bytes] = {}
         missing: dict[str, T] = {}
         for key, item in zip(keys, items):
@@ -292,9 +320,12 @@ class PageRenderer:
         todo = {key: self.submit(function, item) for key, item in missing.items()}
 
         def done() -> list[bytes]:
-            for key, future in todo.items():
-                out[key] = future.result()
-                self.store.put(kind, key, out[key])
+            for index, key in enumerate(keys):
+                if key in todo:
+                    out[key] = todo.pop(key).result()
+                    self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
+                if each is not None:
+                    each(index, out[key])
             return [out[key] for key in keys]
         return done
 

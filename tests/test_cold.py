@@ -1,0 +1,132 @@
+"""What makes a cold compose cheaper, as whole processes: the workers' garbage collected after each task,
+not during it; results given as they come; templates compiled once a machine; no collection at exit."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import weakref
+
+from layout.rendering import workers
+from layout.rendering.workers import PageRenderer, Workers
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the cyclic collector frees it
+
+
+_ALIVE: list[weakref.ref] = []
+
+
+def _make_cycles(count: int) -> tuple[int, bool, int]:
+    """In a worker: leave ``count`` cycles behind, and say whether the collector ran meanwhile."""
+    collections = gc.get_stats()[0]["collections"]
+    _ALIVE.extend(weakref.ref(_Node()) for _ in range(count))
+    return os.getpid(), gc.isenabled(), gc.get_stats()[0]["collections"] - collections
+
+
+def _still_alive() -> tuple[int, int]:
+    return os.getpid(), sum(ref() is not None for ref in _ALIVE)
+
+
+def test_a_worker_collects_a_tasks_garbage_once_it_is_done_and_never_while_it_runs():
+    pool = Workers(2)
+    renderer = PageRenderer(None, (), shared=pool)
+    try:
+        pool.start()
+        # Many cycles (past the collector's own threshold, 700): none is collected while the task runs.
+        made = [renderer.submit(_make_cycles, 5 * workers.COLLECT_AFTER).result() for _ in range(4)]
+        assert all(not enabled and collected == 0 for _, enabled, collected in made)
+        left = [renderer.submit(_still_alive).result() for _ in range(8)]
+        assert all(alive == 0 for _, alive in left)  # each task's cycles collected once it was done
+        assert os.getpid() not in {pid for pid, _ in left}  # on the workers, not here
+    finally:
+        pool.close()
+    assert gc.isenabled()  # this process collects as before
+
+
+def _twice(item: bytes) -> bytes:
+    return item * 2
+
+
+def test_cached_gives_each_result_in_order_as_it_comes_and_keeps_the_entry_asked_for(tmp_path):
+    from layout.base.cache import Store
+
+    store = Store(tmp_path / "cache")
+    renderer = PageRenderer(store, ())  # no workers started: made here
+    keys = [store.key("proof", name) for name in ("a", "b", "a", "c")]
+    store.put("proof", keys[1], b"kept")  # in the cache: not made again
+    seen: list[tuple[int, bytes]] = []
+    done = renderer.cached("proof", keys, _twice, [b"A", b"B", b"A", b"C"], entry=lambda made: made[:1],
+                           each=lambda index, data: seen.append((index, data)))
+    assert done() == [b"AA", b"kept", b"AA", b"CC"]
+    assert seen == [(0, b"AA"), (1, b"kept"), (2, b"AA"), (3, b"CC")]
+    assert [store.get("proof", key) for key in keys] == [b"A", b"kept", b"A", b"C"]  # the entries, cut
+
+
+def test_templates_compiled_once_are_read_back_from_the_users_cache_in_an_empty_build_folder(tmp_path, monkeypatch):
+    import jinja2
+
+    from layout.base.cache import Store
+    from layout.composing import markup
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counted(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return compile_(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    monkeypatch.setattr(markup._ENV, "bytecode_cache", markup._ENV.bytecode_cache)  # put back after the test
+
+    def load(build: str) -> None:  # a new process: nothing compiled in memory, the build folder's store
+        monkeypatch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
+        markup.keep_compiled(Store(tmp_path / build / ".cache"))
+        markup._ENV.get_template("issue.html.j2")
+
+    load("one")
+    assert "issue.html.j2" in compiled  # compiled, kept in the store and in the user's cache
+    assert any((tmp_path / "user" / "layout").glob("jinja2_*.bin"))
+    compiled.clear()
+    load("two")  # another, empty build folder
+    assert compiled == [] and any((tmp_path / "two" / ".cache" / "template").iterdir())
+    for kept in (tmp_path / "user" / "layout").glob("jinja2_*.bin"):  # damaged: compiled again
+        kept.write_bytes(kept.read_bytes()[:-3])
+    load("three")
+    assert "issue.html.j2" in compiled
+
+
+def test_the_command_leaves_its_heap_out_of_the_collection_at_exit():
+    # An exit handler registered before main() runs after main()'s own (last in, first out).
+    probe = ("import atexit, gc, sys; atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0)); "
+             "sys.argv = ['layout', '--help']; from layout.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Usage" in done.stdout
+    assert "frozen at exit: True" in done.stdout
+
+
+PROBE = """
+import gc
+from layout import cli
+runs = []
+gc.callbacks.append(lambda phase, info: runs.append(phase))
+with cli._importing():
+    import layout.build
+    during = gc.isenabled()
+print("collections", len(runs), "enabled during", during, "after", gc.isenabled(),
+      "frozen", gc.get_freeze_count() > 10000)
+with cli._importing():
+    print("again enabled", gc.isenabled())
+"""
+
+
+def test_the_sequencer_is_imported_without_collections_and_what_it_made_is_left_out_of_later_ones():
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "collections 0 enabled during False after True frozen True" in done.stdout
+    assert "again enabled True" in done.stdout  # imported already: the collector is left alone
