@@ -353,3 +353,28 @@ def test_weasyprint_draws_each_line_with_the_spacing_the_breaker_chose(tmp_path)
     html = lb.set_marked(document, REPO / "fonts")
     names = re.findall(r'<span class="(ln[^"]*)">', html)
     assert len(set(names)) < len(names) / 2
+
+
+def test_a_font_replaced_while_the_process_lives_is_measured_afresh(tmp_path):
+    """``layout watch``, ``serve`` and the compose server live while a font is replaced: the widths
+    the lines are chosen by must be the new font's (WeasyPrint draws with it), not the old one's
+    kept by the folder's name."""
+    import shutil
+
+    fonts = tmp_path / "fonts"
+    shutil.copytree(REPO / "fonts", fonts)
+    document = ('<p id="a-b0" class="first" data-lb="136.063 0.000 9.000 0 - 0">Members voted overwhelmingly to '
+                'reject the offer and called for national talks with the employers over pay and rents.</p>')
+
+    def setting() -> tuple[str, dict]:
+        report = lb.Report()
+        return lb.set_marked(document, fonts, report=report), report.paragraphs["a-b0"]
+
+    before = setting()
+    regular = fonts / lb.FONTS[(False, False)]
+    regular.write_bytes((fonts / lb.FONTS[(True, False)]).read_bytes())  # the bold face, wider, in its place
+    after = setting()
+    assert after != before
+    for kept in (lb._font, lb._shaper, lb._word_items_cached, lb._broken):
+        kept.cache_clear()  # what a new process would measure
+    assert setting() == after

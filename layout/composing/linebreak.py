@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import html as htmllib
 import math
 import re
@@ -146,6 +147,9 @@ class Settings:
     """``hyphenate-limit-chars``: shortest word hyphenated, fewest letters before and after a break."""
     lang: str = "en_GB"
     fonts: str = ""
+    fonts_stamp: str = ""
+    """The house fonts' bytes' digest (``fonts_stamp``): the measurements kept in this process are
+    kept by it, so that a font replaced while a process lives is measured afresh."""
     """Folder of the house fonts."""
 
 
@@ -216,8 +220,33 @@ class Paragraph:
 # ---- Measuring --------------------------------------------------------------------------------------
 
 
+_STAMPS: dict[tuple[str, int, int], str] = {}
+
+
+def fonts_stamp(folder: Path) -> str:
+    """A digest of the bytes of the house fonts in ``folder`` (each file's digest kept by its size
+    and modification time). The breaker's measurements are kept by it, not by the folder's name
+    alone: ``layout watch``, ``layout serve`` and the compose server live while a font is replaced,
+    and WeasyPrint, which draws the lines, is given the new font (the engine keeps its fonts by their
+    bytes), so the widths the lines are chosen by must be the new font's too."""
+    digest = hashlib.sha256()
+    for name in sorted(set(FONTS.values())):
+        path = folder / name
+        try:
+            status = path.stat()
+            seen = (str(path), status.st_size, status.st_mtime_ns)
+            one = _STAMPS.get(seen)
+            if one is None:
+                one = _STAMPS[seen] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            one = "missing"
+        digest.update(f"{name}\0{one}\0".encode())
+    return digest.hexdigest()[:20]
+
+
 @functools.lru_cache(maxsize=8)
-def _font(path: str):
+def _font(path: str, stamp: str = ""):
+    """The HarfBuzz font of ``path`` (kept by ``stamp``, its folder's ``fonts_stamp``, too)."""
     import uharfbuzz as hb
 
     face = hb.Face(hb.Blob.from_file_path(path))
@@ -227,8 +256,8 @@ def _font(path: str):
 class Shaper:
     """Widths of text in the house fonts at one size (HarfBuzz, cached a word)."""
 
-    def __init__(self, fonts: str, size: float) -> None:
-        self.fonts, self.size = fonts, size
+    def __init__(self, fonts: str, size: float, stamp: str = "") -> None:
+        self.fonts, self.size, self.stamp = fonts, size, stamp
         self.cache: dict[tuple[str, bool, bool, bool], float] = {}
 
     def width(self, text: str, bold: bool = False, italic: bool = False, liga: bool = True) -> float:
@@ -237,7 +266,7 @@ class Shaper:
         if found is None:
             import uharfbuzz as hb
 
-            font, upem = _font(str(Path(self.fonts) / FONTS[(bold, italic)]))
+            font, upem = _font(str(Path(self.fonts) / FONTS[(bold, italic)]), self.stamp)
             buf = hb.Buffer()
             buf.add_str(text)
             buf.guess_segment_properties()
@@ -248,8 +277,13 @@ class Shaper:
 
 
 @functools.lru_cache(maxsize=4)
-def _shaper(fonts: str, size: float) -> Shaper:
-    return Shaper(fonts, size)
+def _shaper(fonts: str, size: float, stamp: str = "") -> Shaper:
+    return Shaper(fonts, size, stamp)
+
+
+def _shaper_of(settings: Settings) -> Shaper:
+    """The shaper of ``settings``' fonts (as they are now: ``fonts_stamp``) at its size."""
+    return _shaper(settings.fonts, settings.size, settings.fonts_stamp)
 
 
 @functools.lru_cache(maxsize=4)
@@ -297,7 +331,7 @@ _SPACE = re.compile(r"[ \t\n\r]+")
 
 def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
     """Boxes, glue and penalties for a paragraph's styled runs."""
-    shaper = _shaper(settings.fonts, settings.size)
+    shaper = _shaper_of(settings)
     space = shaper.width(" ")
     stretch, shrink = settings.stretch * space, settings.shrink * space
     words: list[list[Piece]] = [[]]
@@ -320,7 +354,7 @@ def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
             gap = spaces[index - 1]
             items.append(Item("glue", shaper.width(" ", *_style(gap)), stretch, shrink, pieces=(gap,)))
         made = _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
-                                  settings.hyphen_penalty)
+                                  settings.hyphen_penalty, settings.fonts_stamp)
         if settings.measure and sum(i.width for i in made if i.kind == "box") > settings.measure:
             made = tuple(_anywhere(word, shaper))  # wider than the column: breaks anywhere (overflow-wrap: anywhere)
         items += made
@@ -332,10 +366,10 @@ def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
 
 @functools.lru_cache(maxsize=50_000)
 def _word_items_cached(word: tuple[Piece, ...], limit: tuple[int, int, int], lang: str, fonts: str, size: float,
-                       penalty: int) -> tuple[Item, ...]:
+                       penalty: int, stamp: str = "") -> tuple[Item, ...]:
     """A word's items, once a process (the items are never changed once made)."""
-    settings = Settings(0.0, size, limit=limit, lang=lang, fonts=fonts, hyphen_penalty=penalty)
-    return tuple(_word_items(list(word), settings, _shaper(fonts, size)))
+    settings = Settings(0.0, size, limit=limit, lang=lang, fonts=fonts, hyphen_penalty=penalty, fonts_stamp=stamp)
+    return tuple(_word_items(list(word), settings, _shaper(fonts, size, stamp)))
 
 
 def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[Item]:
@@ -730,7 +764,7 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
     first_in = settings.shrink_first * glue_shrink
     spaces_only = -first_in <= excess <= settings.spaces_first * glue_stretch
     if settings.tracking and not node.overfull and not spaces_only and not last:
-        plain = _plain_width(items, start, end, hyphenated, _shaper(settings.fonts, settings.size))
+        plain = _plain_width(items, start, end, hyphenated, _shaper_of(settings))
         plain += sum(items[i].width for i in range(start, end) if items[i].kind == "box" and not items[i].pieces)
         # Pango gives every glyph of the line (its spaces too) the letter-spacing; WeasyPrint's
         # justification takes up what the spaces' share leaves over. The letter-spacing is one that
@@ -951,12 +985,15 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
 
     ``loose``: ids of paragraphs to set a line longer where that is acceptable (``fit: loose``)."""
 
+    stamp = fonts_stamp(Path(fonts))
+
     def one(match: re.Match, classes: set[str]) -> str:
         before, spec, full, inner = match.group(1), match.group(2), match.group(3), match.group(4)
         measure, indent, size, tracking, part, longer, *scaling = spec.split()
         scale = float(scaling[0]) if scaling else 0.0
         settings = Settings(float(measure), float(size), float(indent), tracking=float(tracking),
-                            scaling=scale, scaling_in=scale, fonts=str(fonts), limit=limit)
+                            scaling=scale, scaling_in=scale, fonts=str(fonts), fonts_stamp=stamp,
+                            limit=limit)
         ident = re.search(r'id="([^"]*)"', before)
         key = ident.group(1) if ident else ""
         try:
@@ -1012,20 +1049,20 @@ def _set(inner: str, full: str | None, part: str, settings: Settings, loose: int
     if report is not None:
         report.paragraphs[key] = {
             "lines": len(lines), "pass": paragraph.passes,
-            "worst": round(max((seen_ratio(x, _shaper(settings.fonts, settings.size).width(" "))
+            "worst": round(max((seen_ratio(x, _shaper_of(settings).width(" "))
                                 for x in lines[:-1] if x.spaces), default=1.0), 3),
             "longer": 1 in paragraph.alternatives, "shorter": -1 in paragraph.alternatives,
             "longer_worst": _worst(paragraph, 1, settings), "longer2_worst": _worst(paragraph, 2, settings),
             "longer_loose": _added_loose(paragraph, 1, settings), "longer2_loose": _added_loose(paragraph, 2, settings),
             "loosened": loose if loose in paragraph.alternatives else 0,
             "overfull": round(sum(x.overfull for x in lines), 2),
-            "ratios": [round(seen_ratio(x, _shaper(settings.fonts, settings.size).width(" ")), 3) if x.spaces
+            "ratios": [round(seen_ratio(x, _shaper_of(settings).width(" ")), 3) if x.spaces
                        else None for x in lines],
             # plain lists (as read back from the layout cache: the plates' keys hash the galley's repr)
             "gaps": [[[a, b] for a, b in x.gaps] for x in lines], "hyphens": [x.hyphenated for x in lines],
             "text": [x.text for x in lines], "tracked": [bool(x.tracking) for x in lines],
             "scaled": [x.scale for x in lines],
-            "space": round(_shaper(settings.fonts, settings.size).width(" "), 4)}
+            "space": round(_shaper_of(settings).width(" "), 4)}
     return paragraph_html(items, lines, classes, settings.size)
 
 
@@ -1034,7 +1071,7 @@ def _added_loose(paragraph: Paragraph, longer: int, settings: Settings) -> int |
     paragraph's setting ``longer`` lines longer has than its setting."""
     if longer not in paragraph.alternatives:
         return None
-    space = _shaper(settings.fonts, settings.size).width(" ")
+    space = _shaper_of(settings).width(" ")
 
     def loose(lines: tuple[SetLine, ...]) -> int:
         return sum(1 for x in lines[:-1] if x.spaces and seen_ratio(x, space, letters=True) > 2.0)
@@ -1046,7 +1083,7 @@ def _worst(paragraph: Paragraph, longer: int, settings: Settings) -> float | Non
     """The loosest line (in natural spaces) of the paragraph's setting ``longer`` lines longer."""
     if longer not in paragraph.alternatives:
         return None
-    space = _shaper(settings.fonts, settings.size).width(" ")
+    space = _shaper_of(settings).width(" ")
     return round(max((seen_ratio(x, space) for x in paragraph.alternatives[longer][:-1] if x.spaces),
                      default=1.0), 3)
 
