@@ -414,3 +414,33 @@ def test_in_a_copied_project_what_changes_the_output_is_still_made_again(small_c
     assert again.laid_out >= 1  # laid out again, not read from the copy's cache
     plates = {name: data for name, data in _outputs(copy).items() if name.endswith(".pdf")}
     assert all(plates[name] != data for name, data in outputs.items() if name.endswith(".pdf"))
+
+
+def test_an_entry_held_in_memory_is_read_again_once_its_file_changes(tmp_path, monkeypatch):
+    """A process that composes again reads its entries from memory (``cache._hold``), but only while
+    their files are the ones it read or wrote: damaged, replaced or removed since, they are read
+    (and their seals checked) again; and it holds no more than ``HELD_BYTES``."""
+    from layout.base import cache as cache_module
+
+    store = cache_module.Store(tmp_path / "cache", salt_="test")
+    key = store.key("kind", b"made of this")
+    store.put("kind", key, b"the entry's bytes")
+    path = store.path("kind", key)
+    assert str(path) in cache_module._HELD
+    assert store.get("kind", key) == b"the entry's bytes"
+    blob = bytearray(path.read_bytes())
+    blob[2] ^= 0x20  # damaged on disk, the same size: its modification time tells
+    path.write_bytes(bytes(blob))
+    assert store.get("kind", key) is None and not path.exists()  # read again, failed its seal, removed
+    other = cache_module.Store(tmp_path / "cache", salt_="test")
+    other.put("kind", key, b"made again")
+    # as if another process had replaced it: this one holds older bytes
+    cache_module._HELD[str(path)] = (cache_module._HELD[str(path)][0], b"stale")
+    os.utime(path, ns=(1, 1))
+    assert store.get("kind", key) == b"made again"
+    path.unlink()
+    assert store.get("kind", key) is None
+    monkeypatch.setattr(cache_module, "HELD_BYTES", 4096)
+    for number in range(40):
+        store.put("kind", store.key("kind", str(number)), bytes(300))
+    assert cache_module._held_bytes <= 4096

@@ -23,6 +23,7 @@ a lock, once a run.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import fcntl
@@ -34,6 +35,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePath
@@ -285,6 +287,50 @@ def cache_size(text: str | None = None) -> int:
     return int(float(match[1]) * _UNITS[match[2].upper()])
 
 
+HELD_BYTES = 64 * 2**20
+"""The most bytes of entries a process keeps in memory (``_hold``)."""
+_HELD: collections.OrderedDict[str, tuple[tuple[int, int, int], bytes]] = collections.OrderedDict()
+_held_bytes = 0
+_held_lock = threading.Lock()  # the background threads of a run read entries too
+
+
+def _new_lock() -> None:  # a process forked while another thread held it starts with one of its own
+    global _held_lock
+    _held_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock)
+
+
+def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
+    """Keep an entry's bytes in this process, by its file's inode, size and modification time
+    (nanoseconds; ``get`` sets it on every use): a process that composes again (``layout watch``,
+    ``serve``, the compose server, a test) reads the same entries back, and reading some 260 files
+    and checking their seals was a tenth of a recompose. A file replaced, damaged or touched since
+    has another stamp, and is read (and its seal checked) again. The oldest go first beyond
+    ``HELD_BYTES``."""
+    global _held_bytes
+    if len(data) > HELD_BYTES // 8:
+        return
+    name = str(path)
+    with _held_lock:
+        old = _HELD.pop(name, None)
+        if old is not None:
+            _held_bytes -= len(old[1])
+        _HELD[name] = (stamp, data)
+        _held_bytes += len(data)
+        while _held_bytes > HELD_BYTES and _HELD:
+            _held_bytes -= len(_HELD.popitem(last=False)[1][1])
+
+
+def _forget(path: Path) -> None:
+    global _held_bytes
+    with _held_lock:
+        old = _HELD.pop(str(path), None)
+        if old is not None:
+            _held_bytes -= len(old[1])
+
+
 class Store:
     """The build cache (``build/.cache/``): entries by kind and key, sealed, touched when used.
 
@@ -326,10 +372,26 @@ class Store:
         if self.root is None:
             return None
         path = self.root / kind / key
-        data = read_sealed(path)
-        if data is not None:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # used now: evicted last
+        try:
+            status = os.stat(path)
+        except OSError:
+            _forget(path)
+            return None
+        held = _HELD.get(str(path))
+        if held is not None and held[0] == (status.st_ino, status.st_size, status.st_mtime_ns):
+            data: bytes | None = held[1]  # read and its seal checked before, and the file not changed since
+        else:
+            data = read_sealed(path)
+        if data is None:
+            _forget(path)
+            return None
+        now = time.time_ns()
+        try:
+            os.utime(path, ns=(now, now))  # used now: evicted last
+        except OSError:
+            _forget(path)
+        else:
+            _hold(path, (status.st_ino, status.st_size, now), data)
         return data
 
     def put(self, kind: str, key: str, data: bytes) -> None:
@@ -341,6 +403,9 @@ class Store:
         trailer = _trailer(path.name, data)
         _replace(path, data, trailer)  # written one after the other: the entry is not copied to seal it
         self.added += len(data) + len(trailer)
+        with contextlib.suppress(OSError):
+            status = os.stat(path)
+            _hold(path, (status.st_ino, status.st_size, status.st_mtime_ns), data)
 
     def get_parts(self, kind: str, key: str) -> list[bytes] | None:
         """An entry of several blobs (see ``put_parts``)."""
