@@ -62,6 +62,8 @@ class StageTimes(logging.Handler):  # each stage's time, from the record that en
 LOG.setLevel(logging.DEBUG)
 LOG.addHandler(StageTimes())
 workers = Workers()  # what `layout watch` keeps from save to save
+from layout.base.cache import hold_entries
+hold_entries()  # as `layout watch` does
 start = time.perf_counter()
 def compose():
     global overset

@@ -422,25 +422,29 @@ def test_an_entry_held_in_memory_is_read_again_once_its_file_changes(tmp_path, m
     (and their seals checked) again; and it holds no more than ``HELD_BYTES``."""
     from layout.base import cache as cache_module
 
+    monkeypatch.setattr(cache_module, "_holder", 0)  # as in a one-off compose
     store = cache_module.Store(tmp_path / "cache", salt_="test")
     key = store.key("kind", b"made of this")
     store.put("kind", key, b"the entry's bytes")
     path = store.path("kind", key)
-    assert str(path) in cache_module._HELD
     assert store.get("kind", key) == b"the entry's bytes"
+    assert str(path) not in cache_module._HELD  # a one-off compose holds nothing
+    cache_module.hold_entries()  # as layout watch, serve and the compose server do
+    assert store.get("kind", key) == b"the entry's bytes"
+    assert str(path) in cache_module._HELD
+    assert store.get("kind", key) == b"the entry's bytes"  # from memory
     blob = bytearray(path.read_bytes())
     blob[2] ^= 0x20  # damaged on disk, the same size: its modification time tells
     path.write_bytes(bytes(blob))
     assert store.get("kind", key) is None and not path.exists()  # read again, failed its seal, removed
-    other = cache_module.Store(tmp_path / "cache", salt_="test")
-    other.put("kind", key, b"made again")
-    # as if another process had replaced it: this one holds older bytes
-    cache_module._HELD[str(path)] = (cache_module._HELD[str(path)][0], b"stale")
-    os.utime(path, ns=(1, 1))
+    store.put("kind", key, b"the entry's bytes")
+    assert store.get("kind", key) == b"the entry's bytes" and str(path) in cache_module._HELD
+    cache_module.write_sealed(path, b"made again")  # as another process replaces it: a new file
     assert store.get("kind", key) == b"made again"
     path.unlink()
     assert store.get("kind", key) is None
     monkeypatch.setattr(cache_module, "HELD_BYTES", 4096)
     for number in range(40):
         store.put("kind", store.key("kind", str(number)), bytes(300))
-    assert cache_module._held_bytes <= 4096
+        store.get("kind", store.key("kind", str(number)))
+    assert 0 < cache_module._held_bytes <= 4096

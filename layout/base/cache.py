@@ -302,15 +302,26 @@ def _new_lock() -> None:  # a process forked while another thread held it starts
 os.register_at_fork(after_in_child=_new_lock)
 
 
+_holder = 0
+"""The process that holds what it reads (``hold_entries``); no other (its workers included)."""
+
+
+def hold_entries() -> None:
+    """From now on, this process keeps the entries it reads back in memory (``_hold``): for the
+    processes that compose again and again (``layout watch``, ``serve``, the compose server). A
+    one-off compose holds none (a cold compose of 64 pages peaks at about 450 MB without them)."""
+    global _holder
+    _holder = os.getpid()
+
+
 def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
     """Keep an entry's bytes in this process, by its file's inode, size and modification time
-    (nanoseconds; ``get`` sets it on every use): a process that composes again (``layout watch``,
-    ``serve``, the compose server, a test) reads the same entries back, and reading some 260 files
-    and checking their seals was a tenth of a recompose. A file replaced, damaged or touched since
-    has another stamp, and is read (and its seal checked) again. The oldest go first beyond
-    ``HELD_BYTES``."""
+    (nanoseconds; ``get`` sets it on every use): a process that composes again reads the same
+    entries back, and reading some 260 files and checking their seals was a tenth of a 16-page
+    recompose (its entries: about 40 MB). A file replaced, damaged or touched since has another
+    stamp, and is read (and its seal checked) again. The oldest go first beyond ``HELD_BYTES``."""
     global _held_bytes
-    if len(data) > HELD_BYTES // 8:
+    if _holder != os.getpid() or len(data) > HELD_BYTES // 8:
         return
     name = str(path)
     with _held_lock:
@@ -403,9 +414,12 @@ class Store:
         trailer = _trailer(path.name, data)
         _replace(path, data, trailer)  # written one after the other: the entry is not copied to seal it
         self.added += len(data) + len(trailer)
-        with contextlib.suppress(OSError):
-            status = os.stat(path)
-            _hold(path, (status.st_ino, status.st_size, status.st_mtime_ns), data)
+        if _holder == os.getpid():
+            with contextlib.suppress(OSError):
+                status = os.stat(path)
+                _hold(path, (status.st_ino, status.st_size, status.st_mtime_ns), data)
+        else:
+            _forget(path)
 
     def get_parts(self, kind: str, key: str) -> list[bytes] | None:
         """An entry of several blobs (see ``put_parts``)."""

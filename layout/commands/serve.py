@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pypdfium2
 
+from ..base.cache import hold_entries
 from ..build import Project
 from ..composing.fit import HOLE_LINES
 from ..errors import LayoutError
@@ -699,6 +700,7 @@ def serve(project: Project, issue_id: str, host: str, port: int, say: Callable[[
           interval: float = 0.2) -> None:
     """``layout serve``: run until interrupted."""
     find_issue(project.issues, issue_id)
+    hold_entries()  # the build cache's entries it reads back, from round to round
     warning = bind_warning(host)
     if warning:
         say(warning)

@@ -453,6 +453,9 @@ def _serve_forever(root: str, name: str, path: str, listener: socket.socket, loc
         while os.getppid() == parent and time.monotonic() < deadline:  # the command exits first: its
             time.sleep(0.005)  # exit (a large heap freed) is not slowed by the warm-up below
         try:
+            from ..base.cache import hold_entries
+
+            hold_entries()  # the build cache's entries it reads back, from request to request
             _warm_up()
             why = server.serve()
         except BaseException as error:  # SIGTERM (cli's Terminated), or a fault of the server's own

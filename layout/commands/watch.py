@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..base.cache import hold_entries
 from ..build import BuildResult, Project, compose_issue
 from ..composing.fit import summary
 from ..errors import LayoutError, environment_fault, is_environment
@@ -148,6 +149,7 @@ def watch(project: Project, issue_id: str, say: Callable[[str], None], interval:
           rounds_limit: int | None = None) -> None:
     """Compose now and after every change; ``rounds_limit`` limits the number of composes (for tests)."""
     workers = Workers()  # kept warm from save to save
+    hold_entries()  # and the build cache's entries it reads back
     try:
         for done in rounds(project, issue_id, workers, interval, rounds_limit, keep_going=True):
             say(done.line())
