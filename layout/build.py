@@ -255,7 +255,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
             staging.add(index + 1, made[-1][0])
 
     plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _new_plate, jobs,
-                                 entry=_without_png, each=arrived)
+                                 entry=_without_png, each=arrived, keep=False)
     trim = (run.settings.trim_width, run.settings.trim_height)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
         "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,

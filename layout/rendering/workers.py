@@ -299,13 +299,16 @@ class PageRenderer:
         return completed(function(*args))
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T],
-               entry: Callable[[bytes], bytes] | None = None, each: Callable[[int, bytes], None] | None = None
-               ) -> Callable[[], list[bytes]]:
+               entry: Callable[[bytes], bytes] | None = None, each: Callable[[int, bytes], None] | None = None,
+               keep: bool = True) -> Callable[[], list[bytes]]:
         """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
         gives every item's bytes once they are done (kept in the store as they are: ``entry`` of
         them, if given, for a result that carries more than its entry holds). ``each(index, bytes)``
-        is called with every item's bytes, in order, as soon as they and those before are there."""
+        is called with every item's bytes, in order, as soon as they and those before are there.
+        With ``keep`` false, what it gives is an empty list: each item's bytes are let go once
+        ``each`` has had them (the 64 plates of a 64-page issue, with their proofs and PNGs, were
+        held twice, some 150 MB)."""
         out: dict[str, bytes] = {}
         missing: dict[str, T] = {}
         for key, item in zip(keys, items):
@@ -319,6 +322,8 @@ class PageRenderer:
         self._start_for(len(missing))  # unwarmed: these are not laid out
         todo = {key: self.submit(function, item) for key, item in missing.items()}
 
+        last = {key: index for index, key in enumerate(keys)}
+
         def done() -> list[bytes]:
             for index, key in enumerate(keys):
                 if key in todo:
@@ -326,7 +331,9 @@ class PageRenderer:
                     self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
                 if each is not None:
                     each(index, out[key])
-            return [out[key] for key in keys]
+                if not keep and last[key] == index:
+                    del out[key]
+            return [out[key] for key in keys] if keep else []
         return done
 
     def _key(self, job: Job, source: str) -> str:
