@@ -287,7 +287,7 @@ def cache_size(text: str | None = None) -> int:
     return int(float(match[1]) * _UNITS[match[2].upper()])
 
 
-HELD_BYTES = 64 * 2**20
+HELD_BYTES = 32 * 2**20
 """The most bytes of entries a process keeps in memory (``_hold``)."""
 _HELD: collections.OrderedDict[str, tuple[tuple[int, int, int], bytes]] = collections.OrderedDict()
 _held_bytes = 0
