@@ -111,12 +111,12 @@ class Settings:
     scaling_in: float = 0.0
     """Glyph scaling a tight line may give (0.02: drawn down to 98 % wide)."""
     spaces_first: float = 0.3
+    """With tracking: the share of their stretch the spaces take before letter-spacing is used."""
     shrink_first: float = 0.5
     """With tracking or scaling: the share of their shrink the spaces take (0.5: to 90 % of natural)
     before the letters are spaced in and the glyphs narrowed, then the rest. (Measured, total-fit at 2 %
     with scaling: 1, spaces to 80 % first, left 22.8 % of the sample's lines with gaps under 0.85 natural
     spaces; 0.5, 14.6 %; the same breaks.)"""
-    """With tracking: the share of their stretch the spaces take before letter-spacing is used."""
     tolerance: float = 1.0
     """The largest adjustment ratio of the first pass (1: spaces at most 2x natural)."""
     second: float = 3.0
