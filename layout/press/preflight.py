@@ -61,64 +61,68 @@ def _walk_resources(resources, seen: set[tuple[int, int]]):
             yield from _walk_resources(obj["/Resources"], seen)
 
 
+def _page_resources(pdf: pikepdf.Pdf):
+    """Each page's number, with every resources dictionary the page and the forms it draws use
+    (``_walk_resources``)."""
+    for number, page in enumerate(pdf.pages, start=1):
+        for resources in _walk_resources(page.obj.get("/Resources"), set()):
+            yield number, resources
+
+
 def _colour_findings(pdf: pikepdf.Pdf, paint: Paint) -> list[str]:
     problems = [f"page {number}: RGB colour in the page content ({operator})" for number, operator in paint.rgb]
-    for number, page in enumerate(pdf.pages, start=1):
-        seen: set[tuple[int, int]] = set()
-        for resources in _walk_resources(page.obj.get("/Resources"), seen):
-            for name, space in resources.get("/ColorSpace", pikepdf.Dictionary()).items():
-                kind = _colour_space_name(space)
+    for number, resources in _page_resources(pdf):
+        for name, space in resources.get("/ColorSpace", pikepdf.Dictionary()).items():
+            kind = _colour_space_name(space)
+            if kind in BAD_SPACES:
+                problems.append(f"page {number}: {BAD_SPACES[kind]} colour space {name}")
+        for name, obj in resources.get("/XObject", pikepdf.Dictionary()).items():
+            if obj.get("/Subtype") == "/Image":
+                kind = _colour_space_name(obj.get("/ColorSpace", "/DeviceGray"))
                 if kind in BAD_SPACES:
-                    problems.append(f"page {number}: {BAD_SPACES[kind]} colour space {name}")
-            for name, obj in resources.get("/XObject", pikepdf.Dictionary()).items():
-                if obj.get("/Subtype") == "/Image":
-                    kind = _colour_space_name(obj.get("/ColorSpace", "/DeviceGray"))
-                    if kind in BAD_SPACES:
-                        problems.append(f"page {number}: image {name} is {BAD_SPACES[kind]} "
-                                        f"({obj.get('/Width')} x {obj.get('/Height')} px)")
-            for name, shading in resources.get("/Shading", pikepdf.Dictionary()).items():
-                kind = _colour_space_name(shading.get("/ColorSpace"))
-                if kind in BAD_SPACES:
-                    problems.append(f"page {number}: shading {name} is {BAD_SPACES[kind]}")
+                    problems.append(f"page {number}: image {name} is {BAD_SPACES[kind]} "
+                                    f"({obj.get('/Width')} x {obj.get('/Height')} px)")
+        for name, shading in resources.get("/Shading", pikepdf.Dictionary()).items():
+            kind = _colour_space_name(shading.get("/ColorSpace"))
+            if kind in BAD_SPACES:
+                problems.append(f"page {number}: shading {name} is {BAD_SPACES[kind]}")
     return sorted(set(problems))
 
 
 def _transparency(pdf: pikepdf.Pdf) -> list[str]:
     problems = []
-    for number, page in enumerate(pdf.pages, start=1):
-        for resources in _walk_resources(page.obj.get("/Resources"), set()):
-            for name, state in resources.get("/ExtGState", pikepdf.Dictionary()).items():
-                blend = state.get("/BM", "/Normal")
-                modes = [str(m) for m in blend] if isinstance(blend, pikepdf.Array) else [str(blend)]
-                if float(state.get("/ca", 1)) < 1 or float(state.get("/CA", 1)) < 1 or \
-                        str(state.get("/SMask", "/None")) != "/None" or \
-                        any(m not in ("/Normal", "/Compatible") for m in modes):
-                    problems.append(f"page {number}: transparency in graphics state {name}")
-            for name, obj in resources.get("/XObject", pikepdf.Dictionary()).items():
-                if obj.get("/Subtype") == "/Image" and ("/SMask" in obj or "/SMaskInData" in obj):
-                    problems.append(f"page {number}: image {name} has a soft mask (transparency)")
-                if obj.get("/Subtype") == "/Form" and "/Group" in obj:
-                    problems.append(f"page {number}: transparency group in form {name}")
+    for number, resources in _page_resources(pdf):
+        for name, state in resources.get("/ExtGState", pikepdf.Dictionary()).items():
+            blend = state.get("/BM", "/Normal")
+            modes = [str(m) for m in blend] if isinstance(blend, pikepdf.Array) else [str(blend)]
+            if float(state.get("/ca", 1)) < 1 or float(state.get("/CA", 1)) < 1 or \
+                    str(state.get("/SMask", "/None")) != "/None" or \
+                    any(m not in ("/Normal", "/Compatible") for m in modes):
+                problems.append(f"page {number}: transparency in graphics state {name}")
+        for name, obj in resources.get("/XObject", pikepdf.Dictionary()).items():
+            if obj.get("/Subtype") == "/Image" and ("/SMask" in obj or "/SMaskInData" in obj):
+                problems.append(f"page {number}: image {name} has a soft mask (transparency)")
+            if obj.get("/Subtype") == "/Form" and "/Group" in obj:
+                problems.append(f"page {number}: transparency group in form {name}")
     return sorted(set(problems))
 
 
 def _fonts(pdf: pikepdf.Pdf) -> list[str]:
     problems = []
-    for number, page in enumerate(pdf.pages, start=1):
-        for resources in _walk_resources(page.obj.get("/Resources"), set()):
-            for name, font in resources.get("/Font", pikepdf.Dictionary()).items():
-                base = str(font.get("/BaseFont", name))
-                if font.get("/Subtype") == "/Type3":
-                    problems.append(f"page {number}: font {base} is a Type 3 (bitmap) font")
-                    continue
-                target = font.DescendantFonts[0] if "/DescendantFonts" in font else font
-                descriptor = target.get("/FontDescriptor", pikepdf.Dictionary())
-                files = [k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor]
-                if not files:
-                    problems.append(f"page {number}: font {base} is not embedded")
-                elif _restricted(descriptor[files[0]].read_bytes()):
-                    problems.append(f"page {number}: font {base} is embedded but its licence forbids "
-                                    "embedding (OS/2 fsType: restricted)")
+    for number, resources in _page_resources(pdf):
+        for name, font in resources.get("/Font", pikepdf.Dictionary()).items():
+            base = str(font.get("/BaseFont", name))
+            if font.get("/Subtype") == "/Type3":
+                problems.append(f"page {number}: font {base} is a Type 3 (bitmap) font")
+                continue
+            target = font.DescendantFonts[0] if "/DescendantFonts" in font else font
+            descriptor = target.get("/FontDescriptor", pikepdf.Dictionary())
+            files = [k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor]
+            if not files:
+                problems.append(f"page {number}: font {base} is not embedded")
+            elif _restricted(descriptor[files[0]].read_bytes()):
+                problems.append(f"page {number}: font {base} is embedded but its licence forbids "
+                                "embedding (OS/2 fsType: restricted)")
     return sorted(set(problems))
 
 
