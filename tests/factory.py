@@ -91,9 +91,13 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
                  paper: dict | None = None) -> Path:
     """Create a project at ``root`` (paper.yaml, stylesheets, fonts) and an issue folder; return it."""
     (root / "issues").mkdir(parents=True, exist_ok=True)
-    for name in ("stylesheets", "fonts"):
-        if not (root / name).exists():
-            shutil.copytree(REPO / name, root / name)
+    if not (root / "stylesheets").exists():
+        shutil.copytree(REPO / "stylesheets", root / "stylesheets")
+    if not (root / "fonts").exists():
+        if THOROUGH:
+            shutil.copytree(REPO / "fonts", root / "fonts")
+        else:
+            shutil.copytree(_house_fonts(), root / "fonts", copy_function=_link)
     settings = copy.deepcopy(_repo_paper())
     settings.update(paper or {})
     (root / "issues" / "paper.yaml").write_text(dump_yaml(settings, allow_unicode=True), encoding="utf-8")
@@ -116,8 +120,74 @@ def copy_project(source: Path, target: Path) -> Path:
     """A copy of a project composed once for many tests (sources, build and caches, times kept), for
     a test that changes it. The cache's keys hold paths relative to the project only: a compose of
     the copy makes again only what its changes touch."""
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_or_link)
     return target
+
+
+# ---- The house fonts, linked ---------------------------------------------------------------------
+
+_FONTS: list[tuple[Path, dict[str, tuple[int, int, int]]]] = []
+"""The repository's fonts as copied once this process, and each file's (inode, size, modification
+time) then."""
+
+
+def _house_fonts() -> Path:
+    """A copy of the repository's fonts made once a process, whose files every project's ``fonts/``
+    links to (hard links): the same bytes, without writing 3 MB for each of some 600 projects. A test
+    must never write into a font of a project's (replace it: ``replace_file``); conftest fails a
+    test that did (``changed_house_fonts``), and the next project gets a fresh copy."""
+    if not _FONTS:
+        import atexit
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="layout-test-fonts-")) / "fonts"
+        shutil.copytree(REPO / "fonts", folder)
+        atexit.register(shutil.rmtree, folder.parent, True)
+        _FONTS.append((folder, {p.name: _state(p) for p in folder.iterdir()}))
+    return _FONTS[0][0]
+
+
+def _state(path: Path) -> tuple[int, int, int]:
+    found = path.stat()
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def changed_house_fonts() -> list[str]:
+    """The house fonts' files written into since they were copied (by a test that wrote into a
+    project's font instead of replacing it); after this, projects get a fresh copy."""
+    if not _FONTS:
+        return []
+    folder, states = _FONTS[0]
+    changed = [name for name, state in states.items() if _state(folder / name) != state]
+    if changed:
+        _FONTS.clear()
+    return changed
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def _copy_or_link(source: str, target: str) -> None:
+    """A project's file copied, or linked if it is one of the house fonts' (``_house_fonts``)."""
+    if _FONTS and Path(source).parent.name == "fonts":
+        name = Path(source).name
+        state = _FONTS[0][1].get(name)
+        if state is not None and _state(Path(source))[0] == state[0]:
+            _link(source, target)
+            return
+    shutil.copy2(source, target)
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """``target`` replaced by a copy of ``source`` (a new file: never written into, since a project's
+    font may be a link to the house fonts shared by every project)."""
+    part = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, part)
+    os.replace(part, target)
 
 
 def add_photo(issue: Path, name: str = "docks.jpg") -> str:
