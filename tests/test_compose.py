@@ -99,7 +99,7 @@ def test_overset_without_worker_processes_is_overset_in_a_fresh_process(tmp_path
 
 
 def test_overset_on_the_command_line(tmp_path, run_cli):
-    simple_issue(tmp_path, {"huge": 3000}, columns={"huge": 2}, depth={"huge": 30})
+    simple_issue(tmp_path, {"huge": 600}, columns={"huge": 2}, depth={"huge": 30})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 3
     assert "page 1, first slot (huge):" in err and "lines) over" in err
