@@ -204,3 +204,12 @@ def test_with_a_thread_still_running_the_command_exits_as_the_interpreter_does()
     done = _probe("thread")
     assert done.returncode == 3
     assert "exit handler ran" in done.stdout and "torn down" in done.stdout
+
+
+def test_under_a_profiler_the_command_returns_so_that_the_profile_is_written(tmp_path):
+    script = tmp_path / "probe.py"
+    script.write_text(EXIT_PROBE)
+    report = tmp_path / "layout.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(report), str(script), "--help"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "LAYOUT_SERVER": "off"})
+    assert done.returncode == 0 and "Usage" in done.stdout and report.stat().st_size > 0
