@@ -239,11 +239,13 @@ def test_the_idle_server_exits_and_removes_its_socket(servers, project):
 
 def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     root = tmp_path / "big"
-    issue = two_story_issue(root, words=(700, 500))
+    issue = two_story_issue(root, words=(1300, 900))
     assert servers.compose(root).returncode == 0
     [pid] = servers.started(1)
-    write_article(issue, "story", body(700, seed=7), headline="A story")  # laid out again: long enough
-    write_article(issue, "other", body(500, seed=8), headline="Another story")
+    # Both laid out again: long enough to be interrupted (some 0.7 s; with 700 and 500 words, 0.3 s
+    # since the user-agent sheet was scoped, and Ctrl-C could come after the compose had ended)
+    write_article(issue, "story", body(1300, seed=7), headline="A story")
+    write_article(issue, "other", body(900, seed=8), headline="Another story")
     client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
                               env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert client.stderr is not None
@@ -260,11 +262,11 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
 
 def test_a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, tmp_path):
     root = tmp_path / "big"
-    issue = two_story_issue(root, words=(700, 500))
+    issue = two_story_issue(root, words=(1300, 900))
     assert servers.compose(root).returncode == 0
     [pid] = servers.started(1)
-    write_article(issue, "story", "Zanzibar dockers walked out. " + body(700, seed=7), headline="A story")
-    write_article(issue, "other", body(500, seed=8), headline="Another story")
+    write_article(issue, "story", "Zanzibar dockers walked out. " + body(1300, seed=7), headline="A story")
+    write_article(issue, "other", body(900, seed=8), headline="Another story")
     client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
                               env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert client.stderr is not None
