@@ -189,6 +189,10 @@ class Made:
     """What gives the flat plan's PNG (drawn on a worker while the plates are made)."""
     pngs: tuple[bytes | None, ...] = ()
     """Each proof's PNG, if it was drawn with its plate (None: the plate came from the cache)."""
+    proof_keys: tuple[str, ...] = ()
+    """Each proof's key (``ProofJob.key``: its plate's inputs and its marks), for its PNG in the cache."""
+    proof_digests: tuple[str, ...] = ()
+    """The SHA-256 of each page's proof PDF (of its plate, if it has no marks), hashed where it was made."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ class Staged:
 
     folder: Path
     plates: tuple[Path, ...]
+    digests: dict[str, str] = field(default_factory=dict)
+    """The SHA-256 of each staged plate's bytes, by its name (hashed where it was made)."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +256,9 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     made: list[list[bytes]] = []
 
     def arrived(index: int, blob: bytes) -> None:
-        made.append(unpack(blob))  # a plate made now: with its proof's PNG
+        made.append(unpack(blob))  # plate, proof, their SHA-256 (and, a plate made now, its proof's PNG)
         if staging is not None:
-            staging.add(index + 1, made[-1][0])
+            staging.add(index + 1, made[-1][0], made[-1][2].decode())
 
     plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _new_plate, jobs,
                                  entry=_without_png, each=arrived, keep=False)
@@ -265,7 +271,8 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     return (Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
                  any(parts[1] for parts in made),
                  tuple(job.plate.info.inputs for job in jobs), plan,
-                 tuple(parts[2] if len(parts) > 2 else None for parts in made)),
+                 tuple(parts[ENTRY_PARTS] if len(parts) > ENTRY_PARTS else None for parts in made),
+                 tuple(job.key for job in jobs), tuple(parts[3].decode() for parts in made)),
             staging.staged() if staging is not None else None)
 
 
@@ -298,11 +305,20 @@ class ProofJob:
         return hashlib.sha256(f"{self.plate.info.inputs} {self.marks!r}".encode()).hexdigest()
 
 
+ENTRY_PARTS = 4
+"""A plate's cache entry: its plate, its proof (empty if it has no marks), and the SHA-256 of each."""
+
+
 def _plate_and_proof(job: ProofJob) -> bytes:
-    """A plate and its proof PDF (with marks, if any; runs in a page worker). The proof's PNG is
-    rendered later, beside the preflight, and only if the proof changed."""
+    """A plate and its proof PDF (with marks, if any; runs in a page worker), and the SHA-256 of the
+    plate and of the proof (of the plate, without marks): hashed once, here, and kept with them under
+    their cache entry's seal, so that a recompose does not hash every plate again for the plates'
+    ``SHA256SUMS`` and the proofs' ``.pages.json`` (some 35 MB at 16 pages). The proof's PNG is
+    drawn by ``_new_plate``."""
     plate = make_plate(job.plate)
-    return pack(plate, mark_pages((plate,), [job.marks])[0] if job.marks else b"")
+    proof = mark_pages((plate,), [job.marks])[0] if job.marks else b""
+    return pack(plate, proof, hashlib.sha256(plate).hexdigest().encode(),
+                hashlib.sha256(proof or plate).hexdigest().encode())
 
 
 def _new_plate(job: ProofJob) -> bytes:
@@ -311,26 +327,26 @@ def _new_plate(job: ProofJob) -> bytes:
     be staged and checked, nor goes back to a worker as a PDF; ``_without_png`` is what the plate's
     cache entry keeps (the PNG is kept as a proof entry: see ``_proof_pngs``)."""
     made = _plate_and_proof(job)
-    plate, proof = unpack(made)
+    plate, proof = unpack(made)[:2]
     return made + pack(page_png(proof or plate))
 
 
 def _without_png(made: bytes) -> bytes:
-    """A new plate's cache entry: its plate and proof, without the proof's PNG (``made`` ends with it,
-    packed: cut off, the rest is the entry as ``_plate_and_proof`` packed it)."""
-    plate = int.from_bytes(made[:8], "big")
-    proof = int.from_bytes(made[8 + plate:16 + plate], "big")
-    return made[:16 + plate + proof]
+    """A new plate's cache entry: its plate, proof and their digests, without the proof's PNG (``made``
+    ends with it, packed: cut off, the rest is the entry as ``_plate_and_proof`` packed it)."""
+    at = 0
+    for _ in range(ENTRY_PARTS):
+        at += 8 + int.from_bytes(made[at:at + 8], "big")
+    return made[:at]
 
 
 def _proof_pngs(run: Run, made: Made) -> Callable[[], list[bytes]]:
     """What gives each page's proof PNG: drawn with its plate, else kept in the cache, else drawn now
     on the workers (a plate from the cache whose PNG the cache no longer holds). Each is kept in the
-    cache by its plate's key and its proof marks (known without hashing every PDF), so that a PNG is
-    drawn again only for a page whose proof changed."""
+    cache by its plate's key and its proof marks (``ProofJob.key``: known without hashing any PDF),
+    so that a PNG is drawn again only for a page whose proof changed."""
     store = run.renderer.store
-    keys = [store.key("proof", key, hashlib.sha256(proof).hexdigest() if proof is not plate else "")
-            for key, plate, proof in zip(made.keys, made.plates, made.proofs)]
+    keys = [store.key("proof", key) for key in made.proof_keys]
     drawn = {index: png for index, png in enumerate(made.pngs) if png is not None}
     for index, png in drawn.items():
         store.put("proof", keys[index], png)
@@ -358,16 +374,18 @@ class _Staging:
         self.folder = publish.staging(run.out / "plates")
         run.cleanup.callback(shutil.rmtree, self.folder, ignore_errors=True)
         self.paths: list[Path] = []
+        self.digests: dict[str, str] = {}
 
-    def add(self, number: int, data: bytes) -> None:
-        """Stage plate ``number`` (from 1, in order)."""
+    def add(self, number: int, data: bytes, digest: str) -> None:
+        """Stage plate ``number`` (from 1, in order), whose bytes' SHA-256 is ``digest``."""
         path = self.folder / f"{self.run.issue.issue_id}-p{number:02d}.pdf"
         publish.write_or_link(path, data, self.run.out / "plates" / path.name, sync=False)  # unchanged: linked
         self.paths.append(path)
+        self.digests[path.name] = digest
 
     def staged(self) -> Staged:
         """The staged plates."""
-        return Staged(self.folder, tuple(self.paths))
+        return Staged(self.folder, tuple(self.paths), dict(self.digests))
 
 
 def _start_checks(run: Run, composition: Composition, staged: Staged | None, keys: tuple[str, ...],
@@ -425,7 +443,7 @@ def _write_proofs(run: Run, made: Made, pngs: Callable[[], list[bytes]]) -> None
     drawn) and the flat plan."""
     proofs = publish.staged_copy(run.out / "proofs")
     try:
-        write_proofs(made.proofs, proofs, dict(enumerate(pngs())))
+        write_proofs(made.proofs, proofs, dict(enumerate(pngs())), made.proof_digests)
         write_atomic(proofs / "flatplan.png", made.flat_plan()[0])
         publish.replace_folder(proofs, run.out / "proofs")
     finally:
@@ -476,7 +494,7 @@ def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[F
         target = out / ("plates" if passed else "plates-draft")
         if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
             publish.unshare(staging)
-        publish.write_sums(staging)  # so that a plate damaged later is known to be (check, archive)
+        publish.write_sums(staging, staged.digests)  # so that a plate damaged later is known to be (check, archive)
         publish.replace_folder(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)
