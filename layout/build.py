@@ -260,7 +260,12 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
         if staging is not None:
             staging.add(index + 1, made[-1][0], made[-1][2].decode())
 
-    plated = run.renderer.cached("plate", [store.key("plate", j.key) for j in jobs], _new_plate, jobs,
+    keys = [store.key("plate", j.key) for j in jobs]
+    # A plate made now comes with its proof's PNG, drawn by the worker that made it; but when fewer
+    # plates are to be made than there are workers (a recompose after an edit: one or two), each PNG
+    # is drawn on another worker, beside the plate's checks, and the plate is staged the sooner.
+    few = sum(not store.has("plate", key) for key in keys) < run.renderer.workers
+    plated = run.renderer.cached("plate", keys, _plate_and_proof if few else _new_plate, jobs,
                                  entry=_without_png, each=arrived, keep=False)
     trim = (run.settings.trim_width, run.settings.trim_height)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed

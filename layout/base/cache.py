@@ -474,6 +474,11 @@ class Store:
             if _holder == os.getpid():
                 _hold(path, (os.stat(path).st_ino, len(data) + len(trailer), now), data)
 
+    def has(self, kind: str, key: str) -> bool:
+        """Whether the entry's file is there (not read, nor its seal checked: ``get`` may still find
+        it damaged)."""
+        return self.root is not None and (self.root / kind / key).is_file()
+
     def get_parts(self, kind: str, key: str) -> list[bytes] | None:
         """An entry of several blobs (see ``put_parts``)."""
         data = self.get(kind, key)
