@@ -268,9 +268,10 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     plated = run.renderer.cached("plate", keys, _plate_and_proof if few else _new_plate, jobs,
                                  entry=_without_png, each=arrived, keep=False)
     trim = (run.settings.trim_width, run.settings.trim_height)
-    plan = run.renderer.cached(  # drawn on a worker while the plates are made, if the fit changed
-        "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), fit)], _flat_plan,
-        [(json.loads(fit), trim, run.project.fonts)])
+    report = json.loads(fit)
+    plan = run.renderer.cached(  # drawn on a worker while the plates are made, if what it shows changed
+        "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), plan_source(report))], _flat_plan,
+        [(report, trim, run.project.fonts)])
     keep_previous(run.out)
     plated()
     return (Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
@@ -362,6 +363,19 @@ def _proof_pngs(run: Run, made: Made) -> Callable[[], list[bytes]]:
         drawn.update(zip(rest, later()))
         return [drawn[index] for index in range(len(keys))]
     return pngs
+
+
+PLAN_SLOT_FIELDS = ("page", "box", "slot_id", "slug", "over", "short", "jump_to")
+"""What the flat plan draws of each slot of the fit report (``press.proofs.flat_plan`` reads these
+and the pages' numbers, nothing else: a field it comes to read must be added here)."""
+
+
+def plan_source(fit: dict) -> str:
+    """What the flat plan is drawn from (with the trim and the fonts): an edit that changes no slot's
+    box, lines over or short, or jump draws the same plan, which the cache then holds (drawing it was
+    0.05 s of a worker's time on every recompose at 16 pages)."""
+    return json.dumps([[[slot.get(name) for name in PLAN_SLOT_FIELDS] for slot in fit["slots"]],
+                       [page["page"] for page in fit["pages"]]])
 
 
 def _flat_plan(job: tuple[dict, tuple[float, float], Path]) -> bytes:
