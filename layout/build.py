@@ -30,7 +30,7 @@ from .errors import OversetError, PreflightError, Problem, RenderError
 from .outputs import SOURCES_FILE, STALE_NOTE, issue_lock, keep_previous, mark_stale_plates
 from .press.accounting import copies_json, copy_of
 from .press.adverts import PlacedAdvert, check_adverts
-from .press.plates import PlateInfo, PlateJob, join, make_plate
+from .press.plates import Joiner, PlateInfo, PlateJob, join, make_plate
 from .press.preflight import Checks, Finding, report_json, report_table, start_checks
 from .press.proofs import flat_plan_png, mark_pages, page_png, write_proofs
 from .reading.articles import load_articles
@@ -193,6 +193,10 @@ class Made:
     """Each proof's key (``ProofJob.key``: its plate's inputs and its marks), for its PNG in the cache."""
     proof_digests: tuple[str, ...] = ()
     """The SHA-256 of each page's proof PDF (of its plate, if it has no marks), hashed where it was made."""
+    joined: Joiner | None = None
+    """The plates joined as they came (``_write_issue_pdf`` finishes the issue PDF)."""
+    joined_proofs: Joiner | None = None
+    """The proofs joined as they came, if any page has proof marks (the marked proof PDF)."""
 
 
 @dataclass(frozen=True)
@@ -253,12 +257,22 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     # keyed by the store's salt, so that a new version of layout never reads what an older one made.
     store = run.renderer.store
     staging = _Staging(run) if run.options.plates else None
-    made: list[list[bytes]] = []
+    made: dict[int, list[bytes]] = {}
+    # The issue PDF and the marked proof are joined as the plates come: those read back from the
+    # cache first, while the workers make the others (a recompose's one or two), then those.
+    joined = Joiner(len(jobs))
+    joined_proofs = Joiner(len(jobs)) if any(job.marks for job in jobs) else None
+    for joiner in (joined, joined_proofs):
+        if joiner is not None:
+            run.cleanup.callback(joiner.close)
 
     def arrived(index: int, blob: bytes) -> None:
-        made.append(unpack(blob))  # plate, proof, their SHA-256 (and, a plate made now, its proof's PNG)
+        made[index] = parts = unpack(blob)  # plate, proof, their SHA-256 (and, a plate made now, its proof's PNG)
         if staging is not None:
-            staging.add(index + 1, made[-1][0], made[-1][2].decode())
+            staging.add(index + 1, parts[0], parts[2].decode())
+        joined.add(index, parts[0])
+        if joined_proofs is not None:
+            joined_proofs.add(index, parts[1] or parts[0])
 
     keys = [store.key("plate", j.key) for j in jobs]
     # A plate made now comes with its proof's PNG, drawn by the worker that made it; but when fewer
@@ -266,7 +280,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     # is drawn on another worker, beside the plate's checks, and the plate is staged the sooner.
     few = sum(not store.has("plate", key) for key in keys) < run.renderer.workers
     plated = run.renderer.cached("plate", keys, _plate_and_proof if few else _new_plate, jobs,
-                                 entry=_without_png, each=arrived, keep=False)
+                                 entry=_without_png, each=arrived, keep=False, in_order=False)
     trim = (run.settings.trim_width, run.settings.trim_height)
     report = json.loads(fit)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if what it shows changed
@@ -274,11 +288,13 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
         [(report, trim, run.project.fonts)])
     keep_previous(run.out)
     plated()
-    return (Made(tuple(parts[0] for parts in made), tuple(parts[1] or parts[0] for parts in made),
-                 any(parts[1] for parts in made),
+    ordered = [made[index] for index in range(len(jobs))]
+    return (Made(tuple(parts[0] for parts in ordered), tuple(parts[1] or parts[0] for parts in ordered),
+                 joined_proofs is not None,
                  tuple(job.plate.info.inputs for job in jobs), plan,
-                 tuple(parts[ENTRY_PARTS] if len(parts) > ENTRY_PARTS else None for parts in made),
-                 tuple(job.key for job in jobs), tuple(parts[3].decode() for parts in made)),
+                 tuple(parts[ENTRY_PARTS] if len(parts) > ENTRY_PARTS else None for parts in ordered),
+                 tuple(job.key for job in jobs), tuple(parts[3].decode() for parts in ordered),
+                 joined, joined_proofs),
             staging.staged() if staging is not None else None)
 
 
@@ -392,19 +408,19 @@ class _Staging:
         self.run = run
         self.folder = publish.staging(run.out / "plates")
         run.cleanup.callback(shutil.rmtree, self.folder, ignore_errors=True)
-        self.paths: list[Path] = []
+        self.paths: dict[int, Path] = {}
         self.digests: dict[str, str] = {}
 
     def add(self, number: int, data: bytes, digest: str) -> None:
-        """Stage plate ``number`` (from 1, in order), whose bytes' SHA-256 is ``digest``."""
+        """Stage plate ``number`` (from 1, in any order), whose bytes' SHA-256 is ``digest``."""
         path = self.folder / f"{self.run.issue.issue_id}-p{number:02d}.pdf"
         publish.write_or_link(path, data, self.run.out / "plates" / path.name, sync=False)  # unchanged: linked
-        self.paths.append(path)
+        self.paths[number] = path
         self.digests[path.name] = digest
 
     def staged(self) -> Staged:
-        """The staged plates."""
-        return Staged(self.folder, tuple(self.paths), dict(self.digests))
+        """The staged plates, in page order."""
+        return Staged(self.folder, tuple(self.paths[number] for number in sorted(self.paths)), dict(self.digests))
 
 
 def _start_checks(run: Run, composition: Composition, staged: Staged | None, keys: tuple[str, ...],
@@ -440,12 +456,13 @@ def _write_issue_pdf(run: Run, composition: Composition, made: Made, inputs: str
     """Join the plates into the issue PDF, and the proofs into the marked proof (if a page has marks);
     write them and the text of every slot."""
     out, issue_id = run.out, run.issue.issue_id
-    whole = join(made.plates, PlateInfo(run.issue, run.settings, inputs))
+    info = PlateInfo(run.issue, run.settings, inputs)
+    whole = made.joined.finish(info) if made.joined is not None else join(made.plates, info)
     pdf = out / f"{issue_id}.pdf"
     write_atomic(pdf, whole)
     proof = out / f"{issue_id}-proof.pdf"
     if made.marked:
-        write_atomic(proof, join(made.proofs))
+        write_atomic(proof, made.joined_proofs.finish() if made.joined_proofs is not None else join(made.proofs))
     elif proof.exists():
         proof.unlink()
     write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
