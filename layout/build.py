@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures.process  # BrokenProcessPool: the submodule is loaded only with a pool
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .base import publish
 from .base.cache import Store, files_digest, pack, settings_files, unpack
@@ -40,6 +42,8 @@ from .rendering.engine import check_version
 from .rendering.workers import PageRenderer, Workers
 from .run import Options, Project, Run, Sources, house_stylesheets, readable
 from .stages import COMPOSE, FIT, PREFLIGHT, READ, WRITE, running
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ class Made:
     """The plates joined as they came (``_write_issue_pdf`` finishes the issue PDF)."""
     joined_proofs: Joiner | None = None
     """The proofs joined as they came, if any page has proof marks (the marked proof PDF)."""
+    kept: concurrent.futures.Future[None] | None = None
+    """The last round's outputs being kept in ``previous/`` (done before any of them is written again)."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +292,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if what it shows changed
         "flatplan", [store.key("flatplan", run.renderer.static_key, repr(trim), plan_source(report))], _flat_plan,
         [(report, trim, run.project.fonts)])
-    keep_previous(run.out)
+    kept = _in_background(run, functools.partial(keep_previous, run.out))  # (its syncs wait for the disk)
     plated()
     ordered = [made[index] for index in range(len(jobs))]
     return (Made(tuple(parts[0] for parts in ordered), tuple(parts[1] or parts[0] for parts in ordered),
@@ -294,7 +300,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
                  tuple(job.plate.info.inputs for job in jobs), plan,
                  tuple(parts[ENTRY_PARTS] if len(parts) > ENTRY_PARTS else None for parts in ordered),
                  tuple(job.key for job in jobs), tuple(parts[3].decode() for parts in ordered),
-                 joined, joined_proofs),
+                 joined, joined_proofs, kept),
             staging.staged() if staging is not None else None)
 
 
@@ -446,7 +452,7 @@ def _synced(staged: Staged, checks: Checks) -> Callable[[], list[Finding]]:
     return done
 
 
-def _in_background(run: Run, function: Callable[[], list[Finding]]) -> concurrent.futures.Future[list[Finding]]:
+def _in_background(run: Run, function: Callable[[], T]) -> concurrent.futures.Future[T]:
     """``function()`` on a thread of its own; the run waits for it before it removes its staging folders."""
     background = run.cleanup.enter_context(concurrent.futures.ThreadPoolExecutor(1))
     return background.submit(function)
@@ -456,6 +462,8 @@ def _write_issue_pdf(run: Run, composition: Composition, made: Made, inputs: str
     """Join the plates into the issue PDF, and the proofs into the marked proof (if a page has marks);
     write them and the text of every slot."""
     out, issue_id = run.out, run.issue.issue_id
+    if made.kept is not None:
+        made.kept.result()  # the last round's text, fit report and proofs are in previous/
     info = PlateInfo(run.issue, run.settings, inputs)
     whole = made.joined.finish(info) if made.joined is not None else join(made.plates, info)
     pdf = out / f"{issue_id}.pdf"
