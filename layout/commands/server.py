@@ -418,7 +418,6 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    parent = os.getpid()
     try:
         child = os.fork()
     except OSError:
@@ -430,7 +429,7 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return
-    _serve_forever(root, name, path, listener, lock, run, parent)
+    _serve_forever(root, name, path, listener, lock, run)
 
 
 def _lock(path: str) -> int | None:
@@ -479,7 +478,7 @@ def _detach(root: str, keep: set[int]) -> None:
 
 
 def _serve_forever(root: str, name: str, path: str, listener: socket.socket, lock: int,
-                   run: Callable[[list[str], str], int], parent: int) -> NoReturn:
+                   run: Callable[[list[str], str], int]) -> NoReturn:
     code = 0
     try:
         _detach(root, {listener.fileno(), lock})
@@ -493,10 +492,6 @@ def _serve_forever(root: str, name: str, path: str, listener: socket.socket, loc
             from ..base.cache import hold_entries
 
             hold_entries()  # the build cache's entries it reads back, from request to request
-            if os.environ.get("T14_WAIT"):  # TEMPORARY measuring knob
-                deadline = time.monotonic() + 5
-                while os.getppid() == parent and time.monotonic() < deadline:
-                    time.sleep(0.005)
             idle = _warm_up()
             why = server.serve(idle)
         except BaseException as error:  # SIGTERM (cli's Terminated), or a fault of the server's own
