@@ -418,7 +418,7 @@ def test_shared_workers_and_warm_up_outside_and_inside_a_server(project, monkeyp
     assert server.shared_workers(Project(project), ISSUE) is None  # not a server: the compose starts its own
     try:
         later = server._warm_up()  # what a server does once forked: this process's stylesheets, its workers
-        assert engine.rendered() and len(later) == 1
+        assert engine.rendered() and len(later) == 2  # the workers warmed, then a collection
         workers = server.shared_workers(Project(project), ISSUE)
         assert workers is not None and workers is server._shared[0] and workers.started
         pool = workers.start()
