@@ -307,6 +307,11 @@ def cache_size(text: str | None = None) -> int:
 
 HELD_BYTES = 32 * 2**20
 """The most bytes of entries a process keeps in memory (``_hold``)."""
+HELD_ENTRY = 512 * 2**10
+"""The largest entry a process keeps in memory: the documents, articles, checks and PNGs a recompose
+reads back, not the plates (2 MB each with their proofs, 35 MB at 16 pages: read in turn through a
+32 MB memory, they pushed out everything else and each other, and none was ever found there; their
+seals are not hashed again either way, see ``_SEALED``)."""
 _HELD: collections.OrderedDict[str, tuple[tuple[int, int, int], bytes]] = collections.OrderedDict()
 _held_bytes = 0
 _held_lock = threading.Lock()  # the background threads of a run read entries too
@@ -339,7 +344,7 @@ def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
     recompose (its entries: about 40 MB). A file replaced, damaged or touched since has another
     stamp, and is read (and its seal checked) again. The oldest go first beyond ``HELD_BYTES``."""
     global _held_bytes
-    if _holder != os.getpid() or len(data) > HELD_BYTES // 8:
+    if _holder != os.getpid() or len(data) > min(HELD_ENTRY, HELD_BYTES // 8):
         return
     name = str(path)
     with _held_lock:
