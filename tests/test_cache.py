@@ -483,3 +483,19 @@ def test_a_seal_checked_once_is_not_hashed_again_while_its_file_is_unchanged(tmp
     with open(path, "r+b") as handle:  # cut short
         handle.truncate(10)
     assert store.get("plate", key) is None and not path.exists()
+
+
+def test_a_plate_sized_entry_is_not_held_in_memory_but_its_seal_is_trusted(tmp_path, monkeypatch):
+    """Held entries are the small ones a recompose reads back (documents, articles, checks, PNGs):
+    a plate's (2 MB with its proof) would push them out of the 32 MB; its seal is still not hashed again."""
+    from layout.base import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_holder", os.getpid())
+    store = cache_module.Store(tmp_path / "cache", salt_="test")
+    small, large = store.key("page", "small"), store.key("plate", "large")
+    store.put("page", small, b"s" * 1000)
+    store.put("plate", large, b"p" * (cache_module.HELD_ENTRY + 1))
+    assert store.get("page", small) == b"s" * 1000 and str(store.path("page", small)) in cache_module._HELD
+    assert store.get("plate", large) == b"p" * (cache_module.HELD_ENTRY + 1)
+    assert str(store.path("plate", large)) not in cache_module._HELD
+    assert str(store.path("plate", large)) in cache_module._SEALED
