@@ -11,8 +11,14 @@ def main() -> None:
 
     argv = sys.argv[1:]
     answered = request(argv)
-    if answered is not None:
-        sys.exit(answered)
+    if answered is not None:  # the server wrote everything to this process's own descriptors: nothing
+        import contextlib  # is left to flush or close, and the interpreter's shutdown (some 4 ms) waits
+        import os  # for nothing
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # none, or closed
+                stream.flush()
+        os._exit(answered)
     if served(argv):  # composed here, then this process becomes the project's compose server: what
         from .base.cache import hold_entries  # it reads and writes of the build cache it keeps, for
 
