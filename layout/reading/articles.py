@@ -146,7 +146,8 @@ _LOADED: dict[tuple, tuple[Article, tuple]] = {}
 they were checked against), with their photos' stamps: a process that composes again (the compose
 server, ``layout watch``) reads again only the articles that changed (reading, checking and
 converting 64 articles took 0.03 s of a 0.3 s recompose)."""
-LOADED_MAX = 4096
+LOADED_MAX = 1024
+"""Articles remembered at most (a 64-page issue has some 256); beyond, the oldest are forgotten."""
 RACY_NS = 100_000_000
 """A file modified less than this long before it was read is not remembered by its stamp: written
 again in the same tick of the kernel's clock, it could keep its stamp (git's "racy" files)."""
