@@ -533,8 +533,9 @@ def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[F
         publish.write_file(staging / f"{run.issue.issue_id}.pdf", written.whole)
         publish.write_file(staging / SOURCES_FILE, (written.inputs + "\n").encode())
         passed = all(f.ok for f in findings)
-        publish.write_file(staging / "preflight.json", report_json(findings))
-        write_atomic(out / "preflight.json", report_json(findings))
+        report = report_json(findings)
+        publish.write_file(staging / "preflight.json", report)
+        write_atomic(out / "preflight.json", report)
         target = out / ("plates" if passed else "plates-draft")
         if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
             publish.unshare(staging)
