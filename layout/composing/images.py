@@ -388,7 +388,7 @@ def to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None, 
         ramp = Image.new("L", (256, 1))
         ramp.putdata(range(256))
         grey, how = _to_press_grey(ramp, profile, paper)
-        return image.point(list(grey.getdata())), how
+        return image.point(list(grey.tobytes())), how  # the 256 levels, one byte each (an L ramp)
     return _to_press_grey(image, profile, paper)
 
 
