@@ -7,11 +7,22 @@ import sys
 
 def main() -> None:
     """Entry point of the ``layout`` command."""
-    from .base.daemon import request
+    from .base.daemon import request, served
 
-    served = request(sys.argv[1:])
-    if served is not None:
-        sys.exit(served)
+    argv = sys.argv[1:]
+    answered = request(argv)
+    if answered is not None:  # the server wrote everything to this process's own descriptors: nothing
+        import contextlib  # is left to flush or close, and the interpreter's shutdown (some 4 ms) waits
+        import os  # for nothing
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # none, or closed
+                stream.flush()
+        os._exit(answered)
+    if served(argv):  # composed here, then this process becomes the project's compose server: what
+        from .base.cache import hold_entries  # it reads and writes of the build cache it keeps, for
+
+        hold_entries()  # the first recompose it serves (32 MB at most, no plate: see cache.HELD_ENTRY)
     from .cli import main as run
 
     run(asked=True)

@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -383,7 +383,26 @@ def main(asked: bool = False) -> None:
     from .commands.server import become
 
     become(argv, command)  # returns here; the server it forks never does
-    sys.exit(code)
+    _exit(code)
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process with ``code``: its exit handlers run (temporary font folders removed, the heap
+    frozen), its output is flushed, and it ends at once, without the interpreter's teardown. That
+    teardown freed a compose's heap module by module after the last exit handler: 0.02-0.04 s of
+    CPU, 0.07-0.2 s of a cold compose's time on the loaded machine. Every output is written and
+    closed by then. With a thread still running (none should be), or under a profiler or tracer
+    (``python -m cProfile``, which writes its report once the command returns), the process exits as
+    it always did."""
+    import threading
+
+    if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

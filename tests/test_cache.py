@@ -448,3 +448,54 @@ def test_an_entry_held_in_memory_is_read_again_once_its_file_changes(tmp_path, m
         store.put("kind", store.key("kind", str(number)), bytes(300))
         store.get("kind", store.key("kind", str(number)))
     assert 0 < cache_module._held_bytes <= 4096
+
+
+def test_a_seal_checked_once_is_not_hashed_again_while_its_file_is_unchanged(tmp_path, monkeypatch):
+    """A process reads back the entries it wrote or checked (plates, proofs: tens of MB a recompose)
+    without hashing their seals again (``cache._SEALED``), but only while each file has the inode, size
+    and nanosecond modification time it had then: written over in place (even at once, in the same
+    clock tick), replaced or cut short, it is checked again and a damaged one reads as missing."""
+    from layout.base import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_holder", 0)  # nothing held in memory: every get reads the file
+    hashed: list[int] = []
+    digest = cache_module._digest
+    monkeypatch.setattr(cache_module, "_digest", lambda name, data: hashed.append(len(data)) or digest(name, data))
+    store = cache_module.Store(tmp_path / "cache", salt_="test")
+    key = store.key("plate", b"made of this")
+    path = store.path("plate", key)
+    store.put("plate", key, b"a plate's bytes" * 100)
+    hashed.clear()
+    assert store.get("plate", key) == b"a plate's bytes" * 100 and hashed == []  # written here: not hashed
+    assert store.get("plate", key) == b"a plate's bytes" * 100 and hashed == []
+    blob = bytearray(path.read_bytes())
+    blob[3] ^= 0x20
+    path.write_bytes(bytes(blob))  # damaged in place, the same size, at once
+    assert store.get("plate", key) is None and hashed and not path.exists()
+    store.put("plate", key, b"again")
+    cache_module._SEALED.clear()  # as in another process (or one that has not read it yet)
+    hashed.clear()
+    assert store.get("plate", key) == b"again" and len(hashed) == 1  # checked once
+    assert store.get("plate", key) == b"again" and len(hashed) == 1  # then trusted by its stamp
+    cache_module.write_sealed(path, b"made by another process")  # a new file under the name
+    hashed.clear()
+    assert store.get("plate", key) == b"made by another process" and len(hashed) == 1
+    with open(path, "r+b") as handle:  # cut short
+        handle.truncate(10)
+    assert store.get("plate", key) is None and not path.exists()
+
+
+def test_a_plate_sized_entry_is_not_held_in_memory_but_its_seal_is_trusted(tmp_path, monkeypatch):
+    """Held entries are the small ones a recompose reads back (documents, articles, checks, PNGs):
+    a plate's (2 MB with its proof) would push them out of the 32 MB; its seal is still not hashed again."""
+    from layout.base import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_holder", os.getpid())
+    store = cache_module.Store(tmp_path / "cache", salt_="test")
+    small, large = store.key("page", "small"), store.key("plate", "large")
+    store.put("page", small, b"s" * 1000)
+    store.put("plate", large, b"p" * (cache_module.HELD_ENTRY + 1))
+    assert store.get("page", small) == b"s" * 1000 and str(store.path("page", small)) in cache_module._HELD
+    assert store.get("plate", large) == b"p" * (cache_module.HELD_ENTRY + 1)
+    assert str(store.path("plate", large)) not in cache_module._HELD
+    assert str(store.path("plate", large)) in cache_module._SEALED

@@ -1,5 +1,5 @@
 """What makes a cold compose cheaper, as whole processes: the workers' garbage collected after each task,
-not during it; results given as they come; templates compiled once a machine; no collection at exit."""
+not during it; results given as they come; templates compiled once a machine; no collection nor teardown at exit."""
 
 from __future__ import annotations
 
@@ -167,3 +167,49 @@ def test_the_sequencer_is_imported_without_collections_and_what_it_made_is_left_
     assert done.returncode == 0, done.stderr
     assert "collections 0 enabled during False after True frozen True" in done.stdout
     assert "again enabled True" in done.stdout  # imported already: the collector is left alone
+
+
+EXIT_PROBE = """
+import atexit, sys, threading, time
+class Teardown:
+    def __del__(self):
+        print("torn down", flush=True)
+kept = Teardown()  # freed only by the interpreter's teardown
+atexit.register(lambda: print("exit handler ran"))  # buffered: printed only if the output is flushed
+if sys.argv[1] == "thread":
+    threading.Thread(target=time.sleep, args=(0.3,)).start()
+    from layout.cli import _exit
+    _exit(3)
+sys.argv = ["layout", *sys.argv[1:]]
+from layout.cli import main
+main()
+"""
+
+
+def _probe(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", EXIT_PROBE, *args], capture_output=True, text=True, timeout=60,
+                          cwd=cwd, env={**os.environ, "LAYOUT_SERVER": "off"})
+
+
+def test_the_command_ends_once_its_exit_handlers_ran_and_its_output_is_flushed_without_the_teardown(tmp_path):
+    done = _probe("--help")
+    assert done.returncode == 0 and "Usage" in done.stdout
+    assert "exit handler ran" in done.stdout and "torn down" not in done.stdout
+    failed = _probe("compose", "no-such-issue", "--root", str(tmp_path))  # its exit code and message kept
+    assert failed.returncode not in (0, 70) and "no-such-issue" in failed.stderr, failed.stderr
+    assert "exit handler ran" in failed.stdout and "torn down" not in failed.stdout
+
+
+def test_with_a_thread_still_running_the_command_exits_as_the_interpreter_does():
+    done = _probe("thread")
+    assert done.returncode == 3
+    assert "exit handler ran" in done.stdout and "torn down" in done.stdout
+
+
+def test_under_a_profiler_the_command_returns_so_that_the_profile_is_written(tmp_path):
+    script = tmp_path / "probe.py"
+    script.write_text(EXIT_PROBE)
+    report = tmp_path / "layout.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(report), str(script), "--help"],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "LAYOUT_SERVER": "off"})
+    assert done.returncode == 0 and "Usage" in done.stdout and report.stat().st_size > 0

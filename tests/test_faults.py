@@ -46,13 +46,15 @@ KINDS = ("page", "plate", "flatplan", "proof", "preflight", "article", "hyphenat
 
 def _forget(patch: pytest.MonkeyPatch) -> None:
     """Forget what this process keeps in memory of the cache's kinds (the hyphenation patterns, the
-    compiled templates), so that a compose reads them from the cache."""
+    compiled templates, the articles it read), so that a compose reads them from the cache."""
     import pyphen
 
     from layout.composing import markup
+    from layout.reading import articles
 
     patch.setattr(pyphen, "hdcache", {})
     patch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
+    patch.setattr(articles, "_LOADED", {})
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from factory import body, simple_issue, write_article
 from PIL import Image
 
-from layout.build import Project, compose_issue
-from layout.press.proofs import PLAN_GAP, PLAN_SCALE, flat_plan
+from layout.build import PLAN_SLOT_FIELDS, Project, compose_issue, plan_source
+from layout.press.proofs import PLAN_GAP, PLAN_SCALE, flat_plan, flat_plan_png
 
 MM = 72 / 25.4
 
@@ -43,6 +44,20 @@ def test_flat_plan_labels_every_slot_in_its_box(tmp_path):
         assert grey.crop((x0, y0, x1, y1)).getextrema()[0] < 60, label  # the label's ink is there
     boxes = [label.box for label in labels]
     assert len(set(boxes)) == 3
+    # What the flat plan is cached by (build.plan_source) is all it draws: any other field of the fit
+    # report changed draws the same plan; one of those it draws changed draws another.
+    drawn = flat_plan_png(fit, (280 * MM, 430 * MM), tmp_path / "fonts")
+    for name in sorted({key for slot in fit["slots"] for key in slot} - set(PLAN_SLOT_FIELDS)):
+        other = copy.deepcopy(fit)
+        for slot in other["slots"]:
+            slot[name] = {"changed": [slot.get(name)]}
+        other.update({key: "changed" for key in fit if key not in ("slots", "pages")})
+        assert plan_source(other) == plan_source(fit)
+        assert flat_plan_png(other, (280 * MM, 430 * MM), tmp_path / "fonts") == drawn, name
+    shorter = copy.deepcopy(fit)
+    shorter["slots"][0]["short"] += 5
+    assert plan_source(shorter) != plan_source(fit)
+    assert flat_plan_png(shorter, (280 * MM, 430 * MM), tmp_path / "fonts") != drawn
 
 
 def test_diff_names_the_reflowed_article_and_draws_the_changed_page(tmp_path, run_cli):

@@ -3,14 +3,21 @@ worker pool started for it), unchanged plates not written again (linked), drafts
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 
 import pytest
 from factory import add_words, body, make_project, write_article, write_manifest
 from PIL import Image
 
+from layout.base import publish
 from layout.build import Project, compose_issue
+from layout.composing.compose import proof_pages
 from layout.errors import PreflightError
+from layout.press.proofs import mark_pages
+from layout.reading.settings import load_settings
 from layout.rendering import workers
 
 
@@ -73,3 +80,79 @@ def test_unchanged_plates_are_linked_not_written_and_drafts_share_no_file_with_p
     draft = plates.parent / "plates-draft" / "test-issue-p01.pdf"
     assert draft.read_bytes() == (plates / "test-issue-p01.pdf").read_bytes()
     assert draft.stat().st_ino != (plates / "test-issue-p01.pdf").stat().st_ino and draft.stat().st_nlink == 1
+
+
+def _outputs(root):
+    """Every output of the issue by its path in build/test-issue (the lock, the last round kept for
+    ``layout diff`` and the prepared photos aside), as bytes."""
+    out = root / "build" / "test-issue"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+            and p.name != ".lock" and p.relative_to(out).parts[0] not in ("previous", "images")}
+
+
+def test_a_recompose_after_an_edit_gives_the_bytes_of_a_cold_compose_of_the_edited_sources(tmp_path, monkeypatch):
+    """What a process that composes again reuses (the cache's entries and their seals, the articles it
+    read, each plate's and proof's digests: ``layout watch``, the compose server) never shows in what
+    it writes: every file, checksums included, is what a cold compose of the same sources writes."""
+    from layout.base import cache
+    from layout.reading import articles
+
+    monkeypatch.setattr(cache, "_holder", os.getpid())  # entries held in memory, as a long-lived process does
+    monkeypatch.setattr(articles, "RACY_NS", 0)  # every article remembered, even one written just now
+    issue = _pages(tmp_path / "warm", 3)
+    _compose(tmp_path / "warm")
+    read = []
+    load = articles.load_article
+    monkeypatch.setattr(articles, "load_article", lambda *args: read.append(args[1]) or load(*args))
+    add_words(issue / "articles" / "two.md", 30)
+    result = _compose(tmp_path / "warm")
+    assert read == ["two"] and result.laid_out >= 1  # only the edited article read again
+    cold = tmp_path / "cold"
+    shutil.copytree(tmp_path / "warm", cold, ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setattr(cache, "_SEALED", {})
+    monkeypatch.setattr(articles, "_LOADED", {})
+    _compose(cold)
+    warm, fresh = _outputs(tmp_path / "warm"), _outputs(cold)
+    assert "plates/SHA256SUMS" in warm and "proofs/.pages.json" in warm and len(warm) > 10
+    assert sorted(warm) == sorted(fresh)
+    assert [name for name in warm if warm[name] != fresh[name]] == []
+    # The digests hashed where the plates were made are the files' own.
+    assert publish.changed_files(tmp_path / "warm" / "build" / "test-issue" / "plates") == []
+    settings = load_settings(tmp_path / "warm" / "issues" / "paper.yaml")
+    marks = [page.marks for page in proof_pages(result.composition, settings)]
+    assert any(marks)  # (holes: those pages' proofs are their plates with the marks drawn)
+    proofs = [mark_pages((plate,), [mark])[0] if mark else plate
+              for mark, plate in zip(marks, (warm[f"plates/test-issue-p0{n}.pdf"] for n in (1, 2, 3)))]
+    assert json.loads(warm["proofs/.pages.json"]) == {
+        f"p0{n}.png": hashlib.sha256(proof).hexdigest() for n, proof in enumerate(proofs, start=1)}
+
+
+def test_an_article_is_read_again_once_its_file_or_photo_changes_and_never_remembered_while_racy(tmp_path, monkeypatch):
+    from factory import add_photo
+
+    from layout.reading import articles
+
+    issue = _pages(tmp_path, 2)
+    photo = add_photo(issue)
+    write_article(issue, "one", body(80, seed=5), headline="With a photo", images=[{"file": photo, "caption": "Docks"}])
+    read = []
+    load = articles.load_article
+    monkeypatch.setattr(articles, "load_article", lambda *args: read.append(args[1]) or load(*args))
+    monkeypatch.setattr(articles, "_LOADED", {})
+    slugs = ("one", "two")
+    first = articles.load_articles(issue, slugs)
+    assert read == ["one", "two"]
+    articles.load_articles(issue, slugs)
+    assert read == ["one", "two", "one", "two"]  # written just now (racy): not remembered by their stamps
+    monkeypatch.setattr(articles, "RACY_NS", 0)
+    known = articles.load_articles(issue, slugs)
+    read.clear()
+    assert articles.load_articles(issue, slugs) == first and read == []  # unchanged: as read before
+    add_words(issue / "articles" / "two.md", 5)
+    again = articles.load_articles(issue, slugs)
+    assert read == ["two"] and again["two"] != first["two"] and again["one"] is known["one"]
+    read.clear()
+    shutil.copy(issue / "images" / photo.split("/")[-1], tmp_path / "photo.jpg")
+    os.replace(tmp_path / "photo.jpg", issue / photo)  # the same photo's bytes, as a new file
+    articles.load_articles(issue, slugs)
+    assert read == ["one"]

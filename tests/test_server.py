@@ -143,6 +143,10 @@ def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(se
         here.returncode, same(here.stdout), same(here.stderr))
     assert served.returncode == 0 and "(0 pages laid out, 5 from the cache)" in served.stderr
     assert "preflight: passed" in served.stderr
+    # The log says where each request's time went: its CPU, then each stage's seconds.
+    timed = (rf"layout server {pid}: exit 0 in \d+\.\d+ s \(CPU \d+\.\d+ s; before \d+\.\d+, reading \d+\.\d+, "
+             r"composing \d+\.\d+, writing \d+\.\d+, fit report \d+\.\d+, preflight \d+\.\d+\)")
+    assert re.search(timed, servers.log.read_text())
     # An edit reaches the PDF.
     write_article(project / "issues" / ISSUE, "story", "Zanzibar dockers walked out. " + body(120, seed=1),
                   headline="A story")
@@ -374,20 +378,53 @@ def test_the_server_loop_in_this_process(project, monkeypatch, capfd):
         loop, thread, why = start()
         thread.join(10)
         assert why == ["idle for 0.2 s"]
+        # What the server put off (its workers' warm-up) is done once it has been idle a moment.
+        monkeypatch.setenv(daemon.IDLE_VARIABLE, str(server.IDLE_WORK_S + 0.5))
+        name, path = daemon.address(str(project))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(2)
+        lock = server._lock(path[:-len(".sock")] + ".lock")
+        loop = server._Server(str(project), name, path, listener, lock, cli.command)
+        loop.mark()
+        done: list[float] = []
+        began = time.monotonic()
+        assert loop.serve([lambda: done.append(time.monotonic() - began)]).startswith("idle for")
+        loop.release()
+        assert len(done) == 1 and done[0] >= server.IDLE_WORK_S
         assert daemon.request(argv) is None and not daemon.stop(str(project))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_shared_workers_and_warm_up_outside_and_inside_a_server(project):
+def _stylesheets_parsed_here() -> bool:
+    """Whether this process (a worker) has parsed the house stylesheets itself (each process parses its own)."""
+    from layout.rendering import engine
+
+    return any(known[0] == os.getpid() for known in engine._SHEETS)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a server has no worker processes")
+def test_shared_workers_and_warm_up_outside_and_inside_a_server(project, monkeypatch):
+    """A server warms itself up at once (the next compose lays its edited story out in it), forks its
+    workers unwarmed (a one-article recompose needs none of their fonts: warming them competed with the
+    request that came at once) and warms them once it has been idle (``later``)."""
     from layout.build import Project
     from layout.commands import server
+    from layout.rendering import engine
 
+    monkeypatch.setenv("LAYOUT_WORKERS", "2")
+    monkeypatch.setattr(engine, "_RENDERED", False)
     assert server.shared_workers(Project(project), ISSUE) is None  # not a server: the compose starts its own
     try:
-        server._warm_up()  # what a server does once forked: its workers, this process's stylesheets
+        later = server._warm_up()  # what a server does once forked: this process's stylesheets, its workers
+        assert engine.rendered() and len(later) == 2  # the workers warmed, then a collection
         workers = server.shared_workers(Project(project), ISSUE)
-        assert workers is not None and workers is server._shared[0]
+        assert workers is not None and workers is server._shared[0] and workers.started
+        pool = workers.start()
+        assert not any(pool.submit(_stylesheets_parsed_here).result() for _ in range(4))  # forked unwarmed
+        later[0]()
+        assert any(pool.submit(_stylesheets_parsed_here).result() for _ in range(4))
     finally:
         for workers in server._shared:
             workers.close()

@@ -11,7 +11,8 @@ never reads what an older one made.
 Each file is written with a seal: a trailer holding the SHA-256 of its name and its bytes. Reading
 checks the seal; a file that is truncated, has a changed byte, or was copied under another entry's
 name fails it, is removed, and reads as missing, so that the entry is made again. Nothing read from
-the cache without its seal ever reaches a plate.
+the cache without its seal ever reaches a plate. (A process does not hash again the seal of a file
+it wrote, or checked, whose inode, size and modification time have not changed since: ``_SEALED``.)
 
 The store is capped (``LAYOUT_CACHE_SIZE``, 2 GB unless set): an entry is touched when it is read
 or written, and once a run, when it ends, the entries least recently used are removed until the
@@ -81,6 +82,23 @@ def read_sealed(path: Path) -> bytes | None:
         with contextlib.suppress(OSError):
             path.unlink()
     return data
+
+
+def _read_sealed_before(path: Path, stamp: tuple[int, int, int]) -> bytes | None:
+    """The data of a cache file this process found sealed (or wrote) with ``stamp`` (see
+    ``_SEALED``), its seal not hashed again: still read whole, its trailer where a seal's is, and the
+    file's stamp the same once read (None otherwise: then it is checked as any other)."""
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+            status = os.fstat(handle.fileno())
+    except OSError:
+        return None
+    if (status.st_ino, status.st_size, status.st_mtime_ns) != stamp or len(blob) != stamp[1]:
+        return read_sealed(path)
+    if len(blob) < _TRAILER or blob[-_TRAILER:-65] != SEAL or not blob.endswith(b"\n"):
+        return read_sealed(path)
+    return blob[:-_TRAILER]
 
 
 def write_sealed(path: Path, data: bytes) -> None:
@@ -289,6 +307,11 @@ def cache_size(text: str | None = None) -> int:
 
 HELD_BYTES = 32 * 2**20
 """The most bytes of entries a process keeps in memory (``_hold``)."""
+HELD_ENTRY = 512 * 2**10
+"""The largest entry a process keeps in memory: the documents, articles, checks and PNGs a recompose
+reads back, not the plates (2 MB each with their proofs, 35 MB at 16 pages: read in turn through a
+32 MB memory, they pushed out everything else and each other, and none was ever found there; their
+seals are not hashed again either way, see ``_SEALED``)."""
 _HELD: collections.OrderedDict[str, tuple[tuple[int, int, int], bytes]] = collections.OrderedDict()
 _held_bytes = 0
 _held_lock = threading.Lock()  # the background threads of a run read entries too
@@ -321,7 +344,7 @@ def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
     recompose (its entries: about 40 MB). A file replaced, damaged or touched since has another
     stamp, and is read (and its seal checked) again. The oldest go first beyond ``HELD_BYTES``."""
     global _held_bytes
-    if _holder != os.getpid() or len(data) > HELD_BYTES // 8:
+    if _holder != os.getpid() or len(data) > min(HELD_ENTRY, HELD_BYTES // 8):
         return
     name = str(path)
     with _held_lock:
@@ -334,9 +357,43 @@ def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
             _held_bytes -= len(_HELD.popitem(last=False)[1][1])
 
 
+_SEALED: dict[str, tuple[int, int, int]] = {}
+"""The files this process wrote, or read and found sealed, by path: each file's inode, size and
+modification time (nanoseconds) then. Read again with the same stamp, an entry's seal is not
+hashed again (a compose reads back some 40 MB of entries, plates and proofs above all, too many to
+hold: hashing them was 0.02-0.03 s of a recompose); a file replaced, damaged or touched since has
+another stamp and is checked as any other. A compose server inherits its first command's."""
+SEALED_MAX = 100_000
+"""Stamps kept at most (some 20 MB); beyond, the oldest are forgotten (their seals checked again)."""
+
+
+def _sealed(path: Path, stamp: tuple[int, int, int]) -> None:
+    name = str(path)
+    with _held_lock:
+        _SEALED.pop(name, None)
+        _SEALED[name] = stamp
+        if len(_SEALED) > SEALED_MAX:
+            del _SEALED[next(iter(_SEALED))]
+
+
+def _touch(path: Path) -> int:
+    """Set the entry's modification time to now, to the nanosecond (``time.time_ns``, not the
+    kernel's coarse clock, which a write within the same tick would leave as it was), and remember
+    its stamp as sealed (``_SEALED``) if the file system kept that time exactly; return the time."""
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
+    status = os.stat(path)
+    if status.st_mtime_ns == now:
+        _sealed(path, (status.st_ino, status.st_size, now))
+    else:
+        _forget(path)
+    return now
+
+
 def _forget(path: Path) -> None:
     global _held_bytes
     with _held_lock:
+        _SEALED.pop(str(path), None)
         old = _HELD.pop(str(path), None)
         if old is not None:
             _held_bytes -= len(old[1])
@@ -388,17 +445,19 @@ class Store:
         except OSError:
             _forget(path)
             return None
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns)
         held = _HELD.get(str(path))
-        if held is not None and held[0] == (status.st_ino, status.st_size, status.st_mtime_ns):
+        if held is not None and held[0] == stamp:
             data: bytes | None = held[1]  # read and its seal checked before, and the file not changed since
+        elif _SEALED.get(str(path)) == stamp:
+            data = _read_sealed_before(path, stamp)
         else:
             data = read_sealed(path)
         if data is None:
             _forget(path)
             return None
-        now = time.time_ns()
         try:
-            os.utime(path, ns=(now, now))  # used now: evicted last
+            now = _touch(path)  # used now: evicted last
         except OSError:
             _forget(path)
         else:
@@ -414,12 +473,16 @@ class Store:
         trailer = _trailer(path.name, data)
         _replace(path, data, trailer)  # written one after the other: the entry is not copied to seal it
         self.added += len(data) + len(trailer)
-        if _holder == os.getpid():
-            with contextlib.suppress(OSError):
-                status = os.stat(path)
-                _hold(path, (status.st_ino, status.st_size, status.st_mtime_ns), data)
-        else:
-            _forget(path)
+        _forget(path)
+        with contextlib.suppress(OSError):
+            now = _touch(path)
+            if _holder == os.getpid():
+                _hold(path, (os.stat(path).st_ino, len(data) + len(trailer), now), data)
+
+    def has(self, kind: str, key: str) -> bool:
+        """Whether the entry's file is there (not read, nor its seal checked: ``get`` may still find
+        it damaged)."""
+        return self.root is not None and (self.root / kind / key).is_file()
 
     def get_parts(self, kind: str, key: str) -> list[bytes] | None:
         """An entry of several blobs (see ``put_parts``)."""

@@ -79,9 +79,12 @@ SUMS = "SHA256SUMS"
 """The checksums of a published folder's files (``sha256sum -c`` reads them), written last."""
 
 
-def write_sums(folder: Path) -> None:
-    """Write ``SHA256SUMS`` for every file in ``folder`` (a staging folder, before it is published)."""
-    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+def write_sums(folder: Path, known: dict[str, str] | None = None) -> None:
+    """Write ``SHA256SUMS`` for every file in ``folder`` (a staging folder, before it is published).
+    ``known``: the SHA-256 of files the caller wrote there (or linked, holding the same bytes), by
+    name, hashed when their bytes were made; every other file is read and hashed."""
+    known = known or {}
+    lines = [f"{known.get(path.name) or hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
              for path in sorted(folder.iterdir()) if path.is_file() and path.name != SUMS]
     write_file(folder / SUMS, "".join(lines).encode())
 

@@ -25,6 +25,7 @@ import fcntl
 import gc
 import io
 import json
+import logging
 import os
 import select
 import signal
@@ -39,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from .. import stages
 from ..base import daemon
 from ..rendering.workers import PARENT_ONLY_FILES, Workers, default_count
 
@@ -47,6 +49,8 @@ MARKER = "server-{name}.id"
 LOG = "server.log"
 POLL_S = 2.0
 """How often an idle server looks whether its project's ``build/.cache`` is still there."""
+IDLE_WORK_S = 0.3
+"""How long a server waits for a request before it does what it put off (its workers' warm-up)."""
 
 _composed: list[tuple[object, str]] = []
 """The project and issue of the in-process compose (the server warms up for them)."""
@@ -117,17 +121,23 @@ class _Server:
 
     # ---- the loop ----
 
-    def serve(self) -> str:
-        """Answer requests until idle, stale or stopped; why it ended."""
+    def serve(self, later: list[Callable[[], None]] | None = None) -> str:
+        """Answer requests until idle, stale or stopped; why it ended. ``later``: what to do once no
+        request has come for ``IDLE_WORK_S`` (never while a client waits)."""
         idle = daemon.idle_seconds()
         last = time.monotonic()
+        later = list(later or ())
         while True:
-            left = idle - (time.monotonic() - last)
+            now = time.monotonic()
+            left = idle - (now - last)
             if left <= 0:
                 return f"idle for {idle:g} s"
             if not self.current():
                 return "the build cache it started from is gone"
-            self.listener.settimeout(min(left, POLL_S))
+            if later and now - last >= IDLE_WORK_S:
+                later.pop(0)()
+                continue
+            self.listener.settimeout(min(left, POLL_S, *((IDLE_WORK_S - (now - last),) if later else ())))
             try:
                 conn, _ = self.listener.accept()
             except TimeoutError:
@@ -160,12 +170,18 @@ class _Server:
             _send(conn, f"ok {os.getpid()}\n".encode())
             argv = [str(a) for a in header["argv"]]
             _log(f"request from {header.get('cwd')}: layout {' '.join(argv)}")
-            started = time.monotonic()
-            code, broken = self.command(conn, header, fds)
+            started, cpu = time.monotonic(), time.process_time()
+            clock = _StageClock()
+            stages.LOG.addHandler(clock)
+            try:
+                code, broken = self.command(conn, header, fds)
+            finally:
+                stages.LOG.removeHandler(clock)
             fds = []
             with contextlib.suppress(OSError):
                 _send(conn, f"exit {code}\n".encode())
-            _log(f"exit {code} in {time.monotonic() - started:.2f} s")
+            _log(f"exit {code} in {time.monotonic() - started:.3f} s (CPU {time.process_time() - cpu:.3f} s"
+                 f"{clock.summary(started)})")
             gc.collect()  # after the answer: the client has its exit code
             if broken:
                 return broken
@@ -228,6 +244,30 @@ class _Server:
                 os.environ.clear()
                 os.environ.update(environ)
         return code, broken
+
+
+class _StageClock(logging.Handler):
+    """When each stage of a compose began (its stage line: see ``stages.running``), for the log's
+    line on each request: where the time went."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.began: list[tuple[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stage = getattr(record, "stage", None)
+        if stage and not hasattr(record, "seconds") and not hasattr(record, "done"):
+            self.began.append((str(stage), time.monotonic()))
+
+    def summary(self, started: float) -> str:
+        """``; before 0.01, reading 0.04, ...`` (seconds from the request to each stage's start, and
+        each stage's to the next one's or to now)."""
+        if not self.began:
+            return ""
+        ends = [at for _, at in self.began[1:]] + [time.monotonic()]
+        parts = [f"before {self.began[0][1] - started:.3f}"] + [
+            f"{stage} {end - at:.3f}" for (stage, at), end in zip(self.began, ends)]
+        return "; " + ", ".join(parts)
 
 
 class _Watcher(threading.Thread):
@@ -378,7 +418,6 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    parent = os.getpid()
     try:
         child = os.fork()
     except OSError:
@@ -390,7 +429,7 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return
-    _serve_forever(root, name, path, listener, lock, run, parent)
+    _serve_forever(root, name, path, listener, lock, run)
 
 
 def _lock(path: str) -> int | None:
@@ -439,7 +478,7 @@ def _detach(root: str, keep: set[int]) -> None:
 
 
 def _serve_forever(root: str, name: str, path: str, listener: socket.socket, lock: int,
-                   run: Callable[[list[str], str], int], parent: int) -> NoReturn:
+                   run: Callable[[list[str], str], int]) -> NoReturn:
     code = 0
     try:
         _detach(root, {listener.fileno(), lock})
@@ -449,15 +488,19 @@ def _serve_forever(root: str, name: str, path: str, listener: socket.socket, loc
         server = _Server(root, name, path, listener, lock, run)
         server.mark()
         _log(f"serving {root} on {path} (key {name[:12]}, idle {daemon.idle_seconds():g} s)")
-        deadline = time.monotonic() + 5
-        while os.getppid() == parent and time.monotonic() < deadline:  # the command exits first: its
-            time.sleep(0.005)  # exit (a large heap freed) is not slowed by the warm-up below
         try:
             from ..base.cache import hold_entries
 
             hold_entries()  # the build cache's entries it reads back, from request to request
-            _warm_up()
-            why = server.serve()
+            began = time.monotonic()
+            # What the command left (its whole heap) is left out of the collections from now on: the
+            # warm-up's allocations and the first request's made the collector walk it all again and
+            # again (the hyphenation patterns took 0.2 s to read instead of 0.02). Once idle, it is
+            # collected once (``_collect``), the command's garbage freed.
+            gc.freeze()
+            idle = _warm_up()
+            _log(f"warmed up in {time.monotonic() - began:.3f} s")
+            why = server.serve(idle)
         except BaseException as error:  # SIGTERM (cli's Terminated), or a fault of the server's own
             why = f"{type(error).__name__} {error}".strip()
         server.release()
@@ -474,13 +517,21 @@ def _serve_forever(root: str, name: str, path: str, listener: socket.socket, loc
         os._exit(code)
 
 
-def _warm_up() -> None:
+def _warm_up() -> list[Callable[[], None]]:
     """Get ready for the next compose of the issue just composed (the user's shell already has its
-    prompt back): the worker processes started and warmed, and this process's stylesheets, fonts and
-    hyphenation patterns loaded (each process parses its own: see ``rendering/engine.py``)."""
+    prompt back, and the next command may be on its way at once: a save, then ``layout compose``).
+
+    This process's hyphenation patterns, stylesheets and fonts are loaded now (each process loads its
+    own: see ``rendering/engine.py``), while the command that forked it exits: the next compose lays
+    out the documents an edit changed here, with them. The worker processes are forked once they are
+    (so that they have the patterns), but not warmed: what the workers do for a one-article recompose
+    (a plate, its proof and PNG, its checks, the flat plan) needs none of WeasyPrint's fonts or
+    stylesheets, and warming them (some 0.2 s of CPU each) competed for the two cores with the first
+    request, which came while they warmed. Returned: what warms them, for the server to do once it has
+    been idle a moment (``IDLE_WORK_S``), for the recomposes that lay out more than one document."""
     _shared[:] = [Workers()]
     if not _composed:
-        return
+        return []
     project, issue_id = _composed[0]
     try:
         from ..base.cache import Store
@@ -490,11 +541,38 @@ def _warm_up() -> None:
         assert isinstance(project, Project)
         folder = project.issues / issue_id
         warm = (house_stylesheets(project), readable(project, folder, issue_id), Store(project.cache))
-        if _shared[0].count > 1:
-            _shared[0].start(warm)
         warm_up(*warm)
+        if _shared[0].count <= 1:
+            return [_collect]
+        _shared[0].start()  # forked unwarmed (and so at once)
+        gc.freeze()  # (starting them unfroze this process's heap)
     except Exception as error:  # only time is lost: the first request warms up as it goes
         _log(f"warm-up failed: {type(error).__name__}: {error}")
+        return [_collect]
+
+    def workers() -> None:
+        if _shared and _shared[0].started:
+            pool = _shared[0].start()
+            for _ in range(_shared[0].count):  # one each: a worker is busy with its own for 0.1-0.2 s
+                pool.submit(_warm_worker, warm)
+    return [workers, _collect]
+
+
+def _collect() -> None:
+    """Collect this process's garbage once, the heap it keeps included (the command's that forked it,
+    its own warm-up's), then leave what survives out of later collections."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _warm_worker(warm: tuple) -> None:
+    """Warm a worker up as its start would have (``workers._start_worker``): what it loads is left out
+    of its collections from now on."""
+    from ..rendering.engine import warm_up
+
+    warm_up(*warm)
+    gc.freeze()
 
 
 def stop(root: Path) -> bool:

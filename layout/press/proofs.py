@@ -40,11 +40,13 @@ def page_png(pdf: bytes, dpi: int = PROOF_DPI) -> bytes:
     return _pngs(pdf, dpi)[0]
 
 
-def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes]) -> list[Path]:
+def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes],
+                 digests: tuple[str, ...] = ()) -> list[Path]:
     """Write the proofs of ``pages`` (each page's PDF) in ``folder``: ``pngs`` holds each page's PNG
     by page index (drawn now or kept in the build cache); a PNG already there with those bytes is
     left as it is. Proofs of pages that are gone are removed. ``.pages.json`` names each proof's
-    page by the SHA-256 of its PDF (``layout serve`` tells the browsers which pages changed)."""
+    page by the SHA-256 of its PDF (``layout serve`` tells the browsers which pages changed): ``digests``,
+    if the caller has them (hashed where the PDFs were made), else hashed here."""
     paths = [folder / f"p{number:02d}.png" for number in range(1, len(pages) + 1)]
     for index, png in pngs.items():
         try:
@@ -57,7 +59,8 @@ def write_proofs(pages: tuple[bytes, ...], folder: Path, pngs: dict[int, bytes])
         if stale not in paths:
             stale.unlink()
     (folder / ".pngs.json").unlink(missing_ok=True)  # what an earlier layout checked its PNGs by
-    sources = {path.name: hashlib.sha256(data).hexdigest() for path, data in zip(paths, pages)}
+    sources = {path.name: digests[index] if len(digests) == len(pages) else hashlib.sha256(data).hexdigest()
+               for index, (path, data) in enumerate(zip(paths, pages))}
     write_atomic(folder / ".pages.json", json.dumps(sources, indent=1).encode())
     return paths
 

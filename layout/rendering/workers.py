@@ -300,7 +300,7 @@ class PageRenderer:
 
     def cached(self, kind: str, keys: list[str], function: Callable[[T], bytes], items: list[T],
                entry: Callable[[bytes], bytes] | None = None, each: Callable[[int, bytes], None] | None = None,
-               keep: bool = True) -> Callable[[], list[bytes]]:
+               keep: bool = True, in_order: bool = True) -> Callable[[], list[bytes]]:
         """Start ``function`` of each item (bytes) not kept in the store as ``kind`` under its key in
         ``keys`` (made by ``store.key``; on the workers, as ``submit`` runs it), and return what
         gives every item's bytes once they are done (kept in the store as they are: ``entry`` of
@@ -308,7 +308,8 @@ class PageRenderer:
         is called with every item's bytes, in order, as soon as they and those before are there.
         With ``keep`` false, what it gives is an empty list: each item's bytes are let go once
         ``each`` has had them (the 64 plates of a 64-page issue, with their proofs and PNGs, were
-        held twice, some 150 MB)."""
+        held twice, some 150 MB). With ``in_order`` false, ``each`` is given the items kept in the store
+        first (at once), then the others as they are done (the caller works on the first meanwhile)."""
         out: dict[str, bytes] = {}
         missing: dict[str, T] = {}
         for key, item in zip(keys, items):
@@ -325,7 +326,9 @@ class PageRenderer:
         last = {key: index for index, key in enumerate(keys)}
 
         def done() -> list[bytes]:
-            for index, key in enumerate(keys):
+            later = [index for index, key in enumerate(keys) if key in todo] if not in_order else []
+            for index in [*(i for i in range(len(keys)) if keys[i] not in todo), *later] if later else range(len(keys)):
+                key = keys[index]
                 if key in todo:
                     out[key] = todo.pop(key).result()
                     self.store.put(kind, key, entry(out[key]) if entry is not None else out[key])
