@@ -9,7 +9,11 @@ edit (what ``layout watch`` does on every save); and a naive one-pass WeasyPrint
 final HTML. As whole processes (``python -m layout compose`` from the shell): cold, a recompose
 after an edit as a user gets it (answered by the warm compose server the cold run left), and one
 with the server off (``recompose_process_noserver_s``); the servers started are stopped at the end.
-Results: a table and ``bench.json``.
+Results: a table and ``bench.json``. ``--total-fit`` (with ``--pages 16``): only total-fit's cold
+compose (paper settings ``TOTAL_FIT``), in one process and as whole processes, against the naive
+render of the final HTML with its paragraphs set by the breaker (what WeasyPrint must draw to give
+total-fit's lines: issue 15's reference) and of the final HTML as the default run renders it (its
+paragraphs' markers left for WeasyPrint to set greedily).
 Each measurement is made ``--repeat`` times (3), interleaved: times are the fastest of each (on a shared
 machine noise only ever adds time), ratios the median of each round's ratios (its runs follow one
 another, so the machine's slow and fast spells cancel).
@@ -340,6 +344,95 @@ def bench(pages: int, work: Path, repeat: int = 3) -> dict:
     }
 
 
+SET = r"""
+import sys
+from pathlib import Path
+from layout.rendering.engine import set_paragraphs
+html = Path(sys.argv[1]).read_text()
+Path(sys.argv[2]).write_text(set_paragraphs(html, tuple(Path(p) for p in sys.argv[3:])))
+"""
+"""The final HTML with its marked paragraphs set by the paragraph breaker (``engine.set_paragraphs``, as
+a galley's are): what WeasyPrint must draw to give total-fit's lines."""
+
+
+def total_fit_bench(pages: int, work: Path, repeat: int = 3) -> dict:
+    """Total-fit's cold compose of the synthetic issue of ``pages`` pages (paper settings ``TOTAL_FIT``),
+    in one process and as whole processes, against two naive one-pass WeasyPrint renders: of the final
+    HTML as the benchmark's greedy row has it (``issue_html_for``: its body paragraphs still carry the
+    breaker's ``data-lb`` markers, so WeasyPrint sets them greedily itself, which is not total-fit's
+    output: ``*_naive_markers``), and of the same HTML with the paragraphs set by the breaker first, what
+    WeasyPrint must draw to give the same lines (``*_naive_set``: the reference issue 15 means).
+    Interleaved as ``bench``: times the fastest, ratios the median of each round's."""
+    root = work / f"tf{pages}"
+    issue_id = _typography_root(root, pages, TOTAL_FIT)
+    markers, set_html = work / f"tf{pages}.html", work / f"tf{pages}-set.html"
+    photos, base = root / "build" / issue_id / "images", str(root / "issues" / issue_id) + "/"
+    allowed = [str(root / "issues" / issue_id), str(root / "fonts"), str(root / "stylesheets"), str(photos)]
+    colds: list[dict] = []
+    naive_markers: list[float] = []
+    naive_set: list[float] = []
+    cold_procs: list[float] = []
+    markers_procs: list[float] = []
+    set_procs: list[float] = []
+    commands: dict[str, list[str]] = {}
+    for run in range(repeat):
+        shutil.rmtree(root / "build", ignore_errors=True)
+        colds.append(_child(CHILD, str(root), issue_id))
+        if run == 0:
+            _child(DUMP + "\nprint('{}')", str(root), issue_id, str(markers))
+            _child(SET + "\nprint('{}')", str(markers), str(set_html), *allowed)
+            for name, html in (("markers", markers), ("set", set_html)):
+                commands[name] = naive_command(html, base, work / f"tf{pages}-naive-{name}-process.pdf", photos)
+                _process(commands[name], root)  # once first: bytecode written
+        naive_markers.append(_child(NAIVE, str(markers), base, str(work / f"tf{pages}-naive-markers.pdf"),
+                                    str(photos))["seconds"])
+        naive_set.append(_child(NAIVE, str(set_html), base, str(work / f"tf{pages}-naive-set.pdf"),
+                                str(photos))["seconds"])
+        shutil.rmtree(root / "build", ignore_errors=True)
+        cold_procs.append(_process([*LAYOUT, "compose", issue_id], root))
+        markers_procs.append(_process(commands["markers"], root))
+        set_procs.append(_process(commands["set"], root))
+    seconds = [r["seconds"] for r in colds]
+    cold = min(colds, key=lambda r: r["seconds"])
+
+    def paired(top: list[float], bottom: list[float]) -> float:
+        return round(statistics.median(a / b for a, b in zip(top, bottom)), 2)
+
+    return {
+        "pages": f"{pages} tf", "tf_cold_s": round(cold["seconds"], 2),
+        "tf_naive_set_s": round(min(naive_set), 2), "tf_naive_markers_s": round(min(naive_markers), 2),
+        "tf_cold_vs_naive_set": paired(seconds, naive_set), "tf_cold_vs_naive_markers": paired(seconds, naive_markers),
+        "tf_cold_process_s": round(min(cold_procs), 2), "tf_naive_set_process_s": round(min(set_procs), 2),
+        "tf_naive_markers_process_s": round(min(markers_procs), 2),
+        "tf_cold_vs_naive_set_process": paired(cold_procs, set_procs),
+        "tf_cold_vs_naive_markers_process": paired(cold_procs, markers_procs),
+        "tf_cold_layout_s": round(cold["layout_s"], 2), "tf_cold_write_s": round(cold["write_s"], 2),
+        "tf_cold_preflight_s": round(cold["preflight_s"], 2), "tf_overset": any(r["overset"] for r in colds),
+        "tf_peak_mb": round(max(r["peak_mb"] for r in colds)), "cores": os.cpu_count(), "runs": repeat,
+        "load_at_end": round(os.getloadavg()[0], 2),
+        "tf_cold_all_s": [round(t, 2) for t in seconds], "tf_naive_set_all_s": [round(t, 2) for t in naive_set],
+        "tf_cold_process_all_s": [round(t, 2) for t in cold_procs],
+        "tf_naive_set_process_all_s": [round(t, 2) for t in set_procs],
+    }
+
+
+def total_fit_table(rows: list[dict]) -> str:
+    """The total-fit rows (a metric a line, an issue size a column), then issue 15's speed goal, met or
+    not, against the set HTML's naive render (and, for comparison, the markers')."""
+    width = max(len(k) for k in rows[0])
+    lines = [f"{'':{width}}  " + "  ".join(f"{row['pages']:>10}" for row in rows)]
+    lines += [f"{key:{width}}  " + "  ".join(f"{row[key]!s:>10}" for row in rows) for key in rows[0]
+              if key != "pages" and not key.endswith("_all_s")]
+    for row in rows:
+        for key, what in (("tf_cold_vs_naive_set", "naive render of the set HTML"),
+                          ("tf_cold_vs_naive_markers", "naive render of the marked HTML (greedy lines)")):
+            for suffix, how in (("", "in one process"), ("_process", "whole processes")):
+                value = row[key + suffix]
+                lines.append(f"{'met' if value <= 0.6 else 'NOT MET':8} total-fit cold compose of {row['pages'][:-3]} "
+                             f"pages <= 0.6 x the {what}, {how}: {value}")
+    return "\n".join(lines)
+
+
 # ---- Typography: the figures of issue 15, from the PDFs ------------------------------------------------
 
 SAMPLE = "issue-2022-04-01"
@@ -485,6 +578,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, nargs="*", default=[8, 16, 64])
     parser.add_argument("--json", type=Path, default=Path("bench.json"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the fastest is kept)")
+    parser.add_argument("--total-fit", action="store_true",
+                        help="only total-fit's cold compose against the naive renders (issue 15), at the --pages sizes")
     parser.add_argument("--typography", action="store_true",
                         help="only the typographic figures (issue 15), of the sample issue and the --pages issues")
     args = parser.parse_args()
@@ -497,6 +592,14 @@ def main() -> None:
             typo_rows = typography_bench(args.pages, Path(tmp) / "typo")
             print(typography_table(typo_rows))
             args.json.write_text(json.dumps({"typography": typo_rows}, indent=2) + "\n")
+            return
+        if args.total_fit:  # issue 15's speed goal only
+            tf_rows = []
+            for pages in args.pages:
+                tf_rows.append(total_fit_bench(pages, Path(tmp), args.repeat))
+                print(json.dumps(tf_rows[-1]), file=sys.stderr)
+            print(total_fit_table(tf_rows))
+            args.json.write_text(json.dumps({"total_fit": tf_rows}, indent=2) + "\n")
             return
         startup = startup_bench(Path(tmp), args.repeat)  # the same for every size
         print(json.dumps(startup), file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from layout.bench import make_issue, table
@@ -56,3 +57,37 @@ def test_the_naive_command_renders_the_composers_html_with_its_photos_named_by_f
     assert command[1:4] == ["-m", "weasyprint", "-u"] and command[-1] == str(tmp_path / "out.pdf")
     plain = Path(command[-2]).read_text()
     assert "layout-photo" not in plain and plain.count((photos / "photo-1.jpg").as_uri()) == 2
+
+
+def test_total_fit_table_says_the_goal_against_both_naive_renders():
+    from layout.bench import total_fit_table
+
+    row = {"pages": "16 tf", "tf_cold_s": 5.0, "tf_cold_vs_naive_set": 0.58, "tf_cold_vs_naive_markers": 1.05,
+           "tf_cold_vs_naive_set_process": 0.66, "tf_cold_vs_naive_markers_process": 1.1, "tf_cold_all_s": [5.0]}
+    out = total_fit_table([row])
+    assert "tf_cold_all_s" not in out and "tf_cold_s" in out
+    assert [line for line in out.splitlines() if line.startswith(("met", "NOT MET"))] == [
+        "met      total-fit cold compose of 16 pages <= 0.6 x the naive render of the set HTML, in one process: 0.58",
+        "NOT MET  total-fit cold compose of 16 pages <= 0.6 x the naive render of the set HTML, whole processes: 0.66",
+        "NOT MET  total-fit cold compose of 16 pages <= 0.6 x the naive render of the marked HTML (greedy lines), "
+        "in one process: 1.05",
+        "NOT MET  total-fit cold compose of 16 pages <= 0.6 x the naive render of the marked HTML (greedy lines), "
+        "whole processes: 1.1",
+    ]
+
+
+def test_the_set_html_reference_has_the_breakers_lines_not_its_markers(tmp_path):
+    """The naive reference for total-fit is the final HTML with its paragraphs set by the breaker (what
+    WeasyPrint must draw to give total-fit's lines), made by the benchmark's SET script."""
+    from layout.bench import REPO, SET, _child
+
+    text = "Members voted overwhelmingly to reject the offer and called for national talks with the employers."
+    marked = tmp_path / "marked.html"
+    marked.write_text(f'<html><head></head><body><div class="frame total-fit"><p id="a-b0" class="first" '
+                      f'data-lb="136.063 0.000 9.000 0.02 - 0 0.02">{text}</p></div></body></html>')
+    out = tmp_path / "set.html"
+    _child(SET + "\nprint('{}')", str(marked), str(out), str(REPO / "fonts"), str(REPO / "stylesheets"))
+    html = out.read_text()
+    assert "data-lb" not in html and 'data-id="a-b0" class="first set"' in html
+    lines = re.findall(r'<span class="ln[^"]*">(.*?)</span>', html)
+    assert len(lines) >= 3 and " ".join(lines).replace("- ", "") == text

@@ -234,14 +234,14 @@ def test_the_html_has_one_block_a_line_with_its_spacing_and_real_hyphens():
     assert re.sub(r"- ", "", joined) == text  # every word in order; hyphens only at breaks
 
 
-def test_set_marked_sets_only_marked_paragraphs_and_keeps_their_ids(tmp_path):
+def test_set_marked_sets_only_marked_paragraphs_and_keeps_their_ids_as_data_ids(tmp_path):
     document = ('<p id="a-b0" class="first" data-lb="136.063 0.000 9.000 0 - 0">Members voted overwhelmingly to '
                 'reject the offer and called for national talks with the employers.</p><h2 id="a-b1">Head</h2>')
     report = lb.Report()
     out = lb.set_marked(document, REPO / "fonts", report=report)
     assert out.startswith("<style>.ln.") and out.count("<style>") == 1  # the spacing classes, once (before </head>
     assert ".ln.m5{margin-right:0.05pt}" in out or ".ln.m10{margin-right:0.10pt}" in out  # in a whole document)
-    assert '<p id="a-b0" class="first set">' in out
+    assert '<p data-id="a-b0" class="first set">' in out  # its id moved (lb.SET_ID: the lines share styles)
     assert '<h2 id="a-b1">Head</h2>' in out
     assert report.paragraphs["a-b0"]["lines"] == out.count('class="ln')
 
@@ -353,6 +353,23 @@ def test_weasyprint_draws_each_line_with_the_spacing_the_breaker_chose(tmp_path)
     html = lb.set_marked(document, REPO / "fonts")
     names = re.findall(r'<span class="(ln[^"]*)">', html)
     assert len(set(names)) < len(names) / 2
+    # and WeasyPrint computes one style for the lines that share their classes: the paragraph has no
+    # id of its own (an id gives an element, and so its children, a computed style of their own)
+    # and WeasyPrint computes one style for the lines that share their classes, in every paragraph: a set
+    # paragraph has no id of its own (an id gives an element, and so its children, a computed style of
+    # their own), its id is a data-id, which the galley reader reads
+    second = re.search(r'<p id="a-b0".*?</p>', document)[0].replace('id="a-b0"', 'id="a-b1"')
+    two = document.replace("</p>", "</p>" + second, 1)
+    pages = render(two, tmp_path, allowed, [], None, (REPO / "stylesheets" / "newspaper.css",)).pages
+    blocks = [box for page in pages for box in page._page_box.descendants()
+              if getattr(box, "element_tag", "") == "span" and "ln" in (box.element.get("class") or "").split()
+              and type(box).__name__ == "BlockBox"]
+    assert len(blocks) == 2 * len(record["text"])
+    count = len(record["text"])
+    kinds = {(box.element.get("class"), index % count in (0, count - 1))
+             for index, box in enumerate(blocks)}  # a first and a last line have rules of their own
+    assert len({id(box.style) for box in blocks}) <= len(kinds) < len(blocks) / 3
+    assert 'data-id="a-b1"' in lb.set_marked(two, REPO / "fonts")
 
 
 def test_a_font_replaced_while_the_process_lives_is_measured_afresh(tmp_path):

@@ -127,6 +127,24 @@ def test_the_figures_of_a_small_issue_meet_the_goals(issue):
     assert abs(breaker.loose_share - figures.loose_share) <= 0.03
 
 
+def test_the_breakers_figures_are_worked_out_once_a_composition(issue):
+    """The fit report asks for its slots' figures twice and the proofs for its lines: worked out once, for
+    that composition only (another, even an equal copy, is worked out afresh)."""
+    import dataclasses
+
+    _, result = issue
+    composition = result.composition
+    lines = typo.composed_lines(composition, 10.5)
+    assert typo.composed_lines(composition, 10.5) is lines
+    figures = typo.slot_typography(composition)
+    assert typo.slot_typography(composition) is figures and set(figures) == {"lead", "second", "third"}
+    copy = dataclasses.replace(composition)
+    again = typo.composed_lines(copy, 10.5)
+    assert again is not lines and again == lines
+    assert typo.composed_lines(composition, 10.5) is not lines  # one composition kept at a time
+    assert typo.slot_typography(copy) == figures
+
+
 def test_fit_loose_gains_the_lines_it_promises_and_a_hole_is_loosened_by_itself(tmp_path):
     folder = make_project(tmp_path, paper=TOTAL_FIT)
     write_article(folder, "short", sample_body("dockers-solidarity"), headline="Short of its depth")

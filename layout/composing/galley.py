@@ -246,7 +246,7 @@ def _line_boxes(box: Any) -> list[Any]:
     for child in box.children:
         own = [c for c in getattr(child, "children", ()) if type(c).__name__ == "LineBox"]
         if len(own) != 1:
-            raise BrokeElsewhere(f"{element.get('id')}: a chosen line was set as {len(own)} lines")
+            raise BrokeElsewhere(f"{element.get('data-id')}: a chosen line was set as {len(own)} lines")
         found += own
     return found
 
@@ -258,7 +258,8 @@ def _blocks(container: Any, top: float, row_px: float, block_id: str, lines: lis
     avoid_after = False
     for child in children:
         element = getattr(child, "element", None)
-        own = element.get("id") if element is not None and child.element_tag != "html" else None
+        own = element.get("id") or element.get("data-id") if element is not None and child.element_tag != "html" \
+            else None  # data-id: a paragraph set by the paragraph breaker (linebreak.SET_ID)
         child_id = own or block_id
         start = _row_at(child.position_y, top, row_px)
         style = child.style

@@ -18,6 +18,7 @@ reading every plate back would cost more than the compose.
 from __future__ import annotations
 
 import statistics
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -291,11 +292,32 @@ def table(rows: list[tuple[str, Figures]]) -> str:
 # ---- The same figures from the breaker's own records (the fit report; proof marks) --------------------
 
 
+_KEPT: dict[int, tuple[weakref.ref, dict]] = {}
+"""What was worked out for the last composition asked about (by its id, with a weak reference to it, so
+that a composition gone, or another with its id, is never answered from here): the fit report asks
+for its slots' figures twice, and the proofs for its lines again (0.1 s of the main process each time
+on bench-16, which the workers wait for). Callers only read what they are given."""
+
+
+def _kept(composition, key: tuple, make):  # noqa: ANN001
+    entry = _KEPT.get(id(composition))
+    if entry is None or entry[0]() is not composition:
+        _KEPT.clear()  # one composition at a time: a long-lived process keeps nothing more
+        entry = _KEPT[id(composition)] = (weakref.ref(composition), {})
+    if key not in entry[1]:
+        entry[1][key] = make()
+    return entry[1][key]
+
+
 def composed_lines(composition, leading: float) -> list[MeasuredLine]:  # noqa: ANN001 (compose.Composition)
     """Every body line the paragraph breaker set, where the plates draw it: page, top of its row, its
     column's left edge, its gaps (from the breaker's widths), named by slot. A line is justified
     unless it ends its paragraph. (What the PDF shows is measured by ``read_lines``; the two agree
     within a few hundredths of a point, which a test holds them to.)"""
+    return _kept(composition, ("lines", leading), lambda: _composed_lines(composition, leading))
+
+
+def _composed_lines(composition, leading: float) -> list[MeasuredLine]:  # noqa: ANN001
     slots = {(s.page, s.slot_id) for s in composition.slots}
     out: list[MeasuredLine] = []
     for number, pieces in enumerate(composition.pieces, 1):
@@ -352,6 +374,10 @@ def slot_typography(composition, leading: float | None = None) -> dict[str, dict
     """For each slot, the table's figures for its lines (from the breaker's records), its worst lines,
     and what the breaker could do for copy-fitting (paragraphs that can be set a line longer or
     shorter at acceptable spacing), for ``fit.json``."""
+    return _kept(composition, ("slots", leading), lambda: _slot_typography(composition, leading))
+
+
+def _slot_typography(composition, leading: float | None) -> dict[str, dict]:  # noqa: ANN001
     natural = natural_of(composition)
     leading = leading or leading_of(composition)
     lines = composed_lines(composition, leading)
