@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from factory import THOROUGH  # noqa: E402
+from factory import THOROUGH, changed_house_fonts  # noqa: E402
 
 # In-process runs lay pages out in the test's own process (no worker processes to fork and warm up
 # for every compose): that halves a small compose's time. The tests that are about the workers (kill
@@ -79,6 +79,19 @@ def _read_once_per_bytes():
                     if value is real:
                         patch.setattr(module, attribute, once)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _house_fonts_unchanged():
+    """Every project's fonts are hard links to one copy of the house fonts a process
+    (``factory.make_project``): a test that wrote into a project's font instead of replacing it
+    (``factory.replace_file``) would have changed every project's. It fails here, naming the files,
+    and the projects made after it get a fresh copy."""
+    yield
+    changed = changed_house_fonts()
+    if changed:
+        pytest.fail(f"the test wrote into the house fonts {changed} of a project (linked to every project's): "
+                    "replace the file instead (factory.replace_file)", pytrace=False)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import random
 import shutil
@@ -15,6 +17,22 @@ WORDS = (
     "well below inflation while energy bills and rents climbed again this winter council tenants "
     "demanded repairs members voted overwhelmingly to reject the offer and called for talks"
 ).split()
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's, where PyYAML has it (a tenth of the pure-Python ones' time; the same documents): the
+tests write hundreds of project files."""
+
+
+def dump_yaml(data: object, **options: object) -> str:
+    """``yaml.safe_dump`` of ``data``, with libyaml's emitter where PyYAML has it."""
+    return yaml.dump(data, Dumper=_DUMPER, **options)  # type: ignore[call-overload]
+
+
+def load_yaml(text: str) -> object:
+    """``yaml.safe_load`` of ``text``, with libyaml's parser where PyYAML has it."""
+    return yaml.load(text, Loader=_LOADER)
 
 
 THOROUGH = os.environ.get("LAYOUT_TESTS") == "thorough"
@@ -64,7 +82,7 @@ def write_article(issue: Path, slug: str, text: str, headline: str | None = None
     meta = {"headline": headline or slug.replace("-", " ").capitalize(), **front}
     path = issue / "articles" / f"{slug}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n" + text,
+    path.write_text("---\n" + dump_yaml(meta, sort_keys=False, allow_unicode=True) + "---\n" + text,
                     encoding="utf-8")
     return path
 
@@ -73,12 +91,16 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
                  paper: dict | None = None) -> Path:
     """Create a project at ``root`` (paper.yaml, stylesheets, fonts) and an issue folder; return it."""
     (root / "issues").mkdir(parents=True, exist_ok=True)
-    for name in ("stylesheets", "fonts"):
-        if not (root / name).exists():
-            shutil.copytree(REPO / name, root / name)
-    settings = yaml.safe_load((REPO / "issues" / "paper.yaml").read_text(encoding="utf-8"))
+    if not (root / "stylesheets").exists():
+        shutil.copytree(REPO / "stylesheets", root / "stylesheets")
+    if not (root / "fonts").exists():
+        if THOROUGH:
+            shutil.copytree(REPO / "fonts", root / "fonts")
+        else:
+            shutil.copytree(_house_fonts(), root / "fonts", copy_function=_link)
+    settings = copy.deepcopy(_repo_paper())
     settings.update(paper or {})
-    (root / "issues" / "paper.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    (root / "issues" / "paper.yaml").write_text(dump_yaml(settings, allow_unicode=True), encoding="utf-8")
     issue = root / "issues" / issue_id
     (issue / "articles").mkdir(parents=True, exist_ok=True)
     if manifest is not None:
@@ -86,12 +108,86 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
     return issue
 
 
+@functools.cache
+def _repo_paper() -> dict:
+    """The repository's paper.yaml, read once a process (every project starts from it)."""
+    settings = load_yaml((REPO / "issues" / "paper.yaml").read_text(encoding="utf-8"))
+    assert isinstance(settings, dict)
+    return settings
+
+
 def copy_project(source: Path, target: Path) -> Path:
     """A copy of a project composed once for many tests (sources, build and caches, times kept), for
     a test that changes it. The cache's keys hold paths relative to the project only: a compose of
     the copy makes again only what its changes touch."""
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_or_link)
     return target
+
+
+# ---- The house fonts, linked ---------------------------------------------------------------------
+
+_FONTS: list[tuple[Path, dict[str, tuple[int, int, int]]]] = []
+"""The repository's fonts as copied once this process, and each file's (inode, size, modification
+time) then."""
+
+
+def _house_fonts() -> Path:
+    """A copy of the repository's fonts made once a process, whose files every project's ``fonts/``
+    links to (hard links): the same bytes, without writing 3 MB for each of some 600 projects. A test
+    must never write into a font of a project's (replace it: ``replace_file``); conftest fails a
+    test that did (``changed_house_fonts``), and the next project gets a fresh copy."""
+    if not _FONTS:
+        import atexit
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="layout-test-fonts-")) / "fonts"
+        shutil.copytree(REPO / "fonts", folder)
+        atexit.register(shutil.rmtree, folder.parent, True)
+        _FONTS.append((folder, {p.name: _state(p) for p in folder.iterdir()}))
+    return _FONTS[0][0]
+
+
+def _state(path: Path) -> tuple[int, int, int]:
+    found = path.stat()
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def changed_house_fonts() -> list[str]:
+    """The house fonts' files written into since they were copied (by a test that wrote into a
+    project's font instead of replacing it); after this, projects get a fresh copy."""
+    if not _FONTS:
+        return []
+    folder, states = _FONTS[0]
+    changed = [name for name, state in states.items() if _state(folder / name) != state]
+    if changed:
+        _FONTS.clear()
+    return changed
+
+
+def _link(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
+
+
+def _copy_or_link(source: str, target: str) -> None:
+    """A project's file copied, or linked if it is one of the house fonts' (``_house_fonts``)."""
+    if _FONTS and Path(source).parent.name == "fonts":
+        name = Path(source).name
+        state = _FONTS[0][1].get(name)
+        if state is not None and _state(Path(source))[0] == state[0]:
+            _link(source, target)
+            return
+    shutil.copy2(source, target)
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """``target`` replaced by a copy of ``source`` (a new file: never written into, since a project's
+    font may be a link to the house fonts shared by every project)."""
+    part = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, part)
+    os.replace(part, target)
 
 
 def add_photo(issue: Path, name: str = "docks.jpg") -> str:
@@ -104,7 +200,7 @@ def add_photo(issue: Path, name: str = "docks.jpg") -> str:
 def write_manifest(issue: Path, manifest: dict) -> None:
     """Write ``issue.yaml``."""
     data = {"date": "2022-04-01", "number": 1, **manifest}
-    (issue / "issue.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    (issue / "issue.yaml").write_text(dump_yaml(data, sort_keys=False), encoding="utf-8")
 
 
 TWO_STORIES = {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}, {"slug": "other", "columns": 2}]}]}
@@ -159,11 +255,11 @@ _WORD = __import__("re").compile(r"(?<!\S)(?!(?:#+|>|[-*+]|\d+\.)(?:\s|$))\S+")
 def _split_article(path: Path) -> tuple[dict, str]:
     text = path.read_text(encoding="utf-8")
     _, front, body_text = text.split("---\n", 2)
-    return yaml.safe_load(front), body_text
+    return load_yaml(front), body_text  # type: ignore[return-value]
 
 
 def _write_article_parts(path: Path, front: dict, body_text: str) -> None:
-    path.write_text("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n" + body_text,
+    path.write_text("---\n" + dump_yaml(front, sort_keys=False, allow_unicode=True) + "---\n" + body_text,
                     encoding="utf-8")
 
 
@@ -200,13 +296,14 @@ def add_words(path: Path, count: int) -> None:
 def set_slot_key(issue: Path, slot_id: str, key: str, value: object) -> None:
     """Set ``key`` of the manifest slot ``slot_id`` (``cont-<slug>`` for a continuation)."""
     manifest = issue / "issue.yaml"
-    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    data = load_yaml(manifest.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
     for page in data["pages"]:
         for slot in page.get("articles") or []:
             name = f"cont-{slot['continued']}" if "continued" in slot else slot.get("slug")
             if name == slot_id:
                 slot[key] = value
-                manifest.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+                manifest.write_text(dump_yaml(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
                 return
     raise KeyError(slot_id)
 

@@ -79,6 +79,43 @@ def word_places(pdf: bytes) -> list[dict[tuple[str, float], list[float]]]:
     return out
 
 
+@once_per_bytes
+def flow_words(pdf: bytes) -> tuple[tuple[tuple[str, float, float, float, float], ...], ...]:
+    """Per page: its words in the order it draws them, (text, x0, top, x1, bottom), as
+    ``Page.extract_words(use_text_flow=True)`` gives them (from the characters ``_chars`` read once
+    for the same bytes)."""
+    return tuple(tuple((w["text"], w["x0"], w["top"], w["x1"], w["bottom"])
+                       for w in pdfplumber.utils.extract_words(list(chars), use_text_flow=True))
+                 for chars in _chars(pdf))
+
+
+def drawing(page: pikepdf.Page) -> object:
+    """What a page draws, free of where its objects are kept: its boxes, its content's bytes and its
+    resources (fonts, images, forms and their own resources: every stream's bytes), so that two
+    pages give the same text and boxes to any reader exactly when they give equal drawings."""
+    done: dict[tuple[int, int], object] = {}
+
+    def canon(obj: object) -> object:
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            if obj.objgen not in done:
+                done[obj.objgen] = ("cycle",)
+                done[obj.objgen] = plain(obj)
+            return done[obj.objgen]
+        return plain(obj)
+
+    def plain(obj: object) -> object:
+        if isinstance(obj, pikepdf.Stream):
+            return ("stream", canon(obj.stream_dict), hashlib.sha256(obj.read_raw_bytes()).hexdigest())
+        if isinstance(obj, pikepdf.Dictionary):
+            return tuple(sorted((key, canon(obj[key])) for key in obj if key != "/Parent"))
+        if isinstance(obj, pikepdf.Array):
+            return tuple(canon(item) for item in obj)
+        return repr(obj)
+
+    return tuple((key, canon(page.obj[key])) for key in ("/MediaBox", "/TrimBox", "/BleedBox", "/Contents",
+                                                          "/Resources") if key in page.obj)
+
+
 def same_places(ours: dict, multicol: dict) -> bool:
     """The same words on the same baselines, each within half a point of the same left edge."""
     return ours.keys() == multicol.keys() and all(

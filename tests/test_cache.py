@@ -387,7 +387,9 @@ def _restyle(root: Path) -> None:
 
 
 def _new_font(root: Path) -> None:
-    shutil.copyfile(root / "fonts" / "PTF56F.ttf", root / "fonts" / "PTF55F.ttf")  # the body set in italic
+    from factory import replace_file
+
+    replace_file(root / "fonts" / "PTF56F.ttf", root / "fonts" / "PTF55F.ttf")  # the body set in italic
 
 
 def _retitle(root: Path) -> None:

@@ -11,7 +11,16 @@ import sys
 
 import pdfplumber
 import pytest
-from factory import add_photo, body, make_project, process_env, simple_issue, write_article, write_manifest
+from factory import (
+    add_photo,
+    body,
+    copy_project,
+    make_project,
+    process_env,
+    simple_issue,
+    write_article,
+    write_manifest,
+)
 from pdftext import body_baselines, letters, page_texts
 from pypdf import PdfReader
 
@@ -90,7 +99,7 @@ def test_overset_without_worker_processes_is_overset_in_a_fresh_process(tmp_path
 
 
 def test_overset_on_the_command_line(tmp_path, run_cli):
-    simple_issue(tmp_path, {"huge": 3000}, columns={"huge": 2}, depth={"huge": 30})
+    simple_issue(tmp_path, {"huge": 600}, columns={"huge": 2}, depth={"huge": 30})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 3
     assert "page 1, first slot (huge):" in err and "lines) over" in err
@@ -114,10 +123,24 @@ def _jump_issue(root, continuation_page: int, pages: int = 3):
     return issue
 
 
+@pytest.fixture(scope="module")
+def jumped(tmp_path_factory):
+    """``_jump_issue(root, 2, pages=3)``, composed once for the tests that start from it (read it,
+    never change it: copy it first): (project root, BuildResult of its first, cold compose)."""
+    root = tmp_path_factory.mktemp("jumped")
+    _jump_issue(root, 2, pages=3)
+    return root, compose_issue(Project(root), "test-issue")
+
+
 @pytest.mark.parametrize("target", [2, 3])
-def test_jump_lines_follow_the_continuation(tmp_path, target):
-    issue = _jump_issue(tmp_path, target)
-    result = compose_issue(Project(tmp_path), "test-issue")
+def test_jump_lines_follow_the_continuation(jumped, tmp_path, target):
+    if target == 2:  # the module's issue, as composed
+        root, result = jumped
+        issue = root / "issues" / "test-issue"
+    else:  # its copy, the continuation moved to page 3
+        root = tmp_path
+        issue = _jump_issue(copy_project(jumped[0], root), target)
+        result = compose_issue(Project(root), "test-issue")
     texts = page_texts(result.issue_pdf)
     assert f"Continued on page {target}" in texts[0]
     assert "Continued from page 1" in texts[target - 1]
@@ -125,7 +148,7 @@ def test_jump_lines_follow_the_continuation(tmp_path, target):
     assert not any("Continued" in t for t in others)
     # No word lost or repeated across the jump: the two parts make up the article exactly.
     source = letters((issue / "articles" / "lead.md").read_text().split("---\n", 2)[2])
-    fit = _fit(tmp_path)
+    fit = _fit(root)
     assert _slot(fit, "lead")["jump_to"] == target and _slot(fit, "cont-lead")["continued_from"] == 1
     assert _slot(fit, "lead")["over"] == 0 and _slot(fit, "cont-lead")["over"] == 0
     first, rest = letters(texts[0]), letters(texts[target - 1])
@@ -216,9 +239,9 @@ def test_watch_recomposes_after_a_save(tmp_path):
     assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
 
 
-def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
-    issue = _jump_issue(tmp_path, 2, pages=3)
-    first = compose_issue(Project(tmp_path), "test-issue")
+def test_recompose_lays_out_only_the_pages_an_edit_touches(jumped, tmp_path):
+    first = jumped[1]  # the module's issue's first compose; this test works on a copy
+    issue = copy_project(jumped[0], tmp_path) / "issues" / "test-issue"
     assert first.laid_out >= 6  # 3 galley sheets + 3 pages at least
     again = compose_issue(Project(tmp_path), "test-issue")
     assert again.laid_out == 0  # nothing changed: every page from the cache
@@ -235,15 +258,14 @@ def test_recompose_lays_out_only_the_pages_an_edit_touches(tmp_path):
     assert "Continued on page 3" in texts[0] and "Continued from page 1" in texts[2]
 
 
-def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(tmp_path):
-    issue = _jump_issue(tmp_path, 2, pages=3)
+def test_a_recompose_from_the_caches_gives_the_bytes_of_a_clean_compose(jumped, tmp_path):
+    issue = copy_project(jumped[0], tmp_path) / "issues" / "test-issue"  # composed once (times kept)
     out = tmp_path / "build" / "test-issue"
     plates, proofs = out / "plates", out / "proofs"
 
     def outputs():
         return {p.name: p.read_bytes() for p in [*plates.glob("*.pdf"), *proofs.glob("*.png")]}
 
-    compose_issue(Project(tmp_path), "test-issue")
     before, fit = outputs(), (out / "fit.json").read_bytes()
     proof_p01 = (proofs / "p01.png").stat()
     write_article(issue, "filler-2", body(160, seed=99))  # page 3 only

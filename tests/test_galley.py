@@ -202,8 +202,9 @@ def test_a_story_longer_than_a_galley_sheet_is_named(tmp_path, run_cli):
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "endless", "columns": 1}]}]})
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)  # refused while reading: too many words
     assert code == 2 and "endless.md: body: the article is 9,500 words long" in err, err
-    # a body the reading estimate cannot see is long (1,400 one-line list items): compose names it
-    write_article(issue, "endless", "A paragraph.\n\n" + "\n".join(f"- item {i}" for i in range(1400)),
+    # a body the reading estimate cannot see is long (it counts characters, a line each at least: 800
+    # one-line pull quotes, each over two lines deep with its rules, some 1,700 lines): compose names it
+    write_article(issue, "endless", "A paragraph.\n\n" + "\n\n".join(f"> Quote {i}." for i in range(800)),
                   headline="Endless")
     code, _, err = run_cli("compose", "test-issue", root=tmp_path)
     assert code == 2 and "longer than a galley sheet" in err and "articles/endless.md" in err, err

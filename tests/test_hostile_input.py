@@ -15,7 +15,16 @@ from pathlib import Path
 import pdfplumber
 import pytest
 import yaml
-from factory import TWO_STORIES, body, make_project, two_story_issue, write_article, write_manifest
+from factory import (
+    TWO_STORIES,
+    body,
+    dump_yaml,
+    load_yaml,
+    make_project,
+    two_story_issue,
+    write_article,
+    write_manifest,
+)
 from pdftext import letters
 from pypdf import PdfReader
 
@@ -496,19 +505,19 @@ def test_any_yaml_type_anywhere_is_an_input_error_or_fine(tmp_path, where, value
 
     issue = _issue(tmp_path)
     paper_path = tmp_path / "issues" / "paper.yaml"
-    manifest = yaml.safe_load((issue / "issue.yaml").read_text())
+    manifest = load_yaml((issue / "issue.yaml").read_text())
     front: dict = {"headline": "A story"}
     if where.startswith("paper."):
-        paper = yaml.safe_load(paper_path.read_text())
+        paper = load_yaml(paper_path.read_text())
         keys = where.split(".")[1:]
         (paper.setdefault(keys[0], {}) if len(keys) > 1 else paper)[keys[-1]] = value
-        paper_path.write_text(yaml.safe_dump(paper))
+        paper_path.write_text(dump_yaml(paper))
     elif where.startswith("manifest."):
         key = where.split(".")[1]
         target = {"number": manifest, "date": manifest, "pages": manifest, "template": manifest["pages"][0]}.get(
             key, manifest["pages"][0]["articles"][0])
         target[key] = value
-        (issue / "issue.yaml").write_text(yaml.safe_dump(manifest))
+        (issue / "issue.yaml").write_text(dump_yaml(manifest))
     elif where == "images.caption":
         front["images"] = [{"file": "images/none.jpg", "caption": value}]
     else:

@@ -9,7 +9,7 @@ import subprocess
 
 import pikepdf
 import pytest
-from factory import body, make_project, simple_issue, write_article, write_manifest
+from factory import body, copy_project, make_project, simple_issue, write_article, write_manifest
 from fontTools.ttLib import TTFont
 from pdftext import metadata_once
 from PIL import Image
@@ -43,10 +43,18 @@ def _two_pages(root, paper=None):
     return issue
 
 
-def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(tmp_path):
-    _two_pages(tmp_path)
-    result = _compose(tmp_path)
-    plates = tmp_path / "build" / "test-issue" / "plates"
+@pytest.fixture(scope="module")
+def two_pages(tmp_path_factory):
+    """The two-page issue with the default paper, composed once for the tests that read its plates
+    (read it, never change it: copy it first): (project root, BuildResult)."""
+    root = tmp_path_factory.mktemp("two-pages")
+    _two_pages(root)
+    return root, _compose(root)
+
+
+def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(two_pages):
+    root, result = two_pages
+    plates = root / "build" / "test-issue" / "plates"
     assert result.plates == plates
     names = sorted(p.name for p in plates.glob("*.pdf"))
     assert names == ["test-issue-p01.pdf", "test-issue-p02.pdf", "test-issue.pdf"]
@@ -66,7 +74,7 @@ def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(tmp_path):
         assert intent["/S"] == "/GTS_PDFX" and intent["/OutputConditionIdentifier"] == "WAN-IFRAnewspaper26v5"
         xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
         assert "<layout:inputsSHA256>" in xmp and f"<layout:page>{number}</layout:page>" in xmp
-    report = json.loads((tmp_path / "build" / "test-issue" / "preflight.json").read_text())
+    report = json.loads((root / "build" / "test-issue" / "preflight.json").read_text())
     assert report["passed"] and report["errors"] == 0
     # The type sizes read from the content streams agree with pypdf's text visitor.
     sizes = []
@@ -80,10 +88,9 @@ def test_one_pdfx_plate_per_page_with_boxes_intent_and_metadata(tmp_path):
     assert smallest == pytest.approx(min(sizes)) == pytest.approx(7.0, abs=0.01)
 
 
-def test_plates_read_cleanly_in_poppler_and_qpdf(tmp_path):
-    _two_pages(tmp_path)
-    _compose(tmp_path)
-    plate = tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
+def test_plates_read_cleanly_in_poppler_and_qpdf(two_pages):
+    root, _ = two_pages
+    plate = root / "build" / "test-issue" / "plates" / "test-issue-p01.pdf"
     if shutil.which("qpdf"):
         assert subprocess.run(["qpdf", "--check", str(plate)], capture_output=True).returncode == 0
     fonts = subprocess.run(["pdffonts", str(plate)], capture_output=True, text=True, check=True).stdout
@@ -152,9 +159,8 @@ def test_a_font_that_forbids_embedding_fails_preflight(tmp_path):
     assert any("licence forbids embedding" in p for p in problems), problems
 
 
-def test_check_command_rechecks_existing_plates(tmp_path, run_cli):
-    _two_pages(tmp_path)
-    _compose(tmp_path)
+def test_check_command_rechecks_existing_plates(two_pages, tmp_path, run_cli):
+    copy_project(two_pages[0], tmp_path)  # composed once
     code, out, _ = run_cli("check", "test-issue", root=tmp_path)
     assert code == 0, out
     assert "preflight: passed" in out and "ok    fonts: every font embedded" in out
@@ -162,15 +168,14 @@ def test_check_command_rechecks_existing_plates(tmp_path, run_cli):
     assert code == 2 and 'no issue "no-such-issue"' in err
 
 
-def test_each_document_carries_its_metadata_once(tmp_path):
+def test_each_document_carries_its_metadata_once(two_pages):
     """A plate and the issue each hold one XMP packet and one document information dictionary (no
     packet of WeasyPrint's left beside ours, no second copy of the Info, nothing that nothing refers
     to), all saying the same producer: WeasyPrint, pikepdf (the drawing, the joining), pypdf (the
     finishing)."""
-    _two_pages(tmp_path)
-    _compose(tmp_path)
+    root, _ = two_pages
     producers = set()
-    paths = sorted((tmp_path / "build" / "test-issue" / "plates").glob("*.pdf"))
+    paths = sorted((root / "build" / "test-issue" / "plates").glob("*.pdf"))
     assert len(paths) == 3
     for path in paths:
         with pikepdf.open(path) as pdf:

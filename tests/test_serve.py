@@ -230,7 +230,8 @@ def test_the_latency_script_times_saves_to_the_page(tmp_path, monkeypatch):
     original = (issue / "articles" / "story.md").read_text()
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the server it starts imports this layout
     report = tmp_path / "latency.json"
-    assert serve_bench.main(["test-issue", "--root", str(tmp_path), "--edits", "2", "--json", str(report)]) == 0
+    assert serve_bench.main(["test-issue", "--root", str(tmp_path), "--edits", "2", "--json", str(report),
+                             "--settle", "0"]) == 0  # no pause before an edit: nothing here is timed
     summary = json.loads(report.read_text())
     assert summary["article"] == "story" and [e["edit"] for e in summary["edits"]] == [1, 2]
     for edit in summary["edits"]:
