@@ -12,12 +12,11 @@ def main() -> None:
     argv = sys.argv[1:]
     answered = request(argv)
     if answered is not None:  # the server wrote everything to this process's own descriptors: nothing
-        import contextlib  # is left to flush or close, and the interpreter's shutdown (some 4 ms) waits
-        import os  # for nothing
+        import os  # is left to flush or close, and the interpreter's shutdown (some 4 ms) waits for nothing
 
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(AttributeError, OSError, ValueError):  # none, or closed
-                stream.flush()
+        from .base.daemon import flush_std
+
+        flush_std()
         os._exit(answered)
     if served(argv):  # composed here, then this process becomes the project's compose server: what
         from .base.cache import hold_entries  # it reads and writes of the build cache it keeps, for

@@ -399,9 +399,9 @@ def _exit(code: int) -> NoReturn:
     if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    from .base.daemon import flush_std
+
+    flush_std()
     os._exit(code)
 
 

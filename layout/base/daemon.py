@@ -43,6 +43,14 @@ MAX_SOCKET_PATH = 107
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def flush_std() -> None:
+    """Flush this process's stdout and stderr, whatever they are (a closed or missing stream is left
+    alone): before it forks, ends with ``os._exit`` or hands its descriptors over."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
 def enabled(environ: dict[str, str] | os._Environ[str] | None = None) -> bool:
     """Whether the server may be used (and become): ``LAYOUT_SERVER`` is not ``off``."""
     value = (environ if environ is not None else os.environ).get(VARIABLE, "").strip().lower()

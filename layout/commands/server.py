@@ -197,9 +197,7 @@ class _Server:
         saved = [os.dup(fd) for fd in (0, 1, 2)]
         streams = (sys.stdin, sys.stdout, sys.stderr)
         environ, cwd, argv0 = dict(os.environ), os.getcwd(), sys.argv
-        for stream in streams[1:]:
-            with contextlib.suppress(Exception):
-                stream.flush()
+        daemon.flush_std()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
@@ -231,9 +229,7 @@ class _Server:
                 _log("".join(traceback.format_exception(error)).rstrip())
         finally:
             with contextlib.suppress(BaseException):  # an interrupt that came as the command ended
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(Exception):
-                        stream.flush()
+                daemon.flush_std()
                 sys.stdin, sys.stdout, sys.stderr = streams
                 sys.argv = argv0
                 for target, fd in enumerate(saved):
@@ -415,9 +411,7 @@ def become(argv: list[str], run: Callable[[list[str], str], int]) -> None:
     except OSError:
         os.close(lock)
         return
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    daemon.flush_std()
     try:
         child = os.fork()
     except OSError:
