@@ -193,22 +193,17 @@ def test_fit_must_be_loose(tmp_path, run_cli):
     assert "unknown fit 'tight'" in out + err and "fit: loose" in out + err
 
 
-def test_tracking_is_a_percentage_up_to_three(tmp_path, run_cli):
-    folder = make_project(tmp_path, paper={**TOTAL_FIT, "tracking": "5%"})
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("tracking", "5%", ("tracking", "tracking: 2%")),
+    ("glyph_scaling", "4%", ("glyph_scaling: '4%' is not a percentage from 0 to 3", "glyph_scaling: 2%")),
+])
+def test_tracking_and_glyph_scaling_are_percentages_up_to_three(tmp_path, run_cli, key, value, said):
+    folder = make_project(tmp_path, paper={**TOTAL_FIT, key: value})
     write_article(folder, "story", body(100, seed=1))
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
     code, out, err = run_cli("fit", "test-issue", root=tmp_path)
     assert code == 2
-    assert "tracking" in out + err and "tracking: 2%" in out + err
-
-
-def test_glyph_scaling_is_a_percentage_up_to_three(tmp_path, run_cli):
-    folder = make_project(tmp_path, paper={**TOTAL_FIT, "glyph_scaling": "4%"})
-    write_article(folder, "story", body(100, seed=1))
-    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story"}]}]})
-    code, out, err = run_cli("fit", "test-issue", root=tmp_path)
-    assert code == 2
-    assert "glyph_scaling: '4%' is not a percentage from 0 to 3" in out + err and "glyph_scaling: 2%" in out + err
+    assert all(text in out + err for text in said)
 
 
 def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_path):
