@@ -22,11 +22,13 @@ import glob
 import hashlib
 import io
 import re
+import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import escape
 
 import pikepdf
@@ -631,11 +633,11 @@ class _ContentScan:
         if isinstance(font, Dictionary) and font.get("/Subtype") in ("/Type1", "/MMType1", "/TrueType"):
             for text in strings:
                 self.used.setdefault(font.objgen, set()).update(bytes(text))
-        if self.identity:
-            cids = [int.from_bytes(bytes(text)[i:i + 2], "big") for text in strings
-                    for i in range(0, len(bytes(text)) - 1, 2)]
-            self.notdef += cids.count(0)
-            self.shown.update(cids)
+        if self.identity:  # two-byte codes, big-endian (an odd last byte is no code)
+            for data in map(bytes, strings):
+                cids = struct.unpack(f">{len(data) // 2}H", data[:len(data) // 2 * 2])
+                self.notdef += cids.count(0)
+                self.shown.update(cids)
 
     def _cs(self, operands: list, op: str) -> None:
         if operands:
@@ -700,6 +702,21 @@ def _operand_limits(operands: object) -> set[str]:
     """6.1.13: the implementation limits a content stream's operands break."""
     found: set[str] = set()
     for value in operands if isinstance(operands, (list, Array)) else [operands]:
+        kind = type(value)  # the common Python scalars first: pikepdf's isinstance checks are slow
+        if kind is int and isinstance(value, int):
+            if not -2147483648 <= value <= 2147483647:
+                found.add("6.1.13-1")
+            continue
+        if kind is Decimal and isinstance(value, Decimal):
+            if abs(value) > REAL_MAX:
+                found.add("6.1.13-2")
+            elif value and abs(value) < REAL_MIN:
+                found.add("6.1.13-5")
+            continue
+        if kind is pikepdf.Object and cast(pikepdf.Object, value)._type_code == pikepdf.ObjectType.string:
+            if len(bytes(cast(pikepdf.Object, value))) > 32767:  # (the test isinstance(value, String) makes)
+                found.add("6.1.13-3")
+            continue
         if isinstance(value, (list, Array)):
             found |= _operand_limits(value)
         elif isinstance(value, bool):
