@@ -51,6 +51,9 @@ so plates are rendered in batches, one batch a core."""
 FILL = {"f", "F", "f*", "B", "B*", "b", "b*"}
 STROKE = {"S", "s", "B", "B*", "b", "b*"}
 TEXT = {"Tj", "TJ", "'", '"'}
+COLOUR = frozenset(("g", "G", "k", "K", "rg", "RG", "cs", "CS", "sc", "scn", "SC", "SCN", "gs", "sh", "BI",
+                    "INLINE IMAGE"))
+"""The operators ``_Reader._colour`` reads (the others' operands are not read at all)."""
 DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
 BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
 """The colour a colour space starts with (``cs``): black."""
@@ -208,7 +211,7 @@ class _Reader:
                 self._text(state, text_matrix, written)
             elif op == "Do":
                 self._draw(resources.XObject[_operands(written)[0]], resources, state, seen)
-            else:
+            elif op in COLOUR:
                 self._colour(op, _operands(written) if written else [], state, resources)
 
     def _colour(self, op: str, operands: list, state: dict, resources: pikepdf.Object) -> None:
