@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -39,6 +40,7 @@ import pikepdf
 from PIL import Image, ImageMath
 
 from ..base.units import IDENTITY, Matrix, multiply, transform
+from .accounting import _numbers, _operands, _operations
 
 INK_DPI = 20
 """Resolution of the Ghostscript rendering: coarse, but wide enough to catch solids over the limit."""
@@ -49,6 +51,9 @@ so plates are rendered in batches, one batch a core."""
 FILL = {"f", "F", "f*", "B", "B*", "b", "b*"}
 STROKE = {"S", "s", "B", "B*", "b", "b*"}
 TEXT = {"Tj", "TJ", "'", '"'}
+COLOUR = frozenset(("g", "G", "k", "K", "rg", "RG", "cs", "CS", "sc", "scn", "SC", "SCN", "gs", "sh", "BI",
+                    "INLINE IMAGE"))
+"""The operators ``_Reader._colour`` reads (the others' operands are not read at all)."""
 DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
 BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
 """The colour a colour space starts with (``cs``): black."""
@@ -167,20 +172,20 @@ class _Reader:
         path: list[tuple[float, float]] = []
         curved = False
         text_matrix = IDENTITY
-        for operands, operator in pikepdf.parse_content_stream(stream):  # type: ignore[misc]  # they unpack
-            op = str(operator)
+        for written, operator, _ in _operations(stream):  # operands as written (or values): read when used
+            op = operator.decode()
             if op == "q":
                 stack.append(dict(state))
             elif op == "Q":
                 state = stack.pop() if stack else state
             elif op == "cm":
-                state["ctm"] = multiply(tuple(float(v) for v in operands), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(_numbers(written)), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l", "c", "v", "y"):
                 curved = curved or op in ("c", "v", "y")
-                values = [float(v) for v in operands]
+                values = _numbers(written)
                 path += [transform(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
             elif op == "re":
-                x, y, w, h = (float(v) for v in operands)
+                x, y, w, h = _numbers(written)
                 path += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
             elif op in FILL or op in STROKE:
                 if op in STROKE and path:
@@ -190,24 +195,24 @@ class _Reader:
             elif op == "n":
                 path, curved = [], False
             elif op == "w":
-                state["width"] = abs(float(operands[0]))
+                state["width"] = abs(_numbers(written)[0])
             elif op == "BT":
                 text_matrix = IDENTITY
             elif op == "Tm":
-                text_matrix = tuple(float(v) for v in operands)  # type: ignore[assignment]
+                text_matrix = tuple(_numbers(written))  # type: ignore[assignment]
             elif op in ("Td", "TD"):  # moves the start of the line (the position findings give)
-                tx, ty = (float(v) for v in operands)
+                tx, ty = _numbers(written)
                 text_matrix = multiply((1.0, 0.0, 0.0, 1.0, tx, ty), text_matrix)
             elif op == "Tf":
-                state["size"] = abs(float(operands[1]))
+                state["size"] = abs(float(_operands(written)[1]))
             elif op == "Tr":
-                state["render"] = int(operands[0])
+                state["render"] = int(_numbers(written)[0])
             elif op in TEXT:
-                self._text(state, text_matrix, operands)
+                self._text(state, text_matrix, written)
             elif op == "Do":
-                self._draw(resources.XObject[operands[0]], resources, state, seen)
-            else:
-                self._colour(op, operands, state, resources)
+                self._draw(resources.XObject[_operands(written)[0]], resources, state, seen)
+            elif op in COLOUR:
+                self._colour(op, _operands(written) if written else [], state, resources)
 
     def _colour(self, op: str, operands: list, state: dict, resources: pikepdf.Object) -> None:
         """Colour operators, and what makes the ink unreadable from the objects."""
@@ -224,7 +229,7 @@ class _Reader:
             state["fill" if op == "cs" else "stroke"] = (components, BLACK[components])
         elif op in ("sc", "scn", "SC", "SCN"):
             key = "fill" if op.islower() else "stroke"
-            if len(operands) != state[key][0] or any(isinstance(v, pikepdf.Name) for v in operands):
+            if len(operands) != state[key][0] or any(isinstance(v, str | list) for v in operands):
                 self._unread("a pattern, or a colour of another colour space")
             else:
                 state[key] = (state[key][0], tuple(float(v) for v in operands))
@@ -255,7 +260,7 @@ class _Reader:
         x0, y0, x1, y1 = self.trim
         return x - min(x0, x1), max(y0, y1) - y
 
-    def _text(self, state: dict, text_matrix: Matrix, operands: list) -> None:
+    def _text(self, state: dict, text_matrix: Matrix, written: bytes | list) -> None:
         matrix = multiply(text_matrix, state["ctm"])
         size = state["size"] * math.hypot(matrix[2], matrix[3])
         render = state["render"]
@@ -263,12 +268,12 @@ class _Reader:
         if fill or stroke:
             white = fill and _total(*state["fill"]) < 0.5 and not (stroke and _total(*state["stroke"]) >= 0.5)
             limit = self.limits.reversed_type_size if white else self.limits.type_size
-            if size < limit - 0.05 and _shows(operands):
+            if size < limit - 0.05 and _shows(written):
                 x, y = self._from_trim(matrix[4], matrix[5])
                 self.small_type.append(Placed(self.page, x, y, size, "reversed" if white else ""))
         darker = (fill and _total(*state["fill"]) > self.darkest) or \
             (stroke and _total(*state["stroke"]) > self.darkest)
-        if (size >= self.smallest and not darker) or not _shows(operands):  # looking costs: only if it counts
+        if (size >= self.smallest and not darker) or not _shows(written):  # looking costs: only if it counts
             return
         self.smallest = min(self.smallest, size)
         self._paint(state, fill, stroke, None)
@@ -330,12 +335,21 @@ class _Reader:
         return max(xs) > x0 and min(xs) < x1 and max(ys) > y0 and min(ys) < y1
 
 
-def _shows(operands: list) -> bool:
-    """Whether a text-showing operator shows any glyph (not an empty string)."""
+def _shows(written: bytes | list) -> bool:
+    """Whether a text-showing operator shows any glyph (not an empty string); its operands as written
+    or as ``accounting._operands`` reads them (strings as bytes, arrays as lists). A ``<`` then a hex
+    digit is a hex string of at least one byte, or within a literal string that is not empty: either
+    way a glyph is shown, and the operands need not be read."""
+    if isinstance(written, bytes) and _HEX_DIGIT.search(written):
+        return True
+    operands = _operands(written)
     shown = operands[0] if operands else b""
-    if isinstance(shown, pikepdf.Array):
-        return any(isinstance(v, pikepdf.String) and len(bytes(v)) for v in shown)
-    return bool(operands) and len(bytes(operands[-1])) > 0
+    if isinstance(shown, list):
+        return any(isinstance(v, bytes) and len(v) for v in shown)
+    return bool(operands) and isinstance(operands[-1], bytes) and len(operands[-1]) > 0
+
+
+_HEX_DIGIT = re.compile(rb"<\s*[0-9A-Fa-f]")
 
 
 def _space(name: pikepdf.Object, resources: pikepdf.Object) -> int | None:
