@@ -246,22 +246,32 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     issue = two_story_issue(root, words=(1300, 900))
     assert servers.compose(root).returncode == 0
     [pid] = servers.started(1)
-    # Both laid out again: long enough to be interrupted (some 0.7 s; with 700 and 500 words, 0.3 s
-    # since the user-agent sheet was scoped, and Ctrl-C could come after the compose had ended)
-    write_article(issue, "story", body(1300, seed=7), headline="A story")
-    write_article(issue, "other", body(900, seed=8), headline="Another story")
-    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
-                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert client.stderr is not None
-    first = client.stderr.readline()  # the compose has begun (as the user sees it, then presses Ctrl-C)
-    assert first.startswith("[1/5] reading") and servers.requests(pid) == 1
-    client.send_signal(signal.SIGINT)
-    out, err = client.communicate(timeout=60)
-    err = first + err
+    # Both laid out again: long enough to be interrupted (some 0.6 s; with 700 and 500 words, 0.3 s
+    # since the user-agent sheet was scoped). On a loaded machine this test's process may still send
+    # the Ctrl-C after the server's compose has ended (it was seen at load 1.5 with two workers): the
+    # command then rightly ends 0, having finished. That is a race of the test's, not the server's, so
+    # an edit that was composed to the end before its Ctrl-C is tried again, with new copy, at most
+    # three times; a server that ignored Ctrl-C ends 0 every time and fails.
+    for attempt in range(3):
+        write_article(issue, "story", body(1300, seed=7 + 2 * attempt), headline="A story")
+        write_article(issue, "other", body(900, seed=8 + 2 * attempt), headline="Another story")
+        client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)],
+                                  cwd=root, env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        assert client.stderr is not None
+        first = client.stderr.readline()  # the compose has begun (as the user sees it, then presses Ctrl-C)
+        assert first.startswith("[1/5] reading") and servers.requests(pid) == 1 + attempt
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=60)
+        err = first + err
+        if client.returncode == 0 and "Done: 1 pages" in err:  # composed to the end before the Ctrl-C
+            assert wait_until(lambda done=1 + attempt: sum(": exit 0 in " in line for line in servers.lines()) == done)
+            continue
+        break
     assert client.returncode == 130, (err, servers.lines())
     assert "interrupted: outputs already written are intact" in err, (out, "\n".join(servers.lines()))
     assert alive(pid) and wait_until(lambda: "exit 130" in servers.lines()[-1])
-    assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2  # it serves on
+    assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2 + attempt  # it serves on
 
 
 def test_a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, tmp_path):
