@@ -302,7 +302,7 @@ def _read(page):
 
 def _as_written(obj) -> bool:
     """Whether ``obj``'s content is read by the regular expressions (else by pikepdf)."""
-    return all(isinstance(operands, bytes) for operands, _, _ in accounting._operations(obj))
+    return all(isinstance(operands, bytes) for operands, _, _ in accounting.operations(obj))
 
 
 def test_the_plates_are_read_in_one_go_and_as_parsed_alike(plate, monkeypatch):
@@ -332,10 +332,11 @@ def test_the_plates_are_read_in_one_go_and_as_parsed_alike(plate, monkeypatch):
 def test_strings_and_operators_read_as_written_as_pikepdf_reads_them(written):
     pdf, page = _page(b"BT /F1 12 Tf 100 700 Td " + written + b" ET")
     assert _as_written(page.obj)
-    fast = accounting._operations(page.obj)
-    parsed = accounting._operations(page.obj, parse=True)
+    fast = accounting.operations(page.obj)
+    parsed = accounting.operations(page.obj, parse=True)
     assert [op for _, op, _ in fast if op] == [op for _, op, _ in parsed]
-    assert [accounting._operands(operands) for operands, op, _ in fast if op] == [operands for operands, _, _ in parsed]
+    assert [accounting.operand_values(operands) for operands, op, _ in fast if op] == [
+        operands for operands, _, _ in parsed]
     _alike(*_read(page))
 
 

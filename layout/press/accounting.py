@@ -206,7 +206,7 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 # How a content stream is written, for reading it with regular expressions rather than object by object
-# (``_operations``); what these do not read (comments, dictionaries, inline images, names with ``#``
+# (``operations``); what these do not read (comments, dictionaries, inline images, names with ``#``
 # escapes, nested arrays, strings with unbalanced parentheses ...) is read by pikepdf instead.
 _DELIMITED = rb"(?![^\s/\[\]()<>{}%])"
 """Followed by white space, a delimiter or the end: where a number or an operator ends."""
@@ -313,7 +313,7 @@ def _content(obj: pikepdf.Object) -> bytes | None:
     return contents.read_bytes() if isinstance(contents, pikepdf.Stream) else None
 
 
-def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | list, bytes, bytes]]:
+def operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | list, bytes, bytes]]:
     """The operations of a page's or a form's content, in order: (operands, operator, b""). The operands
     are as written (bytes) where the content is what ``_OPERATION`` reads, which is what WeasyPrint
     writes; else (or if ``parse``) the stream is parsed by pikepdf and its operands are values
@@ -328,14 +328,17 @@ def _operations(obj: pikepdf.Object, parse: bool = False) -> list[tuple[bytes | 
             for operands, operator in parsed]
 
 
-def _numbers(operands: bytes | list) -> list[float]:
+def operand_numbers(operands: bytes | list) -> list[float]:
     """An operator's operands, all numbers (a ValueError or a TypeError if not)."""
     if isinstance(operands, bytes):
         return list(map(float, operands.split()))
     return [float(value) for value in operands]
 
 
-def _operands(operands: bytes | list) -> list:
+def operand_values(operands: bytes | list) -> list:
+    """An operator's operands as values (numbers as floats, names as str, strings as bytes, arrays as
+    lists), from ``operations``. These three are the reader of content streams that preflight's paint
+    check (``paint._Reader``) shares with the copy accounting."""
     return _values(operands) if isinstance(operands, bytes) else operands
 
 
@@ -627,28 +630,28 @@ class PlateText:
         subpaths = 0
         pending_clip = False
         tm = line = IDENTITY
-        for operands, op, _ in _operations(stream, self.parse):
+        for operands, op, _ in operations(stream, self.parse):
             if op in _SHOWS:  # the commonest operators first
                 tm = self._show(operands, op == b"TJ", state, tm)
             elif op == b"Tm":
                 tm = line = tuple(map(float, operands.split()) if isinstance(operands, bytes)  # type: ignore[assignment]
-                                  else _numbers(operands))
+                                  else operand_numbers(operands))
             elif op == b"q":
                 stack.append(dict(state))
             elif op == b"Q":
                 if stack:
                     state = stack.pop()
             elif op == b"cm":
-                state["ctm"] = multiply(tuple(_numbers(operands)), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(operand_numbers(operands)), state["ctm"])  # type: ignore[arg-type]
             elif op == b"re":
-                x, y, w, h = _numbers(operands)
+                x, y, w, h = operand_numbers(operands)
                 subpaths += 1
                 a, b, c, d, e, f = state["ctm"]
                 x0, y0, x1, y1 = a * x + e, b * x + f, a * (x + w) + e, b * (x + w) + f  # (y: below)
                 points += [(x0 + c * y, y0 + d * y), (x1 + c * y, y1 + d * y), (x0 + c * (y + h), y0 + d * (y + h)),
                            (x1 + c * (y + h), y1 + d * (y + h))]
             elif op in _SEGMENTS:
-                values = _numbers(operands)
+                values = operand_numbers(operands)
                 points += [transform(state["ctm"], values[i], values[i + 1]) for i in _SEGMENTS[op]]
                 subpaths += op == b"m"
             elif op in _CLIPS:
@@ -668,7 +671,7 @@ class PlateText:
                 if op == b"'" or op == b'"':  # (Tj and TJ: above)
                     tm = self._show(operands, False, state, tm)
             elif op == b"Do":
-                self._draw(str(_operands(operands)[0]), state, resources, seen)
+                self._draw(str(operand_values(operands)[0]), state, resources, seen)
 
     def _path(self, op: bytes, points: list[tuple[float, float]], one: bool, clipping: bool, state: dict) -> None:
         """Note what a path through ``points`` paints over (a fill of ``one`` shape, not a frame), and
@@ -684,25 +687,25 @@ class PlateText:
     def _colour(op: bytes, operands: bytes | list, state: dict) -> None:
         """``state`` after a fill colour operator."""
         if op == b"cs":
-            space = SPACES.get(str(_operands(operands)[0]), 0)
+            space = SPACES.get(str(operand_values(operands)[0]), 0)
             state["fill"] = (space, INITIAL.get(space, ()))
         elif op == b"sc" or op == b"scn":
-            values = _operands(operands)
+            values = operand_values(operands)
             if all(isinstance(v, float) for v in values):
                 state["fill"] = (state["fill"][0], tuple(values))
             else:  # a pattern, or not a colour
                 state["fill"] = (0, ())
         else:  # g, rg, k
-            state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(_numbers(operands)))
+            state["fill"] = ({b"g": 1, b"rg": 3, b"k": 4}[op], tuple(operand_numbers(operands)))
 
     def _text_state(self, op: bytes, operands: bytes | list, state: dict, resources: pikepdf.Object) -> None:
         """``state`` after a text state operator."""
         if op == b"Tf":
-            values = _operands(operands)
+            values = operand_values(operands)
             state["font"] = self._font(resources, str(values[0]))
             state["size"] = float(values[1])
         else:
-            value = _numbers(operands)[0]
+            value = operand_numbers(operands)[0]
             if op == b"Tz":
                 state["th"] = value / 100
             elif op == b"Tr":
@@ -714,12 +717,12 @@ class PlateText:
     def _line(op: bytes, operands: bytes | list, state: dict, line: Matrix) -> Matrix:
         """The text line matrix after a text positioning operator (or ' and ", before they show)."""
         if op == b"Td" or op == b"TD":
-            tx, ty = _numbers(operands)[:2]
+            tx, ty = operand_numbers(operands)[:2]
             if op == b"TD":
                 state["tl"] = -ty
             return multiply((1, 0, 0, 1, tx, ty), line)
         if op == b'"':
-            state["tw"], state["tc"] = (float(v) for v in _operands(operands)[:2])
+            state["tw"], state["tc"] = (float(v) for v in operand_values(operands)[:2])
         return multiply((1, 0, 0, 1, 0, -state["tl"]), line)  # T*, ', "
 
     def _draw(self, name: str, state: dict, resources: pikepdf.Object, seen: frozenset) -> None:
@@ -758,7 +761,7 @@ class PlateText:
                 if found is not None:  # (the glyphs' places are read again if asked for: little is kept)
                     end, shown, centres, _ = found
                     return self._place(shown, centres, (None, font, written[1:-1]), scale, end * scale, state, tm)
-        operand = _operands(operands)[-1]
+        operand = operand_values(operands)[-1]
         items = operand if isinstance(operand, list) else [operand]
         if not array and not isinstance(operand, bytes):
             raise ValueError("a Tj that shows no string")

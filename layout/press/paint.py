@@ -40,7 +40,7 @@ import pikepdf
 from PIL import Image, ImageMath
 
 from ..base.units import IDENTITY, Matrix, multiply, transform
-from .accounting import _numbers, _operands, _operations
+from .accounting import operand_numbers, operand_values, operations
 
 INK_DPI = 20
 """Resolution of the Ghostscript rendering: coarse, but wide enough to catch solids over the limit."""
@@ -54,6 +54,8 @@ TEXT = {"Tj", "TJ", "'", '"'}
 COLOUR = frozenset(("g", "G", "k", "K", "rg", "RG", "cs", "CS", "sc", "scn", "SC", "SCN", "gs", "sh", "BI",
                     "INLINE IMAGE"))
 """The operators ``_Reader._colour`` reads (the others' operands are not read at all)."""
+_HEX_DIGIT = re.compile(rb"<\s*[0-9A-Fa-f]")
+"""A hex string's first digit (``_shows``)."""
 DEVICE = {"/DeviceGray": 1, "/G": 1, "/DeviceCMYK": 4, "/CMYK": 4}
 BLACK = {1: (0.0,), 4: (0.0, 0.0, 0.0, 1.0)}
 """The colour a colour space starts with (``cs``): black."""
@@ -172,20 +174,20 @@ class _Reader:
         path: list[tuple[float, float]] = []
         curved = False
         text_matrix = IDENTITY
-        for written, operator, _ in _operations(stream):  # operands as written (or values): read when used
+        for written, operator, _ in operations(stream):  # operands as written (or values): read when used
             op = operator.decode()
             if op == "q":
                 stack.append(dict(state))
             elif op == "Q":
                 state = stack.pop() if stack else state
             elif op == "cm":
-                state["ctm"] = multiply(tuple(_numbers(written)), state["ctm"])  # type: ignore[arg-type]
+                state["ctm"] = multiply(tuple(operand_numbers(written)), state["ctm"])  # type: ignore[arg-type]
             elif op in ("m", "l", "c", "v", "y"):
                 curved = curved or op in ("c", "v", "y")
-                values = _numbers(written)
+                values = operand_numbers(written)
                 path += [transform(state["ctm"], values[i], values[i + 1]) for i in range(0, len(values), 2)]
             elif op == "re":
-                x, y, w, h = _numbers(written)
+                x, y, w, h = operand_numbers(written)
                 path += [transform(state["ctm"], px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
             elif op in FILL or op in STROKE:
                 if op in STROKE and path:
@@ -195,24 +197,24 @@ class _Reader:
             elif op == "n":
                 path, curved = [], False
             elif op == "w":
-                state["width"] = abs(_numbers(written)[0])
+                state["width"] = abs(operand_numbers(written)[0])
             elif op == "BT":
                 text_matrix = IDENTITY
             elif op == "Tm":
-                text_matrix = tuple(_numbers(written))  # type: ignore[assignment]
+                text_matrix = tuple(operand_numbers(written))  # type: ignore[assignment]
             elif op in ("Td", "TD"):  # moves the start of the line (the position findings give)
-                tx, ty = _numbers(written)
+                tx, ty = operand_numbers(written)
                 text_matrix = multiply((1.0, 0.0, 0.0, 1.0, tx, ty), text_matrix)
             elif op == "Tf":
-                state["size"] = abs(float(_operands(written)[1]))
+                state["size"] = abs(float(operand_values(written)[1]))
             elif op == "Tr":
-                state["render"] = int(_numbers(written)[0])
+                state["render"] = int(operand_numbers(written)[0])
             elif op in TEXT:
                 self._text(state, text_matrix, written)
             elif op == "Do":
-                self._draw(resources.XObject[_operands(written)[0]], resources, state, seen)
+                self._draw(resources.XObject[operand_values(written)[0]], resources, state, seen)
             elif op in COLOUR:
-                self._colour(op, _operands(written) if written else [], state, resources)
+                self._colour(op, operand_values(written) if written else [], state, resources)
 
     def _colour(self, op: str, operands: list, state: dict, resources: pikepdf.Object) -> None:
         """Colour operators, and what makes the ink unreadable from the objects."""
@@ -342,14 +344,12 @@ def _shows(written: bytes | list) -> bool:
     way a glyph is shown, and the operands need not be read."""
     if isinstance(written, bytes) and _HEX_DIGIT.search(written):
         return True
-    operands = _operands(written)
+    operands = operand_values(written)
     shown = operands[0] if operands else b""
     if isinstance(shown, list):
         return any(isinstance(v, bytes) and len(v) for v in shown)
     return bool(operands) and isinstance(operands[-1], bytes) and len(operands[-1]) > 0
 
-
-_HEX_DIGIT = re.compile(rb"<\s*[0-9A-Fa-f]")
 
 
 def _space(name: pikepdf.Object, resources: pikepdf.Object) -> int | None:
