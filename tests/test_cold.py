@@ -9,6 +9,8 @@ import subprocess
 import sys
 import weakref
 
+import pytest
+
 from layout.rendering import workers
 from layout.rendering.workers import PageRenderer, Workers
 
@@ -138,13 +140,10 @@ def test_templates_compiled_once_are_read_back_from_the_users_cache_in_an_empty_
     assert "issue.html.j2" in compiled
 
 
-def test_the_command_leaves_its_heap_out_of_the_collection_at_exit():
-    # An exit handler registered before main() runs after main()'s own (last in, first out).
-    probe = ("import atexit, gc, sys; atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0)); "
-             "sys.argv = ['layout', '--help']; from layout.cli import main; main()")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "Usage" in done.stdout
-    assert "frozen at exit: True" in done.stdout
+def test_the_command_leaves_its_heap_out_of_the_collection_at_exit(helped):
+    # The probe's exit handlers, registered before main(), run after main()'s own (last in, first out).
+    assert helped.returncode == 0 and "Usage" in helped.stdout
+    assert "frozen at exit: True" in helped.stdout
 
 
 PROBE = """
@@ -170,12 +169,13 @@ def test_the_sequencer_is_imported_without_collections_and_what_it_made_is_left_
 
 
 EXIT_PROBE = """
-import atexit, sys, threading, time
+import atexit, gc, sys, threading, time
 class Teardown:
     def __del__(self):
         print("torn down", flush=True)
 kept = Teardown()  # freed only by the interpreter's teardown
 atexit.register(lambda: print("exit handler ran"))  # buffered: printed only if the output is flushed
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # after main()'s own handlers
 if sys.argv[1] == "thread":
     threading.Thread(target=time.sleep, args=(0.3,)).start()
     from layout.cli import _exit
@@ -191,8 +191,16 @@ def _probe(*args: str, cwd=None) -> subprocess.CompletedProcess:
                           cwd=cwd, env={**os.environ, "LAYOUT_SERVER": "off"})
 
 
-def test_the_command_ends_once_its_exit_handlers_ran_and_its_output_is_flushed_without_the_teardown(tmp_path):
-    done = _probe("--help")
+@pytest.fixture(scope="module")
+def helped() -> subprocess.CompletedProcess:
+    """``layout --help`` run once through the exit probe, for the two tests that read what it printed
+    (its exit handlers and output, and whether its heap was frozen at exit): one process fewer."""
+    return _probe("--help")
+
+
+def test_the_command_ends_once_its_exit_handlers_ran_and_its_output_is_flushed_without_the_teardown(tmp_path,
+                                                                                                   helped):
+    done = helped
     assert done.returncode == 0 and "Usage" in done.stdout
     assert "exit handler ran" in done.stdout and "torn down" not in done.stdout
     failed = _probe("compose", "no-such-issue", "--root", str(tmp_path))  # its exit code and message kept
