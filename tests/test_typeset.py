@@ -287,6 +287,19 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     assert tracked > 30  # the salad needs letter-spacing: the lines this checks are there
     scaled = sum(t["scaled_lines"] for t in (s["typography"] for s in fit["slots"]) if t)
     assert scaled > 30 if scaling != "0" else scaled == 0  # and glyphs drawn 98-102 % wide, if allowed
+    # The plates draw those lines' glyphs scaled (the galleys draw them unscaled: assemble scales them),
+    # each line by one scale within the bound, and no other line.
+    widths: dict[tuple[int, float, float], set[float]] = {}  # (page, top, its column's right edge): scales
+    right_edges = sorted(e for found in edges.values() for e in found)
+    with pdfplumber.open(build / "test-issue.pdf") as pdf:
+        for number, page in enumerate(pdf.pages):
+            for char in page.chars:
+                a, _, _, d, _, _ = char["matrix"]
+                edge = next((e for e in right_edges if char["x0"] < e), 0.0)
+                widths.setdefault((number, round(char["top"], 1), edge), set()).add(round(a / d, 4))
+    drawn = {key: found for key, found in widths.items() if found != {1.0}}
+    assert len(drawn) == scaled
+    assert all(len(found) == 1 and 0.98 <= min(found) <= 1.02 for found in drawn.values())
     from layout.composing.fit import typography_notes
 
     said = [n for n in typography_notes(result.composition) if n.startswith("justification:")]

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .measure import PT_PER_PX, Frame, Line
@@ -63,13 +64,19 @@ class Galley:
     lines, pass, worst ratio, the longer and shorter settings it could take, each line's spacing."""
     overhang: float = 0.0
     """The most any line's content reaches past the column's right edge, points (from the boxes)."""
+    scaled: tuple[tuple[int, float, float], ...] = field(default=(), repr=False)
+    """The lines whose glyphs the plates draw scaled (glyph scaling, ``linebreak.spacing_css``): each
+    line's row, its scale and the left edge of its box (points from the galley sheet's left edge).
+    Not in the ``repr``, which keys the plates (``PlateJob.key`` adds it where there are any): a
+    galley without scaled lines keys its plate as before."""
 
     def to_json(self) -> dict:
         """A plain dict (for the layout cache)."""
         return {"slot_id": self.slot_id, "rows": self.rows, "breaks": list(self.breaks), "left": self.left,
                 "top": self.top, "width": self.width,
                 "rules": self.rules, "lines": [[x.block_id, x.text, x.row, x.baseline, x.fill] for x in self.lines],
-                "paragraphs": [list(x) for x in self.paragraphs], "overhang": self.overhang}
+                "paragraphs": [list(x) for x in self.paragraphs], "overhang": self.overhang,
+                "scaled": [list(x) for x in self.scaled]}
 
     @classmethod
     def from_json(cls, data: dict) -> Galley:
@@ -77,7 +84,7 @@ class Galley:
         return cls(data["slot_id"], data["rows"], tuple(GalleyLine(*x) for x in data["lines"]),
                    tuple(data["breaks"]), data["left"], data["top"],
                    data["width"], data["rules"], tuple((k, v) for k, v in data.get("paragraphs", ())),
-                   data.get("overhang", 0.0))
+                   data.get("overhang", 0.0), tuple((int(r), float(s), float(x)) for r, s, x in data.get("scaled", ())))
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,9 @@ def read_galleys(document: Any, slot_ids: list[str], leading: float, report: Any
         order = sorted(set_here.items(), key=lambda kv: int(kv[0][len(slot_id) + 2:]))
         found[slot_id] = replace(galley, width=round(box.width * PT_PER_PX, 3), rules=rules,
                                  paragraphs=tuple(order), overhang=round(overhang, 3))
+        scaled = _scaled(box, box.content_box_y(), leading / PT_PER_PX)  # which the plates scale (``assemble.parse``)
+        if scaled:
+            found[slot_id] = replace(found[slot_id], scaled=scaled)
     return found
 
 
@@ -298,6 +308,26 @@ def _line(box: Any, block_id: str, row: int, top: float, overhang: list[float] |
     fill = (right - box.position_x) / box.width if box.width else 1.0
     baseline = (box.position_y + box.baseline - top) * PT_PER_PX
     return GalleyLine(block_id, text, row, round(baseline, 3), round(min(fill, 1.0), 4))
+
+
+_SCALE_CLASS = re.compile(r"s(\d{3,4})")
+
+
+def _scaled(frame: Any, top: float, row_px: float) -> tuple[tuple[int, float, float], ...]:
+    """The row, scale and box's left edge (points) of each line of ``frame`` with a glyph-scaling class
+    (``s1015``: 101.5 %) in a paragraph the breaker set."""
+    found = []
+    for box in frame.descendants():
+        element = getattr(box, "element", None)
+        if element is None or box.element_tag != "p" or "set" not in (element.get("class") or "").split():
+            continue
+        for child in box.children:
+            names = (getattr(child, "element", None) is not None and child.element.get("class") or "").split()
+            scale = next((int(m[1]) for m in map(_SCALE_CLASS.fullmatch, names) if m), None)
+            if scale is not None and scale != 1000:
+                found.append((_row_at(child.position_y, top, row_px), scale / 1000,
+                              round(child.border_box_x() * PT_PER_PX, 4)))
+    return tuple(found)
 
 
 def _text_boxes(box: Any) -> Iterator[Any]:

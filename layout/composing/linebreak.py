@@ -939,8 +939,12 @@ def paragraph_html(items: list[Item], lines: tuple[SetLine, ...], classes: set[s
     return "".join(out)
 
 
-def spacing_css(classes: set[str]) -> str:
-    """The rules for the spacing classes of ``paragraph_html``."""
+def spacing_css(classes: set[str], scaled_by_plates: bool = False) -> str:
+    """The rules for the spacing classes of ``paragraph_html``. ``scaled_by_plates``: the glyph-scaling
+    classes (``s1015``) get no rule: the line is laid out as it would be (its box at the measure / scale
+    is its ``m`` class's) and drawn unscaled, and the plates draw it scaled from its box's left edge
+    (``press/assemble.py``, from ``Galley.scaled``): the same glyph positions as
+    ``transform: scaleX()``, without the stacking context WeasyPrint makes for every transformed box."""
     rules = []
     for name in sorted(classes - {"ind"}):
         value = int(name[1:])
@@ -949,7 +953,8 @@ def spacing_css(classes: set[str]) -> str:
         elif name[0] == "m":
             rules.append(f".ln.{name}{{margin-right:{value / 100:.2f}pt}}")
         elif name[0] == "s":
-            rules.append(f".ln.{name}{{transform:scaleX({value / 1000:.3f});transform-origin:0 0}}")
+            if not scaled_by_plates:
+                rules.append(f".ln.{name}{{transform:scaleX({value / 1000:.3f});transform-origin:0 0}}")
         else:
             rules.append(f".ln.{name}{{letter-spacing:{value / 1024}pt}}")
     return "<style>" + "".join(rules) + "</style>"
@@ -991,10 +996,12 @@ pseudo-element rules taken out (load 2-5: noisy)."""
 
 
 def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 3),
-               loose: frozenset[str] = frozenset(), report: Report | None = None) -> str:
+               loose: frozenset[str] = frozenset(), report: Report | None = None,
+               scaled_by_plates: bool = False) -> str:
     """Set every paragraph the templates marked (``data-lb``) as chosen lines (see ``paragraph_html``).
 
-    ``loose``: ids of paragraphs to set a line longer where that is acceptable (``fit: loose``)."""
+    ``loose``: ids of paragraphs to set a line longer where that is acceptable (``fit: loose``).
+    ``scaled_by_plates``: the glyph-scaled lines drawn unscaled, for the plates to scale (``spacing_css``)."""
 
     stamp = fonts_stamp(Path(fonts))
 
@@ -1022,7 +1029,7 @@ def set_marked(document: str, fonts: Path, limit: tuple[int, int, int] = (6, 3, 
     classes: set[str] = set()
     out = _MARKED.sub(lambda match: one(match, classes), document)
     if classes:
-        css = spacing_css(classes)
+        css = spacing_css(classes, scaled_by_plates)
         out = out.replace("</head>", css + "</head>", 1) if "</head>" in out else css + out
     return out
 

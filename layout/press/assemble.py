@@ -80,6 +80,7 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
     text and path its grid row."""
     height = float(page.obj.get("/TrimBox", page.MediaBox)[3])  # with bleed, the media box is larger
     lines = [line for line in contents(page).split(b"\n") if line.strip()]
+    scaled = {row: (scale, left) for row, scale, left in galley.scaled}
     rows: list[int | None] = []
     stack: list[Matrix] = []
     ctm = IDENTITY
@@ -106,6 +107,10 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
             e, f = float(operands[4]), float(operands[5])
             text_row = row_of(ctm[1] * e + ctm[3] * f + ctm[5])
             rows[-1] = text_row
+            if text_row in scaled:  # a glyph-scaled line: its text matrix scaled from its box's left edge
+                m = [float(v) for v in operands]
+                lines[index] = _written(multiply((m[0], m[1], m[2], m[3], m[4], m[5]),
+                                                 _scaling(ctm, *scaled[text_row]))) + b" Tm"
         elif operator in SHOW:
             rows[-1] = text_row
         elif operator in PATH:
@@ -123,11 +128,48 @@ def parse(page: pikepdf.Page, galley: Galley, leading: float) -> ParsedGalley:
             row = row_of((min(points) + max(points)) / 2) if points else None
             for i in path:
                 rows[i] = row
+            if row in scaled and row_of(min(points)) == row_of(max(points)) == row:
+                # drawn within a glyph-scaled line (an underline): scaled with its glyphs
+                for i in path:
+                    lines[i] = _scaled_path(lines[i], _scaling(ctm, *scaled[row]))
             path, points = [], []
         elif operator not in STATE:
             raise RenderError(f"the galley of {galley.slot_id} has a drawing layout cannot place "
                               f"({operator.decode(errors='replace')!r}): set the body without it")
     return ParsedGalley(height, tuple(lines), tuple(rows))
+
+
+def _scaling(ctm: Matrix, scale: float, left: float) -> Matrix:
+    """In the user space of ``ctm``, the horizontal scaling by ``scale`` from ``left`` (points from the
+    galley sheet's left edge) that ``transform: scaleX(); transform-origin: 0 0`` on the line's box
+    would draw: ctm x S x ctm^-1, S the scaling in the sheet's space."""
+    a, b, c, d, e, f = ctm
+    det = a * d - b * c
+    inverse = (d / det, -b / det, -c / det, a / det, (c * f - d * e) / det, (b * e - a * f) / det)
+    return multiply(multiply(ctm, (scale, 0.0, 0.0, 1.0, left * (1 - scale), 0.0)), inverse)
+
+
+def _written(values: Matrix) -> bytes:
+    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in values).encode()
+
+
+def _scaled_path(line: bytes, m: Matrix) -> bytes:
+    """A path operator's line with its points through ``m`` (a rectangle only if ``m`` keeps its
+    sides upright, as a horizontal scaling does)."""
+    parts = line.split()
+    operator, numbers = parts[-1], [float(v) for v in parts[:-1]]
+    if operator == b"re":
+        if m[1] or m[2]:
+            raise RenderError("a rectangle on a glyph-scaled line cannot be scaled: set glyph_scaling to 0")
+        x, y, w, h = numbers
+        moved = [m[0] * x + m[4], m[3] * y + m[5], m[0] * w, m[3] * h]
+    elif operator in PATH:
+        moved = []
+        for i in range(0, len(numbers) - 1, 2):
+            moved += transform(m, numbers[i], numbers[i + 1])
+    else:  # clip or paint: no points
+        return line
+    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in moved).encode() + b" " + operator
 
 
 def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:

@@ -171,6 +171,8 @@ class PlateJob:
         digest.update(repr(pieces).encode())
         for galley, pdf in galleys:
             digest.update(repr(galley).encode() + hashlib.sha256(pdf).digest())
+            if galley.scaled:  # the lines the plate draws scaled (not in the galley's repr)
+                digest.update(repr(galley.scaled).encode())
         settings = sorted((k, v) for k, v in vars(info.paper).items() if not isinstance(v, os.PathLike))
         digest.update(repr((info.title, info.page, info.issue.number, info.issue.date, info.when, settings)).encode())
         return digest.hexdigest()

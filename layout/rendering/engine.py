@@ -230,15 +230,18 @@ def _stylesheets(paths: tuple[Path, ...], fetcher: ConfinedFetcher, messages: li
     return sheets, config
 
 
-def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Report | None = None) -> str:
+def set_paragraphs(html: str, allowed: tuple[Path, ...], report: linebreak.Report | None = None,
+                   scaled_by_plates: bool = False) -> str:
     """Set the marked paragraphs of ``html`` with the paragraph breaker (``composing/linebreak.py``), measured
-    in the fonts of the folders WeasyPrint may read, hyphenated as the house stylesheet says."""
+    in the fonts of the folders WeasyPrint may read, hyphenated as the house stylesheet says.
+    ``scaled_by_plates``: glyph-scaled lines left unscaled for the plates to scale (a galley sheet's:
+    ``linebreak.spacing_css``); else WeasyPrint scales them (``transform``)."""
     fonts = next((p for p in allowed if (p / linebreak.FONTS[(False, False)]).is_file()), None)
     if fonts is None:
         return html
     css = next((p / "newspaper.css" for p in allowed if (p / "newspaper.css").is_file()), None)
     limit = linebreak.house_limit(_read_css(css, file_hash(css))) if css is not None else (6, 3, 3)
-    return linebreak.set_marked(html, fonts, limit, report=report)
+    return linebreak.set_marked(html, fonts, limit, report=report, scaled_by_plates=scaled_by_plates)
 
 
 @functools.lru_cache(maxsize=4)
@@ -311,12 +314,13 @@ class _HTML(weasyprint.HTML):
 
 def render(html: str, base: Path, allowed: tuple[Path, ...], messages: list[str],
            photos: Path | None = None, stylesheets: tuple[Path, ...] = (),
-           report: linebreak.Report | None = None) -> weasyprint.Document:
+           report: linebreak.Report | None = None, scaled_by_plates: bool = False) -> weasyprint.Document:
     """Lay out ``html`` (relative URLs against ``base``, prepared photos from ``photos``) with the
-    ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``."""
+    ``stylesheets`` (user stylesheets, parsed once a process); WeasyPrint's warnings go to ``messages``.
+    ``scaled_by_plates``: a galley sheet, whose glyph-scaled lines the plates scale (``set_paragraphs``)."""
     fetcher = ConfinedFetcher(allowed, photos)
     if 'data-lb="' in html:  # the body's paragraphs, set by the paragraph breaker before WeasyPrint draws them
-        html = set_paragraphs(html, allowed, report)
+        html = set_paragraphs(html, allowed, report, scaled_by_plates)
     with _captured(messages):
         try:
             sheets, config = _stylesheets(stylesheets, fetcher, messages)
@@ -405,7 +409,8 @@ def lay_out(job: Job) -> PageResult:
     messages: list[str] = []
     report = linebreak.Report()
     document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
-                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report)
+                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report,
+                      scaled_by_plates=bool(job.galleys))  # a galley's PDF is drawn only by the plates
     found: dict[str, float] = {}
     for prefix in HEIGHT_PREFIXES:
         found.update({prefix + key: value for key, value in heights(document, prefix).items()})
