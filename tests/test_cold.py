@@ -221,3 +221,90 @@ def test_under_a_profiler_the_command_returns_so_that_the_profile_is_written(tmp
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(report), str(script), "--help"],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "LAYOUT_SERVER": "off"})
     assert done.returncode == 0 and "Usage" in done.stdout and report.stat().st_size > 0
+
+
+def test_pages_are_laid_out_a_few_a_document_and_the_last_alone():
+    from layout.run import MOST_PAGES, documents
+
+    assert [len(d) for d in documents(list(range(16)), 2)] == [4, 4, 4, 1, 1, 1, 1]
+    assert [len(d) for d in documents(list(range(8)), 2)] == [2, 2, 1, 1, 1, 1]
+    assert [len(d) for d in documents(list(range(4)), 2)] == [1, 1, 1, 1]  # the sample: as before
+    assert [len(d) for d in documents(list(range(1)), 2)] == [1]
+    assert [len(d) for d in documents(list(range(16)), 1)] == [4, 4, 4, 2, 1, 1]
+    for count in range(1, 70):  # every page in one document, once, in order
+        for cores in (1, 2, 3):
+            made = documents(list(range(count)), cores)
+            assert [i for d in made for i in d] == list(range(count)) and max(len(d) for d in made) <= MOST_PAGES
+
+
+def _three_pages(root):
+    from factory import add_photo, body, make_project, write_article, write_manifest
+
+    issue = make_project(root)
+    photo = add_photo(issue)
+    pages = []
+    for number in (1, 2, 3):
+        slots = []
+        for k in (0, 1):
+            slug = f"p{number}-s{k}"
+            front = {"images": [{"file": photo, "caption": "Cranes", "credit": "Test"}]} if k == 0 else {}
+            write_article(issue, slug, body(120 + 40 * k, seed=10 * number + k), headline=f"Story {slug}", **front)
+            slots.append({"slug": slug, "columns": 3 if k == 0 else 2})
+        pages.append({"page": number, "template": "front" if number == 1 else "inside", "articles": slots})
+    write_manifest(issue, {"pages": pages})
+
+
+def _build_files(root):
+    """The SHA-256 of every output and of the cache's documents, plates and proofs (what else the
+    cache holds, converted articles and the like, this process keeps in memory after the first)."""
+    import hashlib
+
+    build = root / "build"
+    return {str(p.relative_to(build)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(build.rglob("*")) if p.is_file() and p.name != ".lock"
+            and (".cache" not in p.parts or p.parent.name in ("page", "plate", "proof"))}
+
+
+def test_pages_laid_out_in_one_document_give_every_file_the_bytes_of_each_page_laid_out_alone(tmp_path, monkeypatch):
+    """The pages (their frames empty) laid out several a document, each written as a PDF of its own:
+    every file of the build, the cache's entries of each page among them (their heights and PDFs),
+    is what laying each page out alone makes; a photo on every page."""
+    import shutil
+
+    from layout import run
+    from layout.build import Project, compose_issue
+
+    _three_pages(tmp_path)
+    laid_out: list[int] = []
+    alone = compose_issue(Project(tmp_path), "test-issue")
+    each_alone = _build_files(tmp_path)
+    shutil.rmtree(tmp_path / "build")
+    monkeypatch.setattr(run, "documents", lambda items, workers: laid_out.append(len(items)) or [items])
+    together = compose_issue(Project(tmp_path), "test-issue")
+    assert laid_out == [3]  # the three pages in one document
+    assert together.laid_out < alone.laid_out
+    files = _build_files(tmp_path)
+    assert sum(name.startswith(".cache/page/") for name in files) == 3 * 2 * 2 + 3  # galleys, top matters, pages
+    assert files == each_alone
+
+
+def test_a_document_of_pages_that_did_not_come_one_a_page_is_laid_out_a_page_a_document(tmp_path):
+    from layout.composing.jobs import Job
+    from layout.rendering.engine import lay_out
+
+    def page(text):
+        return f'<section style="break-after: page" id="{text}"><p>{text}</p></section>'
+
+    def html(*sections):
+        return "<!DOCTYPE html><html><head><title>t</title></head><body>" + "".join(sections) + "</body></html>"
+
+    job = Job("", str(tmp_path), (str(tmp_path),), 12.0, None, True)
+    one, two = (lay_out(Job(html(page(t)), str(tmp_path), (str(tmp_path),), 12.0, None, True)).pdf
+                for t in ("one", "two"))
+    pages = (html(page("one")), html(page("two")))
+    together = lay_out(Job(html(page("one"), page("two")), job.base, job.allowed, 12.0, None, True, pages=pages))
+    assert together.page_pdfs == (one, two) and together.pdf is None
+    # Three pages where two were to be: laid out again, each page alone.
+    odd = lay_out(Job(html(page("one"), page("extra"), page("two")), job.base, job.allowed, 12.0, None, True,
+                      pages=pages))
+    assert odd.page_pdfs == (one, two)

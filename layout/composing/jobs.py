@@ -41,6 +41,10 @@ class Job:
     galleys: tuple[str, ...] = ()
     """Slots whose galleys the document sets, one a page from its first (each is written as a PDF of
     its own; the pages after them, of measured top matter, are not written)."""
+    pages: tuple[str, ...] = ()
+    """For a document of several pages (``run.page_batches``): the HTML of each page alone. Each page
+    is written as a PDF of its own (``PageResult.page_pdfs``), the bytes of that page laid out alone;
+    should a page not make exactly one page, each is laid out alone."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class PageResult:
     galleys: dict[str, Galley] = field(default_factory=dict)
     galley_pdfs: dict[str, bytes] = field(default_factory=dict)
     """Each galley's own PDF (one page): its bytes depend on nothing else on its sheet."""
+    page_pdfs: tuple[bytes, ...] = ()
+    """A document of several pages (``Job.pages``): each page's own PDF, in order."""
 
 
 @dataclass(frozen=True)
