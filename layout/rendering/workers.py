@@ -134,6 +134,8 @@ class Workers:
         """Start the processes (warming each up with ``warm``: stylesheets, readable folders) if they
         are not running."""
         if self._pool is None:
+            if warm is not None:  # they will lay pages out: each inherits WeasyPrint imported once here
+                load_engine()
             context = multiprocessing.get_context("fork")
             # The workers are forked. Frozen, the objects made so far are left out of the workers'
             # garbage collections, which would otherwise walk them all and so copy every page of
@@ -157,6 +159,23 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def load_engine() -> None:
+    """Import the engine (WeasyPrint: 0.25-0.35 s of CPU) in this process, with the collector off, and
+    leave what the import made out of later collections (it lives as long as the process). It is
+    imported only when pages are laid out, here or on workers forked after it: a recompose whose pages
+    are all cached never imports it. Nothing is done if it is imported already."""
+    if "layout.rendering.engine" in sys.modules:
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        from . import engine  # noqa: F401
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def completed(value: T) -> concurrent.futures.Future[T]:
@@ -248,6 +267,9 @@ class PageRenderer:
         self.store.close()
 
     def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
+        if not jobs:  # every page cached: WeasyPrint is not imported
+            return iter(())
+        load_engine()
         from .engine import lay_out, load_hyphenation
 
         self._start_for(len(jobs), self._warm)
