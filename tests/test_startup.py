@@ -81,17 +81,18 @@ def test_the_output_profile_compressed_once_is_what_zlib_makes_of_it(tmp_path, m
 
 CACHED_PROBE = """
 import atexit, sys
-atexit.register(lambda: print("imported:", *(name for name in ("layout.build", "layout.rendering.engine",
-                                                               "weasyprint") if name in sys.modules)))
+atexit.register(lambda: print("imported:", *(name for name in ("layout.build", "layout.rendering.engine", "weasyprint",
+                                                               "pypdf", "pypdfium2") if name in sys.modules)))
 sys.argv = ["layout", "compose", sys.argv[1], "--root", sys.argv[2]]
 from layout.cli import main
 main()
 """
 
 
-def test_a_recompose_whose_pages_are_all_cached_never_imports_weasyprint(composed_sample, tmp_path):
-    # Its version is read from the installed distribution; the engine is imported only to lay a page
-    # out, here or (before they fork) for workers that will: no page to lay out, no WeasyPrint.
+def test_a_recompose_whose_pages_are_all_cached_never_imports_weasyprint_pypdf_or_pdfium(composed_sample, tmp_path):
+    # WeasyPrint's version is read from the installed distribution; the engine is imported only to lay
+    # a page out, here or (before they fork) for workers that will: no page to lay out, no WeasyPrint.
+    # pypdf finishes a plate and PDFium draws a proof: none to make, neither is imported.
     root = copy_project(composed_sample[0], tmp_path / "project")
     done = subprocess.run([sys.executable, "-c", CACHED_PROBE, SAMPLE, str(root)], capture_output=True, text=True,
                           env=_env(tmp_path / "cache", LAYOUT_SERVER="off"), timeout=120)
