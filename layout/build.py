@@ -23,7 +23,7 @@ from typing import TypeVar
 from .base import publish
 from .base.cache import Store, files_digest, pack, settings_files, unpack
 from .base.files import write_atomic
-from .base.versions import WEASYPRINT_VERSION
+from .base.versions import WEASYPRINT_VERSION, check_version
 from .composing.compose import Composition, compose, proof_pages
 from .composing.fit import fit_json, fit_table
 from .composing.images import Preparer
@@ -38,7 +38,6 @@ from .press.proofs import flat_plan_png, mark_pages, page_png, write_proofs
 from .reading.articles import load_articles
 from .reading.manifest import Issue, find_issue, load_issue
 from .reading.settings import load_settings
-from .rendering.engine import check_version
 from .rendering.workers import PageRenderer, Workers
 from .run import Options, Project, Run, Sources, house_stylesheets, readable
 from .stages import COMPOSE, FIT, PREFLIGHT, READ, WRITE, running

@@ -69,7 +69,8 @@ def _run(debug: bool, action) -> None:
 
 @contextlib.contextmanager
 def _importing() -> Iterator[None]:
-    """Import the sequencer (WeasyPrint, pikepdf, pypdf and the stages: a third of a second) with the
+    """Import the sequencer (pikepdf, Pillow, pydantic and the stages: WeasyPrint, pypdf and PDFium are
+    imported when a page is laid out, a plate finished, a proof drawn: ``rendering/workers.py``) with the
     collector off, and leave what the imports made out of later collections: it lives as long as the
     process, and the collections walked it for nothing (0.03-0.045 s of CPU before the first document).
     Nothing is done in a process that has imported it already (the tests', ``layout watch``'s)."""

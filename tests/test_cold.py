@@ -177,8 +177,8 @@ kept = Teardown()  # freed only by the interpreter's teardown
 atexit.register(lambda: print("exit handler ran"))  # buffered: printed only if the output is flushed
 atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # after main()'s own handlers
 if sys.argv[1] == "thread":
+    from layout.cli import _exit  # imported first: under load the import outlasted the thread's 0.3 s
     threading.Thread(target=time.sleep, args=(0.3,)).start()
-    from layout.cli import _exit
     _exit(3)
 sys.argv = ["layout", *sys.argv[1:]]
 from layout.cli import main

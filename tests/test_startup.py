@@ -1,4 +1,5 @@
-"""Start-up: WeasyPrint's C declarations prebuilt once (``rendering/weasyffi.py``) give the same plates."""
+"""Start-up: WeasyPrint's C declarations prebuilt once (``rendering/weasyffi.py``) give the same plates; a
+recompose whose pages are all cached never imports WeasyPrint."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from factory import REPO, add_photo, two_story_issue
+from factory import REPO, add_photo, copy_project, two_story_issue
+
+SAMPLE = "issue-2022-04-01"  # composed once a session (conftest.composed_sample)
 
 PROBE = ("import layout.rendering.engine as e, layout.rendering.weasyffi as w, weasyprint.text.fonts as f; "
          "print(w.is_prebuilt(e.weasyprint_ffi), f.ffi is e.weasyprint_ffi)")
@@ -74,3 +77,25 @@ def test_the_output_profile_compressed_once_is_what_zlib_makes_of_it(tmp_path, m
     assert plates._profile_stream.__wrapped__(profile, "x") == made  # read back
     kept.write_bytes(kept.read_bytes()[:-10])  # damaged: made again
     assert plates._profile_stream.__wrapped__(profile, "x") == made and kept.stat().st_size > 100
+
+
+CACHED_PROBE = """
+import atexit, sys
+atexit.register(lambda: print("imported:", *(name for name in ("layout.build", "layout.rendering.engine", "weasyprint",
+                                                               "pypdf", "pypdfium2") if name in sys.modules)))
+sys.argv = ["layout", "compose", sys.argv[1], "--root", sys.argv[2]]
+from layout.cli import main
+main()
+"""
+
+
+def test_a_recompose_whose_pages_are_all_cached_never_imports_weasyprint_pypdf_or_pdfium(composed_sample, tmp_path):
+    # WeasyPrint's version is read from the installed distribution; the engine is imported only to lay
+    # a page out, here or (before they fork) for workers that will: no page to lay out, no WeasyPrint.
+    # pypdf finishes a plate and PDFium draws a proof: none to make, neither is imported.
+    root = copy_project(composed_sample[0], tmp_path / "project")
+    done = subprocess.run([sys.executable, "-c", CACHED_PROBE, SAMPLE, str(root)], capture_output=True, text=True,
+                          env=_env(tmp_path / "cache", LAYOUT_SERVER="off"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "(0 pages laid out, " in done.stderr and "preflight: passed" in done.stderr  # nothing laid out
+    assert done.stdout.splitlines()[-1] == "imported: layout.build"

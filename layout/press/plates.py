@@ -24,21 +24,10 @@ import os
 import uuid
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import pikepdf
-from pypdf import PageObject, PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    EncodedStreamObject,
-    NameObject,
-    NumberObject,
-    RectangleObject,
-    TextStringObject,
-)
 
 from .. import __version__
 from ..base.pdfmeta import write_metadata
@@ -49,6 +38,10 @@ from ..reading.manifest import Issue
 from ..reading.settings import PaperSettings
 from .adverts import PlacedAdvert, draw_adverts, used_spaces
 from .assemble import Piece, contents, draw, galley_pdf, parse
+
+if TYPE_CHECKING:  # pypdf (0.05-0.07 s to import) is loaded by the plates' finisher when a plate is made:
+    from pypdf import PageObject, PdfWriter  # a recompose whose plates are all cached never loads it
+    from pypdf.generic import DictionaryObject
 
 REGISTRY = "http://www.color.org"
 FINISHING = "pdfx-finish 4"
@@ -106,6 +99,9 @@ def _finished(drawn: bytes, info: PlateInfo) -> bytes:
     The clone copies each object as it is stored: no stream is decoded or compressed again (the
     profile is compressed once a process, the crop marks' few lines here), and only what the catalog
     reaches is cloned, so nothing is left that nothing refers to."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+
     reader = PdfReader(io.BytesIO(drawn))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header
@@ -326,6 +322,8 @@ def _crop_marks(writer: PdfWriter, page: PageObject, paper: PaperSettings) -> No
     The marks are a content stream of their own after the page's (nothing decoded or compressed
     again). WeasyPrint's own ``marks: crop`` draws with a transparent graphics state, which PDF/X-1a
     forbids."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject, RectangleObject
+
     x0, y0, x1, y1 = (float(v) for v in page.trimbox)  # (the MediaBox if there is no TrimBox)
     gap, length = paper.bleed + 3, 9 * 72 / 25.4
     ops = ["q 0.25 w 1 1 1 1 K"]
@@ -384,6 +382,8 @@ def _prune_colour_spaces(page: pikepdf.Page) -> None:
 
 
 def _output_intent(writer: PdfWriter, paper: PaperSettings) -> DictionaryObject:
+    from pypdf.generic import DictionaryObject, EncodedStreamObject, NameObject, NumberObject, TextStringObject
+
     intent = DictionaryObject({
         NameObject("/Type"): NameObject("/OutputIntent"),
         NameObject("/S"): NameObject("/GTS_PDFX"),

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
 
 from ..base.files import write_atomic
@@ -22,6 +21,8 @@ PLAN_GAP = 40
 
 
 def _pngs(data: bytes, dpi: int = PROOF_DPI) -> list[bytes]:
+    import pypdfium2  # here: a recompose whose proofs are all cached draws none
+
     document = pypdfium2.PdfDocument(data)
     try:
         out = []

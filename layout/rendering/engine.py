@@ -33,12 +33,11 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
 
 from ..base.cache import Store  # noqa: E402
 from ..base.files import file_hash  # noqa: E402
-from ..base.versions import PINNED_WEASYPRINT, WEASYPRINT_VERSION  # noqa: E402
 from ..composing import linebreak  # noqa: E402
 from ..composing.galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
 from ..composing.jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
 from ..composing.measure import heights  # noqa: E402
-from ..errors import InputError, Problem, RenderError  # noqa: E402
+from ..errors import InputError, Problem  # noqa: E402
 from ..reading.sources import display_path  # noqa: E402
 
 if TYPE_CHECKING:
@@ -126,15 +125,6 @@ def _captured(messages: list[str]) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
-
-
-def check_version() -> None:
-    """Refuse to run with another WeasyPrint: the composer reads its (private) layout tree."""
-    if WEASYPRINT_VERSION != PINNED_WEASYPRINT:
-        raise RenderError(
-            f"WeasyPrint {WEASYPRINT_VERSION} is installed, layout needs {PINNED_WEASYPRINT}",
-            (Problem("pyproject.toml", "dependencies", "the composer reads WeasyPrint's layout tree, "
-                     "which changes between versions", f"pip install weasyprint=={PINNED_WEASYPRINT}"),))
 
 
 _FONTS: dict[int, dict[tuple, FontConfiguration]] = {}

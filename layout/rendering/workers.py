@@ -10,6 +10,7 @@ import ctypes
 import functools
 import gc
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -134,6 +135,9 @@ class Workers:
         """Start the processes (warming each up with ``warm``: stylesheets, readable folders) if they
         are not running."""
         if self._pool is None:
+            # Imported once here, not once a worker: what the workers run (see ``INHERITED``), and the
+            # engine (WeasyPrint) if they will lay pages out (``warm``).
+            _load(INHERITED + (("layout.rendering.engine",) if warm is not None else ()))
             context = multiprocessing.get_context("fork")
             # The workers are forked. Frozen, the objects made so far are left out of the workers'
             # garbage collections, which would otherwise walk them all and so copy every page of
@@ -157,6 +161,35 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+INHERITED = ("pypdf", "pypdfium2")
+"""Imported before the workers fork (they inherit them): the plates' finisher and the proofs' renderer,
+which every compose's workers run. This process imports them only when it makes a plate or a proof
+itself: a recompose whose plates and proofs are all cached imports neither (0.06-0.09 s)."""
+
+
+def load_engine() -> None:
+    """Import the engine (WeasyPrint: 0.25-0.35 s of CPU) in this process, when pages are laid out
+    here or on workers forked after it: a recompose whose pages are all cached never imports it."""
+    _load(("layout.rendering.engine",))
+
+
+def _load(names: tuple[str, ...]) -> None:
+    """Import the modules ``names`` not yet imported, with the collector off, and leave what the imports
+    made out of later collections (it lives as long as the process), as ``cli._importing`` does."""
+    names = tuple(name for name in names if name not in sys.modules)
+    if not names:
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for name in names:
+            importlib.import_module(name)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def completed(value: T) -> concurrent.futures.Future[T]:
@@ -248,6 +281,9 @@ class PageRenderer:
         self.store.close()
 
     def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
+        if not jobs:  # every page cached: WeasyPrint is not imported
+            return iter(())
+        load_engine()
         from .engine import lay_out, load_hyphenation
 
         self._start_for(len(jobs), self._warm)
