@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pikepdf
@@ -149,7 +150,8 @@ def _scaling(ctm: Matrix, scale: float, left: float) -> Matrix:
     return multiply(multiply(ctm, (scale, 0.0, 0.0, 1.0, left * (1 - scale), 0.0)), inverse)
 
 
-def _written(values: Matrix) -> bytes:
+def _written(values: Sequence[float]) -> bytes:
+    """Numbers as a content stream's operands (six decimals at most, no trailing zeros)."""
     return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in values).encode()
 
 
@@ -169,7 +171,7 @@ def _scaled_path(line: bytes, m: Matrix) -> bytes:
             moved += transform(m, numbers[i], numbers[i + 1])
     else:  # clip or paint: no points
         return line
-    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in moved).encode() + b" " + operator
+    return _written(moved) + b" " + operator
 
 
 def column_content(parsed: ParsedGalley, first: int, end: int) -> bytes:
