@@ -169,16 +169,16 @@ def test_the_sequencer_is_imported_without_collections_and_what_it_made_is_left_
 
 
 EXIT_PROBE = """
-import atexit, gc, sys, threading, time
+import atexit, gc, sys, threading
 class Teardown:
     def __del__(self):
         print("torn down", flush=True)
 kept = Teardown()  # freed only by the interpreter's teardown
 atexit.register(lambda: print("exit handler ran"))  # buffered: printed only if the output is flushed
 atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # after main()'s own handlers
-if sys.argv[1] == "thread":
-    from layout.cli import _exit  # imported first: under load the import outlasted the thread's 0.3 s
-    threading.Thread(target=time.sleep, args=(0.3,)).start()
+if sys.argv[1] == "thread":  # a thread that runs until the interpreter shuts down, however long the
+    threading.Thread(target=threading.main_thread().join).start()  # import below takes: it ends as exit begins
+    from layout.cli import _exit
     _exit(3)
 sys.argv = ["layout", *sys.argv[1:]]
 from layout.cli import main
