@@ -392,6 +392,21 @@ def warm_up(stylesheets: tuple[str, ...], allowed: tuple[str, ...], store: Store
     _RENDERED = True
 
 
+def _rendered(job: Job, messages: list[str], report: linebreak.Report) -> weasyprint.Document:
+    """``job``'s HTML laid out (``render``) with its folders, photos and stylesheets."""
+    return render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
+                  Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report,
+                  scaled_by_plates=bool(job.galleys))  # a galley's PDF is drawn only by the plates
+
+
+def _measured(document: weasyprint.Document) -> dict[str, float]:
+    """The heights measured in ``document``, each under its prefix's key (``HEIGHT_PREFIXES``)."""
+    found: dict[str, float] = {}
+    for prefix in HEIGHT_PREFIXES:
+        found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    return found
+
+
 def lay_out(job: Job) -> PageResult:
     """Lay out ``job`` with WeasyPrint, measure it, and write its PDF if asked (runs in a worker)."""
     global _RENDERED
@@ -400,12 +415,8 @@ def lay_out(job: Job) -> PageResult:
         return _lay_out_pages(job)
     messages: list[str] = []
     report = linebreak.Report()
-    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
-                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets), report,
-                      scaled_by_plates=bool(job.galleys))  # a galley's PDF is drawn only by the plates
-    found: dict[str, float] = {}
-    for prefix in HEIGHT_PREFIXES:
-        found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    document = _rendered(job, messages, report)
+    found = _measured(document)
     galleys: dict[str, Galley] = {}
     pdfs: dict[str, bytes] = {}
     if job.galleys:
@@ -436,17 +447,13 @@ def _lay_out_pages(job: Job) -> PageResult:
     start-up) are paid once for its pages, not once a page. A document whose pages did not come
     out one a page is laid out again, a page a document."""
     messages: list[str] = []
-    document = render(job.html, Path(job.base), tuple(Path(p) for p in job.allowed), messages,
-                      Path(job.photos) if job.photos else None, tuple(Path(p) for p in job.stylesheets),
-                      linebreak.Report())
+    document = _rendered(job, messages, linebreak.Report())
     if len(document.pages) != len(job.pages):
         alone = [lay_out(replace(job, html=html, pages=())) for html in job.pages]
         return PageResult({key: value for result in alone for key, value in result.heights.items()}, None,
                           tuple(message for result in alone for message in result.warnings),
                           page_pdfs=tuple(result.pdf or b"" for result in alone))
-    found: dict[str, float] = {}
-    for prefix in HEIGHT_PREFIXES:
-        found.update({prefix + key: value for key, value in heights(document, prefix).items()})
+    found = _measured(document)
     pdfs = tuple(pdf_bytes(document.copy([page]), job.variant, messages) for page in document.pages) \
         if job.pdf else ()
     return PageResult(found, None, tuple(messages), page_pdfs=pdfs)
