@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from .base.heap import frozen_after
 from .errors import InputError, LayoutError, Problem, environment_fault, is_environment
 
 if TYPE_CHECKING:
@@ -77,14 +78,8 @@ def _importing() -> Iterator[None]:
     if "layout.build" in sys.modules:
         yield
         return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with frozen_after():
         yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _bug(debug: bool, error: BaseException) -> None:

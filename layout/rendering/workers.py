@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from ..base.cache import Store, portable
 from ..base.files import file_hash
+from ..base.heap import frozen_after
 from ..composing.galley import Galley
 from ..composing.jobs import Batch, Job, PageResult, Warm
 from ..errors import RenderError
@@ -181,15 +182,9 @@ def _load(names: tuple[str, ...]) -> None:
     names = tuple(name for name in names if name not in sys.modules)
     if not names:
         return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with frozen_after():
         for name in names:
             importlib.import_module(name)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def completed(value: T) -> concurrent.futures.Future[T]:
