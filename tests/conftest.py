@@ -15,6 +15,14 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Bytecode written and read, as an installed package's is, in this process and the processes it
+# starts (they inherit the environment), even where the shell says PYTHONDONTWRITEBYTECODE: without
+# it every xdist worker rewrote the asserts of every test module again (3.4 s of a worker's 5 s of
+# collection) and every `python -m layout` a test started compiled layout from its sources. It is
+# set before anything of layout or the tests is imported, so that their bytecode is kept.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 from factory import THOROUGH, changed_house_fonts  # noqa: E402
 
 # In-process runs lay pages out in the test's own process (no worker processes to fork and warm up
