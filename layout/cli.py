@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from .base.heap import frozen_after
-from .errors import InputError, LayoutError, Problem, environment_fault, is_environment
+from .errors import INTERRUPTED, TERMINATED, InputError, LayoutError, Problem, environment_fault, is_environment
 
 if TYPE_CHECKING:
     from .build import Project
@@ -49,10 +49,10 @@ def _run(debug: bool, action) -> None:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        typer.echo("interrupted: outputs already written are intact", err=True)
+        typer.echo(INTERRUPTED, err=True)
         raise typer.Exit(130) from None
     except Terminated:
-        typer.echo("terminated: outputs already written are intact", err=True)
+        typer.echo(TERMINATED, err=True)
         raise typer.Exit(143) from None
     except typer.Exit:
         raise

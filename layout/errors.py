@@ -5,6 +5,11 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass
 
+INTERRUPTED = "interrupted: outputs already written are intact"
+"""What a command stopped by Ctrl-C says (exit code 130): every output is written atomically."""
+TERMINATED = "terminated: outputs already written are intact"
+"""What a command stopped by SIGTERM says (exit code 143)."""
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -448,3 +449,37 @@ def test_shared_workers_and_warm_up_outside_and_inside_a_server(project, monkeyp
         for workers in server._shared:
             workers.close()
         server._shared.clear()
+
+
+@pytest.mark.parametrize("at", ["finding the server", "sending the request"])
+def test_ctrl_c_before_the_server_composes_ends_the_command_as_an_interrupted_compose(at, monkeypatch, capfd, tmp_path):
+    """Ctrl-C while the client finds its server or sends it the request (before the server composes,
+    when ``_outcome`` passes Ctrl-C on) ends the command with 130 and the interrupted line, no
+    traceback; the socket is closed, so a server that had read the request sees the client go away."""
+    from layout.errors import INTERRUPTED
+
+    monkeypatch.setenv("LAYOUT_SERVER", "on")
+    ours, servers_end = socket.socketpair()
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    if at == "finding the server":
+        monkeypatch.setattr(daemon, "address", interrupt)
+    else:
+        monkeypatch.setattr(daemon, "address", lambda root, name=None: ("key", str(tmp_path / "socket")))
+        monkeypatch.setattr(daemon, "_connect", lambda path: ours)
+        monkeypatch.setattr(daemon.socket, "send_fds", interrupt)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        code = daemon.request(["compose", ISSUE, "--root", str(tmp_path)])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C left the client as a traceback")
+    assert code == 130
+    out, err = capfd.readouterr()
+    assert err == f"{INTERRUPTED}\n" and not out
+    assert signal.getsignal(signal.SIGTERM) is before
+    with servers_end, ours:
+        servers_end.settimeout(5)
+        if at == "sending the request":
+            assert servers_end.recv(1) == b""  # closed: the client went away

@@ -210,7 +210,24 @@ def _line(sock: socket.socket, buffer: bytearray) -> bytes | None:
 def request(argv: list[str]) -> int | None:
     """Ask the project's server to run ``argv`` (``layout compose ...``) with this process's
     descriptors, environment and folder; return its exit code, or None if no server ran it (none
-    there, refused, not ours, or it died before saying how the command ended): then run it here."""
+    there, refused, not ours, or it died before saying how the command ended): then run it here.
+
+    Ctrl-C while the server composes is passed on to it (``_outcome``). Ctrl-C before that, while
+    the server is found or the request sent, ends the command as an interrupted compose ends (130,
+    ``errors.INTERRUPTED``, no traceback): the socket closes, and a server that had begun the
+    compose interrupts it, as it does for a client that went away."""
+    try:
+        return _request(argv)
+    except KeyboardInterrupt:
+        from ..errors import INTERRUPTED
+
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"{INTERRUPTED}\n")
+            sys.stderr.flush()
+        return 130
+
+
+def _request(argv: list[str]) -> int | None:
     if not served(argv):
         return None
     try:  # no current folder, a folder that cannot be read ...: the command says so in its own process
