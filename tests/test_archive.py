@@ -27,6 +27,7 @@ from pdftext import drawing, flow_words, metadata_once
 from PIL import Image
 from pypdf import PdfReader
 
+from layout.archive.alto import plate_words
 from layout.archive.pdfa import check_pdfa
 from layout.build import Project, compose_issue
 from layout.commands.archive import archive_issue, check_contents
@@ -93,11 +94,20 @@ def _alto_words(path):
 
 
 def _plate_words(plate):
+    """pdfplumber's words of a plate, in the order it draws them, and sorted from its default reading;
+    held here to layout's own reading (``plate_words``), to the last bit of every box, font and size,
+    and every image's box."""
     with pdfplumber.open(plate) as pdf:
         page = pdf.pages[0]
-        flow = [(w["text"], w["x0"], w["top"], w["x1"], w["bottom"]) for w in page.extract_words(use_text_flow=True)]
+        found = page.extract_words(use_text_flow=True, return_chars=True)
+        flow = [(w["text"], w["x0"], w["top"], w["x1"], w["bottom"]) for w in found]
         default = sorted(w["text"] for w in page.extract_words())
-    return flow, default
+        images = [(i["x0"], i["top"], i["x1"], i["bottom"]) for i in page.images]
+    words, ours_images, _, _ = plate_words(plate.read_bytes())
+    assert [(w.text, w.x0, w.top, w.x1, w.bottom, w.font, w.size) for w in words] == [
+        (*f, w["chars"][0]["fontname"], w["chars"][0]["size"]) for f, w in zip(flow, found)]
+    assert ours_images == images
+    return flow, default, images
 
 
 def test_bag_is_bagit_1_0_valid_dated_today_and_readable_by_others(archived):
@@ -134,7 +144,8 @@ def test_alto_words_are_the_plates_words_in_order_each_box_within_1mm(archived):
     root, path = archived
     for n in (1, 2):
         plate = root / "build" / "test-issue" / "plates" / f"test-issue-p0{n}.pdf"
-        flow, default = _plate_words(plate)
+        flow, default, images = _plate_words(plate)
+        assert len(images) == (1 if n == 1 else 0)  # the lead's photo
         words = _alto_words(path / "data" / "alto" / f"test-issue-p0{n}.xml")
         assert len(words) > 300
         assert [w[0] for w in words] == [w[0] for w in flow]
