@@ -667,10 +667,23 @@ def test_the_pdfa_checker_fails_a_file_broken_for_each_of_veraPDFs_rules(archive
     """veraPDF's PDF/A-3B profile, rule by rule: a file broken one way fails that rule (and no other)."""
     _, path = archived
 
-    def unattached(pdf):  # the same page without the plate it carries: lighter to break 45 ways
+    def unattached(pdf):  # the same page without the plate it carries
         del pdf.Root.Names["/EmbeddedFiles"], pdf.Root["/AF"]
 
-    good = _broken(path / "data" / "pages" / "test-issue-p01.pdf", tmp_path / "good.pdf", unattached)
+    def one_line(pdf):  # and drawing only its first line of text, in that line's font: lighter to break 50 ways
+        unattached(pdf)
+        page = pdf.pages[0]
+        program = pikepdf.parse_content_stream(page)
+        start = next(i for i, (_, op) in enumerate(program) if str(op) == "BT")
+        line = program[start:next(i for i in range(start, len(program)) if str(program[i][1]) == "ET") + 1]
+        fonts = {str(operands[0]) for operands, op in line if str(op) == "Tf"}
+        page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(line))
+        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary({f: page.Resources.Font[f] for f in fonts}))
+        assert len(fonts) == 1 and page.Resources.Font[fonts.pop()].Subtype == "/Type0"
+
+    page = path / "data" / "pages" / "test-issue-p01.pdf"
+    assert _rules(_broken(page, tmp_path / "whole.pdf", unattached)) == set()
+    good = _broken(page, tmp_path / "good.pdf", one_line)
     assert _rules(good) == set()
     wrong = {}
     for rule, change in BROKEN.items():
