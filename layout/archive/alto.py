@@ -202,7 +202,7 @@ class _Interpreter(PDFPageInterpreter):
                 if isinstance(instruction, pikepdf.ContentStreamInlineImage):
                     return None
                 program.append(([_operand(o) for o in instruction.operands], str(instruction.operator)))
-        except (pikepdf.PdfError, _Unusual):
+        except (pikepdf.PdfError, ValueError):  # _Unusual; a name that is not UTF-8 (str() of it fails)
             return None
         return None if scratch.get_warnings() else program
 
@@ -211,7 +211,7 @@ _METHODS: dict[str, Any] = {}
 """The interpreter's ``do_*`` method of each operator (None: none, ignored as pdfminer ignores it)."""
 
 
-class _Unusual(Exception):
+class _Unusual(ValueError):
     """An operand pdfminer's parser may read otherwise than qpdf's."""
 
 
