@@ -23,7 +23,6 @@ import hashlib
 import io
 import re
 import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +35,7 @@ from lxml import etree
 from pikepdf import Array, Dictionary, Name, String
 from pypdf import PdfReader, PdfWriter
 
+from ..base import usercache
 from ..base.pdfmeta import write_metadata
 
 LAYOUT_NS = "https://newworker.example/ns/layout/1.0/"
@@ -126,8 +126,9 @@ def profile_description(data: bytes) -> str:
 @functools.lru_cache(maxsize=2)
 def _compressed(profile: bytes) -> bytes:
     """The output profile compressed, once a process: an archive holds it in every page's PDF/A and
-    the issue's, and compressing the newsprint profile (1.3 MB) took 0.13 s each time."""
-    return zlib.compress(profile, 9)
+    the issue's, and compressing the newsprint profile (1.3 MB) took 0.13 s each time; kept in the
+    user's cache as the plates keep it (the same file, made by whichever comes first)."""
+    return usercache.compressed(profile)
 
 
 def to_pdfa(data: bytes, profile: bytes, attachments: tuple[Attachment, ...] = (),

@@ -22,7 +22,6 @@ import hashlib
 import io
 import os
 import uuid
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -414,12 +413,7 @@ def _profile_stream(path: os.PathLike, sha256: str) -> tuple[int, bytes]:
         data = file.read()
     # Compressing it takes 0.1 s (in every worker that makes a plate, and in every recompose): the
     # compressed bytes are kept in the user's cache, named by the profile's bytes and zlib's version.
-    name = hashlib.sha256(f"zlib {zlib.ZLIB_RUNTIME_VERSION} level 9\0".encode() + data).hexdigest()
-    compressed = usercache.read(f"icc-{name}.zlib")
-    if compressed is None:
-        compressed = zlib.compress(data, 9)
-        usercache.write(f"icc-{name}.zlib", compressed)
-    return (1 if data[16:20] == b"GRAY" else 4), compressed
+    return (1 if data[16:20] == b"GRAY" else 4), usercache.compressed(data)
 
 
 def _xmp_packet(info: PlateInfo) -> bytes:
