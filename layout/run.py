@@ -174,18 +174,16 @@ class Run:
         files the settings name, and the bytes of its prepared photos. Paths in the project are
         written relative to it (``cache.portable``): a copy of the project finds its pages cached.
 
-        A galley sheet's HTML is made from its own views, the settings and the metadata, never from
-        the manifest's other slots (the template's galley mode reads no ``issue``): its key holds the
-        issue without its pages, so that an edit to the manifest (a slot's depth, a pin, an advert)
-        sets again only the stories whose views it changed, not every story of the issue."""
+        A sheet's HTML is made from its own views, never from the manifest's other slots (the
+        templates read the issue's number and volume, not its pages): the key holds the issue without
+        its pages, so that an edit to the manifest (a slot's depth, a pin, an advert) sets again only
+        the stories and pages whose views it changed, not every galley and page of the issue."""
         root = self.project.root
         files = files_digest(settings_files(self.settings))
-        context = (portable((self.issue, self.settings, meta), root) + files).encode()
-        galley = (portable((replace(self.issue, pages=()), self.settings, meta), root) + files).encode()
+        context = (portable((replace(self.issue, pages=()), self.settings, meta), root) + files).encode()
         keys = []
         for views, mode, height in sheets:
-            digest = hashlib.sha256(portable((views, mode, height), root).encode()
-                                    + (galley if mode == "galley" else context))
+            digest = hashlib.sha256(portable((views, mode, height), root).encode() + context)
             for photo in (p for view in views for item in view.slots
                           for p in (*item.photos, *(inset.photo for inset in item.insets))):
                 digest.update(bytes.fromhex(file_hash(self.images.joinpath(photo.src.split(":", 1)[1]))))
