@@ -21,7 +21,7 @@ from factory import (
     write_article,
     write_manifest,
 )
-from pdftext import body_baselines, letters, page_texts
+from pdftext import body_baselines, chars, letters, page_texts
 from pypdf import PdfReader
 
 from layout.build import Project, compose_issue
@@ -185,8 +185,7 @@ def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
     assert letters(headline) in letters(text)
     # Clipped text would still be in the content stream: check the geometry instead. The headline's
     # last word, the byline and the first body line must come in that order down the page.
-    with pdfplumber.open(result.issue_pdf) as pdf:
-        words = pdf.pages[0].extract_words(extra_attrs=["fontname", "size"])
+    words = pdfplumber.utils.extract_words(list(chars(result.issue_pdf)[0]), extra_attrs=["fontname", "size"])
     (last_head,) = [w for w in words if w["text"] == "Istanbul"]
     (byline,) = [w for w in words if w["text"] == "CORRESPONDENT"]
     body_top = min(w["top"] for w in words if "NW-Text" in w["fontname"] and abs(w["size"] - 9) < 0.01)
