@@ -24,7 +24,7 @@ from factory import (
 from pdftext import body_baselines, chars, letters, page_texts
 from pypdf import PdfReader
 
-from layout.build import Project, compose_issue
+from layout.build import Project, compose_issue, fit_issue
 from layout.errors import OversetError
 
 MM = 72 / 25.4
@@ -69,8 +69,7 @@ def test_page_boxes_are_the_trim_and_fonts_are_embedded(tmp_path):
 def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
     # First learn how many lines each story takes in one column, then allot 10 lines too few / too many.
     simple_issue(tmp_path / "probe", {"long": 180, "short": 120}, columns={"long": 1, "short": 1})
-    compose_issue(Project(tmp_path / "probe"), "test-issue")
-    natural = {s["slug"]: s["used"] for s in _fit(tmp_path / "probe")["slots"]}
+    natural = {s.slug: s.used for s in fit_issue(Project(tmp_path / "probe"), "test-issue")[1].slots}  # (no plates)
     simple_issue(tmp_path, {"long": 180, "short": 120}, columns={"long": 1, "short": 1},
                  depth={"long": natural["long"] - 10, "short": natural["short"] + 10})
     with pytest.raises(OversetError) as caught:
