@@ -175,9 +175,9 @@ class Run:
         written relative to it (``cache.portable``): a copy of the project finds its pages cached.
 
         A sheet's HTML is made from its own views, never from the manifest's other slots (the
-        templates read the issue's number and volume, not its pages): the key holds the issue without
-        its pages, so that an edit to the manifest (a slot's depth, a pin, an advert) sets again only
-        the stories and pages whose views it changed, not every galley and page of the issue."""
+        templates are given the issue without its pages: ``markup.issue_html``): the key holds the
+        issue without its pages, so that an edit to the manifest (a slot's depth, a pin, an advert)
+        sets again only the stories and pages whose views it changed, not every galley and page."""
         root = self.project.root
         files = files_digest(settings_files(self.settings))
         context = (portable((replace(self.issue, pages=()), self.settings, meta), root) + files).encode()
