@@ -344,8 +344,8 @@ def _plate_and_proof(job: ProofJob) -> bytes:
     drawn by ``_new_plate``."""
     plate = make_plate(job.plate)
     proof = mark_pages((plate,), [job.marks])[0] if job.marks else b""
-    return pack(plate, proof, hashlib.sha256(plate).hexdigest().encode(),
-                hashlib.sha256(proof or plate).hexdigest().encode())
+    digest = hashlib.sha256(plate).hexdigest().encode()
+    return pack(plate, proof, digest, hashlib.sha256(proof).hexdigest().encode() if proof else digest)
 
 
 def _new_plate(job: ProofJob) -> bytes:

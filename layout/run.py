@@ -172,10 +172,15 @@ class Run:
     def _document_keys(self, sheets: list[Sheet], meta: dict) -> list[str]:
         """What each sheet's HTML is made from, hashed: its views, the issue, settings, metadata and the
         files the settings name, and the bytes of its prepared photos. Paths in the project are
-        written relative to it (``cache.portable``): a copy of the project finds its pages cached."""
+        written relative to it (``cache.portable``): a copy of the project finds its pages cached.
+
+        A sheet's HTML is made from its own views, never from the manifest's other slots (the
+        templates are given the issue without its pages: ``markup.issue_html``): the key holds the
+        issue without its pages, so that an edit to the manifest (a slot's depth, a pin, an advert)
+        sets again only the stories and pages whose views it changed, not every galley and page."""
         root = self.project.root
         files = files_digest(settings_files(self.settings))
-        context = (portable((self.issue, self.settings, meta), root) + files).encode()
+        context = (portable((replace(self.issue, pages=()), self.settings, meta), root) + files).encode()
         keys = []
         for views, mode, height in sheets:
             digest = hashlib.sha256(portable((views, mode, height), root).encode() + context)

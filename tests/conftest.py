@@ -123,6 +123,21 @@ def _house_fonts_unchanged():
                     "replace the file instead (factory.replace_file)", pytrace=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cli_command():
+    """The click command typer makes of ``app``, made once a worker: ``CliRunner.invoke`` made it again
+    for every run (typer reads every command's signature: 4 ms of a 9 ms failing compose), where
+    ``layout`` makes it once a process (for the tests' own ``CliRunner().invoke(app, ...)`` too). The
+    same command, parameters and help: nothing of it changes between runs."""
+    import typer.testing
+
+    command = typer.testing._get_command(app)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", lambda typer_app: command if typer_app is app
+                      else typer.main.get_command(typer_app))
+        yield command
+
+
 @pytest.fixture
 def run_cli(monkeypatch):
     """Run ``layout`` with arguments; return (exit code, stdout, stderr)."""

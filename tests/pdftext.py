@@ -54,26 +54,65 @@ def letters(text: str) -> str:
 
 def body_baselines(pdf: Path, font: str = "NW-Text", size: float = 9.0) -> list[list[float]]:
     """Return, per page, the distinct baselines (points from the top) of body-size text in ``font``."""
-    return [sorted({round(c["bottom"], 2) for c in chars if font in c["fontname"] and abs(c["size"] - size) < 0.01})
-            for chars in _chars(pdf)]
+    return [sorted({round(c["bottom"], 2) for c in page if font in c["fontname"] and abs(c["size"] - size) < 0.01})
+            for page in chars(pdf)]
 
 
 @once_per_bytes
-def _chars(pdf: bytes) -> tuple[tuple[dict, ...], ...]:
-    """The characters of each page, as pdfplumber reads them."""
+def chars(pdf: bytes) -> tuple[tuple[dict, ...], ...]:
+    """The characters of each page, as pdfplumber reads them (``CHAR_KEYS`` of each: ``plumbed_chars``)."""
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        return tuple(tuple(page.chars) for page in doc.pages)
+        return tuple(plumbed_chars(page) for page in doc.pages)
+
+
+CHAR_KEYS = ("text", "fontname", "size", "x0", "x1", "y0", "y1", "top", "bottom", "doctop", "upright", "matrix",
+             "width", "height", "adv")
+"""What the readers here use of a character (words, baselines, fonts, glyph scales), and more."""
+
+
+def plumbed_chars(page: pdfplumber.page.Page) -> tuple[dict, ...]:
+    """``page.chars``, each with ``CHAR_KEYS`` only, made from the same pdfminer layout the same way
+    (``Page.process_object``: the MediaBox's offsets, top and bottom from the page's height, text
+    and font names as given), without what no reader here looks at (colours, colour spaces, marked
+    content), which was a quarter of reading a tabloid page (the sample's 16 pages 1.09 -> 0.80 s).
+    Checked against ``page.chars`` by test_galley.py's crosshead test, on a page of its own."""
+    from pdfminer.layout import LTChar, LTContainer
+    from pdfplumber.utils.pdfinternals import resolve_all
+
+    assert page.pdf.laparams is None and page.pdf.unicode_norm is None  # (as ``chars`` opens it)
+    mb_x0, mb_top = page.mediabox[:2]
+    height, doctop = page.height, page.initial_doctop
+    found: list[dict] = []
+
+    def walk(objects: list) -> None:
+        for obj in objects:
+            if isinstance(obj, LTContainer):
+                walk(obj._objs)
+            elif isinstance(obj, LTChar):
+                fontname = obj.fontname
+                if isinstance(fontname, bytes):  # pragma: no cover (as pdfplumber fixes it)
+                    from pdfplumber.page import fix_fontname_bytes
+                    fontname = fix_fontname_bytes(fontname)
+                top, bottom = (height - obj.y1) + mb_top, (height - obj.y0) + mb_top
+                x0, x1 = (obj.x0 + mb_x0, obj.x1 + mb_x0) if mb_x0 != 0 else (obj.x0, obj.x1)
+                found.append({"text": obj.get_text(), "fontname": fontname, "size": obj.size, "x0": x0, "x1": x1,
+                              "y0": obj.y0, "y1": obj.y1, "top": top, "bottom": bottom, "doctop": doctop + top,
+                              "upright": obj.upright, "matrix": resolve_all(obj.matrix), "width": obj.width,
+                              "height": obj.height, "adv": obj.adv})
+
+    walk(page.layout._objs)
+    return tuple(found)
 
 
 @once_per_bytes
 def word_places(pdf: bytes) -> list[dict[tuple[str, float], list[float]]]:
     """Per page: the left edges of each word, by its text and baseline (pdfplumber's words, from the
-    characters ``_chars`` read once for the same bytes: ``Page.extract_words`` is ``extract_words``
+    characters ``chars`` read once for the same bytes: ``Page.extract_words`` is ``extract_words``
     of the page's characters)."""
     out = []
-    for chars in _chars(pdf):
+    for page in chars(pdf):
         found: dict[tuple[str, float], list[float]] = {}
-        for word in pdfplumber.utils.extract_words(list(chars)):
+        for word in pdfplumber.utils.extract_words(list(page)):
             found.setdefault((word["text"], round(word["bottom"], 1)), []).append(word["x0"])
         out.append({key: sorted(xs) for key, xs in found.items()})
     return out
@@ -82,11 +121,11 @@ def word_places(pdf: bytes) -> list[dict[tuple[str, float], list[float]]]:
 @once_per_bytes
 def flow_words(pdf: bytes) -> tuple[tuple[tuple[str, float, float, float, float], ...], ...]:
     """Per page: its words in the order it draws them, (text, x0, top, x1, bottom), as
-    ``Page.extract_words(use_text_flow=True)`` gives them (from the characters ``_chars`` read once
+    ``Page.extract_words(use_text_flow=True)`` gives them (from the characters ``chars`` read once
     for the same bytes)."""
     return tuple(tuple((w["text"], w["x0"], w["top"], w["x1"], w["bottom"])
-                       for w in pdfplumber.utils.extract_words(list(chars), use_text_flow=True))
-                 for chars in _chars(pdf))
+                       for w in pdfplumber.utils.extract_words(list(page), use_text_flow=True))
+                 for page in chars(pdf))
 
 
 def drawing(page: pikepdf.Page) -> object:

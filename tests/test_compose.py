@@ -21,10 +21,10 @@ from factory import (
     write_article,
     write_manifest,
 )
-from pdftext import body_baselines, letters, page_texts
+from pdftext import body_baselines, chars, letters, page_texts
 from pypdf import PdfReader
 
-from layout.build import Project, compose_issue
+from layout.build import Project, compose_issue, fit_issue
 from layout.errors import OversetError
 
 MM = 72 / 25.4
@@ -69,8 +69,7 @@ def test_page_boxes_are_the_trim_and_fonts_are_embedded(tmp_path):
 def test_overset_is_measured_in_lines_and_fails_the_run(tmp_path):
     # First learn how many lines each story takes in one column, then allot 10 lines too few / too many.
     simple_issue(tmp_path / "probe", {"long": 180, "short": 120}, columns={"long": 1, "short": 1})
-    compose_issue(Project(tmp_path / "probe"), "test-issue")
-    natural = {s["slug"]: s["used"] for s in _fit(tmp_path / "probe")["slots"]}
+    natural = {s.slug: s.used for s in fit_issue(Project(tmp_path / "probe"), "test-issue")[1].slots}  # (no plates)
     simple_issue(tmp_path, {"long": 180, "short": 120}, columns={"long": 1, "short": 1},
                  depth={"long": natural["long"] - 10, "short": natural["short"] + 10})
     with pytest.raises(OversetError) as caught:
@@ -185,8 +184,7 @@ def test_a_wrapping_front_page_headline_is_never_clipped(tmp_path):
     assert letters(headline) in letters(text)
     # Clipped text would still be in the content stream: check the geometry instead. The headline's
     # last word, the byline and the first body line must come in that order down the page.
-    with pdfplumber.open(result.issue_pdf) as pdf:
-        words = pdf.pages[0].extract_words(extra_attrs=["fontname", "size"])
+    words = pdfplumber.utils.extract_words(list(chars(result.issue_pdf)[0]), extra_attrs=["fontname", "size"])
     (last_head,) = [w for w in words if w["text"] == "Istanbul"]
     (byline,) = [w for w in words if w["text"] == "CORRESPONDENT"]
     body_top = min(w["top"] for w in words if "NW-Text" in w["fontname"] and abs(w["size"] - 9) < 0.01)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pdfplumber
 import pytest
 from factory import body, make_project, one_pass_pdf, write_article, write_manifest
-from pdftext import letters, page_texts, same_places, word_places
+from pdftext import CHAR_KEYS, letters, page_texts, plumbed_chars, same_places, word_places
 
 from layout.build import Project, compose_issue, fit_issue
 from layout.composing.galley import Galley, GalleyLine, fill, natural_depth
@@ -82,6 +82,8 @@ def test_a_crosshead_never_ends_a_column_and_a_pull_quote_is_never_split(ruled):
     pdf = ruled / "build" / "test-issue" / "test-issue.pdf"
     with pdfplumber.open(pdf) as doc:
         words = doc.pages[0].extract_words(extra_attrs=["fontname", "size"])
+        # the characters the tests' readers take (pdftext.plumbed_chars) are pdfplumber's own
+        assert plumbed_chars(doc.pages[0]) == tuple({k: c[k] for k in CHAR_KEYS} for c in doc.pages[0].chars)
     body_words = [w for w in words if "NW-Text" in w["fontname"] and abs(w["size"] - 9) < 0.01]
     heads = [w for w in words if "NW-Sans-Bold" in w["fontname"] and w["text"] in ("Pay", "Ballot", "A")]
     assert len(heads) >= 6

@@ -4,12 +4,11 @@ lines it promises."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
-import pdfplumber
 import pytest
+from pdftext import chars as read_chars
 
 from layout.build import Project, compose_issue
 from layout.composing import typo
@@ -45,23 +44,22 @@ def issue(tmp_path_factory):
 def _pdf_lines(pdf: bytes) -> list[str]:
     """The body lines of the plates, column by column, as pdfplumber reads them."""
     out = []
-    with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        for page in doc.pages:
-            chars = [c for c in page.chars if "NW-Text" in c["fontname"] and abs(c["size"] - 9) < 0.05]
-            columns: dict[int, list[dict]] = {}
-            for c in chars:
-                columns.setdefault(round((c["x0"] - 34.0) // 147.4), []).append(c)
-            for column in sorted(columns):
-                rows: dict[float, list[dict]] = {}
-                for c in columns[column]:
-                    rows.setdefault(round(c["top"], 1), []).append(c)
-                for _, row in sorted(rows.items()):
-                    row.sort(key=lambda c: c["x0"])
-                    text = row[0]["text"]
-                    for a, b in zip(row, row[1:]):
-                        text += (" " if b["x0"] - a["x1"] > 0.7 and b["text"] != " " and a["text"] != " " else "") \
-                            + b["text"]
-                    out.append(re.sub(r"\s+", " ", text).strip())
+    for page in read_chars(pdf):  # pdfplumber's characters, read once for the same bytes
+        chars = [c for c in page if "NW-Text" in c["fontname"] and abs(c["size"] - 9) < 0.05]
+        columns: dict[int, list[dict]] = {}
+        for c in chars:
+            columns.setdefault(round((c["x0"] - 34.0) // 147.4), []).append(c)
+        for column in sorted(columns):
+            rows: dict[float, list[dict]] = {}
+            for c in columns[column]:
+                rows.setdefault(round(c["top"], 1), []).append(c)
+            for _, row in sorted(rows.items()):
+                row.sort(key=lambda c: c["x0"])
+                text = row[0]["text"]
+                for a, b in zip(row, row[1:]):
+                    text += (" " if b["x0"] - a["x1"] > 0.7 and b["text"] != " " and a["text"] != " " else "") \
+                        + b["text"]
+                out.append(re.sub(r"\s+", " ", text).strip())
     return out
 
 
@@ -102,8 +100,7 @@ def test_every_word_is_on_the_plates_in_order_and_markup_survives(issue):
         for block_id, record in galley.paragraphs:
             # every word, in order; a hyphen only where a word was broken
             assert joined(record) == article.blocks[int(block_id.rsplit("-b", 1)[1])].text.split(), block_id
-    with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        fonts = {c["fontname"].split("+")[-1] for c in doc.pages[0].chars if c["text"] in "MorningStar"}
+    fonts = {c["fontname"].split("+")[-1] for c in read_chars(pdf)[0] if c["text"] in "MorningStar"}
     assert any("Italic" in f for f in fonts) and any("Bold" in f for f in fonts)
 
 
@@ -291,12 +288,11 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     # each line by one scale within the bound, and no other line.
     widths: dict[tuple[int, float, float], set[float]] = {}  # (page, top, its column's right edge): scales
     right_edges = sorted(e for found in edges.values() for e in found)
-    with pdfplumber.open(build / "test-issue.pdf") as pdf:
-        for number, page in enumerate(pdf.pages):
-            for char in page.chars:
-                a, _, _, d, _, _ = char["matrix"]
-                edge = next((e for e in right_edges if char["x0"] < e), 0.0)
-                widths.setdefault((number, round(char["top"], 1), edge), set()).add(round(a / d, 4))
+    for number, page in enumerate(read_chars(build / "test-issue.pdf")):
+        for char in page:
+            a, _, _, d, _, _ = char["matrix"]
+            edge = next((e for e in right_edges if char["x0"] < e), 0.0)
+            widths.setdefault((number, round(char["top"], 1), edge), set()).add(round(a / d, 4))
     drawn = {key: found for key, found in widths.items() if found != {1.0}}
     assert len(drawn) == scaled
     assert all(len(found) == 1 and 0.98 <= min(found) <= 1.02 for found in drawn.values())

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -192,7 +192,11 @@ def issue_meta(issue: Issue, paper: PaperSettings, weasyprint_version: str) -> d
 def issue_html(pages: list[PageView], issue: Issue, paper: PaperSettings, meta: dict[str, str],
                stylesheets: list[str], mode: str = "print", sheet_height: float | None = None) -> str:
     """Render the issue as HTML: ``print`` or ``proof`` (empty body frames, for the galleys to be drawn
-    into), ``full`` (bodies in multi-column frames: the one-pass HTML) or a galley sheet (``galley``)."""
+    into), ``full`` (bodies in multi-column frames: the one-pass HTML) or a galley sheet (``galley``).
+
+    The templates see the issue without its manifest's pages (its number, date, volume...): what a
+    sheet draws comes from its own ``pages``, so a document's cache key holds the issue without its
+    pages too (``Run._document_keys``) and an edit to another slot of the manifest is not a miss."""
     template = _ENV.get_template("issue.html.j2")
-    return template.render(pages=pages, issue=issue, paper=paper, meta=meta, stylesheets=stylesheets,
-                           mode=mode, sheet_height=sheet_height)
+    return template.render(pages=pages, issue=replace(issue, pages=()), paper=paper, meta=meta,
+                           stylesheets=stylesheets, mode=mode, sheet_height=sheet_height)

@@ -357,9 +357,10 @@ def icc_profile(check: Checker, path: Path, value: Any, pdfx: str, condition: st
     (absent) the printing condition's installed profile (``condition``: ``output_condition``)."""
     if value is None:
         found = press_profile(f"{condition}.icc") if isinstance(condition, str) else None
-        if found is None or check_icc(found.read_bytes(), pdfx):
+        if found is None:
             return None, ""
-        return found, hashlib.sha256(found.read_bytes()).hexdigest()
+        why, digest = _profile_read(found, pdfx)
+        return (None, "") if why else (found, digest)
     if value is False or str(value).lower() == "none":
         return None, ""
     if not isinstance(value, str) or not value.strip():
@@ -380,16 +381,33 @@ def icc_profile(check: Checker, path: Path, value: Any, pdfx: str, condition: st
             check.add("icc_profile", f"{value} is {profile.stat().st_size // 1_000_000} MB: not an ICC profile",
                       "give the printer's CMYK output profile (a few MB at most)")
             return None, ""
-        data = profile.read_bytes()
+        why, digest = _profile_read(profile, pdfx)
     except OSError as exc:
         check.add("icc_profile", f"{value} cannot be read ({exc.strerror})", "check the file's permissions")
         return None, ""
-    why = check_icc(data, pdfx)
     if why:
         check.add("icc_profile", f"{value} {why}",
                   "give the printer's CMYK output profile (e.g. WAN-IFRAnewspaper26v5.icc), or remove the key")
         return None, ""
-    return profile, hashlib.sha256(data).hexdigest()
+    return profile, digest
+
+
+_PROFILES: dict[tuple, tuple[str, str]] = {}
+"""``check_icc``'s verdict on a profile file and its SHA-256, by its path, inode, times and size (and
+the PDF/X variant): once a process while the file is unchanged, as ``base.files.file_hash``. Every
+compose reads the paper settings, and the installed newsprint profile (1.3 MB) was read twice,
+parsed by LittleCMS and hashed each time: 4 ms of a small compose's 120."""
+
+
+def _profile_read(path: Path, pdfx: str) -> tuple[str, str]:
+    """``check_icc(bytes, pdfx)`` of the profile at ``path`` and the bytes' SHA-256 (remembered while
+    the file is unchanged); OSError if it cannot be read."""
+    stat = path.stat()
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, pdfx)
+    if key not in _PROFILES:
+        data = path.read_bytes()
+        _PROFILES[key] = check_icc(data, pdfx), hashlib.sha256(data).hexdigest()
+    return _PROFILES[key]
 
 
 def issn(check: Checker, value: str | None) -> str | None:
