@@ -448,3 +448,40 @@ def test_shared_workers_and_warm_up_outside_and_inside_a_server(project, monkeyp
         for workers in server._shared:
             workers.close()
         server._shared.clear()
+
+
+def test_a_served_command_runs_without_collections_and_the_collector_is_back_after_it(tmp_path, monkeypatch):
+    """A request runs with the collector off when the server has workers to lay its documents out (as
+    a worker runs its tasks; ``answer`` collects once the client has its exit code), and with it on
+    when the server lays everything out itself (one worker); either way it is on again after."""
+    import gc
+    import socket
+
+    from layout.commands import server
+
+    folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    try:
+        path = str(folder / "s.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        seen: list[bool] = []
+
+        def run(argv: list[str], prog: str) -> int:
+            seen.append(gc.isenabled())
+            return 0
+
+        loop = server._Server(str(tmp_path), "k" * 64, path, listener, -1, run)
+        assert gc.isenabled()
+        for workers in ("2", "1"):
+            ours, theirs = socket.socketpair()
+            fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+            header = {"argv": ["compose", ISSUE], "env": {**os.environ, "LAYOUT_WORKERS": workers},
+                      "cwd": str(tmp_path)}
+            assert loop.command(ours, header, fds) == (0, None)
+            assert gc.isenabled()
+            ours.close()
+            theirs.close()
+        assert seen == [False, True]
+        listener.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
