@@ -222,6 +222,7 @@ class PageRenderer:
             digest.update(str(path.name).encode() + file_hash(path).encode())
         self.static_key = digest.hexdigest()
         self.memory: dict[str, PageResult] = {}
+        self._portable: dict[str, str] = {}
         self.hits = self.misses = 0
         self._owned = shared is None
         self._workers = shared if shared is not None else Workers(workers)
@@ -372,8 +373,9 @@ class PageRenderer:
 
     def _key(self, job: Job, source: str) -> str:
         folders = [job.base, *job.allowed, *job.stylesheets]
-        if self.root is not None:
-            folders = [portable(Path(folder), self.root) for folder in folders]
+        if self.root is not None:  # (every job of a run names the same few folders: each written once)
+            folders = [self._portable[folder] if folder in self._portable
+                       else self._portable.setdefault(folder, portable(Path(folder), self.root)) for folder in folders]
         return self.store.key("page", self.static_key, json.dumps([
             source, folders, len(job.allowed), job.leading, job.variant, job.pdf, job.galleys]))
 
