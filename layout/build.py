@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from .base import publish
 from .base.cache import Store, files_digest, pack, settings_files, unpack
-from .base.files import write_atomic
+from .base.files import link_atomic, write_atomic, write_changed
 from .base.versions import WEASYPRINT_VERSION, check_version
 from .composing.compose import Composition, compose, proof_pages
 from .composing.fit import fit_json, fit_table
@@ -226,6 +226,9 @@ class Written:
     whole: bytes
     """The issue PDF."""
     pdf: Path
+    """Where the issue PDF was written (synced: ``_publish_plates`` links it into the plates' folder)."""
+    whole_digest: str
+    """The SHA-256 of the issue PDF (for the plates' ``SHA256SUMS``), hashed as it was written."""
     staged: Staged | None
     """The plates, staged (None: no plates this run)."""
     checks: concurrent.futures.Future[list[Finding]] | None
@@ -246,9 +249,10 @@ def write_issue(run: Run, composition: Composition) -> Written:
         # The plates are synced and checked in the background (Ghostscript, if needed); the issue is
         # joined here meanwhile (on a worker, it waited for them to be done).
         checked = _in_background(run, _synced(staged, checks)) if staged is not None and checks is not None else None
-        whole, pdf = _write_issue_pdf(run, composition, made, inputs)
+        whole, pdf, wrote = _write_issue_pdf(run, composition, made, inputs)
         _write_proofs(run, made, pngs)
-    return Written(composition, inputs, fit, whole, pdf, staged, checked)
+        digest = wrote()
+    return Written(composition, inputs, fit, whole, pdf, digest, staged, checked)
 
 
 def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> tuple[Made, Staged | None]:
@@ -457,23 +461,42 @@ def _in_background(run: Run, function: Callable[[], T]) -> concurrent.futures.Fu
     return background.submit(function)
 
 
-def _write_issue_pdf(run: Run, composition: Composition, made: Made, inputs: str) -> tuple[bytes, Path]:
+def _write_issue_pdf(run: Run, composition: Composition, made: Made, inputs: str
+                     ) -> tuple[bytes, Path, Callable[[], str]]:
     """Join the plates into the issue PDF, and the proofs into the marked proof (if a page has marks);
-    write them and the text of every slot."""
+    write them and the text of every slot. Each PDF is written (and synced, and the issue PDF hashed)
+    on a thread of its own while this one goes on (joining the proofs, writing the text and the
+    proofs): returned with the issue PDF and its path, what waits for those writes and gives the
+    issue PDF's SHA-256."""
     out, issue_id = run.out, run.issue.issue_id
     if made.kept is not None:
         made.kept.result()  # the last round's text, fit report and proofs are in previous/
     info = PlateInfo(run.issue, run.settings, inputs)
     whole = made.joined.finish(info) if made.joined is not None else join(made.plates, info)
     pdf = out / f"{issue_id}.pdf"
-    write_atomic(pdf, whole)
+    issue_written = _in_background(run, functools.partial(_write_hashed, pdf, whole))
     proof = out / f"{issue_id}-proof.pdf"
+    proof_written = None
     if made.marked:
-        write_atomic(proof, made.joined_proofs.finish() if made.joined_proofs is not None else join(made.proofs))
+        joined = made.joined_proofs.finish() if made.joined_proofs is not None else join(made.proofs)
+        proof_written = _in_background(run, functools.partial(write_atomic, proof, joined))
     elif proof.exists():
         proof.unlink()
     write_atomic(out / "text.json", json.dumps(slot_texts(composition), indent=1, ensure_ascii=False).encode())
-    return whole, pdf
+
+    def written() -> str:
+        digest = issue_written.result()  # (its error first, if both failed)
+        if proof_written is not None:
+            proof_written.result()
+        return digest
+    return whole, pdf, written
+
+
+def _write_hashed(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` (``write_atomic``) and return its SHA-256 (on a thread of its own,
+    both release the interpreter's lock)."""
+    write_atomic(path, data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def slot_texts(composition: Composition) -> dict[str, str]:
@@ -487,7 +510,7 @@ def _write_proofs(run: Run, made: Made, pngs: Callable[[], list[bytes]]) -> None
     proofs = publish.staged_copy(run.out / "proofs")
     try:
         write_proofs(made.proofs, proofs, dict(enumerate(pngs())), made.proof_digests)
-        write_atomic(proofs / "flatplan.png", made.flat_plan()[0])
+        write_changed(proofs / "flatplan.png", made.flat_plan()[0])  # unchanged: the staged link stays
         publish.replace_folder(proofs, run.out / "proofs")
     finally:
         shutil.rmtree(proofs, ignore_errors=True)
@@ -529,16 +552,18 @@ def _publish_plates(run: Run, staged: Staged, written: Written, findings: list[F
     """Publish the staged plates, with the issue PDF, to plates/ if preflight passed, else to plates-draft/."""
     out, staging = run.out, staged.folder
     try:
-        publish.write_file(staging / f"{run.issue.issue_id}.pdf", written.whole)
+        # The issue PDF just written (and synced) is linked in (it is replaced, never changed in place).
+        publish.write_or_link(staging / written.pdf.name, written.whole, written.pdf)
         publish.write_file(staging / SOURCES_FILE, (written.inputs + "\n").encode())
         passed = all(f.ok for f in findings)
         report = report_json(findings)
         publish.write_file(staging / "preflight.json", report)
-        write_atomic(out / "preflight.json", report)
+        link_atomic(staging / "preflight.json", out / "preflight.json", report)  # written and synced once
         target = out / ("plates" if passed else "plates-draft")
         if not passed:  # plates/ stays beside it: no file of the drafts may be one of its files
             publish.unshare(staging)
-        publish.write_sums(staging, staged.digests)  # so that a plate damaged later is known to be (check, archive)
+        # so that a plate damaged later is known to be (check, archive)
+        publish.write_sums(staging, {**staged.digests, written.pdf.name: written.whole_digest})
         publish.replace_folder(staging, target)
         if passed:
             shutil.rmtree(out / "plates-draft", ignore_errors=True)

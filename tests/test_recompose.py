@@ -133,6 +133,37 @@ def test_a_recompose_after_an_edit_gives_the_bytes_of_a_cold_compose_of_the_edit
         f"p0{n}.png": hashlib.sha256(proof).hexdigest() for n, proof in enumerate(proofs, start=1)}
 
 
+def test_a_process_holding_entries_keeps_its_documents_and_makes_one_gone_from_the_store_again(tmp_path, monkeypatch):
+    """A long-lived process (``layout watch``, the compose server) takes an unchanged document's result
+    from its last run, its entry touched as a read touches it, not read back and parsed again; a
+    document whose entry has left the store is laid out (and kept) again."""
+    from layout.base import cache
+
+    monkeypatch.setattr(cache, "_holder", os.getpid())
+    monkeypatch.setattr(workers, "_KEPT", {})
+    _pages(tmp_path, 2)
+    _compose(tmp_path)
+    kept = dict(workers._KEPT)
+    assert kept
+    loaded: list[str] = []
+    load = workers.PageRenderer._load
+    monkeypatch.setattr(workers.PageRenderer, "_load", lambda self, key: loaded.append(key) or load(self, key))
+    entries = tmp_path / "build" / ".cache" / "page"
+    before = {key: (entries / key).stat().st_mtime_ns for key in kept}
+    result = _compose(tmp_path)
+    assert result.laid_out == 0 and result.cached == len(kept) and loaded == []  # none read back
+    assert all((entries / key).stat().st_mtime_ns > before[key] for key in kept)  # each touched
+    assert all(workers._KEPT[key] is kept[key] for key in kept)
+    gone = next(iter(kept))
+    (entries / gone).unlink()
+    result = _compose(tmp_path)
+    assert gone in loaded and result.laid_out >= 1 and (entries / gone).is_file()
+    monkeypatch.setattr(cache, "_holder", 0)  # a one-off compose keeps nothing
+    workers._KEPT.clear()
+    _compose(tmp_path)
+    assert workers._KEPT == {}
+
+
 def test_an_article_is_read_again_once_its_file_or_photo_changes_and_never_remembered_while_racy(tmp_path, monkeypatch):
     from factory import add_photo
 

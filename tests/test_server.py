@@ -483,3 +483,40 @@ def test_ctrl_c_before_the_server_composes_ends_the_command_as_an_interrupted_co
         servers_end.settimeout(5)
         if at == "sending the request":
             assert servers_end.recv(1) == b""  # closed: the client went away
+
+
+def test_a_served_command_runs_without_collections_and_the_collector_is_back_after_it(tmp_path, monkeypatch):
+    """A request runs with the collector off when the server has workers to lay its documents out (as
+    a worker runs its tasks; ``answer`` collects once the client has its exit code), and with it on
+    when the server lays everything out itself (one worker); either way it is on again after."""
+    import gc
+    import socket
+
+    from layout.commands import server
+
+    folder = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    try:
+        path = str(folder / "s.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        seen: list[bool] = []
+
+        def run(argv: list[str], prog: str) -> int:
+            seen.append(gc.isenabled())
+            return 0
+
+        loop = server._Server(str(tmp_path), "k" * 64, path, listener, -1, run)
+        assert gc.isenabled()
+        for workers in ("2", "1"):
+            ours, theirs = socket.socketpair()
+            fds = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+            header = {"argv": ["compose", ISSUE], "env": {**os.environ, "LAYOUT_WORKERS": workers},
+                      "cwd": str(tmp_path)}
+            assert loop.command(ours, header, fds) == (0, None)
+            assert gc.isenabled()
+            ours.close()
+            theirs.close()
+        assert seen == [False, True]
+        listener.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

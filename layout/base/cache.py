@@ -337,6 +337,11 @@ def hold_entries() -> None:
     _holder = os.getpid()
 
 
+def holds_entries() -> bool:
+    """Whether this process keeps the entries it reads back (``hold_entries``)."""
+    return _holder == os.getpid()
+
+
 def _hold(path: Path, stamp: tuple[int, int, int], data: bytes) -> None:
     """Keep an entry's bytes in this process, by its file's inode, size and modification time
     (nanoseconds; ``get`` sets it on every use): a process that composes again reads the same
@@ -478,6 +483,23 @@ class Store:
             now = _touch(path)
             if _holder == os.getpid():
                 _hold(path, (os.stat(path).st_ino, len(data) + len(trailer), now), data)
+
+    def touch(self, kind: str, key: str) -> bool:
+        """Mark the entry used now, as ``get`` does, without reading it (its caller holds what it
+        gave); whether its file is there."""
+        if self.root is None:
+            return False
+        path = self.root / kind / key
+        try:
+            status = os.stat(path)
+            now = _touch(path)
+        except OSError:
+            _forget(path)
+            return False
+        held = _HELD.get(str(path))
+        if held is not None and held[0][:2] == (status.st_ino, status.st_size):
+            _hold(path, (status.st_ino, status.st_size, now), held[1])  # still held, under its new time
+        return True
 
     def has(self, kind: str, key: str) -> bool:
         """Whether the entry's file is there (not read, nor its seal checked: ``get`` may still find

@@ -33,6 +33,37 @@ def write_atomic(path: Path, data: bytes, sync: bool = True) -> None:
         raise
 
 
+def link_atomic(source: Path, path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically (as ``write_atomic``) with a hard link to ``source``, a file just
+    written and synced that holds ``data``: nothing is written or synced twice. Outputs are
+    replaced, never changed in place, so the link is as safe as a copy. Where the system cannot
+    link, or ``source`` does not hold ``data``, ``data`` is written."""
+    try:
+        if source.stat().st_size == len(data) and source.read_bytes() == data:
+            temp = path.with_name(f".{path.name}.{os.getpid()}.{id(data):x}.part")  # cleaned by the next run
+            os.link(source, temp)
+            try:
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+                raise
+            return
+    except OSError:
+        pass
+    write_atomic(path, data)
+
+
+def write_changed(path: Path, data: bytes) -> None:
+    """``write_atomic``, unless ``path`` already holds exactly ``data`` (then it is left as it is)."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_atomic(path, data)
+
+
 _HASHES: dict[tuple, str] = {}
 
 

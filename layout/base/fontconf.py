@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import sys
 from collections.abc import Iterator
-from pathlib import Path
+
+# os.path, not pathlib, and tempfile only when it is needed: every ``layout`` command imports this
+# first, the compose server's client too (tempfile brings shutil, random, bz2 and lzma: some 5 ms).
 
 
 def escape(text: str) -> str:
@@ -23,53 +25,81 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
-def _font_folders() -> list[Path]:
-    candidates = [Path(__file__).resolve().parents[2] / "fonts"]
+def _font_folders() -> list[str]:
+    candidates = [os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
+                               "fonts")]
     if os.environ.get("LAYOUT_ROOT"):
-        candidates.append(Path(os.environ["LAYOUT_ROOT"]) / "fonts")
-    candidates.append(Path.cwd() / "fonts")
-    found: list[Path] = []
+        candidates.append(os.path.join(os.environ["LAYOUT_ROOT"], "fonts"))
+    candidates.append(os.path.join(os.getcwd(), "fonts"))
+    found: list[str] = []
     for folder in candidates:
         try:
-            folder = folder.resolve()
-            if folder.is_dir() and folder not in found:
+            folder = os.path.realpath(folder)
+            if os.path.isdir(folder) and folder not in found:
                 found.append(folder)
-        except OSError:
+        except (OSError, ValueError):
             continue
     return found
 
 
-def confine() -> Path | None:
+def confine() -> str | None:
     """Write the confined configuration (once, atomically) and point FONTCONFIG_FILE at it."""
-    dirs = "".join(f"  <dir>{escape(str(folder))}</dir>\n" for folder in _font_folders())
+    dirs = "".join(f"  <dir>{escape(folder)}</dir>\n" for folder in _font_folders())
     for home in _homes():
         try:
             text = (f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
                     f"<!-- written by layout: only the paper's own fonts, never a system font -->\n"
-                    f"<fontconfig>\n{dirs}  <cachedir>{escape(str(home / 'cache'))}</cachedir>\n</fontconfig>\n")
-            path = home / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf"
-            if not path.exists() or path.read_text() != text:
-                part = path.with_suffix(f".{os.getpid()}.part")
-                part.write_text(text)
+                    f"<fontconfig>\n{dirs}  <cachedir>{escape(os.path.join(home, 'cache'))}</cachedir>\n"
+                    f"</fontconfig>\n")
+            path = os.path.join(home, f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf")
+            if not _holds(path, text):
+                part = f"{os.path.splitext(path)[0]}.{os.getpid()}.part"
+                with open(part, "w") as out:
+                    out.write(text)
                 os.replace(part, path)
         except OSError:
             continue  # not ours, or not writable: the next place
-        os.environ["FONTCONFIG_FILE"] = str(path)
+        os.environ["FONTCONFIG_FILE"] = path
         return path
     return None  # no writable temporary folder at all: the input checks still refuse missing glyphs
 
 
-def _homes() -> Iterator[Path]:
+def _holds(path: str, text: str) -> bool:
+    try:
+        with open(path) as found:
+            return found.read() == text
+    except FileNotFoundError:
+        return False
+
+
+def temporary_folder() -> str:
+    """``tempfile.gettempdir()``, without importing tempfile when none of the variables it reads is set
+    and ``/tmp``, the first folder it tries then, is a folder this process may write in."""
+    if "tempfile" in sys.modules or any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")) \
+            or not (os.path.isdir("/tmp") and os.access("/tmp", os.W_OK | os.X_OK)):
+        import tempfile
+
+        return tempfile.gettempdir()
+    return "/tmp"
+
+
+def _homes() -> Iterator[str]:
     """Where the configuration may be written: a folder of this user's in the temporary folder, else
     a new private one."""
-    home = Path(tempfile.gettempdir()) / f"layout-fontconfig-{os.getuid()}"
+    home = os.path.join(temporary_folder(), f"layout-fontconfig-{os.getuid()}")
     try:
-        home.mkdir(mode=0o700, exist_ok=True)
-        if home.stat().st_uid == os.getuid():
+        try:
+            os.mkdir(home, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(home):
+                raise
+        if os.stat(home).st_uid == os.getuid():
             yield home
     except OSError:
         pass
     try:
-        yield Path(tempfile.mkdtemp(prefix="layout-fontconfig-"))
+        import tempfile
+
+        yield tempfile.mkdtemp(prefix="layout-fontconfig-")
     except OSError:
         return

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from ..base.cache import Store, portable
+from ..base.cache import Store, holds_entries, portable
 from ..base.files import file_hash
 from ..base.heap import frozen_after
 from ..composing.galley import Galley
@@ -201,6 +201,15 @@ pool costs more than it saves for the one or two documents a recompose after an 
 are laid out in this process, which warms up once."""
 
 
+_KEPT: dict[str, PageResult] = {}
+"""The documents of the last run of a process that holds the build cache's entries
+(``cache.hold_entries``: ``layout watch``, the compose server, the command that becomes one), by
+their keys: the next run takes an unchanged document's result from here (its entry touched, as
+reading it does), instead of unpacking and parsing its entry again (bench-16's 144: some 10 ms of a
+served recompose). A key is the hash of everything its result is made from, so a result kept is the
+entry's; one whose entry has gone from the store is read (and made) again."""
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
@@ -222,6 +231,7 @@ class PageRenderer:
             digest.update(str(path.name).encode() + file_hash(path).encode())
         self.static_key = digest.hexdigest()
         self.memory: dict[str, PageResult] = {}
+        self._portable: dict[str, str] = {}
         self.hits = self.misses = 0
         self._owned = shared is None
         self._workers = shared if shared is not None else Workers(workers)
@@ -251,7 +261,7 @@ class PageRenderer:
         todo: dict[str, int] = {}
         for index, key in enumerate(keys):
             if key not in self.memory and key not in todo:
-                cached = self._load(key)
+                cached = self._kept(key) or self._load(key)
                 if cached is not None:
                     self.memory[key] = cached
                 else:
@@ -274,6 +284,9 @@ class PageRenderer:
         if self._owned:
             self._workers.close()
         self.store.close()
+        if holds_entries():  # for the next run of this process (what this one used, nothing else)
+            _KEPT.clear()
+            _KEPT.update(self.memory)
 
     def _map(self, jobs: list[Job]) -> Iterator[PageResult]:
         if not jobs:  # every page cached: WeasyPrint is not imported
@@ -372,10 +385,15 @@ class PageRenderer:
 
     def _key(self, job: Job, source: str) -> str:
         folders = [job.base, *job.allowed, *job.stylesheets]
-        if self.root is not None:
-            folders = [portable(Path(folder), self.root) for folder in folders]
+        if self.root is not None:  # (every job of a run names the same few folders: each written once)
+            folders = [self._portable[folder] if folder in self._portable
+                       else self._portable.setdefault(folder, portable(Path(folder), self.root)) for folder in folders]
         return self.store.key("page", self.static_key, json.dumps([
             source, folders, len(job.allowed), job.leading, job.variant, job.pdf, job.galleys]))
+
+    def _kept(self, key: str) -> PageResult | None:
+        kept = _KEPT.get(key) if holds_entries() else None
+        return kept if kept is not None and self.store.touch("page", key) else None
 
     def _load(self, key: str) -> PageResult | None:
         # One entry: the result's JSON, then its PDF (if any) and its galleys' PDFs, under one seal.
