@@ -185,8 +185,9 @@ def test_a_second_compose_of_the_same_issue_refuses_while_the_first_runs(tmp_pat
 
 
 # Runs layout's command line with the compose itself timed (when it starts and ends, in a log). A run
-# given "hold" waits, inside its compose, until another run has asked for the issue: so the second
-# run's compose is always tried while the first's is under way.
+# given "hold" waits, inside its compose, until another run has asked for the issue, and a run given
+# "ask" asks only once the holder is inside its compose: so the second run's compose is always tried
+# while the first's is under way (the two are started together, and import layout side by side).
 TIMED = """
 import os, sys, time
 import layout.build as build
@@ -208,6 +209,9 @@ def timed(*args, **kwargs):
             out.write(f"{start} {time.time()}\\n")
 def ask(*args, **kwargs):
     if role == "ask":
+        began = time.time()
+        while not os.path.exists(log + ".holding") and time.time() < began + 60:
+            time.sleep(0.01)
         open(asked, "w").close()
     return outer(*args, **kwargs)
 build._compose_issue, build.compose_issue = timed, ask
@@ -227,10 +231,7 @@ def test_two_processes_never_interleave(tmp_path):
     simple_issue(tmp_path, {"story": 400, "other": 300}, columns={"story": 3, "other": 2})
     log = tmp_path / "composes.log"
     first = _timed_compose(tmp_path, log, "hold")
-    deadline = time.monotonic() + 60
-    while not Path(f"{log}.holding").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    second = _timed_compose(tmp_path, log, "ask")
+    second = _timed_compose(tmp_path, log, "ask")  # it asks once the first holds the issue
     codes = [first.wait(timeout=120), second.wait(timeout=120)]
     errors = first.stderr.read().decode() + second.stderr.read().decode()
     spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())

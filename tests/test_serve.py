@@ -59,7 +59,10 @@ def test_state_lists_every_page_and_slot_with_its_box_and_status(served):
 
 
 def test_a_save_brings_a_new_round_with_the_changed_page_and_the_diff(tmp_path):
+    """A save, then errors and their fix (``_an_error_is_shown_with_the_last_pages_and_a_fix_brings_them_back``):
+    one server, one first round composed (once two tests, each with its own)."""
     issue = two_story_issue(tmp_path)
+    manifest = (issue / "issue.yaml").read_text()
     with serving(tmp_path) as server:
         first = server.proofs.state
         stream = events(server.url)
@@ -83,33 +86,32 @@ def test_a_save_brings_a_new_round_with_the_changed_page_and_the_diff(tmp_path):
             if seen["round"] >= state["round"] and seen["phase"] == "done":
                 break
         assert ("composing", 1) in phases and ("done", state["round"]) in phases
+        _an_error_is_shown_with_the_last_pages_and_a_fix_brings_them_back(server, issue, manifest)
 
 
-def test_an_error_is_shown_with_the_last_pages_and_a_fix_brings_them_back(tmp_path):
-    issue = two_story_issue(tmp_path)
-    manifest = (issue / "issue.yaml").read_text()
-    with serving(tmp_path) as server:
-        key = server.proofs.state["pages"][0]["key"]
-        (issue / "issue.yaml").write_text(manifest.replace("pages:", "pages: [\n  bad: : :"))
-        # (What is waited for is the round's content, not its number: a save seen half written is a
-        # round of its own.)
-        state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] is not None)
-        assert state["error"]["kind"] == "InputError" and state["error"]["exit_code"] == 2
-        assert any("issue.yaml" in p["file"] for p in state["error"]["problems"])
-        assert any(p["open"] == "issues/test-issue/issue.yaml" for p in state["error"]["problems"])
-        assert not state["wrote"] and state["pages"][0]["key"] == key and state["pages_round"] == 1
+def _an_error_is_shown_with_the_last_pages_and_a_fix_brings_them_back(server, issue: Path, manifest: str) -> None:
+    """(Part of the test above, on its server, whose last round wrote pages.)"""
+    key, written = server.proofs.state["pages"][0]["key"], server.proofs.state["round"]
+    (issue / "issue.yaml").write_text(manifest.replace("pages:", "pages: [\n  bad: : :"))
+    # (What is waited for is the round's content, not its number: a save seen half written is a
+    # round of its own.)
+    state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] is not None)
+    assert state["error"]["kind"] == "InputError" and state["error"]["exit_code"] == 2
+    assert any("issue.yaml" in p["file"] for p in state["error"]["problems"])
+    assert any(p["open"] == "issues/test-issue/issue.yaml" for p in state["error"]["problems"])
+    assert not state["wrote"] and state["pages"][0]["key"] == key and state["pages_round"] == written
 
-        # Overset: the pages are written (with the marks), and the error says which story.
-        (issue / "issue.yaml").write_text(manifest.replace("columns: 2", "columns: 2\n    depth: 8"))
-        state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] and s["error"]["kind"] != "InputError")
-        assert state["error"]["kind"] == "OversetError" and state["wrote"] and state["pages_round"] == state["round"]
-        other = next(s for s in state["slots"] if s["slug"] == "other")
-        assert other["status"] == "over" and other["over"] > 0 and other["words_over"] > 0
-        assert other["suggestions"]
+    # Overset: the pages are written (with the marks), and the error says which story.
+    (issue / "issue.yaml").write_text(manifest.replace("columns: 2", "columns: 2\n    depth: 8"))
+    state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] and s["error"]["kind"] != "InputError")
+    assert state["error"]["kind"] == "OversetError" and state["wrote"] and state["pages_round"] == state["round"]
+    other = next(s for s in state["slots"] if s["slug"] == "other")
+    assert other["status"] == "over" and other["over"] > 0 and other["words_over"] > 0
+    assert other["suggestions"]
 
-        (issue / "issue.yaml").write_text(manifest)
-        state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] is None)
-        assert state["error"] is None and state["wrote"] and {s["status"] for s in state["slots"]} == {"fits"}
+    (issue / "issue.yaml").write_text(manifest)
+    state = wait_state(server, lambda s: s["phase"] == "done" and s["error"] is None)
+    assert state["error"] is None and state["wrote"] and {s["status"] for s in state["slots"]} == {"fits"}
 
 
 OUTSIDE = [

@@ -130,7 +130,10 @@ def test_the_sample_issue_shows_every_page_and_slot(tmp_path, browser, monkeypat
 
 
 def test_a_saved_edit_updates_the_page_without_a_reload(tmp_path, browser):
+    """A saved edit, then errors and their fix (``_errors_show_in_the_page_and_a_fix_restores_it``): one
+    server, one first round composed (once two tests, each with its own)."""
     issue = two_story_issue(tmp_path)
+    manifest = (issue / "issue.yaml").read_text()
     with serving(tmp_path) as server:
         browser.get(server.url)
         until(browser, all_shown(1, 1), 60, "the first round drawn")
@@ -169,39 +172,38 @@ def test_a_saved_edit_updates_the_page_without_a_reload(tmp_path, browser):
         changes = browser.execute_script("return document.getElementById('changes').textContent")
         assert "page changed p01" in changes and "story" in changes
         shot(browser, "compare")
+        _errors_show_in_the_page_and_a_fix_restores_it(browser, server, issue, manifest)
 
 
-def test_errors_show_in_the_page_and_a_fix_restores_it(tmp_path, browser):
-    issue = two_story_issue(tmp_path)
-    manifest = (issue / "issue.yaml").read_text()
-    with serving(tmp_path) as server:
-        browser.get(server.url)
-        until(browser, all_shown(1, 1), 60, "the first round drawn")
-        (issue / "issue.yaml").write_text(manifest.replace("pages:", "pages: [\n  bad: : :"))
-        text = until(browser, "const e = document.getElementById('error'); return !e.hidden && e.textContent",
-                     60, "the error banner")
-        assert "InputError" in text and "issue.yaml" in text and "YAML syntax error" in text
-        # Not a blank screen: the last pages stay, said to be the last that composed.
-        assert browser.execute_script("return document.querySelectorAll('figure.page img').length") == 1
-        assert "the last that composed" in text
-        assert "error" in browser.execute_script("return document.getElementById('status').className")
-        shot(browser, "error")
+def _errors_show_in_the_page_and_a_fix_restores_it(browser, server, issue: Path, manifest: str) -> None:
+    """(Part of the test above, on its server, whose last round composed: the page loaded afresh.)"""
+    browser.get(server.url)
+    until(browser, all_shown(1, server.proofs.state["round"]), 60, "the last round drawn")
+    (issue / "issue.yaml").write_text(manifest.replace("pages:", "pages: [\n  bad: : :"))
+    text = until(browser, "const e = document.getElementById('error'); return !e.hidden && e.textContent",
+                 60, "the error banner")
+    assert "InputError" in text and "issue.yaml" in text and "YAML syntax error" in text
+    # Not a blank screen: the last pages stay, said to be the last that composed.
+    assert browser.execute_script("return document.querySelectorAll('figure.page img').length") == 1
+    assert "the last that composed" in text
+    assert "error" in browser.execute_script("return document.getElementById('status').className")
+    shot(browser, "error")
 
-        (issue / "issue.yaml").write_text(manifest.replace("columns: 2", "columns: 2\n    depth: 8"))
-        tag = until(browser, "const s = document.querySelector('.slot.over[data-slot=\"other\"] .tag'); "
-                    "return s && s.textContent", 60, "the overset slot")
-        assert "lines over" in tag and "words" in tag
-        assert "overset" in browser.execute_script("return document.getElementById('error').textContent")
-        assert "other" in browser.execute_script("return document.getElementById('todo').textContent")
-        shot(browser, "overset")
+    (issue / "issue.yaml").write_text(manifest.replace("columns: 2", "columns: 2\n    depth: 8"))
+    tag = until(browser, "const s = document.querySelector('.slot.over[data-slot=\"other\"] .tag'); "
+                "return s && s.textContent", 60, "the overset slot")
+    assert "lines over" in tag and "words" in tag
+    assert "overset" in browser.execute_script("return document.getElementById('error').textContent")
+    assert "other" in browser.execute_script("return document.getElementById('todo').textContent")
+    shot(browser, "overset")
 
-        (issue / "issue.yaml").write_text(manifest)
-        until(browser, "return document.getElementById('error').hidden && "
-              "document.getElementById('status').textContent.includes('✓') && "
-              "document.getElementById('page-1').dataset.round === String(window.layoutProofs.state.round)",
-              60, "the fixed round")
-        assert server.proofs.state["error"] is None
-        assert browser.execute_script("return document.querySelectorAll('.slot.over').length") == 0
+    (issue / "issue.yaml").write_text(manifest)
+    until(browser, "return document.getElementById('error').hidden && "
+          "document.getElementById('status').textContent.includes('✓') && "
+          "document.getElementById('page-1').dataset.round === String(window.layoutProofs.state.round)",
+          60, "the fixed round")
+    assert server.proofs.state["error"] is None
+    assert browser.execute_script("return document.querySelectorAll('.slot.over').length") == 0
 
 
 def test_an_issue_that_never_composed_shows_its_error_not_a_blank_page(tmp_path, browser):

@@ -132,15 +132,31 @@ def project(tmp_path) -> Path:
 
 
 def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(servers, project):
+    """One project and its one server, from the compose that forked it (overset: a failed compose
+    leaves a server too, the next run being the fix) through the fix, a compose answered as a process
+    would answer, an edit, and a usage error. (Once two tests, each with its project's cold compose.)"""
+    articles = project / "issues" / ISSUE / "articles"
+    fitting = (articles / "story.md").read_text()
+    write_article(project / "issues" / ISSUE, "story", body(4000, seed=1), headline="A story")
     first = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))  # the server keeps 2 workers warm
-    assert first.returncode == 0, first.stderr
-    [pid] = servers.started(1)
+    assert first.returncode == 3
+    [pid] = servers.started(1)  # a failed compose leaves a server too: the next run is the fix
     assert alive(pid) and pid != os.getpid()  # it outlived the command, whose pipes ended at once
-    assert "Done: 1 pages, 2 slots" in first.stderr
     served = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
-    assert servers.requests(pid) == 1 and servers.started() == [pid]
     here = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2", LAYOUT_SERVER="off"))
     assert servers.requests(pid) == 1
+    assert served.returncode == here.returncode == 3
+    assert "overset" in served.stderr and "(story)" in served.stderr
+    assert (same(served.stdout), same(served.stderr)) == (same(here.stdout), same(here.stderr))
+    # The fix, composed by the server; then a compose it answers as a process would.
+    (articles / "story.md").write_text(fitting)
+    fixed = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Done: 1 pages, 2 slots" in fixed.stderr and servers.requests(pid) == 2
+    served = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
+    assert servers.requests(pid) == 3 and servers.started() == [pid]
+    here = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2", LAYOUT_SERVER="off"))
+    assert servers.requests(pid) == 3
     assert (served.returncode, same(served.stdout), same(served.stderr)) == (
         here.returncode, same(here.stdout), same(here.stderr))
     assert served.returncode == 0 and "(0 pages laid out, 5 from the cache)" in served.stderr
@@ -154,33 +170,21 @@ def test_a_second_compose_is_answered_by_the_server_as_a_process_would_answer(se
                   headline="A story")
     edited = servers.compose(project, env=servers.env(LAYOUT_WORKERS="2"))
     assert edited.returncode == 0, edited.stderr
-    assert servers.requests(pid) == 2 and not re.search(r"\(0 pages laid out", edited.stderr)
+    assert servers.requests(pid) == 4 and not re.search(r"\(0 pages laid out", edited.stderr)
     assert "Zanzibar" in page_texts(project / "build" / ISSUE / f"{ISSUE}.pdf")[0]
     # A usage error is the command line's, word for word.
     wrong = servers.compose(project, "--frobnicate")
     wrong_here = servers.compose(project, "--frobnicate", env=servers.env(LAYOUT_SERVER="off"))
-    assert servers.requests(pid) == 3
+    assert servers.requests(pid) == 5
     assert wrong.returncode == wrong_here.returncode == 2
     assert wrong.stderr == wrong_here.stderr and "No such option: --frobnicate" in wrong.stderr
     assert "Usage: python -m layout compose" in wrong.stderr
 
 
-def test_an_overset_compose_fails_the_same_through_the_server(servers, project):
-    write_article(project / "issues" / ISSUE, "story", body(4000, seed=1), headline="A story")
-    first = servers.compose(project)
-    assert first.returncode == 3
-    [pid] = servers.started(1)  # a failed compose leaves a server too: the next run is the fix
-    served = servers.compose(project)
-    here = servers.compose(project, env=servers.env(LAYOUT_SERVER="off"))
-    assert servers.requests(pid) == 1
-    assert served.returncode == here.returncode == 3
-    assert "overset" in served.stderr and "(story)" in served.stderr
-    assert (same(served.stdout), same(served.stderr)) == (same(here.stdout), same(here.stderr))
-
-
 def test_after_rm_rf_build_or_layout_clean_the_compose_is_cold_and_a_killed_server_is_composed_past(servers, project):
-    """rm -rf build, then `layout clean --cache`, then a server killed: one project, one server after
-    another (each cold compose becomes the next server)."""
+    """rm -rf build, then `layout clean --cache`, then a server killed while idle, then a server killed
+    mid-compose: one project, one server after another (each cold compose becomes the next server).
+    (Once two tests, each with its project's cold compose.)"""
     assert servers.compose(project).returncode == 0
     [pid] = servers.started(1)
     shutil.rmtree(project / "build")
@@ -206,40 +210,36 @@ def test_after_rm_rf_build_or_layout_clean_the_compose_is_cold_and_a_killed_serv
     assert again.returncode == 0 and "Done: 1 pages" in again.stderr
     [_, _, _, fourth] = servers.started(4)
     assert servers.compose(project).returncode == 0 and servers.requests(fourth) == 1
+    _a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, project, fourth)
 
 
-def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
-    code = tmp_path / "code"
-    shutil.copytree(REPO / "layout", code / "layout")  # its bytecode too (valid: the sources' times are kept)
-    env = servers.env(PYTHONPATH=str(code))
-    assert servers.compose(project, env=env).returncode == 0
-    [old] = servers.started(1)
-    errors = code / "layout" / "errors.py"
-    errors.write_text(errors.read_text() + "\n# changed\n")  # another version of layout
-    again = servers.compose(project, env=env)
-    assert again.returncode == 0
-    assert servers.requests(old) == 0  # composed in its own process, which became the new code's server
-    [_, new] = servers.started(2)
-    assert new != old and alive(old) and alive(new)
+def _compose_in_the_background(servers: Servers, root: Path) -> tuple[subprocess.Popen[str], str]:
+    """``layout compose`` started as a user starts it, and the first line it printed (the compose has
+    begun, as the user sees it)."""
+    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
+                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert client.stderr is not None
+    return client, client.stderr.readline()
 
 
-def test_layout_server_off_and_no_server_never_fork(servers, project):
-    for env, args in ((servers.env(LAYOUT_SERVER="off"), ()), (servers.env(), ("--no-server",))):
-        done = servers.compose(project, *args, env=env)
-        assert done.returncode == 0, done.stderr
-    assert servers.started() == [] and not servers.log.exists()
-    assert list(servers.folder.iterdir()) == []
-    found = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
-    assert found.stdout == ""
-
-
-def test_the_idle_server_exits_and_removes_its_socket(servers, project):
-    assert servers.compose(project, env=servers.env(LAYOUT_SERVER_IDLE="1")).returncode == 0
-    [pid] = servers.started(1)
-    assert list(servers.folder.glob("*.sock"))
-    assert wait_until(lambda: not alive(pid))
-    assert servers.exited(pid) == "idle for 1 s"
-    assert not list(servers.folder.glob("*.sock"))
+def _a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers: Servers, root: Path, pid: int) -> None:
+    """(Part of the test above, with its last server ``pid``, which has answered one request.)"""
+    issue = root / "issues" / ISSUE
+    before, started = servers.requests(pid), servers.started()
+    write_article(issue, "story", "Zanzibar dockers walked out. " + body(1300, seed=21), headline="A story")
+    write_article(issue, "other", body(900, seed=22), headline="Another story")
+    client, first = _compose_in_the_background(servers, root)
+    assert first.startswith("[1/5] reading") and servers.requests(pid) == before + 1
+    os.kill(pid, signal.SIGKILL)  # out of memory, or killed: mid-compose
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "[1/5] reading" in err and "Done: 1 pages" in err  # composed again, in the command's own process
+    assert servers.exited(pid) is None  # it said nothing: it was killed
+    [*_, second] = servers.started(len(started) + 1)  # which became the next server
+    assert second not in started and alive(second)
+    assert "Zanzibar" in page_texts(root / "build" / ISSUE / f"{ISSUE}.pdf")[0]
+    published = sorted(p.name for p in (root / "build" / ISSUE).iterdir())
+    assert [name for name in published if name.startswith(".") or name.endswith(".part")] == [".lock"]
 
 
 def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
@@ -275,28 +275,38 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     assert servers.compose(root).returncode == 0 and servers.requests(pid) == 2 + attempt  # it serves on
 
 
-def test_a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers, tmp_path):
-    root = tmp_path / "big"
-    issue = two_story_issue(root, words=(1300, 900))
-    assert servers.compose(root).returncode == 0
-    [pid] = servers.started(1)
-    write_article(issue, "story", "Zanzibar dockers walked out. " + body(1300, seed=7), headline="A story")
-    write_article(issue, "other", body(900, seed=8), headline="Another story")
-    client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)], cwd=root,
-                              env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert client.stderr is not None
-    first = client.stderr.readline()
-    assert first.startswith("[1/5] reading") and servers.requests(pid) == 1
-    os.kill(pid, signal.SIGKILL)  # out of memory, or killed: mid-compose
-    out, err = client.communicate(timeout=120)
-    assert client.returncode == 0, err
-    assert "[1/5] reading" in err and "Done: 1 pages" in err  # composed again, in the command's own process
-    assert servers.exited(pid) is None  # it said nothing: it was killed
-    [_, second] = servers.started(2)  # which became the next server
-    assert alive(second)
-    assert "Zanzibar" in page_texts(root / "build" / ISSUE / f"{ISSUE}.pdf")[0]
-    published = sorted(p.name for p in (root / "build" / ISSUE).iterdir())
-    assert [name for name in published if name.startswith(".") or name.endswith(".part")] == [".lock"]
+def test_a_server_of_other_code_is_never_asked(servers, project, tmp_path):
+    """Which server, if any: LAYOUT_SERVER=off and --no-server fork none; a server of other code is
+    never asked (the new code's compose becomes a server of its own); an idle server exits and removes
+    its socket. One project and copy of the code. (Once three tests, each with its own cold compose.)"""
+    code = tmp_path / "code"
+    shutil.copytree(REPO / "layout", code / "layout")  # its bytecode too (valid: the sources' times are kept)
+    # LAYOUT_SERVER=off and --no-server never fork.
+    for env, args in ((servers.env(LAYOUT_SERVER="off", PYTHONPATH=str(code)), ()),
+                      (servers.env(PYTHONPATH=str(code)), ("--no-server",))):
+        done = servers.compose(project, *args, env=env)
+        assert done.returncode == 0, done.stderr
+    assert servers.started() == [] and not servers.log.exists()
+    assert list(servers.folder.iterdir()) == []
+    found = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
+    assert found.stdout == ""
+    # A server of other code is never asked.
+    env = servers.env(PYTHONPATH=str(code))
+    assert servers.compose(project, env=env).returncode == 0
+    [old] = servers.started(1)
+    sockets = set(servers.folder.glob("*.sock"))
+    errors = code / "layout" / "errors.py"
+    errors.write_text(errors.read_text() + "\n# changed\n")  # another version of layout
+    again = servers.compose(project, env={**env, "LAYOUT_SERVER_IDLE": "1"})
+    assert again.returncode == 0
+    assert servers.requests(old) == 0  # composed in its own process, which became the new code's server
+    [_, new] = servers.started(2)
+    assert new != old and alive(old) and alive(new)
+    # The idle server (the new code's, idle for 1 s) exits and removes its socket; the other serves on.
+    assert len(set(servers.folder.glob("*.sock")) - sockets) == 1
+    assert wait_until(lambda: not alive(new))
+    assert servers.exited(new) == "idle for 1 s"
+    assert set(servers.folder.glob("*.sock")) == sockets and alive(old)
 
 
 def test_the_socket_name_is_short_and_keyed(tmp_path, monkeypatch):
@@ -398,7 +408,9 @@ def test_the_server_loop_in_this_process(project, monkeypatch, capfd):
         loop, thread, why = start()
         thread.join(10)
         assert why == ["idle for 0.2 s"]
-        # What the server put off (its workers' warm-up) is done once it has been idle a moment.
+        # What the server put off (its workers' warm-up) is done once it has been idle a moment (here
+        # 0.05 s, not 0.3: the test waits out the moment and the idle timeout, kept 0.5 s after it).
+        monkeypatch.setattr(server, "IDLE_WORK_S", 0.05)
         monkeypatch.setenv(daemon.IDLE_VARIABLE, str(server.IDLE_WORK_S + 0.5))
         name, path = daemon.address(str(project))
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -25,16 +25,36 @@ def _probe(cache: Path, **extra: str) -> str:
                           check=True).stdout.strip()
 
 
-def _plates(root: Path, cache: Path, **extra: str) -> dict[str, bytes]:
-    subprocess.run([sys.executable, "-m", "layout", "compose", "test-issue", "--root", str(root)],
-                   env=_env(cache, **extra), capture_output=True, check=True)
+COMPOSE_PROBE = """
+import atexit, sys
+def said():
+    if "weasyprint.text.fonts" not in sys.modules:  # then it would say what an import here gives
+        return print("WeasyPrint was not imported")
+    import layout.rendering.engine as e, layout.rendering.weasyffi as w, weasyprint.text.fonts as f
+    print(w.is_prebuilt(e.weasyprint_ffi), f.ffi is e.weasyprint_ffi)
+atexit.register(said)
+sys.argv = ["layout", "compose", "test-issue", "--root", sys.argv[1]]
+from layout.cli import main
+main()
+"""
+"""``layout compose`` that says at its end what ``PROBE`` says of the FFI its compose used."""
+
+
+def _plates(root: Path, cache: Path, **extra: str) -> tuple[str, dict[str, bytes]]:
+    """What the compose's FFI was (``PROBE``'s answer), and the plates it made."""
+    done = subprocess.run([sys.executable, "-c", COMPOSE_PROBE, str(root)], env=_env(cache, **extra),
+                          capture_output=True, text=True, check=True)
     plates = root / "build" / "test-issue" / "plates"
     found = {path.name: path.read_bytes() for path in sorted(plates.glob("*.pdf"))}
     (root / "build").rename(root / f"build-{len(list(root.glob('build-*')))}")
-    return found
+    return done.stdout.splitlines()[-1], found
 
 
 def test_a_prebuilt_ffi_gives_byte_identical_plates_to_weasyprints_own_and_a_damaged_one_is_made_again(tmp_path):
+    """Five processes (once seven: two probes are now the composes' own answers, the same question
+    asked at their end): LAYOUT_PREBUILT_FFI=0 gives WeasyPrint's own FFI and writes nothing; the
+    first compose parses as usual (WeasyPrint's own FFI) and keeps the module; the second has the
+    prebuilt one in every module of WeasyPrint, and its plates are the first's, byte for byte."""
     issue = two_story_issue(tmp_path / "project", words=(150, 110))
     photo = add_photo(issue)
     story = issue / "articles" / "story.md"
@@ -43,12 +63,12 @@ def test_a_prebuilt_ffi_gives_byte_identical_plates_to_weasyprints_own_and_a_dam
     cache = tmp_path / "cache"
     assert _probe(cache, LAYOUT_PREBUILT_FFI="0") == "False True"  # WeasyPrint's own FFI, nothing written
     assert not cache.exists()
-    own = _plates(tmp_path / "project", cache, LAYOUT_PREBUILT_FFI="0")
-    assert _probe(cache) == "False True"  # the first process parses as usual, and keeps the module
+    said, own = _plates(tmp_path / "project", cache)
+    assert said == "False True"  # the first process parses as usual, and keeps the module
     assert len(list((cache / "layout").glob("weasyprint_ffi_*.py"))) == 1
     assert len(list((cache / "layout").glob("icc-*.zlib"))) == 1  # the output profile, compressed once
-    assert _probe(cache) == "True True"  # every module of WeasyPrint has the prebuilt one
-    prebuilt = _plates(tmp_path / "project", cache)  # and the compressed profile read back
+    said, prebuilt = _plates(tmp_path / "project", cache)  # and the compressed profile read back
+    assert said == "True True"  # every module of WeasyPrint has the prebuilt one
     assert len(own) == 2 and own == prebuilt  # the page's plate and the issue, byte for byte
     _a_damaged_prebuilt_ffi_is_not_used_and_is_made_again(cache)
 
