@@ -112,6 +112,13 @@ def test_kill_9_at_any_instant_leaves_the_old_or_the_new_outputs_and_no_workers(
         orphans += _wait_gone(workers)  # the workers end with their parent, however it ends
         after_kills.append(_outputs(tmp_path))
     assert killed >= len(INSTANTS) - 1  # the instants fell inside the runs
+    # The recomposes above lay out too few documents to start workers (``workers.POOL_JOBS``): a cold
+    # compose of a copy of the sources, killed as it lays out, has them, and they end with it too.
+    if (os.cpu_count() or 1) > 1:
+        cold = simple_issue(tmp_path / "cold", {"story": 300, "other": 200}, columns={"story": 3, "other": 2})
+        workers, was_killed = _kill_at(cold.parent.parent, "[2/5]", 0.0)
+        assert workers and was_killed, "the cold compose was to be killed while its workers ran"
+        orphans += _wait_gone(workers)
     assert not orphans, f"worker processes outlived their killed parent: {orphans}"
     # The next run cleans up after the killed ones and completes: its outputs are the new set.
     compose_issue(Project(tmp_path), "test-issue")
