@@ -24,6 +24,8 @@ from .measure import PT_PER_PX, Frame, Line
 
 GALLEY_PREFIX = "gal-"
 FRAME_PREFIX = "galframe-"
+NAME = "data-id"
+"""The attribute that names a galley and its frame on a galley sheet (``templates/slot.html.j2``)."""
 ROW_EPSILON = 0.05
 """Fractions of a row below this are layout rounding, not a row."""
 
@@ -171,13 +173,14 @@ def frame_of(galley: Galley, slot_id: str, cut: Columns, depth: int, columns: in
 # ---- Reading a galley from WeasyPrint's box tree (runs in a page worker) ---------------------------
 
 
-def find_box(box: Any, element_id: str) -> Any:
-    """The box of the element with ``element_id`` under ``box``, or None."""
+def find_box(box: Any, element_id: str, attribute: str = "id") -> Any:
+    """The box of the element whose ``attribute`` is ``element_id`` under ``box``, or None. (A galley and
+    its frame are named by ``data-id``: see ``templates/slot.html.j2``.)"""
     element = getattr(box, "element", None)
-    if element is not None and element.get("id") == element_id and box.element_tag != "html":
+    if element is not None and element.get(attribute) == element_id and box.element_tag != "html":
         return box
     for child in getattr(box, "children", ()):
-        found = find_box(child, element_id)
+        found = find_box(child, element_id, attribute)
         if found is not None:
             return found
     return None
@@ -194,10 +197,10 @@ def read_galleys(document: Any, slot_ids: list[str], leading: float, report: Any
     it chose, one a line block; anything else raises ``BrokeElsewhere``."""
     found = {}
     for index, slot_id in enumerate(slot_ids):
-        box = find_box(document.pages[index]._page_box, GALLEY_PREFIX + slot_id)
+        box = find_box(document.pages[index]._page_box, GALLEY_PREFIX + slot_id, NAME)
         if box is None:
             raise ValueError(f"galley {slot_id} is not on page {index + 1} of its sheet")
-        frame = find_box(document.pages[index]._page_box, FRAME_PREFIX + slot_id)
+        frame = find_box(document.pages[index]._page_box, FRAME_PREFIX + slot_id, NAME)
         rules = frame is not None and frame.style["column_rule_style"] not in ("none", "hidden") \
             and frame.style["column_rule_width"] > 0
         galley, overhang = _read(box, slot_id, leading / PT_PER_PX)

@@ -34,7 +34,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
 from ..base.cache import Store  # noqa: E402
 from ..base.files import file_hash  # noqa: E402
 from ..composing import linebreak  # noqa: E402
-from ..composing.galley import GALLEY_PREFIX, Galley, find_box, read_galleys  # noqa: E402
+from ..composing.galley import GALLEY_PREFIX, NAME, Galley, find_box, read_galleys  # noqa: E402
 from ..composing.jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
 from ..composing.measure import heights  # noqa: E402
 from ..errors import InputError, Problem  # noqa: E402
@@ -422,7 +422,7 @@ def lay_out(job: Job) -> PageResult:
     if job.galleys:
         pages = document.pages
         long = [slot for index, slot in enumerate(job.galleys)
-                if index + 1 < len(pages) and find_box(pages[index + 1]._page_box, GALLEY_PREFIX + slot)]
+                if index + 1 < len(pages) and find_box(pages[index + 1]._page_box, GALLEY_PREFIX + slot, NAME)]
         if long:
             slugs = dict.fromkeys(slot.removeprefix("cont-").split("-from-")[0] for slot in long)
             raise InputError("a story is longer than a galley sheet holds (about 1,300 lines)", tuple(
