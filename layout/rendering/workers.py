@@ -385,11 +385,16 @@ class PageRenderer:
 
     def _key(self, job: Job, source: str) -> str:
         folders = [job.base, *job.allowed, *job.stylesheets]
-        if self.root is not None:  # (every job of a run names the same few folders: each written once)
-            folders = [self._portable[folder] if folder in self._portable
-                       else self._portable.setdefault(folder, portable(Path(folder), self.root)) for folder in folders]
+        if self.root is not None:
+            folders = [self._relative(folder, self.root) for folder in folders]
         return self.store.key("page", self.static_key, json.dumps([
             source, folders, len(job.allowed), job.leading, job.variant, job.pdf, job.galleys]))
+
+    def _relative(self, folder: str, root: Path) -> str:
+        """``portable(folder, root)``, once a run for each folder (every job names the same few)."""
+        if folder not in self._portable:
+            self._portable[folder] = portable(Path(folder), root)
+        return self._portable[folder]
 
     def _kept(self, key: str) -> PageResult | None:
         kept = _KEPT.get(key) if holds_entries() else None
