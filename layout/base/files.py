@@ -39,7 +39,7 @@ def link_atomic(source: Path, path: Path, data: bytes) -> None:
     replaced, never changed in place, so the link is as safe as a copy. Where the system cannot
     link, or ``source`` does not hold ``data``, ``data`` is written."""
     try:
-        if source.stat().st_size == len(data) and source.read_bytes() == data:
+        if _holds(source, data):
             temp = path.with_name(f".{path.name}.{os.getpid()}.{id(data):x}.part")  # cleaned by the next run
             os.link(source, temp)
             try:
@@ -57,11 +57,16 @@ def link_atomic(source: Path, path: Path, data: bytes) -> None:
 def write_changed(path: Path, data: bytes) -> None:
     """``write_atomic``, unless ``path`` already holds exactly ``data`` (then it is left as it is)."""
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        if _holds(path, data):
             return
     except OSError:
         pass
     write_atomic(path, data)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``data`` (its size first); OSError if it cannot be read."""
+    return path.stat().st_size == len(data) and path.read_bytes() == data
 
 
 _HASHES: dict[tuple, str] = {}
