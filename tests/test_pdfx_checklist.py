@@ -106,7 +106,7 @@ def _plate_photos(root: Path) -> dict[str, Image.Image]:
             continue
         with pikepdf.open(plate) as pdf:
             for page in pdf.pages:
-                for _, xobject in page.images.items():
+                for _, xobject in page.get_images(recursive=False).items():
                     picture = pikepdf.PdfImage(xobject).as_pil_image()
                     assert xobject.ColorSpace == "/DeviceGray" and picture.mode == "L"
                     found[label_of(xobject.read_raw_bytes()).split("(article ")[1].rstrip(")")] = picture
@@ -143,7 +143,7 @@ def test_cmyk_and_rotated_photos_print_like_the_srgb_original(photos):
     def shade(picture: Image.Image, box: tuple[float, float, float, float]) -> float:
         w, h = picture.size
         part = picture.crop((int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)))
-        return sum(part.getdata()) / (part.width * part.height)
+        return sum(part.get_flattened_data()) / (part.width * part.height)
 
     dark, light = (0.05, 0.75, 0.45, 0.95), (0.92, 0.0, 1.0, 0.25)  # the shadow block, the ramp's white end
     assert shade(reference, dark) < 80 < 200 < shade(reference, light)
@@ -205,7 +205,7 @@ def _unembedded(pdf: pikepdf.Pdf) -> None:
 
 
 def _rgb_image(pdf: pikepdf.Pdf) -> None:
-    (xobject,) = list(pdf.pages[0].images.values())[:1]
+    (xobject,) = list(pdf.pages[0].get_images(recursive=False).values())[:1]
     buffer = io.BytesIO()
     Image.new("RGB", (int(xobject.Width), int(xobject.Height)), (200, 10, 10)).save(buffer, "JPEG")
     xobject.write(buffer.getvalue(), filter=pikepdf.Name.DCTDecode)
@@ -302,7 +302,7 @@ def _conformance(pdf: pikepdf.Pdf) -> None:
 
 
 def _jpeg2000(pdf: pikepdf.Pdf) -> None:
-    (xobject,) = list(pdf.pages[0].images.values())[:1]
+    (xobject,) = list(pdf.pages[0].get_images(recursive=False).values())[:1]
     xobject.Filter = pikepdf.Name.JPXDecode
 
 

@@ -108,7 +108,7 @@ def _plate_photos(root: Path) -> dict[str, tuple[Image.Image, tuple[float, float
     for plate in sorted((root / "build" / "test-issue" / "plates").glob("test-issue-p*.pdf")):
         with pikepdf.open(plate) as pdf:
             for page in pdf.pages:
-                for _, xobject in page.images.items():
+                for _, xobject in page.get_images(recursive=False).items():
                     label = label_of(xobject.read_raw_bytes())
                     picture = pikepdf.PdfImage(xobject).as_pil_image()
                     assert picture.mode == "L" and xobject.ColorSpace == "/DeviceGray"
@@ -140,7 +140,7 @@ def test_sixteen_bit_palette_alpha_and_tiff_print_as_their_8_bit_rgb_original(ph
     def mean(picture: Image.Image, box: tuple[float, float, float, float]) -> float:
         w, h = picture.size
         crop = picture.crop((int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)))
-        return sum(crop.getdata()) / (crop.width * crop.height)
+        return sum(crop.get_flattened_data()) / (crop.width * crop.height)
 
     ramp = (0.05, 0.05, 0.95, 0.25)
     for name in ("grey", "sixteen", "palette", "tiff"):
@@ -195,14 +195,14 @@ def test_a_rotated_portrait_is_placed_upright(tmp_path):
     write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 1}]}]})
     compose_issue(Project(tmp_path), "test-issue")
     with pikepdf.open(tmp_path / "build" / "test-issue" / "plates" / "test-issue-p01.pdf") as pdf:
-        (xobject,) = pdf.pages[0].images.values()
+        (xobject,) = pdf.pages[0].get_images(recursive=False).values()
         picture = pikepdf.PdfImage(xobject).as_pil_image()
     # Placed as the tallest photo a slot takes (0.8 of its width: compose.MAX_PHOTO_ASPECT); read
     # as the landscape it is stored as, it was cut to half its width.
     assert picture.height / picture.width == pytest.approx(0.8, abs=0.01)
     top = picture.crop((0, 0, picture.width, 10))
     bottom = picture.crop((0, picture.height - 10, picture.width, picture.height))
-    assert max(top.getdata()) < 100 < min(bottom.getdata())
+    assert max(top.get_flattened_data()) < 100 < min(bottom.get_flattened_data())
 
 
 def _truncated(path: Path) -> None:
@@ -294,7 +294,7 @@ def test_the_tone_curve_without_a_grey_profile_is_close_to_the_newsprint_profile
     transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), str(profile), "LAB", "L",
                                         ImageCms.Intent.RELATIVE_COLORIMETRIC)
     lab = Image.merge("LAB", [ramp, Image.new("L", (256, 1), 128), Image.new("L", (256, 1), 128)])
-    by_profile = list(ImageCms.applyTransform(lab, transform).getdata())
+    by_profile = list(ImageCms.applyTransform(lab, transform).get_flattened_data())
     for level in range(0, 256, 16):
         curve = images.tone_curve(level / 255 * 100) * 100
         assert curve == pytest.approx(100 - by_profile[level] / 2.55, abs=1.5), level
@@ -464,7 +464,7 @@ def test_findings_on_a_later_page_name_that_page_and_its_article(photo_issue, tm
         font = next(iter(page.Resources.Font.keys()))
         px, py = trim[0] + x + width / 2, trim[3] - y - height * 0.9
         page.contents_add(pdf.make_stream(f"BT {font} 5 Tf {px:.1f} {py:.1f} Td (tiny) Tj ET".encode()))
-        for image in page.images.values():
+        for image in page.get_images(recursive=False).values():
             if "grey.jpg" in label_of(image.read_raw_bytes()):
                 data = io.BytesIO()
                 label = PHOTO_COMMENT + b"images/grey.jpg (article grey)"

@@ -434,7 +434,7 @@ def _replace_photo(level: int, labelled: bool = True) -> Callable[[pikepdf.Pdf],
     """Put a flat photo of ``level`` (0 black .. 255 white) in place of the plate's photo, with the
     prepared photo's label or none (as an unprepared, too dark or too light photo would be)."""
     def change(pdf: pikepdf.Pdf) -> None:
-        (image,) = pdf.pages[0].images.values()
+        (image,) = pdf.pages[0].get_images(recursive=False).values()
         label = PHOTO_COMMENT + b"images/docks.jpg (article story)" if labelled else b"another program"
         data = io.BytesIO()
         Image.new("L", (int(image.Width), int(image.Height)), level).save(data, "JPEG", comment=label)
@@ -455,7 +455,7 @@ def test_a_photo_darker_than_photo_shadow_or_lighter_than_photo_highlight_fails_
 
 def test_a_low_resolution_photo_is_named_by_its_file_and_article(good, tmp_path):
     def shrink(pdf: pikepdf.Pdf) -> None:
-        (image,) = pdf.pages[0].images.values()
+        (image,) = pdf.pages[0].get_images(recursive=False).values()
         data = io.BytesIO()
         label = PHOTO_COMMENT + b"images/docks.jpg (article story)"
         Image.new("L", (100, 70), 128).save(data, "JPEG", comment=label)
