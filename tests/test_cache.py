@@ -506,3 +506,49 @@ def test_a_plate_sized_entry_is_not_held_in_memory_but_its_seal_is_trusted(tmp_p
     assert store.get("plate", large) == b"p" * (cache_module.HELD_ENTRY + 1)
     assert str(store.path("plate", large)) not in cache_module._HELD
     assert str(store.path("plate", large)) in cache_module._SEALED
+
+
+def test_a_files_bytes_are_remembered_by_one_stamp_while_it_is_unchanged_and_never_while_too_recent(tmp_path,
+                                                                                                   monkeypatch):
+    """``base.files.remembered`` (file_hash, the fonts' digest, stylesheets, ICC profiles, articles):
+    a file rewritten at once with bytes of the same size (the same tick of the kernel's clock: the
+    same times) is read again, and so is one given back its size and modification time (``cp -p``,
+    ``rsync -t``: its change time and inode tell); an unchanged file is read once."""
+    import hashlib
+
+    from layout.base import files
+    from layout.composing.linebreak import FONTS, fonts_stamp
+
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"A" * 1000)
+    assert files.file_hash(path) == hashlib.sha256(b"A" * 1000).hexdigest()
+    path.write_bytes(b"B" * 1000)  # at once: too recent to tell by its stamp
+    assert files.file_hash(path) == hashlib.sha256(b"B" * 1000).hexdigest()
+    made: list[bytes] = []
+    memo: dict = {}
+    monkeypatch.setattr(files, "RACY_NS", 60_000_000_000)  # everything written within a minute is too recent
+    assert [files.remembered(memo, path, made.append) for _ in range(2)] and len(made) == 2 and memo == {}
+    monkeypatch.setattr(files, "RACY_NS", 0)  # nothing is: remembered at once
+    for _ in range(3):
+        files.remembered(memo, path, made.append)
+    assert len(made) == 3 and len(memo) == 1
+    # A house font replaced by other bytes of the same size, its modification time given back.
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    for name in set(FONTS.values()):
+        shutil.copy2(Path(__file__).parents[1] / "fonts" / name, fonts / name)
+    before = fonts_stamp(fonts)
+    assert fonts_stamp(fonts) == before
+    font = fonts / FONTS[(False, False)]
+    times = os.stat(font)
+    data = font.read_bytes()
+    replacement = tmp_path / "replacement.ttf"
+    replacement.write_bytes(data[:-4] + bytes(b ^ 1 for b in data[-4:]))  # the same size, other bytes
+    os.utime(replacement, ns=(times.st_atime_ns, times.st_mtime_ns))
+    os.replace(replacement, font)
+    assert os.stat(font).st_size == times.st_size and os.stat(font).st_mtime_ns == times.st_mtime_ns
+    assert fonts_stamp(fonts) != before
+    files.remembered(memo, path, made.append)
+    path.write_bytes(b"C" * 1000)
+    files.remembered(memo, path, made.append)
+    assert made[-1] == b"C" * 1000 and len(memo) == 1  # one entry a path: the older bytes' is gone

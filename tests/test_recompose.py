@@ -94,11 +94,11 @@ def test_a_recompose_after_an_edit_gives_the_bytes_of_a_cold_compose_of_the_edit
     """What a process that composes again reuses (the cache's entries and their seals, the articles it
     read, each plate's and proof's digests: ``layout watch``, the compose server) never shows in what
     it writes: every file, checksums included, is what a cold compose of the same sources writes."""
-    from layout.base import cache
+    from layout.base import cache, files
     from layout.reading import articles
 
     monkeypatch.setattr(cache, "_holder", os.getpid())  # entries held in memory, as a long-lived process does
-    monkeypatch.setattr(articles, "RACY_NS", 0)  # every article remembered, even one written just now
+    monkeypatch.setattr(files, "RACY_NS", 0)  # every article remembered, even one written just now
     issue = _pages(tmp_path / "warm", 3)
     _compose(tmp_path / "warm")
     read = []
@@ -167,6 +167,7 @@ def test_a_process_holding_entries_keeps_its_documents_and_makes_one_gone_from_t
 def test_an_article_is_read_again_once_its_file_or_photo_changes_and_never_remembered_while_racy(tmp_path, monkeypatch):
     from factory import add_photo
 
+    from layout.base import files
     from layout.reading import articles
 
     issue = _pages(tmp_path, 2)
@@ -180,12 +181,12 @@ def test_an_article_is_read_again_once_its_file_or_photo_changes_and_never_remem
     # Racy: changed less than RACY_NS before they are read. Its 0.1 s is the kernel clock's tick,
     # not a test's pace: at load 8 the second read came more than 0.1 s after the files were written
     # and remembered them. Here the rule's threshold is a minute, which no run of this test reaches.
-    monkeypatch.setattr(articles, "RACY_NS", 60_000_000_000)
+    monkeypatch.setattr(files, "RACY_NS", 60_000_000_000)
     first = articles.load_articles(issue, slugs)
     assert read == ["one", "two"]
     articles.load_articles(issue, slugs)
     assert read == ["one", "two", "one", "two"]  # written just now (racy): not remembered by their stamps
-    monkeypatch.setattr(articles, "RACY_NS", 0)
+    monkeypatch.setattr(files, "RACY_NS", 0)
     known = articles.load_articles(issue, slugs)
     read.clear()
     assert articles.load_articles(issue, slugs) == first and read == []  # unchanged: as read before

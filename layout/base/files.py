@@ -6,7 +6,10 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from .publish import umask
 
@@ -69,13 +72,52 @@ def _holds(path: Path, data: bytes) -> bool:
     return path.stat().st_size == len(data) and path.read_bytes() == data
 
 
-_HASHES: dict[tuple, str] = {}
+RACY_NS = 100_000_000
+"""A file changed less than this long before its stamp is taken is too recent to tell by its stamp:
+written again in the same tick of the kernel's clock (a few milliseconds: the times are the tick's,
+not the write's), it could keep every field of its stamp (git's "racy" files)."""
+
+
+def stamp(path: Path, now: int | None = None, racy: bool = True) -> tuple[int, ...] | None:
+    """What says a file or folder is unchanged: its device, inode, size, modification and change times
+    and mode (a link followed: what reading it gives), or None if it is missing or unreadable, or
+    (``racy``) if it changed less than ``RACY_NS`` before ``now`` (the time, by default), so that the
+    next write could leave the same stamp. The one stamp that every memo of a file's bytes is kept
+    by, and every watcher of a source compares."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if racy and (time.time_ns() if now is None else now) - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+
+
+T = TypeVar("T")
+
+
+def remembered(memo: dict[tuple, tuple[tuple, T]], path: Path, make: Callable[[bytes], T], *extra: Hashable) -> T:
+    """``make`` of the bytes of ``path``, remembered in ``memo`` (by the path and ``extra``) while the
+    file keeps its ``stamp``: read and made again once it changed, and every time while it is too
+    recent to tell. One entry a path and ``extra``, so a long-lived process (the compose server,
+    ``layout serve``) keeps no entry for a file's older bytes. OSError if it cannot be read."""
+    found, key = stamp(path), (str(path), *extra)
+    known = memo.get(key)
+    if found is not None and known is not None and known[0] == found:
+        return known[1]
+    value = make(path.read_bytes())
+    if found is not None:
+        memo[key] = (found, value)
+    return value
+
+
+_HASHES: dict[tuple, tuple[tuple, str]] = {}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def file_hash(path: Path) -> str:
-    """SHA-256 of ``path``'s bytes (remembered in this process while the file is unchanged)."""
-    stat = path.stat()
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
-    if key not in _HASHES:
-        _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _HASHES[key]
+    """SHA-256 of ``path``'s bytes (remembered in this process while the file is unchanged: ``remembered``)."""
+    return remembered(_HASHES, path, _sha256)

@@ -40,6 +40,7 @@ from pathlib import Path
 import pypdfium2
 
 from ..base.cache import hold_entries
+from ..base.files import stamp
 from ..build import Project
 from ..composing.fit import HOLE_LINES
 from ..errors import LayoutError
@@ -266,7 +267,7 @@ class Proofs:
     def _read_outputs(self, round_number: int) -> bool:
         """Read the outputs if this round wrote them (their files are new); return whether it did."""
         names = ("fit.json", f"{self.issue_id}.pdf", f"{self.issue_id}-proof.pdf", "proofs/.pages.json")
-        signature = tuple(_stat(self.out / name) for name in names)
+        signature = tuple(stamp(self.out / name, racy=False) for name in names)
         if signature == self._signature or signature[0] is None or signature[1] is None:
             return False
         self._signature = signature
@@ -396,14 +397,6 @@ def _fraction(box: list[float] | tuple[float, ...], geometry: dict | None) -> li
     left, top = geometry["trim"][0], geometry["trim"][1]
     return [(left + x) / geometry["width"], (top + y) / geometry["height"], w / geometry["width"],
             h / geometry["height"]]
-
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _read_json(path: Path) -> dict | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base.cache import hold_entries
+from ..base.files import stamp
 from ..build import BuildResult, Project, compose_issue
 from ..composing.fit import summary
 from ..errors import LayoutError, environment_fault, is_environment
@@ -32,17 +33,16 @@ def sources(project: Project, issue_id: str) -> Iterator[Path]:
                     and not p.name.endswith(EDITOR_LEFTOVERS))
 
 
-def snapshot(project: Project, issue_id: str) -> dict[Path, tuple[float, int]]:
-    """Modification time and size of every source (a folder that cannot be read is skipped: the
-    compose reports it)."""
-    found: dict[Path, tuple[float, int]] = {}
+def snapshot(project: Project, issue_id: str) -> dict[Path, tuple[int, ...]]:
+    """The stamp of every source (``base.files.stamp``: a save that keeps a file's size and time, as
+    ``cp -p`` or ``rsync -t`` does, still changes its inode or change time); a file or folder that
+    cannot be read is skipped (the compose reports it)."""
+    found: dict[Path, tuple[int, ...]] = {}
     try:
         for path in sources(project, issue_id):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            found[path] = (stat.st_mtime_ns, stat.st_size)
+            known = stamp(path, racy=False)
+            if known is not None:
+                found[path] = known
     except OSError:
         pass
     return found
@@ -114,7 +114,7 @@ def rounds(project: Project, issue_id: str, workers: Workers, interval: float = 
     ``keep_going``: an exception that is not a ``LayoutError`` (a bug) is reported in the round
     instead of ending the rounds."""
     caught: tuple[type[Exception], ...] = (Exception,) if keep_going else (LayoutError, OSError, MemoryError)
-    seen: dict[Path, tuple[float, int]] = {}
+    seen: dict[Path, tuple[int, ...]] = {}
     done = 0
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         current = snapshot(project, issue_id)

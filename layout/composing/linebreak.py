@@ -38,6 +38,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..base.files import file_hash
+
 INF = 10_000
 """A penalty this large forbids a break; minus it forces one."""
 FONTS = {  # (bold, italic) -> the house text face's file (stylesheets/newspaper.css @font-face "NW Text")
@@ -220,12 +222,9 @@ class Paragraph:
 # ---- Measuring --------------------------------------------------------------------------------------
 
 
-_STAMPS: dict[tuple[str, int, int], str] = {}
-
-
 def fonts_stamp(folder: Path) -> str:
-    """A digest of the bytes of the house fonts in ``folder`` (each file's digest kept by its size
-    and modification time). The breaker's measurements are kept by it, not by the folder's name
+    """A digest of the bytes of the house fonts in ``folder`` (each file's SHA-256 as ``base.files.file_hash``
+    keeps it). The breaker's measurements are kept by it, not by the folder's name
     alone: ``layout watch``, ``layout serve`` and the compose server live while a font is replaced,
     and WeasyPrint, which draws the lines, is given the new font (the engine keeps its fonts by their
     bytes), so the widths the lines are chosen by must be the new font's too."""
@@ -233,11 +232,7 @@ def fonts_stamp(folder: Path) -> str:
     for name in sorted(set(FONTS.values())):
         path = folder / name
         try:
-            status = path.stat()
-            seen = (str(path), status.st_size, status.st_mtime_ns)
-            one = _STAMPS.get(seen)
-            if one is None:
-                one = _STAMPS[seen] = hashlib.sha256(path.read_bytes()).hexdigest()
+            one = file_hash(path)
         except OSError:
             one = "missing"
         digest.update(f"{name}\0{one}\0".encode())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -17,6 +16,7 @@ import markdown
 from markdown.extensions.smarty import SmartyExtension
 
 from ..base.cache import Store
+from ..base.files import stamp
 from ..errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented, xml_entities
 from .sources import Checker, did_you_mean, display_path, parse_yaml, read_text
@@ -148,35 +148,20 @@ server, ``layout watch``) reads again only the articles that changed (reading, c
 converting 64 articles took 0.03 s of a 0.3 s recompose)."""
 LOADED_MAX = 1024
 """Articles remembered at most (a 64-page issue has some 256); beyond, the oldest are forgotten."""
-RACY_NS = 100_000_000
-"""A file modified less than this long before it was read is not remembered by its stamp: written
-again in the same tick of the kernel's clock, it could keep its stamp (git's "racy" files)."""
-
-
-def _stamp(path: Path, now: int) -> tuple | None:
-    """What says a file is unchanged (device, inode, size, times, mode; not following a link), or None
-    if it is missing or too recent to tell (``RACY_NS``)."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if now - max(info.st_mtime_ns, info.st_ctime_ns) < RACY_NS:
-        return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
 
 
 def _loaded(folder: Path, slug: str, bodies: _BodyCache, glyphs: frozenset[int] | None) -> Article:
     """``load_article``, or the article this process read before from the same file (``_LOADED``)."""
     now = time.time_ns()
     path = folder / "articles" / f"{slug}.md"
-    stamps = (_stamp(path, now), _stamp(path.parent, now), _stamp(folder, now))
+    stamps = (stamp(path, now), stamp(path.parent, now), stamp(folder, now))
     key = (str(path), stamps, glyphs)
     known = _LOADED.get(key) if None not in stamps else None
-    if known is not None and all(_stamp(Path(photo), now) == stamp for photo, stamp in known[1]):
+    if known is not None and all(stamp(Path(photo), now) == held for photo, held in known[1]):
         return known[0]
     article = load_article(folder, slug, bodies, glyphs)
-    photos = tuple((str(photo.path), _stamp(photo.path, now)) for photo in article.photos)
-    if None not in stamps and all(stamp is not None for _, stamp in photos):
+    photos = tuple((str(photo.path), stamp(photo.path, now)) for photo in article.photos)
+    if None not in stamps and all(held is not None for _, held in photos):
         if len(_LOADED) >= LOADED_MAX:
             del _LOADED[next(iter(_LOADED))]
         _LOADED[key] = (article, photos)

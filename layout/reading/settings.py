@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..base.files import remembered
 from ..base.units import parse_length
 from ..errors import InputError, Problem, collect
 from .normalise import check_copy, house_codepoints, shorten, uncommented
@@ -392,22 +393,17 @@ def icc_profile(check: Checker, path: Path, value: Any, pdfx: str, condition: st
     return profile, digest
 
 
-_PROFILES: dict[tuple, tuple[str, str]] = {}
-"""``check_icc``'s verdict on a profile file and its SHA-256, by its path, inode, times and size (and
-the PDF/X variant): once a process while the file is unchanged, as ``base.files.file_hash``. Every
-compose reads the paper settings, and the installed newsprint profile (1.3 MB) was read twice,
-parsed by LittleCMS and hashed each time: 4 ms of a small compose's 120."""
+_PROFILES: dict[tuple, tuple[tuple, tuple[str, str]]] = {}
+"""``check_icc``'s verdict on a profile file and its SHA-256, by its path (and the PDF/X variant):
+once a process while the file is unchanged (``base.files.remembered``). Every compose reads the paper
+settings, and the installed newsprint profile (1.3 MB) was read twice, parsed by LittleCMS and hashed
+each time: 4 ms of a small compose's 120."""
 
 
 def _profile_read(path: Path, pdfx: str) -> tuple[str, str]:
     """``check_icc(bytes, pdfx)`` of the profile at ``path`` and the bytes' SHA-256 (remembered while
     the file is unchanged); OSError if it cannot be read."""
-    stat = path.stat()
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, pdfx)
-    if key not in _PROFILES:
-        data = path.read_bytes()
-        _PROFILES[key] = check_icc(data, pdfx), hashlib.sha256(data).hexdigest()
-    return _PROFILES[key]
+    return remembered(_PROFILES, path, lambda data: (check_icc(data, pdfx), hashlib.sha256(data).hexdigest()), pdfx)
 
 
 def issn(check: Checker, value: str | None) -> str | None:

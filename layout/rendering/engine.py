@@ -32,7 +32,7 @@ from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import FatalURLFetchingError, URLFetcher  # noqa: E402
 
 from ..base.cache import Store  # noqa: E402
-from ..base.files import file_hash  # noqa: E402
+from ..base.files import file_hash, remembered  # noqa: E402
 from ..composing import linebreak  # noqa: E402
 from ..composing.galley import GALLEY_PREFIX, NAME, Galley, find_box, read_galleys  # noqa: E402
 from ..composing.jobs import HEIGHT_PREFIXES, PHOTO_SCHEME, Job, PageResult  # noqa: E402
@@ -165,10 +165,19 @@ def drop_fonts(pid: int) -> None:
 
 _SHEETS: dict[tuple, tuple[weasyprint.CSS, tuple[str, ...]]] = {}
 """Stylesheets parsed in this process, with what WeasyPrint said while parsing them."""
-_URLS: dict[tuple, tuple[str, tuple[str, ...], bool]] = {}
-"""A stylesheet's SHA-256, its url()s and whether they are all in @font-face rules, by its file's state."""
+_URLS: dict[tuple, tuple[tuple, tuple[str, tuple[str, ...], bool]]] = {}
+"""A stylesheet's SHA-256, its url()s and whether they are all in @font-face rules, by its path
+(``base.files.remembered``: while the file keeps its stamp)."""
 _URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
 _FONT_FACE = re.compile(r"@font-face\s*{[^}]*}", re.S)
+
+
+def _sheet_urls(data: bytes) -> tuple[str, tuple[str, ...], bool]:
+    """A stylesheet's SHA-256, the url()s it names, and whether they are all in @font-face rules."""
+    text = data.decode("utf-8", errors="replace")
+    urls = tuple(_URL.findall(text))
+    faces = sum(len(_URL.findall(face)) for face in _FONT_FACE.findall(text))
+    return hashlib.sha256(data).hexdigest(), urls, faces == len(urls)
 
 
 def _sheet_key(path: Path, fetcher: ConfinedFetcher) -> tuple:
@@ -177,15 +186,7 @@ def _sheet_key(path: Path, fetcher: ConfinedFetcher) -> tuple:
     The same stylesheet and fonts in another folder (a copied project) are parsed once a process. A
     sheet with a url() outside @font-face rules (an image, fetched when a page is drawn by the
     address the parse resolved) is known by its folder as well."""
-    stat = path.stat()
-    state = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    if state not in _URLS:
-        data = path.read_bytes()
-        text = data.decode("utf-8", errors="replace")
-        urls = tuple(_URL.findall(text))
-        faces = sum(len(_URL.findall(face)) for face in _FONT_FACE.findall(text))
-        _URLS[state] = (hashlib.sha256(data).hexdigest(), urls, faces == len(urls))
-    digest, urls, faces_only = _URLS[state]
+    digest, urls, faces_only = remembered(_URLS, path, _sheet_urls)
     targets: list[tuple] = []
     for url in urls:
         if urlparse(url).scheme:  # data: (its bytes are in the sheet's), or refused whatever the folder
