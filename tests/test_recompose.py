@@ -198,3 +198,14 @@ def test_an_article_is_read_again_once_its_file_or_photo_changes_and_never_remem
     os.replace(tmp_path / "photo.jpg", issue / photo)  # the same photo's bytes, as a new file
     articles.load_articles(issue, slugs)
     assert read == ["one"]
+    # A linked article (its link inside the issue): an edit in place to the file it links to, which
+    # changes neither the link nor its folders, is an edit to the article.
+    (issue / "drafts").mkdir()
+    os.replace(issue / "articles" / "two.md", issue / "drafts" / "two.md")
+    (issue / "articles" / "two.md").symlink_to(issue / "drafts" / "two.md")
+    linked = articles.load_articles(issue, slugs)
+    read.clear()
+    assert articles.load_articles(issue, slugs) == linked and read == []
+    with open(issue / "drafts" / "two.md", "a", encoding="utf-8") as out:
+        out.write("\nA last paragraph, added in place.\n")
+    assert articles.load_articles(issue, slugs)["two"] != linked["two"] and read == ["two"]
