@@ -223,11 +223,11 @@ class Paragraph:
 
 
 def fonts_stamp(folder: Path) -> str:
-    """A digest of the bytes of the house fonts in ``folder`` (each file's SHA-256 as ``base.files.file_hash``
-    keeps it). The breaker's measurements are kept by it, not by the folder's name
-    alone: ``layout watch``, ``layout serve`` and the compose server live while a font is replaced,
-    and WeasyPrint, which draws the lines, is given the new font (the engine keeps its fonts by their
-    bytes), so the widths the lines are chosen by must be the new font's too."""
+    """A digest of the bytes of the house fonts in ``folder`` (each file's ``base.files.file_hash``).
+    The breaker's measurements are kept by it, not by the folder's name alone: ``layout watch``,
+    ``layout serve`` and the compose server live while a font is replaced, and WeasyPrint, which draws
+    the lines, is given the new font (the engine keeps its fonts by their bytes), so the widths the
+    lines are chosen by must be the new font's too."""
     digest = hashlib.sha256()
     for name in sorted(set(FONTS.values())):
         path = folder / name
