@@ -111,6 +111,23 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _one_off_after_a_long_lived_mode():
+    """A test that runs ``layout watch``, ``serve`` or the server loop in this process switches it to
+    holding the build cache's entries in memory (``cache.hold_entries``), which those commands never
+    switch off (their process exits): afterwards the process is a one-off compose again, as every
+    later test expects, and the documents kept for the next round are dropped."""
+    from layout.base import cache
+
+    before = cache._holder
+    yield
+    if cache._holder != before:
+        cache._holder = before
+        workers = sys.modules.get("layout.rendering.workers")
+        if workers is not None:
+            workers._KEPT.clear()
+
+
+@pytest.fixture(autouse=True)
 def _house_fonts_unchanged():
     """Every project's fonts are hard links to one copy of the house fonts a process
     (``factory.make_project``): a test that wrote into a project's font instead of replacing it

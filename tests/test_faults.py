@@ -46,18 +46,11 @@ KINDS = ("page", "plate", "flatplan", "proof", "preflight", "article", "hyphenat
 
 def _forget(patch: pytest.MonkeyPatch) -> None:
     """Forget what this process keeps in memory of the cache's kinds (the hyphenation patterns, the
-    compiled templates, the articles it read), so that a compose reads them from the cache; and, if
-    an earlier test in this process ran ``layout watch`` (which holds the cache's entries in memory
-    from round to round), compose as a one-off command does, from the entries on disk."""
+    compiled templates, the articles it read), so that a compose reads them from the cache."""
     import pyphen
 
-    from layout.base import cache
     from layout.composing import markup
     from layout.reading import articles
-    from layout.rendering import workers
-
-    patch.setattr(cache, "_holder", None)
-    patch.setattr(workers, "_KEPT", {})
 
     patch.setattr(pyphen, "hdcache", {})
     patch.setattr(markup._ENV, "cache", type(markup._ENV.cache)(markup._ENV.cache.capacity))
