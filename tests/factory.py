@@ -7,6 +7,7 @@ import functools
 import os
 import random
 import shutil
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -97,7 +98,7 @@ def make_project(root: Path, manifest: dict | None = None, issue_id: str = "test
         if THOROUGH:
             shutil.copytree(REPO / "fonts", root / "fonts")
         else:
-            shutil.copytree(_house_fonts(), root / "fonts", copy_function=_link)
+            _linked_fonts(root / "fonts")
     settings = copy.deepcopy(_repo_paper())
     settings.update(paper or {})
     (root / "issues" / "paper.yaml").write_text(dump_yaml(settings, allow_unicode=True), encoding="utf-8")
@@ -120,7 +121,13 @@ def copy_project(source: Path, target: Path) -> Path:
     """A copy of a project composed once for many tests (sources, build and caches, times kept), for
     a test that changes it. The cache's keys hold paths relative to the project only: a compose of
     the copy makes again only what its changes touch."""
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_or_link)
+    fonts = Path(source) / "fonts"
+    house = not THOROUGH and _FONTS and not (Path(target) / "fonts").exists() and _holds_house_fonts(fonts)
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_or_link,
+                    ignore=(lambda folder, names: ["fonts"] if Path(folder) == Path(source) else []) if house
+                    else None)
+    if house:
+        _linked_fonts(Path(target) / "fonts")
     return target
 
 
@@ -131,6 +138,39 @@ _FONTS: list[tuple[Path, dict[str, tuple[int, int, int]]]] = []
 time) then."""
 
 
+_POOL: list[Path] = []
+"""Folders of links to the house fonts made ahead (``_linked_fonts``), for the next projects."""
+
+
+def _linked_fonts(target: Path) -> None:
+    """``target``, a project's ``fonts/``: links to every house font, made ahead in a batch and
+    moved into place. A new link to a file changes the file's change time, and a file changed less
+    than 0.1 s before layout looks at it is one whose bytes it must read again at every look
+    (``files.stamp``: "racy"): linking the fonts for each project as it was made, each compose that
+    followed hashed every font again 5-6 times (some 15 MB). Made 64 at a time, the links leave the
+    fonts' change time alone for most projects; moving a folder changes nothing of its files."""
+    house = _house_fonts()
+    if not _POOL:
+        spare = Path(tempfile.mkdtemp(prefix="pool-", dir=house.parent))
+        for n in range(64):
+            shutil.copytree(house, spare / str(n), copy_function=_link)
+            _POOL.append(spare / str(n))
+    folder = _POOL.pop()
+    try:
+        os.rename(folder, target)
+    except OSError:  # another file system
+        shutil.copytree(folder, target, copy_function=_link)
+
+
+def _holds_house_fonts(fonts: Path) -> bool:
+    """Whether a project's ``fonts/`` holds exactly the house fonts, linked (as ``make_project`` made it)."""
+    try:
+        found = {path.name: _state(path)[0] for path in fonts.iterdir()}
+    except OSError:
+        return False
+    return found == {name: state[0] for name, state in _FONTS[0][1].items()}
+
+
 def _house_fonts() -> Path:
     """A copy of the repository's fonts made once a process, whose files every project's ``fonts/``
     links to (hard links): the same bytes, without writing 3 MB for each of some 600 projects. A test
@@ -138,8 +178,8 @@ def _house_fonts() -> Path:
     test that did (``changed_house_fonts``), and the next project gets a fresh copy."""
     if not _FONTS:
         import atexit
-        import tempfile
 
+        _POOL.clear()  # links to the copy before (changed by a test), if any
         folder = Path(tempfile.mkdtemp(prefix="layout-test-fonts-")) / "fonts"
         shutil.copytree(REPO / "fonts", folder)
         atexit.register(shutil.rmtree, folder.parent, True)
