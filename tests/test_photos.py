@@ -478,3 +478,30 @@ def test_findings_on_a_later_page_name_that_page_and_its_article(photo_issue, tm
     assert ("image resolution", "page 3") in failed
     assert any(f.check == "image resolution" and "photo images/grey.jpg (article grey)" in f.message
                for f in findings if not f.ok)
+
+
+def test_a_transform_used_again_or_by_threads_at_once_converts_as_a_new_one():
+    """The press-grey transforms are made once a process and lent to one thread at a time
+    (``images._transformed``): photos in sRGB and in Adobe RGB converted after others, or by eight
+    threads at once, have the bytes of their conversion by a transform made for each alone."""
+    import concurrent.futures
+
+    if ADOBE_RGB is None:
+        pytest.fail("Ghostscript's ICC profiles are not installed: .ci/setup installs them")
+    paper = load_settings(REPO / "issues" / "paper.yaml")
+    target = images.grey_profile(paper)
+    assert target is not None, "the press's grey profile is installed by .ci/setup"
+    adobe = ImageCms.ImageCmsProfile(str(ADOBE_RGB))
+    photos = [(_scene((300 + 40 * n, 200 + 10 * n)), adobe if n % 2 else None) for n in range(8)]
+
+    def alone(image: Image.Image, profile: ImageCms.ImageCmsProfile | None) -> bytes:
+        transform = ImageCms.buildTransform(profile or images._srgb(), ImageCms.ImageCmsProfile(str(target)), "RGB",
+                                            "L", ImageCms.Intent.PERCEPTUAL, ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        return ImageCms.applyTransform(image, transform).tobytes()
+
+    wanted = [alone(*photo) for photo in photos]
+    assert len(set(wanted)) == len(photos)
+    for _ in range(2):  # the second round uses the transforms the first made
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(lambda photo: images.to_press_grey(*photo, paper)[0].tobytes(), photos))
+        assert found == wanted

@@ -235,13 +235,24 @@ def _profile(image: Image.Image) -> ImageCms.ImageCmsProfile | None:
     if wanted and space.upper() != wanted:
         raise PhotoProblem(f"is {mode} but its embedded ICC profile is for {space} colour",
                            "export it again with a profile of its own colour space")
+    usable = (hashlib.sha256(data).digest(), mode)
+    if usable in _USABLE:
+        return profile
     try:  # a profile that parses may still be unusable (a link, abstract or named-colour profile)
         ImageCms.buildTransform(profile, _lab(), mode, "LAB")
     except (ImageCms.PyCMSError, ValueError, OSError):
         raise PhotoProblem(f"has an embedded ICC profile ({profile.profile.profile_description or space}) that "
                            "cannot convert its colours", "export it again with a standard profile (sRGB, "
                            "Adobe RGB) or none") from None
+    if len(_USABLE) > 256:
+        _USABLE.clear()
+    _USABLE.add(usable)
     return profile
+
+
+_USABLE: set[tuple[bytes, str]] = set()
+"""Embedded profiles (their bytes' SHA-256, and the photo's mode) that LittleCMS has converted
+from once in this process (``_profile``): the check is not made again for every photo that has one."""
 
 
 def _orientation(image: Image.Image) -> int:
@@ -411,14 +422,41 @@ def _to_press_grey(image: Image.Image, profile: ImageCms.ImageCmsProfile | None,
     intent = ImageCms.Intent.PERCEPTUAL
     flags = ImageCms.Flags.BLACKPOINTCOMPENSATION
     if target is not None:
-        transform = ImageCms.buildTransform(profile, _file_profile(target), image.mode, "L", intent, flags)
-        return cast(Image.Image, ImageCms.applyTransform(image, transform)), target.name  # None only in place
+        grey = _transformed(image, profile, _file_profile(target), "L", intent, flags)
+        return grey, target.name
     # No grey profile: to Lab, then the measured newsprint curve on L*.
-    transform = ImageCms.buildTransform(profile, _lab(), image.mode, "LAB", ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                                        flags)
-    lightness = cast(Image.Image, ImageCms.applyTransform(image, transform)).getchannel("L")
+    lightness = _transformed(image, profile, _lab(), "LAB", ImageCms.Intent.RELATIVE_COLORIMETRIC, flags
+                             ).getchannel("L")
     table = [round(255 * (1 - tone_curve(level / 255 * 100))) for level in range(256)]
     return lightness.point(table), "newsprint tone curve (no grey profile installed)"
+
+
+_FREE: dict[tuple, list[ImageCms.ImageCmsTransform]] = {}
+"""Transforms made and not in use, by what they convert (``_transformed``)."""
+_FREE_LOCK = threading.Lock()
+
+
+def _transformed(image: Image.Image, source: ImageCms.ImageCmsProfile, target: ImageCms.ImageCmsProfile,
+                 mode: str, intent: ImageCms.Intent, flags: ImageCms.Flags) -> Image.Image:
+    """``image`` converted by LittleCMS from ``source`` to ``target`` (an image of ``mode``). A
+    transform takes 6-9 ms to make and converts any image of its modes the same way, so it is made
+    once a process for each pair of profiles (by their bytes), modes, intent and flags, and used
+    again. It is lent to one thread at a time: LittleCMS keeps a one-pixel cache in the transform,
+    which two threads must not share (a photo's preparation runs in a thread pool)."""
+    key = (hashlib.sha256(source.tobytes()).digest(), hashlib.sha256(target.tobytes()).digest(),
+           image.mode, mode, int(intent), int(flags))
+    with _FREE_LOCK:
+        free = _FREE.get(key)
+        transform = free.pop() if free else None
+    if transform is None:
+        transform = ImageCms.buildTransform(source, target, image.mode, mode, intent, flags)
+    try:
+        return cast(Image.Image, ImageCms.applyTransform(image, transform))  # None only in place
+    finally:
+        with _FREE_LOCK:
+            if len(_FREE) > 64:  # a long-lived process that met many profiles: start again
+                _FREE.clear()
+            _FREE.setdefault(key, []).append(transform)
 
 
 def _clamp_table(highlight: float, shadow: float) -> list[int]:
