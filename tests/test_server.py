@@ -242,6 +242,14 @@ def _a_server_killed_mid_compose_leaves_the_compose_to_the_command(servers: Serv
     assert [name for name in published if name.startswith(".") or name.endswith(".part")] == [".lock"]
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """The client started with Ctrl-C's default action, as a shell at a terminal starts a command. A
+    suite started in the background by a shell without job control (``pytest ... &`` in a script)
+    has SIGINT ignored, which its processes inherit; Python then installs no handler for it, and the
+    command (rightly) composes on through the Ctrl-C: this test failed there every time."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
     root = tmp_path / "big"
     issue = two_story_issue(root, words=(1300, 900))
@@ -258,7 +266,7 @@ def test_ctrl_c_in_the_client_interrupts_the_servers_compose(servers, tmp_path):
         write_article(issue, "other", body(900, seed=8 + 2 * attempt), headline="Another story")
         client = subprocess.Popen([sys.executable, "-m", "layout", "compose", ISSUE, "--root", str(root)],
                                   cwd=root, env=servers.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
+                                  text=True, preexec_fn=_ctrl_c_as_at_a_terminal)
         assert client.stderr is not None
         first = client.stderr.readline()  # the compose has begun (as the user sees it, then presses Ctrl-C)
         assert first.startswith("[1/5] reading") and servers.requests(pid) == 1 + attempt
