@@ -91,3 +91,25 @@ def test_the_set_html_reference_has_the_breakers_lines_not_its_markers(tmp_path)
     assert "data-lb" not in html and 'data-id="a-b0" class="first set"' in html
     lines = re.findall(r'<span class="ln[^"]*">(.*?)</span>', html)
     assert len(lines) >= 3 and " ".join(lines).replace("- ", "") == text
+
+
+def test_the_suite_benchmark_times_a_whole_test_run_and_says_whether_it_passed(tmp_path):
+    """``--suite`` runs the test command as a process and reads its outcome: a suite with a failing
+    test is never "met", however fast."""
+    import sys
+
+    from layout.bench import suite_bench, suite_table
+
+    (tmp_path / "test_small.py").write_text("def test_one():\n    assert sum(range(10**5)) > 0\n")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "test_small.py"]
+    row = suite_bench(1, command, tmp_path, calibration="pass")  # (the real one takes a second)
+    (run,) = row["suite_runs"]
+    assert run["exit"] == 0 and run["summary"].startswith("1 passed") and run["user_s"] > 0
+    assert run["calibration_s"] > 0 and row["suite_fastest_s"] == run["wall_s"]
+    assert suite_table(row).splitlines()[-1].startswith("met ")
+    failing = [sys.executable, "-c", "print('1 failed, 2 passed in 0.01s'); raise SystemExit(1)"]
+    failed = suite_bench(1, failing, tmp_path, calibration="pass")
+    assert failed["suite_runs"][0]["exit"] == 1 and "1 failed" in failed["suite_runs"][0]["summary"]
+    assert suite_table(failed).splitlines()[-1] == "NOT MET  the test suite passes: no run passed"
+    slow = {"suite_runs": [{**run, "wall_s": 75.0}], "suite_fastest_s": 75.0}
+    assert suite_table(slow).splitlines()[-1].startswith("NOT MET  the test suite")
