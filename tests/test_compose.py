@@ -235,6 +235,11 @@ def test_watch_recomposes_after_a_save(tmp_path):
     assert "\n  warning: the issue has 1 pages: a newspaper is printed in multiples of 4 (add or remove pages " \
            "in pages: to make 4)" in lines[1]
     assert "Edited headline" in page_texts(tmp_path / "build" / "test-issue" / "test-issue.pdf")[0]
+    # Called from a library, watch leaves the process a one-off compose again, holding nothing.
+    from layout.base import cache
+    from layout.rendering import workers
+
+    assert not cache.holds_entries() and not cache._HELD and not workers._KEPT
 
 
 def test_recompose_lays_out_only_the_pages_an_edit_touches(jumped, tmp_path):

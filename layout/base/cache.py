@@ -337,6 +337,24 @@ def hold_entries() -> None:
     _holder = os.getpid()
 
 
+@contextlib.contextmanager
+def holding_entries() -> Iterator[None]:
+    """``hold_entries`` while the ``with`` block runs (``layout watch``, ``serve``): afterwards the
+    process is as it was before, and, if that was a one-off compose, lets go of what it held, so that
+    a library that called ``watch`` composes on as a one-off command would."""
+    global _holder, _held_bytes
+    before = _holder
+    hold_entries()
+    try:
+        yield
+    finally:
+        _holder = before
+        if before != os.getpid():
+            with _held_lock:
+                _HELD.clear()
+                _held_bytes = 0
+
+
 def holds_entries() -> bool:
     """Whether this process keeps the entries it reads back (``hold_entries``)."""
     return _holder == os.getpid()

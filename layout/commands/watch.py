@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base.cache import hold_entries
+from ..base.cache import holding_entries, holds_entries
 from ..base.files import stamp
 from ..build import BuildResult, Project, compose_issue
 from ..composing.fit import summary
 from ..errors import LayoutError, environment_fault, is_environment
-from ..rendering.workers import Workers
+from ..rendering.workers import Workers, forget_kept
 
 SETTLE = 0.03
 """Seconds a change must stay as it is before it is composed (a file half written is not)."""
@@ -149,9 +149,11 @@ def watch(project: Project, issue_id: str, say: Callable[[str], None], interval:
           rounds_limit: int | None = None) -> None:
     """Compose now and after every change; ``rounds_limit`` limits the number of composes (for tests)."""
     workers = Workers()  # kept warm from save to save
-    hold_entries()  # and the build cache's entries it reads back
     try:
-        for done in rounds(project, issue_id, workers, interval, rounds_limit, keep_going=True):
-            say(done.line())
+        with holding_entries():  # and the build cache's entries it reads back, while it watches
+            for done in rounds(project, issue_id, workers, interval, rounds_limit, keep_going=True):
+                say(done.line())
     finally:
         workers.close()
+        if not holds_entries():  # a one-off process again (watch called from a library)
+            forget_kept()

@@ -210,6 +210,12 @@ served recompose). A key is the hash of everything its result is made from, so a
 entry's; one whose entry has gone from the store is read (and made) again."""
 
 
+def forget_kept() -> None:
+    """Let go of the documents kept for the next run (``_KEPT``): a process that stops holding the
+    build cache's entries (``cache.holding_entries`` ending) keeps none."""
+    _KEPT.clear()
+
+
 class PageRenderer:
     """Lays out jobs on all cores, and keeps each result on disk keyed by everything that affects it.
 
