@@ -436,6 +436,17 @@ _FREE: dict[tuple, list[ImageCms.ImageCmsTransform]] = {}
 _FREE_LOCK = threading.Lock()
 
 
+def _forked() -> None:
+    """A process forked while a photo thread held the lock or a transform starts with its own lock
+    and no transforms (a worker forked mid-compose, the compose server)."""
+    global _FREE_LOCK
+    _FREE_LOCK = threading.Lock()
+    _FREE.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def _transformed(image: Image.Image, source: ImageCms.ImageCmsProfile, target: ImageCms.ImageCmsProfile,
                  mode: str, intent: ImageCms.Intent, flags: ImageCms.Flags) -> Image.Image:
     """``image`` converted by LittleCMS from ``source`` to ``target`` (an image of ``mode``). A
