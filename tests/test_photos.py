@@ -505,3 +505,23 @@ def test_a_transform_used_again_or_by_threads_at_once_converts_as_a_new_one():
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             found = list(pool.map(lambda photo: images.to_press_grey(*photo, paper)[0].tobytes(), photos))
         assert found == wanted
+
+
+def test_a_profile_replaced_under_the_same_name_is_read_again(tmp_path):
+    """A long-lived process (``layout serve``, ``watch``) converts with the profile the file holds
+    now: the CMYK profile a paper names, replaced by another under the same name, is read again."""
+    import time
+
+    if not GS_ICC:
+        pytest.fail("Ghostscript's ICC profiles are not installed: .ci/setup installs them")
+    path = tmp_path / "press.icc"
+    first, second = (GS_ICC[0] / name for name in ("default_cmyk.icc", "ps_cmyk.icc"))
+    assert first.read_bytes() != second.read_bytes()
+    shutil.copyfile(first, path)
+    time.sleep(0.15)  # no longer too recent to remember (files.RACY_NS)
+    assert images._file_profile(path).tobytes() == ImageCms.ImageCmsProfile(str(first)).tobytes()
+    assert images._file_profile(path) is images._file_profile(path)  # parsed once while unchanged
+    shutil.copyfile(second, tmp_path / "new.icc")
+    (tmp_path / "new.icc").replace(path)
+    time.sleep(0.15)
+    assert images._file_profile(path).tobytes() == ImageCms.ImageCmsProfile(str(second)).tobytes()

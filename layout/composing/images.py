@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, cast
 from PIL import EpsImagePlugin, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 from ..base.cache import Store
-from ..base.files import file_hash, write_atomic
+from ..base.files import file_hash, remembered, write_atomic
 from ..errors import InputError, Problem
 from ..press.paint import PHOTO_COMMENT, label_of
 from ..reading.settings import PaperSettings, press_profile
@@ -349,9 +349,15 @@ def _lab() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB", 5000))
 
 
-@cache
+_PROFILES: dict[tuple, tuple[tuple, ImageCms.ImageCmsProfile]] = {}
+
+
 def _file_profile(path: Path) -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(str(path))
+    """The ICC profile in the file at ``path``, parsed from its bytes once while the file is unchanged
+    (``files.remembered``): kept by its path alone, a long-lived process (``serve``, ``watch``) went on
+    converting with a profile replaced under the same name, while the prepared photo's cache key held
+    the new profile's bytes."""
+    return remembered(_PROFILES, path, lambda data: ImageCms.ImageCmsProfile(io.BytesIO(data)))
 
 
 def grey_profile(paper: PaperSettings) -> Path | None:
