@@ -115,7 +115,7 @@ def _one_off_after_a_long_lived_mode():
     """A test that runs the compose server's loop in this process switches it to holding the build
     cache's entries in memory (``cache.hold_entries``), which a server never switches off (its process
     exits), as does a test that calls ``hold_entries`` itself (``watch`` and ``serve`` switch it back
-    as they return: ``cache.holding_entries``): afterwards the process is a one-off compose again, as
+    as they return: ``workers.holding``): afterwards the process is a one-off compose again, as
     every later test expects, and the documents kept for the next round are dropped."""
     from layout.base import cache
 

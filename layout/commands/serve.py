@@ -39,14 +39,13 @@ from pathlib import Path
 
 import pypdfium2
 
-from ..base.cache import holding_entries, holds_entries
 from ..base.files import stamp
 from ..build import Project
 from ..composing.fit import HOLE_LINES
 from ..errors import LayoutError
 from ..reading.manifest import find_issue
 from ..reading.settings import load_settings
-from ..rendering.workers import Workers, forget_kept
+from ..rendering.workers import Workers, holding
 from .diff import compare
 from .watch import Round, rounds
 
@@ -693,10 +692,8 @@ def serve(project: Project, issue_id: str, host: str, port: int, say: Callable[[
           interval: float = 0.2) -> None:
     """``layout serve``: run until interrupted."""
     find_issue(project.issues, issue_id)
-    with holding_entries():  # the build cache's entries it reads back, from round to round
+    with holding():  # the build cache's entries it reads back, from round to round
         _serve(project, issue_id, host, port, say, interval)
-    if not holds_entries():  # a one-off process again (serve called from a library)
-        forget_kept()
 
 
 def _serve(project: Project, issue_id: str, host: str, port: int, say: Callable[[str], None],

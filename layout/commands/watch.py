@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base.cache import holding_entries, holds_entries
 from ..base.files import stamp
 from ..build import BuildResult, Project, compose_issue
 from ..composing.fit import summary
 from ..errors import LayoutError, environment_fault, is_environment
-from ..rendering.workers import Workers, forget_kept
+from ..rendering.workers import Workers, holding
 
 SETTLE = 0.03
 """Seconds a change must stay as it is before it is composed (a file half written is not)."""
@@ -150,10 +149,8 @@ def watch(project: Project, issue_id: str, say: Callable[[str], None], interval:
     """Compose now and after every change; ``rounds_limit`` limits the number of composes (for tests)."""
     workers = Workers()  # kept warm from save to save
     try:
-        with holding_entries():  # and the build cache's entries it reads back, while it watches
+        with holding():  # and the build cache's entries it reads back, while it watches
             for done in rounds(project, issue_id, workers, interval, rounds_limit, keep_going=True):
                 say(done.line())
     finally:
         workers.close()
-        if not holds_entries():  # a one-off process again (watch called from a library)
-            forget_kept()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from ..base.cache import Store, holds_entries, portable
+from ..base.cache import Store, holding_entries, holds_entries, portable
 from ..base.files import file_hash
 from ..base.heap import frozen_after
 from ..composing.galley import Galley
@@ -210,10 +210,17 @@ served recompose). A key is the hash of everything its result is made from, so a
 entry's; one whose entry has gone from the store is read (and made) again."""
 
 
-def forget_kept() -> None:
-    """Let go of the documents kept for the next run (``_KEPT``): a process that stops holding the
-    build cache's entries (``cache.holding_entries`` ending) keeps none."""
-    _KEPT.clear()
+@contextlib.contextmanager
+def holding() -> Iterator[None]:
+    """``cache.holding_entries`` for the commands that compose again and again (``layout watch``,
+    ``serve``), with the documents kept for the next run (``_KEPT``): when the block ends and the
+    process is a one-off compose again (the command called from a library), it keeps none of them."""
+    try:
+        with holding_entries():
+            yield
+    finally:
+        if not holds_entries():
+            _KEPT.clear()
 
 
 class PageRenderer:
