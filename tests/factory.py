@@ -121,13 +121,16 @@ def copy_project(source: Path, target: Path) -> Path:
     """A copy of a project composed once for many tests (sources, build and caches, times kept), for
     a test that changes it. The cache's keys hold paths relative to the project only: a compose of
     the copy makes again only what its changes touch."""
-    fonts = Path(source) / "fonts"
-    house = not THOROUGH and _FONTS and not (Path(target) / "fonts").exists() and _holds_house_fonts(fonts)
+    source, target = Path(source), Path(target)
+    house = not THOROUGH and _FONTS and not (target / "fonts").exists() and _holds_house_fonts(source / "fonts")
+
+    def fonts_aside(folder: str, names: list[str]) -> list[str]:  # the project's own fonts/ only
+        return ["fonts"] if house and Path(folder) == source else []
+
     shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_or_link,
-                    ignore=(lambda folder, names: ["fonts"] if Path(folder) == Path(source) else []) if house
-                    else None)
+                    ignore=fonts_aside)
     if house:
-        _linked_fonts(Path(target) / "fonts")
+        _linked_fonts(target / "fonts")
     return target
 
 
