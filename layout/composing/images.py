@@ -350,6 +350,7 @@ def _lab() -> ImageCms.ImageCmsProfile:
 
 
 _PROFILES: dict[tuple, tuple[tuple, ImageCms.ImageCmsProfile]] = {}
+"""Profile files parsed, by path, with the stamp of the file they were parsed from (``_file_profile``)."""
 
 
 def _file_profile(path: Path) -> ImageCms.ImageCmsProfile:
