@@ -355,10 +355,18 @@ FORBIDDEN_FILTERS = {"/LZWDecode": "LZW", "/LZW": "LZW", "/JBIG2Decode": "JBIG2"
                      "/Crypt": "Crypt-filter (PDF 1.5)"}
 
 
-def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:  # noqa: C901 (t14speed is working on preflight; to split after the merge)
+def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:
     """What PDF/X-1a (ISO 15930-4) forbids in a file's structure: encryption, a PDF version past 1.4
     (X-1a), LZW and JBIG2 compression, transfer functions, halftones by name or of a type but 1 and
     5, PostScript XObjects, OPI, alternate images and embedded files."""
+    problems = _file_problems(pdf, paper) | _content_problems(pdf)
+    for target in _dictionaries(pdf):
+        problems |= _dictionary_problems(target)
+    return sorted(problems)
+
+
+def _file_problems(pdf: pikepdf.Pdf, paper: PaperSettings) -> set[str]:
+    """``check_pdfx_structure``'s rules for the file as a whole and for its pages' dictionaries."""
     problems: set[str] = set()
     if pdf.is_encrypted:
         problems.add("the file is encrypted")
@@ -373,6 +381,12 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:  
             problems.add(f"page {number}: a pre-separated page (/SeparationInfo): PDF/X plates are composite")
         if "/Group" in page.obj and str(page.obj.Group.get("/S", "")) == "/Transparency":
             problems.add(f"page {number}: a transparency group on the page")
+    return problems
+
+
+def _content_problems(pdf: pikepdf.Pdf) -> set[str]:
+    """``check_pdfx_structure``'s rules for what content streams say: no PostScript, no optional content."""
+    problems: set[str] = set()
     for holder in _content_holders(pdf):
         if not _may_hold(holder, (b"PS", b"BDC")):
             continue
@@ -381,31 +395,35 @@ def check_pdfx_structure(pdf: pikepdf.Pdf, paper: PaperSettings) -> list[str]:  
                 problems.add("PostScript in a content stream (the PS operator)")
             elif instruction.operands and str(instruction.operands[0]) == "/OC":
                 problems.add("optional content in a content stream (/OC marked content)")
-    for target in _dictionaries(pdf):
-        filters = target.get("/Filter")
-        for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
-            if str(name) in FORBIDDEN_FILTERS:
-                problems.add(f"{FORBIDDEN_FILTERS[str(name)]} compression")
-        for key in ("/TR", "/TR2"):
-            if key in target and str(target[key]) != "/Default":
-                problems.add(f"a transfer function ({key[1:]})")
-        halftone = target.get("/HT")
-        if isinstance(halftone, pikepdf.Stream):
-            halftone = halftone.stream_dict
-        if isinstance(halftone, pikepdf.Dictionary) and ("/HalftoneName" in halftone or
-                                                         int(halftone.get("/HalftoneType", 1)) not in (1, 5)):
-            problems.add("a named halftone or one of a type but 1 and 5")
-        if str(target.get("/Subtype", "")) == "/PS" or str(target.get("/Subtype2", "")) == "/PS":
-            problems.add("a PostScript XObject")
-        if "/OC" in target and str(target.get("/Subtype", "")) in ("/Form", "/Image"):
-            problems.add("optional content on an XObject (/OC)")
-        if "/OPI" in target:
-            problems.add("OPI comments (an image to be swapped)")
-        if "/Alternates" in target:
-            problems.add("alternate images")
-        if "/EF" in target:
-            problems.add("an embedded file")
-    return sorted(problems)
+    return problems
+
+
+def _dictionary_problems(target: pikepdf.Object) -> set[str]:
+    """``check_pdfx_structure``'s rules for one dictionary of the file (a stream's too)."""
+    problems: set[str] = set()
+    filters = target.get("/Filter")
+    for name in (filters if isinstance(filters, pikepdf.Array) else [filters] if filters is not None else []):
+        if str(name) in FORBIDDEN_FILTERS:
+            problems.add(f"{FORBIDDEN_FILTERS[str(name)]} compression")
+    for key in ("/TR", "/TR2"):
+        if key in target and str(target[key]) != "/Default":
+            problems.add(f"a transfer function ({key[1:]})")
+    halftone = target.get("/HT")
+    if isinstance(halftone, pikepdf.Stream):
+        halftone = halftone.stream_dict
+    if isinstance(halftone, pikepdf.Dictionary) and ("/HalftoneName" in halftone or
+                                                     int(halftone.get("/HalftoneType", 1)) not in (1, 5)):
+        problems.add("a named halftone or one of a type but 1 and 5")
+    subtype = str(target.get("/Subtype", ""))
+    if subtype == "/PS" or str(target.get("/Subtype2", "")) == "/PS":
+        problems.add("a PostScript XObject")
+    if "/OC" in target and subtype in ("/Form", "/Image"):
+        problems.add("optional content on an XObject (/OC)")
+    for key, what in (("/OPI", "OPI comments (an image to be swapped)"), ("/Alternates", "alternate images"),
+                      ("/EF", "an embedded file")):
+        if key in target:
+            problems.add(what)
+    return problems
 
 
 def _may_hold(holder: pikepdf.Page | pikepdf.Stream, operators: tuple[bytes, ...]) -> bool:
