@@ -37,6 +37,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ..base.files import file_hash
 
@@ -497,17 +498,27 @@ WILD = 9
 """The fitness class of a line looser than the first pass allows: no adjacency demerits either side."""
 
 
-def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emergency: bool,  # noqa: C901 (t15type is rewriting the breaker; to split after the merge)
-                 over: float = 0.0) -> dict[int, _Node]:
-    """The best final node for each line count (Knuth-Plass, line count kept in the node's key).
-    The items' fields and the settings are read into locals once (the inner loop runs for every
-    active node at every break: about a third of the breaker's time went to reading them); the
-    arithmetic is the same, in the same order, so the breaks and their figures are the same."""
+class _Sums(NamedTuple):
+    """A paragraph's items summed from its start (index ``i``: the items before ``i``), for the breaker."""
+    widths: list[float]
+    stretches: list[float]
+    shrinks: list[float]
+    glyphs: list[float]
+    """The width of the boxes a hyphen may follow (the letters that letter-spacing spreads)."""
+    glues_before: list[int]
+    """How many word spaces come before each position (``bisect`` of ``glues``)."""
+    glues: list[int]
+    """The word spaces' positions."""
+    breaks: list[int]
+    """The positions a line may end at, in order."""
+
+
+def _sums(items: list[Item]) -> _Sums:
     n = len(items)
     widths, stretches, shrinks, glyphs = [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1), [0.0] * (n + 1)
-    glues_before = [0] * (n + 1)  # how many word spaces come before each position (``bisect`` of ``glues``)
+    glues_before = [0] * (n + 1)
     glues: list[int] = []
-    breaks: list[int] = []  # the positions a line may end at, in order
+    breaks: list[int] = []
     previous_kind = ""
     for i, item in enumerate(items):
         kind = item.kind
@@ -522,6 +533,17 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         if kind == "glue" and i > 0 and previous_kind == "box" or kind == "penalty" and item.penalty < INF:
             breaks.append(i)
         previous_kind = kind
+    return _Sums(widths, stretches, shrinks, glyphs, glues_before, glues, breaks)
+
+
+def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emergency: bool,
+                 over: float = 0.0, sums: _Sums | None = None) -> dict[int, _Node]:
+    """The best final node for each line count (Knuth-Plass, line count kept in the node's key).
+    The items' fields and the settings are read into locals once (the inner loop runs for every
+    active node at every break: about a third of the breaker's time went to reading them); the
+    arithmetic is the same, in the same order, so the breaks and their figures are the same.
+    ``sums``: ``_sums(items)``, if the caller has them (the passes of a paragraph share them)."""
+    widths, stretches, shrinks, glyphs, glues_before, glues, breaks = sums or _sums(items)
     measure = settings.measure
     space = next((items[i].width for i in glues), 1.0)
     active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
@@ -529,8 +551,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     knee, slope, set_tolerance = settings.knee, settings.slope, settings.tolerance
     line_penalty, max_hyphens = settings.line_penalty, settings.max_hyphens
     double_hyphen, final_hyphen = settings.double_hyphen_demerits, settings.final_hyphen_demerits
-    adjacent, river, loose = settings.adjacent_demerits, settings.river_demerits, settings.loose_demerits
-    spaces_first, size = settings.spaces_first, settings.size
+    adjacent, river = settings.adjacent_demerits, settings.river_demerits
     knee_badness = 100 * knee ** 3
     for b in breaks:
         if not active:  # no node can end a line: nothing more can be set (the pass fails)
@@ -563,84 +584,105 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                                      overfull=natural - measure - (shrink_b - node.total_shrink))
                 del active[key]
                 continue
-            if -1 <= ratio <= tolerance:
-                badness = 100 * abs(ratio) ** 3 if ratio <= knee else knee_badness + slope * (ratio - knee)
-                if ratio > set_tolerance:
-                    badness += over
-                if penalty >= 0:
-                    demerits = (line_penalty + badness) ** 2 + penalty ** 2
-                elif penalty > -INF:
-                    demerits = (line_penalty + badness) ** 2 - penalty ** 2
-                else:
-                    demerits = (line_penalty + badness) ** 2
-                hyphens = node.hyphens + 1 if flagged else 0
-                if hyphens > max_hyphens:
-                    continue
-                if flagged and node.hyphens:
-                    demerits += double_hyphen
-                if forced and node.hyphens:
-                    demerits += final_hyphen
-                if forced:
-                    fitness = 1
-                elif ratio < -0.5:
-                    fitness = 0
-                elif ratio <= 0.5:
-                    fitness = 1
-                elif ratio <= 1.0:
-                    fitness = 2
-                else:
-                    fitness = 3
-                if ratio > set_tolerance:
-                    fitness = WILD  # a line that cannot be set well does not make its neighbours loose too
-                if fitness != WILD and node.fitness != WILD and abs(fitness - node.fitness) > 1:
-                    demerits += adjacent
-                wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
-                stretch_here = stretch_b - node.total_stretch
-                if ratio > 0 and not forced and river and stretch_here > 0:
-                    spaces = glues_b - glues_before[node.position + 1]
-                    # what a gap will be as ``_set_line`` sets the line: the spaces' first share, the
-                    # letter-spacing up to its bound, the spaces again; a gap also shows the letter-spacing
-                    # either side of it (a letter's about half the size)
-                    scale_cap = scale * natural
-                    excess = ratio * (stretch_here + letters_cap + scale_cap)
-                    first = min(excess, spaces_first * stretch_here)
-                    lettered = min(excess - first, letters_cap)
-                    scaled = min(excess - first - lettered, scale_cap)
-                    extra = (excess - lettered - scaled) / spaces if spaces else 0.0
-                    if letters_cap:
-                        extra += 2 * (lettered / letters_cap) * track * 0.5 * size
-                    if spaces and loose and space + extra > 2.0 * space:
-                        demerits += loose
-                    if spaces and space + extra >= (WIDE - 0.15) * space:
-                        wide = (node.position + 1, b, node.total_width, extra)
-                        above = node.wide_gaps(items, glues, widths, space)
-                        if above:
-                            here = gaps_here.get(wide)
-                            if here is None:
-                                here = gaps_here[wide] = _wide_gaps(items, glues, widths, *wide, space)
-                            demerits += river * _overlaps(here, above)
-                total = node.demerits + demerits
-                new_key = (b, fitness, hyphens, node.line + 1)
-                best = candidates.get(new_key)
-                if best is None or total < best.demerits:
-                    candidates[new_key] = _Node(b, node.line + 1, fitness, hyphens, 0, 0, 0, 0, total, ratio, node,
-                                                wide=wide)
+            if ratio > tolerance:
+                continue
+            badness = 100 * abs(ratio) ** 3 if ratio <= knee else knee_badness + slope * (ratio - knee)
+            if ratio > set_tolerance:
+                badness += over
+            demerits = (line_penalty + badness) ** 2 + (penalty ** 2 if penalty >= 0 else
+                                                        -penalty ** 2 if penalty > -INF else 0)
+            hyphens = node.hyphens + 1 if flagged else 0
+            if hyphens > max_hyphens:
+                continue
+            if flagged and node.hyphens:
+                demerits += double_hyphen
+            if forced and node.hyphens:
+                demerits += final_hyphen
+            fitness = _fitness(ratio, forced, set_tolerance)
+            if fitness != WILD and node.fitness != WILD and abs(fitness - node.fitness) > 1:
+                demerits += adjacent
+            wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
+            stretch_here = stretch_b - node.total_stretch
+            if ratio > 0 and not forced and river and stretch_here > 0:
+                spaces = glues_b - glues_before[node.position + 1]
+                demerits, wide = _wide_demerits(items, settings, glues, widths, gaps_here, node, b, space, spaces,
+                                                ratio * (stretch_here + letters_cap + scale * natural),
+                                                stretch_here, letters_cap, scale * natural, demerits)
+            total = node.demerits + demerits
+            new_key = (b, fitness, hyphens, node.line + 1)
+            best = candidates.get(new_key)
+            if best is None or total < best.demerits:
+                candidates[new_key] = _Node(b, node.line + 1, fitness, hyphens, 0, 0, 0, 0, total, ratio, node,
+                                            wide=wide)
         if not candidates and fallback is not None and (not active or forced):
             candidates[(b, 1, 0, fallback.line)] = fallback
         if candidates:
-            after = b
-            tw, ts, tk, tg = widths[b], stretch_b, shrink_b, glyphs_b
-            while after < n and items[after].kind != "box":
-                if items[after].kind == "penalty" and items[after].penalty <= -INF and after > b:
-                    break
-                if items[after].kind == "glue":
-                    tw += items[after].width
-                    ts += items[after].stretch
-                    tk += items[after].shrink
-                after += 1
-            for key, node in candidates.items():
-                node.total_width, node.total_stretch, node.total_shrink, node.total_glyphs = tw, ts, tk, tg
-                active[key] = node
+            _activate(items, b, candidates, active, widths[b], stretch_b, shrink_b, glyphs_b)
+    return _finals(active, len(items))
+
+
+def _fitness(ratio: float, forced: bool, tolerance: float) -> int:
+    """A line's fitness class: tight (0), decent (1), loose (2), very loose (3); ``WILD`` past the
+    ``tolerance`` (a line that cannot be set well does not make its neighbours loose too)."""
+    if ratio > tolerance:
+        return WILD
+    if forced:
+        return 1
+    return 0 if ratio < -0.5 else 1 if ratio <= 0.5 else 2 if ratio <= 1.0 else 3
+
+
+def _wide_demerits(items: list[Item], settings: Settings, glues: list[int], widths: list[float],
+                   gaps_here: dict[tuple, tuple], node: _Node, b: int, space: float, spaces: int, excess: float,
+                   stretch_here: float, letters_cap: float, scale_cap: float,
+                   demerits: float) -> tuple[float, tuple | None]:
+    """A loose line's ``demerits`` (from ``node`` to break ``b``, its ``spaces`` to open by ``excess``)
+    with those for its wide spaces added: too loose, and overlapping the wide spaces of the line above
+    (a river); and how to find its own wide spaces, if it has any (``_Node.wide``).
+
+    A gap is worked out as ``_set_line`` sets the line: the spaces' first share, the letter-spacing up
+    to its bound, the spaces again; a gap also shows the letter-spacing either side of it (a letter's
+    about half the size)."""
+    first = min(excess, settings.spaces_first * stretch_here)
+    lettered = min(excess - first, letters_cap)
+    scaled = min(excess - first - lettered, scale_cap)
+    extra = (excess - lettered - scaled) / spaces if spaces else 0.0
+    if letters_cap:
+        extra += 2 * (lettered / letters_cap) * settings.tracking * 0.5 * settings.size
+    if spaces and settings.loose_demerits and space + extra > 2.0 * space:
+        demerits += settings.loose_demerits
+    if not spaces or space + extra < (WIDE - 0.15) * space:
+        return demerits, None
+    wide = (node.position + 1, b, node.total_width, extra)
+    above = node.wide_gaps(items, glues, widths, space)
+    if above:
+        here = gaps_here.get(wide)
+        if here is None:
+            here = gaps_here[wide] = _wide_gaps(items, glues, widths, *wide, space)
+        demerits += settings.river_demerits * _overlaps(here, above)
+    return demerits, wide
+
+
+def _activate(items: list[Item], b: int, candidates: dict[tuple, _Node], active: dict[tuple, _Node],
+              width: float, stretch: float, shrink: float, glyphs: float) -> None:
+    """Make the ``candidates`` that end a line at break ``b`` active, their sums (``_Node.total_*``)
+    taken past the glue and penalties that follow the break (they vanish at a line's start), up to the
+    next box or forced break."""
+    after, n = b, len(items)
+    while after < n and items[after].kind != "box":
+        if items[after].kind == "penalty" and items[after].penalty <= -INF and after > b:
+            break
+        if items[after].kind == "glue":
+            width += items[after].width
+            stretch += items[after].stretch
+            shrink += items[after].shrink
+        after += 1
+    for key, node in candidates.items():
+        node.total_width, node.total_stretch, node.total_shrink, node.total_glyphs = width, stretch, shrink, glyphs
+        active[key] = node
+
+
+def _finals(active: dict[tuple, _Node], n: int) -> dict[int, _Node]:
+    """The best node that ends the paragraph (at item ``n - 1``) for each line count."""
     finals: dict[int, _Node] = {}
     for node in active.values():
         if node.position == n - 1 and (node.line not in finals or node.demerits < finals[node.line].demerits):
@@ -662,9 +704,10 @@ def break_paragraph(items: list[Item], settings: Settings) -> Paragraph:
     """Choose the lines of a paragraph: within ``tolerance`` if it can be (a line up to ``acceptable``
     only where it must), then within ``second``, then anything (the emergency pass)."""
     wide = max(settings.acceptable, settings.tolerance)
+    sums = _sums(items)
     for passes, tolerance, emergency, over in ((1, wide, False, OVER), (2, max(settings.second, wide), False, 0.0),
                                                (3, EMERGENCY, False, 0.0), (3, 1000.0, True, 0.0)):
-        finals = _breakpoints(items, settings, tolerance, emergency, over)
+        finals = _breakpoints(items, settings, tolerance, emergency, over, sums)
         if not finals:
             continue
         best = min(finals.values(), key=lambda node: node.demerits)
