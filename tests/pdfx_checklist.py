@@ -335,7 +335,19 @@ def check(path: Path, standard: str = "PDF/X-1a:2003") -> list[tuple[str, str]]:
         return checker.found
 
 
-def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -> None:  # noqa: C901 (a checklist, rule by rule; t14tests owns tests/; to split after the merge)
+def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -> None:
+    """The checklist's rules for the file as a whole, in the order of their numbers."""
+    _header(checker, pdf, head, standard)
+    info = pdf.trailer.get("/Info") or pikepdf.Dictionary()
+    _info(checker, info, standard)
+    _output_intents(checker, pdf)
+    _catalog(checker, pdf)
+    _objects(checker, pdf)
+    _xmp(checker, pdf, info)
+
+
+def _header(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -> None:
+    """X01-X03: the PDF version, no encryption, a trailer /ID."""
     limit = "1.3" if standard.endswith("2001") else "1.4"
     match = re.match(rb"%PDF-(\d\.\d)", head)
     if not match or match[1].decode() > limit:
@@ -348,7 +360,10 @@ def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -
     if not (isinstance(ident, pikepdf.Array) and len(ident) == 2
             and all(isinstance(v, pikepdf.String) and len(bytes(v)) for v in ident)):
         checker.fail("X03-id", "no trailer /ID of two strings")
-    info = pdf.trailer.get("/Info") or pikepdf.Dictionary()
+
+
+def _info(checker: _Checker, info: pikepdf.Dictionary, standard: str) -> None:
+    """X04-X07: the document information's GTS_PDFX keys, title, dates and /Trapped."""
     version, conformance = _info_text(info, "/GTS_PDFXVersion"), _info_text(info, "/GTS_PDFXConformance")
     if standard.endswith("2003"):
         if version != standard:
@@ -366,6 +381,10 @@ def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -
     trapped = info.get("/Trapped")
     if not (isinstance(trapped, pikepdf.Name) and str(trapped) in ("/True", "/False")):
         checker.fail("X07-trapped", f"Info /Trapped {trapped!r}, not /True or /False")
+
+
+def _output_intents(checker: _Checker, pdf: pikepdf.Pdf) -> None:
+    """X08-X09: one GTS_PDFX output intent, and its profile a printer's CMYK or grey one."""
     intents = [i for i in (pdf.Root.get("/OutputIntents") or []) if i.get("/S") == "/GTS_PDFX"]
     if len(intents) != 1:
         checker.fail("X08-output-intent", f"{len(intents)} GTS_PDFX output intents, not one")
@@ -389,6 +408,10 @@ def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -
             if (space, n) not in ((b"CMYK", 4), (b"GRAY", 1)):
                 checker.fail("X09-profile", f"DestOutputProfile space {space!r} with /N {n}")
             checker.stream_filters(profile, "DestOutputProfile")
+
+
+def _catalog(checker: _Checker, pdf: pikepdf.Pdf) -> None:
+    """X15, X22, X23: no actions, JavaScript, form fields, embedded files or optional content in the catalog."""
     root = pdf.Root
     if "/OpenAction" in root or "/AA" in root:
         checker.fail("X15-actions", "catalog OpenAction/AA")
@@ -401,6 +424,10 @@ def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -
         checker.fail("X22-embedded-files", "Names /EmbeddedFiles")
     if "/OCProperties" in root:
         checker.fail("X23-optional-content", "catalog /OCProperties")
+
+
+def _objects(checker: _Checker, pdf: pikepdf.Pdf) -> None:
+    """X15, X20, X22 for every object of the file: no embedded files, actions or LZW streams."""
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
             if obj.get("/Type") == "/Filespec" and "/EF" in obj:
@@ -411,11 +438,19 @@ def _document(checker: _Checker, pdf: pikepdf.Pdf, head: bytes, standard: str) -
                 for name in _names(obj.get("/Filter")):
                     if name in ("/LZWDecode", "/LZW"):
                         checker.fail("X20-filters", "an LZWDecode stream")
-    _xmp(checker, pdf, info)
 
 
-def _page(checker: _Checker, pdf: pikepdf.Pdf, page: pikepdf.Dictionary, number: int) -> None:  # noqa: C901 (a checklist, rule by rule; t14tests owns tests/; to split after the merge)
+def _page(checker: _Checker, pdf: pikepdf.Pdf, page: pikepdf.Dictionary, number: int) -> None:
+    """The checklist's rules for one page."""
     where = f"page {number}"
+    boxes = _page_boxes(checker, page, where)
+    _page_entries(checker, page, where)
+    _page_content(checker, page, where)
+    _annotations(checker, page, where, boxes)
+
+
+def _page_boxes(checker: _Checker, page: pikepdf.Dictionary, where: str) -> tuple:
+    """X10-X11: a MediaBox, a TrimBox or an ArtBox, nested as they must be; the trim, art and bleed boxes."""
     node, media = page, None
     while node is not None and media is None:  # MediaBox is inheritable; the others are not (raw)
         media = _box(node, "/MediaBox")
@@ -435,12 +470,21 @@ def _page(checker: _Checker, pdf: pikepdf.Pdf, page: pikepdf.Dictionary, number:
         for name, box in (("TrimBox", trim), ("ArtBox", art)):
             if box is not None and not _within(box, outer):
                 checker.fail("X11-box-nesting", f"{where}: {name} outside the {'BleedBox' if bleed else 'MediaBox'}")
+    return trim, art, bleed
+
+
+def _page_entries(checker: _Checker, page: pikepdf.Dictionary, where: str) -> None:
+    """X14, X15, X26: no separations, page actions or transparency group."""
     if "/SeparationInfo" in page:
         checker.fail("X26-separated", f"{where}: SeparationInfo")
     if "/AA" in page:
         checker.fail("X15-actions", f"{where}: page /AA")
     if "/Group" in page and page.Group.get("/S") == "/Transparency":
         checker.fail("X14-transparency", f"{where}: page transparency group")
+
+
+def _page_content(checker: _Checker, page: pikepdf.Dictionary, where: str) -> None:
+    """The page's resources (inherited if need be) and content streams, rule by rule (``_Checker``)."""
     resources = page.get("/Resources")
     node = page
     while resources is None and node.get("/Parent") is not None:
@@ -451,6 +495,11 @@ def _page(checker: _Checker, pdf: pikepdf.Pdf, page: pikepdf.Dictionary, number:
     for stream in (contents if isinstance(contents, pikepdf.Array) else [contents] if contents is not None else []):
         checker.stream_filters(stream, f"{where} contents")
     checker.content(pikepdf.Page(page), resources, where)
+
+
+def _annotations(checker: _Checker, page: pikepdf.Dictionary, where: str, boxes: tuple) -> None:
+    """X15, X16, X22: no actions, form fields or attachments; annotations outside the trim and bleed."""
+    trim, art, bleed = boxes
     for index, annot in enumerate(page.get("/Annots") or []):
         label = f"{where} annotation {index + 1} ({annot.get('/Subtype')})"
         if "/A" in annot or "/AA" in annot:
