@@ -543,7 +543,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     active node at every break: about a third of the breaker's time went to reading them); the
     arithmetic is the same, in the same order, so the breaks and their figures are the same.
     ``sums``: ``_sums(items)``, if the caller has them (the passes of a paragraph share them)."""
-    widths, stretches, shrinks, glyphs, glues_before, glues, breaks = sums or _sums(items)
+    sums = sums or _sums(items)
+    widths, stretches, shrinks, glyphs, _, glues, breaks = sums
     measure = settings.measure
     space = next((items[i].width for i in glues), 1.0)
     active: dict[tuple, _Node] = {(0, 0, 1, 0): _Node(0, 0, 1, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None)}
@@ -553,6 +554,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
     double_hyphen, final_hyphen = settings.double_hyphen_demerits, settings.final_hyphen_demerits
     adjacent, river = settings.adjacent_demerits, settings.river_demerits
     knee_badness = 100 * knee ** 3
+    rivers = _Rivers(items, settings, sums, space) if river else None
     for b in breaks:
         if not active:  # no node can end a line: nothing more can be set (the pass fails)
             break
@@ -563,9 +565,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         penalty = item.penalty if is_penalty else 0
         width_at = widths[b] + (item.width if is_penalty else 0.0)
         stretch_b, shrink_b, glyphs_b = stretches[b], shrinks[b], glyphs[b]
-        glues_b = glues_before[b]
         candidates: dict[tuple, _Node] = {}
-        gaps_here: dict[tuple, tuple] = {}  # a line's wide gaps, the same from every node at its start
         fallback: _Node | None = None
         for key, node in list(active.items()):
             natural = width_at - node.total_width
@@ -602,12 +602,8 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
             if fitness != WILD and node.fitness != WILD and abs(fitness - node.fitness) > 1:
                 demerits += adjacent
             wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
-            stretch_here = stretch_b - node.total_stretch
-            if ratio > 0 and not forced and river and stretch_here > 0:
-                spaces = glues_b - glues_before[node.position + 1]
-                demerits, wide = _wide_demerits(items, settings, glues, widths, gaps_here, node, b, space, spaces,
-                                                ratio * (stretch_here + letters_cap + scale * natural),
-                                                stretch_here, letters_cap, scale * natural, demerits)
+            if ratio > 0 and not forced and rivers is not None and stretch_b - node.total_stretch > 0:
+                demerits, wide = rivers.demerits(node, b, ratio, natural, demerits)
             total = node.demerits + demerits
             new_key = (b, fitness, hyphens, node.line + 1)
             best = candidates.get(new_key)
@@ -617,7 +613,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
         if not candidates and fallback is not None and (not active or forced):
             candidates[(b, 1, 0, fallback.line)] = fallback
         if candidates:
-            _activate(items, b, candidates, active, widths[b], stretch_b, shrink_b, glyphs_b)
+            _activate(items, sums, b, candidates, active)
     return _finals(active, len(items))
 
 
@@ -631,42 +627,56 @@ def _fitness(ratio: float, forced: bool, tolerance: float) -> int:
     return 0 if ratio < -0.5 else 1 if ratio <= 0.5 else 2 if ratio <= 1.0 else 3
 
 
-def _wide_demerits(items: list[Item], settings: Settings, glues: list[int], widths: list[float],
-                   gaps_here: dict[tuple, tuple], node: _Node, b: int, space: float, spaces: int, excess: float,
-                   stretch_here: float, letters_cap: float, scale_cap: float,
-                   demerits: float) -> tuple[float, tuple | None]:
-    """A loose line's ``demerits`` (from ``node`` to break ``b``, its ``spaces`` to open by ``excess``)
-    with those for its wide spaces added: too loose, and overlapping the wide spaces of the line above
-    (a river); and how to find its own wide spaces, if it has any (``_Node.wide``).
+class _Rivers:
+    """The demerits of a pass's loose lines for their wide spaces (``_breakpoints``, with
+    ``river_demerits``): each line's worked out from the same sums, in the same order, as the loop
+    that asks."""
 
-    A gap is worked out as ``_set_line`` sets the line: the spaces' first share, the letter-spacing up
-    to its bound, the spaces again; a gap also shows the letter-spacing either side of it (a letter's
-    about half the size)."""
-    first = min(excess, settings.spaces_first * stretch_here)
-    lettered = min(excess - first, letters_cap)
-    scaled = min(excess - first - lettered, scale_cap)
-    extra = (excess - lettered - scaled) / spaces if spaces else 0.0
-    if letters_cap:
-        extra += 2 * (lettered / letters_cap) * settings.tracking * 0.5 * settings.size
-    if spaces and settings.loose_demerits and space + extra > 2.0 * space:
-        demerits += settings.loose_demerits
-    if not spaces or space + extra < (WIDE - 0.15) * space:
-        return demerits, None
-    wide = (node.position + 1, b, node.total_width, extra)
-    above = node.wide_gaps(items, glues, widths, space)
-    if above:
-        here = gaps_here.get(wide)
-        if here is None:
-            here = gaps_here[wide] = _wide_gaps(items, glues, widths, *wide, space)
-        demerits += settings.river_demerits * _overlaps(here, above)
-    return demerits, wide
+    def __init__(self, items: list[Item], settings: Settings, sums: _Sums, space: float) -> None:
+        self.items, self.settings, self.sums, self.space = items, settings, sums, space
+        self.gaps: dict[tuple, tuple] = {}  # a line's wide gaps, the same from every node at its start
+
+    def demerits(self, node: _Node, b: int, ratio: float, natural: float,
+                 demerits: float) -> tuple[float, tuple | None]:
+        """A loose line's ``demerits`` (from ``node`` to break ``b``, at ``ratio``, ``natural`` wide)
+        with those for its wide spaces added: too loose, and overlapping the wide spaces of the line
+        above (a river); and how to find its own wide spaces, if it has any (``_Node.wide``).
+
+        A gap is worked out as ``_set_line`` sets the line: the spaces' first share, the letter-spacing
+        up to its bound, the spaces again; a gap also shows the letter-spacing either side of it (a
+        letter's about half the size)."""
+        settings, sums, space = self.settings, self.sums, self.space
+        stretch_here = sums.stretches[b] - node.total_stretch
+        letters_cap = settings.tracking * (sums.glyphs[b] - node.total_glyphs)
+        scale_cap = settings.scaling * natural
+        excess = ratio * (stretch_here + letters_cap + scale_cap)
+        spaces = sums.glues_before[b] - sums.glues_before[node.position + 1]
+        first = min(excess, settings.spaces_first * stretch_here)
+        lettered = min(excess - first, letters_cap)
+        scaled = min(excess - first - lettered, scale_cap)
+        extra = (excess - lettered - scaled) / spaces if spaces else 0.0
+        if letters_cap:
+            extra += 2 * (lettered / letters_cap) * settings.tracking * 0.5 * settings.size
+        if spaces and settings.loose_demerits and space + extra > 2.0 * space:
+            demerits += settings.loose_demerits
+        if not spaces or space + extra < (WIDE - 0.15) * space:
+            return demerits, None
+        wide = (node.position + 1, b, node.total_width, extra)
+        above = node.wide_gaps(self.items, sums.glues, sums.widths, space)
+        if above:
+            here = self.gaps.get(wide)
+            if here is None:
+                here = self.gaps[wide] = _wide_gaps(self.items, sums.glues, sums.widths, *wide, space)
+            demerits += settings.river_demerits * _overlaps(here, above)
+        return demerits, wide
 
 
-def _activate(items: list[Item], b: int, candidates: dict[tuple, _Node], active: dict[tuple, _Node],
-              width: float, stretch: float, shrink: float, glyphs: float) -> None:
+def _activate(items: list[Item], sums: _Sums, b: int, candidates: dict[tuple, _Node],
+              active: dict[tuple, _Node]) -> None:
     """Make the ``candidates`` that end a line at break ``b`` active, their sums (``_Node.total_*``)
     taken past the glue and penalties that follow the break (they vanish at a line's start), up to the
     next box or forced break."""
+    width, stretch, shrink, glyphs = sums.widths[b], sums.stretches[b], sums.shrinks[b], sums.glyphs[b]
     after, n = b, len(items)
     while after < n and items[after].kind != "box":
         if items[after].kind == "penalty" and items[after].penalty <= -INF and after > b:
