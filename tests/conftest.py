@@ -118,14 +118,12 @@ def _one_off_after_a_long_lived_mode():
     as they return: ``workers.holding``): afterwards the process is a one-off compose again, as
     every later test expects, and the documents kept for the next round are dropped."""
     from layout.base import cache
+    from layout.rendering import workers
 
-    before = cache._holder
+    before = cache.holder()
     yield
-    if cache._holder != before:
-        cache._holder = before
-        workers = sys.modules.get("layout.rendering.workers")
-        if workers is not None:
-            workers._KEPT.clear()
+    if cache.holder() != before:
+        workers.given_back(before)
 
 
 @pytest.fixture(autouse=True)

@@ -337,22 +337,22 @@ def hold_entries() -> None:
     _holder = os.getpid()
 
 
-@contextlib.contextmanager
-def holding_entries() -> Iterator[None]:
-    """``hold_entries`` while the ``with`` block runs (``layout watch``, ``serve``): afterwards the
-    process is as it was before, and, if that was a one-off compose, lets go of what it held, so that
-    a library that called ``watch`` composes on as a one-off command would."""
+def holder() -> int:
+    """The process that holds the entries it reads back (``hold_entries``), or 0: what
+    ``restore_holder`` takes back to."""
+    return _holder
+
+
+def restore_holder(before: int) -> None:
+    """Make ``before`` (``holder()`` as it was) the holder again; if that is not this process, it lets
+    go of what it held (``layout watch`` or ``serve`` called from a library: the process composes on
+    as a one-off command would)."""
     global _holder, _held_bytes
-    before = _holder
-    hold_entries()
-    try:
-        yield
-    finally:
-        _holder = before
-        if before != os.getpid():
-            with _held_lock:
-                _HELD.clear()
-                _held_bytes = 0
+    _holder = before
+    if before != os.getpid():
+        with _held_lock:
+            _HELD.clear()
+            _held_bytes = 0
 
 
 def holds_entries() -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from ..base.cache import Store, holding_entries, holds_entries, portable
+from ..base.cache import Store, hold_entries, holder, holds_entries, portable, restore_holder
 from ..base.files import file_hash
 from ..base.heap import frozen_after
 from ..composing.galley import Galley
@@ -212,15 +212,23 @@ entry's; one whose entry has gone from the store is read (and made) again."""
 
 @contextlib.contextmanager
 def holding() -> Iterator[None]:
-    """``cache.holding_entries`` for the commands that compose again and again (``layout watch``,
-    ``serve``), with the documents kept for the next run (``_KEPT``): when the block ends and the
-    process is a one-off compose again (the command called from a library), it keeps none of them."""
+    """The build cache's entries held (``cache.hold_entries``) while the block runs, for the commands
+    that compose again and again (``layout watch``, ``serve``); afterwards the process is as it was
+    before (``given_back``)."""
+    before = holder()
+    hold_entries()
     try:
-        with holding_entries():
-            yield
+        yield
     finally:
-        if not holds_entries():
-            _KEPT.clear()
+        given_back(before)
+
+
+def given_back(before: int) -> None:
+    """The process made a one-off compose again if it was one (``cache.restore_holder``), keeping
+    none of the documents kept for the next run (``_KEPT``)."""
+    restore_holder(before)
+    if not holds_entries():
+        _KEPT.clear()
 
 
 class PageRenderer:
