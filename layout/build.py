@@ -242,8 +242,7 @@ def write_issue(run: Run, composition: Composition) -> Written:
                  f"{run.renderer.hits} from the cache)", run.log):
         run.photos.prune(run.images)  # under the issue's lock: no other run is using them
         inputs = run.inputs_hash()
-        fit = fit_json(composition)
-        made, staged = _make_plates(run, composition, inputs, fit)
+        made, staged, fit = _make_plates(run, composition, inputs)
         checks = _start_checks(run, composition, staged, made.keys, fit)
         pngs = _proof_pngs(run, made)
         # The plates are synced and checked in the background (Ghostscript, if needed); the issue is
@@ -255,10 +254,12 @@ def write_issue(run: Run, composition: Composition) -> Written:
     return Written(composition, inputs, fit, whole, pdf, digest, staged, checked)
 
 
-def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) -> tuple[Made, Staged | None]:
+def _make_plates(run: Run, composition: Composition, inputs: str) -> tuple[Made, Staged | None, bytes]:
     """Make every plate and proof not in the cache, and the flat plan, on the workers; keep the last
     round's reports and proofs in ``previous/`` meanwhile, and stage each plate (in a run with
-    plates) as soon as it is made, so that the checks can start once the last one is."""
+    plates) as soon as it is made, so that the checks can start once the last one is. The fit report
+    (``fit.json``'s bytes, returned) is made here while the workers make the plates: with total-fit's
+    typographic figures it took 0.1-0.15 s, in which the workers waited."""
     marked = proof_pages(composition, run.settings)
     jobs = [ProofJob(plate, page.marks) for plate, page in zip(plate_jobs(run, composition, inputs), marked)]
     # The plates' own keys name their sources (they are the inputsSHA256 and IDs in each plate, so the
@@ -290,6 +291,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
     few = sum(not store.has("plate", key) for key in keys) < run.renderer.workers
     plated = run.renderer.cached("plate", keys, _plate_and_proof if few else _new_plate, jobs,
                                  entry=_without_png, each=arrived, keep=False, in_order=False)
+    fit = fit_json(composition)
     trim = (run.settings.trim_width, run.settings.trim_height)
     report = json.loads(fit)
     plan = run.renderer.cached(  # drawn on a worker while the plates are made, if what it shows changed
@@ -304,7 +306,7 @@ def _make_plates(run: Run, composition: Composition, inputs: str, fit: bytes) ->
                  tuple(parts[ENTRY_PARTS] if len(parts) > ENTRY_PARTS else None for parts in ordered),
                  tuple(job.key for job in jobs), tuple(parts[3].decode() for parts in ordered),
                  joined, joined_proofs, kept),
-            staging.staged() if staging is not None else None)
+            staging.staged() if staging is not None else None, fit)
 
 
 def plate_jobs(run: Run, composition: Composition, inputs: str) -> list[PlateJob]:

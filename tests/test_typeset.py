@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from pdftext import chars as read_chars
@@ -331,3 +332,43 @@ def test_a_hole_loosened_into_overset_is_undone(tmp_path, monkeypatch):
     blocks = result.composition.pages[0].slots[0].article.blocks
     for block_id, record in result.composition.galleys["news"][0].paragraphs:
         assert joined(record) == blocks[int(block_id.rsplit("-b", 1)[1])].text.split()
+
+
+def test_the_proofs_mark_each_line_still_looser_than_2_5x_and_the_plates_none(tmp_path):
+    """Issue 15's proof marks, measured from the PDFs: beside every justified line whose spaces on the
+    plate are looser than 2.5x natural, an orange bar in the proof's gutter; beside no line under it;
+    none on the issue PDF that goes to press. The marks are found without placing every line of the
+    issue first (``typo.loose_lines``), and are the lines a full placement finds."""
+    import copy
+
+    import pdfplumber
+
+    folder = make_project(tmp_path, paper=TOTAL_FIT)
+    write_article(folder, "salad", body(420, seed=3), headline="Word salad")  # few hyphenation points
+    write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "salad", "columns": 3}]}]})
+    result = compose_issue(Project(tmp_path), "test-issue")
+    build = tmp_path / "build" / "test-issue"
+    natural = typo.natural_space(REPO / "fonts" / "PTF55F.ttf", 9.0)
+    lines = [line for line in typo.read_lines(build / "test-issue.pdf") if line.justified]
+    loose = [line for line in lines if line.ratio(natural) > 2.55]
+    tight = [line for line in lines if line.ratio(natural) < 2.45]
+    assert loose and len(tight) > 50  # the salad has lines of both: what this checks is there
+
+    def bars(pdf: Path) -> list[dict]:
+        with pdfplumber.open(pdf) as document:
+            return [r for r in document.pages[0].rects
+                    if tuple(round(c, 2) for c in r["non_stroking_color"] or ()) == (0.95, 0.55, 0.0)]
+
+    marks = bars(build / "test-issue-proof.pdf")
+
+    def marked(line: typo.MeasuredLine) -> bool:
+        return any(abs(m["x0"] - (line.edge + 1.0)) < 0.5 and m["top"] < line.top < m["bottom"] for m in marks)
+
+    assert all(marked(line) for line in loose), [line.text for line in loose if not marked(line)]
+    assert not any(marked(line) for line in tight), [line.text for line in tight if marked(line)]
+    assert len(marks) <= len(lines) - len(tight)
+    assert bars(build / "test-issue.pdf") == []
+    fresh = copy.copy(result.composition)  # nothing worked out for it yet
+    first = typo.loose_lines(fresh, 10.5)
+    typo.composed_lines(fresh, 10.5)
+    assert typo.loose_lines(fresh, 10.5) == first
