@@ -603,7 +603,7 @@ def _breakpoints(items: list[Item], settings: Settings, tolerance: float, emerge
                 demerits += adjacent
             wide: tuple | None = None  # (start, end, where the line starts, extra per space), worked out if needed
             if ratio > 0 and not forced and rivers is not None and stretch_b - node.total_stretch > 0:
-                demerits, wide = rivers.demerits(node, b, ratio, natural, demerits)
+                demerits, wide = rivers.demerits(node, b, ratio, natural, letters_cap, demerits)
             total = node.demerits + demerits
             new_key = (b, fitness, hyphens, node.line + 1)
             best = candidates.get(new_key)
@@ -636,9 +636,10 @@ class _Rivers:
         self.items, self.settings, self.sums, self.space = items, settings, sums, space
         self.gaps: dict[tuple, tuple] = {}  # a line's wide gaps, the same from every node at its start
 
-    def demerits(self, node: _Node, b: int, ratio: float, natural: float,
+    def demerits(self, node: _Node, b: int, ratio: float, natural: float, letters_cap: float,
                  demerits: float) -> tuple[float, tuple | None]:
-        """A loose line's ``demerits`` (from ``node`` to break ``b``, at ``ratio``, ``natural`` wide)
+        """A loose line's ``demerits`` (from ``node`` to break ``b``, at ``ratio``, ``natural`` wide,
+        ``letters_cap`` the most its letter-spacing may take, as the ratio was worked out with)
         with those for its wide spaces added: too loose, and overlapping the wide spaces of the line
         above (a river); and how to find its own wide spaces, if it has any (``_Node.wide``).
 
@@ -647,7 +648,6 @@ class _Rivers:
         letter's about half the size)."""
         settings, sums, space = self.settings, self.sums, self.space
         stretch_here = sums.stretches[b] - node.total_stretch
-        letters_cap = settings.tracking * (sums.glyphs[b] - node.total_glyphs)
         scale_cap = settings.scaling * natural
         excess = ratio * (stretch_here + letters_cap + scale_cap)
         spaces = sums.glues_before[b] - sums.glues_before[node.position + 1]

@@ -299,20 +299,20 @@ for its slots' figures twice, and the proofs for its lines again (0.1 s of the m
 on bench-16, which the workers wait for). Callers only read what they are given."""
 
 
-def _kept(composition, key: tuple, make):  # noqa: ANN001
+def _entry(composition) -> dict:  # noqa: ANN001
+    """What is kept for ``composition`` (by key), begun afresh if it is not the one kept."""
     entry = _KEPT.get(id(composition))
     if entry is None or entry[0]() is not composition:
         _KEPT.clear()  # one composition at a time: a long-lived process keeps nothing more
         entry = _KEPT[id(composition)] = (weakref.ref(composition), {})
-    if key not in entry[1]:
-        entry[1][key] = make()
-    return entry[1][key]
+    return entry[1]
 
 
-def _peek(composition, key: tuple):  # noqa: ANN001
-    """What ``_kept`` holds for ``composition`` under ``key``, or None (nothing is worked out)."""
-    entry = _KEPT.get(id(composition))
-    return entry[1].get(key) if entry is not None and entry[0]() is composition else None
+def _kept(composition, key: tuple, make):  # noqa: ANN001
+    kept = _entry(composition)
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
 
 
 def composed_lines(composition, leading: float) -> list[MeasuredLine]:  # noqa: ANN001 (compose.Composition)
@@ -435,7 +435,7 @@ def loose_lines(composition, leading: float) -> dict[int, list[tuple[MeasuredLin
         gaps = record["gaps"][k]
         return k != record["lines"] - 1 and bool(gaps) and sum(b - a for a, b in gaps) > floor * len(gaps)
 
-    lines = _peek(composition, ("lines", leading))
+    lines = _entry(composition).get(("lines", leading))
     if lines is None:  # not all placed yet: only those that may be loose
         lines = _kept(composition, ("maybe loose", leading), lambda: _composed_lines(composition, leading, maybe))
     found: dict[int, list[tuple[MeasuredLine, float]]] = defaultdict(list)
