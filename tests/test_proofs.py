@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 
-from factory import body, simple_issue, write_article
-from PIL import Image
+import pypdfium2
+from factory import body, make_project, simple_issue, write_article, write_manifest
+from PIL import Image, ImageChops
 
 from layout.build import PLAN_SLOT_FIELDS, Project, compose_issue, plan_source
-from layout.press.proofs import PLAN_GAP, PLAN_SCALE, flat_plan, flat_plan_png
+from layout.press.proofs import NEUTRAL, PLAN_GAP, PLAN_SCALE, PROOF_DPI, flat_plan, flat_plan_png, png_of
 
 MM = 72 / 25.4
 
@@ -76,3 +78,45 @@ def test_diff_names_the_reflowed_article_and_draws_the_changed_page(tmp_path, ru
     with Image.open(picture) as image:
         red = [p for p in image.convert("RGB").get_flattened_data() if p[0] > 200 and p[1] < 40 and p[2] < 40]
     assert len(red) > 100  # the changed area is outlined in red
+
+
+def test_a_page_in_black_alone_is_proofed_grey_and_a_page_with_colour_in_colour(tmp_path):
+    """The proofs are grey PNGs where the page is printed in black alone (a third of the pixels to
+    compress, half the file) and RGB where it carries a colour (a proof mark, the nameplate's red):
+    the same pixels either way, within the few levels by which pdfium's drawing of a black-only grey
+    is not neutral."""
+    issue = make_project(tmp_path)
+    for slug, seed in (("front-story", 1), ("inside-story", 2)):
+        write_article(issue, slug, body(150, seed=seed))
+    write_manifest(issue, {"pages": [{"page": 1, "articles": [{"slug": "front-story", "columns": 5}]},
+                                     {"page": 2, "articles": [{"slug": "inside-story", "columns": 5}]}]})
+    compose_issue(Project(tmp_path), "test-issue")
+    out = tmp_path / "build" / "test-issue"
+    for number in (1, 2):  # both proofs carry marks (a short slot, the jump line): in colour
+        with Image.open(out / "proofs" / f"p{number:02d}.png") as proof:
+            assert proof.mode == "RGB" and _spread(proof) > NEUTRAL
+    modes = {}
+    for number in (1, 2):  # the plates as drawn for a proof, without marks
+        plate = pypdfium2.PdfDocument((out / "plates" / f"test-issue-p{number:02d}.pdf").read_bytes())
+        drawn = plate[0].render(scale=PROOF_DPI / 72).to_pil().convert("RGB")
+        with Image.open(io.BytesIO(png_of(drawn))) as png:
+            modes[number] = png.mode
+            assert (png.mode == "L") == (_spread(drawn) <= NEUTRAL)
+            difference = ImageChops.difference(png.convert("RGB"), drawn if png.mode == "RGB"
+                                               else drawn.convert("L").convert("RGB"))
+            assert difference.getbbox() is None, number  # pdfium's pixels, or their grey
+            if png.mode == "L":
+                assert ImageChops.difference(png.convert("RGB"), drawn).getbbox() is not None  # (not neutral)
+                assert _spread(drawn) > 0
+    assert modes == {1: "L", 2: "L"}  # both plates print in black alone
+    with Image.open(io.BytesIO(png_of(Image.new("RGB", (40, 20), (120, 121, 124 + NEUTRAL - 4))))) as grey:
+        assert grey.mode == "L"
+    with Image.open(io.BytesIO(png_of(Image.new("RGB", (40, 20), (120, 121, 122 + NEUTRAL))))) as tinted:
+        assert tinted.mode == "RGB" and tinted.getpixel((3, 3)) == (120, 121, 122 + NEUTRAL)
+
+
+def _spread(image: Image.Image) -> int:
+    """How far apart the channels of the image's most coloured pixel are."""
+    rgb = image.convert("RGB")
+    return max(int(ImageChops.difference(rgb.getchannel(a), rgb.getchannel(b)).getextrema()[1])
+               for a, b in (("R", "G"), ("G", "B"), ("R", "B")))

@@ -20,7 +20,6 @@ import collections
 import contextlib
 import hashlib
 import http.server
-import io
 import ipaddress
 import json
 import mimetypes
@@ -112,13 +111,13 @@ class Pages:
             for pages in reversed(self.sets):
                 if key in pages.keys and pages.document is not None:
                     page = pages.document[pages.keys.index(key)]
-                    image = page.render(scale=dpi / 72).to_pil().convert("RGB")
+                    image = page.render(scale=dpi / 72).to_pil()
                     break
             else:
                 return None
-        buffer = io.BytesIO()
-        image.save(buffer, "PNG", compress_level=1)
-        data = buffer.getvalue()
+        from ..press.proofs import png_of  # (Pillow: only once a page is asked for)
+
+        data = png_of(image)
         with self.lock:
             if (key, dpi) not in self.images:
                 self.images[(key, dpi)] = data

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from ..base.files import write_atomic
 
@@ -20,18 +20,33 @@ PLAN_SCALE = 0.36
 PLAN_GAP = 40
 
 
+NEUTRAL = 8
+"""How far apart (in 8-bit levels) the red, green and blue of every pixel of a drawn page may be for
+its proof to be a grey PNG. pdfium draws the plates' black-only greys (DeviceCMYK, K alone) with
+channels up to 4 levels apart; the nameplate's red, a colour advert or photo, and the proofs' loose-line
+marks are 100 and more apart."""
+
+
+def png_of(image: Image.Image) -> bytes:
+    """A drawn page as a PNG, compressed lightly (it is drawn on every change): grey if the page is
+    (``NEUTRAL``), which is a third of the pixels to compress and half the file of an RGB one, and
+    is what a page printed in black alone looks like."""
+    image = image.convert("RGB")
+    red, green, blue = image.split()
+    spreads = (ImageChops.difference(red, green).getextrema(), ImageChops.difference(green, blue).getextrema())
+    if all(isinstance(high, int) and high <= NEUTRAL for _, high in spreads):  # (one band: (low, high))
+        image = image.convert("L")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def _pngs(data: bytes, dpi: int = PROOF_DPI) -> list[bytes]:
     import pypdfium2  # here: a recompose whose proofs are all cached draws none
 
     document = pypdfium2.PdfDocument(data)
     try:
-        out = []
-        for index in range(len(document)):
-            image = document[index].render(scale=dpi / 72).to_pil().convert("RGB")
-            buffer = io.BytesIO()
-            image.save(buffer, "PNG", compress_level=1)
-            out.append(buffer.getvalue())
-        return out
+        return [png_of(document[index].render(scale=dpi / 72).to_pil()) for index in range(len(document))]
     finally:
         document.close()
 
