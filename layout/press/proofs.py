@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pikepdf
 from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -33,8 +34,8 @@ def png_of(image: Image.Image) -> bytes:
     is what a page printed in black alone looks like."""
     image = image.convert("RGB")
     red, green, blue = image.split()
-    spreads = (ImageChops.difference(red, green).getextrema(), ImageChops.difference(green, blue).getextrema())
-    if all(isinstance(high, int) and high <= NEUTRAL for _, high in spreads):  # (one band: (low, high))
+    if all(cast(tuple[int, int], ImageChops.difference(a, b).getextrema())[1] <= NEUTRAL  # one band: (low, high)
+           for a, b in ((red, green), (green, blue))):
         image = image.convert("L")
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)
