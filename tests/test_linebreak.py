@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import random
 import re
 
@@ -162,16 +163,86 @@ def test_the_emergency_pass_sets_what_cannot_be_set_well_and_reports_overfull():
     assert loose.passes == 3  # spaces of 8x: beyond the second pass too
     assert max(line.ratio for line in loose.lines[:-1]) > settings.second
     assert [x for line in loose.lines for x in line.text.split()] == "a privatisation b privatisation c".split()
-    # a word wider than the column breaks anywhere, as CSS overflow-wrap: anywhere (no hyphen added)
+    # a word wider than the column, with no hyphenation point, breaks between two letters, with a
+    # hyphen and two letters either side
     long = lb.Settings(40, fonts=FONTS, limit=(99, 9, 9))
     wide = lb.break_paragraph(lb.items_of(lb.pieces_of("Llanfairpwllgwyngyll is a village"), long), long)
     assert len(wide.lines) >= 3 and not any(line.overfull for line in wide.lines)
-    assert "".join(line.text for line in wide.lines).replace(" ", "") == "Llanfairpwllgwyngyllisavillage"
+    broken = [(line.text, after.text) for line, after in zip(wide.lines, wide.lines[1:]) if line.hyphenated]
+    assert broken and all(re.search(r"[a-z]{2}-$", a) and re.match(r"[a-z]{2}", b) for a, b in broken), broken
+    assert "".join(line.text[:-1] if line.hyphenated else line.text for line in wide.lines).replace(" ", "") \
+        == "Llanfairpwllgwyngyllisavillage"
     # and where not even a letter fits, the line is overfull, and says by how much
     tiny = lb.Settings(4, fonts=FONTS, limit=(99, 9, 9))
     over = lb.break_paragraph(lb.items_of(lb.pieces_of("WW"), tiny), tiny)
     assert over.passes == 3 and max(line.overfull for line in over.lines) > 0
     assert settings.second > settings.tolerance
+
+
+def test_a_long_word_breaks_at_its_hyphenation_points_not_between_any_two_letters():
+    word = "pneumonoultramicroscopicsilicovolcanoconiosis"
+    settings = lb.Settings(136.063, fonts=FONTS, limit=(5, 2, 3), tracking=0.02, scaling=0.02, scaling_in=0.02)
+    lines = lb.break_paragraph(lb.items_of(lb.pieces_of(f"It is {word}, they said."), settings), settings).lines
+    at, where = 0, set()
+    for line in lines:
+        at += len(line.text.replace(" ", "")) - line.hyphenated
+        where.add(at)
+    allowed = {len("Itis") + p for p in lb._hyphenator("en_GB", 2, 3).positions(word)}
+    inside = {w for w in where if len("Itis") < w < len("Itis") + len(word)}
+    assert inside and inside <= allowed and all(line.hyphenated for line in lines if at_end(line, lines, inside))
+
+
+def at_end(line: lb.SetLine, lines: tuple[lb.SetLine, ...], inside: set[int]) -> bool:
+    """Whether ``line`` ends at one of the ``inside`` positions (letters from the paragraph's start)."""
+    at = 0
+    for other in lines:
+        at += len(other.text.replace(" ", "")) - other.hyphenated
+        if other is line:
+            return at in inside
+    return False
+
+
+ADDRESS = "https://www.example.org/news/2022/04/01/dockers-strike-at-felixstowe-and-liverpool?ref=front-page&x=1"
+MAIL = "organiser.branch.secretary@example-union.org.uk"
+
+
+def _may_break(before: str, after: str) -> bool:
+    """Where an address may break (The Chicago Manual of Style): after a double slash; before a
+    single slash, a full stop, a comma, a hyphen, an underscore, a question mark, a number sign, a per
+    cent sign, a tilde or an at sign; before or after an equals sign or an ampersand."""
+    return (before.endswith("//") or (after[0] in "/.,-_?#%~@" and not after.startswith("//"))
+            or before[-1] in "=&" or after[0] in "=&")
+
+
+@pytest.mark.parametrize("measure", [40.0, 62.5, 90.0, 136.063])
+def test_an_address_is_never_hyphenated_and_breaks_only_where_an_address_may(measure):
+    """Web and mail addresses (and a short one) in copy: no hyphen is ever added to them, each break
+    inside one is where an address may break, and a line with no word space (nothing but its letters to
+    take up the measure) is never set wider than the measure."""
+    text = f"Write to {ADDRESS} or {MAIL} or www.example.org now."
+    settings = lb.Settings(measure, fonts=FONTS, tracking=0.02, scaling=0.02, scaling_in=0.02)
+    shaper = lb._shaper_of(settings)
+    lines = lb.break_paragraph(lb.items_of(lb.pieces_of(html.escape(text, quote=False)), settings), settings).lines
+    assert "".join(line.text for line in lines).replace(" ", "") == text.replace(" ", "")  # no hyphen added
+    assert not any(line.hyphenated or line.overfull for line in lines)
+    joined, at, breaks = text.replace(" ", ""), 0, []
+    for line in lines[:-1]:
+        at += len(line.text.replace(" ", ""))
+        if line.mid_word:
+            breaks.append(at)
+    assert breaks  # an address is broken at every measure here
+    for address in (ADDRESS, MAIL):
+        start = joined.index(address)
+        allowed = [0, *(i for i in range(1, len(address)) if _may_break(address[:i], address[i:])), len(address)]
+        for where in (b - start for b in breaks if start < b < start + len(address)):
+            if where not in allowed:  # between two letters: only in a piece wider than the column
+                piece = address[max(a for a in allowed if a < where):min(a for a in allowed if a > where)]
+                assert shaper.width(piece) > measure - shaper.width("-"), (address[:where], address[where:])
+    for line in lines[:-1]:
+        if not line.spaces:  # its glyphs, letter-spaced (not after the last) and scaled, within the measure
+            glyphs = shaper.width(line.text, liga=not line.tracking)
+            drawn = (glyphs + line.tracking * (len(line.text) - 1)) * line.scale
+            assert drawn <= measure + 1e-6, (line.text, drawn - measure)
 
 
 def test_looseness_offers_a_line_more_and_a_line_less():

@@ -12,6 +12,7 @@ import pytest
 from pdftext import chars as read_chars
 
 from layout.build import Project, compose_issue
+from layout.composing import linebreak as lb
 from layout.composing import typo
 from tests.factory import REPO, body, make_project, write_article, write_manifest
 
@@ -255,13 +256,24 @@ def test_switching_line_breaking_recomposes_instead_of_reusing_the_cache(tmp_pat
     assert plate.read_bytes() != before
 
 
+ADDRESS = "https://www.example.org/news/2022/04/01/dockers-strike-at-felixstowe-and-liverpool?ref=front-page"
+LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"
+REAL_COPY = (f"Readers may write to {ADDRESS} or to organiser.branch.secretary@example-union.org.uk about "
+             f"{LONG_WORD}, or about Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch, a word no "
+             "column holds.")
+"""Copy as it comes (a web address and a mail address, and words wider than a column), set with no
+word space on some lines: nothing but their letters to fill the measure."""
+
+
 @pytest.mark.parametrize("scaling", ["0", "2%"])
 def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tmp_path, scaling):
-    """Word salad (many letter-spaced, scaled and tight lines) and an editorial (padded frame): every
-    justified line's last glyph ends within its column's geometric edge (the slot's box, its columns and
-    gutters) and at most 0.25 pt short of it; the editorial's spaces in the PDF are the breaker's."""
+    """Word salad (many letter-spaced, scaled and tight lines), real copy (``REAL_COPY``) and an
+    editorial (padded frame): every line's last glyph ends within its column's geometric edge (the
+    slot's box, its columns and gutters), a justified line with word spaces at most 0.25 pt short of it;
+    the addresses are not hyphenated and the long word breaks where it may; the editorial's spaces in the
+    PDF are the breaker's."""
     folder = make_project(tmp_path, paper={"line_breaking": "total-fit", "tracking": "2%", "glyph_scaling": scaling})
-    write_article(folder, "salad", body(520, seed=3), headline="Word salad")
+    write_article(folder, "salad", body(520, seed=3) + "\n\n" + REAL_COPY, headline="Word salad")
     write_article(folder, "leader", sample_body("editorial-cost-of-living"), headline="Leader", kind="editorial")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [
         {"slug": "salad", "columns": 3}, {"slug": "leader", "columns": 2}]}]})
@@ -304,12 +316,32 @@ def test_no_glyph_ends_past_its_column_and_an_editorial_is_set_to_its_measure(tm
     assert f" {scaled} with their glyphs scaled" in said[0]  # the fit report says what justification took
     for line in justified:
         edge = min(edges[line.slot], key=lambda e: abs(e - line.x1))
-        assert edge - 0.25 <= line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
+        assert edge - (0.25 if line.gaps else 1.0) <= line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
+    for line in lines:  # ragged too: a piece of a long word, or an address, on a line of its own
+        if line.slot:
+            edge = min(e for e in edges[line.slot] if e > line.x0)
+            assert line.x1 <= edge, (line.text, round(line.x1 - edge, 3))
+    text = "".join(_pdf_lines((build / "test-issue.pdf").read_bytes())).replace(" ", "")
+    assert ADDRESS in text and "organiser.branch.secretary@example-union.org.uk" in text  # never hyphenated
+    broken = re.search("-?".join(LONG_WORD), text)
+    assert broken and "-" in broken[0], "the long word is on the plates, broken"
+    assert _hyphens(broken[0]) <= set(lb._hyphenator("en_GB", 2, 3).positions(LONG_WORD)), broken[0]
     natural = typo.natural_space(REPO / "fonts" / "PTF55F.ttf", 9.0)
     leader = typo.figures([line for line in lines if line.slot.startswith("leader")], natural, 10.5)
     record = next(s["typography"] for s in fit["slots"] if s["slot_id"] == "leader")
     assert leader.justified > 20
     assert leader.median == pytest.approx(record["median_ratio"], abs=0.08)  # 5 pt a line wider: 1.8 for 1.27
+
+
+def _hyphens(broken: str) -> set[int]:
+    """Where the hyphens of a broken word are, as positions in the whole word."""
+    found, at = set(), 0
+    for char in broken:
+        if char == "-":
+            found.add(at)
+        else:
+            at += 1
+    return found
 
 
 def test_a_hole_loosened_into_overset_is_undone(tmp_path, monkeypatch):

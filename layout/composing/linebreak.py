@@ -80,10 +80,11 @@ stretched spaces ends -0.09..+0.06 pt from it (measured on the galleys of the be
 word spacing, and one letter-spaced by ``exact_tracking``, within 0.06 pt of its box's end."""
 
 
-def exact_tracking(points: float, size: float, limit: float | None = None) -> int:
+def exact_tracking(points: float, size: float, limit: float | None = None, at_most: bool = False) -> int:
     """The letter-spacing, in Pango units, WeasyPrint draws exactly that is nearest ``points``, and
     no further from zero than ``limit`` (points; None: than ``points``). At sizes other than 9 pt
-    the zeros are scaled."""
+    the zeros are scaled. ``at_most``: the nearest that is not more than ``points`` (a line with no
+    word space has nothing to take up a letter-spacing rounded up: it would end past its column)."""
     levels: tuple[int, ...]
     if abs(size - 9.0) < 1e-6:
         levels = EXACT_9PT if points > 0 else EXACT_9PT_IN
@@ -91,7 +92,10 @@ def exact_tracking(points: float, size: float, limit: float | None = None) -> in
         step = size * 1024 / 480
         levels = tuple(round(m * step) * (1 if points > 0 else -1) for m in range(1, 12))
     units, bound = points * 1024, abs(points if limit is None else limit) * 1024 + 1e-9
-    return min((level for level in (0, *levels) if abs(level) <= bound), key=lambda level: abs(level - units))
+    allowed = [level for level in (0, *levels) if abs(level) <= bound]
+    if at_most:
+        allowed = [level for level in allowed if level <= units + 1e-9] or [min(allowed)]
+    return min(allowed, key=lambda level: abs(level - units))
 
 
 @dataclass(frozen=True)
@@ -351,8 +355,13 @@ def items_of(pieces: list[Piece], settings: Settings) -> list[Item]:
             items.append(Item("glue", shaper.width(" ", *_style(gap)), stretch, shrink, pieces=(gap,)))
         made = _word_items_cached(tuple(word), settings.limit, settings.lang, settings.fonts, settings.size,
                                   settings.hyphen_penalty, settings.fonts_stamp)
-        if settings.measure and sum(i.width for i in made if i.kind == "box") > settings.measure:
-            made = tuple(_anywhere(word, shaper))  # wider than the column: breaks anywhere (overflow-wrap: anywhere)
+        if settings.measure:
+            room = settings.measure - (settings.indent if not index else 0.0) - shaper.width(HYPHEN)
+            if any(i.kind == "box" and i.width > room for i in made):  # a piece wider than the column
+                address = bool(_ADDRESS.search("".join(p.text for p in word)))
+                made = tuple(part for item in made for part in (
+                    _anywhere(list(item.pieces), item.width, shaper, hyphenate=not address)
+                    if item.kind == "box" and item.width > room and item.pieces else (item,)))
         items += made
     items.append(Item("penalty", 0, penalty=INF))
     items.append(Item("glue", 0, 100_000.0, 0.0))  # \parfillskip
@@ -381,6 +390,8 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
     for i, char in enumerate(text):
         if (char == HYPHEN or char in DASHES) and 0 < i < len(text) - 1:
             points[i + 1] = "after"
+    if _ADDRESS.search(text):  # never hyphenated: broken only where an address may be
+        points = dict.fromkeys(_address_points(text), "address")
     if not points:
         return [Item("box", _pieces_width(word, shaper), pieces=tuple(word), hyphen=len(text))]
     items: list[Item] = []
@@ -391,9 +402,10 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
         width = _pieces_width(head, shaper)
         items.append(Item("box", width - done, pieces=tuple(_slice(word, previous, pos)), hyphen=pos - previous))
         if points[pos] == "hyphen":
-            bold, italic = _style(_slice(word, pos - 1, pos)[0])
             hyphen = _pieces_width([*head[:-1], Piece(head[-1].text + HYPHEN, head[-1].tags)], shaper) - width
             items.append(Item("penalty", hyphen, penalty=settings.hyphen_penalty, flagged=True))
+        elif points[pos] == "address":
+            items.append(Item("penalty", 0, penalty=ADDRESS_PENALTY))
         else:
             items.append(Item("penalty", 0, penalty=settings.hyphen_penalty if text[pos - 1] == HYPHEN else 0,
                               flagged=text[pos - 1] == HYPHEN))
@@ -403,18 +415,52 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
     return items
 
 
-def _anywhere(word: list[Piece], shaper: Shaper) -> list[Item]:
-    """A word wider than its column as one box a character, with a break allowed after each (no
-    hyphen), as CSS ``overflow-wrap: anywhere`` breaks it."""
-    text = "".join(p.text for p in word)
+_ADDRESS = re.compile(r"://|\bwww\.|[\w.+-]@[\w-]+\.\w")
+"""A web or mail address in a word: never hyphenated (a hyphen in an address changes it), broken only
+where an address may be (``_address_points``)."""
+ADDRESS_PENALTY = 50
+"""A break within an address: as a hyphen's (a typesetter breaks an address as readily)."""
+ANYWHERE_PENALTY = 500
+"""A break between two letters of a piece of a word wider than its column (no other break fits)."""
+
+
+def _address_points(text: str) -> list[int]:
+    """Where an address may break (The Chicago Manual of Style, 17th ed., 6.80): after a double slash;
+    before a single slash, a full stop, a comma, a hyphen, an underscore, a question mark, a number
+    sign, a per cent sign, a tilde or an at sign; before or after an equals sign or an ampersand.
+    Never before its first two characters or after its last two, so that no line holds a stub."""
+    points: set[int] = set()
+    for i, char in enumerate(text):
+        if text.startswith("//", i):
+            points.add(i + 2)
+        elif char == "/" and i and text[i - 1] == "/":
+            continue
+        elif char in "/.,-_?#%~@":
+            points.add(i)
+        elif char in "=&":
+            points.update((i, i + 1))
+    return sorted(p for p in points if 2 <= p <= len(text) - 2)
+
+
+def _anywhere(pieces: list[Piece], width: float, shaper: Shaper, hyphenate: bool) -> list[Item]:
+    """A piece of a word (between its hyphenation points) wider than its column, ``width`` wide, as
+    one box a character with a break allowed between any two (``ANYWHERE_PENALTY``): with a hyphen
+    between two letters, two from either end (``hyphenate``), else without (an address: CSS
+    ``overflow-wrap: anywhere``)."""
+    text = "".join(p.text for p in pieces)
     items: list[Item] = []
     done = 0.0
     for i in range(1, len(text) + 1):
-        width = _pieces_width(_slice(word, 0, i), shaper)
-        items.append(Item("box", width - done, pieces=tuple(_slice(word, i - 1, i)), hyphen=1))
+        upto = _pieces_width(_slice(pieces, 0, i), shaper) if i < len(text) else width  # the piece's own sum
+        items.append(Item("box", upto - done, pieces=tuple(_slice(pieces, i - 1, i)), hyphen=1))
         if i < len(text):
-            items.append(Item("penalty", 0.0, penalty=500))
-        done = width
+            if not hyphenate:
+                items.append(Item("penalty", 0.0, penalty=ANYWHERE_PENALTY))
+            elif 2 <= i <= len(text) - 2 and text[i - 1].isalpha() and text[i].isalpha():
+                head = _slice(pieces, 0, i)
+                hyphen = _pieces_width([*head[:-1], Piece(head[-1].text + HYPHEN, head[-1].tags)], shaper) - upto
+                items.append(Item("penalty", hyphen, penalty=ANYWHERE_PENALTY, flagged=True))
+        done = upto
     return items
 
 
@@ -855,19 +901,27 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
         wanted = settings.measure - plain  # without ligatures
         space_part = min(max(wanted, -first_in), settings.spaces_first * glue_stretch)
         limit = settings.tracking * glyph_width / letters
-        tracking = min(max((wanted - space_part) / chars, -limit), limit)
-        tracking = exact_tracking(tracking, settings.size, limit) / 1024  # nearest, within the bound
-        space_part = wanted - tracking * chars
+        spaced = chars
+        if not spaces:  # nothing to take up a letter-spacing rounded up: it must not end past the measure,
+            # where its last glyph ends (the letter-spacing after it is not drawn)
+            space_part, spaced = 0.0, max(chars - 1, 1)
+            wanted -= EDGE_SAFETY
+        tracking = min(max((wanted - space_part) / spaced, -limit), limit)
+        tracking = exact_tracking(tracking, settings.size, limit, at_most=not spaces) / 1024  # within the bound
+        space_part = wanted - tracking * spaced
         natural = plain
     scale = 1.0
-    if (settings.scaling or settings.scaling_in) and spaces and not node.overfull and not last and not (
+    if (settings.scaling or settings.scaling_in) and not node.overfull and not last and not (
             -first_in - 1e-6 <= space_part <= settings.spaces_first * glue_stretch + 1e-6):
         # Glyph scaling (the whole line drawn up to ``scaling`` wider or narrower, its box laid out at
         # the measure / scale): what the spaces and the letter-spacing leave over, to the spaces' first share.
+        # A line with no word space (a piece of a long word or an address) is scaled too, as the
+        # breaker counted it, never wider than the measure: it has no space to take up the rest.
         content = settings.measure - space_part
         target = min(max(space_part, -first_in), settings.spaces_first * glue_stretch)
         scale = min(max(settings.measure / (content + target), 1 - settings.scaling_in), 1 + settings.scaling)
-        scale = math.trunc((scale - 1) * 1000) / 1000 + 1  # in thousandths, towards 1: within the bound
+        rounded = math.trunc if spaces else math.floor  # in thousandths, towards 1 (or down): within the bound
+        scale = rounded(round((scale - 1) * 1000, 9)) / 1000 + 1
         space_part = settings.measure / scale - content
     margin = 0.0
     if spaces and (not last or space_part < 0) or tracking or scale != 1.0:
