@@ -108,6 +108,19 @@ def test_entities_are_decoded_everywhere(tmp_path, run_cli):
     assert "&nbsp;" not in text and "&#" not in text
 
 
+def test_web_and_mail_addresses_are_marked_never_to_be_hyphenated_and_what_follows_them_is_not(tmp_path):
+    issue = _issue(tmp_path)
+    _story(issue, "---\nheadline: A story\n---\nSee https://www.example.org/a-b?x=1&y=2. Or mail "
+                  "*organiser@example-union.org.uk*, (www.nw.org.uk/news/x), \u201cuser.name@x.co\u201d; "
+                  "e.g. 3.5 and a@b, or C# and and/or.\n")
+    from layout.reading.articles import load_article
+    block = load_article(issue, "story").blocks[0]
+    assert re.findall(r'<span class="address">(.*?)</span>', block.html) == [
+        "https://www.example.org/a-b?x=1&amp;y=2", "organiser@example-union.org.uk", "www.nw.org.uk/news/x",
+        "user.name@x.co"]
+    assert block.text.startswith("See https://www.example.org/a-b?x=1&y=2. Or mail organiser@")  # the text as it was
+
+
 def test_paragraphs_of_no_break_spaces_set_nothing(tmp_path, run_cli):
     issue = _issue(tmp_path)
     _story(issue, "---\nheadline: A story\n---\nPara one is here.\n\n&nbsp;\n\n\u00a0\n\nPara two is here.\n")

@@ -207,15 +207,20 @@ def test_tracking_and_glyph_scaling_are_percentages_up_to_three(tmp_path, run_cl
 
 def test_greedy_breaking_is_the_default_and_leaves_the_html_to_weasyprint(tmp_path):
     """Without ``line_breaking: total-fit`` nothing is marked for the breaker: WeasyPrint breaks the
-    lines (main's output), and the fit report has no typography figures."""
+    lines (main's output), and the fit report has no typography figures. WeasyPrint does not
+    hyphenate an address either (``REAL_COPY``: it did, "organ-iser.branch...")."""
     folder = make_project(tmp_path)
-    write_article(folder, "story", sample_body("letters"), headline="A story")
+    write_article(folder, "story", sample_body("letters") + "\n\n" + REAL_COPY, headline="A story")
     write_manifest(folder, {"pages": [{"page": 1, "articles": [{"slug": "story", "columns": 3}]}]})
     result = compose_issue(Project(tmp_path), "test-issue")
     galleys = result.composition.galleys
     assert galleys and all(not galley.paragraphs for galley, _ in galleys.values())
     fit = json.loads((tmp_path / "build" / "test-issue" / "fit.json").read_text())
     assert all("typography" not in slot for slot in fit["slots"])
+    pdf = (tmp_path / "build" / "test-issue" / "test-issue.pdf").read_bytes()
+    text = "".join(_pdf_lines(pdf)).replace(" ", "")
+    assert ADDRESS in text and "organiser.branch.secretary@example-union.org.uk" in text
+    assert re.search("-?".join(LONG_WORD), text)  # the copy around them is there, hyphenated or not
 
 
 def test_fit_loose_needs_total_fit(tmp_path, run_cli):

@@ -546,6 +546,7 @@ def _convert_body(body: str) -> list[Block]:
         if element.tag not in BLOCK_TAGS:
             element.tag = "p"
         _only_inline(element)
+        _mark_addresses(element)
         text = _plain(element).strip()
         if text:  # a paragraph of no-break spaces (Word pastes "&nbsp;" between paragraphs) sets nothing
             blocks.append(Block(element.tag, _inner_html(element), text))
@@ -562,6 +563,51 @@ def _only_inline(block: ET.Element) -> None:
                 child.tag, child.attrib = "span", {}
             child.attrib.clear()
             stack.append(child)
+
+
+ADDRESS = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>]*[^\s<>.,;:!?'\")\]\u2019\u201d]"
+                     r"|[\w.+-]*\w@\w[\w-]*(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+"""A web or mail address in copy (less the punctuation after it)."""
+
+
+def _mark_addresses(block: ET.Element) -> None:
+    """Each web or mail address in ``block``'s text in a ``<span class="address">``, which is never
+    hyphenated (``newspaper.css``): a hyphen added to an address changes it (“organ-iser@...”). It
+    still breaks where the line breaker may break it (after a slash, before a full stop...)."""
+    stack = [block]
+    while stack:
+        parent = stack.pop()
+        children = list(parent)
+        stack += children
+        if parent.text and ADDRESS.search(parent.text):
+            parent.text, made = _addressed(parent.text)
+            for index, span in enumerate(made):
+                parent.insert(index, span)
+        for child in children:
+            if child.tail and ADDRESS.search(child.tail):
+                child.tail, made = _addressed(child.tail)
+                at = list(parent).index(child) + 1
+                for index, span in enumerate(made):
+                    parent.insert(at + index, span)
+
+
+def _addressed(text: str) -> tuple[str, list[ET.Element]]:
+    """``text`` split at its addresses: the text before the first, and a span for each (its tail the
+    text up to the next)."""
+    spans: list[ET.Element] = []
+    head, at = "", 0
+    for match in ADDRESS.finditer(text):
+        before = text[at:match.start()]
+        if spans:
+            spans[-1].tail = before
+        else:
+            head = before
+        span = ET.Element("span", {"class": "address"})
+        span.text = match[0]
+        spans.append(span)
+        at = match.end()
+    spans[-1].tail = text[at:]
+    return head, spans
 
 
 def _inner_html(element: ET.Element) -> str:
