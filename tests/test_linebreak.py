@@ -202,6 +202,21 @@ def at_end(line: lb.SetLine, lines: tuple[lb.SetLine, ...], inside: set[int]) ->
     return False
 
 
+@pytest.mark.parametrize("measure", [40.0, 55.0, 70.0])
+def test_the_copys_soft_hyphens_are_its_only_hyphenation_points_and_a_zero_width_space_breaks_without_one(measure):
+    """A word with soft hyphens (U+00AD, as Word and InDesign keep them) breaks at those and nowhere
+    else, with one hyphen; a zero-width space (U+200B) is a break with no hyphen: as Pango breaks them."""
+    text = "The soft\u00adhy\u00adphens in inter\u00adnation\u00adalisation and zero\u200bwidth\u200bspaces here."
+    settings = lb.Settings(measure, fonts=FONTS, limit=(5, 2, 3), tracking=0.02, scaling=0.02, scaling_in=0.02)
+    lines = lb.break_paragraph(lb.items_of(lb.pieces_of(text), settings), settings).lines
+    inside = [(line.text, after.text) for line, after in zip(lines, lines[1:]) if line.mid_word]
+    assert inside  # each measure breaks some word inside
+    for head, tail in inside:
+        assert head.endswith(("\u00ad-", "\u200b")), (head, tail)  # at the copy's points, a hyphen only at a soft one
+    joined = "".join(line.text[:-1] if line.hyphenated else line.text for line in lines)
+    assert joined.replace(" ", "") == text.replace(" ", "")  # nothing added but those hyphens, nothing lost
+
+
 ADDRESS = "https://www.example.org/news/2022/04/01/dockers-strike-at-felixstowe-and-liverpool?ref=front-page&x=1"
 MAIL = "organiser.branch.secretary@example-union.org.uk"
 

@@ -54,6 +54,10 @@ SLACK = 0.15
 """Points a justified line is set short of the measure: WeasyPrint draws within 0.03 pt of HarfBuzz's
 widths, and a line a hair short is invisible where a glyph a hair past the column edge is not."""
 DASHES = "\u2013\u2014"
+SOFT_HYPHEN = "\u00ad"
+"""A hyphenation point the copy gives (HarfBuzz and Pango draw it only where a line breaks at it)."""
+ZERO_WIDTH_SPACE = "\u200b"
+"""A break the copy allows, with no hyphen (as Pango breaks there)."""
 
 EXACT_9PT = (20, 39, 58, 77, 96, 115, 134, 154)
 """Letter-spacings (Pango units, 1/1024 pt) that WeasyPrint 70 draws where it lays them out, at 9 pt.
@@ -387,9 +391,13 @@ def _word_items(word: list[Piece], settings: Settings, shaper: Shaper) -> list[I
         if len(core) >= shortest:
             for pos in _hyphenator(settings.lang, before, after).positions(core.lower()):
                 points[match.start() + pos] = "hyphen"
+    if SOFT_HYPHEN in text:  # the sub-editor's own hyphenation points, and no others (as TeX's \-)
+        points = {i + 1: "hyphen" for i, char in enumerate(text) if char == SOFT_HYPHEN and 0 < i < len(text) - 1}
     for i, char in enumerate(text):
         if (char == HYPHEN or char in DASHES) and 0 < i < len(text) - 1:
             points[i + 1] = "after"
+        elif char == ZERO_WIDTH_SPACE and 0 < i < len(text) - 1:
+            points[i + 1] = "address"  # a break with no hyphen, where the copy asks for one
     if _ADDRESS.search(text):  # never hyphenated: broken only where an address may be
         points = dict.fromkeys(_address_points(text), "address")
     if not points:
