@@ -898,7 +898,9 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
     space_part = excess
     first_in = settings.shrink_first * glue_shrink
     spaces_only = -first_in <= excess <= settings.spaces_first * glue_stretch
-    if settings.tracking and not node.overfull and not spaces_only and not last:
+    # a last line wider than its spaces can take in (a piece of an address, a long word) takes what the others may
+    squeezed = last and excess < -glue_shrink - 1e-9
+    if settings.tracking and not node.overfull and not spaces_only and (not last or squeezed):
         plain = _plain_width(items, start, end, hyphenated, _shaper_of(settings))
         plain += sum(items[i].width for i in range(start, end) if items[i].kind == "box" and not items[i].pieces)
         # Pango gives every glyph of the line (its spaces too) the letter-spacing; WeasyPrint's
@@ -919,7 +921,7 @@ def _set_line(items: list[Item], start: int, end: int, node: _Node, settings: Se
         space_part = wanted - tracking * spaced
         natural = plain
     scale = 1.0
-    if (settings.scaling or settings.scaling_in) and not node.overfull and not last and not (
+    if (settings.scaling or settings.scaling_in) and not node.overfull and (not last or squeezed) and not (
             -first_in - 1e-6 <= space_part <= settings.spaces_first * glue_stretch + 1e-6):
         # Glyph scaling (the whole line drawn up to ``scaling`` wider or narrower, its box laid out at
         # the measure / scale): what the spaces and the letter-spacing leave over, to the spaces' first share.
